@@ -1,0 +1,36 @@
+# sessionflow: `make start` runs the embedded stack, `make test` runs every check.
+# Both install what is missing first (npm packages, the Temporal CLI in .tools/).
+SHELL := /bin/bash
+BIN := node_modules/.bin
+TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
+
+.PHONY: start test lint typecheck unit deps build clean
+
+# Installs the exact versions in package-lock.json, again whenever it changes. (`npm install`
+# rather than `npm ci`: npm 11 writes lock files without other platforms' optional packages,
+# which `npm ci` then refuses.)
+node_modules/.installed: package-lock.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+start: deps
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx scripts/start.ts
+
+lint: deps
+	$(BIN)/eslint .
+
+typecheck: deps
+	$(BIN)/tsc --noEmit -p tsconfig.json
+
+# Lint and types first (fast), then jest against one isolated dev server for the whole run.
+test: lint typecheck
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && \
+	  $(BIN)/tsx scripts/with-temporal.ts -- $(BIN)/jest $(JEST_ARGS)
+
+build: deps
+	$(BIN)/tsc -p tsconfig.build.json
+
+clean:
+	rm -rf dist .data/test-logs

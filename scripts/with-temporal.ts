@@ -1,0 +1,61 @@
+/**
+ * Runs a command against its own isolated Temporal dev server: free ports, an in-memory
+ * database, the session search attributes. Used by `make test`:
+ *   tsx scripts/with-temporal.ts -- jest
+ * The command sees TEMPORAL_ADDRESS and TEMPORAL_UI_URL; the server stops when it ends, and
+ * the exit code is the command's.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, startDevServer } from './dev-server';
+
+/**
+ * Low enough that the tests' long sessions get a continue-as-new suggestion, high enough that
+ * the sample flows never do. The production default is 4,096 events.
+ */
+export const TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS = 400;
+
+async function main(): Promise<number> {
+  const separator = process.argv.indexOf('--');
+  const command = separator === -1 ? [] : process.argv.slice(separator + 1);
+  if (command.length === 0) {
+    process.stderr.write('usage: tsx scripts/with-temporal.ts -- <command> [args...]\n');
+    return 2;
+  }
+  const cli = process.env.TEMPORAL_CLI;
+  if (!cli) {
+    process.stderr.write('with-temporal: TEMPORAL_CLI must name the Temporal CLI (scripts/install-temporal.sh prints it)\n');
+    return 2;
+  }
+  // Logs stay inside the project (.data/ is ignored) so nothing names a place on the machine.
+  const logDir = join('.data', 'test-logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `temporal-${process.pid}.log`);
+  const server = await startDevServer({
+    cli,
+    port: await freePort(),
+    uiPort: await freePort(),
+    logFile,
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS },
+  });
+  process.stdout.write(`with-temporal: dev server on ${server.address}, UI ${server.uiUrl}, log ${logFile}\n`);
+  const child = spawn(command[0], command.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default' },
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
+  await server.stop();
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`with-temporal: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

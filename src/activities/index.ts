@@ -1,0 +1,50 @@
+/**
+ * The worker's activities, built by a factory from their dependencies so tests can point them
+ * at any provider sandbox. Every activity is one attempt; Temporal owns the retries (see the
+ * retry profiles in src/workflows/providers.ts), guided by the ProviderError classification.
+ */
+import { heartbeat } from '@temporalio/activity';
+import type { AttestrConnector } from './providers/attestr';
+import { ProviderError } from './providers/errors';
+import type { FinqwareConnector } from './providers/finqware';
+
+export interface ActivityDeps {
+  attestr: AttestrConnector;
+  finqware: FinqwareConnector;
+}
+
+/**
+ * Heartbeats while `work` runs, so a worker that dies mid-call is noticed within the
+ * heartbeat timeout rather than the whole start-to-close timeout; maps ProviderErrors to the
+ * ApplicationFailures Temporal's retry policy reads.
+ */
+async function providerCall<T>(work: () => Promise<T>): Promise<T> {
+  heartbeat();
+  const beat = setInterval(() => heartbeat(), 1_000);
+  try {
+    return await work();
+  } catch (err) {
+    throw err instanceof ProviderError ? err.toFailure() : err;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    attestrCreateHandshake(args: { flow: string; snapshot: string | null; tag: string }) {
+      return providerCall(() => deps.attestr.createHandshake(args));
+    },
+    attestrFetchVerifiedResult(args: { handshakeId: string }) {
+      return providerCall(() => deps.attestr.fetchVerifiedResult(args.handshakeId));
+    },
+    finqwareCreateSession(args: { tenantUserId: string; skill: string }) {
+      return providerCall(() => deps.finqware.createSession(args));
+    },
+    finqwareSubmitStep(args: { sessionId: string; nonce: string; skill: string; step: string; data: unknown }) {
+      return providerCall(() => deps.finqware.submitStep(args));
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,80 @@
+/**
+ * Attestr FlowX connector: create a handshake, fetch its execution result and verify the
+ * result's signature (HMAC-SHA256 hex over JSON.stringify(result), keyed with our secret).
+ */
+import type { ProviderEndpoint } from '../../config';
+import { verifyResultSignature } from '../../result-signature';
+import { classifyAnswer, ProviderError } from './errors';
+import { field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
+
+export interface AttestrHandshake {
+  handshakeId: string;
+  number: string;
+}
+
+export interface AttestrVerifiedResult {
+  handshakeId: string;
+  requestId: string | null;
+  result: Record<string, unknown>;
+}
+
+export class AttestrConnector {
+  private readonly http: ProviderHttp;
+  private readonly authorization: string;
+
+  constructor(
+    private readonly endpoint: ProviderEndpoint,
+    options?: ProviderHttpOptions,
+  ) {
+    this.http = new ProviderHttp('attestr', endpoint.baseUrl, options);
+    this.authorization = `Basic ${Buffer.from(`${endpoint.clientId}:${endpoint.secret}`).toString('base64')}`;
+  }
+
+  private failIfError(answer: ProviderAnswer): void {
+    if (answer.status >= 200 && answer.status < 300) return;
+    const code = field(answer.body, 'code');
+    throw classifyAnswer(
+      'attestr',
+      answer.status,
+      code === undefined ? undefined : String(code),
+      answer.headers['retry-after'],
+      field(answer.body, 'requestId') as string | undefined,
+    );
+  }
+
+  /** Attestr treats the tag as the handshake's identity, so a retried create finds the first one. */
+  async createHandshake(args: { flow: string; snapshot: string | null; tag: string }): Promise<AttestrHandshake> {
+    const answer = await this.http.request('POST', '/api/v1/public/flowx/handshake', { authorization: this.authorization }, args);
+    this.failIfError(answer);
+    const handshakeId = field(answer.body, '_id');
+    if (typeof handshakeId !== 'string') {
+      throw new ProviderError('ProviderUnavailable', 'attestr answered a handshake without _id', { provider: 'attestr', status: answer.status });
+    }
+    return { handshakeId, number: String(field(answer.body, 'number') ?? '') };
+  }
+
+  /** The verified result; ProviderResultPending while the user has not finished on the device. */
+  async fetchVerifiedResult(handshakeId: string): Promise<AttestrVerifiedResult> {
+    const answer = await this.http.request(
+      'GET',
+      `/api/v1/public/flowx/handshake/${encodeURIComponent(handshakeId)}`,
+      { authorization: this.authorization },
+    );
+    this.failIfError(answer);
+    const requestId = (field(answer.body, 'requestId') as string | undefined) ?? null;
+    const details = { provider: 'attestr', status: answer.status, ...(requestId ? { requestId } : {}) };
+    const result = field(answer.body, 'result');
+    if (field(answer.body, 'consumed') !== true || result === null || typeof result !== 'object') {
+      throw new ProviderError('ProviderResultPending', 'attestr has no result for this handshake yet', details);
+    }
+    // Attestr signs the same way sessionflow does: HMAC-SHA256 hex over JSON.stringify(result).
+    if (!verifyResultSignature(result, field(answer.body, 'resultSignature'), this.endpoint.secret)) {
+      throw new ProviderError('ProviderSignatureInvalid', 'attestr result signature does not verify', { ...details, code: 'bad_signature' });
+    }
+    return { handshakeId, requestId, result: result as Record<string, unknown> };
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+}

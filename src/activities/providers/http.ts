@@ -1,0 +1,77 @@
+/**
+ * One undici Pool per provider, with explicit timeouts and keep-alive. It makes exactly one
+ * attempt per call: retries belong to Temporal. Transport failures become retryable
+ * ProviderErrors; answers are returned as they are for the connector to classify.
+ */
+import { Pool } from 'undici';
+import { ProviderError } from './errors';
+
+export interface ProviderHttpOptions {
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  connections?: number;
+}
+
+export interface ProviderAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** A field of a JSON answer body, or undefined when the body is not an object. */
+export function field(body: unknown, name: string): unknown {
+  return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+export class ProviderHttp {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(
+    readonly provider: string,
+    baseUrl: string,
+    options: ProviderHttpOptions = {},
+  ) {
+    const url = new URL(baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? 16,
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      headersTimeout: options.headersTimeoutMs ?? 15_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 15_000,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  async request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, json?: unknown): Promise<ProviderAnswer> {
+    try {
+      const answer = await this.pool.request({
+        method,
+        path: `${this.basePath}${path}`,
+        headers: { accept: 'application/json', ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      });
+      const text = await answer.body.text();
+      let body: unknown = null;
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = null;
+        }
+      }
+      return { status: answer.statusCode, headers: answer.headers, body };
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'network_error';
+      throw new ProviderError('ProviderUnavailable', `${this.provider} could not be reached (${code})`, {
+        provider: this.provider,
+        code,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The api's only way to sessions: each operation is one workflow start, update or query.
+ * Secrets and randomness the workflow needs (session ids, numbers, nonces) are made here with
+ * a cryptographic RNG and passed in. Refusals come back as SessionRefusedError with the
+ * workflow's refusal type; an unknown session as SessionNotFoundError.
+ */
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { canonicalJson } from '../flows/snapshots';
+import type { FlowDefinition } from '../flows/types';
+import {
+  archiveUpdate,
+  ClientIdKey,
+  expireUpdate,
+  FlowIdKey,
+  launchUpdate,
+  resultQuery,
+  SessionStatusKey,
+  SessionTagKey,
+  sessionWorkflowId,
+  statusQuery,
+  submitStepUpdate,
+  type LaunchAnswer,
+  type RefusalType,
+  type ResultView,
+  type SessionInput,
+  type StatusView,
+  type StepAnswer,
+} from '../workflows/messages';
+import type { sessionWorkflow } from '../workflows/session';
+
+export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
+export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
+
+export class SessionNotFoundError extends Error {
+  override readonly name = 'SessionNotFoundError';
+}
+
+export class SessionRefusedError extends Error {
+  override readonly name = 'SessionRefusedError';
+  constructor(
+    readonly type: RefusalType,
+    message: string,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface CreateSessionRequest {
+  clientId: string;
+  tag: string;
+  webhook?: boolean;
+  definition: FlowDefinition;
+  /** Unix ms; defaults to 24 h from now. */
+  expiresAt?: number;
+  /** For idempotent creates: the same id starts nothing new. Random when absent. */
+  sessionId?: string;
+}
+
+export interface CreatedSession {
+  sessionId: string;
+  number: string;
+  /** False when a session with this id already existed (an idempotent retry). */
+  created: boolean;
+}
+
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** `DS` + 20 random base-62 characters, like Attestr's handshake ids. */
+export function newSessionId(): string {
+  const bytes = randomBytes(20);
+  return `DS${[...bytes].map((b) => ID_ALPHABET[b % 62]).join('')}`;
+}
+
+/** A human-readable number like 3897-518104-8640. */
+export function newSessionNumber(): string {
+  const digits = (n: number) => String(randomInt(0, 10 ** n)).padStart(n, '0');
+  return `${digits(4)}-${digits(6)}-${digits(4)}`;
+}
+
+/** 32 random bytes, base64url: what each accepted step hands the device for the next one. */
+export function newNonce(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The update id of a step submission, derived from its nonce and payload: a retried request
+ * is deduplicated by Temporal and gets the first answer, while the same nonce with another
+ * payload reaches the validator and is refused as a replay.
+ */
+export function stepUpdateId(nonce: string, step: string, input: unknown): string {
+  return `step-${createHash('sha256').update(canonicalJson([nonce, step, input])).digest('hex')}`;
+}
+
+function refusalOf(err: unknown): never {
+  if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
+    throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
+  }
+  throw err;
+}
+
+export class SessionGateway {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {
+    return this.client.workflow.getHandle<typeof sessionWorkflow>(sessionWorkflowId(sessionId));
+  }
+
+  private startOptions(request: CreateSessionRequest, now: number) {
+    const sessionId = request.sessionId ?? newSessionId();
+    const input: SessionInput = {
+      sessionId,
+      number: newSessionNumber(),
+      clientId: request.clientId,
+      tag: request.tag,
+      webhook: request.webhook ?? false,
+      definition: request.definition,
+      createdAt: now,
+      expiresAt: request.expiresAt ?? now + DEFAULT_EXPIRY_MS,
+    };
+    const flow = request.definition;
+    return {
+      input,
+      options: {
+        workflowId: sessionWorkflowId(sessionId),
+        taskQueue: this.taskQueue,
+        args: [input] as [SessionInput],
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: SessionStatusKey, value: 'created' },
+          { key: SessionTagKey, value: request.tag },
+          { key: FlowIdKey, value: flow.flowId },
+          { key: ClientIdKey, value: request.clientId },
+        ]),
+        // Shown in the Temporal UI's list: identifiers only, nothing about the person.
+        staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.clientId}`,
+      },
+    };
+  }
+
+  async create(request: CreateSessionRequest): Promise<CreatedSession> {
+    const { input, options } = this.startOptions(request, Date.now());
+    try {
+      await this.client.workflow.start('sessionWorkflow', options);
+      return { sessionId: input.sessionId, number: input.number, created: true };
+    } catch (err) {
+      // An idempotent retry: the session exists already; answer with what it holds.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const existing = await this.status(input.sessionId);
+      return { sessionId: existing.sessionId, number: existing.number, created: false };
+    }
+  }
+
+  /** Creates and launches in one round trip (update-with-start). */
+  async createAndLaunch(request: CreateSessionRequest): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
+    const { input, options } = this.startOptions(request, Date.now());
+    const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
+      ...options,
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    try {
+      const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
+        args: [{ nonce: newNonce() }],
+        startWorkflowOperation: start,
+      });
+      return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async launch(sessionId: string): Promise<LaunchAnswer> {
+    try {
+      return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [{ nonce: newNonce() }] });
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async submitStep(sessionId: string, step: { nonce: string; step: string; input: unknown }): Promise<StepAnswer> {
+    try {
+      return await this.handle(sessionId).executeUpdate(submitStepUpdate, {
+        args: [{ ...step, nextNonce: newNonce() }],
+        updateId: stepUpdateId(step.nonce, step.step, step.input),
+      });
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async archive(sessionId: string): Promise<StatusView> {
+    try {
+      return await this.handle(sessionId).executeUpdate(archiveUpdate);
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async expire(sessionId: string, reason: string): Promise<StatusView> {
+    try {
+      return await this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] });
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async status(sessionId: string): Promise<StatusView> {
+    try {
+      return await this.handle(sessionId).query(statusQuery);
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async result(sessionId: string): Promise<ResultView> {
+    try {
+      return await this.handle(sessionId).query(resultQuery);
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Every setting of every sessionflow process, read once from the environment.
+ *
+ * Defaults fit the embedded stack (`make start`). A bad value throws a ConfigError whose message
+ * is one line naming the variable; entry points print it and exit (see `loadConfigOrExit`).
+ * Temporal connection variables follow the names the Temporal CLI and SDKs use, so the same
+ * environment points api and worker at a local dev server or at Temporal Cloud.
+ */
+import { readFileSync } from 'node:fs';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+  }
+}
+
+export interface TemporalTlsConfig {
+  serverName?: string;
+  serverRootCACertificate?: Buffer;
+  clientCertPair?: { crt: Buffer; key: Buffer };
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** `false` for plaintext (the dev server); an object (possibly empty) for TLS. */
+  tls: TemporalTlsConfig | false;
+  apiKey?: string;
+}
+
+export interface ProviderEndpoint {
+  baseUrl: string;
+  clientId: string;
+  secret: string;
+}
+
+export interface Config {
+  temporal: TemporalConfig;
+  api: { host: string; port: number; bodyLimitBytes: number };
+  sandbox: { host: string; port: number };
+  flowsDir: string;
+  dataDir: string;
+  /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
+  workflowBundlePath?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  providers: { attestr: ProviderEndpoint; finqware: ProviderEndpoint };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The variables this module reads; the docker-compose test checks its services against it. */
+export const CONFIG_VARIABLES = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'HOST',
+  'PORT',
+  'BODY_LIMIT_BYTES',
+  'SANDBOX_HOST',
+  'SANDBOX_PORT',
+  'FLOWS_DIR',
+  'DATA_DIR',
+  'WORKFLOW_BUNDLE_PATH',
+  'LOG_LEVEL',
+  'ATTESTR_BASE_URL',
+  'ATTESTR_CLIENT_ID',
+  'ATTESTR_CLIENT_SECRET',
+  'FINQWARE_BASE_URL',
+  'FINQWARE_CLIENT_ID',
+  'FINQWARE_CLIENT_APP_KEY',
+] as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value.trim() !== value) throw new ConfigError(name, 'must not have leading or trailing spaces');
+  return value;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) {
+    throw new ConfigError(name, `must be a port number from 1 to 65535 (got "${raw}")`);
+  }
+  return value;
+}
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+    throw new ConfigError(name, `must be a positive whole number (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function flag(env: Env, name: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL (got "${value}")`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http or https URL (got "${value}")`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function fileContents(env: Env, name: string): Buffer | undefined {
+  const path = env[name];
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch {
+    // The path may name a user's home directory: say which variable, not where it points.
+    throw new ConfigError(name, 'names a file that cannot be read');
+  }
+}
+
+function temporalConfig(env: Env): TemporalConfig {
+  const address = text(env, 'TEMPORAL_ADDRESS', 'localhost:7233');
+  if (!/^[^\s:/]+:\d{1,5}$/.test(address)) {
+    throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port (got "${address}")`);
+  }
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const cert = fileContents(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH');
+  const key = fileContents(env, 'TEMPORAL_TLS_CLIENT_KEY_PATH');
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new ConfigError(
+      cert ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'must be set together with its pair (client certificate and key)',
+    );
+  }
+  const ca = fileContents(env, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH');
+  const serverName = env.TEMPORAL_TLS_SERVER_NAME || undefined;
+  // TLS is on when asked for, or implied by an API key or client certificate (Temporal Cloud).
+  const tlsWanted = flag(env, 'TEMPORAL_TLS') ?? Boolean(apiKey || cert || ca || serverName);
+  const tls: TemporalConfig['tls'] = tlsWanted
+    ? {
+        ...(serverName ? { serverName } : {}),
+        ...(ca ? { serverRootCACertificate: ca } : {}),
+        ...(cert && key ? { clientCertPair: { crt: cert, key } } : {}),
+      }
+    : false;
+  return {
+    address,
+    namespace: text(env, 'TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: text(env, 'TEMPORAL_TASK_QUEUE', 'sessionflow'),
+    tls,
+    ...(apiKey ? { apiKey } : {}),
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const sandboxPort = port(env, 'SANDBOX_PORT', 8090);
+  const sandboxBase = `http://127.0.0.1:${sandboxPort}`;
+  const logLevel = text(env, 'LOG_LEVEL', 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+  return {
+    temporal: temporalConfig(env),
+    api: {
+      host: text(env, 'HOST', '127.0.0.1'),
+      port: port(env, 'PORT', 8080),
+      bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024),
+    },
+    sandbox: { host: text(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
+    flowsDir: text(env, 'FLOWS_DIR', 'flows'),
+    dataDir: text(env, 'DATA_DIR', '.data'),
+    ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
+    logLevel: logLevel as Config['logLevel'],
+    providers: {
+      // The defaults are the local provider sandboxes and their published test credentials.
+      attestr: {
+        baseUrl: url(env, 'ATTESTR_BASE_URL', `${sandboxBase}/attestr`),
+        clientId: text(env, 'ATTESTR_CLIENT_ID', 'sandbox-client'),
+        secret: text(env, 'ATTESTR_CLIENT_SECRET', 'sandbox-secret'),
+      },
+      finqware: {
+        baseUrl: url(env, 'FINQWARE_BASE_URL', `${sandboxBase}/finqware`),
+        clientId: text(env, 'FINQWARE_CLIENT_ID', 'sandbox-client'),
+        secret: text(env, 'FINQWARE_CLIENT_APP_KEY', 'sandbox-app-key'),
+      },
+    },
+  };
+}
+
+/** For process entry points: a bad setting stops the process with one line on stderr. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sessionflow: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

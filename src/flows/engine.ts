@@ -1,0 +1,117 @@
+/**
+ * The pure step engine: XState's `initialTransition` and `transition` over a flow machine.
+ * Given a definition, the current state and an event, it says where the flow goes next and
+ * which delayed events the caller must schedule. It never starts an actor and keeps no state
+ * of its own, so the session workflow can call it during replay and get the same answers.
+ */
+import { initialTransition, setup, transition, type AnyStateMachine } from 'xstate';
+import type { FinalMeta, FlowMachine, JsonSchema, Outcome, ProviderName, StageKind, StageMeta } from './types';
+
+export interface FlowEvent {
+  type: string;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  data?: unknown;
+}
+
+/** A delayed transition of the current state, to be run by a durable timer. */
+export interface FlowTimer {
+  event: string;
+  delayMs: number;
+}
+
+export interface FlowPosition {
+  state: string;
+  done: boolean;
+  outcome: Outcome | null;
+  timers: FlowTimer[];
+}
+
+export interface StageInfo {
+  id: string;
+  kind: StageKind;
+  title?: string;
+  schema: JsonSchema;
+  provider?: ProviderName;
+  params?: Record<string, unknown>;
+}
+
+/** Reads a dotted path (`input.accepted`) out of an event. */
+function readPath(source: unknown, path: string): unknown {
+  let value: unknown = source;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Guards a flow may name in its transitions. */
+export const GUARDS = {
+  equals: ({ event }: { event: FlowEvent }, params: { path: string; value: unknown }) =>
+    JSON.stringify(readPath(event, params.path)) === JSON.stringify(params.value),
+  exists: ({ event }: { event: FlowEvent }, params: { path: string }) => {
+    const value = readPath(event, params.path);
+    return value !== undefined && value !== null;
+  },
+};
+
+export const GUARD_NAMES: ReadonlySet<string> = new Set(Object.keys(GUARDS));
+
+export function buildMachine(machine: FlowMachine): AnyStateMachine {
+  // The flow JSON is checked by validateFlowMachine before it gets here; XState's own types
+  // cannot express "any JSON config", hence the casts.
+  return setup({ guards: GUARDS }).createMachine(machine as never) as unknown as AnyStateMachine;
+}
+
+/** The delayed transitions of `state`, as XState names their events. */
+export function timersOf(machine: FlowMachine, state: string): FlowTimer[] {
+  const after = machine.states[state]?.after ?? {};
+  return Object.keys(after).map((delay) => ({
+    event: `xstate.after.${delay}.${machine.id}.${state}`,
+    delayMs: Number(delay),
+  }));
+}
+
+function position(machine: FlowMachine, state: string): FlowPosition {
+  const config = machine.states[state];
+  const outcome = config?.type === 'final' ? ((config.meta as FinalMeta | undefined)?.outcome ?? null) : null;
+  return { state, done: config?.type === 'final', outcome, timers: timersOf(machine, state) };
+}
+
+function stateName(value: unknown): string {
+  if (typeof value !== 'string') throw new Error('flow machines must be flat: nested states are not supported');
+  return value;
+}
+
+export function startFlow(machine: FlowMachine): FlowPosition {
+  const [snapshot] = initialTransition(buildMachine(machine));
+  return position(machine, stateName(snapshot.value));
+}
+
+/**
+ * The position after `event` in `state`, or null when the state does not take that event
+ * (no matching transition or no guard passed): the caller refuses the event and nothing moves.
+ */
+export function advanceFlow(machine: FlowMachine, state: string, event: FlowEvent): FlowPosition | null {
+  const logic = buildMachine(machine);
+  const current = logic.resolveState({ value: state, context: {} });
+  const [next] = transition(logic, current, event as never);
+  if (next === current) return null;
+  return position(machine, stateName(next.value));
+}
+
+export function stageInfo(machine: FlowMachine, state: string): StageInfo | null {
+  const config = machine.states[state];
+  if (!config || config.type === 'final') return null;
+  const meta = config.meta as StageMeta;
+  return {
+    id: state,
+    kind: meta.stage,
+    ...(meta.title ? { title: meta.title } : {}),
+    schema: meta.schema ?? { type: 'object', additionalProperties: false },
+    ...(meta.provider ? { provider: meta.provider } : {}),
+    ...(meta.params ? { params: meta.params } : {}),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The flow format. A flow machine is an XState v5 machine config kept as plain JSON: flat
+ * states, each either a stage (`meta.stage`) or a final state (`meta.outcome`). This module is
+ * imported by workflow code, so it holds types and constants only.
+ */
+
+export const STAGE_KINDS = ['input', 'provider', 'wait'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+export const OUTCOMES = ['success', 'error', 'skipped'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const PROVIDERS = ['attestr', 'finqware'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/**
+ * Events a stage answers to: an input stage gets the device's SUBMIT, a provider stage DONE or
+ * ERROR once its provider call ends, a wait stage the backend's EVENT.
+ */
+export const STAGE_EVENTS: Record<StageKind, readonly string[]> = {
+  input: ['SUBMIT'],
+  provider: ['DONE', 'ERROR'],
+  wait: ['EVENT'],
+};
+
+/** The subset of JSON Schema that stage inputs are validated with (see schema.ts). */
+export interface JsonSchema {
+  type?: 'object' | 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'null';
+  title?: string;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean;
+  items?: JsonSchema;
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+  maxItems?: number;
+}
+
+export interface StageMeta {
+  stage: StageKind;
+  title?: string;
+  /** What the device submits for this stage; a provider stage without one takes `{}`. */
+  schema?: JsonSchema;
+  provider?: ProviderName;
+  params?: Record<string, unknown>;
+}
+
+export interface FinalMeta {
+  outcome: Outcome;
+}
+
+export interface GuardRef {
+  type: string;
+  params?: Record<string, unknown>;
+}
+
+export interface TransitionConfig {
+  target: string;
+  guard?: GuardRef;
+}
+
+export type TransitionsConfig = string | TransitionConfig | Array<string | TransitionConfig>;
+
+export interface FlowStateConfig {
+  type?: 'final';
+  meta?: StageMeta | FinalMeta;
+  on?: Record<string, TransitionsConfig>;
+  /** Delayed transitions, keyed by milliseconds: the workflow runs them as Temporal timers. */
+  after?: Record<string, TransitionsConfig>;
+}
+
+export interface FlowMachine {
+  id: string;
+  initial: string;
+  states: Record<string, FlowStateConfig>;
+}
+
+/** What a session runs: one flow machine, resolved at creation and fixed for its life. */
+export interface FlowDefinition {
+  flowId: string;
+  /** null when the session runs the flow's draft. */
+  snapshotId: string | null;
+  /** The most device steps a session of this flow may take; the session ends in `error` past it. */
+  maxSteps: number;
+  machine: FlowMachine;
+}
+
+/** A flow as stored in `flows/<id>.json`. */
+export interface FlowFile {
+  id: string;
+  name: string;
+  description?: string;
+  active: boolean;
+  maxSteps?: number;
+  draft: FlowMachine;
+  /** Published, immutable versions; each key is derived from its content (see snapshots.ts). */
+  snapshots: Record<string, FlowMachine>;
+}
+
+export const DEFAULT_MAX_STEPS = 50;
+/** Well under Temporal's 2,000 updates per run, and each run continues-as-new when asked. */
+export const MAX_STEPS_LIMIT = 500;

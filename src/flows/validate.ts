@@ -1,0 +1,139 @@
+/**
+ * Structural checks of a flow machine, run when flows are loaded so that a session never
+ * starts on a machine the engine cannot step. Returns every problem found, each naming where.
+ */
+import { GUARD_NAMES, startFlow } from './engine';
+import { lintSchema } from './schema';
+import {
+  OUTCOMES,
+  PROVIDERS,
+  STAGE_EVENTS,
+  STAGE_KINDS,
+  type FlowMachine,
+  type StageMeta,
+} from './types';
+
+const STATE_KEYS = new Set(['type', 'meta', 'on', 'after']);
+const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkTransitions(
+  where: string,
+  config: unknown,
+  states: Record<string, unknown>,
+  problems: string[],
+): void {
+  const list = Array.isArray(config) ? config : [config];
+  if (list.length === 0) problems.push(`${where} has no transitions`);
+  for (const item of list) {
+    if (typeof item === 'string') {
+      if (!(item in states)) problems.push(`${where} targets unknown state "${item}"`);
+      continue;
+    }
+    if (!isObject(item) || typeof item.target !== 'string') {
+      problems.push(`${where} must be a state name or { target, guard? }`);
+      continue;
+    }
+    if (!(item.target in states)) problems.push(`${where} targets unknown state "${item.target}"`);
+    for (const key of Object.keys(item)) {
+      if (key !== 'target' && key !== 'guard') problems.push(`${where} has unsupported key "${key}"`);
+    }
+    if (item.guard !== undefined) {
+      const guard = item.guard as Record<string, unknown>;
+      if (!isObject(guard) || typeof guard.type !== 'string' || !GUARD_NAMES.has(guard.type)) {
+        problems.push(`${where} guard must be { type: ${[...GUARD_NAMES].join('|')}, params }`);
+      } else if (!isObject(guard.params) || typeof guard.params.path !== 'string') {
+        problems.push(`${where} guard "${guard.type}" needs params.path`);
+      }
+    }
+  }
+}
+
+function checkStage(name: string, meta: unknown, problems: string[]): StageMeta | null {
+  const where = `state "${name}"`;
+  if (!isObject(meta) || !STAGE_KINDS.includes(meta.stage as never)) {
+    problems.push(`${where} needs meta.stage: one of ${STAGE_KINDS.join(', ')}`);
+    return null;
+  }
+  const stage = meta as unknown as StageMeta;
+  if (stage.stage === 'input' && stage.schema === undefined) problems.push(`${where} is an input stage without meta.schema`);
+  if (stage.schema !== undefined) problems.push(...lintSchema(stage.schema).map((p) => `${where} ${p}`));
+  if (stage.stage === 'provider' && !PROVIDERS.includes(stage.provider as never)) {
+    problems.push(`${where} needs meta.provider: one of ${PROVIDERS.join(', ')}`);
+  }
+  if (stage.stage !== 'provider' && stage.provider !== undefined) problems.push(`${where} has a provider but is not a provider stage`);
+  if (stage.params !== undefined && !isObject(stage.params)) problems.push(`${where} meta.params must be an object`);
+  return stage;
+}
+
+export function validateFlowMachine(machine: unknown): string[] {
+  if (!isObject(machine)) return ['the machine must be an object'];
+  const problems: string[] = [];
+  for (const key of Object.keys(machine)) {
+    if (!['id', 'initial', 'states'].includes(key)) problems.push(`the machine has unsupported key "${key}"`);
+  }
+  if (typeof machine.id !== 'string' || !IDENTIFIER.test(machine.id)) problems.push('the machine needs an id (letters, digits, - and _)');
+  if (!isObject(machine.states) || Object.keys(machine.states).length === 0) return [...problems, 'the machine needs states'];
+  const states = machine.states;
+  if (typeof machine.initial !== 'string' || !(machine.initial in states)) problems.push('the machine needs an initial state that exists');
+
+  let finals = 0;
+  for (const [name, raw] of Object.entries(states)) {
+    const where = `state "${name}"`;
+    if (!IDENTIFIER.test(name)) problems.push(`${where}: state names are letters, digits, - and _`);
+    if (!isObject(raw)) {
+      problems.push(`${where} must be an object`);
+      continue;
+    }
+    for (const key of Object.keys(raw)) {
+      if (!STATE_KEYS.has(key)) problems.push(`${where} has unsupported key "${key}" (flows are flat machines)`);
+    }
+    if (raw.type === 'final') {
+      finals += 1;
+      if (!isObject(raw.meta) || !OUTCOMES.includes(raw.meta.outcome as never)) {
+        problems.push(`${where} is final and needs meta.outcome: one of ${OUTCOMES.join(', ')}`);
+      }
+      if (raw.on !== undefined || raw.after !== undefined) problems.push(`${where} is final and cannot have transitions`);
+      continue;
+    }
+    if (raw.type !== undefined) problems.push(`${where} type must be "final" or absent`);
+    const stage = checkStage(name, raw.meta, problems);
+    const on = raw.on === undefined ? {} : raw.on;
+    if (!isObject(on)) {
+      problems.push(`${where} on must be an object`);
+      continue;
+    }
+    if (stage) {
+      const allowed = STAGE_EVENTS[stage.stage];
+      for (const event of Object.keys(on)) {
+        if (!allowed.includes(event)) problems.push(`${where} is a ${stage.stage} stage and takes only ${allowed.join(', ')}, not ${event}`);
+      }
+      if (stage.stage === 'provider' && (!('DONE' in on) || !('ERROR' in on))) {
+        problems.push(`${where} is a provider stage and needs both DONE and ERROR transitions`);
+      }
+    }
+    for (const [event, config] of Object.entries(on)) checkTransitions(`${where} on ${event}`, config, states, problems);
+    if (raw.after !== undefined) {
+      if (!isObject(raw.after)) problems.push(`${where} after must be an object`);
+      else {
+        for (const [delay, config] of Object.entries(raw.after)) {
+          if (!/^[1-9]\d{0,11}$/.test(delay)) problems.push(`${where} after "${delay}" must be a delay in milliseconds`);
+          checkTransitions(`${where} after ${delay}`, config, states, problems);
+        }
+      }
+    }
+    if (Object.keys(on).length === 0 && raw.after === undefined) problems.push(`${where} has no way out`);
+  }
+  if (finals === 0) problems.push('the machine needs at least one final state');
+  if (problems.length === 0) {
+    try {
+      startFlow(machine as unknown as FlowMachine);
+    } catch (err) {
+      problems.push(`XState refused the machine: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,24 @@
+/**
+ * Connections to Temporal for the api (client) and the worker, from one TemporalConfig, so both
+ * processes reach the same server the same way (plaintext dev server, mTLS, or an API key).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { TemporalConfig } from './config';
+
+function connectionOptions(config: TemporalConfig) {
+  return {
+    address: config.address,
+    tls: config.tls === false ? undefined : config.tls,
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+  };
+}
+
+export async function connectClient(config: TemporalConfig): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(config));
+  return new Client({ connection, namespace: config.namespace });
+}
+
+export function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config));
+}

@@ -1,0 +1,78 @@
+/**
+ * The worker process: polls the task queue, runs session workflows and provider activities.
+ * Stateless; run as many as wanted. SIGINT/SIGTERM let in-flight tasks finish, then exit.
+ */
+import { DefaultLogger, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { loadConfigOrExit, type Config } from './config';
+import { createActivities } from './activities';
+import { AttestrConnector } from './activities/providers/attestr';
+import { FinqwareConnector } from './activities/providers/finqware';
+import { connectWorker } from './temporal';
+
+export interface SessionWorker {
+  worker: Worker;
+  /** Closes the provider connection pools; call after the worker stopped. */
+  close(): Promise<void>;
+}
+
+function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle']): Partial<WorkerOptions> {
+  if (bundle) return { workflowBundle: bundle };
+  if (config.workflowBundlePath) return { workflowBundle: { codePath: config.workflowBundlePath } };
+  return { workflowsPath: require.resolve('./workflows') };
+}
+
+/** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
+export async function createSessionWorker(
+  config: Config,
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> = {},
+): Promise<SessionWorker> {
+  const attestr = new AttestrConnector(config.providers.attestr);
+  const finqware = new FinqwareConnector(config.providers.finqware);
+  const connection = overrides.connection ?? (await connectWorker(config.temporal));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
+    ...workflowSource(config, overrides.workflowBundle),
+    activities: createActivities({ attestr, finqware }),
+    shutdownGraceTime: '10 seconds',
+  });
+  return {
+    worker,
+    async close() {
+      await Promise.all([attestr.close(), finqware.close()]);
+      if (!overrides.connection) await connection.close();
+    },
+  };
+}
+
+const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
+  fatal: 'ERROR',
+  error: 'ERROR',
+  warn: 'WARN',
+  info: 'INFO',
+  debug: 'DEBUG',
+  trace: 'TRACE',
+  silent: 'ERROR',
+};
+
+/** Sets the Temporal SDK's log level once per process, before any worker exists. */
+export function installRuntime(config: Config): void {
+  Runtime.install({ logger: new DefaultLogger(SDK_LOG_LEVELS[config.logLevel]) });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  installRuntime(config);
+  const { worker, close } = await createSessionWorker(config);
+  process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
+  await worker.run();
+  await close();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The one place provider stages call activities: it owns the retry profiles and turns every
+ * failure into a StageError, which the flow then routes along its ERROR transition.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { StageInfo } from '../flows/engine';
+import type { StageError } from './messages';
+
+/** Classes a retry cannot fix: the stage fails on the first one. */
+const PERMANENT = ['ProviderRejected', 'ProviderSignatureInvalid'];
+
+// Provider calls: rate limits are retried at the provider's Retry-After (the activity sets
+// nextRetryDelay), 5xx and transport errors with backoff. Heartbeats every second let a worker
+// crash show within five seconds instead of the whole call timeout.
+const calls = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes: PERMANENT },
+});
+
+// The device reports the user finished Attestr's flow; the result can lag a moment behind it,
+// so a pending result is polled briefly before the stage gives up.
+const attestrResult = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds', maximumAttempts: 15, nonRetryableErrorTypes: PERMANENT },
+});
+
+export type StageOutcome = { ok: true; output: Record<string, unknown> } | { ok: false; error: StageError };
+
+function stageError(err: unknown): StageError {
+  if (!(err instanceof ActivityFailure)) throw err;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as Partial<StageError>;
+    return { ...details, type: cause.type ?? 'ProviderFailure', message: cause.message };
+  }
+  if (cause instanceof TimeoutFailure) return { type: 'ProviderTimeout', message: 'the provider call timed out' };
+  return { type: 'ProviderFailure', message: cause?.message ?? err.message };
+}
+
+async function attempt(work: () => Promise<Record<string, unknown>>): Promise<StageOutcome> {
+  try {
+    return { ok: true, output: await work() };
+  } catch (err) {
+    return { ok: false, error: stageError(err) };
+  }
+}
+
+function param(stage: StageInfo, name: string): string {
+  const value = stage.params?.[name];
+  if (typeof value !== 'string') throw ApplicationFailure.nonRetryable(`stage ${stage.id} needs params.${name}`, 'FlowDefinitionError');
+  return value;
+}
+
+/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
+export function needsPreparation(stage: StageInfo): boolean {
+  return stage.kind === 'provider' && stage.provider === 'attestr';
+}
+
+/** Work done on entering a stage; its output is handed to the device with the step answer. */
+export function prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome> {
+  return attempt(async () => {
+    const snapshot = stage.params?.snapshot;
+    const handshake = await calls.attestrCreateHandshake({
+      flow: param(stage, 'flow'),
+      snapshot: typeof snapshot === 'string' ? snapshot : null,
+      tag: idempotencyKey,
+    });
+    return { handshakeId: handshake.handshakeId };
+  });
+}
+
+/** The provider work of a device submission. */
+export function runStage(
+  stage: StageInfo,
+  input: unknown,
+  prepared: Record<string, unknown> | null,
+  idempotencyKey: string,
+): Promise<StageOutcome> {
+  return attempt(async () => {
+    if (stage.provider === 'attestr') {
+      const handshakeId = String(prepared?.handshakeId ?? '');
+      const verified = await attestrResult.attestrFetchVerifiedResult({ handshakeId });
+      return { handshakeId, requestId: verified.requestId, verified: true, result: verified.result };
+    }
+    const skill = param(stage, 'skill');
+    const session = await calls.finqwareCreateSession({ tenantUserId: idempotencyKey, skill });
+    const step = await calls.finqwareSubmitStep({ sessionId: session.sessionId, nonce: session.nonce, skill, step: param(stage, 'step'), data: input });
+    return { sessionId: session.sessionId, stepId: step.stepId, status: step.status, data: step.data };
+  });
+}

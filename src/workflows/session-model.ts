@@ -1,0 +1,226 @@
+/**
+ * The session's state and its rules, as a plain class: what may happen in which status, what
+ * each transition changes, and the views the api reads. No Temporal calls besides the
+ * ApplicationFailure it throws, so it is unit-tested directly; the workflow wires it to
+ * updates, queries, timers and activities.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { advanceFlow, stageInfo, startFlow, type FlowPosition, type StageInfo } from '../flows/engine';
+import { validateAgainstSchema } from '../flows/schema';
+import {
+  DEVICE_STATUS,
+  REFUSALS,
+  type ExpireArgs,
+  type LaunchArgs,
+  type RefusalType,
+  type ResultView,
+  type SessionInput,
+  type SessionState,
+  type SessionStatus,
+  type StatusView,
+  type StepAnswer,
+  type StepArgs,
+  type StepPrompt,
+} from './messages';
+
+function refuse(type: RefusalType, message: string, details?: unknown): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
+}
+
+const LIVE: ReadonlySet<SessionStatus> = new Set(['created', 'in_progress']);
+
+export function initialState(input: SessionInput): SessionState {
+  const start = startFlow(input.definition.machine);
+  return {
+    status: 'created',
+    stage: start.state,
+    entry: 1,
+    enteredAt: input.createdAt,
+    nonce: null,
+    prepared: null,
+    result: {},
+    outcome: null,
+    endReason: null,
+    stepCount: 0,
+    launchedAt: null,
+    endedAt: null,
+    archivedAt: null,
+    lastStep: null,
+  };
+}
+
+export class SessionModel {
+  readonly state: SessionState;
+  /** True while a step handler is between acceptance and its answer. */
+  busy = false;
+
+  constructor(readonly input: SessionInput) {
+    this.state = input.state ?? initialState(input);
+  }
+
+  get machine() {
+    return this.input.definition.machine;
+  }
+
+  get isLive(): boolean {
+    return LIVE.has(this.state.status);
+  }
+
+  currentStage(): StageInfo | null {
+    return stageInfo(this.machine, this.state.stage);
+  }
+
+  // Validators: each throws a refusal, and changes nothing.
+
+  checkLaunch(args: LaunchArgs): void {
+    if (this.state.status !== 'created') {
+      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a created session can be launched`, {
+        status: this.state.status,
+      });
+    }
+    if (typeof args?.nonce !== 'string' || args.nonce.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
+  }
+
+  /** Returns true when the submission repeats the last accepted one and gets its answer again. */
+  checkStep(args: StepArgs): boolean {
+    const last = this.state.lastStep;
+    if (
+      last &&
+      last.nonce === args?.nonce &&
+      last.step === args.step &&
+      JSON.stringify(last.input) === JSON.stringify(args.input)
+    ) {
+      return true;
+    }
+    if (this.state.status !== 'in_progress') {
+      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
+    }
+    if (this.busy) refuse(REFUSALS.BUSY, 'the previous step is still running');
+    if (typeof args?.nonce !== 'string' || this.state.nonce === null || args.nonce !== this.state.nonce) {
+      refuse(REFUSALS.INVALID_NONCE, 'the nonce is not the one this session expects');
+    }
+    if (typeof args.nextNonce !== 'string' || args.nextNonce.length < 16 || args.nextNonce === args.nonce) {
+      refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
+    }
+    const stage = this.currentStage();
+    if (!stage || stage.kind === 'wait' || args.step !== stage.id) {
+      refuse(REFUSALS.WRONG_STEP, `the session expects ${stage && stage.kind !== 'wait' ? `step "${stage.id}"` : 'no device step now'}`, {
+        expected: stage && stage.kind !== 'wait' ? stage.id : null,
+      });
+    }
+    const problems = validateAgainstSchema(stage.schema, args.input);
+    if (problems.length > 0) {
+      refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${problems.map((p) => p.message).join('; ')}`, {
+        problems,
+      });
+    }
+    if (stage.kind === 'input' && advanceFlow(this.machine, stage.id, { type: 'SUBMIT', input: args.input }) === null) {
+      refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
+    }
+    return false;
+  }
+
+  checkArchive(): void {
+    if (this.state.status !== 'consumed' && this.state.status !== 'expired') {
+      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a consumed or expired session can be archived`, {
+        status: this.state.status,
+      });
+    }
+  }
+
+  checkExpire(args: ExpireArgs): void {
+    if (!this.isLive) refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it has already ended`, { status: this.state.status });
+    if (typeof args?.reason !== 'string' || args.reason === '') refuse(REFUSALS.INVALID_INPUT, 'expire needs a reason');
+  }
+
+  // Transitions.
+
+  launch(nonce: string, now: number): void {
+    this.state.status = 'in_progress';
+    this.state.launchedAt = now;
+    this.state.nonce = nonce;
+  }
+
+  /** Moves to `position`; ends the session when it is final. */
+  enter(position: FlowPosition, now: number): void {
+    this.state.stage = position.state;
+    this.state.entry += 1;
+    this.state.enteredAt = now;
+    this.state.prepared = null;
+    if (position.done) {
+      this.state.outcome = position.outcome;
+      this.end('consumed', null, now);
+    }
+  }
+
+  record(stageId: string, input: unknown, output: unknown): void {
+    this.state.result[stageId] = { input, output };
+  }
+
+  end(status: 'consumed' | 'expired', reason: string | null, now: number): void {
+    this.state.status = status;
+    this.state.endReason = reason;
+    this.state.endedAt = now;
+    this.state.nonce = null;
+    this.state.prepared = null;
+  }
+
+  archive(now: number): void {
+    this.state.status = 'archived';
+    this.state.archivedAt = now;
+    this.state.result = {};
+    this.state.lastStep = null;
+  }
+
+  // Views.
+
+  prompt(): StepPrompt {
+    const stage = this.isLive ? this.currentStage() : null;
+    if (!stage) return { step: null, ...(this.state.outcome ? { outcome: this.state.outcome } : {}) };
+    return {
+      step: stage.id,
+      kind: stage.kind,
+      ...(stage.title ? { title: stage.title } : {}),
+      schema: stage.schema,
+      ...(this.state.prepared ?? {}),
+    };
+  }
+
+  stepAnswer(stepId: string): StepAnswer {
+    return { step_id: stepId, nonce: this.state.nonce, status: DEVICE_STATUS[this.state.status], data: this.prompt() };
+  }
+
+  statusView(): StatusView {
+    const { input, state } = this;
+    return {
+      sessionId: input.sessionId,
+      number: input.number,
+      tag: input.tag,
+      clientId: input.clientId,
+      flowId: input.definition.flowId,
+      snapshotId: input.definition.snapshotId,
+      status: state.status,
+      consumed: state.launchedAt !== null,
+      createdAt: input.createdAt,
+      expiry: input.expiresAt,
+      archived: state.archivedAt,
+      stage: this.isLive ? state.stage : null,
+      stepCount: state.stepCount,
+      outcome: state.outcome,
+      endReason: state.endReason,
+    };
+  }
+
+  resultView(): ResultView {
+    const { status, outcome, result, archivedAt } = this.state;
+    const final = status === 'consumed' || status === 'expired';
+    return { status, outcome, result: final ? result : null, archived: archivedAt };
+  }
+
+  /** One line for the Temporal UI's current details: where the session is, nothing personal. */
+  details(): string {
+    const stage = this.currentStage();
+    const where = this.isLive && stage ? `stage ${stage.id} (${stage.kind})` : `outcome ${this.state.outcome ?? 'none'}`;
+    return `${this.state.status} · ${where} · ${this.state.stepCount} step(s)`;
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * One Temporal workflow per session. This file wires the SessionModel to Temporal: updates
+ * (validated synchronously, so refusals leave no trace), queries, durable timers (expiry and
+ * the flow's `after` delays), provider activities, search attributes, and continue-as-new.
+ * Deterministic code only: time is workflow time, nonces arrive in update arguments.
+ */
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { advanceFlow, timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/engine';
+import {
+  archiveUpdate,
+  expireUpdate,
+  launchUpdate,
+  resultQuery,
+  SessionStatusKey,
+  statusQuery,
+  submitStepUpdate,
+  type LaunchAnswer,
+  type SessionInput,
+  type StatusView,
+  type StepAnswer,
+  type StepArgs,
+} from './messages';
+import { needsPreparation, prepareStage, runStage } from './providers';
+import { SessionModel } from './session-model';
+
+/** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
+const MAX_UPDATES_PER_RUN = 500;
+
+export async function sessionWorkflow(input: SessionInput): Promise<StatusView> {
+  const session = new SessionModel(input);
+  const { state } = session;
+  const machine = input.definition.machine;
+  let reportedStatus = workflowInfo().continuedFromExecutionRunId ? state.status : 'created';
+  let updatesThisRun = 0;
+  let stageTimers: CancellationScope | null = null;
+  let expiryTimer: CancellationScope | null = null;
+
+  /** Publishes the session's position to the Temporal UI; search attributes only on a status change. */
+  function publish(): void {
+    setCurrentDetails(session.details());
+    if (state.status !== reportedStatus) {
+      upsertSearchAttributes([{ key: SessionStatusKey, value: state.status }]);
+      reportedStatus = state.status;
+    }
+    if (!session.isLive) {
+      expiryTimer?.cancel();
+      expiryTimer = null;
+    }
+  }
+
+  function stillAt(stageId: string, entry: number): boolean {
+    return session.isLive && state.stage === stageId && state.entry === entry;
+  }
+
+  function idempotencyKey(stage: StageInfo): string {
+    return `${input.sessionId}.${stage.id}.${state.entry}`;
+  }
+
+  /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
+  function move(from: string, next: FlowPosition | null, event: string): void {
+    const now = Date.now();
+    if (next === null) {
+      state.outcome = 'error';
+      session.end('consumed', `stage ${from} has no transition for ${event}`, now);
+    } else {
+      session.enter(next, now);
+      if (session.isLive && state.stepCount >= input.definition.maxSteps) {
+        state.outcome = 'error';
+        session.end('consumed', `the flow reached its limit of ${input.definition.maxSteps} steps`, now);
+      }
+    }
+    armStageTimers();
+  }
+
+  /** Runs the preparation of the current stage, following ERROR paths, until the device is awaited. */
+  async function settle(): Promise<void> {
+    for (;;) {
+      const stage = session.currentStage();
+      if (!session.isLive || !stage || !needsPreparation(stage) || state.prepared !== null) return;
+      const entry = state.entry;
+      const outcome = await prepareStage(stage, idempotencyKey(stage));
+      if (!stillAt(stage.id, entry)) return;
+      if (outcome.ok) {
+        state.prepared = outcome.output;
+        return;
+      }
+      session.record(stage.id, {}, { error: outcome.error });
+      move(stage.id, advanceFlow(machine, stage.id, { type: 'ERROR', error: outcome.error }), 'ERROR');
+    }
+  }
+
+  /** Durable timers for the current stage's `after` delays, measured from when it was entered. */
+  function armStageTimers(): void {
+    stageTimers?.cancel();
+    stageTimers = null;
+    const timers = session.isLive ? timersOf(machine, state.stage) : [];
+    if (timers.length === 0) return;
+    const stageId = state.stage;
+    const entry = state.entry;
+    const scope = new CancellationScope();
+    stageTimers = scope;
+    for (const timer of timers) {
+      const remaining = Math.max(1, state.enteredAt + timer.delayMs - Date.now());
+      scope
+        .run(() => sleep(remaining))
+        .then(() => {
+          if (!stillAt(stageId, entry)) return;
+          session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
+          move(stageId, advanceFlow(machine, stageId, { type: timer.event }), timer.event);
+          publish();
+          return settle().then(publish);
+        })
+        .catch((err: unknown) => {
+          if (!isCancellation(err)) throw err;
+        });
+    }
+  }
+
+  function armExpiry(): void {
+    if (!session.isLive) return;
+    const scope = new CancellationScope();
+    expiryTimer = scope;
+    scope
+      .run(() => sleep(Math.max(1, input.expiresAt - Date.now())))
+      .then(() => {
+        if (!session.isLive) return;
+        session.end('expired', 'the expiry passed before the flow finished', Date.now());
+        armStageTimers();
+        publish();
+      })
+      .catch((err: unknown) => {
+        if (!isCancellation(err)) throw err;
+      });
+  }
+
+  async function launch(nonce: string): Promise<LaunchAnswer> {
+    session.launch(nonce, Date.now());
+    session.busy = true;
+    try {
+      publish();
+      await settle();
+    } finally {
+      session.busy = false;
+      publish();
+    }
+    const prompt = session.prompt();
+    return { session_id: input.sessionId, nonce: state.nonce, status: session.stepAnswer('').status, step: prompt.step, data: prompt };
+  }
+
+  async function submitStep(args: StepArgs): Promise<StepAnswer> {
+    const last = state.lastStep;
+    if (last && last.nonce === args.nonce) return last.answer; // an identical retry (the validator checked)
+    const stage = session.currentStage() as StageInfo;
+    const entry = state.entry;
+    session.busy = true;
+    state.nonce = null; // spent on acceptance: nothing else may use it
+    try {
+      let event: FlowEvent = { type: 'SUBMIT', input: args.input };
+      let output: Record<string, unknown> = {};
+      if (stage.kind === 'provider') {
+        const outcome = await runStage(stage, args.input, state.prepared, idempotencyKey(stage));
+        if (!stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        output = outcome.ok ? outcome.output : { error: outcome.error };
+        event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
+      }
+      session.record(stage.id, args.input, output);
+      state.stepCount += 1;
+      move(stage.id, advanceFlow(machine, stage.id, event), event.type);
+      if (session.isLive) state.nonce = args.nextNonce;
+      publish();
+      await settle();
+      const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
+      state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+      return answer;
+    } finally {
+      session.busy = false;
+      publish();
+    }
+  }
+
+  setHandler(statusQuery, () => session.statusView());
+  setHandler(resultQuery, () => session.resultView());
+  setHandler(
+    launchUpdate,
+    (args) => {
+      updatesThisRun += 1;
+      return launch(args.nonce);
+    },
+    { validator: (args) => session.checkLaunch(args) },
+  );
+  setHandler(
+    submitStepUpdate,
+    (args) => {
+      updatesThisRun += 1;
+      return submitStep(args);
+    },
+    { validator: (args) => void session.checkStep(args) },
+  );
+  setHandler(
+    archiveUpdate,
+    () => {
+      updatesThisRun += 1;
+      session.archive(Date.now());
+      publish();
+      return session.statusView();
+    },
+    { validator: () => session.checkArchive() },
+  );
+  setHandler(
+    expireUpdate,
+    (args) => {
+      updatesThisRun += 1;
+      session.end('expired', args.reason, Date.now());
+      armStageTimers();
+      publish();
+      return session.statusView();
+    },
+    { validator: (args) => session.checkExpire(args) },
+  );
+
+  publish();
+  armExpiry();
+  armStageTimers();
+
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || updatesThisRun >= MAX_UPDATES_PER_RUN;
+  await condition(() => state.status === 'archived' || shouldContinueAsNew());
+  if (state.status !== 'archived') {
+    // Finish every accepted update first: continuing as new must not drop one.
+    await condition(() => !session.busy && allHandlersFinished());
+    return await continueAsNew<typeof sessionWorkflow>({ ...input, state });
+  }
+  await condition(allHandlersFinished);
+  return session.statusView();
+}

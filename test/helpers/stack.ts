@@ -1,0 +1,124 @@
+/**
+ * The real parts a test needs: a Temporal client on the run's dev server, the provider
+ * sandboxes on a free loopback port, and session workers (in this process, or as separate
+ * processes a test can kill). Each test file gets its own task queue.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../src/config';
+import { SessionGateway } from '../../src/api/session-gateway';
+import { FlowCatalog } from '../../src/flows/catalog';
+import type { FlowDefinition } from '../../src/flows/types';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
+import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
+
+export const SANDBOX_CREDENTIALS = {
+  attestr: { clientId: 'test-attestr-client', secret: 'test-attestr-secret' },
+  finqware: { clientId: 'test-finqware-client', appKey: 'test-finqware-key' },
+};
+
+export interface Stack {
+  config: Config;
+  taskQueue: string;
+  client: Client;
+  gateway: SessionGateway;
+  sandbox: RunningSandbox;
+  catalog: FlowCatalog;
+  /** A worker in this process, running until stop(). */
+  startWorker(): Promise<SessionWorker>;
+  /** A worker as its own OS process (tsx src/worker.ts), for crash tests. */
+  spawnWorker(): Promise<ChildProcess>;
+  definition(flowId: string, snapshotId?: string | null): FlowDefinition;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export function testEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { ...process.env, LOG_LEVEL: 'warn', ...extra };
+}
+
+export async function startStack(name: string, options: { webhookUrl?: string } = {}): Promise<Stack> {
+  const sandbox = await startSandbox({ attestr: { ...SANDBOX_CREDENTIALS.attestr, webhookUrl: options.webhookUrl }, finqware: SANDBOX_CREDENTIALS.finqware });
+  const taskQueue = `${name}-${randomUUID()}`;
+  const env = testEnv({
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ATTESTR_BASE_URL: `${sandbox.url}/attestr`,
+    ATTESTR_CLIENT_ID: SANDBOX_CREDENTIALS.attestr.clientId,
+    ATTESTR_CLIENT_SECRET: SANDBOX_CREDENTIALS.attestr.secret,
+    FINQWARE_BASE_URL: `${sandbox.url}/finqware`,
+    FINQWARE_CLIENT_ID: SANDBOX_CREDENTIALS.finqware.clientId,
+    FINQWARE_CLIENT_APP_KEY: SANDBOX_CREDENTIALS.finqware.appKey,
+  });
+  const config = loadConfig(env);
+  if (!runtimeInstalled) {
+    installRuntime(config);
+    runtimeInstalled = true;
+  }
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const catalog = FlowCatalog.load(join(__dirname, '..', '..', 'flows'));
+  const workers: Array<{ worker: SessionWorker; running: Promise<void>; connection: NativeConnection }> = [];
+  const children: ChildProcess[] = [];
+
+  return {
+    config,
+    taskQueue,
+    client,
+    gateway: new SessionGateway(client, taskQueue),
+    sandbox,
+    catalog,
+    async startWorker() {
+      const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+      const worker = await createSessionWorker(config, { connection: workerConnection });
+      workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
+      return worker;
+    },
+    spawnWorker() {
+      const child = spawn(join('node_modules', '.bin', 'tsx'), ['src/worker.ts'], {
+        env: env as NodeJS.ProcessEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      return new Promise((resolve, reject) => {
+        let output = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('polling task queue')) resolve(child);
+        });
+        child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.once('exit', (code) => reject(new Error(`worker process exited (${code}) before polling: ${output}`)));
+      });
+    },
+    definition(flowId, snapshotId = null) {
+      const resolved = catalog.resolve(flowId, snapshotId);
+      if (!resolved.ok) throw new Error(`test flow ${flowId}: ${resolved.reason}`);
+      return resolved.definition;
+    },
+    async stop() {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const { worker, running, connection: c } of workers) {
+        worker.worker.shutdown();
+        await running;
+        await worker.close();
+        await c.close();
+      }
+      await connection.close();
+      await sandbox.close();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
