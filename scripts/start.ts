@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
+import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
-const TSX = join('node_modules', '.bin', 'tsx');
 
 interface Service {
   name: string;
@@ -33,7 +33,8 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream | null, onLine?
 /** Starts `entry` under tsx and resolves once it printed a line matching `ready`. */
 function startService(name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<Service> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // node runs the service with tsx as a loader, so signals reach the service itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s`)), 120_000);
     prefixLines(name, child.stdout, (line) => {
       if (ready.test(line)) {
@@ -92,7 +93,10 @@ async function main(): Promise<void> {
       dbFile: join(config.dataDir, 'temporal.db'),
       logFile: join(config.dataDir, 'temporal.log'),
     });
-    const env = { ...process.env, TEMPORAL_ADDRESS: server.address };
+    // Bundled once here, so the worker starts at once and quietly.
+    const bundle = join(config.dataDir, 'workflow-bundle.js');
+    await writeWorkflowBundle(bundle);
+    const env = { ...process.env, TEMPORAL_ADDRESS: server.address, WORKFLOW_BUNDLE_PATH: bundle };
     services.push(await startService('sandbox', 'src/sandbox/main.ts', env, /listening on/));
     services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
     services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));

@@ -8,13 +8,34 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startDevServer } from './dev-server';
+import { freePort, startDevServer, type DevServer } from './dev-server';
 
 /**
  * Low enough that the tests' long sessions get a continue-as-new suggestion, high enough that
  * the sample flows never do. The production default is 4,096 events.
  */
 export const TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS = 400;
+
+/**
+ * The dev server picks free ports of its own for its internal services, so a port chosen here
+ * can be taken between choosing and binding: try again on fresh ports a couple of times.
+ */
+async function startOnFreePorts(cli: string, logFile: string): Promise<DevServer> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startDevServer({
+        cli,
+        port: await freePort(),
+        uiPort: await freePort(),
+        logFile,
+        dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS },
+      });
+    } catch (err) {
+      if (attempt === 3) throw err;
+      process.stderr.write(`with-temporal: ${(err as Error).message}; trying other ports\n`);
+    }
+  }
+}
 
 async function main(): Promise<number> {
   const separator = process.argv.indexOf('--');
@@ -32,13 +53,7 @@ async function main(): Promise<number> {
   const logDir = join('.data', 'test-logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `temporal-${process.pid}.log`);
-  const server = await startDevServer({
-    cli,
-    port: await freePort(),
-    uiPort: await freePort(),
-    logFile,
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS },
-  });
+  const server = await startOnFreePorts(cli, logFile);
   process.stdout.write(`with-temporal: dev server on ${server.address}, UI ${server.uiUrl}, log ${logFile}\n`);
   const child = spawn(command[0], command.slice(1), {
     stdio: 'inherit',

@@ -100,11 +100,11 @@ function port(env: Env, name: string, fallback: number): number {
   return value;
 }
 
-function positiveInteger(env: Env, name: string, fallback: number): number {
+function positiveInteger(env: Env, name: string, fallback: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
-    throw new ConfigError(name, `must be a positive whole number (got "${raw}")`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from 1 to ${max} (got "${raw}")`);
   }
   return Number(raw);
 }
@@ -144,8 +144,9 @@ function fileContents(env: Env, name: string): Buffer | undefined {
 
 function temporalConfig(env: Env): TemporalConfig {
   const address = text(env, 'TEMPORAL_ADDRESS', 'localhost:7233');
-  if (!/^[^\s:/]+:\d{1,5}$/.test(address)) {
-    throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port (got "${address}")`);
+  const parts = /^(?:[^\s:/[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(address);
+  if (!parts || Number(parts[1]) < 1 || Number(parts[1]) > 65535) {
+    throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port with a port from 1 to 65535 (got "${address}")`);
   }
   const apiKey = env.TEMPORAL_API_KEY || undefined;
   const cert = fileContents(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH');
@@ -188,7 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     api: {
       host: text(env, 'HOST', '127.0.0.1'),
       port: port(env, 'PORT', 8080),
-      bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024),
+      bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, 16 * 1024 * 1024),
     },
     sandbox: { host: text(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
     flowsDir: text(env, 'FLOWS_DIR', 'flows'),

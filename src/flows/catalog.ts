@@ -99,7 +99,7 @@ export class FlowCatalog {
     const flow = this.flows.get(flowId);
     if (!flow) return { ok: false, reason: 'unknown_flow' };
     if (!flow.active) return { ok: false, reason: 'inactive_flow' };
-    const machine = snapshotId === null ? flow.draft : flow.snapshots[snapshotId];
+    const machine = snapshotId === null ? flow.draft : Object.hasOwn(flow.snapshots, snapshotId) ? flow.snapshots[snapshotId] : undefined;
     if (!machine) return { ok: false, reason: 'unknown_snapshot' };
     return {
       ok: true,

@@ -97,8 +97,9 @@ export function startFlow(machine: FlowMachine): FlowPosition {
 export function advanceFlow(machine: FlowMachine, state: string, event: FlowEvent): FlowPosition | null {
   const logic = buildMachine(machine);
   const current = logic.resolveState({ value: state, context: {} });
+  if (!current.can(event as never)) return null;
+  // A transition back to the same state counts as entering it anew (fresh nonce, timers).
   const [next] = transition(logic, current, event as never);
-  if (next === current) return null;
   return position(machine, stateName(next.value));
 }
 

@@ -101,7 +101,8 @@ function check(schema: JsonSchema, value: unknown, path: string, problems: Schem
       }
     }
     for (const [name, item] of Object.entries(object)) {
-      const propertySchema = schema.properties?.[name];
+      // Own properties only: `constructor` or `__proto__` must not find Object.prototype's members.
+      const propertySchema = schema.properties && Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
       if (propertySchema) check(propertySchema, item, pointer(path, name), problems);
       else if (schema.additionalProperties === false) {
         problems.push({ path: pointer(path, name), message: `${pointer(path, name)} is not an allowed field` });
@@ -129,7 +130,22 @@ export function lintSchema(schema: unknown, path = ''): string[] {
   if (node.type !== undefined && !TYPES.includes(node.type as string)) {
     problems.push(`${where}.type must be one of ${TYPES.join(', ')}`);
   }
-  if (node.pattern !== undefined) {
+  for (const keyword of ['minLength', 'maxLength', 'minItems', 'maxItems']) {
+    const value = node[keyword];
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) problems.push(`${where}.${keyword} must be a whole number`);
+  }
+  for (const keyword of ['minimum', 'maximum']) {
+    if (node[keyword] !== undefined && typeof node[keyword] !== 'number') problems.push(`${where}.${keyword} must be a number`);
+  }
+  for (const keyword of ['title', 'description']) {
+    if (node[keyword] !== undefined && typeof node[keyword] !== 'string') problems.push(`${where}.${keyword} must be a string`);
+  }
+  if (node.enum !== undefined && !(Array.isArray(node.enum) && node.enum.length > 0)) problems.push(`${where}.enum must be a non-empty list`);
+  if (node.additionalProperties !== undefined && typeof node.additionalProperties !== 'boolean') {
+    problems.push(`${where}.additionalProperties must be true or false`);
+  }
+  if (node.pattern !== undefined && typeof node.pattern !== 'string') problems.push(`${where}.pattern must be a string`);
+  else if (node.pattern !== undefined) {
     try {
       new RegExp(node.pattern as string, 'u');
     } catch {

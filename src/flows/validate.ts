@@ -30,14 +30,14 @@ function checkTransitions(
   if (list.length === 0) problems.push(`${where} has no transitions`);
   for (const item of list) {
     if (typeof item === 'string') {
-      if (!(item in states)) problems.push(`${where} targets unknown state "${item}"`);
+      if (!Object.hasOwn(states, item)) problems.push(`${where} targets unknown state "${item}"`);
       continue;
     }
     if (!isObject(item) || typeof item.target !== 'string') {
       problems.push(`${where} must be a state name or { target, guard? }`);
       continue;
     }
-    if (!(item.target in states)) problems.push(`${where} targets unknown state "${item.target}"`);
+    if (!Object.hasOwn(states, item.target)) problems.push(`${where} targets unknown state "${item.target}"`);
     for (const key of Object.keys(item)) {
       if (key !== 'target' && key !== 'guard') problems.push(`${where} has unsupported key "${key}"`);
     }
@@ -47,6 +47,8 @@ function checkTransitions(
         problems.push(`${where} guard must be { type: ${[...GUARD_NAMES].join('|')}, params }`);
       } else if (!isObject(guard.params) || typeof guard.params.path !== 'string') {
         problems.push(`${where} guard "${guard.type}" needs params.path`);
+      } else if (guard.type === 'equals' && !Object.hasOwn(guard.params, 'value')) {
+        problems.push(`${where} guard "equals" needs params.value`);
       }
     }
   }
@@ -78,7 +80,7 @@ export function validateFlowMachine(machine: unknown): string[] {
   if (typeof machine.id !== 'string' || !IDENTIFIER.test(machine.id)) problems.push('the machine needs an id (letters, digits, - and _)');
   if (!isObject(machine.states) || Object.keys(machine.states).length === 0) return [...problems, 'the machine needs states'];
   const states = machine.states;
-  if (typeof machine.initial !== 'string' || !(machine.initial in states)) problems.push('the machine needs an initial state that exists');
+  if (typeof machine.initial !== 'string' || !Object.hasOwn(states, machine.initial)) problems.push('the machine needs an initial state that exists');
 
   let finals = 0;
   for (const [name, raw] of Object.entries(states)) {
@@ -125,7 +127,8 @@ export function validateFlowMachine(machine: unknown): string[] {
         }
       }
     }
-    if (Object.keys(on).length === 0 && raw.after === undefined) problems.push(`${where} has no way out`);
+    const delays = isObject(raw.after) ? Object.keys(raw.after).length : 0;
+    if (Object.keys(on).length === 0 && delays === 0) problems.push(`${where} has no way out`);
   }
   if (finals === 0) problems.push('the machine needs at least one final state');
   if (problems.length === 0) {

@@ -38,7 +38,7 @@ export interface Stack {
 let runtimeInstalled = false;
 
 export function testEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, LOG_LEVEL: 'warn', ...extra };
+  return { ...process.env, LOG_LEVEL: 'error', ...extra };
 }
 
 export async function startStack(name: string, options: { webhookUrl?: string } = {}): Promise<Stack> {
@@ -78,7 +78,8 @@ export async function startStack(name: string, options: { webhookUrl?: string } 
       return worker;
     },
     spawnWorker() {
-      const child = spawn(join('node_modules', '.bin', 'tsx'), ['src/worker.ts'], {
+      // node itself runs the worker (tsx as a loader, not as a wrapper process), so a kill hits the worker.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
         env: env as NodeJS.ProcessEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -1,0 +1,428 @@
+/**
+ * docker-compose.yml cannot be started here (no Docker engine), so its wiring is checked by
+ * reading it. Each check returns the problems it finds; the second block breaks a copy of the
+ * file in one way or more per check and expects that check to notice, so none passes vacuously.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES } from '../src/config';
+
+const ROOT = resolve(__dirname, '..');
+
+/** Read outside src/config.ts: the client registry, Attestr webhooks, the worker's health port. */
+const VARIABLES_READ_ELSEWHERE = [
+  'SESSIONFLOW_CLIENTS_FILE',
+  'SESSIONFLOW_CLIENTS',
+  'ATTESTR_WEBHOOK_URL',
+  'WORKER_HEALTH_PORT',
+];
+const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
+
+const APP_ENTRIES: Record<string, string> = {
+  api: 'node dist/api/main.js',
+  worker: 'node dist/worker.js',
+  sandbox: 'node dist/sandbox/main.js',
+};
+const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup'];
+const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
+const SEARCH_ATTRIBUTES = ['SessionStatus', 'SessionTag', 'FlowId', 'ClientId'];
+const SECRET_NAME = /(SECRET|_KEY|PWD|PASSWORD|TOKEN)$/;
+/** `${NAME}`, `${NAME?message}` or `${NAME:?message}`: from the host, with no default to leak. */
+const HOST_SUBSTITUTION = /^\$\{[A-Z][A-Z0-9_]*(:?\?[^}]*)?\}$/;
+
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  command?: string | string[];
+  environment?: Record<string, unknown> | string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  restart?: string;
+  ports?: (string | number | { target?: number })[];
+  profiles?: string[];
+  secrets?: (string | { source: string; target?: string })[];
+  volumes?: (string | { target?: string; read_only?: boolean })[];
+  container_name?: string;
+}
+interface Compose {
+  services: Record<string, Service>;
+  secrets?: Record<string, { file?: string }>;
+}
+type Check = (compose: Compose) => string[];
+
+function environment(service: Service | undefined): Record<string, string | null> {
+  const env = service?.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((item) => {
+        const at = item.indexOf('=');
+        return at < 0 ? [item, null] : [item.slice(0, at), item.slice(at + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value === null ? null : String(value)]));
+}
+
+function dependencies(service: Service | undefined): Record<string, string> {
+  const deps = service?.depends_on ?? [];
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, 'service_started']));
+  return Object.fromEntries(Object.entries(deps).map(([name, dep]) => [name, dep?.condition ?? 'service_started']));
+}
+
+function transitiveDependencies(compose: Compose, name: string, seen = new Set<string>()): Set<string> {
+  for (const dep of Object.keys(dependencies(compose.services[name]))) {
+    if (!seen.has(dep)) {
+      seen.add(dep);
+      transitiveDependencies(compose, dep, seen);
+    }
+  }
+  return seen;
+}
+
+function text(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(' ') : (value ?? '');
+}
+
+function hasHealthcheck(service: Service | undefined): boolean {
+  const check = service?.healthcheck;
+  return Boolean(check && !check.disable && text(check.test).trim() !== '');
+}
+
+function containerPorts(service: Service | undefined): number[] {
+  return (service?.ports ?? []).map((port) =>
+    typeof port === 'object' ? Number(port.target) : Number(String(port).split(':').pop()?.split('/')[0]),
+  );
+}
+
+/** The address api, worker, UI and setup must use: the temporal service's frontend port. */
+function temporalFrontend(compose: Compose): string | undefined {
+  const temporal = compose.services.temporal;
+  const isServer = temporal?.image?.startsWith('temporalio/server:');
+  return isServer && containerPorts(temporal).includes(7233) ? 'temporal:7233' : undefined;
+}
+
+/** Where a service sees the files it mounts read-only: secrets, and volumes marked `ro`. */
+function readOnlyMounts(compose: Compose, service: Service): string[] {
+  const secrets = (service.secrets ?? [])
+    .map((secret) => (typeof secret === 'string' ? { source: secret } : secret))
+    .filter((secret) => compose.secrets?.[secret.source]?.file)
+    .map(({ source, target }) => (target?.startsWith('/') ? target : `/run/secrets/${target ?? source}`));
+  const volumes = (service.volumes ?? []).flatMap((volume) => {
+    if (typeof volume === 'string') {
+      const [, target, mode] = volume.split(':');
+      return target && mode?.split(',').includes('ro') ? [target] : [];
+    }
+    return volume.read_only && volume.target ? [volume.target] : [];
+  });
+  return [...secrets, ...volumes];
+}
+
+const checks: Record<string, Check> = {
+  'defines every service of the stack': (c) =>
+    SERVICES.filter((name) => !c.services[name]).map((name) => `no service ${name}`),
+
+  'names only existing services in depends_on': (c) =>
+    Object.entries(c.services).flatMap(([name, service]) =>
+      Object.keys(dependencies(service))
+        .filter((dep) => !c.services[dep])
+        .map((dep) => `${name} depends on unknown service ${dep}`),
+    ),
+
+  'starts api and worker after PostgreSQL and Temporal, which have healthchecks': (c) => [
+    ...['api', 'worker'].flatMap((app) =>
+      ['postgresql', 'temporal']
+        .filter((server) => !transitiveDependencies(c, app).has(server))
+        .map((server) => `${app} does not wait for ${server}`),
+    ),
+    ...['postgresql', 'temporal']
+      .filter((server) => !hasHealthcheck(c.services[server]))
+      .map((server) => `${server} has no healthcheck`),
+  ],
+
+  'waits for jobs to complete and for servers to be healthy': (c) =>
+    Object.entries(c.services).flatMap(([name, service]) =>
+      Object.entries(dependencies(service)).flatMap(([dep, condition]) => {
+        if (ONE_SHOT_JOBS.includes(dep)) {
+          return condition === 'service_completed_successfully' ? [] : [`${name} must wait for ${dep} to complete`];
+        }
+        const healthchecked = hasHealthcheck(c.services[dep]);
+        if (healthchecked !== (condition === 'service_healthy')) {
+          return [`${name} waits for ${dep} with ${condition}, but ${dep} has ${healthchecked ? 'a' : 'no'} healthcheck`];
+        }
+        return [];
+      }),
+    ),
+
+  'restarts servers unless stopped and retries jobs on failure': (c) =>
+    Object.entries(c.services).flatMap(([name, service]) => {
+      const wanted = ONE_SHOT_JOBS.includes(name) ? 'on-failure' : 'unless-stopped';
+      return service.restart === wanted ? [] : [`${name} has restart ${service.restart}, expected ${wanted}`];
+    }),
+
+  'sets up the schemas with temporal-sql-tool and runs Temporal on PostgreSQL': (c) => {
+    const job = c.services['temporal-admin-tools'];
+    const [jobEnv, server, database] = [job, c.services.temporal, c.services.postgresql].map(environment);
+    const script = text(job?.command);
+    const problems = [
+      'temporal-sql-tool',
+      'postgres12',
+      'setup-schema',
+      'update-schema',
+      'temporal_visibility',
+      'postgresql/v12',
+      'temporal/versioned',
+      'visibility/versioned',
+    ]
+      .filter((part) => !script.includes(part))
+      .map((part) => `the schema job does not mention ${part}`);
+    if (!c.services.postgresql?.image?.startsWith('postgres:')) problems.push('postgresql is not a postgres image');
+    if (server.DB !== 'postgres12') problems.push(`temporal has DB=${server.DB}`);
+    if (server.POSTGRES_SEEDS !== 'postgresql') problems.push('temporal does not use the postgresql service');
+    if (jobEnv.SQL_HOST !== 'postgresql') problems.push('the schema job does not use the postgresql service');
+    const users = new Set([database.POSTGRES_USER, server.POSTGRES_USER, jobEnv.SQL_USER]);
+    const passwords = [database.POSTGRES_PASSWORD, server.POSTGRES_PWD, jobEnv.SQL_PASSWORD];
+    if (users.size !== 1 || new Set(passwords).size !== 1) problems.push('PostgreSQL credentials differ between services');
+    // A development default is accepted here, as long as the host can override it.
+    if (!/^\$\{POSTGRES_PASSWORD(:-[^}]*)?\}$/.test(passwords[0] ?? '')) {
+      problems.push('the PostgreSQL password is not taken from POSTGRES_PASSWORD');
+    }
+    return problems;
+  },
+
+  'uses pinned images and not the deprecated auto-setup one': (c) =>
+    Object.entries(c.services).flatMap(([name, service]) => {
+      if (!service.image || service.build) return [];
+      if (service.image.includes('temporalio/auto-setup')) return [`${name} uses the deprecated temporalio/auto-setup`];
+      const lastSegment = service.image.split('/').pop() ?? '';
+      const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
+      const pinned = tag.startsWith('${') ? /^\$\{\w+:-[^}]+\}$/.test(tag) : tag !== '' && tag !== 'latest';
+      return pinned ? [] : [`${name} image ${service.image} has no pinned tag`];
+    }),
+
+  'builds api, worker and sandbox from the repo Dockerfile with their entry points': (c) =>
+    Object.entries(APP_ENTRIES).flatMap(([name, entry]) => {
+      const service = c.services[name];
+      const build = typeof service?.build === 'string' ? { context: service.build } : service?.build;
+      const problems: string[] = [];
+      if (!build || resolve(ROOT, build.context ?? '.') !== ROOT) {
+        problems.push(`${name} is not built from the repo`);
+      } else if (!existsSync(join(ROOT, build.dockerfile ?? 'Dockerfile'))) {
+        problems.push(`${name}'s Dockerfile does not exist`);
+      }
+      const command = text(service?.command);
+      if (command !== entry) problems.push(`${name} runs "${command}", expected "${entry}"`);
+      return problems;
+    }),
+
+  'sets on app services only variables the app reads': (c) =>
+    Object.keys(APP_ENTRIES).flatMap((name) =>
+      Object.keys(environment(c.services[name]))
+        .filter((variable) => !APP_VARIABLES.has(variable))
+        .map((variable) => `${name} sets ${variable}, which the app does not read`),
+    ),
+
+  'points api and worker at the temporal service, on one namespace and task queue': (c) => {
+    const frontend = temporalFrontend(c);
+    const [api, worker] = [environment(c.services.api), environment(c.services.worker)];
+    const problems = Object.entries({ api, worker })
+      .filter(([, env]) => !frontend || env.TEMPORAL_ADDRESS !== frontend)
+      .map(([name, env]) => `${name} has TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS}, not ${frontend}`);
+    for (const variable of ['TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE']) {
+      if (!api[variable] || api[variable] !== worker[variable]) problems.push(`api and worker disagree on ${variable}`);
+    }
+    return problems;
+  },
+
+  'points the UI at temporal': (c) => {
+    const ui = c.services['temporal-ui'];
+    const frontend = temporalFrontend(c);
+    const problems: string[] = [];
+    if (!frontend || environment(ui).TEMPORAL_ADDRESS !== frontend) problems.push('temporal-ui does not point at temporal');
+    if (!ui?.image?.startsWith('temporalio/ui:')) problems.push('temporal-ui is not a temporalio/ui image');
+    if (!containerPorts(ui).includes(8080)) problems.push('temporal-ui does not publish its port 8080');
+    return problems;
+  },
+
+  'creates the namespace and the search attributes the app uses': (c) => {
+    const setup = c.services['temporal-setup'];
+    const script = text(setup?.command);
+    const env = environment(setup);
+    const problems = ['namespace create', 'search-attribute create', '--type Keyword', ...SEARCH_ATTRIBUTES]
+      .filter((part) => !script.includes(part))
+      .map((part) => `temporal-setup does not run ${part}`);
+    if (env.NAMESPACE !== environment(c.services.api).TEMPORAL_NAMESPACE) {
+      problems.push('temporal-setup creates another namespace than the app uses');
+    }
+    if (!temporalFrontend(c) || env.TEMPORAL_ADDRESS !== temporalFrontend(c)) problems.push('temporal-setup does not use temporal');
+    return problems;
+  },
+
+  'keeps secrets out of the file': (c) =>
+    Object.keys(APP_ENTRIES).flatMap((name) =>
+      Object.entries(environment(c.services[name]))
+        .filter(([variable, value]) => SECRET_NAME.test(variable) && !HOST_SUBSTITUTION.test(value ?? ''))
+        .map(([variable]) => `${name} sets ${variable} to something other than a host variable without default`),
+    ),
+
+  'mounts the clients file read-only where SESSIONFLOW_CLIENTS_FILE points': (c) =>
+    ['api', 'worker'].flatMap((name) => {
+      const service = c.services[name];
+      const path = environment(service).SESSIONFLOW_CLIENTS_FILE;
+      if (!service || !path) return [`${name} has no SESSIONFLOW_CLIENTS_FILE`];
+      return readOnlyMounts(c, service).includes(path) ? [] : [`${name} does not mount ${path} read-only`];
+    }),
+
+  'health-checks api and worker on /healthz and publishes the api port': (c) => {
+    const problems = ['api', 'worker']
+      .filter((name) => !text(c.services[name]?.healthcheck?.test).includes('/healthz'))
+      .map((name) => `${name} has no /healthz healthcheck`);
+    const api = c.services.api;
+    if (!containerPorts(api).includes(Number(environment(api).PORT))) problems.push('api does not publish its PORT');
+    return problems;
+  },
+
+  'lets api and worker scale out': (c) =>
+    ['api', 'worker'].flatMap((name) => {
+      const service = c.services[name];
+      if (service?.container_name) return [`${name} has a fixed container_name`];
+      return name === 'worker' && service?.ports?.length ? ['worker publishes host ports'] : [];
+    }),
+
+  'keeps the sandbox behind the sandbox profile': (c) =>
+    Object.entries(c.services).flatMap(([name, service]) => {
+      const profiles = service.profiles ?? [];
+      if (name === 'sandbox') return profiles.includes('sandbox') ? [] : ['sandbox is not under the sandbox profile'];
+      return profiles.length ? [`${name} only runs under a profile`] : [];
+    }),
+
+  'escapes shell variables from compose interpolation in job scripts': (c) =>
+    ONE_SHOT_JOBS.filter((name) => text(c.services[name]?.command).replaceAll('$$', '').includes('$')).map(
+      (name) => `${name}'s script has a single $, which compose would interpolate`,
+    ),
+};
+
+function dockerfileProblems(dockerfile: string): string[] {
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  const stageStarts = lines.flatMap((line, i) => (/^FROM\s/i.test(line) ? [i] : []));
+  if (stageStarts.length < 2) return ['the Dockerfile is not multi-stage'];
+  const first = lines.slice(0, stageStarts[1]);
+  const final = lines.slice(stageStarts[stageStarts.length - 1]);
+  const expectations: [string, boolean][] = [
+    ['every stage is node:20-bookworm-slim', stageStarts.every((i) => /^FROM\s+node:20-bookworm-slim(\s|$)/i.test(lines[i]))],
+    ['the build stage runs npm ci', first.some((line) => /^RUN\s+npm ci(\s|$)/.test(line))],
+    ['the build stage runs npm run build', first.some((line) => /^RUN\s.*npm run build/.test(line))],
+    ['the final stage installs production dependencies only', final.some((line) => /^RUN\s+npm ci\s.*--omit=dev/.test(line))],
+    ['the final stage copies dist from the build', final.some((line) => /^COPY\s+--from=\S+\s+\S*dist\/?\s/.test(line))],
+    ['the final stage copies flows', final.some((line) => /^COPY\s+(?!--from)\S*flows\/?\s/.test(line))],
+    ['the final stage sets NODE_ENV=production', final.some((line) => /^ENV\s(.*\s)?NODE_ENV=production(\s|$)/.test(line))],
+    ['the final stage runs as a non-root user', final.some((line) => /^USER\s+(?!root\b|0\b)\S+/.test(line))],
+    ['the default command runs the api', final.some((line) => line === 'CMD ["node", "dist/api/main.js"]')],
+  ];
+  return expectations.filter(([, met]) => !met).map(([expectation]) => `expected: ${expectation}`);
+}
+
+const dockerfileText = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Compose;
+
+describe('docker-compose.yml', () => {
+  it('parses to a compose file with services', () => {
+    expect(typeof compose.services).toBe('object');
+    expect(Object.keys(compose.services).length).toBeGreaterThan(0);
+  });
+
+  it.each(Object.keys(checks))('%s', (name) => {
+    expect(checks[name](compose)).toEqual([]);
+  });
+
+  it('has a Dockerfile whose final stage runs the compiled app', () => {
+    expect(dockerfileProblems(dockerfileText)).toEqual([]);
+  });
+});
+
+describe('the checks catch a broken file', () => {
+  const env = (c: Compose, service: string) => c.services[service].environment as Record<string, unknown>;
+  const editScript = (c: Compose, service: string, edit: (script: string) => string) => {
+    c.services[service].command = edit(text(c.services[service].command));
+  };
+  /** Per check: ways to break the file that the check must report. */
+  const breakages: Record<string, [string, (c: Compose) => void][]> = {
+    'defines every service of the stack': [['the UI is removed', (c) => delete c.services['temporal-ui']]],
+    'names only existing services in depends_on': [['the setup job is removed', (c) => delete c.services['temporal-setup']]],
+    'starts api and worker after PostgreSQL and Temporal, which have healthchecks': [
+      ['the worker waits for nothing', (c) => delete c.services.worker.depends_on],
+      ['temporal has no healthcheck', (c) => delete c.services.temporal.healthcheck],
+    ],
+    'waits for jobs to complete and for servers to be healthy': [
+      ['api waits for services to start only', (c) => (c.services.api.depends_on = ['temporal', 'temporal-setup'])],
+    ],
+    'restarts servers unless stopped and retries jobs on failure': [
+      ['a job restarts forever', (c) => (c.services['temporal-setup'].restart = 'unless-stopped')],
+    ],
+    'sets up the schemas with temporal-sql-tool and runs Temporal on PostgreSQL': [
+      ['temporal points elsewhere', (c) => (env(c, 'temporal').POSTGRES_SEEDS = 'db')],
+      ['the job skips visibility', (c) => editScript(c, 'temporal-admin-tools', (s) => s.replaceAll('visibility', 'v'))],
+      ['a literal database password', (c) => (env(c, 'postgresql').POSTGRES_PASSWORD = 'temporal')],
+    ],
+    'uses pinned images and not the deprecated auto-setup one': [
+      ['auto-setup is back', (c) => (c.services.temporal.image = 'temporalio/auto-setup:1.30.1')],
+      ['the UI image floats', (c) => (c.services['temporal-ui'].image = 'temporalio/ui')],
+      ['a version variable has no default', (c) => (c.services.temporal.image = 'temporalio/server:${TEMPORAL_VERSION}')],
+    ],
+    'builds api, worker and sandbox from the repo Dockerfile with their entry points': [
+      ['the worker runs the api', (c) => (c.services.worker.command = ['node', 'dist/api/main.js'])],
+      ['the api names a missing Dockerfile', (c) => (c.services.api.build = { context: '.', dockerfile: 'Dockerfile.gone' })],
+    ],
+    'sets on app services only variables the app reads': [['api sets API_PORT', (c) => (env(c, 'api').API_PORT = '8080')]],
+    'points api and worker at the temporal service, on one namespace and task queue': [
+      ['the worker dials localhost', (c) => (env(c, 'worker').TEMPORAL_ADDRESS = 'localhost:7233')],
+      ['the worker polls another queue', (c) => (env(c, 'worker').TEMPORAL_TASK_QUEUE = 'other')],
+    ],
+    'points the UI at temporal': [['the UI dials localhost', (c) => (env(c, 'temporal-ui').TEMPORAL_ADDRESS = 'localhost:7233')]],
+    'creates the namespace and the search attributes the app uses': [
+      ['ClientId is forgotten', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('ClientId', ''))],
+      ['another namespace', (c) => (env(c, 'temporal-setup').NAMESPACE = 'sessions')],
+    ],
+    'keeps secrets out of the file': [
+      ['a literal secret', (c) => (env(c, 'worker').ATTESTR_CLIENT_SECRET = 'hunter2')],
+      ['a secret with a default', (c) => (env(c, 'worker').FINQWARE_CLIENT_APP_KEY = '${FINQWARE_CLIENT_APP_KEY:-hunter2}')],
+    ],
+    'mounts the clients file read-only where SESSIONFLOW_CLIENTS_FILE points': [
+      ['the worker mounts no secret', (c) => delete c.services.worker.secrets],
+    ],
+    'health-checks api and worker on /healthz and publishes the api port': [
+      ['the api has no healthcheck', (c) => delete c.services.api.healthcheck],
+      ['the api port is not published', (c) => delete c.services.api.ports],
+    ],
+    'lets api and worker scale out': [['the worker has a fixed name', (c) => (c.services.worker.container_name = 'worker')]],
+    'keeps the sandbox behind the sandbox profile': [['the sandbox always runs', (c) => delete c.services.sandbox.profiles]],
+    'escapes shell variables from compose interpolation in job scripts': [
+      ['a single $', (c) => editScript(c, 'temporal-setup', (s) => s.replace('$$NAMESPACE', '$NAMESPACE'))],
+    ],
+  };
+  const cases = Object.entries(breakages).flatMap(([check, ways]) =>
+    ways.map(([way, breakIt]) => [check, way, breakIt] as const),
+  );
+
+  it('has at least one breakage for every check', () => {
+    expect(Object.keys(checks).filter((name) => !breakages[name]?.length)).toEqual([]);
+  });
+
+  it.each(cases)('"%s" fails when %s', (check, _, breakIt) => {
+    const broken = structuredClone(compose);
+    breakIt(broken);
+    expect(checks[check](broken)).not.toEqual([]);
+  });
+
+  it.each([
+    ['dist is not copied', (d: string) => d.replace(/^COPY --from=\S+ \S*dist.*$/m, '')],
+    ['it runs as root', (d: string) => d.replace(/^USER .*$/m, '')],
+    ['it is single-stage', (d: string) => d.replace(/^FROM .* AS build$[\s\S]*?(?=^FROM )/m, '')],
+  ])('the Dockerfile check fails when %s', (_, breakIt) => {
+    expect(dockerfileProblems(breakIt(dockerfileText))).not.toEqual([]);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * Session drivers shared by the integration tests: run the sample flows step by step through
+ * the SessionGateway and the sandboxes, exactly as a device would.
+ */
+import { request } from 'undici';
+import type { SessionGateway } from '../../src/api/session-gateway';
+import type { FlowDefinition, FlowMachine } from '../../src/flows/types';
+import { validateFlowMachine } from '../../src/flows/validate';
+import type { StepAnswer } from '../../src/workflows/messages';
+import type { Stack } from './stack';
+
+export const IDENTITY = { name: 'Test Person', birthDate: '26-12-1985' };
+export const BANK = { accountNumber: '123456789012', ifsc: 'HDFC0001234' };
+
+/** A test-only flow, checked like the loader checks flow files. */
+export function inlineFlow(machine: FlowMachine, maxSteps = 50): FlowDefinition {
+  const problems = validateFlowMachine(machine);
+  if (problems.length > 0) throw new Error(`invalid test flow: ${problems.join('; ')}`);
+  return { flowId: machine.id, snapshotId: null, maxSteps, machine };
+}
+
+export async function sandboxCall(stack: Stack, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+  const answer = await request(`${stack.sandbox.url}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
+  const text = await answer.body.text();
+  if (answer.statusCode >= 300) throw new Error(`sandbox ${method} ${path} answered ${answer.statusCode}: ${text}`);
+  return text === '' ? null : JSON.parse(text);
+}
+
+/** Plays the user finishing Attestr's flow on the device. */
+export function completeAttestr(stack: Stack, handshakeId: string): Promise<unknown> {
+  return sandboxCall(stack, 'POST', `/attestr/_device/handshakes/${handshakeId}/complete`);
+}
+
+export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionId: string; answers: StepAnswer[] }> {
+  const gateway: SessionGateway = stack.gateway;
+  const { sessionId } = await gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const launch = await gateway.launch(sessionId);
+  const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
+  await completeAttestr(stack, String(identity.data.handshakeId));
+  const aadhaar = await gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
+  const bank = await gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
+  return { sessionId, answers: [identity, aadhaar, bank] };
+}
+
+export async function runConsentOnly(stack: Stack, tag: string, accepted = true): Promise<string> {
+  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('consent-only') });
+  const launch = await stack.gateway.launch(sessionId);
+  await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted } });
+  return sessionId;
+}

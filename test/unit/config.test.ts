@@ -1,0 +1,238 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+import { REPO_ROOT } from './fixtures';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+let dir: string;
+let certPath: string;
+let keyPath: string;
+let caPath: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sessionflow-config-'));
+  certPath = join(dir, 'client.pem');
+  keyPath = join(dir, 'client.key');
+  caPath = join(dir, 'ca.pem');
+  writeFileSync(certPath, 'CERTIFICATE BYTES');
+  writeFileSync(keyPath, 'KEY BYTES');
+  writeFileSync(caPath, 'CA BYTES');
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadConfig defaults', () => {
+  it('fits the embedded stack with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'sessionflow', tls: false });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 65536 });
+    expect(config.sandbox).toEqual({ host: '127.0.0.1', port: 8090 });
+    expect(config.flowsDir).toBe('flows');
+    expect(config.dataDir).toBe('.data');
+    expect(config.logLevel).toBe('info');
+    expect(config.workflowBundlePath).toBeUndefined();
+    expect(config.providers.attestr.baseUrl).toBe('http://127.0.0.1:8090/attestr');
+    expect(config.providers.finqware.baseUrl).toBe('http://127.0.0.1:8090/finqware');
+    expect(config.temporal).not.toHaveProperty('apiKey');
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadConfig({ PORT: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: '', TEMPORAL_TLS: '', TEMPORAL_API_KEY: '' });
+    expect(config.api.port).toBe(8080);
+    expect(config.temporal.address).toBe('localhost:7233');
+    expect(config.temporal.tls).toBe(false);
+  });
+
+  it('reads the values it is given', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7000',
+      TEMPORAL_NAMESPACE: 'prod',
+      TEMPORAL_TASK_QUEUE: 'q1',
+      PORT: '65535',
+      HOST: '0.0.0.0',
+      BODY_LIMIT_BYTES: '1',
+      LOG_LEVEL: 'silent',
+      WORKFLOW_BUNDLE_PATH: '/tmp/bundle.js',
+    });
+    expect(config.temporal).toMatchObject({ address: 'temporal.internal:7000', namespace: 'prod', taskQueue: 'q1' });
+    expect(config.api).toEqual({ host: '0.0.0.0', port: 65535, bodyLimitBytes: 1 });
+    expect(config.logLevel).toBe('silent');
+    expect(config.workflowBundlePath).toBe('/tmp/bundle.js');
+  });
+});
+
+describe('loadConfig refuses bad values, naming the variable', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '0'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['SANDBOX_PORT', 'x'],
+    ['TEMPORAL_ADDRESS', 'nohost'],
+    ['TEMPORAL_ADDRESS', 'http://host:7233'],
+    ['TEMPORAL_ADDRESS', 'host:port'],
+    ['LOG_LEVEL', 'loud'],
+    ['TEMPORAL_TLS', 'maybe'],
+    ['ATTESTR_BASE_URL', 'ftp://x'],
+    ['ATTESTR_BASE_URL', 'not a url'],
+    ['FINQWARE_BASE_URL', 'file:///etc/passwd'],
+    ['BODY_LIMIT_BYTES', '0'],
+    ['BODY_LIMIT_BYTES', '1k'],
+    ['HOST', ' 0.0.0.0'],
+  ])('%s=%p', (variable, value) => {
+    const err = configError({ [variable]: value });
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`${variable} `)).toBe(true);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('refuses a client certificate without its key, naming the missing one', () => {
+    const err = configError({ TEMPORAL_TLS_CLIENT_CERT_PATH: certPath });
+    expect(err.variable).toBe('TEMPORAL_TLS_CLIENT_KEY_PATH');
+    expect(err.message).toContain('TEMPORAL_TLS_CLIENT_KEY_PATH');
+  });
+
+  it('refuses a client key without its certificate, naming the missing one', () => {
+    expect(configError({ TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath }).variable).toBe('TEMPORAL_TLS_CLIENT_CERT_PATH');
+  });
+
+  it('refuses a certificate path to a missing file without printing the path', () => {
+    const missing = join(dir, 'home-of-someone', 'missing-cert.pem');
+    const err = configError({ TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath });
+    expect(err.variable).toBe('TEMPORAL_TLS_CLIENT_CERT_PATH');
+    expect(err.message).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH');
+    expect(err.message).not.toContain(missing);
+    expect(err.message).not.toContain('home-of-someone');
+  });
+
+  it('refuses a CA path to a missing file without printing the path', () => {
+    const missing = join(dir, 'nope-ca.pem');
+    const err = configError({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: missing });
+    expect(err.variable).toBe('TEMPORAL_TLS_SERVER_CA_CERT_PATH');
+    expect(err.message).not.toContain('nope-ca');
+  });
+});
+
+describe('loadConfig TLS', () => {
+  it('turns TLS on for an API key and keeps the key', () => {
+    const { temporal } = loadConfig({ TEMPORAL_API_KEY: 'key-123' });
+    expect(temporal.tls).toEqual({});
+    expect(temporal.apiKey).toBe('key-123');
+  });
+
+  it('keeps TLS off when TEMPORAL_TLS=false even with an API key', () => {
+    const { temporal } = loadConfig({ TEMPORAL_API_KEY: 'key-123', TEMPORAL_TLS: 'false' });
+    expect(temporal.tls).toBe(false);
+    expect(temporal.apiKey).toBe('key-123');
+  });
+
+  it.each(['true', 'TRUE', '1', 'yes'])('turns TLS on for TEMPORAL_TLS=%s', (value) => {
+    expect(loadConfig({ TEMPORAL_TLS: value }).temporal.tls).toEqual({});
+  });
+
+  it.each(['false', 'No', '0'])('keeps TLS off for TEMPORAL_TLS=%s', (value) => {
+    expect(loadConfig({ TEMPORAL_TLS: value }).temporal.tls).toBe(false);
+  });
+
+  it('loads a client certificate pair, a CA and a server name', () => {
+    const { temporal } = loadConfig({
+      TEMPORAL_TLS_CLIENT_CERT_PATH: certPath,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: caPath,
+      TEMPORAL_TLS_SERVER_NAME: 'ns.tmprl.cloud',
+    });
+    expect(temporal.tls).toEqual({
+      serverName: 'ns.tmprl.cloud',
+      serverRootCACertificate: Buffer.from('CA BYTES'),
+      clientCertPair: { crt: Buffer.from('CERTIFICATE BYTES'), key: Buffer.from('KEY BYTES') },
+    });
+  });
+
+  it('turns TLS on for a server name alone', () => {
+    expect(loadConfig({ TEMPORAL_TLS_SERVER_NAME: 'x.example' }).temporal.tls).toEqual({ serverName: 'x.example' });
+  });
+});
+
+describe('loadConfig provider URLs', () => {
+  it('points the default provider URLs at SANDBOX_PORT', () => {
+    const config = loadConfig({ SANDBOX_PORT: '9100' });
+    expect(config.sandbox.port).toBe(9100);
+    expect(config.providers.attestr.baseUrl).toBe('http://127.0.0.1:9100/attestr');
+    expect(config.providers.finqware.baseUrl).toBe('http://127.0.0.1:9100/finqware');
+  });
+
+  it('removes trailing slashes from URLs', () => {
+    const config = loadConfig({ ATTESTR_BASE_URL: 'https://api.attestr.example/v2/', FINQWARE_BASE_URL: 'http://fq.example///' });
+    expect(config.providers.attestr.baseUrl).toBe('https://api.attestr.example/v2');
+    expect(config.providers.finqware.baseUrl).toBe('http://fq.example');
+  });
+
+  it('reads provider credentials', () => {
+    const config = loadConfig({ ATTESTR_CLIENT_ID: 'a-id', ATTESTR_CLIENT_SECRET: 'a-s', FINQWARE_CLIENT_ID: 'f-id', FINQWARE_CLIENT_APP_KEY: 'f-k' });
+    expect(config.providers.attestr).toMatchObject({ clientId: 'a-id', secret: 'a-s' });
+    expect(config.providers.finqware).toMatchObject({ clientId: 'f-id', secret: 'f-k' });
+  });
+});
+
+describe('loadConfigOrExit in a process', () => {
+  it('exits with code 2 and one stderr line naming the variable', () => {
+    const child = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['-e', "require('./src/config').loadConfigOrExit()"], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), TEMPORAL_ADDRESS: 'bad' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(child.error).toBeUndefined();
+    expect(child.status).toBe(2);
+    const lines = child.stderr.split('\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(1);
+    expect(child.stderr.endsWith('\n')).toBe(true);
+    expect(lines[0]).toContain('TEMPORAL_ADDRESS');
+    expect(child.stderr).toMatch(/^[^\n]*TEMPORAL_ADDRESS[^\n]*\n$/);
+    expect(child.stdout).toBe('');
+  });
+
+  it('exits normally with a good configuration', () => {
+    const child = spawnSync(
+      join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+      ['-e', "const c = require('./src/config').loadConfigOrExit(); process.stdout.write(c.temporal.address)"],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), TEMPORAL_ADDRESS: 'good-host:7233' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(child.status).toBe(0);
+    expect(child.stdout).toBe('good-host:7233');
+    expect(child.stderr).toBe('');
+  });
+});
+
+describe('TEMPORAL_ADDRESS and BODY_LIMIT_BYTES ranges', () => {
+  test.each(['localhost:0', 'localhost:99999', 'host:port'])('TEMPORAL_ADDRESS=%s is refused', (address) => {
+    expect(() => loadConfig({ TEMPORAL_ADDRESS: address })).toThrow(/^TEMPORAL_ADDRESS /);
+  });
+
+  test('an IPv6 address in brackets is accepted', () => {
+    expect(loadConfig({ TEMPORAL_ADDRESS: '[::1]:7233' }).temporal.address).toBe('[::1]:7233');
+  });
+
+  test('an absurd body limit is refused', () => {
+    expect(() => loadConfig({ BODY_LIMIT_BYTES: '99999999999999999999999' })).toThrow(/^BODY_LIMIT_BYTES /);
+  });
+});

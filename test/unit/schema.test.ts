@@ -1,0 +1,348 @@
+import { lintSchema, validateAgainstSchema } from '../../src/flows/schema';
+import type { JsonSchema } from '../../src/flows/types';
+import { DISTINCTIVE } from './fixtures';
+
+const paths = (schema: JsonSchema, value: unknown) => validateAgainstSchema(schema, value).map((p) => p.path);
+
+describe('validateAgainstSchema: type', () => {
+  it.each([
+    ['string', 'x'],
+    ['number', 1.5],
+    ['number', 2],
+    ['integer', 2],
+    ['integer', 2.0],
+    ['integer', -7],
+    ['boolean', false],
+    ['array', []],
+    ['object', {}],
+    ['null', null],
+  ] as const)('accepts a %s value (%p)', (type, value) => {
+    expect(validateAgainstSchema({ type }, value)).toEqual([]);
+  });
+
+  it.each([
+    ['string', 1],
+    ['number', '1'],
+    ['integer', 1.5],
+    ['integer', '3'],
+    ['boolean', 'true'],
+    ['array', {}],
+    ['object', []],
+    ['object', null],
+    ['null', 0],
+    ['string', undefined],
+  ] as const)('refuses for type %s the value %p, at the root', (type, value) => {
+    expect(validateAgainstSchema({ type }, value)).toEqual([{ path: '', message: `input must be of type ${type}` }]);
+  });
+
+  it('stops at a type mismatch instead of applying the other keywords', () => {
+    const problems = validateAgainstSchema({ type: 'string', minLength: 5, enum: ['abcdef'] }, 42);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].message).toContain('type string');
+  });
+
+  it('accepts anything when the schema is empty', () => {
+    for (const value of [null, 0, 'x', [], {}, { a: [1] }]) expect(validateAgainstSchema({}, value)).toEqual([]);
+  });
+});
+
+describe('validateAgainstSchema: objects', () => {
+  const person: JsonSchema = {
+    type: 'object',
+    properties: { name: { type: 'string' }, age: { type: 'integer' } },
+    required: ['name'],
+    additionalProperties: false,
+  };
+
+  it('accepts a conforming object, with optional fields absent or present', () => {
+    expect(validateAgainstSchema(person, { name: 'A' })).toEqual([]);
+    expect(validateAgainstSchema(person, { name: 'A', age: 3 })).toEqual([]);
+  });
+
+  it('reports a missing required field at its pointer', () => {
+    const problems = validateAgainstSchema(person, { age: 3 });
+    expect(problems).toEqual([{ path: '/name', message: expect.stringContaining('required') }]);
+    expect(problems[0].message).toContain('/name');
+  });
+
+  it('reports every missing required field', () => {
+    expect(paths({ type: 'object', required: ['a', 'b', 'c'] }, { b: 1 })).toEqual(['/a', '/c']);
+  });
+
+  it('treats a field present with value null as present for required', () => {
+    expect(validateAgainstSchema({ type: 'object', required: ['a'] }, { a: null })).toEqual([]);
+  });
+
+  it('refuses an extra field when additionalProperties is false', () => {
+    expect(validateAgainstSchema(person, { name: 'A', nickname: 'B' })).toEqual([
+      { path: '/nickname', message: expect.stringContaining('not an allowed field') },
+    ]);
+  });
+
+  it('allows extra fields when additionalProperties is absent or true', () => {
+    const open: JsonSchema = { type: 'object', properties: { name: { type: 'string' } } };
+    expect(validateAgainstSchema(open, { name: 'A', nickname: 'B' })).toEqual([]);
+    expect(validateAgainstSchema({ ...open, additionalProperties: true }, { name: 'A', nickname: 'B' })).toEqual([]);
+  });
+
+  it('refuses every field when additionalProperties is false and no properties are declared', () => {
+    expect(paths({ type: 'object', additionalProperties: false }, { a: 1, b: 2 })).toEqual(['/a', '/b']);
+    expect(validateAgainstSchema({ type: 'object', additionalProperties: false }, {})).toEqual([]);
+  });
+
+  it('checks the declared properties and reports their problems at their pointer', () => {
+    expect(validateAgainstSchema(person, { name: 7, age: 1.5 })).toEqual([
+      { path: '/name', message: '/name must be of type string' },
+      { path: '/age', message: '/age must be of type integer' },
+    ]);
+  });
+
+  it('builds JSON Pointers through nested objects and arrays', () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        address: {
+          type: 'object',
+          properties: { lines: { type: 'array', items: { type: 'string' } } },
+          required: ['city'],
+        },
+      },
+    };
+    expect(paths(schema, { address: { lines: ['ok', 3, 'ok', false] } })).toEqual([
+      '/address/city',
+      '/address/lines/1',
+      '/address/lines/3',
+    ]);
+  });
+
+  it('escapes ~ as ~0 and / as ~1 in pointers (~ first, so a literal "~1" key becomes "~01")', () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        'a/b': { type: 'string' },
+        'm~n': { type: 'string' },
+        '~1': { type: 'string' },
+        outer: { type: 'object', additionalProperties: false },
+      },
+    };
+    expect(paths(schema, { 'a/b': 1, 'm~n': 1, '~1': 1, outer: { 'x/~y': 1 } })).toEqual(['/a~1b', '/m~0n', '/~01', '/outer/x~1~0y']);
+  });
+});
+
+describe('validateAgainstSchema: arrays', () => {
+  const list: JsonSchema = { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, maxItems: 3 };
+
+  it('accepts arrays within the bounds whose items conform', () => {
+    expect(validateAgainstSchema(list, [0])).toEqual([]);
+    expect(validateAgainstSchema(list, [1, 2, 3])).toEqual([]);
+  });
+
+  it('enforces minItems and maxItems', () => {
+    expect(validateAgainstSchema(list, [])).toEqual([{ path: '', message: 'input must have at least 1 items' }]);
+    expect(validateAgainstSchema(list, [1, 2, 3, 4])).toEqual([{ path: '', message: 'input must have at most 3 items' }]);
+  });
+
+  it('checks each item at its index', () => {
+    expect(validateAgainstSchema(list, [1, -1, 'x'])).toEqual([
+      { path: '/1', message: '/1 must be at least 0' },
+      { path: '/2', message: '/2 must be of type integer' },
+    ]);
+  });
+});
+
+describe('validateAgainstSchema: enum and const', () => {
+  it('accepts only a listed enum value, comparing JSON values', () => {
+    const schema: JsonSchema = { enum: ['red', 2, null, { a: [1] }] };
+    for (const value of ['red', 2, null, { a: [1] }]) expect(validateAgainstSchema(schema, value)).toEqual([]);
+    for (const value of ['blue', '2', 3, { a: [2] }, [], false]) {
+      expect(validateAgainstSchema(schema, value)).toEqual([{ path: '', message: expect.stringContaining('must be one of') }]);
+    }
+  });
+
+  it('accepts only the const value', () => {
+    expect(validateAgainstSchema({ const: true }, true)).toEqual([]);
+    expect(validateAgainstSchema({ const: true }, 'true')).toEqual([{ path: '', message: 'input must equal true' }]);
+    expect(validateAgainstSchema({ const: { k: 'v' } }, { k: 'v' })).toEqual([]);
+    expect(validateAgainstSchema({ const: { k: 'v' } }, { k: 'w' })).toHaveLength(1);
+  });
+
+  it('treats const: null as a constraint (only null passes)', () => {
+    expect(validateAgainstSchema({ const: null }, null)).toEqual([]);
+    expect(validateAgainstSchema({ const: null }, 0)).toHaveLength(1);
+  });
+});
+
+describe('validateAgainstSchema: strings', () => {
+  it('applies pattern as an unanchored search', () => {
+    expect(validateAgainstSchema({ type: 'string', pattern: 'b' }, 'abc')).toEqual([]);
+    expect(validateAgainstSchema({ type: 'string', pattern: '^b' }, 'abc')).toEqual([
+      { path: '', message: 'input must match the pattern ^b' },
+    ]);
+  });
+
+  it('applies pattern with Unicode semantics (one astral character is one ".")', () => {
+    expect(validateAgainstSchema({ type: 'string', pattern: '^.$' }, '😀')).toEqual([]);
+  });
+
+  it('counts minLength and maxLength in code points, not UTF-16 units', () => {
+    const twoEmoji = '😀😀'; // 2 code points, 4 UTF-16 units
+    expect(twoEmoji.length).toBe(4);
+    expect(validateAgainstSchema({ type: 'string', maxLength: 2 }, twoEmoji)).toEqual([]);
+    expect(validateAgainstSchema({ type: 'string', minLength: 3 }, twoEmoji)).toEqual([
+      { path: '', message: 'input must have at least 3 characters' },
+    ]);
+    expect(validateAgainstSchema({ type: 'string', maxLength: 1 }, twoEmoji)).toEqual([
+      { path: '', message: 'input must have at most 1 characters' },
+    ]);
+  });
+
+  it('has inclusive length bounds', () => {
+    const schema: JsonSchema = { type: 'string', minLength: 2, maxLength: 3 };
+    expect(validateAgainstSchema(schema, 'ab')).toEqual([]);
+    expect(validateAgainstSchema(schema, 'abc')).toEqual([]);
+    expect(validateAgainstSchema(schema, 'a')).toHaveLength(1);
+    expect(validateAgainstSchema(schema, 'abcd')).toHaveLength(1);
+  });
+
+  it('ignores string keywords for non-strings when no type is given', () => {
+    expect(validateAgainstSchema({ minLength: 3, pattern: '^x' }, 5)).toEqual([]);
+  });
+});
+
+describe('validateAgainstSchema: numbers', () => {
+  const schema: JsonSchema = { type: 'number', minimum: 1.5, maximum: 10 };
+
+  it('has inclusive bounds', () => {
+    expect(validateAgainstSchema(schema, 1.5)).toEqual([]);
+    expect(validateAgainstSchema(schema, 10)).toEqual([]);
+    expect(validateAgainstSchema(schema, 1.4)).toEqual([{ path: '', message: 'input must be at least 1.5' }]);
+    expect(validateAgainstSchema(schema, 10.01)).toEqual([{ path: '', message: 'input must be at most 10' }]);
+  });
+});
+
+describe('validateAgainstSchema: messages leave the submitted value out', () => {
+  it('reports every problem without quoting any submitted value', () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        name: { type: 'string', maxLength: 5, pattern: '^[0-9]+$' },
+        title: { enum: ['Mr', 'Ms'] },
+        accepted: { const: true },
+        age: { type: 'integer' },
+        tags: { type: 'array', items: { type: 'number' } },
+      },
+      required: ['name', 'missing'],
+      additionalProperties: false,
+    };
+    const problems = validateAgainstSchema(schema, {
+      name: DISTINCTIVE,
+      title: DISTINCTIVE,
+      accepted: DISTINCTIVE,
+      age: DISTINCTIVE,
+      tags: [DISTINCTIVE],
+      extra: DISTINCTIVE,
+    });
+    // name: maxLength + pattern; title: enum; accepted: const; age: type; tags/0: type; extra; missing.
+    expect(problems.map((p) => p.path).sort()).toEqual(
+      ['/missing', '/name', '/name', '/title', '/accepted', '/age', '/tags/0', '/extra'].sort(),
+    );
+    for (const problem of problems) {
+      expect(problem.message).not.toContain('Zebediah');
+      expect(problem.message).not.toContain('Quixotefield');
+    }
+  });
+});
+
+describe('lintSchema', () => {
+  it('accepts a schema using every supported keyword', () => {
+    expect(
+      lintSchema({
+        type: 'object',
+        title: 'T',
+        description: 'D',
+        properties: {
+          s: { type: 'string', minLength: 1, maxLength: 2, pattern: '^[a-z]+$', enum: ['a'], const: 'a' },
+          n: { type: 'integer', minimum: 0, maximum: 9 },
+          l: { type: 'array', items: { type: 'boolean' }, minItems: 0, maxItems: 4 },
+        },
+        required: ['s'],
+        additionalProperties: false,
+      }),
+    ).toEqual([]);
+  });
+
+  it('accepts the sample flows\' stage schemas', () => {
+    expect(lintSchema({ type: 'object', additionalProperties: false })).toEqual([]);
+  });
+
+  it.each(['format', 'oneOf', 'anyOf', '$ref', 'patternProperties', 'exclusiveMinimum'])('refuses the unknown keyword %s', (keyword) => {
+    expect(lintSchema({ type: 'string', [keyword]: 'x' })).toEqual([`schema uses unsupported keyword "${keyword}"`]);
+  });
+
+  it('refuses unknown keywords inside properties and items, naming where', () => {
+    expect(lintSchema({ type: 'object', properties: { email: { type: 'string', format: 'email' } } })).toEqual([
+      'schema.properties.email uses unsupported keyword "format"',
+    ]);
+    expect(lintSchema({ type: 'array', items: { oneOf: [] } })).toEqual(['schema.items uses unsupported keyword "oneOf"']);
+  });
+
+  it.each([['float'], ['String'], [['string', 'null']], [7]])('refuses the type %p', (type) => {
+    const problems = lintSchema({ type });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('schema.type must be one of');
+  });
+
+  it('refuses an invalid regular expression', () => {
+    expect(lintSchema({ type: 'string', pattern: '([a-z]' })).toEqual(['schema.pattern is not a valid regular expression']);
+  });
+
+  it('checks patterns with the same Unicode flag the validator uses', () => {
+    // "\a" is a harmless identity escape without the u flag but a syntax error with it.
+    expect(lintSchema({ pattern: '\\a' })).toEqual(['schema.pattern is not a valid regular expression']);
+  });
+
+  it.each([['name'], [[1, 'a']], [{ 0: 'a' }]])('refuses required = %p', (required) => {
+    expect(lintSchema({ type: 'object', required })).toEqual(['schema.required must be a list of field names']);
+  });
+
+  it('refuses non-object schemas, properties and items', () => {
+    expect(lintSchema('string')).toEqual(['schema must be an object']);
+    expect(lintSchema(null)).toEqual(['schema must be an object']);
+    expect(lintSchema([])).toEqual(['schema must be an object']);
+    expect(lintSchema({ properties: [] })).toEqual(['schema.properties must be an object']);
+    expect(lintSchema({ items: [{ type: 'string' }] })).toEqual(['schema.items must be an object']);
+    expect(lintSchema({ properties: { a: true } })).toEqual(['schema.properties.a must be an object']);
+  });
+
+  it('reports every problem, not only the first', () => {
+    expect(lintSchema({ type: 'text', format: 'x', pattern: '(', required: 'a' })).toHaveLength(4);
+  });
+});
+
+describe('inherited property names are not schema properties', () => {
+  const closed: JsonSchema = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false };
+
+  test.each(['constructor', 'hasOwnProperty', 'toString'])('%s is refused as an extra field', (name) => {
+    expect(validateAgainstSchema(closed, { a: 'x', [name]: 'y' })).toEqual([{ path: `/${name}`, message: `/${name} is not an allowed field` }]);
+  });
+
+  test('a parsed __proto__ key is refused as an extra field', () => {
+    const value = JSON.parse('{"a":"x","__proto__":{"polluted":true}}');
+    expect(validateAgainstSchema(closed, value)).toEqual([{ path: '/__proto__', message: '/__proto__ is not an allowed field' }]);
+  });
+});
+
+describe('lintSchema checks keyword values', () => {
+  test.each([
+    [{ enum: 'abc' }, 'schema.enum must be a non-empty list'],
+    [{ enum: [] }, 'schema.enum must be a non-empty list'],
+    [{ additionalProperties: { type: 'string' } }, 'schema.additionalProperties must be true or false'],
+    [{ minimum: 'abc' }, 'schema.minimum must be a number'],
+    [{ minLength: '3' }, 'schema.minLength must be a whole number'],
+    [{ maxItems: -1 }, 'schema.maxItems must be a whole number'],
+    [{ pattern: 5 }, 'schema.pattern must be a string'],
+    [{ title: 7 }, 'schema.title must be a string'],
+  ])('%j is refused', (schema, message) => {
+    expect(lintSchema(schema)).toEqual([message]);
+  });
+});

@@ -1,0 +1,422 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { FlowPosition } from '../../src/flows/engine';
+import type { FlowMachine, StageMeta } from '../../src/flows/types';
+import { REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
+import { initialState, SessionModel } from '../../src/workflows/session-model';
+import { DISTINCTIVE, sampleDraft } from './fixtures';
+
+const kyc = sampleDraft('kyc-basic');
+const CREATED_AT = 1_700_000_000_000;
+const EXPIRES_AT = CREATED_AT + 24 * 3600 * 1000;
+const LAUNCHED_AT = CREATED_AT + 1000;
+
+// Nonces are at least 16 characters.
+const N1 = 'nonce-one-0000001';
+const N2 = 'nonce-two-0000002';
+const N3 = 'nonce-three-00003';
+
+const IDENTITY = { name: DISTINCTIVE, birthDate: '29-02-1996' };
+const BANK = { accountNumber: '987654321012', ifsc: 'HDFC0001234' };
+
+function sessionInput(machine: FlowMachine = kyc): SessionInput {
+  return {
+    sessionId: 'ses_0001',
+    number: '3897-518104-8640',
+    clientId: 'client-1',
+    tag: 'REF-42',
+    webhook: false,
+    definition: { flowId: 'kyc-basic', snapshotId: null, maxSteps: 50, machine },
+    createdAt: CREATED_AT,
+    expiresAt: EXPIRES_AT,
+  };
+}
+
+const at = (state: string): FlowPosition => ({ state, done: false, outcome: null, timers: [] });
+const finalAt = (state: string, outcome: 'success' | 'error' | 'skipped'): FlowPosition => ({ state, done: true, outcome, timers: [] });
+
+function launched(machine?: FlowMachine): SessionModel {
+  const model = new SessionModel(sessionInput(machine));
+  model.launch(N1, LAUNCHED_AT);
+  return model;
+}
+
+/** A launched kyc session whose identity step (nonce N1) was accepted, as the workflow records it. */
+function afterIdentity(): SessionModel {
+  const model = launched();
+  model.record('identity', IDENTITY, {});
+  model.state.stepCount += 1;
+  model.enter(at('aadhaar'), LAUNCHED_AT + 10);
+  model.state.nonce = N2;
+  model.state.lastStep = { nonce: N1, step: 'identity', input: IDENTITY, answer: model.stepAnswer('identity-1') };
+  return model;
+}
+
+/** A kyc session that ran to its success final. */
+function consumed(): SessionModel {
+  const model = afterIdentity();
+  model.record('aadhaar', {}, { aadhaarVerified: true, fullName: DISTINCTIVE });
+  model.enter(at('bank'), LAUNCHED_AT + 20);
+  model.record('bank', BANK, { accountHolder: DISTINCTIVE });
+  model.state.stepCount += 1;
+  model.enter(finalAt('verified', 'success'), LAUNCHED_AT + 30);
+  return model;
+}
+
+/** Runs `act`, expects a refusal of `type`, and checks that the model did not change. */
+function refusal(model: SessionModel, type: string, act: () => unknown): ApplicationFailure {
+  const before = structuredClone(model.state);
+  const busyBefore = model.busy;
+  let caught: unknown;
+  try {
+    act();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ApplicationFailure);
+  const failure = caught as ApplicationFailure;
+  expect(failure.type).toBe(type);
+  expect(failure.nonRetryable).toBe(true);
+  expect(model.state).toEqual(before);
+  expect(model.busy).toBe(busyBefore);
+  return failure;
+}
+
+const step = (overrides: Partial<StepArgs> = {}): StepArgs => ({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2, ...overrides });
+
+describe('initialState', () => {
+  it('starts created, at the flow\'s initial stage, with nothing recorded', () => {
+    expect(initialState(sessionInput())).toEqual({
+      status: 'created',
+      stage: 'identity',
+      entry: 1,
+      enteredAt: CREATED_AT,
+      nonce: null,
+      prepared: null,
+      result: {},
+      outcome: null,
+      endReason: null,
+      stepCount: 0,
+      launchedAt: null,
+      endedAt: null,
+      archivedAt: null,
+      lastStep: null,
+    });
+  });
+
+  it('is used unless the input carries a state (continue-as-new)', () => {
+    const carried = { ...initialState(sessionInput()), status: 'in_progress' as const, stage: 'bank', stepCount: 4 };
+    const model = new SessionModel({ ...sessionInput(), state: carried });
+    expect(model.state).toBe(carried);
+    expect(new SessionModel(sessionInput()).state.status).toBe('created');
+  });
+});
+
+describe('SessionModel.checkLaunch', () => {
+  it('accepts a created session with a 16-character nonce and changes nothing', () => {
+    const model = new SessionModel(sessionInput());
+    const before = structuredClone(model.state);
+    expect(() => model.checkLaunch({ nonce: 'x'.repeat(16) })).not.toThrow();
+    expect(model.state).toEqual(before);
+  });
+
+  it('refuses a session that is not created', () => {
+    const live = launched();
+    const failure = refusal(live, REFUSALS.WRONG_STATUS, () => live.checkLaunch({ nonce: N2 }));
+    expect(failure.details).toEqual([{ status: 'in_progress' }]);
+    const model = consumed();
+    expect(refusal(model, REFUSALS.WRONG_STATUS, () => model.checkLaunch({ nonce: N2 })).details).toEqual([{ status: 'consumed' }]);
+  });
+
+  it('refuses a missing or short nonce', () => {
+    const model = new SessionModel(sessionInput());
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonce: 'x'.repeat(15) }));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({} as never));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch(undefined as never));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonce: 1234567890123456 } as never));
+  });
+});
+
+describe('SessionModel.checkStep', () => {
+  it('accepts the expected step and changes nothing', () => {
+    const model = launched();
+    const before = structuredClone(model.state);
+    expect(model.checkStep(step())).toBe(false);
+    expect(model.state).toEqual(before);
+  });
+
+  it('accepts a provider stage step with its own schema', () => {
+    const model = afterIdentity();
+    expect(model.checkStep({ nonce: N2, step: 'aadhaar', input: {}, nextNonce: N3 })).toBe(false);
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonce: N2, step: 'aadhaar', input: { x: 1 }, nextNonce: N3 }));
+  });
+
+  it('refuses a session that is not in progress', () => {
+    const created = new SessionModel(sessionInput());
+    expect(refusal(created, REFUSALS.WRONG_STATUS, () => created.checkStep(step())).details).toEqual([{ status: 'created' }]);
+    const done = consumed();
+    refusal(done, REFUSALS.WRONG_STATUS, () => done.checkStep({ nonce: N2, step: 'bank', input: BANK, nextNonce: N3 }));
+  });
+
+  it('refuses while the previous step is running', () => {
+    const model = launched();
+    model.busy = true;
+    refusal(model, REFUSALS.BUSY, () => model.checkStep(step()));
+  });
+
+  it('refuses a wrong or missing nonce', () => {
+    const model = launched();
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonce: N2, nextNonce: N3 })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonce: undefined as never })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(undefined as never));
+  });
+
+  it('refuses any nonce when none is expected', () => {
+    const model = launched();
+    model.state.nonce = null;
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step()));
+  });
+
+  it('refuses a next nonce that is short or not fresh', () => {
+    const model = launched();
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonce: 'short' })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonce: N1 })));
+  });
+
+  it('refuses the wrong step, naming the expected one', () => {
+    const model = launched();
+    const failure = refusal(model, REFUSALS.WRONG_STEP, () => model.checkStep(step({ step: 'bank', input: BANK })));
+    expect(failure.details).toEqual([{ expected: 'identity' }]);
+    expect(failure.message).toContain('identity');
+  });
+
+  it('refuses invalid input and lists the schema problems, without the submitted values', () => {
+    const model = launched();
+    const failure = refusal(model, REFUSALS.INVALID_INPUT, () =>
+      model.checkStep(step({ input: { name: '', birthDate: DISTINCTIVE, nickname: DISTINCTIVE } })),
+    );
+    const [details] = failure.details as [{ problems: Array<{ path: string; message: string }> }];
+    expect(details.problems.map((p) => p.path)).toEqual(['/name', '/birthDate', '/nickname']);
+    expect(details.problems[0].message).toContain('at least 1');
+    expect(details.problems[1].message).toContain('pattern');
+    expect(details.problems[2].message).toContain('not an allowed field');
+    expect(failure.message).not.toContain('Zebediah');
+    expect(JSON.stringify(failure.details)).not.toContain('Zebediah');
+  });
+
+  it('refuses input missing required fields, and input that is not an object', () => {
+    const model = launched();
+    const missing = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ input: {} })));
+    expect((missing.details as [{ problems: Array<{ path: string }> }])[0].problems.map((p) => p.path)).toEqual(['/name', '/birthDate']);
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ input: DISTINCTIVE })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ input: undefined })));
+  });
+
+  it('refuses schema-valid input that no transition takes', () => {
+    const picky: FlowMachine = {
+      id: 'picky',
+      initial: 'ask',
+      states: {
+        ask: {
+          meta: { stage: 'input', schema: { type: 'object', properties: { ok: { type: 'boolean' } } } },
+          on: { SUBMIT: { target: 'end', guard: { type: 'equals', params: { path: 'input.ok', value: true } } } },
+        },
+        end: { type: 'final', meta: { outcome: 'success' } },
+      },
+    };
+    const model = launched(picky);
+    expect(model.checkStep({ nonce: N1, step: 'ask', input: { ok: true }, nextNonce: N2 })).toBe(false);
+    const failure = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 }));
+    expect(failure.message).toContain('no transition');
+  });
+
+  it('accepts input that loops back to the same stage', () => {
+    const again: FlowMachine = {
+      id: 'again',
+      initial: 'ask',
+      states: {
+        ask: {
+          meta: { stage: 'input', schema: { type: 'object', properties: { ok: { type: 'boolean' } } } },
+          on: { SUBMIT: [{ target: 'end', guard: { type: 'equals', params: { path: 'input.ok', value: true } } }, 'ask'] },
+        },
+        end: { type: 'final', meta: { outcome: 'success' } },
+      },
+    };
+    const model = launched(again);
+    const before = structuredClone(model.state);
+    expect(model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 })).toBe(false);
+    expect(model.state).toEqual(before);
+  });
+
+  it('refuses device steps while a wait stage waits for the backend', () => {
+    const waiting: FlowMachine = {
+      id: 'waiting',
+      initial: 'hold',
+      states: {
+        hold: { meta: { stage: 'wait' }, on: { EVENT: 'end' } },
+        end: { type: 'final', meta: { outcome: 'success' } },
+      },
+    };
+    const model = launched(waiting);
+    const failure = refusal(model, REFUSALS.WRONG_STEP, () => model.checkStep({ nonce: N1, step: 'hold', input: {}, nextNonce: N2 }));
+    expect(failure.details).toEqual([{ expected: null }]);
+  });
+
+  it('recognises an identical retry of the last accepted step', () => {
+    const model = afterIdentity();
+    const before = structuredClone(model.state);
+    expect(model.checkStep({ nonce: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonce: N2 })).toBe(true);
+    expect(model.state).toEqual(before);
+  });
+
+  it('recognises the identical retry even while busy or after the flow ended', () => {
+    const busy = afterIdentity();
+    busy.busy = true;
+    expect(busy.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
+    const done = consumed();
+    expect(done.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
+  });
+
+  it('refuses the spent nonce with another payload or another step', () => {
+    const model = afterIdentity();
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonce: N1, step: 'identity', input: { ...IDENTITY, name: 'B' }, nextNonce: N3 }));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonce: N1, step: 'aadhaar', input: IDENTITY, nextNonce: N3 }));
+  });
+});
+
+describe('SessionModel.checkArchive and checkExpire', () => {
+  it('archives only consumed or expired sessions', () => {
+    const created = new SessionModel(sessionInput());
+    refusal(created, REFUSALS.WRONG_STATUS, () => created.checkArchive());
+    const live = launched();
+    refusal(live, REFUSALS.WRONG_STATUS, () => live.checkArchive());
+    expect(() => consumed().checkArchive()).not.toThrow();
+    const expired = launched();
+    expired.end('expired', 'ended by the device', LAUNCHED_AT + 5);
+    expect(() => expired.checkArchive()).not.toThrow();
+    expired.archive(LAUNCHED_AT + 6);
+    refusal(expired, REFUSALS.WRONG_STATUS, () => expired.checkArchive());
+  });
+
+  it('expires only live sessions, and needs a reason', () => {
+    expect(() => new SessionModel(sessionInput()).checkExpire({ reason: 'r' })).not.toThrow();
+    expect(() => launched().checkExpire({ reason: 'r' })).not.toThrow();
+    const done = consumed();
+    refusal(done, REFUSALS.WRONG_STATUS, () => done.checkExpire({ reason: 'r' }));
+    const live = launched();
+    refusal(live, REFUSALS.INVALID_INPUT, () => live.checkExpire({ reason: '' }));
+  });
+});
+
+describe('SessionModel views', () => {
+  // Read from the flow file itself, not through the engine.
+  const identitySchema = (kyc.states.identity.meta as StageMeta).schema;
+
+  it('created: no result, the first step is prompted', () => {
+    const model = new SessionModel(sessionInput());
+    expect(model.statusView()).toEqual({
+      sessionId: 'ses_0001',
+      number: '3897-518104-8640',
+      tag: 'REF-42',
+      clientId: 'client-1',
+      flowId: 'kyc-basic',
+      snapshotId: null,
+      status: 'created',
+      consumed: false,
+      createdAt: CREATED_AT,
+      expiry: EXPIRES_AT,
+      archived: null,
+      stage: 'identity',
+      stepCount: 0,
+      outcome: null,
+      endReason: null,
+    });
+    expect(model.resultView()).toEqual({ status: 'created', outcome: null, result: null, archived: null });
+    expect(model.prompt()).toEqual({ step: 'identity', kind: 'input', title: 'Your name and date of birth', schema: identitySchema });
+    expect(model.details()).toContain('created');
+    expect(model.details()).toContain('identity');
+  });
+
+  it('in progress: consumed is true, the result is still hidden, prepared data reaches the prompt', () => {
+    const model = afterIdentity();
+    model.state.prepared = { handshakeId: 'hs_123' };
+    expect(model.statusView()).toMatchObject({ status: 'in_progress', consumed: true, stage: 'aadhaar', stepCount: 1, outcome: null });
+    expect(model.resultView()).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null });
+    expect(model.prompt()).toEqual({
+      step: 'aadhaar',
+      kind: 'provider',
+      title: 'Verify your Aadhaar with Attestr',
+      schema: { type: 'object', additionalProperties: false },
+      handshakeId: 'hs_123',
+    });
+    expect(model.stepAnswer('aadhaar-2')).toEqual({ step_id: 'aadhaar-2', nonce: N2, status: 'SESSION_IN_PROGRESS', data: model.prompt() });
+    expect(model.details()).toContain('in_progress');
+    expect(model.details()).toContain('aadhaar');
+    expect(model.details()).toContain('provider');
+  });
+
+  it('consumed: the result and outcome are shown, no step is prompted', () => {
+    const model = consumed();
+    expect(model.state).toMatchObject({ status: 'consumed', outcome: 'success', nonce: null, prepared: null, endedAt: LAUNCHED_AT + 30 });
+    expect(model.statusView()).toMatchObject({ status: 'consumed', consumed: true, stage: null, stepCount: 2, outcome: 'success', archived: null });
+    expect(model.resultView()).toEqual({
+      status: 'consumed',
+      outcome: 'success',
+      result: {
+        identity: { input: IDENTITY, output: {} },
+        aadhaar: { input: {}, output: { aadhaarVerified: true, fullName: DISTINCTIVE } },
+        bank: { input: BANK, output: { accountHolder: DISTINCTIVE } },
+      },
+      archived: null,
+    });
+    expect(Object.keys(model.resultView().result ?? {})).toEqual(['identity', 'aadhaar', 'bank']);
+    expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
+    expect(model.stepAnswer('bank-2')).toMatchObject({ nonce: null, status: 'SESSION_COMPLETED' });
+    expect(model.details()).toContain('consumed');
+    expect(model.details()).toContain('success');
+  });
+
+  it('expired: the partial result is shown, no step is prompted', () => {
+    const model = afterIdentity();
+    model.end('expired', 'the expiry passed before the flow finished', EXPIRES_AT);
+    expect(model.isLive).toBe(false);
+    expect(model.statusView()).toMatchObject({ status: 'expired', stage: null, endReason: 'the expiry passed before the flow finished' });
+    expect(model.resultView()).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null });
+    expect(model.prompt()).toEqual({ step: null });
+  });
+
+  it('archived: result purged, archive time shown', () => {
+    const model = consumed();
+    const archivedAt = LAUNCHED_AT + 99;
+    model.archive(archivedAt);
+    expect(model.state.result).toEqual({});
+    expect(model.state.lastStep).toBeNull();
+    expect(model.resultView()).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt });
+    expect(model.statusView()).toMatchObject({ status: 'archived', archived: archivedAt, stage: null, consumed: true });
+    expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
+    expect(model.stepAnswer('x')).toMatchObject({ status: 'SESSION_ARCHIVED' });
+    expect(JSON.stringify(model.state)).not.toContain('Zebediah');
+  });
+
+  it('details never contain input or output values', () => {
+    const models = [new SessionModel(sessionInput()), launched(), afterIdentity(), consumed()];
+    const archived = consumed();
+    archived.archive(LAUNCHED_AT + 100);
+    models.push(archived);
+    for (const model of models) {
+      const details = model.details();
+      expect(details).not.toContain('Zebediah');
+      expect(details).not.toContain(BANK.accountNumber);
+      expect(details).not.toContain(BANK.ifsc);
+      expect(details).not.toContain('29-02-1996');
+    }
+  });
+
+  it('enter moves the stage, counts the entry and clears prepared data', () => {
+    const model = launched();
+    model.state.prepared = { handshakeId: 'hs_1' };
+    model.enter(at('aadhaar'), LAUNCHED_AT + 50);
+    expect(model.state).toMatchObject({ stage: 'aadhaar', entry: 2, enteredAt: LAUNCHED_AT + 50, prepared: null, status: 'in_progress' });
+    model.enter(finalAt('failed', 'error'), LAUNCHED_AT + 60);
+    expect(model.state).toMatchObject({ stage: 'failed', entry: 3, status: 'consumed', outcome: 'error', endedAt: LAUNCHED_AT + 60 });
+  });
+});
