@@ -6,12 +6,13 @@ import { request } from 'undici';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
+import { FlowCatalog } from '../src/flows/catalog';
 import { freePort } from '../scripts/dev-server';
 
 async function healthOf(address: string) {
   const config = loadConfig({ TEMPORAL_ADDRESS: address });
   const connection = await Connection.connect({ address, connectTimeout: 500 }).catch(() => Connection.lazy({ address }));
-  const app = buildApp({ config, temporal: new Client({ connection }) });
+  const app = buildApp({ config, temporal: new Client({ connection }), clients: [], catalog: FlowCatalog.load('flows') });
   await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const { port } = app.server.address() as AddressInfo;

@@ -1,16 +1,32 @@
 /**
  * The api as a Fastify app, built from its dependencies so tests can start it on any port
  * against any Temporal. The process entry (main.ts) adds config, listening and shutdown.
+ * Backend routes live under /api/v1/public/flowx, device routes under /v1.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
+import type { FlowCatalog } from '../flows/catalog';
+import { ClientDirectory, type TenantClient } from './clients';
+import type { ApiContext } from './context';
+import { BackendError, DeviceError } from './errors';
+import { buildOpenApi, collectRoutes } from './openapi';
+import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
+import { backendRoutes } from './routes/backend';
+import { deviceRoutes } from './routes/device';
+import { SessionGateway } from './session-gateway';
 
 export interface ApiDeps {
   config: Config;
   temporal: Client;
-  logger?: boolean | { level: string };
+  clients: TenantClient[];
+  catalog: FlowCatalog;
+  logger?: false | { level: string };
 }
+
+export const BACKEND_PREFIX = '/api/v1/public/flowx';
+export const DEVICE_PREFIX = '/v1';
 
 /** How long /healthz waits for Temporal before calling it unreachable. */
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -24,15 +40,77 @@ async function temporalReachable(client: Client): Promise<boolean> {
   }
 }
 
+/** Fastify's own errors (validation, body parsing) as a status and a message safe to show. */
+function requestProblem(error: FastifyError): { status: number; message: string } | null {
+  if (error.validation) {
+    const problems = error.validation.map((issue) => {
+      const where = `${error.validationContext ?? 'body'}${issue.instancePath}`;
+      const extra = (issue.params as { additionalProperty?: string }).additionalProperty;
+      return extra ? `${where} has an unknown field "${extra}"` : `${where} ${issue.message ?? 'is invalid'}`;
+    });
+    return { status: 400, message: problems.join('; ') };
+  }
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, message: 'the request body is too large' };
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, message: 'the request body must be application/json' };
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: 400, message: 'the request body is not valid JSON' };
+  }
+  return null;
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError) {
+  const device = request.url.startsWith(`${DEVICE_PREFIX}/`);
+  let failure: BackendError | DeviceError;
+  if (error instanceof BackendError || error instanceof DeviceError) {
+    failure = error;
+  } else {
+    const problem = requestProblem(error);
+    if (problem) {
+      failure = device
+        ? new DeviceError(problem.status, 'invalid_request', 'invalid_request', problem.message)
+        : new BackendError(4001, problem.message, { status: problem.status });
+    } else {
+      // Anything unexpected: logged here, hidden from the caller.
+      request.log.error({ err: error }, 'request failed');
+      failure = device ? new DeviceError(500, 'api_error', 'internal_error', 'Request could not be processed') : new BackendError(5001);
+    }
+  }
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
+  if (failure instanceof DeviceError) return reply.code(failure.http).send(failure.body(request.id));
+  return reply.code(failure.status).send(failure.body());
+}
+
 export function buildApp(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // No query strings, addresses or bodies in logs: they may carry personal data.
+    logger: deps.logger
+      ? { level: deps.logger.level, serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) } }
+      : false,
     bodyLimit: deps.config.api.bodyLimitBytes,
-    genReqId: () => crypto.randomUUID(),
+    genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // Unknown fields are refused, not silently dropped, and types are not coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
+  const context: ApiContext = {
+    config: deps.config,
+    gateway: new SessionGateway(deps.temporal, deps.config.temporal.taskQueue),
+    catalog: deps.catalog,
+    clients: new ClientDirectory(deps.clients),
+    limiter: new RateLimiter({}),
+    limits: DEFAULT_LIMITS,
+  };
+  const routes = collectRoutes(app);
+
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => {
+    const message = `no route ${request.method} ${request.url.split('?')[0]}`;
+    const device = request.url.startsWith(`${DEVICE_PREFIX}/`);
+    const failure = device ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
+    return sendError(request, reply, failure);
   });
 
   app.get('/healthz', async (_request, reply) => {
@@ -42,6 +120,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       temporal: { reachable, namespace: deps.config.temporal.namespace },
     });
   });
+
+  app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
+  app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
+
+  let openApi: Record<string, unknown> | null = null;
+  app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));
 
   return app;
 }

@@ -1,16 +1,34 @@
 /**
- * The api process: validated config, one Temporal client, graceful close on SIGINT/SIGTERM
- * (stop accepting, let in-flight requests finish, then exit).
+ * The api process: validated config, clients and flows, one Temporal client, graceful close on
+ * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting,
+ * clients value or flow file stops it with one line on stderr.
  */
 import { loadConfigOrExit } from '../config';
+import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
+import { ClientsError, loadClients } from './clients';
+
+function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ClientsError || err instanceof FlowLoadError) {
+      process.stderr.write(`sessionflow: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  const { clients, source } = loadOrExit(() => loadClients(process.env, config.dataDir));
+  const catalog = loadOrExit(() => FlowCatalog.load(config.flowsDir));
   const temporal = await connectClient(config.temporal);
-  const app = buildApp({ config, temporal, logger: { level: config.logLevel } });
+  const app = buildApp({ config, temporal, clients, catalog, logger: { level: config.logLevel } });
   await app.listen({ host: config.api.host, port: config.api.port });
+  app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length }, 'api ready');
   let closing = false;
   const shutdown = () => {
     if (closing) return;

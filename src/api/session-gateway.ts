@@ -29,10 +29,12 @@ import {
   sessionWorkflowId,
   statusQuery,
   submitStepUpdate,
+  viewQuery,
   type LaunchAnswer,
   type RefusalType,
   type ResultView,
   type SessionInput,
+  type SessionMemo,
   type StatusView,
   type StepAnswer,
 } from '../workflows/messages';
@@ -63,15 +65,23 @@ export interface CreateSessionRequest {
   definition: FlowDefinition;
   /** Unix ms; defaults to 24 h from now. */
   expiresAt?: number;
-  /** For idempotent creates: the same id starts nothing new. Random when absent. */
-  sessionId?: string;
+  /**
+   * For idempotent creates: the session id is derived from the client and this key, so a
+   * repeated create starts nothing new; `requestHash` tells a repeat from a different request.
+   */
+  idempotency?: { key: string; requestHash: string };
 }
 
 export interface CreatedSession {
   sessionId: string;
   number: string;
-  /** False when a session with this id already existed (an idempotent retry). */
+  /** False when the Idempotency-Key had already created this session. */
   created: boolean;
+}
+
+/** The Idempotency-Key was used before for a different request. */
+export class IdempotencyConflictError extends Error {
+  override readonly name = 'IdempotencyConflictError';
 }
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -80,6 +90,12 @@ const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 export function newSessionId(): string {
   const bytes = randomBytes(20);
   return `DS${[...bytes].map((b) => ID_ALPHABET[b % 62]).join('')}`;
+}
+
+/** The session id an Idempotency-Key stands for: the same for the same client and key, only. */
+export function idempotentSessionId(clientId: string, key: string): string {
+  const digest = createHash('sha256').update(`${clientId}\u0000${key}`).digest();
+  return `DS${[...digest.subarray(0, 20)].map((b) => ID_ALPHABET[b % 62]).join('')}`;
 }
 
 /** A human-readable number like 3897-518104-8640. */
@@ -94,12 +110,13 @@ export function newNonce(): string {
 }
 
 /**
- * The update id of a step submission, derived from its nonce and payload: a retried request
- * is deduplicated by Temporal and gets the first answer, while the same nonce with another
- * payload reaches the validator and is refused as a replay.
+ * The update id of a step submission, derived from its nonce, payload and caller: a retried
+ * request is deduplicated by Temporal and gets the first answer, while the same nonce with
+ * another payload or from another client reaches the validator and is refused.
  */
-export function stepUpdateId(nonce: string, step: string, input: unknown): string {
-  return `step-${createHash('sha256').update(canonicalJson([nonce, step, input])).digest('hex')}`;
+export function stepUpdateId(step: { nonce: string; step: string; input: unknown; clientId?: string; flowId?: string }): string {
+  const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null];
+  return `step-${createHash('sha256').update(canonicalJson(parts)).digest('hex')}`;
 }
 
 function refusalOf(err: unknown): never {
@@ -121,7 +138,7 @@ export class SessionGateway {
   }
 
   private startOptions(request: CreateSessionRequest, now: number) {
-    const sessionId = request.sessionId ?? newSessionId();
+    const sessionId = request.idempotency ? idempotentSessionId(request.clientId, request.idempotency.key) : newSessionId();
     const input: SessionInput = {
       sessionId,
       number: newSessionNumber(),
@@ -147,6 +164,9 @@ export class SessionGateway {
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
         staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.clientId}`,
+        memo: { number: input.number, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
+        // An Idempotency-Key keeps meaning its session even after that session closed.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       },
     };
   }
@@ -157,10 +177,13 @@ export class SessionGateway {
       await this.client.workflow.start('sessionWorkflow', options);
       return { sessionId: input.sessionId, number: input.number, created: true };
     } catch (err) {
-      // An idempotent retry: the session exists already; answer with what it holds.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const existing = await this.status(input.sessionId);
-      return { sessionId: existing.sessionId, number: existing.number, created: false };
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !request.idempotency) throw err;
+      // The key was used before: the memo (readable without a worker) says for what.
+      const memo = (await this.handle(input.sessionId).describe()).memo as Partial<SessionMemo> | undefined;
+      if (memo?.requestHash !== request.idempotency.requestHash || typeof memo.number !== 'string') {
+        throw new IdempotencyConflictError('this Idempotency-Key was used with a different request');
+      }
+      return { sessionId: input.sessionId, number: memo.number, created: false };
     }
   }
 
@@ -190,11 +213,14 @@ export class SessionGateway {
     }
   }
 
-  async submitStep(sessionId: string, step: { nonce: string; step: string; input: unknown }): Promise<StepAnswer> {
+  async submitStep(
+    sessionId: string,
+    step: { nonce: string; step: string; input: unknown; clientId?: string; flowId?: string },
+  ): Promise<StepAnswer> {
     try {
       return await this.handle(sessionId).executeUpdate(submitStepUpdate, {
         args: [{ ...step, nextNonce: newNonce() }],
-        updateId: stepUpdateId(step.nonce, step.step, step.input),
+        updateId: stepUpdateId(step),
       });
     } catch (err) {
       return refusalOf(err);
@@ -220,6 +246,14 @@ export class SessionGateway {
   async status(sessionId: string): Promise<StatusView> {
     try {
       return await this.handle(sessionId).query(statusQuery);
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
+    try {
+      return await this.handle(sessionId).query(viewQuery);
     } catch (err) {
       return refusalOf(err);
     }

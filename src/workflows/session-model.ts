@@ -83,6 +83,10 @@ export class SessionModel {
 
   /** Returns true when the submission repeats the last accepted one and gets its answer again. */
   checkStep(args: StepArgs): boolean {
+    if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
+    if (args?.flowId !== undefined && args.flowId !== this.input.definition.flowId) {
+      refuse(REFUSALS.WRONG_FLOW, `the session runs another flow than "${args.flowId}"`);
+    }
     const last = this.state.lastStep;
     if (
       last &&

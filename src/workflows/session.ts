@@ -25,6 +25,7 @@ import {
   SessionStatusKey,
   statusQuery,
   submitStepUpdate,
+  viewQuery,
   type LaunchAnswer,
   type SessionInput,
   type StatusView,
@@ -191,6 +192,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
 
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
+  setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   setHandler(
     launchUpdate,
     (args) => {

@@ -1,0 +1,27 @@
+/** What the api's routes share: built once per process by buildApp. */
+import type { Config } from '../config';
+import type { FlowCatalog } from '../flows/catalog';
+import type { ClientDirectory, TenantClient } from './clients';
+import type { RateLimiter } from './rate-limit';
+import type { SessionGateway } from './session-gateway';
+
+export interface ApiContext {
+  config: Config;
+  gateway: SessionGateway;
+  catalog: FlowCatalog;
+  clients: ClientDirectory;
+  limiter: RateLimiter;
+  /** Limits for clients whose config sets none. */
+  limits: { perSecond: number; perDay: number };
+}
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /** One line for /openapi.json. */
+    summary?: string;
+  }
+  interface FastifyRequest {
+    /** The authenticated tenant client of a backend request. */
+    tenant?: TenantClient;
+  }
+}

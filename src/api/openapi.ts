@@ -1,0 +1,84 @@
+/**
+ * The OpenAPI 3 document, built from the same schemas the routes validate and serialize with,
+ * so the document cannot drift from what the api does. Served at /openapi.json.
+ */
+import type { FastifyInstance, RouteOptions } from 'fastify';
+
+type Schema = Record<string, unknown>;
+
+interface Operation {
+  summary?: string;
+  tags: string[];
+  security?: Array<Record<string, string[]>>;
+  parameters: Schema[];
+  requestBody?: Schema;
+  responses: Record<string, Schema>;
+}
+
+/** OpenAPI 3.1 takes JSON Schema as it is; only `$id` (ours, for Fastify) is left out. */
+function clean(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(clean);
+  if (schema === null || typeof schema !== 'object') return schema;
+  return Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$id').map(([key, value]) => [key, clean(value)]));
+}
+
+function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z_]+)/g, '{$1}');
+}
+
+export function collectRoutes(app: FastifyInstance): RouteOptions[] {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.schema) routes.push(route as RouteOptions);
+  });
+  return routes;
+}
+
+export function buildOpenApi(routes: RouteOptions[]): Schema {
+  const paths: Record<string, Record<string, Operation>> = {};
+  for (const route of routes) {
+    const schema = route.schema as Schema & { params?: Schema; body?: Schema; response?: Record<string, Schema>; summary?: string };
+    const backend = route.url.startsWith('/api/');
+    const operation: Operation = {
+      ...(schema.summary ? { summary: schema.summary } : {}),
+      tags: [backend ? 'backend' : 'device'],
+      ...(backend ? { security: [{ basicAuth: [] }] } : {}),
+      parameters: Object.entries((schema.params?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema: clean(value),
+      })),
+      responses: Object.fromEntries(
+        Object.entries(schema.response ?? {}).map(([status, body]) => [
+          status,
+          { description: status === '200' ? 'OK' : 'Error', content: { 'application/json': { schema: clean(body) } } },
+        ]),
+      ),
+    };
+    if (backend && route.method === 'POST' && route.url.endsWith('/handshake')) {
+      operation.parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: 'The same key and client get the first response again; the same key with another body is refused (4001).',
+        schema: { type: 'string', maxLength: 255 },
+      });
+    }
+    if (schema.body) operation.requestBody = { required: true, content: { 'application/json': { schema: clean(schema.body) } } };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      (paths[openApiPath(route.url)] ??= {})[method.toLowerCase()] = operation;
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'sessionflow',
+      version: '1',
+      description: 'Backend API in the Attestr FlowX shape; device API in the Finqware Sessions shape. Every response carries an x-request-id header.',
+    },
+    components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic', description: 'base64(clientId:secret)' } } },
+    paths,
+  };
+}

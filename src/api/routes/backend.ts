@@ -1,0 +1,179 @@
+/**
+ * Backend API, Attestr FlowX shape: tenants create sessions (handshakes), read their signed
+ * results, archive them, and read the flow catalog. Basic auth and per-client limits on all.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TenantClient } from '../clients';
+import { BackendError } from '../errors';
+import { canonicalJson } from '../../flows/snapshots';
+import { toMermaid } from '../../flows/mermaid';
+import type { FlowFile } from '../../flows/types';
+import { signResult } from '../../result-signature';
+import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
+import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import type { ApiContext } from '../context';
+import { backendError } from '../schemas/common';
+import {
+  createHandshakeBody,
+  createHandshakeResponse,
+  flowDetail,
+  flowList,
+  flowParams,
+  handshakeParams,
+  handshakeView,
+} from '../schemas/handshakes';
+
+interface CreateBody {
+  flow: string;
+  snapshot: string | null;
+  tag: string;
+  webhook?: boolean;
+  expiry?: number;
+}
+
+const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError };
+
+export function handshakeDigest(sessionId: string, number: string, tag: string): string {
+  return createHash('sha256').update(`${sessionId}:${number}:${tag}`).digest('hex');
+}
+
+/** Unknown sessions and other clients' sessions get this same answer. */
+function notVisible(): BackendError {
+  return new BackendError(4031, 'no session with this id is visible to this client');
+}
+
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new BackendError(4001, 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  }
+  return key;
+}
+
+function flowSummary(flow: FlowFile) {
+  return {
+    id: flow.id,
+    name: flow.name,
+    ...(flow.description ? { description: flow.description } : {}),
+    active: flow.active,
+    maxSteps: flow.maxSteps ?? 50,
+    snapshots: Object.keys(flow.snapshots),
+  };
+}
+
+export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { gateway, catalog, clients, limiter } = context;
+
+  app.addHook('onRequest', async (request) => {
+    const client = clients.authenticateBasic(request.headers.authorization);
+    if (!client) throw new BackendError(4016);
+    const verdict = limiter.check(client.id, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
+    if (!verdict.ok) throw new BackendError(verdict.code, undefined, { retryAfterSeconds: verdict.retryAfterSeconds });
+    request.tenant = client;
+  });
+
+  /** The session's views, if it exists and belongs to `client`. */
+  async function visibleSession(client: TenantClient, sessionId: string) {
+    try {
+      const view = await gateway.view(sessionId);
+      if (view.status.clientId === client.id) return view;
+    } catch (err) {
+      if (!(err instanceof SessionNotFoundError)) throw err;
+    }
+    throw notVisible();
+  }
+
+  function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']) {
+    return {
+      _id: status.sessionId,
+      number: status.number,
+      tag: status.tag,
+      requestId: request.id,
+      consumed: status.consumed,
+      archived: status.archived,
+      result,
+      resultSignature: result === null ? null : signResult(result, client.secret),
+      status: status.status,
+      outcome: status.outcome,
+      expiry: status.expiry,
+    };
+  }
+
+  app.post<{ Body: CreateBody }>(
+    '/handshake',
+    { schema: { summary: 'Create a session (handshake)', body: createHandshakeBody, response: { 200: createHandshakeResponse, ...errors } } },
+    async (request) => {
+      const client = request.tenant!;
+      const body = request.body;
+      const key = idempotencyKey(request);
+      const now = Date.now();
+      if (body.expiry !== undefined && (body.expiry <= now || body.expiry > now + MAX_EXPIRY_MS)) {
+        throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
+      }
+      const resolved = catalog.resolve(body.flow, body.snapshot);
+      if (!resolved.ok) {
+        if (resolved.reason === 'unknown_flow') throw new BackendError(4002);
+        if (resolved.reason === 'inactive_flow') throw new BackendError(40034);
+        throw new BackendError(4001, `flow ${body.flow} has no snapshot ${body.snapshot}`);
+      }
+      try {
+        const created = await gateway.create({
+          clientId: client.id,
+          tag: body.tag,
+          webhook: body.webhook ?? false,
+          definition: resolved.definition,
+          ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
+          ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') } } : {}),
+        });
+        return { _id: created.sessionId, number: created.number, digest: handshakeDigest(created.sessionId, created.number, body.tag) };
+      } catch (err) {
+        if (err instanceof IdempotencyConflictError) throw new BackendError(4001, err.message);
+        throw err;
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/handshake/:id',
+    { schema: { summary: 'Get a session and its signed result', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
+    async (request) => {
+      const { status, result } = await visibleSession(request.tenant!, request.params.id);
+      return present(request, request.tenant!, status, result.result);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/handshake/:id/archive',
+    { schema: { summary: 'Archive a consumed or expired session', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
+    async (request) => {
+      const client = request.tenant!;
+      await visibleSession(client, request.params.id);
+      try {
+        return present(request, client, await gateway.archive(request.params.id), null);
+      } catch (err) {
+        if (err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) throw new BackendError(4001, err.message);
+        throw err;
+      }
+    },
+  );
+
+  app.get('/flows', { schema: { summary: 'List flows', response: { 200: flowList, ...errors } } }, async () => ({
+    flows: catalog.list().map(flowSummary),
+  }));
+
+  app.get<{ Params: { id: string } }>(
+    '/flows/:id',
+    { schema: { summary: 'Get a flow with its versions as Mermaid diagrams', params: flowParams, response: { 200: flowDetail, ...errors } } },
+    async (request) => {
+      const flow = catalog.get(request.params.id);
+      if (!flow) throw new BackendError(4002);
+      return {
+        ...flowSummary(flow),
+        draft: { id: null, mermaid: toMermaid(flow.draft), machine: flow.draft },
+        versions: Object.entries(flow.snapshots).map(([id, machine]) => ({ id, mermaid: toMermaid(machine), machine })),
+      };
+    },
+  );
+}

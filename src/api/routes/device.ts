@@ -1,0 +1,134 @@
+/**
+ * Device API, Finqware Sessions shape: create-and-launch in one round trip, launch a session a
+ * backend created, and submit steps along the nonce chain. The nonce is the device's
+ * credential for a step; a session belongs to one client and one flow.
+ */
+import type { FastifyInstance } from 'fastify';
+import { DeviceError } from '../errors';
+import { REFUSALS, type SessionStatus } from '../../workflows/messages';
+import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import type { ApiContext } from '../context';
+import { deviceError } from '../schemas/common';
+import { createSessionBody, createSessionResponse, launchResponse, sessionParams, submitStepBody, submitStepResponse } from '../schemas/device';
+
+const errors = { 400: deviceError, 401: deviceError, 404: deviceError, 409: deviceError, 413: deviceError, 415: deviceError, 429: deviceError, 500: deviceError };
+
+const ENDED_CODES: Record<SessionStatus, string> = {
+  created: 'session_not_launched',
+  in_progress: 'session_already_launched',
+  consumed: 'session_completed',
+  expired: 'session_expired',
+  archived: 'session_archived',
+};
+
+function sessionNotFound(): DeviceError {
+  return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
+}
+
+/** Maps a refused or failed session operation to the device error shape. */
+function deviceFailure(err: unknown): never {
+  if (err instanceof SessionNotFoundError) throw sessionNotFound();
+  if (!(err instanceof SessionRefusedError)) throw err;
+  switch (err.type) {
+    case REFUSALS.WRONG_STATUS: {
+      const status = (err.details as { status?: SessionStatus } | undefined)?.status ?? 'consumed';
+      throw new DeviceError(409, 'conflict', ENDED_CODES[status], err.message);
+    }
+    case REFUSALS.INVALID_NONCE:
+      throw new DeviceError(400, 'invalid_request', 'invalid_nonce', err.message);
+    case REFUSALS.WRONG_STEP:
+      throw new DeviceError(400, 'invalid_request', 'invalid_step', err.message);
+    case REFUSALS.INVALID_INPUT:
+      throw new DeviceError(400, 'invalid_request', 'invalid_data', err.message);
+    case REFUSALS.BUSY:
+      throw new DeviceError(409, 'conflict', 'step_in_progress', err.message);
+    case REFUSALS.WRONG_FLOW:
+      throw new DeviceError(400, 'invalid_request', 'invalid_skill', err.message);
+    case REFUSALS.WRONG_CLIENT:
+      throw sessionNotFound();
+  }
+  throw err;
+}
+
+interface CreateBody {
+  tenant_user_id: string;
+  client_id: string;
+  client_app_key: string;
+  skill: string;
+}
+
+interface StepBody {
+  client_id: string;
+  nonce: string;
+  skill: string;
+  step: string;
+  data: Record<string, unknown>;
+}
+
+export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { gateway, catalog, clients, limiter } = context;
+
+  function admit(clientId: string): void {
+    const client = clients.get(clientId);
+    if (!client) return; // unknown clients are refused by the session itself, like unknown ids
+    const verdict = limiter.check(client.id, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
+    if (!verdict.ok) {
+      const daily = verdict.code === 4293;
+      throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
+    }
+  }
+
+  app.post<{ Body: CreateBody }>(
+    '/sessions',
+    { schema: { summary: 'Create and launch a session', body: createSessionBody, response: { 200: createSessionResponse, ...errors } } },
+    async (request) => {
+      const body = request.body;
+      const client = clients.authenticateSecret(body.client_id, body.client_app_key);
+      if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
+      admit(client.id);
+      const resolved = catalog.resolve(body.skill, null);
+      if (!resolved.ok) {
+        if (resolved.reason === 'inactive_flow') throw new DeviceError(400, 'invalid_request', 'inactive_skill', 'Requested flow is inactive');
+        throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
+      }
+      try {
+        const { session, launch } = await gateway.createAndLaunch({ clientId: client.id, tag: body.tenant_user_id, definition: resolved.definition });
+        return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
+      } catch (err) {
+        return deviceFailure(err);
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/handshakes/:id/launch',
+    { schema: { summary: 'Launch a session created by a backend', params: sessionParams, response: { 200: launchResponse, ...errors } } },
+    async (request) => {
+      try {
+        return await gateway.launch(request.params.id);
+      } catch (err) {
+        return deviceFailure(err);
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: StepBody }>(
+    '/sessions/:id/steps',
+    { schema: { summary: 'Submit a step', params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } } },
+    async (request) => {
+      const body = request.body;
+      admit(body.client_id);
+      try {
+        return await gateway.submitStep(request.params.id, {
+          nonce: body.nonce,
+          step: body.step,
+          input: body.data,
+          clientId: body.client_id,
+          flowId: body.skill,
+        });
+      } catch (err) {
+        return deviceFailure(err);
+      }
+    },
+  );
+}

@@ -1,0 +1,74 @@
+/** Device API (Finqware Sessions shape): create and launch, launch a handshake, submit steps. */
+import { anyObject, deviceStatus, stepPrompt } from './common';
+
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+
+export const createSessionBody = {
+  type: 'object',
+  properties: {
+    tenant_user_id: { ...text(128), description: "The tenant's id for the end user; becomes the session tag." },
+    client_id: text(64),
+    client_app_key: { ...text(256), description: "The client's secret." },
+    skill: { ...text(64), description: 'The flow id; the session runs its draft.' },
+  },
+  required: ['tenant_user_id', 'client_id', 'client_app_key', 'skill'],
+  additionalProperties: false,
+} as const;
+
+export const createSessionResponse = {
+  type: 'object',
+  properties: {
+    nonce: { type: 'string', description: 'Carried by the first step submission.' },
+    session_id: { type: 'string' },
+    status: { const: 'SESSION_CREATED' },
+    step: { type: ['string', 'null'] },
+    data: stepPrompt,
+  },
+  required: ['nonce', 'session_id', 'status', 'step', 'data'],
+  additionalProperties: false,
+} as const;
+
+export const sessionParams = {
+  type: 'object',
+  properties: { id: text(64) },
+  required: ['id'],
+  additionalProperties: false,
+} as const;
+
+export const launchResponse = {
+  type: 'object',
+  properties: {
+    session_id: { type: 'string' },
+    nonce: { type: ['string', 'null'] },
+    status: deviceStatus,
+    step: { type: ['string', 'null'] },
+    data: stepPrompt,
+  },
+  required: ['session_id', 'nonce', 'status', 'step', 'data'],
+  additionalProperties: false,
+} as const;
+
+export const submitStepBody = {
+  type: 'object',
+  properties: {
+    client_id: text(64),
+    nonce: text(128),
+    skill: text(64),
+    step: text(64),
+    data: anyObject,
+  },
+  required: ['client_id', 'nonce', 'skill', 'step', 'data'],
+  additionalProperties: false,
+} as const;
+
+export const submitStepResponse = {
+  type: 'object',
+  properties: {
+    step_id: { type: 'string' },
+    nonce: { type: ['string', 'null'], description: 'Carried by the next submission; null when the session takes no more steps.' },
+    status: deviceStatus,
+    data: stepPrompt,
+  },
+  required: ['step_id', 'nonce', 'status', 'data'],
+  additionalProperties: false,
+} as const;

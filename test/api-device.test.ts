@@ -1,0 +1,181 @@
+/**
+ * The device API over real HTTP (Finqware shape), and whole sample-flow runs over HTTP only,
+ * ending with the result signature verified by the typed client as the README tells clients.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ResultSignatureError, SessionflowApiError, SessionflowClient } from '../src/client';
+import { signResult } from '../src/result-signature';
+import { catalogWithInactiveFlow, startApi, TENANT_A, TENANT_B, type Api } from './helpers/api';
+import { BANK, IDENTITY } from './helpers/flows';
+import { eventually, startStack, type Stack } from './helpers/stack';
+
+let stack: Stack;
+let api: Api;
+let client: SessionflowClient;
+
+beforeAll(async () => {
+  stack = await startStack('api-device');
+  await stack.startWorker();
+  api = await startApi(stack, [TENANT_A, TENANT_B], catalogWithInactiveFlow());
+  client = new SessionflowClient({ baseUrl: api.url, clientId: TENANT_A.id, secret: TENANT_A.secret });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await stack?.stop();
+});
+
+const createBody = (overrides: Record<string, unknown> = {}) => ({
+  tenant_user_id: 'user-1',
+  client_id: TENANT_A.id,
+  client_app_key: TENANT_A.secret,
+  skill: 'consent-only',
+  ...overrides,
+});
+
+function step(sessionId: string, body: { nonce: string; step: string; data: unknown; skill?: string; client_id?: string }) {
+  return api.call('POST', `/v1/sessions/${sessionId}/steps`, { body: { client_id: TENANT_A.id, skill: 'consent-only', ...body } });
+}
+
+function expectDeviceError(answer: { status: number; body: Record<string, unknown>; headers: Record<string, unknown> }, http: number, code: string) {
+  expect(answer.status).toBe(http);
+  expect(answer.body).toMatchObject({ http, code, id: answer.headers['x-request-id'] });
+}
+
+describe('POST /v1/sessions', () => {
+  test('creates and launches in one round trip', async () => {
+    const answer = await api.call('POST', '/v1/sessions', { body: createBody() });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'SESSION_CREATED', step: 'consent', session_id: expect.stringMatching(/^DS/), nonce: expect.any(String) });
+    expect(answer.body.data.schema.required).toEqual(['accepted']);
+    const view = await stack.gateway.status(answer.body.session_id);
+    expect(view).toMatchObject({ status: 'in_progress', tag: 'user-1', clientId: TENANT_A.id });
+  });
+
+  test.each([
+    ['a wrong app key', { client_app_key: 'not-the-secret-at-all' }, 401, 'invalid_client'],
+    ['an unknown client', { client_id: 'nobody' }, 401, 'invalid_client'],
+    ['an unknown skill', { skill: 'no-such-flow' }, 400, 'invalid_skill'],
+    ['an inactive skill', { skill: 'paused-flow' }, 400, 'inactive_skill'],
+    ['a missing field', { skill: undefined }, 400, 'invalid_request'],
+    ['an unknown field', { extra: 1 }, 400, 'invalid_request'],
+    ['a wrong type', { tenant_user_id: 7 }, 400, 'invalid_request'],
+  ])('%s is refused', async (_what, overrides, http, code) => {
+    expectDeviceError(await api.call('POST', '/v1/sessions', { body: createBody(overrides) }), http, code);
+  });
+
+  test('malformed JSON is invalid_request', async () => {
+    expectDeviceError(await api.call('POST', '/v1/sessions', { raw: '{"skill":' }), 400, 'invalid_request');
+  });
+});
+
+describe('POST /v1/handshakes/:id/launch', () => {
+  test('launches a backend-created session once', async () => {
+    const created = await client.createSession({ flow: 'consent-only', snapshot: null, tag: 'REF-launch' });
+    const launch = await api.call('POST', `/v1/handshakes/${created._id}/launch`);
+    expect(launch.body).toMatchObject({ session_id: created._id, status: 'SESSION_IN_PROGRESS', step: 'consent', nonce: expect.any(String) });
+    expectDeviceError(await api.call('POST', `/v1/handshakes/${created._id}/launch`), 409, 'session_already_launched');
+    expectDeviceError(await api.call('POST', '/v1/handshakes/DSnope0000000000000000/launch'), 404, 'session_not_found');
+  });
+});
+
+describe('POST /v1/sessions/:id/steps', () => {
+  async function launched() {
+    const answer = await api.call('POST', '/v1/sessions', { body: createBody() });
+    return { id: answer.body.session_id as string, nonce: answer.body.nonce as string };
+  }
+
+  test('refusals: wrong step, invalid data, wrong nonce, another client, another skill; none changes the session', async () => {
+    const { id, nonce } = await launched();
+    const before = await stack.gateway.view(id);
+    expectDeviceError(await step(id, { nonce, step: 'other', data: { accepted: true } }), 400, 'invalid_step');
+    expectDeviceError(await step(id, { nonce, step: 'consent', data: { accepted: 'yes' } }), 400, 'invalid_data');
+    expectDeviceError(await step(id, { nonce, step: 'consent', data: {} }), 400, 'invalid_data');
+    expectDeviceError(await step(id, { nonce: 'x'.repeat(43), step: 'consent', data: { accepted: true } }), 400, 'invalid_nonce');
+    expectDeviceError(await step(id, { nonce, step: 'consent', data: { accepted: true }, client_id: TENANT_B.id }), 404, 'session_not_found');
+    expectDeviceError(await step(id, { nonce, step: 'consent', data: { accepted: true }, skill: 'kyc-basic' }), 400, 'invalid_skill');
+    expectDeviceError(await step('DSnope0000000000000000', { nonce, step: 'consent', data: { accepted: true } }), 404, 'session_not_found');
+    expect(await stack.gateway.view(id)).toEqual(before);
+  });
+
+  test('a retried step gets the same answer and applies once; a replayed nonce is refused; completed sessions take no steps', async () => {
+    const { id, nonce } = await launched();
+    const first = await step(id, { nonce, step: 'consent', data: { accepted: true } });
+    expect(first.body).toMatchObject({ status: 'SESSION_COMPLETED', nonce: null, data: { outcome: 'success' } });
+    const retried = await step(id, { nonce, step: 'consent', data: { accepted: true } });
+    expect(retried.body).toEqual(first.body);
+    expect((await stack.gateway.status(id)).stepCount).toBe(1);
+    const replayed = await step(id, { nonce, step: 'consent', data: { accepted: false } });
+    expectDeviceError(replayed, 409, 'session_completed');
+  });
+
+  test('a step after expiry is refused with session_expired', async () => {
+    const created = await client.createSession({ flow: 'consent-only', snapshot: null, tag: 'REF-expire', expiry: Date.now() + 1_500 });
+    const launch = await api.call('POST', `/v1/handshakes/${created._id}/launch`);
+    await eventually(async () => ((await stack.gateway.status(created._id)).status === 'expired' ? true : undefined), 10_000, 'expiry');
+    expectDeviceError(await step(created._id, { nonce: launch.body.nonce, step: 'consent', data: { accepted: true } }), 409, 'session_expired');
+  });
+});
+
+describe('whole runs over HTTP only', () => {
+  test('consent-only: backend creates, device runs, backend verifies the signature and archives', async () => {
+    const created = await client.createSession({ flow: 'consent-only', snapshot: null, tag: 'REF-http-consent' });
+    const launch = await api.call('POST', `/v1/handshakes/${created._id}/launch`);
+    await step(created._id, { nonce: launch.body.nonce, step: 'consent', data: { accepted: false } });
+    const session = await client.getSession(created._id);
+    expect(session).toMatchObject({ status: 'consumed', outcome: 'skipped', result: { consent: { input: { accepted: false }, output: {} } } });
+    expect((await client.archiveSession(created._id)).status).toBe('archived');
+  });
+
+  test('kyc-basic: identity, Attestr on the device, bank; the signed result verifies', async () => {
+    const created = await client.createSession({ flow: 'kyc-basic', snapshot: null, tag: 'REF-http-kyc' });
+    const kycStep = (nonce: string, name: string, data: unknown) =>
+      api.call('POST', `/v1/sessions/${created._id}/steps`, { body: { client_id: TENANT_A.id, skill: 'kyc-basic', nonce, step: name, data } });
+    const launch = await api.call('POST', `/v1/handshakes/${created._id}/launch`);
+    const identity = await kycStep(launch.body.nonce, 'identity', IDENTITY);
+    expect(identity.body.data).toMatchObject({ step: 'aadhaar', handshakeId: expect.any(String) });
+    // The spent nonce with other data is a replay: refused, nothing changes.
+    expectDeviceError(await kycStep(launch.body.nonce, 'identity', { ...IDENTITY, name: 'Someone Else' }), 400, 'invalid_nonce');
+    expect(await kycStep(launch.body.nonce, 'identity', IDENTITY)).toMatchObject({ body: identity.body });
+    // The user finishes Attestr's own flow on the device (the sandbox plays it).
+    const completed = await fetch(`${stack.sandbox.url}/attestr/_device/handshakes/${identity.body.data.handshakeId}/complete`, { method: 'POST' });
+    expect(completed.status).toBe(200);
+    const aadhaar = await kycStep(identity.body.nonce, 'aadhaar', {});
+    const bank = await kycStep(aadhaar.body.nonce, 'bank', BANK);
+    expect(bank.body).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
+
+    const session = await client.getSession(created._id); // throws if the signature does not verify
+    expect(Object.keys(session.result!)).toEqual(['identity', 'aadhaar', 'bank']);
+    expect(session.resultSignature).toBe(signResult(session.result, TENANT_A.secret));
+  });
+});
+
+describe('typed client', () => {
+  let fake: Server;
+  let fakeUrl: string;
+
+  beforeAll(async () => {
+    // A stand-in api on loopback that answers a result whose signature does not match.
+    fake = createServer((_req, res) => {
+      const result = { consent: { input: { accepted: true }, output: {} } };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ _id: 'DSx', number: '1', tag: 't', requestId: 'r', consumed: true, archived: null, result, resultSignature: signResult({ other: 1 }, TENANT_A.secret), status: 'consumed', outcome: 'success', expiry: 0 }));
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => fake.close(() => resolve())));
+
+  test('refuses a result whose signature does not verify', async () => {
+    const tampered = new SessionflowClient({ baseUrl: fakeUrl, clientId: TENANT_A.id, secret: TENANT_A.secret });
+    await expect(tampered.getSession('DSx')).rejects.toBeInstanceOf(ResultSignatureError);
+  });
+
+  test('api errors carry status, code, details and request id', async () => {
+    const error = await client.createSession({ flow: 'no-such-flow', snapshot: null, tag: 'x' }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(SessionflowApiError);
+    expect(error).toMatchObject({ status: 400, code: 4002, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The api on a free loopback port, in front of a test Stack, with two tenant clients, and a
+ * small HTTP caller that checks every answer against the api's own /openapi.json.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { request } from 'undici';
+import { buildApp } from '../../src/api/app';
+import type { TenantClient } from '../../src/api/clients';
+import { FlowCatalog } from '../../src/flows/catalog';
+import type { Stack } from './stack';
+
+export const TENANT_A: TenantClient = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789' };
+export const TENANT_B: TenantClient = { id: 'tenant-b', secret: 'tenant-b-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+export interface Api {
+  url: string;
+  call(method: string, path: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string>; as?: TenantClient | null }): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+export function basic(client: TenantClient): string {
+  return `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
+}
+
+type OpenApi = { paths: Record<string, Record<string, { responses: Record<string, { content: { 'application/json': { schema: object } } }> }>> };
+
+/** The OpenAPI path template an actual path matches, e.g. /v1/sessions/{id}/steps. */
+function templateOf(spec: OpenApi, path: string): string | undefined {
+  const bare = path.split('?')[0];
+  return Object.keys(spec.paths).find((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(bare));
+}
+
+/** The repo's flows plus `paused-flow`, an inactive copy of consent-only. */
+export function catalogWithInactiveFlow(): FlowCatalog {
+  const dir = join(__dirname, '..', '..', 'flows');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
+  const paused = { ...JSON.parse(readFileSync(join(dir, 'consent-only.json'), 'utf8')), id: 'paused-flow', active: false };
+  return FlowCatalog.fromFiles([...files, { file: 'paused-flow.json', text: JSON.stringify(paused) }]);
+}
+
+export async function startApi(stack: Stack, clients: TenantClient[] = [TENANT_A, TENANT_B], catalog: FlowCatalog = stack.catalog): Promise<Api> {
+  const app = buildApp({ config: stack.config, temporal: stack.client, clients, catalog });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  let spec: OpenApi | null = null;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+
+  const call: Api['call'] = async (method, path, options = {}) => {
+    const as = options.as === undefined ? TENANT_A : options.as;
+    const headers: Record<string, string> = { ...(as && path.startsWith('/api/') ? { authorization: basic(as) } : {}), ...options.headers };
+    const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    const answer = await request(`${url}${path}`, { method: method as 'GET', headers, ...(payload === undefined ? {} : { body: payload }) });
+    const text = await answer.body.text();
+    const body = text === '' ? null : JSON.parse(text);
+    // Every answer of a documented route must match the document.
+    spec ??= (await (await request(`${url}/openapi.json`)).body.json()) as OpenApi;
+    const template = templateOf(spec, path);
+    const operation = template ? spec.paths[template][method.toLowerCase()] : undefined;
+    if (operation) {
+      const documented = operation.responses[String(answer.statusCode)];
+      if (!documented) throw new Error(`${method} ${path} answered ${answer.statusCode}, which /openapi.json does not document`);
+      const validate = ajv.compile(documented.content['application/json'].schema);
+      if (!validate(body)) throw new Error(`${method} ${path} ${answer.statusCode} does not match /openapi.json: ${ajv.errorsText(validate.errors)}`);
+    }
+    return { status: answer.statusCode, headers: answer.headers, body, text };
+  };
+  return { url, call, close: () => app.close() };
+}
