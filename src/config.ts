@@ -48,7 +48,13 @@ export interface Config {
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  providers: { attestr: ProviderEndpoint; finqware: ProviderEndpoint };
+  providers: {
+    attestr: ProviderEndpoint;
+    finqware: ProviderEndpoint;
+    quotaWaitCapMs: number;
+    /** Values the `http` stage may put in headers as {{secrets.NAME}}. */
+    httpStageSecrets: Record<string, string>;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -79,6 +85,8 @@ export const CONFIG_VARIABLES = [
   'FINQWARE_BASE_URL',
   'FINQWARE_CLIENT_ID',
   'FINQWARE_CLIENT_APP_KEY',
+  'PROVIDER_QUOTA_WAIT_CAP_SECONDS',
+  'HTTP_STAGE_SECRETS',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -129,6 +137,22 @@ function url(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `must be an http or https URL (got "${value}")`);
   }
   return value.replace(/\/+$/, '');
+}
+
+/** A JSON object of strings; the message never repeats the value (it holds secrets). */
+function stringMap(env: Env, name: string): Record<string, string> {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a JSON object of strings (it is not valid JSON)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+    throw new ConfigError(name, 'must be a JSON object of strings');
+  }
+  return parsed as Record<string, string>;
 }
 
 function fileContents(env: Env, name: string): Buffer | undefined {
@@ -208,6 +232,9 @@ export function loadConfig(env: Env = process.env): Config {
         clientId: text(env, 'FINQWARE_CLIENT_ID', 'sandbox-client'),
         secret: text(env, 'FINQWARE_CLIENT_APP_KEY', 'sandbox-app-key'),
       },
+      // A provider's daily limit is waited out up to this long (default 6 hours), then the stage fails.
+      quotaWaitCapMs: positiveInteger(env, 'PROVIDER_QUOTA_WAIT_CAP_SECONDS', 6 * 3600, 7 * 24 * 3600) * 1000,
+      httpStageSecrets: stringMap(env, 'HTTP_STAGE_SECRETS'),
     },
   };
 }

@@ -7,6 +7,7 @@ import { loadConfigOrExit, type Config } from './config';
 import { createActivities } from './activities';
 import { AttestrConnector } from './activities/providers/attestr';
 import { FinqwareConnector } from './activities/providers/finqware';
+import { HttpStageConnector } from './activities/providers/http-stage';
 import { connectWorker } from './temporal';
 
 export interface SessionWorker {
@@ -28,19 +29,20 @@ export async function createSessionWorker(
 ): Promise<SessionWorker> {
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
+  const http = new HttpStageConnector(config.providers.httpStageSecrets);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware }),
+    activities: createActivities({ attestr, finqware, http, quotaWaitCapMs: config.providers.quotaWaitCapMs }),
     shutdownGraceTime: '10 seconds',
   });
   return {
     worker,
     async close() {
-      await Promise.all([attestr.close(), finqware.close()]);
+      await Promise.all([attestr.close(), finqware.close(), http.close()]);
       if (!overrides.connection) await connection.close();
     },
   };

@@ -7,10 +7,15 @@ import { heartbeat } from '@temporalio/activity';
 import type { AttestrConnector } from './providers/attestr';
 import { ProviderError } from './providers/errors';
 import type { FinqwareConnector } from './providers/finqware';
+import type { HttpStageConnector } from './providers/http-stage';
+import type { HttpRequestSpec } from '../flows/http-stage';
 
 export interface ActivityDeps {
   attestr: AttestrConnector;
   finqware: FinqwareConnector;
+  http: HttpStageConnector;
+  /** The longest a provider's daily quota is waited for before the stage fails. */
+  quotaWaitCapMs: number;
 }
 
 /**
@@ -18,19 +23,20 @@ export interface ActivityDeps {
  * heartbeat timeout rather than the whole start-to-close timeout; maps ProviderErrors to the
  * ApplicationFailures Temporal's retry policy reads.
  */
-async function providerCall<T>(work: () => Promise<T>): Promise<T> {
+async function callProvider<T>(deps: ActivityDeps, work: () => Promise<T>): Promise<T> {
   heartbeat();
   const beat = setInterval(() => heartbeat(), 1_000);
   try {
     return await work();
   } catch (err) {
-    throw err instanceof ProviderError ? err.toFailure() : err;
+    throw err instanceof ProviderError ? err.toFailure({ quotaWaitCapMs: deps.quotaWaitCapMs }) : err;
   } finally {
     clearInterval(beat);
   }
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const providerCall = <T>(work: () => Promise<T>) => callProvider(deps, work);
   return {
     attestrCreateHandshake(args: { flow: string; snapshot: string | null; tag: string }) {
       return providerCall(() => deps.attestr.createHandshake(args));
@@ -43,6 +49,9 @@ export function createActivities(deps: ActivityDeps) {
     },
     finqwareSubmitStep(args: { sessionId: string; nonce: string; skill: string; step: string; data: unknown }) {
       return providerCall(() => deps.finqware.submitStep(args));
+    },
+    httpStageCall(spec: HttpRequestSpec) {
+      return providerCall(() => deps.http.call(spec));
     },
   };
 }

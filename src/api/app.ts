@@ -15,6 +15,7 @@ import { buildOpenApi, collectRoutes } from './openapi';
 import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
 import { backendRoutes } from './routes/backend';
 import { deviceRoutes } from './routes/device';
+import { webhookRoutes } from './routes/webhooks';
 import { SessionGateway } from './session-gateway';
 
 export interface ApiDeps {
@@ -123,6 +124,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
   app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
 
   let openApi: Record<string, unknown> | null = null;
   app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));

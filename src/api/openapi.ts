@@ -41,7 +41,7 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
     const backend = route.url.startsWith('/api/');
     const operation: Operation = {
       ...(schema.summary ? { summary: schema.summary } : {}),
-      tags: [backend ? 'backend' : 'device'],
+      tags: [backend ? 'backend' : route.url.startsWith('/webhooks/') ? 'webhooks' : 'device'],
       ...(backend ? { security: [{ basicAuth: [] }] } : {}),
       parameters: Object.entries((schema.params?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
         name,
@@ -52,7 +52,7 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
       responses: Object.fromEntries(
         Object.entries(schema.response ?? {}).map(([status, body]) => [
           status,
-          { description: status === '200' ? 'OK' : 'Error', content: { 'application/json': { schema: clean(body) } } },
+          { description: status.startsWith('2') ? 'OK' : 'Error', content: { 'application/json': { schema: clean(body) } } },
         ]),
       ),
     };

@@ -19,6 +19,7 @@ import { canonicalJson } from '../flows/snapshots';
 import type { FlowDefinition } from '../flows/types';
 import {
   archiveUpdate,
+  attestrResultSignal,
   ClientIdKey,
   expireUpdate,
   FlowIdKey,
@@ -30,6 +31,7 @@ import {
   statusQuery,
   submitStepUpdate,
   viewQuery,
+  type AttestrDelivery,
   type LaunchAnswer,
   type RefusalType,
   type ResultView,
@@ -248,6 +250,15 @@ export class SessionGateway {
       return await this.handle(sessionId).query(statusQuery);
     } catch (err) {
       return refusalOf(err);
+    }
+  }
+
+  /** Hands a verified Attestr result to the session (the stage uses it instead of polling). */
+  async deliverAttestrResult(sessionId: string, delivery: AttestrDelivery): Promise<void> {
+    try {
+      await this.handle(sessionId).signal(attestrResultSignal, delivery);
+    } catch (err) {
+      refusalOf(err);
     }
   }
 

@@ -10,7 +10,7 @@ export type StageKind = (typeof STAGE_KINDS)[number];
 export const OUTCOMES = ['success', 'error', 'skipped'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const PROVIDERS = ['attestr', 'finqware'] as const;
+export const PROVIDERS = ['attestr', 'finqware', 'http'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /**

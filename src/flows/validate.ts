@@ -3,6 +3,7 @@
  * starts on a machine the engine cannot step. Returns every problem found, each naming where.
  */
 import { GUARD_NAMES, startFlow } from './engine';
+import { httpParamsProblems } from './http-stage';
 import { lintSchema } from './schema';
 import {
   OUTCOMES,
@@ -67,6 +68,7 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
     problems.push(`${where} needs meta.provider: one of ${PROVIDERS.join(', ')}`);
   }
   if (stage.stage !== 'provider' && stage.provider !== undefined) problems.push(`${where} has a provider but is not a provider stage`);
+  if (stage.provider === 'http') problems.push(...httpParamsProblems(stage.params).map((p) => `${where} ${p}`));
   if (stage.params !== undefined && !isObject(stage.params)) problems.push(`${where} meta.params must be an object`);
   return stage;
 }

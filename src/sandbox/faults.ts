@@ -14,6 +14,8 @@ export interface Fault {
   /** Seconds or an HTTP date, sent as `Retry-After` with `status`. */
   retryAfter?: number | string;
   delayMs?: number;
+  /** The call is processed, then its answer held this long: the provider acted, the caller may not hear. */
+  holdMs?: number;
   drop?: boolean;
   badSignature?: boolean;
 }
@@ -26,6 +28,8 @@ export interface CallRecord {
   status: number;
   at: number;
   fault?: true;
+  /** Answered as an exact repeat of the previous call (Finqware's step replay). */
+  replayed?: true;
 }
 
 export interface FaultOptions {
@@ -38,12 +42,13 @@ export interface FaultOptions {
 export interface FaultHarness {
   /** Logs a call the sandbox made itself (a webhook delivery). */
   record(call: CallRecord): void;
+  markReplayed(request: FastifyRequest): void;
   /** True when the fault applied to this request asks for a wrong result signature. */
   wantsBadSignature(request: FastifyRequest): boolean;
 }
 
 const MAX_DELAY_MS = 60_000;
-const FAULT_KEYS = ['status', 'code', 'retryAfter', 'delayMs', 'drop', 'badSignature', 'count'];
+const FAULT_KEYS = ['status', 'code', 'retryAfter', 'delayMs', 'holdMs', 'drop', 'badSignature', 'count'];
 
 /** Parses a `_faults` body; returns an error message when it is not a valid fault. */
 function parseFault(body: unknown, signsResults: boolean): { fault: Fault; count: number } | string {
@@ -51,7 +56,7 @@ function parseFault(body: unknown, signsResults: boolean): { fault: Fault; count
   const input = body as Record<string, unknown>;
   const unknown = Object.keys(input).filter((key) => !FAULT_KEYS.includes(key));
   if (unknown.length > 0) return `unknown fields: ${unknown.join(', ')}`;
-  const { status, code, retryAfter, delayMs, drop, badSignature, count } = input;
+  const { status, code, retryAfter, delayMs, holdMs, drop, badSignature, count } = input;
   if (!Number.isInteger(count) || (count as number) < 1) return 'count must be an integer >= 1';
   if (status !== undefined && (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 599)) {
     return 'status must be an integer from 400 to 599';
@@ -73,8 +78,11 @@ function parseFault(body: unknown, signsResults: boolean): { fault: Fault; count
   if (badSignature !== undefined && typeof badSignature !== 'boolean') return 'badSignature must be a boolean';
   if (badSignature && !signsResults) return 'badSignature is not supported by this provider';
   if (drop && (status !== undefined || badSignature)) return 'drop cannot be combined with status or badSignature';
-  if (status === undefined && delayMs === undefined && !drop && !badSignature) {
-    return 'a fault needs at least one of status, delayMs, drop, badSignature';
+  if (holdMs !== undefined && (!Number.isInteger(holdMs) || (holdMs as number) < 0 || (holdMs as number) > MAX_DELAY_MS)) {
+    return `holdMs must be an integer from 0 to ${MAX_DELAY_MS}`;
+  }
+  if (status === undefined && delayMs === undefined && holdMs === undefined && !drop && !badSignature) {
+    return 'a fault needs at least one of status, delayMs, holdMs, drop, badSignature';
   }
   const fault: Fault = {};
   for (const key of FAULT_KEYS) if (key !== 'count' && input[key] !== undefined) Object.assign(fault, { [key]: input[key] });
@@ -108,8 +116,8 @@ export function installFaults(app: FastifyInstance, options: FaultOptions): Faul
     return { queued: 0 };
   });
   app.get('/_calls', async (): Promise<CallRecord[]> =>
-    calls.flatMap(({ method, path, status, at, fault }) =>
-      status === undefined ? [] : [{ method, path, status, at, ...(fault ? { fault } : {}) }],
+    calls.flatMap(({ method, path, status, at, fault, replayed }) =>
+      status === undefined ? [] : [{ method, path, status, at, ...(fault ? { fault } : {}), ...(replayed ? { replayed } : {}) }],
     ),
   );
   app.delete('/_calls', async () => {
@@ -137,6 +145,10 @@ export function installFaults(app: FastifyInstance, options: FaultOptions): Faul
       return reply.code(fault.status).send(options.errorBody(fault.status, fault.code));
     }
   });
+  app.addHook('onSend', async (request) => {
+    const holdMs = entries.get(request)?.fault?.holdMs;
+    if (holdMs) await sleep(holdMs);
+  });
   app.addHook('onResponse', async (request, reply) => {
     const tracked = entries.get(request);
     if (tracked && tracked.entry.status === undefined) tracked.entry.status = reply.statusCode;
@@ -147,5 +159,9 @@ export function installFaults(app: FastifyInstance, options: FaultOptions): Faul
       calls.push(call);
     },
     wantsBadSignature: (request) => entries.get(request)?.fault?.badSignature === true,
+    markReplayed: (request) => {
+      const tracked = entries.get(request);
+      if (tracked) tracked.entry.replayed = true;
+    },
   };
 }

@@ -97,7 +97,7 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
   const sessions = new Map<string, Session>();
   const openByUserAndSkill = new Map<string, string>();
 
-  installFaults(app, {
+  const faults = installFaults(app, {
     errorBody: (status, code) =>
       errorBody(status, code !== undefined ? String(code) : (CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request')), 'Injected fault'),
     signsResults: false,
@@ -153,7 +153,10 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
     // Sandbox behaviour: repeating the last accepted (nonce, step, data) exactly returns the same
     // answer and changes nothing, so a worker that crashed before recording the answer can ask again.
     const last = session.last;
-    if (last && last.nonce === body.nonce && last.step === body.step && last.data === canonical(body.data)) return last.answer;
+    if (last && last.nonce === body.nonce && last.step === body.step && last.data === canonical(body.data)) {
+      faults.markReplayed(request);
+      return last.answer;
+    }
 
     if (body.nonce !== session.nonce) return fail(reply, 400, 'invalid_nonce', 'The nonce is not the current one for this session');
     const steps = SKILLS[session.skill].steps;

@@ -2,7 +2,7 @@
  * The session workflow's messages and the types on both sides of them. The api and the tests
  * import this module as well as the workflow, so it must stay free of Node built-ins.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/types';
 
@@ -51,6 +51,8 @@ export interface SessionState {
   nonce: string | null;
   /** Data prepared for the current stage (an Attestr handshake id), handed to the device. */
   prepared: Record<string, unknown> | null;
+  /** A provider result delivered by webhook for the current stage, before the device asked. */
+  delivered?: AttestrDelivery | null;
   result: SessionResult;
   outcome: Outcome | null;
   /** Why the session ended other than by its flow (expiry, step budget), for operators. */
@@ -64,6 +66,13 @@ export interface SessionState {
    * (even after continue-as-new), while the same nonce with another payload is refused.
    */
   lastStep: { nonce: string; step: string; input: unknown; answer: StepAnswer } | null;
+}
+
+/** Attestr's completion webhook, its signature already verified by the api. */
+export interface AttestrDelivery {
+  handshakeId: string;
+  requestId: string | null;
+  result: Record<string, unknown>;
 }
 
 export interface SessionInput {
@@ -173,6 +182,7 @@ export const submitStepUpdate = defineUpdate<StepAnswer, [StepArgs]>('submitStep
 export const archiveUpdate = defineUpdate<StatusView, []>('archive');
 /** Ends a live session early (a device ended its sessions); the status becomes expired. */
 export const expireUpdate = defineUpdate<StatusView, [ExpireArgs]>('expire');
+export const attestrResultSignal = defineSignal<[AttestrDelivery]>('attestrResult');
 export const statusQuery = defineQuery<StatusView>('status');
 export const resultQuery = defineQuery<ResultView>('result');
 /** Status and result read at the same moment, for the api's session view. */

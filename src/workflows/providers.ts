@@ -5,7 +5,8 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StageInfo } from '../flows/engine';
-import type { StageError } from './messages';
+import { renderHttpRequest, type HttpStageParams } from '../flows/http-stage';
+import type { AttestrDelivery, StageError } from './messages';
 
 /** Classes a retry cannot fix: the stage fails on the first one. */
 const PERMANENT = ['ProviderRejected', 'ProviderSignatureInvalid'];
@@ -72,19 +73,37 @@ export function prepareStage(stage: StageInfo, idempotencyKey: string): Promise<
   });
 }
 
+/**
+ * Failures the device can retry: the stage stays where it is and the session stays in
+ * progress (a result that does not verify, or one that has not arrived yet), instead of
+ * taking the flow's ERROR path.
+ */
+export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
+
+export interface StageContext {
+  input: unknown;
+  prepared: Record<string, unknown> | null;
+  idempotencyKey: string;
+  session: { id: string; tag: string };
+  /** Attestr's result when its webhook delivered it already: no need to ask Attestr again. */
+  delivered: AttestrDelivery | null;
+}
+
 /** The provider work of a device submission. */
-export function runStage(
-  stage: StageInfo,
-  input: unknown,
-  prepared: Record<string, unknown> | null,
-  idempotencyKey: string,
-): Promise<StageOutcome> {
+export function runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome> {
   return attempt(async () => {
     if (stage.provider === 'attestr') {
-      const handshakeId = String(prepared?.handshakeId ?? '');
-      const verified = await attestrResult.attestrFetchVerifiedResult({ handshakeId });
+      const handshakeId = String(context.prepared?.handshakeId ?? '');
+      const verified =
+        context.delivered?.handshakeId === handshakeId ? context.delivered : await attestrResult.attestrFetchVerifiedResult({ handshakeId });
       return { handshakeId, requestId: verified.requestId, verified: true, result: verified.result };
     }
+    if (stage.provider === 'http') {
+      const spec = renderHttpRequest(stage.params as unknown as HttpStageParams, { input: context.input, session: context.session });
+      const answer = await calls.httpStageCall(spec);
+      return { status: answer.status, body: answer.body };
+    }
+    const { input, idempotencyKey } = context;
     const skill = param(stage, 'skill');
     const session = await calls.finqwareCreateSession({ tenantUserId: idempotencyKey, skill });
     const step = await calls.finqwareSubmitStep({ sessionId: session.sessionId, nonce: session.nonce, skill, step: param(stage, 'step'), data: input });

@@ -151,6 +151,7 @@ export class SessionModel {
     this.state.entry += 1;
     this.state.enteredAt = now;
     this.state.prepared = null;
+    this.state.delivered = null;
     if (position.done) {
       this.state.outcome = position.outcome;
       this.end('consumed', null, now);

@@ -19,6 +19,7 @@ import {
 import { advanceFlow, timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/engine';
 import {
   archiveUpdate,
+  attestrResultSignal,
   expireUpdate,
   launchUpdate,
   resultQuery,
@@ -32,7 +33,7 @@ import {
   type StepAnswer,
   type StepArgs,
 } from './messages';
-import { needsPreparation, prepareStage, runStage } from './providers';
+import { DEVICE_RETRYABLE, needsPreparation, prepareStage, runStage } from './providers';
 import { SessionModel } from './session-model';
 
 /** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
@@ -170,8 +171,22 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       let event: FlowEvent = { type: 'SUBMIT', input: args.input };
       let output: Record<string, unknown> = {};
       if (stage.kind === 'provider') {
-        const outcome = await runStage(stage, args.input, state.prepared, idempotencyKey(stage));
+        const outcome = await runStage(stage, {
+          input: args.input,
+          prepared: state.prepared,
+          idempotencyKey: idempotencyKey(stage),
+          session: { id: input.sessionId, tag: input.tag },
+          delivered: state.delivered ?? null,
+        });
         if (!stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        if (!outcome.ok && DEVICE_RETRYABLE.has(outcome.error.type)) {
+          // Nothing is recorded and the flow stays: the device may submit this stage again.
+          state.nonce = args.nextNonce;
+          const answer = session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+          answer.data = { ...answer.data, error: outcome.error };
+          state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+          return answer;
+        }
         output = outcome.ok ? outcome.output : { error: outcome.error };
         event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
       }
@@ -190,6 +205,10 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     }
   }
 
+  setHandler(attestrResultSignal, (delivery) => {
+    // Only the handshake the current stage is waiting for; anything else is stale.
+    if (session.isLive && state.prepared?.handshakeId === delivery.handshakeId) state.delivered = delivery;
+  });
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));

@@ -12,7 +12,7 @@ import type { TenantClient } from '../../src/api/clients';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { Stack } from './stack';
 
-export const TENANT_A: TenantClient = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789' };
+export const TENANT_A: TenantClient = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
 export const TENANT_B: TenantClient = { id: 'tenant-b', secret: 'tenant-b-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
 
 export interface Answer {
@@ -48,9 +48,14 @@ export function catalogWithInactiveFlow(): FlowCatalog {
   return FlowCatalog.fromFiles([...files, { file: 'paused-flow.json', text: JSON.stringify(paused) }]);
 }
 
-export async function startApi(stack: Stack, clients: TenantClient[] = [TENANT_A, TENANT_B], catalog: FlowCatalog = stack.catalog): Promise<Api> {
+export async function startApi(
+  stack: Stack,
+  clients: TenantClient[] = [TENANT_A, TENANT_B],
+  catalog: FlowCatalog = stack.catalog,
+  port = 0,
+): Promise<Api> {
   const app = buildApp({ config: stack.config, temporal: stack.client, clients, catalog });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   let spec: OpenApi | null = null;
   const ajv = new Ajv({ strict: false, allErrors: true });

@@ -41,10 +41,14 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
   return { ...process.env, LOG_LEVEL: 'error', ...extra };
 }
 
-export async function startStack(name: string, options: { webhookUrl?: string } = {}): Promise<Stack> {
+export async function startStack(
+  name: string,
+  options: { webhookUrl?: string } = {},
+  env: Record<string, string> = {},
+): Promise<Stack> {
   const sandbox = await startSandbox({ attestr: { ...SANDBOX_CREDENTIALS.attestr, webhookUrl: options.webhookUrl }, finqware: SANDBOX_CREDENTIALS.finqware });
   const taskQueue = `${name}-${randomUUID()}`;
-  const env = testEnv({
+  const stackEnv = testEnv({
     TEMPORAL_TASK_QUEUE: taskQueue,
     ATTESTR_BASE_URL: `${sandbox.url}/attestr`,
     ATTESTR_CLIENT_ID: SANDBOX_CREDENTIALS.attestr.clientId,
@@ -52,8 +56,9 @@ export async function startStack(name: string, options: { webhookUrl?: string } 
     FINQWARE_BASE_URL: `${sandbox.url}/finqware`,
     FINQWARE_CLIENT_ID: SANDBOX_CREDENTIALS.finqware.clientId,
     FINQWARE_CLIENT_APP_KEY: SANDBOX_CREDENTIALS.finqware.appKey,
+    ...env,
   });
-  const config = loadConfig(env);
+  const config = loadConfig(stackEnv);
   if (!runtimeInstalled) {
     installRuntime(config);
     runtimeInstalled = true;
@@ -80,7 +85,7 @@ export async function startStack(name: string, options: { webhookUrl?: string } 
     spawnWorker() {
       // node itself runs the worker (tsx as a loader, not as a wrapper process), so a kill hits the worker.
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-        env: env as NodeJS.ProcessEnv,
+        env: stackEnv as NodeJS.ProcessEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

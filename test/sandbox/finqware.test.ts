@@ -130,6 +130,24 @@ describe('steps', () => {
     expectError(await submit(session.session_id, session.nonce, { data: { ...ACCOUNT, accountNumber: '111111111' } }), 400, 'invalid_nonce');
     // The replay did not move the chain: the nonce from the first answer is still the current one.
     expectError(await submit(session.session_id, first.body.nonce), 409, 'session_completed');
+    // The call log tells replays apart from first submissions.
+    const steps = (await calls()).filter((c) => c.path.endsWith('/steps')) as Array<{ status: number; replayed?: true }>;
+    expect(steps.slice(0, 3).map((c) => c.replayed ?? false)).toEqual([false, true, true]);
+  });
+
+  it('holdMs applies the call, then holds its answer', async () => {
+    const { body: session } = await createSession();
+    await call('POST', '/_faults', { holdMs: 600, count: 1 });
+    const started = Date.now();
+    const held = submit(session.session_id, session.nonce);
+    // While the answer is held, the step is already applied: the same submission is a replay.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const replay = await submit(session.session_id, session.nonce);
+    expect(replay.status).toBe(200);
+    const first = await held;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(first.body).toEqual(replay.body);
+    expect((await call('POST', '/_faults', { holdMs: -1, count: 1 })).status).toBe(400);
   });
 });
 

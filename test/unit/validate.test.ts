@@ -159,7 +159,7 @@ describe('validateFlowMachine: one problem class at a time', () => {
   });
 
   it('refuses a provider stage without a known provider', () => {
-    const message = 'state "check" needs meta.provider: one of attestr, finqware';
+    const message = 'state "check" needs meta.provider: one of attestr, finqware, http';
     expect(problemsAfter((m) => (m.states.check.meta.provider = 'acme'))).toEqual([message]);
     expect(problemsAfter((m) => delete m.states.check.meta.provider)).toEqual([message]);
   });

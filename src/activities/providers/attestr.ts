@@ -44,7 +44,8 @@ export class AttestrConnector {
 
   /** Attestr treats the tag as the handshake's identity, so a retried create finds the first one. */
   async createHandshake(args: { flow: string; snapshot: string | null; tag: string }): Promise<AttestrHandshake> {
-    const answer = await this.http.request('POST', '/api/v1/public/flowx/handshake', { authorization: this.authorization }, args);
+    // Webhook events on: Attestr then posts the completion to /webhooks/attestr, and polling is the fallback.
+    const answer = await this.http.request('POST', '/api/v1/public/flowx/handshake', { authorization: this.authorization }, { ...args, webhook: true });
     this.failIfError(answer);
     const handshakeId = field(answer.body, '_id');
     if (typeof handshakeId !== 'string') {

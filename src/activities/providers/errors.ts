@@ -32,16 +32,37 @@ export class ProviderError extends Error {
     super(message);
   }
 
-  toFailure(): ApplicationFailure {
-    const retryable = this.type !== 'ProviderRejected' && this.type !== 'ProviderSignatureInvalid';
+  /**
+   * The failure Temporal's retry policy reads. A daily quota is waited out durably (the next
+   * attempt is scheduled when it resets: the provider's Retry-After, else the next UTC
+   * midnight), unless that is further away than `quotaWaitCapMs`: then the stage fails now.
+   */
+  toFailure(options: { quotaWaitCapMs: number; now?: number }): ApplicationFailure {
+    let retryable = this.type !== 'ProviderRejected' && this.type !== 'ProviderSignatureInvalid';
+    let delay = this.retryAfterMs;
+    let message = this.message;
+    if (this.type === 'ProviderQuotaExhausted') {
+      const now = options.now ?? Date.now();
+      delay ??= msUntilNextUtcMidnight(now);
+      if (delay > options.quotaWaitCapMs) {
+        retryable = false;
+        message = `${this.message}; it resets in ${Math.ceil(delay / 1000)} s, beyond the wait cap of ${Math.ceil(options.quotaWaitCapMs / 1000)} s`;
+      }
+    }
     return ApplicationFailure.create({
       type: this.type,
-      message: this.message,
+      message,
       nonRetryable: !retryable,
       details: [this.details],
-      ...(retryable && this.retryAfterMs !== undefined ? { nextRetryDelay: this.retryAfterMs } : {}),
+      ...(retryable && delay !== undefined ? { nextRetryDelay: delay } : {}),
     });
   }
+}
+
+export function msUntilNextUtcMidnight(now: number): number {
+  const next = new Date(now);
+  next.setUTCHours(24, 0, 0, 0);
+  return next.getTime() - now;
 }
 
 /** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
@@ -50,7 +71,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   if (!raw) return undefined;
   if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000;
   const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  // A date already past means "now": the smallest delay Temporal schedules, not zero (which it reads as unset).
+  return Number.isNaN(at) ? undefined : Math.max(1, at - now);
 }
 
 /** Classifies a provider's non-2xx answer. */

@@ -1,0 +1,58 @@
+/**
+ * Connector for the generic `http` stage: one request as the flow describes it, with secrets
+ * from the worker's configuration filled into headers here, never in the workflow.
+ */
+import { Agent, request } from 'undici';
+import { fillSecrets, type HttpRequestSpec } from '../../flows/http-stage';
+import { classifyAnswer, ProviderError } from './errors';
+
+export interface HttpStageResult {
+  status: number;
+  body: unknown;
+}
+
+export class HttpStageConnector {
+  private readonly agent = new Agent({ connectTimeout: 5_000, headersTimeout: 15_000, bodyTimeout: 15_000, keepAliveTimeout: 10_000 });
+
+  constructor(private readonly secrets: Record<string, string>) {}
+
+  async call(spec: HttpRequestSpec): Promise<HttpStageResult> {
+    let headers: Record<string, string>;
+    try {
+      headers = fillSecrets(spec.headers, this.secrets);
+    } catch (err) {
+      throw new ProviderError('ProviderRejected', (err as Error).message, { provider: 'http', code: 'missing_secret' });
+    }
+    let answer;
+    try {
+      answer = await request(spec.url, {
+        dispatcher: this.agent,
+        method: spec.method,
+        headers: { accept: 'application/json', ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'network_error';
+      throw new ProviderError('ProviderUnavailable', `the http stage's endpoint could not be reached (${code})`, { provider: 'http', code });
+    }
+    const text = await answer.body.text();
+    let body: unknown = text;
+    try {
+      body = text === '' ? null : JSON.parse(text);
+    } catch {
+      // not JSON: kept as text
+    }
+    const expected = spec.expectedStatuses ? spec.expectedStatuses.includes(answer.statusCode) : answer.statusCode >= 200 && answer.statusCode < 300;
+    if (expected) return { status: answer.statusCode, body };
+    const requestId = answer.headers['x-request-id'];
+    const code = body && typeof body === 'object' && 'code' in body ? String((body as { code: unknown }).code) : undefined;
+    if (answer.statusCode < 400) {
+      throw new ProviderError('ProviderRejected', `http stage answered ${answer.statusCode}, not an expected status`, { provider: 'http', status: answer.statusCode });
+    }
+    throw classifyAnswer('http', answer.statusCode, code, answer.headers['retry-after'], typeof requestId === 'string' ? requestId : undefined);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

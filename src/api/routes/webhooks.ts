@@ -1,0 +1,70 @@
+/**
+ * Provider webhooks coming in. Attestr posts a handshake's completion here; its
+ * resultSignature (HMAC with our Attestr secret) is the proof it came from Attestr. The
+ * session is found from the handshake's tag, which the connector sets to
+ * `<sessionId>.<stage>.<entry>`, and receives the verified result as a signal.
+ */
+import type { FastifyInstance } from 'fastify';
+import { verifyResultSignature } from '../../result-signature';
+import { BackendError } from '../errors';
+import { backendError } from '../schemas/common';
+import { SessionNotFoundError } from '../session-gateway';
+import type { ApiContext } from '../context';
+
+const attestrCompletion = {
+  type: 'object',
+  properties: {
+    event: { type: 'string' },
+    _id: { type: 'string', minLength: 1, maxLength: 64 },
+    tag: { type: 'string', minLength: 1, maxLength: 256 },
+    requestId: { type: 'string' },
+    consumed: { type: 'boolean' },
+    result: { type: 'object' },
+    resultSignature: { type: 'string' },
+  },
+  // Vendors add fields over time; what matters is checked below.
+  required: ['_id', 'tag', 'result', 'resultSignature'],
+  additionalProperties: true,
+} as const;
+
+const received = {
+  type: 'object',
+  properties: { received: { type: 'boolean' } },
+  required: ['received'],
+  additionalProperties: false,
+} as const;
+
+interface AttestrCompletion {
+  _id: string;
+  tag: string;
+  requestId?: string;
+  result: Record<string, unknown>;
+  resultSignature: string;
+}
+
+export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
+  app.post<{ Body: AttestrCompletion }>(
+    '/attestr',
+    {
+      schema: {
+        summary: "Attestr's handshake completion webhook",
+        body: attestrCompletion,
+        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 500: backendError },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!verifyResultSignature(body.result, body.resultSignature, context.config.providers.attestr.secret)) {
+        throw new BackendError(4016, 'the resultSignature does not verify');
+      }
+      const sessionId = body.tag.split('.')[0];
+      try {
+        await context.gateway.deliverAttestrResult(sessionId, { handshakeId: body._id, requestId: body.requestId ?? null, result: body.result });
+      } catch (err) {
+        if (err instanceof SessionNotFoundError) throw new BackendError(4031, 'no session waits for this handshake');
+        throw err;
+      }
+      return reply.code(202).send({ received: true });
+    },
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * The generic `http` provider stage: a request described in the flow with templates. The
+ * workflow renders `{{input.<path>}}` and `{{session.id|tag}}` (pure, deterministic); the
+ * activity renders `{{secrets.<NAME>}}` from the worker's configuration, so secrets never
+ * enter workflow history. Secrets are allowed in headers only.
+ */
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface HttpStageParams {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Statuses that count as success; default any 2xx. */
+  expectedStatuses?: number[];
+}
+
+export interface HttpRequestSpec {
+  method: HttpMethod;
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  expectedStatuses: number[] | null;
+}
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function lookup(source: unknown, path: string): unknown {
+  let value = source;
+  for (const key of path.split('.')) {
+    if (!isObject(value) || !Object.hasOwn(value, key)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
+/** Problems of an http stage's params, for the flow loader. */
+export function httpParamsProblems(params: unknown): string[] {
+  if (!isObject(params)) return ['an http stage needs meta.params { method, url }'];
+  const problems: string[] = [];
+  if (!HTTP_METHODS.includes(params.method as HttpMethod)) problems.push(`params.method must be one of ${HTTP_METHODS.join(', ')}`);
+  if (typeof params.url !== 'string' || !/^https?:\/\//.test(params.url)) problems.push('params.url must be an http(s) URL template');
+  else if (params.url.includes('{{secrets.')) problems.push('params.url must not contain secrets (they belong in headers)');
+  if (params.headers !== undefined && (!isObject(params.headers) || Object.values(params.headers).some((v) => typeof v !== 'string'))) {
+    problems.push('params.headers must map names to string templates');
+  }
+  if (params.body !== undefined && JSON.stringify(params.body).includes('{{secrets.')) problems.push('params.body must not contain secrets');
+  if (
+    params.expectedStatuses !== undefined &&
+    !(Array.isArray(params.expectedStatuses) && params.expectedStatuses.every((s) => Number.isInteger(s) && s >= 100 && s <= 599))
+  ) {
+    problems.push('params.expectedStatuses must be a list of HTTP statuses');
+  }
+  return problems;
+}
+
+/**
+ * Renders the input and session placeholders. A string that is exactly one placeholder takes
+ * the value's own JSON type (so a body can carry numbers and objects); inside longer strings
+ * values are stringified, and URL-encoded in the URL. Secret placeholders are left in place.
+ */
+export function renderHttpRequest(params: HttpStageParams, context: { input: unknown; session: { id: string; tag: string } }): HttpRequestSpec {
+  const resolve = (scope: string, path: string): unknown => {
+    if (scope === 'input') return lookup(context.input, path);
+    if (scope === 'session') return lookup(context.session, path);
+    return undefined;
+  };
+  const renderString = (template: string, encode: (text: string) => string): unknown => {
+    const whole = /^\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.-]+)\s*\}\}$/.exec(template);
+    if (whole && whole[1] !== 'secrets') return resolve(whole[1], whole[2]) ?? null;
+    return template.replace(PLACEHOLDER, (match, scope: string, path: string) => {
+      if (scope === 'secrets') return match;
+      const value = resolve(scope, path);
+      return value === undefined || value === null ? '' : encode(typeof value === 'string' ? value : JSON.stringify(value));
+    });
+  };
+  const renderValue = (value: unknown): unknown => {
+    if (typeof value === 'string') return renderString(value, (text) => text);
+    if (Array.isArray(value)) return value.map(renderValue);
+    if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(item)]));
+    return value;
+  };
+  return {
+    method: params.method,
+    url: String(renderString(params.url, encodeURIComponent)),
+    headers: Object.fromEntries(Object.entries(params.headers ?? {}).map(([name, value]) => [name, String(renderString(value, (text) => text))])),
+    ...(params.body !== undefined ? { body: renderValue(params.body) } : {}),
+    expectedStatuses: params.expectedStatuses ?? null,
+  };
+}
+
+/** Fills `{{secrets.NAME}}` in header values; an unknown secret is an error naming it. */
+export function fillSecrets(headers: Record<string, string>, secrets: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      value.replace(/\{\{\s*secrets\.([A-Za-z0-9_.-]+)\s*\}\}/g, (_match, secret: string) => {
+        if (!Object.hasOwn(secrets, secret)) throw new Error(`the http stage needs the secret "${secret}", which HTTP_STAGE_SECRETS does not define`);
+        return secrets[secret];
+      }),
+    ]),
+  );
+}

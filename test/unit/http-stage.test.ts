@@ -1,0 +1,64 @@
+import { fillSecrets, httpParamsProblems, renderHttpRequest, type HttpStageParams } from '../../src/flows/http-stage';
+import { validateFlowMachine } from '../../src/flows/validate';
+
+const session = { id: 'DSabc', tag: 'REF 1/2' };
+
+describe('renderHttpRequest', () => {
+  const params: HttpStageParams = {
+    method: 'POST',
+    url: 'https://partner.example/v1/{{input.country}}/check?tag={{session.tag}}',
+    headers: { authorization: 'Bearer {{secrets.TOKEN}}', 'x-session': '{{session.id}}' },
+    body: { whole: '{{input.amount}}', nested: { list: ['{{input.country}}', 3] }, text: 'n={{input.amount}}', missing: '{{input.nope}}' },
+    expectedStatuses: [201],
+  };
+
+  test('fills input and session values, URL-encoding them in the URL only, and keeps secrets for later', () => {
+    const spec = renderHttpRequest(params, { input: { country: 'IN', amount: 250 }, session });
+    expect(spec).toEqual({
+      method: 'POST',
+      url: 'https://partner.example/v1/IN/check?tag=REF%201%2F2',
+      headers: { authorization: 'Bearer {{secrets.TOKEN}}', 'x-session': 'DSabc' },
+      body: { whole: 250, nested: { list: ['IN', 3] }, text: 'n=250', missing: null },
+      expectedStatuses: [201],
+    });
+  });
+
+  test('does not read inherited properties as input', () => {
+    const spec = renderHttpRequest({ method: 'GET', url: 'https://x.example/{{input.constructor}}' }, { input: {}, session });
+    expect(spec.url).toBe('https://x.example/');
+    expect(spec.expectedStatuses).toBeNull();
+  });
+});
+
+describe('fillSecrets', () => {
+  test('fills known secrets and names an unknown one without revealing any value', () => {
+    expect(fillSecrets({ a: 'Bearer {{secrets.TOKEN}}', b: 'plain' }, { TOKEN: 's3cret' })).toEqual({ a: 'Bearer s3cret', b: 'plain' });
+    expect(() => fillSecrets({ a: '{{secrets.OTHER}}' }, { TOKEN: 's3cret' })).toThrow('the http stage needs the secret "OTHER", which HTTP_STAGE_SECRETS does not define');
+  });
+});
+
+describe('httpParamsProblems', () => {
+  test.each([
+    [undefined, 'an http stage needs meta.params { method, url }'],
+    [{ method: 'TRACE', url: 'https://x.example' }, 'params.method must be one of GET, POST, PUT, PATCH, DELETE'],
+    [{ method: 'GET', url: 'ftp://x.example' }, 'params.url must be an http(s) URL template'],
+    [{ method: 'GET', url: 'https://x.example/{{secrets.T}}' }, 'params.url must not contain secrets (they belong in headers)'],
+    [{ method: 'GET', url: 'https://x.example', headers: { a: 1 } }, 'params.headers must map names to string templates'],
+    [{ method: 'POST', url: 'https://x.example', body: { t: '{{secrets.T}}' } }, 'params.body must not contain secrets'],
+    [{ method: 'GET', url: 'https://x.example', expectedStatuses: [99] }, 'params.expectedStatuses must be a list of HTTP statuses'],
+  ])('%j', (value, problem) => {
+    expect(httpParamsProblems(value)).toEqual([problem]);
+  });
+
+  test('the flow loader reports them on the stage', () => {
+    const machine = {
+      id: 'h',
+      initial: 'call',
+      states: {
+        call: { meta: { stage: 'provider', provider: 'http', params: { method: 'GET' } }, on: { DONE: 'ok', ERROR: 'ok' } },
+        ok: { type: 'final', meta: { outcome: 'success' } },
+      },
+    };
+    expect(validateFlowMachine(machine)).toEqual(['state "call" params.url must be an http(s) URL template']);
+  });
+});
