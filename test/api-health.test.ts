@@ -12,7 +12,7 @@ import { freePort } from '../scripts/dev-server';
 async function healthOf(address: string) {
   const config = loadConfig({ TEMPORAL_ADDRESS: address });
   const connection = await Connection.connect({ address, connectTimeout: 500 }).catch(() => Connection.lazy({ address }));
-  const app = buildApp({ config, temporal: new Client({ connection }), clients: [], catalog: FlowCatalog.load('flows') });
+  const app = buildApp({ config, temporal: new Client({ connection }), clients: [], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const { port } = app.server.address() as AddressInfo;

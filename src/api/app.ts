@@ -15,6 +15,8 @@ import { buildOpenApi, collectRoutes } from './openapi';
 import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
 import { backendRoutes } from './routes/backend';
 import { deviceRoutes } from './routes/device';
+import { deviceClientRoutes } from './routes/device-client';
+import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { SessionGateway } from './session-gateway';
 
@@ -23,6 +25,8 @@ export interface ApiDeps {
   temporal: Client;
   clients: TenantClient[];
   catalog: FlowCatalog;
+  /** Signs device client credentials; every api replica needs the same one. */
+  deviceTokenSecret: string;
   logger?: false | { level: string };
 }
 
@@ -99,6 +103,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     catalog: deps.catalog,
     clients: new ClientDirectory(deps.clients),
     limiter: new RateLimiter({}),
+    tokens: new DeviceTokens(deps.deviceTokenSecret),
     limits: DEFAULT_LIMITS,
   };
   const routes = collectRoutes(app);
@@ -124,6 +129,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
   app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
 
   let openApi: Record<string, unknown> | null = null;

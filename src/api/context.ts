@@ -2,6 +2,7 @@
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
 import type { ClientDirectory, TenantClient } from './clients';
+import type { DeviceTokens } from './device-tokens';
 import type { RateLimiter } from './rate-limit';
 import type { SessionGateway } from './session-gateway';
 
@@ -11,6 +12,8 @@ export interface ApiContext {
   catalog: FlowCatalog;
   clients: ClientDirectory;
   limiter: RateLimiter;
+  /** Signs and checks device client credentials. */
+  tokens: DeviceTokens;
   /** Limits for clients whose config sets none. */
   limits: { perSecond: number; perDay: number };
 }

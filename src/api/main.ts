@@ -8,12 +8,13 @@ import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
 import { ClientsError, loadClients } from './clients';
+import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 
 function loadOrExit<T>(load: () => T): T {
   try {
     return load();
   } catch (err) {
-    if (err instanceof ClientsError || err instanceof FlowLoadError) {
+    if (err instanceof ClientsError || err instanceof FlowLoadError || err instanceof DeviceTokenSecretError) {
       process.stderr.write(`sessionflow: ${err.message}\n`);
       process.exit(2);
     }
@@ -25,8 +26,9 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const { clients, source } = loadOrExit(() => loadClients(process.env, config.dataDir));
   const catalog = loadOrExit(() => FlowCatalog.load(config.flowsDir));
+  const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
   const temporal = await connectClient(config.temporal);
-  const app = buildApp({ config, temporal, clients, catalog, logger: { level: config.logLevel } });
+  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel } });
   await app.listen({ host: config.api.host, port: config.api.port });
   app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length }, 'api ready');
   let closing = false;

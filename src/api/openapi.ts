@@ -52,7 +52,9 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
       responses: Object.fromEntries(
         Object.entries(schema.response ?? {}).map(([status, body]) => [
           status,
-          { description: status.startsWith('2') ? 'OK' : 'Error', content: { 'application/json': { schema: clean(body) } } },
+          body.type === 'null'
+            ? { description: String(body.description ?? 'No body') }
+            : { description: status.startsWith('2') ? 'OK' : 'Error', content: { 'application/json': { schema: clean(body) } } },
         ]),
       ),
     };

@@ -20,6 +20,12 @@ import type { FlowDefinition } from '../flows/types';
 import {
   archiveUpdate,
   attestrResultSignal,
+  bindSessionUpdate,
+  deviceClientQuery,
+  deviceClientWorkflowId,
+  revokeDeviceClientUpdate,
+  type DeviceClientInput,
+  type DeviceClientView,
   ClientIdKey,
   expireUpdate,
   FlowIdKey,
@@ -39,8 +45,11 @@ import {
   type SessionMemo,
   type StatusView,
   type StepAnswer,
+  type StepArgs,
 } from '../workflows/messages';
+import type { deviceClientWorkflow } from '../workflows/device-client';
 import type { sessionWorkflow } from '../workflows/session';
+import { REFRESH_WINDOW_MS } from './device-tokens';
 
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
@@ -116,8 +125,8 @@ export function newNonce(): string {
  * request is deduplicated by Temporal and gets the first answer, while the same nonce with
  * another payload or from another client reaches the validator and is refused.
  */
-export function stepUpdateId(step: { nonce: string; step: string; input: unknown; clientId?: string; flowId?: string }): string {
-  const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null];
+export function stepUpdateId(step: Omit<StepArgs, 'nextNonce'>): string {
+  const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
   return `step-${createHash('sha256').update(canonicalJson(parts)).digest('hex')}`;
 }
 
@@ -190,15 +199,25 @@ export class SessionGateway {
   }
 
   /** Creates and launches in one round trip (update-with-start). */
-  async createAndLaunch(request: CreateSessionRequest): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
+  async createAndLaunch(
+    request: CreateSessionRequest,
+    device?: { deviceClientId: string },
+  ): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
     const { input, options } = this.startOptions(request, Date.now());
+    if (device) {
+      try {
+        await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] });
+      } catch (err) {
+        return refusalOf(err);
+      }
+    }
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
     try {
       const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
-        args: [{ nonce: newNonce() }],
+        args: [{ nonce: newNonce(), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
         startWorkflowOperation: start,
       });
       return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
@@ -207,18 +226,52 @@ export class SessionGateway {
     }
   }
 
-  async launch(sessionId: string): Promise<LaunchAnswer> {
+  /** Launches a session; with a device client, binds it to that device (and its tenant) first. */
+  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer> {
     try {
-      return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [{ nonce: newNonce() }] });
+      if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId }] });
+      const args = device ? { nonce: newNonce(), deviceClientId: device.deviceClientId, clientId: device.tenantId } : { nonce: newNonce() };
+      return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [args] });
     } catch (err) {
       return refusalOf(err);
     }
   }
 
-  async submitStep(
-    sessionId: string,
-    step: { nonce: string; step: string; input: unknown; clientId?: string; flowId?: string },
-  ): Promise<StepAnswer> {
+  private deviceClientHandle(deviceClientId: string): WorkflowHandle<typeof deviceClientWorkflow> {
+    return this.client.workflow.getHandle<typeof deviceClientWorkflow>(deviceClientWorkflowId(deviceClientId));
+  }
+
+  async createDeviceClient(tenantId: string, now = Date.now()): Promise<DeviceClientView> {
+    const deviceClientId = `dc_${newSessionId().slice(2)}`;
+    const input: DeviceClientInput = { deviceClientId, tenantId, createdAt: now, refreshUntil: now + REFRESH_WINDOW_MS };
+    await this.client.workflow.start('deviceClientWorkflow', {
+      workflowId: deviceClientWorkflowId(deviceClientId),
+      taskQueue: this.taskQueue,
+      args: [input],
+      staticSummary: `Device client of ${tenantId}`,
+    });
+    return { ...input, sessionIds: [], revokedAt: null };
+  }
+
+  /** The device client, or null when it does not exist (any more). */
+  async deviceClient(deviceClientId: string): Promise<DeviceClientView | null> {
+    try {
+      return await this.deviceClientHandle(deviceClientId).query(deviceClientQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async revokeDeviceClient(deviceClientId: string): Promise<DeviceClientView> {
+    try {
+      return await this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate);
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  async submitStep(sessionId: string, step: Omit<StepArgs, 'nextNonce'>): Promise<StepAnswer> {
     try {
       return await this.handle(sessionId).executeUpdate(submitStepUpdate, {
         args: [{ ...step, nextNonce: newNonce() }],

@@ -1,2 +1,3 @@
 // The workflows the worker bundles. Deterministic code only below this folder.
 export { sessionWorkflow } from './session';
+export { deviceClientWorkflow } from './device-client';

@@ -73,6 +73,7 @@ export class SessionModel {
   // Validators: each throws a refusal, and changes nothing.
 
   checkLaunch(args: LaunchArgs): void {
+    if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
     if (this.state.status !== 'created') {
       refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a created session can be launched`, {
         status: this.state.status,
@@ -87,6 +88,9 @@ export class SessionModel {
     if (args?.flowId !== undefined && args.flowId !== this.input.definition.flowId) {
       refuse(REFUSALS.WRONG_FLOW, `the session runs another flow than "${args.flowId}"`);
     }
+    // A session a device client launched takes steps from that client only, whatever the nonce.
+    const boundTo = this.state.deviceClientId ?? null;
+    if (boundTo !== null && args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
     const last = this.state.lastStep;
     if (
       last &&
@@ -139,10 +143,11 @@ export class SessionModel {
 
   // Transitions.
 
-  launch(nonce: string, now: number): void {
+  launch(args: LaunchArgs, now: number): void {
     this.state.status = 'in_progress';
     this.state.launchedAt = now;
-    this.state.nonce = nonce;
+    this.state.nonce = args.nonce;
+    this.state.deviceClientId = args.deviceClientId ?? null;
   }
 
   /** Moves to `position`; ends the session when it is final. */
@@ -213,6 +218,7 @@ export class SessionModel {
       stepCount: state.stepCount,
       outcome: state.outcome,
       endReason: state.endReason,
+      deviceClientId: state.deviceClientId ?? null,
     };
   }
 

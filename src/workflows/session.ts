@@ -28,6 +28,7 @@ import {
   submitStepUpdate,
   viewQuery,
   type LaunchAnswer,
+  type LaunchArgs,
   type SessionInput,
   type StatusView,
   type StepAnswer,
@@ -146,8 +147,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       });
   }
 
-  async function launch(nonce: string): Promise<LaunchAnswer> {
-    session.launch(nonce, Date.now());
+  async function launch(args: LaunchArgs): Promise<LaunchAnswer> {
+    session.launch(args, Date.now());
     session.busy = true;
     try {
       publish();
@@ -216,7 +217,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     launchUpdate,
     (args) => {
       updatesThisRun += 1;
-      return launch(args.nonce);
+      return launch(args);
     },
     { validator: (args) => session.checkLaunch(args) },
   );

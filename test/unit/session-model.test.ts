@@ -36,7 +36,7 @@ const finalAt = (state: string, outcome: 'success' | 'error' | 'skipped'): FlowP
 
 function launched(machine?: FlowMachine): SessionModel {
   const model = new SessionModel(sessionInput(machine));
-  model.launch(N1, LAUNCHED_AT);
+  model.launch({ nonce: N1 }, LAUNCHED_AT);
   return model;
 }
 
@@ -329,6 +329,7 @@ describe('SessionModel views', () => {
       stepCount: 0,
       outcome: null,
       endReason: null,
+      deviceClientId: null,
     });
     expect(model.resultView()).toEqual({ status: 'created', outcome: null, result: null, archived: null });
     expect(model.prompt()).toEqual({ step: 'identity', kind: 'input', title: 'Your name and date of birth', schema: identitySchema });

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DeviceError } from '../errors';
+import { deviceCredential } from './device-client';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
@@ -86,13 +87,20 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
       const client = clients.authenticateSecret(body.client_id, body.client_app_key);
       if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
       admit(client.id);
+      const credential = await deviceCredential(request, context);
+      if (credential && credential.tenantId !== client.id) {
+        throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
+      }
       const resolved = catalog.resolve(body.skill, null);
       if (!resolved.ok) {
         if (resolved.reason === 'inactive_flow') throw new DeviceError(400, 'invalid_request', 'inactive_skill', 'Requested flow is inactive');
         throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
       }
       try {
-        const { session, launch } = await gateway.createAndLaunch({ clientId: client.id, tag: body.tenant_user_id, definition: resolved.definition });
+        const { session, launch } = await gateway.createAndLaunch(
+          { clientId: client.id, tag: body.tenant_user_id, definition: resolved.definition },
+          credential ? { deviceClientId: credential.deviceClientId } : undefined,
+        );
         return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
       } catch (err) {
         return deviceFailure(err);
@@ -104,8 +112,9 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     '/handshakes/:id/launch',
     { schema: { summary: 'Launch a session created by a backend', params: sessionParams, response: { 200: launchResponse, ...errors } } },
     async (request) => {
+      const credential = await deviceCredential(request, context);
       try {
-        return await gateway.launch(request.params.id);
+        return await gateway.launch(request.params.id, credential);
       } catch (err) {
         return deviceFailure(err);
       }
@@ -118,6 +127,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     async (request) => {
       const body = request.body;
       admit(body.client_id);
+      const credential = await deviceCredential(request, context);
       try {
         return await gateway.submitStep(request.params.id, {
           nonce: body.nonce,
@@ -125,6 +135,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
           input: body.data,
           clientId: body.client_id,
           flowId: body.skill,
+          deviceClientId: credential?.deviceClientId ?? null,
         });
       } catch (err) {
         return deviceFailure(err);

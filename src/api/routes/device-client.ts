@@ -1,0 +1,178 @@
+/**
+ * Device client API, Clerk shape: a browser or app gets a client credential (a cookie, or the
+ * response's Authorization header for native apps), sees the sessions it launched, ends them
+ * all, and refreshes its credential through a redirect to an allow-listed URL.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DeviceClientView } from '../../workflows/messages';
+import type { ApiContext } from '../context';
+import { DeviceError } from '../errors';
+import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { clientEnvelope, createClientQuery, handshakeQuery, redirect } from '../schemas/device-client';
+import { deviceError } from '../schemas/common';
+
+export const CLIENT_COOKIE = '__client';
+
+export interface DeviceCredential {
+  deviceClientId: string;
+  tenantId: string;
+  refreshUntil: number;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+/** The credential a request carries: the Authorization bearer token, else the cookie. */
+export function presentedToken(request: FastifyRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  return match ? match[1] : cookieValue(request.headers.cookie, CLIENT_COOKIE);
+}
+
+function unauthorized(): DeviceError {
+  return new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential is missing, invalid, expired or revoked');
+}
+
+/**
+ * The device credential of a request, checked: signature, expiry and revocation. Undefined
+ * when the request carries none; a 401 when it carries a bad one.
+ */
+export async function deviceCredential(request: FastifyRequest, context: ApiContext, options: { allowExpired?: boolean } = {}): Promise<DeviceCredential | undefined> {
+  const token = presentedToken(request);
+  if (token === undefined) return undefined;
+  const check = context.tokens.verify(token, Date.now(), options);
+  if (!check.ok) throw unauthorized();
+  const client = await context.gateway.deviceClient(check.claims.sub);
+  if (!client || client.revokedAt !== null) throw unauthorized();
+  return { deviceClientId: client.deviceClientId, tenantId: client.tenantId, refreshUntil: client.refreshUntil };
+}
+
+/** Local development runs on plain HTTP; everywhere else the cookie is Secure. */
+function isLocal(request: FastifyRequest): boolean {
+  const host = (request.headers.host ?? '').replace(/:\d+$/, '');
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+function wantsNative(request: FastifyRequest): boolean {
+  const flag = (request.query as { _is_native?: string } | undefined)?._is_native;
+  return flag === 'true' || flag === '1';
+}
+
+/** Hands the credential over: a cookie for browsers, the Authorization header for native apps. */
+function handOver(request: FastifyRequest, reply: FastifyReply, token: string, refreshUntil: number): void {
+  if (wantsNative(request)) {
+    reply.header('authorization', `Bearer ${token}`);
+    return;
+  }
+  const maxAge = Math.max(0, Math.floor((refreshUntil - Date.now()) / 1000));
+  const attributes = [`${CLIENT_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(isLocal(request) ? [] : ['Secure'])];
+  reply.header('set-cookie', attributes.join('; '));
+}
+
+/**
+ * Whether `target` may receive a redirect for this tenant: an absolute http(s) URL without
+ * credentials whose origin equals an allow-listed URL's and whose path is that URL's path or
+ * below it.
+ */
+export function redirectAllowed(target: string, allowList: string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false; // relative and protocol-relative URLs have no base here: refused
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  if (url.username || url.password) return false;
+  return allowList.some((allowed) => {
+    const entry = new URL(allowed);
+    // Whole path segments only: /callback allows /callback/x but not /callbackevil.
+    const base = entry.pathname.endsWith('/') ? entry.pathname : `${entry.pathname}/`;
+    return entry.origin === url.origin && (url.pathname === entry.pathname || url.pathname.startsWith(base));
+  });
+}
+
+async function clientView(context: ApiContext, client: DeviceClientView) {
+  const sessions = await Promise.all(
+    client.sessionIds.map(async (id) => {
+      try {
+        const status = await context.gateway.status(id);
+        return { id, status: status.status, step: status.stage };
+      } catch (err) {
+        if (err instanceof SessionNotFoundError) return null; // past retention
+        throw err;
+      }
+    }),
+  );
+  const view = {
+    object: 'client' as const,
+    id: client.deviceClientId,
+    sessions: sessions.filter((s) => s !== null),
+    created_at: client.createdAt,
+    refresh_until: client.refreshUntil,
+  };
+  return { response: view, client: view };
+}
+
+const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
+
+export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { gateway, clients, tokens } = context;
+
+  async function create(request: FastifyRequest<{ Querystring: { client_id: string } }>, reply: FastifyReply) {
+    const tenant = clients.get(request.query.client_id);
+    if (!tenant) throw new DeviceError(400, 'invalid_request', 'invalid_client_id', 'client_id names no client app');
+    const client = await gateway.createDeviceClient(tenant.id);
+    handOver(request, reply, tokens.issue({ sub: client.deviceClientId, ten: tenant.id, ref: client.refreshUntil }), client.refreshUntil);
+    return clientView(context, client);
+  }
+
+  const createSchema = { summary: 'Create a new client and set its credential', querystring: createClientQuery, response: { 200: clientEnvelope, ...errors } };
+  app.post<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
+  app.put<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
+
+  app.get('/client', { schema: { summary: 'The current client and its sessions', response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+    const credential = await deviceCredential(request, context);
+    if (!credential) throw unauthorized();
+    const client = await gateway.deviceClient(credential.deviceClientId);
+    return clientView(context, client!);
+  });
+
+  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+    const credential = await deviceCredential(request, context);
+    if (!credential) throw unauthorized();
+    const revoked = await gateway.revokeDeviceClient(credential.deviceClientId);
+    for (const sessionId of revoked.sessionIds) {
+      try {
+        await gateway.expire(sessionId, 'ended by the device (DELETE /v1/client)');
+      } catch (err) {
+        // Sessions that already ended stay as they are.
+        if (!(err instanceof SessionRefusedError) && !(err instanceof SessionNotFoundError)) throw err;
+      }
+    }
+    return clientView(context, revoked);
+  });
+
+  app.get<{ Querystring: { redirect_url: string; _is_native?: string } }>(
+    '/client/handshake',
+    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 500: deviceError } } },
+    async (request, reply) => {
+      let credential: DeviceCredential | undefined;
+      try {
+        credential = await deviceCredential(request, context, { allowExpired: true });
+      } catch {
+        credential = undefined;
+      }
+      if (!credential) throw new DeviceError(403, 'authentication_error', 'invalid_client_credential', 'The handshake needs a valid, unrevoked client credential');
+      const tenant = clients.get(credential.tenantId);
+      if (!tenant || !redirectAllowed(request.query.redirect_url, tenant.redirectUrls ?? [])) {
+        throw new DeviceError(422, 'invalid_request', 'redirect_url_not_allowed', "redirect_url is not on the client app's allow-list");
+      }
+      handOver(request, reply, tokens.issue({ sub: credential.deviceClientId, ten: credential.tenantId, ref: credential.refreshUntil }), credential.refreshUntil);
+      return reply.code(307).header('location', request.query.redirect_url).send();
+    },
+  );
+}
