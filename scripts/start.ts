@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     await writeWorkflowBundle(bundle);
     const env = { ...process.env, TEMPORAL_ADDRESS: server.address, WORKFLOW_BUNDLE_PATH: bundle };
     // The Attestr sandbox posts completions to the api's webhook, as Attestr would.
-    const webhook = process.env.ATTESTR_WEBHOOK_URL || `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
+    const webhook = config.sandbox.attestrWebhookUrl ?? `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
     services.push(await startService('sandbox', 'src/sandbox/main.ts', { ...env, ATTESTR_WEBHOOK_URL: webhook }, /listening on/));
     services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
     services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));

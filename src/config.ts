@@ -42,7 +42,9 @@ export interface ProviderEndpoint {
 export interface Config {
   temporal: TemporalConfig;
   api: { host: string; port: number; bodyLimitBytes: number };
-  sandbox: { host: string; port: number };
+  sandbox: { host: string; port: number; attestrWebhookUrl?: string };
+  /** The worker's GET /healthz port; no health server when absent. */
+  workerHealthPort?: number;
   flowsDir: string;
   dataDir: string;
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
@@ -75,6 +77,8 @@ export const CONFIG_VARIABLES = [
   'BODY_LIMIT_BYTES',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
+  'ATTESTR_WEBHOOK_URL',
+  'WORKER_HEALTH_PORT',
   'FLOWS_DIR',
   'DATA_DIR',
   'WORKFLOW_BUNDLE_PATH',
@@ -201,6 +205,14 @@ function temporalConfig(env: Env): TemporalConfig {
   };
 }
 
+/**
+ * The sandbox credentials are public: pointing a provider at a real base URL without setting
+ * its credentials would sign and verify with them, so that is refused.
+ */
+function requireCredentialsOffSandbox(env: Env, baseUrl: string, secret: string): void {
+  if (env[baseUrl] && !env[secret]) throw new ConfigError(secret, `must be set when ${baseUrl} is set (the default is the sandbox's public test secret)`);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const sandboxPort = port(env, 'SANDBOX_PORT', 8090);
   const sandboxBase = `http://127.0.0.1:${sandboxPort}`;
@@ -208,14 +220,19 @@ export function loadConfig(env: Env = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
-  return {
+  const config: Config = {
     temporal: temporalConfig(env),
     api: {
       host: text(env, 'HOST', '127.0.0.1'),
       port: port(env, 'PORT', 8080),
       bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, 16 * 1024 * 1024),
     },
-    sandbox: { host: text(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
+    sandbox: {
+      host: text(env, 'SANDBOX_HOST', '127.0.0.1'),
+      port: sandboxPort,
+      ...(env.ATTESTR_WEBHOOK_URL ? { attestrWebhookUrl: url(env, 'ATTESTR_WEBHOOK_URL', '') } : {}),
+    },
+    ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
     flowsDir: text(env, 'FLOWS_DIR', 'flows'),
     dataDir: text(env, 'DATA_DIR', '.data'),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
@@ -237,6 +254,9 @@ export function loadConfig(env: Env = process.env): Config {
       httpStageSecrets: stringMap(env, 'HTTP_STAGE_SECRETS'),
     },
   };
+  requireCredentialsOffSandbox(env, 'ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET');
+  requireCredentialsOffSandbox(env, 'FINQWARE_BASE_URL', 'FINQWARE_CLIENT_APP_KEY');
+  return config;
 }
 
 /** For process entry points: a bad setting stops the process with one line on stderr. */

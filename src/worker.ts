@@ -2,6 +2,7 @@
  * The worker process: polls the task queue, runs session workflows and provider activities.
  * Stateless; run as many as wanted. SIGINT/SIGTERM let in-flight tasks finish, then exit.
  */
+import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { loadConfigOrExit, type Config } from './config';
 import { createActivities } from './activities';
@@ -63,12 +64,24 @@ export function installRuntime(config: Config): void {
   Runtime.install({ logger: new DefaultLogger(SDK_LOG_LEVELS[config.logLevel]) });
 }
 
+/** GET /healthz: 200 while the worker runs, 503 otherwise (for container health checks). */
+function serveHealth(worker: Worker, port: number): Server {
+  return createServer((request, response) => {
+    const running = worker.getState() === 'RUNNING';
+    response.statusCode = request.url === '/healthz' ? (running ? 200 : 503) : 404;
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ status: running ? 'ok' : worker.getState().toLowerCase() }));
+  }).listen(port);
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   installRuntime(config);
   const { worker, close } = await createSessionWorker(config);
+  const health = config.workerHealthPort ? serveHealth(worker, config.workerHealthPort) : null;
   process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
   await worker.run();
+  health?.close();
   await close();
 }
 

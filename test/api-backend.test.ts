@@ -155,6 +155,8 @@ describe('GET /handshake/:id and archive', () => {
     expect(archived.status).toBe(200);
     expect(archived.body).toMatchObject({ status: 'archived', result: null, resultSignature: null, archived: expect.any(Number) });
     expect((await api.call('GET', `${HANDSHAKE}/${_id}`)).body).toMatchObject({ status: 'archived', result: null });
+    const again = await api.call('POST', `${HANDSHAKE}/${_id}/archive`);
+    expect(again).toMatchObject({ status: 400, body: { code: 4001, details: 'the session is archived already' } });
   });
 
   test('archiving a live session is 4001 and changes nothing', async () => {

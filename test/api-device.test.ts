@@ -126,6 +126,8 @@ describe('whole runs over HTTP only', () => {
     const session = await client.getSession(created._id);
     expect(session).toMatchObject({ status: 'consumed', outcome: 'skipped', result: { consent: { input: { accepted: false }, output: {} } } });
     expect((await client.archiveSession(created._id)).status).toBe('archived');
+    expectDeviceError(await step(created._id, { nonce: launch.body.nonce, step: 'consent', data: { accepted: true } }), 409, 'session_archived');
+    expectDeviceError(await api.call('POST', `/v1/handshakes/${created._id}/launch`), 409, 'session_archived');
   });
 
   test('kyc-basic: identity, Attestr on the device, bank; the signed result verifies', async () => {

@@ -10,13 +10,8 @@ import { CONFIG_VARIABLES } from '../src/config';
 
 const ROOT = resolve(__dirname, '..');
 
-/** Read outside src/config.ts: the client registry, Attestr webhooks, the worker's health port. */
-const VARIABLES_READ_ELSEWHERE = [
-  'SESSIONFLOW_CLIENTS_FILE',
-  'SESSIONFLOW_CLIENTS',
-  'ATTESTR_WEBHOOK_URL',
-  'WORKER_HEALTH_PORT',
-];
+/** Read outside src/config.ts, by the api's secret loaders: the client registry and the device token key. */
+const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'DEVICE_TOKEN_SECRET'];
 const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
 
 const APP_ENTRIES: Record<string, string> = {

@@ -10,7 +10,7 @@ import { Worker } from '@temporalio/worker';
 
 const HISTORIES = join(__dirname, 'histories');
 
-test('recorded histories of both sample flows replay without nondeterminism', async () => {
+test('every recorded history (both sample flows among them) replays without nondeterminism', async () => {
   const files = readdirSync(HISTORIES).filter((name) => name.endsWith('.json')).sort();
   expect(files).toEqual(expect.arrayContaining(['consent-only.json', 'kyc-basic.json']));
   const histories = files.map((file) => ({
@@ -22,7 +22,7 @@ test('recorded histories of both sample flows replay without nondeterminism', as
     expect(result.error).toBeUndefined();
     replayed.push(result.workflowId);
   }
-  expect(replayed.sort()).toEqual(files.map((file) => file.replace(/\.json$/, '')));
+  expect(replayed.sort()).toEqual(histories.map((h) => h.workflowId).sort());
 });
 
 test('the recorded histories cover a whole session: launched, consumed and archived', () => {

@@ -5,7 +5,7 @@
 import type { FlowMachine } from '../src/flows/types';
 import { SessionRefusedError } from '../src/api/session-gateway';
 import { REFUSALS } from '../src/workflows/messages';
-import { inlineFlow } from './helpers/flows';
+import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
 import { eventually, startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
@@ -100,6 +100,9 @@ test("a stage's after delay runs as a durable timer", async () => {
   expect((await stack.gateway.result(sessionId)).result).toEqual({ answer: { input: {}, output: { timedOut: true, afterMs: 1500 } } });
   const history = await stack.client.workflow.getHandle(sessionId).fetchHistory();
   expect(history.events?.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
+  await stack.gateway.archive(sessionId);
+  await stack.client.workflow.getHandle(sessionId).result();
+  recordHistory(stack, 'timed-stage', sessionId);
 
   // Answered in time, the timer is cancelled and never fires.
   const second = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer-beaten', definition });
@@ -107,6 +110,40 @@ test("a stage's after delay runs as a durable timer", async () => {
   await stack.gateway.submitStep(second.sessionId, { nonce: launch.nonce!, step: 'answer', input: {} });
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   expect(await stack.gateway.result(second.sessionId)).toMatchObject({ outcome: 'success', result: { answer: { output: {} } } });
+});
+
+test("a stage's after delay waits for the launch: a created session does not move", async () => {
+  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer-unlaunched', definition: inlineFlow(TIMED) });
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  expect(await stack.gateway.status(sessionId)).toMatchObject({ status: 'created', stage: 'answer' });
+});
+
+test('a timer that falls due while a provider step is in flight waits for it, and the step wins', async () => {
+  const definition = inlineFlow({
+    id: 'timed-bank',
+    initial: 'bank',
+    states: {
+      bank: {
+        meta: {
+          stage: 'provider',
+          provider: 'finqware',
+          params: { skill: 'bank_account_verification', step: 'account_details' },
+          schema: { type: 'object', properties: { accountNumber: { type: 'string' }, ifsc: { type: 'string' } }, additionalProperties: false },
+        },
+        on: { DONE: 'verified', ERROR: 'failed' },
+        after: { '1000': 'timedOut' },
+      },
+      verified: { type: 'final', meta: { outcome: 'success' } },
+      failed: { type: 'final', meta: { outcome: 'error' } },
+      timedOut: { type: 'final', meta: { outcome: 'skipped' } },
+    },
+  });
+  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer-busy', definition });
+  const launch = await stack.gateway.launch(sessionId);
+  await sandboxCall(stack, 'POST', '/finqware/_faults', { delayMs: 2_500, count: 1 });
+  const answer = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'bank', input: { accountNumber: '123456789012', ifsc: 'HDFC0001234' } });
+  expect(answer).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
+  expect((await stack.gateway.result(sessionId)).result!.bank.output).toMatchObject({ status: 'SESSION_COMPLETED' });
 });
 
 test('an intermediate input step costs five history events', async () => {

@@ -3,10 +3,7 @@
  * loopback, through a real worker on the real dev server; the error path; history budgets;
  * and the recording of the histories the replay test guards.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { BANK, completeAttestr, IDENTITY, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
+import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
 import { startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
@@ -24,18 +21,6 @@ async function historyEvents(sessionId: string) {
   return (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
 }
 
-/**
- * RECORD_HISTORIES=1 make test rewrites test/histories from this run (see the README), in the
- * Temporal CLI's JSON export format, the one the Temporal UI downloads and replayers read.
- */
-function maybeRecord(name: string, sessionId: string): void {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(process.env.TEMPORAL_CLI!, [
-    'workflow', 'show', '--workflow-id', sessionId, '--output', 'json',
-    '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,
-  ]);
-  writeFileSync(join(__dirname, 'histories', `${name}.json`), json);
-}
 
 test('kyc-basic completes end to end against the sandboxes', async () => {
   const { sessionId, answers } = await runKycBasic(stack, 'REF-kyc-e2e');
@@ -61,7 +46,7 @@ test('kyc-basic completes end to end against the sandboxes', async () => {
   const archived = await stack.gateway.archive(sessionId);
   expect(archived.status).toBe('archived');
   await stack.client.workflow.getHandle(sessionId).result();
-  maybeRecord('kyc-basic', sessionId);
+  recordHistory(stack, 'kyc-basic', sessionId);
 });
 
 test('an Attestr result that lags behind the device is polled until it arrives', async () => {
@@ -93,6 +78,9 @@ test('a provider rejection takes the flow to its error outcome and records the e
   // Permanent errors are not retried: one attempt reached the provider.
   const calls = (await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ status: number }>;
   expect(calls.filter((c) => c.status === 403)).toHaveLength(1);
+  await stack.gateway.archive(sessionId);
+  await stack.client.workflow.getHandle(sessionId).result();
+  recordHistory(stack, 'kyc-basic-provider-error', sessionId);
 });
 
 test('history budget: completed consent-only and kyc-basic sessions stay small', async () => {
@@ -106,5 +94,5 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
 
   await stack.gateway.archive(consent);
   await stack.client.workflow.getHandle(consent).result();
-  maybeRecord('consent-only', consent);
+  recordHistory(stack, 'consent-only', consent);
 });

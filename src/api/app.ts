@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
+import { AttestrConnector } from '../activities/providers/attestr';
 import { ClientDirectory, type TenantClient } from './clients';
 import type { ApiContext } from './context';
 import { BackendError, DeviceError } from './errors';
@@ -104,6 +105,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     clients: new ClientDirectory(deps.clients),
     limiter: new RateLimiter({}),
     tokens: new DeviceTokens(deps.deviceTokenSecret),
+    attestr: new AttestrConnector(deps.config.providers.attestr),
     limits: DEFAULT_LIMITS,
   };
   const routes = collectRoutes(app);
@@ -131,6 +133,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
+
+  app.addHook('onClose', () => context.attestr.close());
 
   let openApi: Record<string, unknown> | null = null;
   app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));

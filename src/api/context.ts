@@ -1,4 +1,5 @@
 /** What the api's routes share: built once per process by buildApp. */
+import type { AttestrConnector } from '../activities/providers/attestr';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
 import type { ClientDirectory, TenantClient } from './clients';
@@ -12,6 +13,8 @@ export interface ApiContext {
   catalog: FlowCatalog;
   clients: ClientDirectory;
   limiter: RateLimiter;
+  /** Fetches handshakes when Attestr's webhook says one completed. */
+  attestr: AttestrConnector;
   /** Signs and checks device client credentials. */
   tokens: DeviceTokens;
   /** Limits for clients whose config sets none. */

@@ -4,7 +4,7 @@
  * a cryptographic RNG and passed in. Refusals come back as SessionRefusedError with the
  * workflow's refusal type; an unknown session as SessionNotFoundError.
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -80,7 +80,7 @@ export interface CreateSessionRequest {
    * For idempotent creates: the session id is derived from the client and this key, so a
    * repeated create starts nothing new; `requestHash` tells a repeat from a different request.
    */
-  idempotency?: { key: string; requestHash: string };
+  idempotency?: { key: string; requestHash: string; clientSecret: string };
 }
 
 export interface CreatedSession {
@@ -103,9 +103,13 @@ export function newSessionId(): string {
   return `DS${[...bytes].map((b) => ID_ALPHABET[b % 62]).join('')}`;
 }
 
-/** The session id an Idempotency-Key stands for: the same for the same client and key, only. */
-export function idempotentSessionId(clientId: string, key: string): string {
-  const digest = createHash('sha256').update(`${clientId}\u0000${key}`).digest();
+/**
+ * The session id an Idempotency-Key stands for: the same for the same client and key, only,
+ * and keyed with the client's secret, so nobody can compute it from a guessable key (a
+ * session id is all a device needs to launch a session).
+ */
+export function idempotentSessionId(clientSecret: string, clientId: string, key: string): string {
+  const digest = createHmac('sha256', clientSecret).update(`${clientId}\u0000${key}`).digest();
   return `DS${[...digest.subarray(0, 20)].map((b) => ID_ALPHABET[b % 62]).join('')}`;
 }
 
@@ -149,7 +153,9 @@ export class SessionGateway {
   }
 
   private startOptions(request: CreateSessionRequest, now: number) {
-    const sessionId = request.idempotency ? idempotentSessionId(request.clientId, request.idempotency.key) : newSessionId();
+    const sessionId = request.idempotency
+      ? idempotentSessionId(request.idempotency.clientSecret, request.clientId, request.idempotency.key)
+      : newSessionId();
     const input: SessionInput = {
       sessionId,
       number: newSessionNumber(),

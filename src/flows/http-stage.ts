@@ -17,12 +17,20 @@ export interface HttpStageParams {
   expectedStatuses?: number[];
 }
 
+/** A header value as literal text and secret references; input never becomes a reference. */
+export type HeaderPart = string | { secret: string };
+
 export interface HttpRequestSpec {
   method: HttpMethod;
   url: string;
-  headers: Record<string, string>;
+  headers: Record<string, HeaderPart[]>;
   body?: unknown;
   expectedStatuses: number[] | null;
+}
+
+/** Input that cannot go into the request as it stands (a path segment of dots). */
+export class HttpStageInputError extends Error {
+  override readonly name = 'HttpStageInputError';
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.-]+)\s*\}\}/g;
@@ -63,7 +71,8 @@ export function httpParamsProblems(params: unknown): string[] {
 /**
  * Renders the input and session placeholders. A string that is exactly one placeholder takes
  * the value's own JSON type (so a body can carry numbers and objects); inside longer strings
- * values are stringified, and URL-encoded in the URL. Secret placeholders are left in place.
+ * values are stringified, and URL-encoded in the URL. In headers, secret placeholders become
+ * references the activity fills in; anywhere else (where the loader refuses them) they vanish.
  */
 export function renderHttpRequest(params: HttpStageParams, context: { input: unknown; session: { id: string; tag: string } }): HttpRequestSpec {
   const resolve = (scope: string, path: string): unknown => {
@@ -71,14 +80,30 @@ export function renderHttpRequest(params: HttpStageParams, context: { input: unk
     if (scope === 'session') return lookup(context.session, path);
     return undefined;
   };
+  const text = (scope: string, path: string): string => {
+    const value = resolve(scope, path);
+    return value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  };
   const renderString = (template: string, encode: (text: string) => string): unknown => {
     const whole = /^\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.-]+)\s*\}\}$/.exec(template);
     if (whole && whole[1] !== 'secrets') return resolve(whole[1], whole[2]) ?? null;
-    return template.replace(PLACEHOLDER, (match, scope: string, path: string) => {
-      if (scope === 'secrets') return match;
-      const value = resolve(scope, path);
-      return value === undefined || value === null ? '' : encode(typeof value === 'string' ? value : JSON.stringify(value));
-    });
+    return template.replace(PLACEHOLDER, (match, scope: string, path: string) => (scope === 'secrets' ? '' : encode(text(scope, path))));
+  };
+  const urlSegment = (value: string): string => {
+    // URL parsers resolve "." and ".." (encoded or not): they would move the request elsewhere.
+    if (/^(\.|%2e){1,2}$/i.test(value)) throw new HttpStageInputError('an input value of "." or ".." cannot go into the URL');
+    return encodeURIComponent(value);
+  };
+  const headerParts = (template: string): HeaderPart[] => {
+    const parts: HeaderPart[] = [];
+    let last = 0;
+    for (const match of template.matchAll(PLACEHOLDER)) {
+      parts.push(template.slice(last, match.index));
+      parts.push(match[1] === 'secrets' ? { secret: match[2] } : text(match[1], match[2]));
+      last = (match.index ?? 0) + match[0].length;
+    }
+    parts.push(template.slice(last));
+    return parts.filter((part) => part !== '');
   };
   const renderValue = (value: unknown): unknown => {
     if (typeof value === 'string') return renderString(value, (text) => text);
@@ -88,22 +113,27 @@ export function renderHttpRequest(params: HttpStageParams, context: { input: unk
   };
   return {
     method: params.method,
-    url: String(renderString(params.url, encodeURIComponent)),
-    headers: Object.fromEntries(Object.entries(params.headers ?? {}).map(([name, value]) => [name, String(renderString(value, (text) => text))])),
+    url: String(renderString(params.url, urlSegment)),
+    headers: Object.fromEntries(Object.entries(params.headers ?? {}).map(([name, value]) => [name, headerParts(value)])),
     ...(params.body !== undefined ? { body: renderValue(params.body) } : {}),
     expectedStatuses: params.expectedStatuses ?? null,
   };
 }
 
-/** Fills `{{secrets.NAME}}` in header values; an unknown secret is an error naming it. */
-export function fillSecrets(headers: Record<string, string>, secrets: Record<string, string>): Record<string, string> {
+/** Joins header parts, filling secret references; an unknown secret is an error naming it. */
+export function fillSecrets(headers: Record<string, HeaderPart[]>, secrets: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [
+    Object.entries(headers).map(([name, parts]) => [
       name,
-      value.replace(/\{\{\s*secrets\.([A-Za-z0-9_.-]+)\s*\}\}/g, (_match, secret: string) => {
-        if (!Object.hasOwn(secrets, secret)) throw new Error(`the http stage needs the secret "${secret}", which HTTP_STAGE_SECRETS does not define`);
-        return secrets[secret];
-      }),
+      parts
+        .map((part) => {
+          if (typeof part === 'string') return part;
+          if (!Object.hasOwn(secrets, part.secret)) {
+            throw new Error(`the http stage needs the secret "${part.secret}", which HTTP_STAGE_SECRETS does not define`);
+          }
+          return secrets[part.secret];
+        })
+        .join(''),
     ]),
   );
 }

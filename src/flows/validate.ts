@@ -15,6 +15,8 @@ import {
 } from './types';
 
 const STATE_KEYS = new Set(['type', 'meta', 'on', 'after']);
+/** What each provider's stage needs in meta.params. */
+const REQUIRED_PARAMS: Record<string, string[]> = { attestr: ['flow'], finqware: ['skill', 'step'] };
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -69,6 +71,10 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
   }
   if (stage.stage !== 'provider' && stage.provider !== undefined) problems.push(`${where} has a provider but is not a provider stage`);
   if (stage.provider === 'http') problems.push(...httpParamsProblems(stage.params).map((p) => `${where} ${p}`));
+  const params = isObject(stage.params) ? stage.params : {};
+  for (const name of stage.stage === 'provider' ? (REQUIRED_PARAMS[stage.provider as string] ?? []) : []) {
+    if (typeof params[name] !== 'string' || params[name] === '') problems.push(`${where} needs params.${name} (a string)`);
+  }
   if (stage.params !== undefined && !isObject(stage.params)) problems.push(`${where} meta.params must be an object`);
   return stage;
 }

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({
     host: config.sandbox.host,
     port: config.sandbox.port,
-    attestr: { clientId: attestr.clientId, secret: attestr.secret, webhookUrl: process.env.ATTESTR_WEBHOOK_URL || undefined },
+    attestr: { clientId: attestr.clientId, secret: attestr.secret, webhookUrl: config.sandbox.attestrWebhookUrl },
     finqware: { clientId: finqware.clientId, appKey: finqware.secret },
     logger: config.logLevel === 'debug' || config.logLevel === 'trace',
   });

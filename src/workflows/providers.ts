@@ -1,11 +1,11 @@
 /**
- * The one place provider stages call activities: it owns the retry profiles and turns every
- * failure into a StageError, which the flow then routes along its ERROR transition.
+ * The one place provider stages call activities: it owns the retry profiles and turns provider
+ * failures into StageErrors, which the flow then routes along its ERROR transition.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StageInfo } from '../flows/engine';
-import { renderHttpRequest, type HttpStageParams } from '../flows/http-stage';
+import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/http-stage';
 import type { AttestrDelivery, StageError } from './messages';
 
 /** Classes a retry cannot fix: the stage fails on the first one. */
@@ -45,6 +45,7 @@ async function attempt(work: () => Promise<Record<string, unknown>>): Promise<St
   try {
     return { ok: true, output: await work() };
   } catch (err) {
+    if (err instanceof HttpStageInputError) return { ok: false, error: { type: 'ProviderRejected', message: err.message, provider: 'http' } };
     return { ok: false, error: stageError(err) };
   }
 }

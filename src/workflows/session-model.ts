@@ -82,8 +82,14 @@ export class SessionModel {
     if (typeof args?.nonce !== 'string' || args.nonce.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
   }
 
-  /** Returns true when the submission repeats the last accepted one and gets its answer again. */
-  checkStep(args: StepArgs): boolean {
+  /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
+  isRetryOfLastStep(args: StepArgs): boolean {
+    const last = this.state.lastStep;
+    return Boolean(last && last.nonce === args?.nonce && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
+  }
+
+  /** Refuses what may not be submitted now; an identical retry of the last step passes. */
+  checkStep(args: StepArgs): void {
     if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
     if (args?.flowId !== undefined && args.flowId !== this.input.definition.flowId) {
       refuse(REFUSALS.WRONG_FLOW, `the session runs another flow than "${args.flowId}"`);
@@ -91,15 +97,7 @@ export class SessionModel {
     // A session a device client launched takes steps from that client only, whatever the nonce.
     const boundTo = this.state.deviceClientId ?? null;
     if (boundTo !== null && args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    const last = this.state.lastStep;
-    if (
-      last &&
-      last.nonce === args?.nonce &&
-      last.step === args.step &&
-      JSON.stringify(last.input) === JSON.stringify(args.input)
-    ) {
-      return true;
-    }
+    if (this.isRetryOfLastStep(args)) return;
     if (this.state.status !== 'in_progress') {
       refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
     }
@@ -125,7 +123,6 @@ export class SessionModel {
     if (stage.kind === 'input' && advanceFlow(this.machine, stage.id, { type: 'SUBMIT', input: args.input }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
-    return false;
   }
 
   checkArchive(): void {
@@ -146,6 +143,7 @@ export class SessionModel {
   launch(args: LaunchArgs, now: number): void {
     this.state.status = 'in_progress';
     this.state.launchedAt = now;
+    this.state.enteredAt = now; // the first stage's time starts with the device
     this.state.nonce = args.nonce;
     this.state.deviceClientId = args.deviceClientId ?? null;
   }

@@ -27,6 +27,7 @@ import {
   statusQuery,
   submitStepUpdate,
   viewQuery,
+  DEVICE_STATUS,
   type LaunchAnswer,
   type LaunchArgs,
   type SessionInput,
@@ -78,12 +79,22 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       session.end('consumed', `stage ${from} has no transition for ${event}`, now);
     } else {
       session.enter(next, now);
-      if (session.isLive && state.stepCount >= input.definition.maxSteps) {
-        state.outcome = 'error';
-        session.end('consumed', `the flow reached its limit of ${input.definition.maxSteps} steps`, now);
-      }
+      endIfOverBudget(now);
     }
     armStageTimers();
+  }
+
+  /**
+   * The flow's bounds: device steps (retries included) against maxSteps, and every move,
+   * automatic ones too (ERROR loops, timers), against four times that.
+   */
+  function endIfOverBudget(now: number): void {
+    const { maxSteps } = input.definition;
+    if (!session.isLive) return;
+    if (state.stepCount >= maxSteps || state.entry > maxSteps * 4) {
+      state.outcome = 'error';
+      session.end('consumed', `the flow reached its limit of ${maxSteps} steps`, now);
+    }
   }
 
   /** Runs the preparation of the current stage, following ERROR paths, until the device is awaited. */
@@ -107,7 +118,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   function armStageTimers(): void {
     stageTimers?.cancel();
     stageTimers = null;
-    const timers = session.isLive ? timersOf(machine, state.stage) : [];
+    // Stage time runs once a device has the session: a created session only waits for launch.
+    const timers = state.status === 'in_progress' ? timersOf(machine, state.stage) : [];
     if (timers.length === 0) return;
     const stageId = state.stage;
     const entry = state.entry;
@@ -117,12 +129,20 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       const remaining = Math.max(1, state.enteredAt + timer.delayMs - Date.now());
       scope
         .run(() => sleep(remaining))
-        .then(() => {
+        .then(async () => {
+          // A step in flight finishes first; if it moved the flow, this timer has nothing to do.
+          await condition(() => !session.busy || !stillAt(stageId, entry));
           if (!stillAt(stageId, entry)) return;
-          session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
-          move(stageId, advanceFlow(machine, stageId, { type: timer.event }), timer.event);
-          publish();
-          return settle().then(publish);
+          session.busy = true;
+          try {
+            session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
+            move(stageId, advanceFlow(machine, stageId, { type: timer.event }), timer.event);
+            publish();
+            await settle();
+          } finally {
+            session.busy = false;
+            publish();
+          }
         })
         .catch((err: unknown) => {
           if (!isCancellation(err)) throw err;
@@ -152,18 +172,18 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     session.busy = true;
     try {
       publish();
+      armStageTimers();
       await settle();
     } finally {
       session.busy = false;
       publish();
     }
     const prompt = session.prompt();
-    return { session_id: input.sessionId, nonce: state.nonce, status: session.stepAnswer('').status, step: prompt.step, data: prompt };
+    return { session_id: input.sessionId, nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
   }
 
   async function submitStep(args: StepArgs): Promise<StepAnswer> {
-    const last = state.lastStep;
-    if (last && last.nonce === args.nonce) return last.answer; // an identical retry (the validator checked)
+    if (session.isRetryOfLastStep(args)) return state.lastStep!.answer;
     const stage = session.currentStage() as StageInfo;
     const entry = state.entry;
     session.busy = true;
@@ -179,11 +199,17 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
           session: { id: input.sessionId, tag: input.tag },
           delivered: state.delivered ?? null,
         });
-        if (!stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        if (!stillAt(stage.id, entry)) {
+          // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
+          return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        }
         if (!outcome.ok && DEVICE_RETRYABLE.has(outcome.error.type)) {
-          // Nothing is recorded and the flow stays: the device may submit this stage again.
-          state.nonce = args.nextNonce;
-          const answer = session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+          // Nothing is recorded and the flow stays: the device may submit this stage again,
+          // within the flow's step budget (each try costs provider calls).
+          state.stepCount += 1;
+          endIfOverBudget(Date.now());
+          if (session.isLive) state.nonce = args.nextNonce;
+          const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
           answer.data = { ...answer.data, error: outcome.error };
           state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
           return answer;
@@ -227,7 +253,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       updatesThisRun += 1;
       return submitStep(args);
     },
-    { validator: (args) => void session.checkStep(args) },
+    { validator: (args) => session.checkStep(args) },
   );
   setHandler(
     archiveUpdate,

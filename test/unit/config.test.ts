@@ -176,9 +176,22 @@ describe('loadConfig provider URLs', () => {
   });
 
   it('removes trailing slashes from URLs', () => {
-    const config = loadConfig({ ATTESTR_BASE_URL: 'https://api.attestr.example/v2/', FINQWARE_BASE_URL: 'http://fq.example///' });
+    const config = loadConfig({
+      ATTESTR_BASE_URL: 'https://api.attestr.example/v2/',
+      ATTESTR_CLIENT_SECRET: 'a-secret',
+      FINQWARE_BASE_URL: 'http://fq.example///',
+      FINQWARE_CLIENT_APP_KEY: 'f-key',
+    });
     expect(config.providers.attestr.baseUrl).toBe('https://api.attestr.example/v2');
     expect(config.providers.finqware.baseUrl).toBe('http://fq.example');
+  });
+
+  it.each([
+    ['ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET'],
+    ['FINQWARE_BASE_URL', 'FINQWARE_CLIENT_APP_KEY'],
+  ])('a real %s needs %s: the sandbox default secret is public', (baseUrl, secret) => {
+    expect(() => loadConfig({ [baseUrl]: 'https://vendor.example' })).toThrow(new RegExp(`^${secret} must be set when ${baseUrl} is set`));
+    expect(() => loadConfig({ [baseUrl]: 'https://vendor.example', [secret]: 'real-secret' })).not.toThrow();
   });
 
   it('reads provider credentials', () => {

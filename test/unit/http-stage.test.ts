@@ -1,4 +1,4 @@
-import { fillSecrets, httpParamsProblems, renderHttpRequest, type HttpStageParams } from '../../src/flows/http-stage';
+import { fillSecrets, httpParamsProblems, HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../../src/flows/http-stage';
 import { validateFlowMachine } from '../../src/flows/validate';
 
 const session = { id: 'DSabc', tag: 'REF 1/2' };
@@ -17,7 +17,7 @@ describe('renderHttpRequest', () => {
     expect(spec).toEqual({
       method: 'POST',
       url: 'https://partner.example/v1/IN/check?tag=REF%201%2F2',
-      headers: { authorization: 'Bearer {{secrets.TOKEN}}', 'x-session': 'DSabc' },
+      headers: { authorization: ['Bearer ', { secret: 'TOKEN' }], 'x-session': ['DSabc'] },
       body: { whole: 250, nested: { list: ['IN', 3] }, text: 'n=250', missing: null },
       expectedStatuses: [201],
     });
@@ -32,8 +32,17 @@ describe('renderHttpRequest', () => {
 
 describe('fillSecrets', () => {
   test('fills known secrets and names an unknown one without revealing any value', () => {
-    expect(fillSecrets({ a: 'Bearer {{secrets.TOKEN}}', b: 'plain' }, { TOKEN: 's3cret' })).toEqual({ a: 'Bearer s3cret', b: 'plain' });
-    expect(() => fillSecrets({ a: '{{secrets.OTHER}}' }, { TOKEN: 's3cret' })).toThrow('the http stage needs the secret "OTHER", which HTTP_STAGE_SECRETS does not define');
+    expect(fillSecrets({ a: ['Bearer ', { secret: 'TOKEN' }], b: ['plain'] }, { TOKEN: 's3cret' })).toEqual({ a: 'Bearer s3cret', b: 'plain' });
+    expect(() => fillSecrets({ a: [{ secret: 'OTHER' }] }, { TOKEN: 's3cret' })).toThrow('the http stage needs the secret "OTHER", which HTTP_STAGE_SECRETS does not define');
+  });
+
+  test('input that looks like a secret reference stays literal text', () => {
+    const spec = renderHttpRequest({ method: 'GET', url: 'https://x.example', headers: { 'x-ref': 'ref {{input.ref}}' } }, { input: { ref: '{{secrets.TOKEN}}' }, session });
+    expect(fillSecrets(spec.headers, { TOKEN: 's3cret' })).toEqual({ 'x-ref': 'ref {{secrets.TOKEN}}' });
+  });
+
+  test.each(['.', '..', '%2e%2E'])('an input of %s cannot go into the URL', (value) => {
+    expect(() => renderHttpRequest({ method: 'GET', url: 'https://x.example/a/{{input.v}}/b' }, { input: { v: value }, session })).toThrow(HttpStageInputError);
   });
 });
 

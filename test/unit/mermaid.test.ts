@@ -65,7 +65,7 @@ describe('toMermaid: delays, exists guards and awkward text', () => {
           ],
         },
       },
-      'id-check': { meta: { stage: 'provider', provider: 'attestr' }, on: { DONE: 'done', ERROR: 'failed' } },
+      'id-check': { meta: { stage: 'provider', provider: 'attestr', params: { flow: 'FXtest' } }, on: { DONE: 'done', ERROR: 'failed' } },
       hold: {
         meta: { stage: 'wait', title: 'Wait for\n  the bank' },
         on: { EVENT: { target: 'done' } },

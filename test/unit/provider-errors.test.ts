@@ -29,6 +29,7 @@ describe('classifyAnswer', () => {
     [401, '4016', 'ProviderRejected'],
     [403, '4039', 'ProviderRejected'],
     [404, undefined, 'ProviderRejected'],
+    [302, undefined, 'ProviderRejected'],
   ])('%i %s is %s', (status, code, type) => {
     expect(classifyAnswer('attestr', status, code, undefined, 'req-1')).toMatchObject({ type, details: { provider: 'attestr', status, requestId: 'req-1' } });
   });

@@ -140,13 +140,15 @@ describe('SessionModel.checkStep', () => {
   it('accepts the expected step and changes nothing', () => {
     const model = launched();
     const before = structuredClone(model.state);
-    expect(model.checkStep(step())).toBe(false);
+    expect(() => model.checkStep(step())).not.toThrow();
+    expect(model.isRetryOfLastStep(step())).toBe(false);
     expect(model.state).toEqual(before);
   });
 
   it('accepts a provider stage step with its own schema', () => {
     const model = afterIdentity();
-    expect(model.checkStep({ nonce: N2, step: 'aadhaar', input: {}, nextNonce: N3 })).toBe(false);
+    expect(() => model.checkStep({ nonce: N2, step: 'aadhaar', input: {}, nextNonce: N3 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonce: N2, step: 'aadhaar', input: {}, nextNonce: N3 })).toBe(false);
     refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonce: N2, step: 'aadhaar', input: { x: 1 }, nextNonce: N3 }));
   });
 
@@ -224,7 +226,8 @@ describe('SessionModel.checkStep', () => {
       },
     };
     const model = launched(picky);
-    expect(model.checkStep({ nonce: N1, step: 'ask', input: { ok: true }, nextNonce: N2 })).toBe(false);
+    expect(() => model.checkStep({ nonce: N1, step: 'ask', input: { ok: true }, nextNonce: N2 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonce: N1, step: 'ask', input: { ok: true }, nextNonce: N2 })).toBe(false);
     const failure = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 }));
     expect(failure.message).toContain('no transition');
   });
@@ -243,7 +246,8 @@ describe('SessionModel.checkStep', () => {
     };
     const model = launched(again);
     const before = structuredClone(model.state);
-    expect(model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 })).toBe(false);
+    expect(() => model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 })).toBe(false);
     expect(model.state).toEqual(before);
   });
 
@@ -264,16 +268,19 @@ describe('SessionModel.checkStep', () => {
   it('recognises an identical retry of the last accepted step', () => {
     const model = afterIdentity();
     const before = structuredClone(model.state);
-    expect(model.checkStep({ nonce: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonce: N2 })).toBe(true);
+    expect(() => model.checkStep({ nonce: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonce: N2 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonce: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonce: N2 })).toBe(true);
     expect(model.state).toEqual(before);
   });
 
   it('recognises the identical retry even while busy or after the flow ended', () => {
     const busy = afterIdentity();
     busy.busy = true;
-    expect(busy.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
+    expect(() => busy.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).not.toThrow();
+    expect(busy.isRetryOfLastStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
     const done = consumed();
-    expect(done.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
+    expect(() => done.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).not.toThrow();
+    expect(done.isRetryOfLastStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
   });
 
   it('refuses the spent nonce with another payload or another step', () => {

@@ -171,7 +171,22 @@ describe('validateFlowMachine: one problem class at a time', () => {
   });
 
   it('refuses params that are not an object', () => {
-    expect(problemsAfter((m) => (m.states.check.meta.params = ['x']))).toEqual(['state "check" meta.params must be an object']);
+    expect(problemsAfter((m) => (m.states.check.meta.params = ['x']))).toEqual([
+      'state "check" needs params.flow (a string)',
+      'state "check" meta.params must be an object',
+    ]);
+  });
+
+  it.each([
+    ['attestr', {}, ['state "check" needs params.flow (a string)']],
+    ['finqware', { skill: 'bank_account_verification' }, ['state "check" needs params.step (a string)']],
+  ])('refuses a %s stage without its params', (provider, params, expected) => {
+    expect(
+      problemsAfter((m) => {
+        m.states.check.meta.provider = provider;
+        m.states.check.meta.params = params;
+      }),
+    ).toEqual(expected);
   });
 
   it('refuses a provider stage lacking DONE or ERROR', () => {

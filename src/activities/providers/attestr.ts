@@ -14,6 +14,8 @@ export interface AttestrHandshake {
 
 export interface AttestrVerifiedResult {
   handshakeId: string;
+  /** The tag the handshake was created with (sessionflow's `<sessionId>.<stage>.<entry>`). */
+  tag: string | null;
   requestId: string | null;
   result: Record<string, unknown>;
 }
@@ -72,7 +74,8 @@ export class AttestrConnector {
     if (!verifyResultSignature(result, field(answer.body, 'resultSignature'), this.endpoint.secret)) {
       throw new ProviderError('ProviderSignatureInvalid', 'attestr result signature does not verify', { ...details, code: 'bad_signature' });
     }
-    return { handshakeId, requestId, result: result as Record<string, unknown> };
+    const tag = field(answer.body, 'tag');
+    return { handshakeId, tag: typeof tag === 'string' ? tag : null, requestId, result: result as Record<string, unknown> };
   }
 
   close(): Promise<void> {

@@ -90,8 +90,9 @@ export function classifyAnswer(
     return new ProviderError('ProviderQuotaExhausted', `${what}: daily limit reached`, details, retryAfterMs);
   }
   if (status === 429) return new ProviderError('ProviderRateLimited', `${what}: rate limited`, details, retryAfterMs);
-  // 4xx other than 429 and 408 (bad request, credentials, access, credits): retrying cannot fix them.
-  if (status >= 500 || status === 408 || status < 400) {
+  // 4xx other than 429 and 408 (bad request, credentials, access, credits), and redirects we
+  // do not follow: retrying cannot fix them.
+  if (status >= 500 || status === 408) {
     return new ProviderError('ProviderUnavailable', `${what}: unavailable`, details, retryAfterMs);
   }
   return new ProviderError('ProviderRejected', `${what}: request rejected`, details);

@@ -6,6 +6,8 @@ import { Agent, request } from 'undici';
 import { fillSecrets, type HttpRequestSpec } from '../../flows/http-stage';
 import { classifyAnswer, ProviderError } from './errors';
 
+const MAX_ANSWER_BYTES = 256 * 1024;
+
 export interface HttpStageResult {
   status: number;
   body: unknown;
@@ -36,6 +38,10 @@ export class HttpStageConnector {
       throw new ProviderError('ProviderUnavailable', `the http stage's endpoint could not be reached (${code})`, { provider: 'http', code });
     }
     const text = await answer.body.text();
+    // The answer becomes the stage's output in workflow history: keep it well under its limits.
+    if (Buffer.byteLength(text) > MAX_ANSWER_BYTES) {
+      throw new ProviderError('ProviderRejected', `http stage answered more than ${MAX_ANSWER_BYTES} bytes`, { provider: 'http', status: answer.statusCode });
+    }
     let body: unknown = text;
     try {
       body = text === '' ? null : JSON.parse(text);

@@ -8,7 +8,7 @@ import type { TenantClient } from '../clients';
 import { BackendError } from '../errors';
 import { canonicalJson } from '../../flows/snapshots';
 import { toMermaid } from '../../flows/mermaid';
-import type { FlowFile } from '../../flows/types';
+import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/types';
 import { signResult } from '../../result-signature';
 import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
 import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
@@ -58,7 +58,7 @@ function flowSummary(flow: FlowFile) {
     name: flow.name,
     ...(flow.description ? { description: flow.description } : {}),
     active: flow.active,
-    maxSteps: flow.maxSteps ?? 50,
+    maxSteps: flow.maxSteps ?? DEFAULT_MAX_STEPS,
     snapshots: Object.keys(flow.snapshots),
   };
 }
@@ -125,7 +125,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
           webhook: body.webhook ?? false,
           definition: resolved.definition,
           ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
-          ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') } } : {}),
+          ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), clientSecret: client.secret } } : {}),
         });
         return { _id: created.sessionId, number: created.number, digest: handshakeDigest(created.sessionId, created.number, body.tag) };
       } catch (err) {
@@ -149,7 +149,9 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
     { schema: { summary: 'Archive a consumed or expired session', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
     async (request) => {
       const client = request.tenant!;
-      await visibleSession(client, request.params.id);
+      const { status } = await visibleSession(client, request.params.id);
+      // An archived session's workflow has ended: say so rather than fail the update.
+      if (status.status === 'archived') throw new BackendError(4001, 'the session is archived already');
       try {
         return present(request, client, await gateway.archive(request.params.id), null);
       } catch (err) {

@@ -69,10 +69,26 @@ interface StepBody {
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, catalog, clients, limiter } = context;
 
+  /**
+   * An archived session's workflow has ended, so updates find no session: tell the device it
+   * was archived (for a session of its own client) instead of unknown.
+   */
+  async function failure(err: unknown, sessionId: string, clientId?: string): Promise<never> {
+    if (err instanceof SessionNotFoundError) {
+      const status = await gateway.status(sessionId).catch(() => null);
+      if (status?.status === 'archived' && (clientId === undefined || status.clientId === clientId)) {
+        throw new DeviceError(409, 'conflict', ENDED_CODES.archived, 'the session is archived');
+      }
+    }
+    return deviceFailure(err);
+  }
+
   function admit(clientId: string): void {
     const client = clients.get(clientId);
     if (!client) return; // unknown clients are refused by the session itself, like unknown ids
-    const verdict = limiter.check(client.id, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
+    // Device traffic counts apart from the backend's: a claimed client_id must not be able to
+    // spend the tenant backend's own limits.
+    const verdict = limiter.check(`device:${client.id}`, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
     if (!verdict.ok) {
       const daily = verdict.code === 4293;
       throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
@@ -116,7 +132,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
       try {
         return await gateway.launch(request.params.id, credential);
       } catch (err) {
-        return deviceFailure(err);
+        return failure(err, request.params.id, credential?.tenantId);
       }
     },
   );
@@ -138,7 +154,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
           deviceClientId: credential?.deviceClientId ?? null,
         });
       } catch (err) {
-        return deviceFailure(err);
+        return failure(err, request.params.id, body.client_id);
       }
     },
   );

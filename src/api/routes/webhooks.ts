@@ -1,10 +1,12 @@
 /**
- * Provider webhooks coming in. Attestr posts a handshake's completion here; its
- * resultSignature (HMAC with our Attestr secret) is the proof it came from Attestr. The
- * session is found from the handshake's tag, which the connector sets to
- * `<sessionId>.<stage>.<entry>`, and receives the verified result as a signal.
+ * Provider webhooks coming in. Attestr posts a handshake's completion here. The payload only
+ * wakes us up: its signature is checked first (cheap, and keeps strangers from making us call
+ * Attestr), then the handshake is fetched from Attestr by id, because the signature covers the
+ * result but not which handshake it belongs to. The session is found from the fetched tag,
+ * which the connector set to `<sessionId>.<stage>.<entry>`, and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
+import { ProviderError } from '../../activities/providers/errors';
 import { verifyResultSignature } from '../../result-signature';
 import { BackendError } from '../errors';
 import { backendError } from '../schemas/common';
@@ -49,7 +51,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: "Attestr's handshake completion webhook",
         body: attestrCompletion,
-        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 500: backendError },
+        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 409: backendError, 413: backendError, 415: backendError, 500: backendError },
       },
     },
     async (request, reply) => {
@@ -57,9 +59,20 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       if (!verifyResultSignature(body.result, body.resultSignature, context.config.providers.attestr.secret)) {
         throw new BackendError(4016, 'the resultSignature does not verify');
       }
-      const sessionId = body.tag.split('.')[0];
+      let verified;
       try {
-        await context.gateway.deliverAttestrResult(sessionId, { handshakeId: body._id, requestId: body.requestId ?? null, result: body.result });
+        verified = await context.attestr.fetchVerifiedResult(body._id);
+      } catch (err) {
+        if (err instanceof ProviderError && err.type === 'ProviderRejected') throw new BackendError(4031, 'no session waits for this handshake');
+        if (err instanceof ProviderError && err.type === 'ProviderSignatureInvalid') throw new BackendError(4016, 'the handshake result does not verify');
+        if (err instanceof ProviderError && err.type === 'ProviderResultPending') {
+          throw new BackendError(4001, 'Attestr has no result for this handshake', { status: 409 });
+        }
+        throw err; // 5001: Attestr retries its webhook
+      }
+      const sessionId = (verified.tag ?? '').split('.')[0];
+      try {
+        await context.gateway.deliverAttestrResult(sessionId, { handshakeId: verified.handshakeId, requestId: verified.requestId, result: verified.result });
       } catch (err) {
         if (err instanceof SessionNotFoundError) throw new BackendError(4031, 'no session waits for this handshake');
         throw err;
