@@ -3,14 +3,13 @@
  * tampered result signature, the Finqware nonce chain across a worker crash, and the generic
  * http stage with secrets kept out of workflow history.
  */
-import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signResult } from '../src/result-signature';
 import { freePort } from '../scripts/dev-server';
 import { startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
-import { eventually, SANDBOX_CREDENTIALS, startStack, type Stack } from './helpers/stack';
+import { activityScheduled, eventually, killWorker, SANDBOX_CREDENTIALS, startStack, type Stack } from './helpers/stack';
 
 const HTTP_SECRET = 'http-stage-secret-value-0123';
 
@@ -133,16 +132,9 @@ describe('without a webhook', () => {
       await sandboxCall(crashStack, 'POST', '/finqware/_faults', { delayMs: 1, count: 1 });
       await sandboxCall(crashStack, 'POST', '/finqware/_faults', { holdMs: 3_000, count: 1 });
       const submitted = crashStack.gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
-      const handle = crashStack.client.workflow.getHandle(sessionId);
-      await eventually(async () => {
-        const events = (await handle.fetchHistory()).events ?? [];
-        return events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finqwareSubmitStep') ? true : undefined;
-      }, 20_000, 'the Finqware step activity');
+      await activityScheduled(crashStack, sessionId, 'finqwareSubmitStep');
       await new Promise((resolve) => setTimeout(resolve, 700));
-      await new Promise<void>((resolve) => {
-        (first as ChildProcess).once('exit', () => resolve());
-        first.kill('SIGKILL');
-      });
+      await killWorker(first);
       await crashStack.spawnWorker();
 
       const bank = await submitted;

@@ -3,9 +3,8 @@
  * stage's activity is running; a new worker process finishes the session, and the provider's
  * side effect happened once.
  */
-import type { ChildProcess } from 'node:child_process';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { activityScheduled, killWorker, startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
 
@@ -17,13 +16,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
 test('a worker killed mid-activity: a new worker completes the session and the handshake exists once', async () => {
   const first = await stack.spawnWorker();
   const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-crash', definition: stack.definition('kyc-basic') });
@@ -33,12 +25,9 @@ test('a worker killed mid-activity: a new worker completes the session and the h
   await sandboxCall(stack, 'POST', '/attestr/_faults', { delayMs: 4_000, count: 1 });
   const submitted = stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   const handle = stack.client.workflow.getHandle(sessionId);
-  await eventually(async () => {
-    const events = (await handle.fetchHistory()).events ?? [];
-    return events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attestrCreateHandshake') ? true : undefined;
-  }, 20_000, 'the handshake activity to be scheduled');
+  await activityScheduled(stack, sessionId, 'attestrCreateHandshake');
   await new Promise((resolve) => setTimeout(resolve, 500)); // let the HTTP call reach the sandbox
-  await killed(first);
+  await killWorker(first);
 
   await stack.spawnWorker();
   const identity = await submitted;

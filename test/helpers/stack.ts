@@ -128,3 +128,20 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** Waits until the session's history shows `activity` scheduled. */
+export async function activityScheduled(stack: Stack, sessionId: string, activity: string): Promise<void> {
+  const handle = stack.client.workflow.getHandle(sessionId);
+  await eventually(async () => {
+    const events = (await handle.fetchHistory()).events ?? [];
+    return events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity) ? true : undefined;
+  }, 20_000, `activity ${activity} to be scheduled`);
+}
+
+/** SIGKILL, the way a crash ends a worker: no shutdown, nothing finished. */
+export function killWorker(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
