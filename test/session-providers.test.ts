@@ -88,7 +88,7 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
   const consentEvents = (await historyEvents(consent)).length;
   const { sessionId: kyc } = await runKycBasic(stack, 'REF-budget-kyc');
   const kycEvents = (await historyEvents(kyc)).length;
-  // Measured: consent-only 17, kyc-basic 50 (see the closing note); the bounds leave a little room.
+  // Measured: consent-only 18, kyc-basic 52 events once consumed; the bounds leave a little room.
   expect(consentEvents).toBeLessThanOrEqual(20);
   expect(kycEvents).toBeLessThanOrEqual(56);
 
