@@ -39,6 +39,12 @@ export interface ProviderEndpoint {
   secret: string;
 }
 
+/** What a backend event of a type does (POST /v1/events). */
+export type EventRule =
+  | { type: string; action: 'start'; flow: string; snapshot: string | null; webhook?: boolean }
+  | { type: string; action: 'deliver' }
+  | { type: string; action: 'archive' };
+
 export interface Config {
   temporal: TemporalConfig;
   api: { host: string; port: number; bodyLimitBytes: number };
@@ -47,6 +53,7 @@ export interface Config {
   workerHealthPort?: number;
   flowsDir: string;
   dataDir: string;
+  eventRules: EventRule[];
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -91,6 +98,7 @@ export const CONFIG_VARIABLES = [
   'FINQWARE_CLIENT_APP_KEY',
   'PROVIDER_QUOTA_WAIT_CAP_SECONDS',
   'HTTP_STAGE_SECRETS',
+  'SESSIONFLOW_EVENT_RULES',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -157,6 +165,32 @@ function stringMap(env: Env, name: string): Record<string, string> {
     throw new ConfigError(name, 'must be a JSON object of strings');
   }
   return parsed as Record<string, string>;
+}
+
+function eventRules(env: Env): EventRule[] {
+  const name = 'SESSIONFLOW_EVENT_RULES';
+  const raw = env[name];
+  if (raw === undefined || raw === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a JSON array of rules (it is not valid JSON)');
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(name, 'must be a JSON array of rules');
+  const types = new Set<string>();
+  return parsed.map((rule: Record<string, unknown>, index) => {
+    const where = `rule ${index + 1}`;
+    if (typeof rule !== 'object' || rule === null || typeof rule.type !== 'string' || rule.type === '') throw new ConfigError(name, `${where} needs a type`);
+    if (types.has(rule.type)) throw new ConfigError(name, `${where}: type "${rule.type}" has a rule already`);
+    types.add(rule.type);
+    if (rule.action === 'deliver' || rule.action === 'archive') return { type: rule.type, action: rule.action };
+    if (rule.action !== 'start') throw new ConfigError(name, `${where}: action must be start, deliver or archive`);
+    if (typeof rule.flow !== 'string' || rule.flow === '') throw new ConfigError(name, `${where}: a start rule needs a flow`);
+    if (rule.snapshot !== undefined && rule.snapshot !== null && typeof rule.snapshot !== 'string') throw new ConfigError(name, `${where}: snapshot must be a string or null`);
+    if (rule.webhook !== undefined && typeof rule.webhook !== 'boolean') throw new ConfigError(name, `${where}: webhook must be true or false`);
+    return { type: rule.type, action: 'start', flow: rule.flow, snapshot: (rule.snapshot as string | null | undefined) ?? null, ...(rule.webhook !== undefined ? { webhook: rule.webhook as boolean } : {}) };
+  });
 }
 
 function fileContents(env: Env, name: string): Buffer | undefined {
@@ -235,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
     flowsDir: text(env, 'FLOWS_DIR', 'flows'),
     dataDir: text(env, 'DATA_DIR', '.data'),
+    eventRules: eventRules(env),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
     logLevel: logLevel as Config['logLevel'],
     providers: {

@@ -9,6 +9,8 @@ import { createActivities } from './activities';
 import { AttestrConnector } from './activities/providers/attestr';
 import { FinqwareConnector } from './activities/providers/finqware';
 import { HttpStageConnector } from './activities/providers/http-stage';
+import { WebhookSender } from './activities/webhooks';
+import { loadClients, type TenantClient } from './api/clients';
 import { connectWorker } from './temporal';
 
 export interface SessionWorker {
@@ -26,24 +28,25 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
 /** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
 export async function createSessionWorker(
   config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> = {},
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients?: TenantClient[] } = {},
 ): Promise<SessionWorker> {
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
   const http = new HttpStageConnector(config.providers.httpStageSecrets);
+  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware, http, quotaWaitCapMs: config.providers.quotaWaitCapMs }),
+    activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs }),
     shutdownGraceTime: '10 seconds',
   });
   return {
     worker,
     async close() {
-      await Promise.all([attestr.close(), finqware.close(), http.close()]);
+      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close()]);
       if (!overrides.connection) await connection.close();
     },
   };

@@ -9,11 +9,14 @@ import { ProviderError } from './providers/errors';
 import type { FinqwareConnector } from './providers/finqware';
 import type { HttpStageConnector } from './providers/http-stage';
 import type { HttpRequestSpec } from '../flows/http-stage';
+import type { WebhookEvent } from '../workflows/messages';
+import type { WebhookSender } from './webhooks';
 
 export interface ActivityDeps {
   attestr: AttestrConnector;
   finqware: FinqwareConnector;
   http: HttpStageConnector;
+  webhooks: WebhookSender;
   /** The longest a provider's daily quota is waited for before the stage fails. */
   quotaWaitCapMs: number;
 }
@@ -52,6 +55,9 @@ export function createActivities(deps: ActivityDeps) {
     },
     httpStageCall(spec: HttpRequestSpec) {
       return providerCall(() => deps.http.call(spec));
+    },
+    deliverWebhook(args: { clientId: string; event: WebhookEvent }) {
+      return deps.webhooks.deliver(args.clientId, args.event);
     },
   };
 }

@@ -19,6 +19,7 @@ import { deviceRoutes } from './routes/device';
 import { deviceClientRoutes } from './routes/device-client';
 import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
+import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
 
 export interface ApiDeps {
@@ -64,8 +65,13 @@ function requestProblem(error: FastifyError): { status: number; message: string 
   return null;
 }
 
+/** Device routes answer Finqware's error shape; everything else, backend events included, Attestr's. */
+function isDeviceRoute(url: string): boolean {
+  return url.startsWith(`${DEVICE_PREFIX}/`) && !url.startsWith(`${DEVICE_PREFIX}/events`);
+}
+
 function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError) {
-  const device = request.url.startsWith(`${DEVICE_PREFIX}/`);
+  const device = isDeviceRoute(request.url);
   let failure: BackendError | DeviceError;
   if (error instanceof BackendError || error instanceof DeviceError) {
     failure = error;
@@ -116,8 +122,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     const message = `no route ${request.method} ${request.url.split('?')[0]}`;
-    const device = request.url.startsWith(`${DEVICE_PREFIX}/`);
-    const failure = device ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
+    const failure = isDeviceRoute(request.url) ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
     return sendError(request, reply, failure);
   });
 
@@ -133,6 +138,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
+  app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });
 
   app.addHook('onClose', () => context.attestr.close());
 

@@ -38,7 +38,7 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
   const paths: Record<string, Record<string, Operation>> = {};
   for (const route of routes) {
     const schema = route.schema as Schema & { params?: Schema; body?: Schema; response?: Record<string, Schema>; summary?: string };
-    const backend = route.url.startsWith('/api/');
+    const backend = route.url.startsWith('/api/') || route.url === '/v1/events';
     const operation: Operation = {
       ...(schema.summary ? { summary: schema.summary } : {}),
       tags: [backend ? 'backend' : route.url.startsWith('/webhooks/') ? 'webhooks' : 'device'],

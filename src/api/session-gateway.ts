@@ -21,6 +21,9 @@ import {
   archiveUpdate,
   attestrResultSignal,
   bindSessionUpdate,
+  deliverEventUpdate,
+  type BackendEventArgs,
+  type SessionStatus,
   deviceClientQuery,
   deviceClientWorkflowId,
   revokeDeviceClientUpdate,
@@ -318,6 +321,27 @@ export class SessionGateway {
       await this.handle(sessionId).signal(attestrResultSignal, delivery);
     } catch (err) {
       refusalOf(err);
+    }
+  }
+
+  /** Sessions of a client with this tag in these statuses (from visibility: a moment behind). */
+  async findSessions(clientId: string, tag: string, statuses: SessionStatus[]): Promise<string[]> {
+    const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    const query = `ClientId = ${quote(clientId)} AND SessionTag = ${quote(tag)} AND SessionStatus IN (${statuses.map(quote).join(', ')}) AND WorkflowType = 'sessionWorkflow'`;
+    const ids: string[] = [];
+    for await (const execution of this.client.workflow.list({ query, pageSize: 100 })) {
+      ids.push(execution.workflowId);
+      if (ids.length >= 100) break;
+    }
+    return ids;
+  }
+
+  /** Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only. */
+  async deliverEvent(sessionId: string, event: BackendEventArgs): Promise<StatusView> {
+    try {
+      return await this.handle(sessionId).executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` });
+    } catch (err) {
+      return refusalOf(err);
     }
   }
 

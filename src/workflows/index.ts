@@ -1,3 +1,4 @@
 // The workflows the worker bundles. Deterministic code only below this folder.
 export { sessionWorkflow } from './session';
 export { deviceClientWorkflow } from './device-client';
+export { webhookOutboxWorkflow } from './webhook-outbox';

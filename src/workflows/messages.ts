@@ -49,6 +49,9 @@ export interface SessionState {
   enteredAt: number;
   /** The nonce the next device submission must carry; null when none is expected. */
   nonce: string | null;
+  /** Webhook events emitted so far (their ids count up), and whether the outbox was started. */
+  webhookSeq?: number;
+  webhookOutbox?: boolean;
   /** The device client that launched the session, if one did. */
   deviceClientId?: string | null;
   /** Data prepared for the current stage (an Attestr handshake id), handed to the device. */
@@ -239,3 +242,51 @@ export const deviceClientQuery = defineQuery<DeviceClientView>('deviceClient');
 export function deviceClientWorkflowId(deviceClientId: string): string {
   return `device-client-${deviceClientId}`;
 }
+
+// Webhooks out: each session with `webhook: true` feeds its events, in order, to one outbox
+// workflow that delivers them one after another.
+
+export const WEBHOOK_EVENT_TYPES = [
+  'session.created',
+  'session.in_progress',
+  'session.step_completed',
+  'session.consumed',
+  'session.expired',
+  'session.archived',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export interface WebhookEvent {
+  /** `<sessionId>.<sequence>`: the Standard Webhooks `webhook-id`, the same on every retry. */
+  id: string;
+  type: WebhookEventType;
+  /** Unix ms. */
+  occurredAt: number;
+  data: Record<string, unknown> & { result?: unknown };
+}
+
+export interface WebhookOutboxInput {
+  sessionId: string;
+  clientId: string;
+  /** Carried over by continue-as-new. */
+  queue?: WebhookEvent[];
+  closed?: boolean;
+  gone?: boolean;
+}
+
+export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
+/** No more events will come: the outbox ends once its queue is empty. */
+export const closeOutboxSignal = defineSignal('closeOutbox');
+
+export function webhookOutboxWorkflowId(sessionId: string): string {
+  return `webhooks-${sessionId}`;
+}
+
+/** A backend event for a session waiting in a `wait` stage. */
+export interface BackendEventArgs {
+  eventId: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export const deliverEventUpdate = defineUpdate<StatusView, [BackendEventArgs]>('deliverEvent');

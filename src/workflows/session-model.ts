@@ -10,6 +10,7 @@ import { validateAgainstSchema } from '../flows/schema';
 import {
   DEVICE_STATUS,
   REFUSALS,
+  type BackendEventArgs,
   type ExpireArgs,
   type LaunchArgs,
   type RefusalType,
@@ -122,6 +123,19 @@ export class SessionModel {
     }
     if (stage.kind === 'input' && advanceFlow(this.machine, stage.id, { type: 'SUBMIT', input: args.input }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
+    }
+  }
+
+  /** A backend event is taken only by a live session waiting in a `wait` stage that has a transition for it. */
+  checkEvent(event: BackendEventArgs): void {
+    if (this.state.status !== 'in_progress') {
+      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it waits for no event`, { status: this.state.status });
+    }
+    if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
+    const stage = this.currentStage();
+    if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
+    if (typeof event?.type !== 'string' || advanceFlow(this.machine, stage.id, { type: 'EVENT', data: event.data }) === null) {
+      refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
     }
   }
 

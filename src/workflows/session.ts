@@ -9,6 +9,8 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
+  startChild,
   isCancellation,
   setCurrentDetails,
   setHandler,
@@ -20,6 +22,13 @@ import { advanceFlow, timersOf, type FlowEvent, type FlowPosition, type StageInf
 import {
   archiveUpdate,
   attestrResultSignal,
+  closeOutboxSignal,
+  deliverEventUpdate,
+  webhookEventSignal,
+  webhookOutboxWorkflowId,
+  type SessionStatus,
+  type WebhookEvent,
+  type WebhookEventType,
   expireUpdate,
   launchUpdate,
   resultQuery,
@@ -37,6 +46,7 @@ import {
 } from './messages';
 import { DEVICE_RETRYABLE, needsPreparation, prepareStage, runStage } from './providers';
 import { SessionModel } from './session-model';
+import { webhookOutboxWorkflow } from './webhook-outbox';
 
 /** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
 const MAX_UPDATES_PER_RUN = 500;
@@ -50,12 +60,62 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   let stageTimers: CancellationScope | null = null;
   let expiryTimer: CancellationScope | null = null;
 
-  /** Publishes the session's position to the Temporal UI; search attributes only on a status change. */
+  // Webhook events wait here; the pump hands them, in order, to this session's outbox workflow.
+  const webhookQueue: Array<WebhookEvent | 'close'> = [];
+  let pumping = false;
+
+  function emit(type: WebhookEventType, extra: Record<string, unknown> = {}): void {
+    if (!input.webhook) return;
+    state.webhookSeq = (state.webhookSeq ?? 0) + 1;
+    webhookQueue.push({
+      id: `${input.sessionId}.${state.webhookSeq}`,
+      type,
+      occurredAt: Date.now(),
+      data: { sessionId: input.sessionId, number: input.number, tag: input.tag, flowId: input.definition.flowId, status: state.status, ...extra },
+    });
+  }
+
+  async function pumpWebhooks(): Promise<void> {
+    const outboxId = webhookOutboxWorkflowId(input.sessionId);
+    for (;;) {
+      await condition(() => webhookQueue.length > 0);
+      pumping = true;
+      if (!state.webhookOutbox) {
+        await startChild(webhookOutboxWorkflow, {
+          workflowId: outboxId,
+          args: [{ sessionId: input.sessionId, clientId: input.clientId }],
+          // Deliveries go on for days after the session itself has ended.
+          parentClosePolicy: 'ABANDON',
+        });
+        state.webhookOutbox = true;
+      }
+      const outbox = getExternalWorkflowHandle(outboxId);
+      while (webhookQueue.length > 0) {
+        const next = webhookQueue[0];
+        await (next === 'close' ? outbox.signal(closeOutboxSignal) : outbox.signal(webhookEventSignal, next));
+        webhookQueue.shift();
+      }
+      pumping = false;
+    }
+  }
+
+  const STATUS_EVENTS: Partial<Record<SessionStatus, () => void>> = {
+    in_progress: () => emit('session.in_progress'),
+    consumed: () => emit('session.consumed', { outcome: state.outcome, result: state.result }),
+    expired: () => emit('session.expired', { reason: state.endReason }),
+    archived: () => {
+      emit('session.archived', { archived: state.archivedAt });
+      if (input.webhook) webhookQueue.push('close');
+    },
+  };
+
+  /** Publishes the session's position to the Temporal UI and webhooks; search attributes only on a status change. */
   function publish(): void {
     setCurrentDetails(session.details());
     if (state.status !== reportedStatus) {
       upsertSearchAttributes([{ key: SessionStatusKey, value: state.status }]);
       reportedStatus = state.status;
+      STATUS_EVENTS[state.status]?.();
     }
     if (!session.isLive) {
       expiryTimer?.cancel();
@@ -219,6 +279,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       }
       session.record(stage.id, args.input, output);
       state.stepCount += 1;
+      emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
       move(stage.id, advanceFlow(machine, stage.id, event), event.type);
       if (session.isLive) state.nonce = args.nextNonce;
       publish();
@@ -232,6 +293,9 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     }
   }
 
+  // Before any handler is set: setting one runs the updates already waiting for it (a launch
+  // sent right after the start), and their events must come after this one.
+  if (!input.state) emit('session.created');
   setHandler(attestrResultSignal, (delivery) => {
     // Only the handshake the current stage is waiting for; anything else is stale.
     if (session.isLive && state.prepared?.handshakeId === delivery.handshakeId) state.delivered = delivery;
@@ -277,17 +341,41 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     { validator: (args) => session.checkExpire(args) },
   );
 
+  setHandler(
+    deliverEventUpdate,
+    async (event) => {
+      updatesThisRun += 1;
+      const stage = session.currentStage() as StageInfo;
+      session.busy = true;
+      try {
+        session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
+        emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
+        move(stage.id, advanceFlow(machine, stage.id, { type: 'EVENT', data: event.data }), 'EVENT');
+        publish();
+        await settle();
+      } finally {
+        session.busy = false;
+        publish();
+      }
+      return session.statusView();
+    },
+    { validator: (event) => session.checkEvent(event) },
+  );
+
+  void pumpWebhooks();
   publish();
   armExpiry();
   armStageTimers();
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || updatesThisRun >= MAX_UPDATES_PER_RUN;
   await condition(() => state.status === 'archived' || shouldContinueAsNew());
+  const webhooksHandedOver = () => webhookQueue.length === 0 && !pumping;
   if (state.status !== 'archived') {
-    // Finish every accepted update first: continuing as new must not drop one.
-    await condition(() => !session.busy && allHandlersFinished());
+    // Finish every accepted update and hand over every webhook event first: continuing as
+    // new must not drop one.
+    await condition(() => !session.busy && allHandlersFinished() && webhooksHandedOver());
     return await continueAsNew<typeof sessionWorkflow>({ ...input, state });
   }
-  await condition(allHandlersFinished);
+  await condition(() => allHandlersFinished() && webhooksHandedOver());
   return session.statusView();
 }

@@ -63,7 +63,8 @@ export async function startApi(
 
   const call: Api['call'] = async (method, path, options = {}) => {
     const as = options.as === undefined ? TENANT_A : options.as;
-    const headers: Record<string, string> = { ...(as && path.startsWith('/api/') ? { authorization: basic(as) } : {}), ...options.headers };
+    const backend = path.startsWith('/api/') || path.startsWith('/v1/events');
+    const headers: Record<string, string> = { ...(as && backend ? { authorization: basic(as) } : {}), ...options.headers };
     const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     const answer = await request(`${url}${path}`, { method: method as 'GET', headers, ...(payload === undefined ? {} : { body: payload }) });

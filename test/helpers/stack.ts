@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import type { TenantClient } from '../../src/api/clients';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
 import { FlowCatalog } from '../../src/flows/catalog';
@@ -27,8 +28,8 @@ export interface Stack {
   gateway: SessionGateway;
   sandbox: RunningSandbox;
   catalog: FlowCatalog;
-  /** A worker in this process, running until stop(). */
-  startWorker(): Promise<SessionWorker>;
+  /** A worker in this process, running until stop(); `clients` are those it sends webhooks for. */
+  startWorker(clients?: TenantClient[]): Promise<SessionWorker>;
   /** A worker as its own OS process (tsx src/worker.ts), for crash tests. */
   spawnWorker(): Promise<ChildProcess>;
   definition(flowId: string, snapshotId?: string | null): FlowDefinition;
@@ -76,9 +77,9 @@ export async function startStack(
     gateway: new SessionGateway(client, taskQueue),
     sandbox,
     catalog,
-    async startWorker() {
+    async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createSessionWorker(config, { connection: workerConnection });
+      const worker = await createSessionWorker(config, { connection: workerConnection, clients });
       workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
       return worker;
     },

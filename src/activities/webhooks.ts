@@ -1,0 +1,72 @@
+/**
+ * Outgoing webhooks, signed per the Standard Webhooks specification: headers `webhook-id`,
+ * `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
+ * keyed with the decoded part of the client's `whsec_` secret. One attempt per call; the
+ * outbox workflow's retry policy owns the schedule. The consumed event's resultSignature is
+ * computed here, with the client secret the workflow never holds.
+ */
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { Agent, request } from 'undici';
+import type { TenantClient } from '../api/clients';
+import { signResult } from '../result-signature';
+import type { WebhookEvent } from '../workflows/messages';
+import { parseRetryAfter } from './providers/errors';
+
+export type WebhookOutcome = { delivered: true; status: number } | { delivered: false; reason: 'no_endpoint' };
+
+export function standardWebhookSignature(secret: string, messageId: string, timestampSeconds: number, body: string): string {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
+}
+
+export class WebhookSender {
+  private readonly agent = new Agent({ connectTimeout: 5_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  private readonly clients: ReadonlyMap<string, TenantClient>;
+
+  constructor(clients: TenantClient[]) {
+    this.clients = new Map(clients.map((client) => [client.id, client]));
+  }
+
+  async deliver(clientId: string, event: WebhookEvent): Promise<WebhookOutcome> {
+    const client = this.clients.get(clientId);
+    if (!client?.webhookUrl || !client.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
+    const data =
+      event.type === 'session.consumed' && event.data.result
+        ? { ...event.data, resultSignature: signResult(event.data.result, client.secret) }
+        : event.data;
+    const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
+    const timestamp = Math.floor(Date.now() / 1000);
+    let answer;
+    try {
+      answer = await request(client.webhookUrl, {
+        dispatcher: this.agent,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': event.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': standardWebhookSignature(client.webhookSecret, event.id, timestamp, body),
+        },
+        body,
+      });
+      await answer.body.dump();
+    } catch (err) {
+      throw ApplicationFailure.retryable(`the webhook endpoint could not be reached (${(err as { code?: string }).code ?? 'network_error'})`, 'WebhookUnreachable');
+    }
+    if (answer.statusCode >= 200 && answer.statusCode < 300) return { delivered: true, status: answer.statusCode };
+    if (answer.statusCode === 410) {
+      throw ApplicationFailure.nonRetryable('the webhook endpoint answered 410 Gone: deliveries to it stop', 'WebhookGone');
+    }
+    const retryAfter = answer.statusCode === 429 ? parseRetryAfter(answer.headers['retry-after']) : undefined;
+    throw ApplicationFailure.create({
+      type: 'WebhookRefused',
+      message: `the webhook endpoint answered ${answer.statusCode}`,
+      ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : {}),
+    });
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

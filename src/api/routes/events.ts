@@ -1,0 +1,130 @@
+/**
+ * Backend events in: `POST /v1/events` with `{ id, type, tag, data }`, authenticated like the
+ * backend API. SESSIONFLOW_EVENT_RULES maps each type to an action: start a session of a flow
+ * for the tag (the event id makes it once-only), deliver the event to the tag's session
+ * waiting in a `wait` stage, or archive the tag's ended sessions.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { canonicalJson } from '../../flows/snapshots';
+import { REFUSALS } from '../../workflows/messages';
+import type { ApiContext } from '../context';
+import { BackendError } from '../errors';
+import { backendError } from '../schemas/common';
+import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+
+const eventBody = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 128, description: "The event's own id: a redelivery with the same id does nothing new." },
+    type: { type: 'string', minLength: 1, maxLength: 128 },
+    tag: { type: 'string', minLength: 1, maxLength: 128 },
+    data: { type: 'object', additionalProperties: true },
+  },
+  required: ['id', 'type', 'tag'],
+  additionalProperties: false,
+} as const;
+
+const eventAnswer = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    action: { type: 'string', enum: ['start', 'deliver', 'archive'] },
+    sessions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { _id: { type: 'string' }, number: { type: 'string' }, created: { type: 'boolean' }, status: { type: 'string' } },
+        required: ['_id'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['id', 'action', 'sessions'],
+  additionalProperties: false,
+} as const;
+
+interface EventBody {
+  id: string;
+  type: string;
+  tag: string;
+  data?: Record<string, unknown>;
+}
+
+export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { gateway, catalog, clients, limiter } = context;
+
+  app.addHook('onRequest', async (request) => {
+    const client = clients.authenticateBasic(request.headers.authorization);
+    if (!client) throw new BackendError(4016);
+    const verdict = limiter.check(client.id, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
+    if (!verdict.ok) throw new BackendError(verdict.code, undefined, { retryAfterSeconds: verdict.retryAfterSeconds });
+    request.tenant = client;
+  });
+
+  app.post<{ Body: EventBody }>(
+    '/events',
+    {
+      schema: {
+        summary: 'Take a backend event',
+        body: eventBody,
+        response: { 200: eventAnswer, 400: backendError, 401: backendError, 409: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError },
+      },
+    },
+    async (request) => {
+      const client = request.tenant!;
+      const event = request.body;
+      const rule = context.config.eventRules.find((candidate) => candidate.type === event.type);
+      if (!rule) throw new BackendError(4001, `no rule for event type "${event.type}" (SESSIONFLOW_EVENT_RULES)`);
+
+      if (rule.action === 'start') {
+        const resolved = catalog.resolve(rule.flow, rule.snapshot);
+        if (!resolved.ok) throw new BackendError(resolved.reason === 'inactive_flow' ? 40034 : 4002);
+        try {
+          const created = await gateway.create({
+            clientId: client.id,
+            tag: event.tag,
+            webhook: rule.webhook ?? false,
+            definition: resolved.definition,
+            idempotency: {
+              key: `event:${event.id}`,
+              requestHash: createHash('sha256').update(canonicalJson({ type: event.type, tag: event.tag })).digest('hex'),
+              clientSecret: client.secret,
+            },
+          });
+          return { id: event.id, action: rule.action, sessions: [{ _id: created.sessionId, number: created.number, created: created.created }] };
+        } catch (err) {
+          if (err instanceof IdempotencyConflictError) throw new BackendError(4001, `event ${event.id} was taken before with another type or tag`);
+          throw err;
+        }
+      }
+
+      if (rule.action === 'deliver') {
+        const delivered = [];
+        for (const sessionId of await gateway.findSessions(client.id, event.tag, ['in_progress'])) {
+          try {
+            const status = await gateway.deliverEvent(sessionId, { eventId: event.id, type: event.type, data: event.data ?? {} });
+            delivered.push({ _id: sessionId, status: status.status });
+          } catch (err) {
+            // Sessions of the tag that wait for something else are not this event's.
+            if (!(err instanceof SessionRefusedError) && !(err instanceof SessionNotFoundError)) throw err;
+          }
+        }
+        if (delivered.length === 0) {
+          throw new BackendError(4001, `no session with tag "${event.tag}" is waiting for an event "${event.type}"`, { status: 409 });
+        }
+        return { id: event.id, action: rule.action, sessions: delivered };
+      }
+
+      const archived = [];
+      for (const sessionId of await gateway.findSessions(client.id, event.tag, ['consumed', 'expired'])) {
+        try {
+          archived.push({ _id: sessionId, status: (await gateway.archive(sessionId)).status });
+        } catch (err) {
+          if (!(err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) && !(err instanceof SessionNotFoundError)) throw err;
+        }
+      }
+      return { id: event.id, action: rule.action, sessions: archived };
+    },
+  );
+}

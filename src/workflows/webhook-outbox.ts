@@ -1,0 +1,64 @@
+/**
+ * One outbox per session with webhooks on: events arrive by signal in the session's order and
+ * are delivered one after another, so a receiver sees them in that order. Each delivery is
+ * retried by Temporal on the schedule below for up to three days; a 429's Retry-After is
+ * honoured; a 410 stops all further deliveries. The session never waits for any of it.
+ */
+import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookOutboxInput } from './messages';
+
+// The documented schedule: after 5 s, then ×3 each time (15 s, 45 s, 2¼ min, 6¾ min, 20 min,
+// 1 h, 3 h), then every 6 h, until three days after the first attempt.
+const deliveries = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '3 days',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 3, maximumInterval: '6 hours', nonRetryableErrorTypes: ['WebhookGone'] },
+});
+
+export interface OutboxSummary {
+  delivered: number;
+  failed: number;
+  gone: boolean;
+}
+
+export async function webhookOutboxWorkflow(input: WebhookOutboxInput): Promise<OutboxSummary> {
+  const queue: WebhookEvent[] = [...(input.queue ?? [])];
+  const seen = new Set(queue.map((event) => event.id));
+  let closed = input.closed ?? false;
+  let gone = input.gone ?? false;
+  const summary: OutboxSummary = { delivered: 0, failed: 0, gone };
+
+  setHandler(webhookEventSignal, (event) => {
+    if (gone || seen.has(event.id)) return;
+    seen.add(event.id);
+    queue.push(event);
+  });
+  setHandler(closeOutboxSignal, () => {
+    closed = true;
+  });
+
+  for (;;) {
+    await condition(() => queue.length > 0 || closed);
+    if (queue.length === 0) break;
+    if (workflowInfo().continueAsNewSuggested) {
+      return await continueAsNew<typeof webhookOutboxWorkflow>({ ...input, queue, closed, gone });
+    }
+    const event = queue[0];
+    try {
+      const outcome = await deliveries.deliverWebhook({ clientId: input.clientId, event });
+      if (outcome.delivered) summary.delivered += 1;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      summary.failed += 1;
+      if (err.cause instanceof ApplicationFailure && err.cause.type === 'WebhookGone') {
+        gone = true;
+        summary.gone = true;
+        queue.length = 0;
+        continue;
+      }
+    }
+    queue.shift();
+  }
+  return summary;
+}
