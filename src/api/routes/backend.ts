@@ -13,6 +13,7 @@ import { signResult } from '../../result-signature';
 import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
 import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
+import { requireBackendClient } from './backend-auth';
 import { backendError } from '../schemas/common';
 import {
   createHandshakeBody,
@@ -64,15 +65,9 @@ function flowSummary(flow: FlowFile) {
 }
 
 export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { gateway, catalog, clients, limiter } = context;
+  const { gateway, catalog } = context;
 
-  app.addHook('onRequest', async (request) => {
-    const client = clients.authenticateBasic(request.headers.authorization);
-    if (!client) throw new BackendError(4016);
-    const verdict = limiter.check(client.id, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
-    if (!verdict.ok) throw new BackendError(verdict.code, undefined, { retryAfterSeconds: verdict.retryAfterSeconds });
-    request.tenant = client;
-  });
+  requireBackendClient(app, context);
 
   /** The session's views, if it exists and belongs to `client`. */
   async function visibleSession(client: TenantClient, sessionId: string) {

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DeviceError } from '../errors';
+import { limitsOf } from './backend-auth';
 import { deviceCredential } from './device-client';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
@@ -88,7 +89,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     if (!client) return; // unknown clients are refused by the session itself, like unknown ids
     // Device traffic counts apart from the backend's: a claimed client_id must not be able to
     // spend the tenant backend's own limits.
-    const verdict = limiter.check(`device:${client.id}`, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
+    const verdict = limiter.check(`device:${client.id}`, limitsOf(client, context));
     if (!verdict.ok) {
       const daily = verdict.code === 4293;
       throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);

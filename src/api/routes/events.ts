@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { canonicalJson } from '../../flows/snapshots';
 import { REFUSALS } from '../../workflows/messages';
 import type { ApiContext } from '../context';
+import { requireBackendClient } from './backend-auth';
 import { BackendError } from '../errors';
 import { backendError } from '../schemas/common';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
@@ -52,15 +53,9 @@ interface EventBody {
 }
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { gateway, catalog, clients, limiter } = context;
+  const { gateway, catalog } = context;
 
-  app.addHook('onRequest', async (request) => {
-    const client = clients.authenticateBasic(request.headers.authorization);
-    if (!client) throw new BackendError(4016);
-    const verdict = limiter.check(client.id, { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay });
-    if (!verdict.ok) throw new BackendError(verdict.code, undefined, { retryAfterSeconds: verdict.retryAfterSeconds });
-    request.tenant = client;
-  });
+  requireBackendClient(app, context);
 
   app.post<{ Body: EventBody }>(
     '/events',
