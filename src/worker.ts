@@ -11,7 +11,8 @@ import { FinqwareConnector } from './activities/providers/finqware';
 import { HttpStageConnector } from './activities/providers/http-stage';
 import { WebhookSender } from './activities/webhooks';
 import { loadClients, type TenantClient } from './api/clients';
-import { connectWorker } from './temporal';
+import { connectClient, connectWorker } from './temporal';
+import { resultQuery, sessionWorkflowId } from './workflows/messages';
 
 export interface SessionWorker {
   worker: Worker;
@@ -33,7 +34,11 @@ export async function createSessionWorker(
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
   const http = new HttpStageConnector(config.providers.httpStageSecrets);
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients);
+  const temporal = await connectClient(config.temporal);
+  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => {
+    const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
+    return view.result;
+  });
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
     connection,
@@ -46,7 +51,7 @@ export async function createSessionWorker(
   return {
     worker,
     async close() {
-      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close()]);
+      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
       if (!overrides.connection) await connection.close();
     },
   };

@@ -10,8 +10,8 @@ import { Webhook } from 'standardwebhooks';
 import type { TenantClient } from '../src/api/clients';
 import type { FlowMachine } from '../src/flows/types';
 import { verifyResultSignature } from '../src/result-signature';
-import { startApi, type Api } from './helpers/api';
-import { inlineFlow } from './helpers/flows';
+import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
+import { inlineFlow, recordHistory } from './helpers/flows';
 import { eventually, startStack, type Stack } from './helpers/stack';
 
 interface Delivery {
@@ -106,7 +106,7 @@ beforeAll(async () => {
   goneTenant = { id: 'tenant-gone', secret: 'tenant-gone-secret-01234567', webhookUrl: goneReceiver.url, webhookSecret: secret, perSecond: 1000, perDay: 1_000_000 };
   stack = await startStack('webhooks', {}, { SESSIONFLOW_EVENT_RULES: JSON.stringify(RULES) });
   await stack.startWorker([tenant, goneTenant]);
-  api = await startApi(stack, [tenant, goneTenant]);
+  api = await startApi(stack, [tenant, goneTenant, TENANT_PLAIN]);
 });
 
 afterAll(async () => {
@@ -123,10 +123,11 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
   const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-hooks', webhook: true, definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
-  await stack.gateway.archive(sessionId);
   expect(receiver.accepted).toHaveLength(0); // the whole session ran while the receiver was down
 
-  await eventually(async () => (receiver.accepted.length >= 5 ? true : undefined), 30_000, 'all five events');
+  await eventually(async () => (receiver.accepted.length >= 4 ? true : undefined), 30_000, 'the first four events');
+  await stack.gateway.archive(sessionId);
+  await eventually(async () => (receiver.accepted.length >= 5 ? true : undefined), 10_000, 'the archived event');
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(receiver.rejected).toBe(0);
   expect(receiver.accepted.map((d) => d.type)).toEqual([
@@ -142,10 +143,32 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
   const consumed = receiver.accepted[3].body.data;
   expect(consumed).toMatchObject({ sessionId, tag: 'REF-hooks', status: 'consumed', outcome: 'success', result: { consent: { input: { accepted: true }, output: {} } } });
   expect(verifyResultSignature(consumed.result, consumed.resultSignature, tenant.secret)).toBe(true);
+  await stack.client.workflow.getHandle(sessionId).result();
+  recordHistory(stack, 'consent-only-webhooks', sessionId);
   // Each delivery's attempts are in the outbox workflow, for the Temporal UI.
   const outbox = await stack.client.workflow.getHandle(`webhooks-${sessionId}`).fetchHistory();
   const first = outbox.events?.find((e) => e.activityTaskStartedEventAttributes);
   expect(first?.activityTaskStartedEventAttributes?.attempt).toBe(4);
+});
+
+test('a session archived before its consumed event went out sends no result', async () => {
+  receiver.plan = [{ status: 503 }];
+  const before = receiver.accepted.length;
+  const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-hooks-purged', webhook: true, definition: stack.definition('consent-only') });
+  const launch = await stack.gateway.launch(sessionId);
+  await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
+  await stack.gateway.archive(sessionId);
+  await eventually(async () => (receiver.accepted.length >= before + 5 ? true : undefined), 30_000, 'all five events');
+  const consumed = receiver.accepted.find((d) => d.id.startsWith(`${sessionId}.`) && d.type === 'session.consumed')!;
+  expect(consumed.body.data).toMatchObject({ outcome: 'success', result: null, resultSignature: null });
+});
+
+test('webhook: true for a client without an endpoint is refused', async () => {
+  const noHooks = await api.call('POST', '/api/v1/public/flowx/handshake', {
+    body: { flow: 'consent-only', snapshot: null, tag: 'REF-no-endpoint', webhook: true },
+    as: TENANT_PLAIN,
+  });
+  expect(noHooks).toMatchObject({ status: 400, body: { code: 4001, details: "webhook: true needs the client's webhookUrl and webhookSecret" } });
 });
 
 test('a 410 from the endpoint stops all further deliveries', async () => {
@@ -201,6 +224,9 @@ describe('backend events in', () => {
     const again = await post({ ...event, data: { valid: false } });
     expect([200, 409]).toContain(again.status);
     expect(await stack.gateway.result(sessionId)).toEqual(result);
+    await stack.gateway.archive(sessionId);
+    await stack.client.workflow.getHandle(sessionId).result();
+    recordHistory(stack, 'wait-stage-event', sessionId);
   });
 
   test('an event for a tag with nothing waiting is answered clearly and changes nothing', async () => {

@@ -20,21 +20,29 @@ export function standardWebhookSignature(secret: string, messageId: string, time
   return `v1,${createHmac('sha256', key).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
+/** Reads a session's result now (null once archived). */
+export type ResultReader = (sessionId: string) => Promise<unknown>;
+
 export class WebhookSender {
   private readonly agent = new Agent({ connectTimeout: 5_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
   private readonly clients: ReadonlyMap<string, TenantClient>;
 
-  constructor(clients: TenantClient[]) {
+  constructor(
+    clients: TenantClient[],
+    private readonly readResult: ResultReader,
+  ) {
     this.clients = new Map(clients.map((client) => [client.id, client]));
   }
 
   async deliver(clientId: string, event: WebhookEvent): Promise<WebhookOutcome> {
     const client = this.clients.get(clientId);
     if (!client?.webhookUrl || !client.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
-    const data =
-      event.type === 'session.consumed' && event.data.result
-        ? { ...event.data, resultSignature: signResult(event.data.result, client.secret) }
-        : event.data;
+    let data = event.data;
+    if (event.type === 'session.consumed') {
+      // Read at send time: a session archived meanwhile has no result left to send.
+      const result = (await this.readResult(String(event.data.sessionId))) ?? null;
+      data = { ...data, result, resultSignature: result === null ? null : signResult(result, client.secret) };
+    }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
     const timestamp = Math.floor(Date.now() / 1000);
     let answer;

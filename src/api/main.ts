@@ -26,6 +26,14 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const { clients, source } = loadOrExit(() => loadClients(process.env, config.dataDir));
   const catalog = loadOrExit(() => FlowCatalog.load(config.flowsDir));
+  for (const rule of config.eventRules) {
+    if (rule.action !== 'start') continue;
+    const resolved = catalog.resolve(rule.flow, rule.snapshot);
+    if (!resolved.ok) {
+      process.stderr.write(`sessionflow: SESSIONFLOW_EVENT_RULES: the rule for "${rule.type}" starts a flow that cannot run (${resolved.reason})\n`);
+      process.exit(2);
+    }
+  }
   const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
   const temporal = await connectClient(config.temporal);
   const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel } });

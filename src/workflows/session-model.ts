@@ -134,7 +134,7 @@ export class SessionModel {
     if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
     const stage = this.currentStage();
     if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
-    if (typeof event?.type !== 'string' || advanceFlow(this.machine, stage.id, { type: 'EVENT', data: event.data }) === null) {
+    if (typeof event?.type !== 'string' || advanceFlow(this.machine, stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
     }
   }

@@ -10,6 +10,8 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  log,
+  patched,
   startChild,
   isCancellation,
   setCurrentDetails,
@@ -18,6 +20,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { advanceFlow, timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/engine';
 import {
   archiveUpdate,
@@ -64,8 +67,11 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const webhookQueue: Array<WebhookEvent | 'close'> = [];
   let pumping = false;
 
+  // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
+  const webhooksOn = input.webhook && patched('webhooks-out-1');
+
   function emit(type: WebhookEventType, extra: Record<string, unknown> = {}): void {
-    if (!input.webhook) return;
+    if (!webhooksOn) return;
     state.webhookSeq = (state.webhookSeq ?? 0) + 1;
     webhookQueue.push({
       id: `${input.sessionId}.${state.webhookSeq}`,
@@ -75,37 +81,65 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     });
   }
 
+  async function startOutbox(outboxId: string): Promise<void> {
+    try {
+      await startChild(webhookOutboxWorkflow, {
+        workflowId: outboxId,
+        args: [{ sessionId: input.sessionId, clientId: input.clientId }],
+        // Deliveries go on for days after the session itself has ended.
+        parentClosePolicy: 'ABANDON',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    state.webhookOutbox = true;
+  }
+
+  /** Hands one queued item to the outbox; an outbox that is gone (terminated) is started anew once. */
+  async function handOver(outboxId: string, next: WebhookEvent | 'close'): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      if (!state.webhookOutbox) await startOutbox(outboxId);
+      const outbox = getExternalWorkflowHandle(outboxId);
+      try {
+        await (next === 'close' ? outbox.signal(closeOutboxSignal) : outbox.signal(webhookEventSignal, next));
+        return;
+      } catch (err) {
+        if (attempt >= 2) throw err;
+        state.webhookOutbox = false;
+      }
+    }
+  }
+
   async function pumpWebhooks(): Promise<void> {
     const outboxId = webhookOutboxWorkflowId(input.sessionId);
     for (;;) {
       await condition(() => webhookQueue.length > 0);
       pumping = true;
-      if (!state.webhookOutbox) {
-        await startChild(webhookOutboxWorkflow, {
-          workflowId: outboxId,
-          args: [{ sessionId: input.sessionId, clientId: input.clientId }],
-          // Deliveries go on for days after the session itself has ended.
-          parentClosePolicy: 'ABANDON',
-        });
-        state.webhookOutbox = true;
+      try {
+        while (webhookQueue.length > 0) {
+          const next = webhookQueue[0];
+          try {
+            await handOver(outboxId, next);
+          } catch (err) {
+            // Deliveries must never hold up the session: an event that cannot be handed over is dropped, and said so.
+            log.warn('webhook event dropped: the outbox could not take it', { event: next === 'close' ? 'close' : next.id, error: String(err) });
+          }
+          webhookQueue.shift();
+        }
+      } finally {
+        pumping = false;
       }
-      const outbox = getExternalWorkflowHandle(outboxId);
-      while (webhookQueue.length > 0) {
-        const next = webhookQueue[0];
-        await (next === 'close' ? outbox.signal(closeOutboxSignal) : outbox.signal(webhookEventSignal, next));
-        webhookQueue.shift();
-      }
-      pumping = false;
     }
   }
 
   const STATUS_EVENTS: Partial<Record<SessionStatus, () => void>> = {
     in_progress: () => emit('session.in_progress'),
-    consumed: () => emit('session.consumed', { outcome: state.outcome, result: state.result }),
+    // The result itself is read when the event is sent, so an archived session's is never sent.
+    consumed: () => emit('session.consumed', { outcome: state.outcome }),
     expired: () => emit('session.expired', { reason: state.endReason }),
     archived: () => {
       emit('session.archived', { archived: state.archivedAt });
-      if (input.webhook) webhookQueue.push('close');
+      if (webhooksOn) webhookQueue.push('close');
     },
   };
 
@@ -350,7 +384,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       try {
         session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
         emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
-        move(stage.id, advanceFlow(machine, stage.id, { type: 'EVENT', data: event.data }), 'EVENT');
+        move(stage.id, advanceFlow(machine, stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
         publish();
         await settle();
       } finally {

@@ -8,7 +8,8 @@ import type { TenantClient } from '../clients';
 import { BackendError } from '../errors';
 import { canonicalJson } from '../../flows/snapshots';
 import { toMermaid } from '../../flows/mermaid';
-import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/types';
+import type { FlowCatalog } from '../../flows/catalog';
+import { DEFAULT_MAX_STEPS, type FlowDefinition, type FlowFile } from '../../flows/types';
 import { signResult } from '../../result-signature';
 import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
 import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
@@ -37,6 +38,21 @@ const errors = { 400: backendError, 401: backendError, 403: backendError, 413: b
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
   return createHash('sha256').update(`${sessionId}:${number}:${tag}`).digest('hex');
+}
+
+export const WEBHOOK_NEEDS_ENDPOINT = "webhook: true needs the client's webhookUrl and webhookSecret";
+
+export function hasWebhookEndpoint(client: TenantClient): boolean {
+  return Boolean(client.webhookUrl && client.webhookSecret);
+}
+
+/** The definition a new session runs, or the documented error: 4002, 40034 or 4001. */
+export function resolveFlow(catalog: FlowCatalog, flowId: string, snapshot: string | null): FlowDefinition {
+  const resolved = catalog.resolve(flowId, snapshot);
+  if (resolved.ok) return resolved.definition;
+  if (resolved.reason === 'unknown_flow') throw new BackendError(4002);
+  if (resolved.reason === 'inactive_flow') throw new BackendError(40034);
+  throw new BackendError(4001, `flow ${flowId} has no snapshot ${snapshot}`);
 }
 
 /** Unknown sessions and other clients' sessions get this same answer. */
@@ -107,18 +123,14 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
       if (body.expiry !== undefined && (body.expiry <= now || body.expiry > now + MAX_EXPIRY_MS)) {
         throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
       }
-      const resolved = catalog.resolve(body.flow, body.snapshot);
-      if (!resolved.ok) {
-        if (resolved.reason === 'unknown_flow') throw new BackendError(4002);
-        if (resolved.reason === 'inactive_flow') throw new BackendError(40034);
-        throw new BackendError(4001, `flow ${body.flow} has no snapshot ${body.snapshot}`);
-      }
+      if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
+      const definition = resolveFlow(catalog, body.flow, body.snapshot);
       try {
         const created = await gateway.create({
           clientId: client.id,
           tag: body.tag,
           webhook: body.webhook ?? false,
-          definition: resolved.definition,
+          definition,
           ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
           ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), clientSecret: client.secret } } : {}),
         });

@@ -10,6 +10,7 @@ import { canonicalJson } from '../../flows/snapshots';
 import { REFUSALS } from '../../workflows/messages';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from './backend-auth';
+import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from './backend';
 import { BackendError } from '../errors';
 import { backendError } from '../schemas/common';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
@@ -73,16 +74,17 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
       if (!rule) throw new BackendError(4001, `no rule for event type "${event.type}" (SESSIONFLOW_EVENT_RULES)`);
 
       if (rule.action === 'start') {
-        const resolved = catalog.resolve(rule.flow, rule.snapshot);
-        if (!resolved.ok) throw new BackendError(resolved.reason === 'inactive_flow' ? 40034 : 4002);
+        const definition = resolveFlow(catalog, rule.flow, rule.snapshot);
+        if (rule.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
         try {
           const created = await gateway.create({
             clientId: client.id,
             tag: event.tag,
             webhook: rule.webhook ?? false,
-            definition: resolved.definition,
+            definition,
             idempotency: {
-              key: `event:${event.id}`,
+              // A control character no Idempotency-Key header can hold keeps the two apart.
+              key: `\u0001event:${event.id}`,
               requestHash: createHash('sha256').update(canonicalJson({ type: event.type, tag: event.tag })).digest('hex'),
               clientSecret: client.secret,
             },
