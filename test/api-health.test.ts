@@ -36,3 +36,29 @@ test('healthz answers 503 when Temporal does not answer', async () => {
   expect(health.status).toBe(503);
   expect(health.body).toEqual({ status: 'degraded', temporal: { reachable: false, namespace: 'default' } });
 });
+
+test('when Temporal refuses the work, the api answers 5001 / internal_error and hides the cause', async () => {
+  // A namespace that does not exist: every call fails at once, for a reason the caller must not see.
+  const address = process.env.TEMPORAL_ADDRESS!;
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace' });
+  const connection = await Connection.connect({ address });
+  const tenant = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789' };
+  const app = buildApp({ config, temporal: new Client({ connection, namespace: config.temporal.namespace }), clients: [tenant], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef' });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const { port } = app.server.address() as AddressInfo;
+    const backend = await request(`http://127.0.0.1:${port}/api/v1/public/flowx/handshake`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${tenant.id}:${tenant.secret}`).toString('base64')}` },
+      body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-down' }),
+    });
+    expect(backend.statusCode).toBe(500);
+    expect(await backend.body.json()).toEqual({ code: 5001, message: 'Request could not be processed' });
+    const device = await request(`http://127.0.0.1:${port}/v1/handshakes/DSanything00000000000000/launch`, { method: 'POST' });
+    expect(device.statusCode).toBe(500);
+    expect(await device.body.json()).toMatchObject({ type: 'api_error', code: 'internal_error', message: 'Request could not be processed' });
+  } finally {
+    await app.close();
+    await connection.close();
+  }
+});
