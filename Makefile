@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 
-.PHONY: start test lint typecheck unit deps build clean
+.PHONY: start test lint typecheck unit deps chromium build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. (`npm install`
 # rather than `npm ci`: npm 11 writes lock files without other platforms' optional packages,
@@ -24,8 +24,12 @@ lint: deps
 typecheck: deps
 	$(BIN)/tsc --noEmit -p tsconfig.json
 
+# Headless Chromium for the Temporal UI test: Debian's package, installed when missing.
+chromium:
+	@bash scripts/install-chromium.sh >/dev/null
+
 # Lint and types first (fast), then jest against one isolated dev server for the whole run.
-test: lint typecheck
+test: lint typecheck chromium
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && \
 	  $(BIN)/tsx scripts/with-temporal.ts -- $(BIN)/jest $(JEST_ARGS)
 
