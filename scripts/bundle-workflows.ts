@@ -7,9 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
-export async function writeWorkflowBundle(outFile: string): Promise<void> {
+export async function writeWorkflowBundle(outFile: string, workflowsPath = require.resolve('../src/workflows')): Promise<void> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../src/workflows'),
+    workflowsPath,
     logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
   });
   mkdirSync(dirname(outFile), { recursive: true });

@@ -3,66 +3,15 @@
  * .data/, Web UI), the provider sandboxes, the worker and the api, each a child process whose
  * output is prefixed with its name. Ctrl-C stops them all, the api first and Temporal last.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadClients } from '../src/api/clients';
 import { loadConfigOrExit } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';
+import { startService, stopService, type Service } from './services';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
-
-interface Service {
-  name: string;
-  child: ChildProcess;
-}
-
-function prefixLines(name: string, stream: NodeJS.ReadableStream | null, onLine?: (line: string) => void): void {
-  let buffered = '';
-  stream?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      process.stdout.write(`[${name}] ${line}\n`);
-      onLine?.(line);
-    }
-  });
-}
-
-/** Starts `entry` under tsx and resolves once it printed a line matching `ready`. */
-function startService(name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<Service> {
-  return new Promise((resolve, reject) => {
-    // node runs the service with tsx as a loader, so signals reach the service itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s`)), 120_000);
-    prefixLines(name, child.stdout, (line) => {
-      if (ready.test(line)) {
-        clearTimeout(timer);
-        resolve({ name, child });
-      }
-    });
-    prefixLines(name, child.stderr);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} while starting`));
-    });
-  });
-}
-
-function stopService(service: Service): Promise<void> {
-  const { child } = service;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();

@@ -51,6 +51,8 @@ export interface Config {
   sandbox: { host: string; port: number; attestrWebhookUrl?: string };
   /** The worker's GET /healthz port; no health server when absent. */
   workerHealthPort?: number;
+  /** How many sessions the worker keeps in memory between steps; the SDK's own default when absent. */
+  workerMaxCachedWorkflows?: number;
   flowsDir: string;
   dataDir: string;
   eventRules: EventRule[];
@@ -86,6 +88,7 @@ export const CONFIG_VARIABLES = [
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
   'WORKER_HEALTH_PORT',
+  'WORKER_MAX_CACHED_WORKFLOWS',
   'FLOWS_DIR',
   'DATA_DIR',
   'WORKFLOW_BUNDLE_PATH',
@@ -100,6 +103,9 @@ export const CONFIG_VARIABLES = [
   'HTTP_STAGE_SECRETS',
   'SESSIONFLOW_EVENT_RULES',
 ] as const;
+
+/** A bound against typos: each cached session costs worker memory (see bench/). */
+const MAX_CACHED_WORKFLOWS_LIMIT = 1_000_000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -267,6 +273,9 @@ export function loadConfig(env: Env = process.env): Config {
       ...(env.ATTESTR_WEBHOOK_URL ? { attestrWebhookUrl: url(env, 'ATTESTR_WEBHOOK_URL', '') } : {}),
     },
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
+    ...(env.WORKER_MAX_CACHED_WORKFLOWS
+      ? { workerMaxCachedWorkflows: positiveInteger(env, 'WORKER_MAX_CACHED_WORKFLOWS', 1, MAX_CACHED_WORKFLOWS_LIMIT) }
+      : {}),
     flowsDir: text(env, 'FLOWS_DIR', 'flows'),
     dataDir: text(env, 'DATA_DIR', '.data'),
     eventRules: eventRules(env),

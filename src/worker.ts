@@ -47,6 +47,7 @@ export async function createSessionWorker(
     ...workflowSource(config, overrides.workflowBundle),
     activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs }),
     shutdownGraceTime: '10 seconds',
+    ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
   return {
     worker,
