@@ -24,7 +24,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code runs in a deterministic sandbox: no Node built-ins.' })) },
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code runs in a deterministic sandbox: no Node built-ins.' })),
+            { name: 'prom-client', message: 'Metrics are recorded by activities and the api, never in workflow code.' },
+          ],
+        },
       ],
       'no-restricted-globals': [
         'error',

@@ -47,8 +47,11 @@ export type EventRule =
 
 export interface Config {
   temporal: TemporalConfig;
-  api: { host: string; port: number; bodyLimitBytes: number };
+  /** `metricsPort`: the api's Prometheus GET /metrics, apart from the public port; off when absent. */
+  api: { host: string; port: number; bodyLimitBytes: number; metricsPort?: number };
   sandbox: { host: string; port: number; attestrWebhookUrl?: string };
+  /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
+  workerMetricsPort?: number;
   /** The worker's GET /healthz port; no health server when absent. */
   workerHealthPort?: number;
   /** How many sessions the worker keeps in memory between steps; the SDK's own default when absent. */
@@ -84,9 +87,11 @@ export const CONFIG_VARIABLES = [
   'HOST',
   'PORT',
   'BODY_LIMIT_BYTES',
+  'API_METRICS_PORT',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
+  'WORKER_METRICS_PORT',
   'WORKER_HEALTH_PORT',
   'WORKER_MAX_CACHED_WORKFLOWS',
   'FLOWS_DIR',
@@ -266,12 +271,14 @@ export function loadConfig(env: Env = process.env): Config {
       host: text(env, 'HOST', '127.0.0.1'),
       port: port(env, 'PORT', 8080),
       bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, 16 * 1024 * 1024),
+      ...(env.API_METRICS_PORT ? { metricsPort: port(env, 'API_METRICS_PORT', 0) } : {}),
     },
     sandbox: {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),
       port: sandboxPort,
       ...(env.ATTESTR_WEBHOOK_URL ? { attestrWebhookUrl: url(env, 'ATTESTR_WEBHOOK_URL', '') } : {}),
     },
+    ...(env.WORKER_METRICS_PORT ? { workerMetricsPort: port(env, 'WORKER_METRICS_PORT', 0) } : {}),
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
     ...(env.WORKER_MAX_CACHED_WORKFLOWS
       ? { workerMaxCachedWorkflows: positiveInteger(env, 'WORKER_MAX_CACHED_WORKFLOWS', 1, MAX_CACHED_WORKFLOWS_LIMIT) }
@@ -300,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
   requireCredentialsOffSandbox(env, 'ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET');
   requireCredentialsOffSandbox(env, 'FINQWARE_BASE_URL', 'FINQWARE_CLIENT_APP_KEY');
+  if (config.api.metricsPort === config.api.port) throw new ConfigError('API_METRICS_PORT', 'must differ from PORT (metrics stay off the public port)');
   return config;
 }
 

@@ -3,9 +3,10 @@
  * Stateless; run as many as wanted. SIGINT/SIGTERM let in-flight tasks finish, then exit.
  */
 import { createServer, type Server } from 'node:http';
-import { DefaultLogger, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
 import { loadConfigOrExit, type Config } from './config';
 import { createActivities } from './activities';
+import { LATENCY_BUCKETS_SECONDS, WORKER_METRICS, WorkerMetrics } from './activities/metrics';
 import { AttestrConnector } from './activities/providers/attestr';
 import { FinqwareConnector } from './activities/providers/finqware';
 import { HttpStageConnector } from './activities/providers/http-stage';
@@ -34,6 +35,8 @@ export async function createSessionWorker(
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
   const http = new HttpStageConnector(config.providers.httpStageSecrets);
+  // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
+  const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
   const temporal = await connectClient(config.temporal);
   const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => {
     const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
@@ -45,7 +48,7 @@ export async function createSessionWorker(
     namespace: config.temporal.namespace,
     taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs }),
+    activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
@@ -68,9 +71,29 @@ const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
   silent: 'ERROR',
 };
 
-/** Sets the Temporal SDK's log level once per process, before any worker exists. */
+/**
+ * The SDK's Prometheus exporter: Temporal's worker metrics and the project's own (recorded on
+ * the runtime's meter) at GET /metrics, on every interface like /healthz, named the Prometheus
+ * way (counters `_total`, durations in seconds with a `_seconds` suffix).
+ */
+function prometheusExporter(port: number): MetricsExporterConfig {
+  return {
+    prometheus: {
+      bindAddress: `0.0.0.0:${port}`,
+      countersTotalSuffix: true,
+      unitSuffix: true,
+      useSecondsForDurations: true,
+      histogramBucketOverrides: { [WORKER_METRICS.providerCallDuration]: LATENCY_BUCKETS_SECONDS },
+    },
+  };
+}
+
+/** Sets the Temporal SDK's log level and metrics exporter once per process, before any worker exists. */
 export function installRuntime(config: Config): void {
-  Runtime.install({ logger: new DefaultLogger(SDK_LOG_LEVELS[config.logLevel]) });
+  Runtime.install({
+    logger: new DefaultLogger(SDK_LOG_LEVELS[config.logLevel]),
+    ...(config.workerMetricsPort ? { telemetryOptions: { metrics: prometheusExporter(config.workerMetricsPort) } } : {}),
+  });
 }
 
 /** GET /healthz: 200 while the worker runs, 503 otherwise (for container health checks). */

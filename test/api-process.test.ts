@@ -3,13 +3,12 @@
  * default creates a development client, every request log line carries its request id and no
  * personal data, and SIGTERM lets an in-flight request finish before the process exits.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { freePort } from '../scripts/dev-server';
-import { basic, TENANT_A } from './helpers/api';
+import { basic, spawnApi, TENANT_A } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { startStack, testEnv, type Stack } from './helpers/stack';
 
@@ -32,28 +31,6 @@ function apiEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return testEnv({ TEMPORAL_TASK_QUEUE: stack.taskQueue, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra }) as NodeJS.ProcessEnv;
 }
 
-interface RunningApi {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startApiProcess(env: NodeJS.ProcessEnv): Promise<RunningApi> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('api ready')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`api did not start: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
-}
-
 test.each([
   ['SESSIONFLOW_CLIENTS', 'not json', /^sessionflow: SESSIONFLOW_CLIENTS/],
   ['SESSIONFLOW_CLIENTS', '[{"id":"a","secret":"short"}]', /^sessionflow: SESSIONFLOW_CLIENTS/],
@@ -71,7 +48,7 @@ test('with no clients configured, a development client is created under DATA_DIR
   const env = apiEnv({});
   delete env.SESSIONFLOW_CLIENTS;
   delete env.SESSIONFLOW_CLIENTS_FILE;
-  const api = await startApiProcess(env);
+  const api = await spawnApi(env);
   try {
     const [devClient] = JSON.parse(readFileSync(join(env.DATA_DIR!, 'clients.json'), 'utf8')) as Array<{ id: string; secret: string }>;
     expect(devClient.id).toBe('dev-client');
@@ -86,7 +63,7 @@ test('with no clients configured, a development client is created under DATA_DIR
 });
 
 test('SIGTERM: the in-flight step finishes, logs carry request ids and no personal data, exit 0', async () => {
-  const api = await startApiProcess(apiEnv({ SESSIONFLOW_CLIENTS: JSON.stringify([TENANT_A]) }));
+  const api = await spawnApi(apiEnv({ SESSIONFLOW_CLIENTS: JSON.stringify([TENANT_A]) }));
   // One connection per request (reset): under jest, answers from this child process on a reused
   // keep-alive connection sometimes never reached the test, though the api had sent them (not
   // reproduced outside jest, with the same calls in a plain script).

@@ -3,14 +3,16 @@
  * at any provider sandbox. Every activity is one attempt; Temporal owns the retries (see the
  * retry profiles in src/workflows/providers.ts), guided by the ProviderError classification.
  */
-import { heartbeat } from '@temporalio/activity';
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import type { AttestrConnector } from './providers/attestr';
 import { ProviderError } from './providers/errors';
 import type { FinqwareConnector } from './providers/finqware';
 import type { HttpStageConnector } from './providers/http-stage';
 import type { HttpRequestSpec } from '../flows/http-stage';
+import type { ProviderName } from '../flows/types';
 import type { WebhookEvent } from '../workflows/messages';
-import type { WebhookSender } from './webhooks';
+import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
+import { failedDeliveryOutcome, type WebhookSender } from './webhooks';
 
 export interface ActivityDeps {
   attestr: AttestrConnector;
@@ -19,45 +21,64 @@ export interface ActivityDeps {
   webhooks: WebhookSender;
   /** The longest a provider's daily quota is waited for before the stage fails. */
   quotaWaitCapMs: number;
+  metrics: WorkerMetrics;
 }
 
 /**
  * Heartbeats while `work` runs, so a worker that dies mid-call is noticed within the
  * heartbeat timeout rather than the whole start-to-close timeout; maps ProviderErrors to the
- * ApplicationFailures Temporal's retry policy reads.
+ * ApplicationFailures Temporal's retry policy reads, and counts the attempts it will retry.
  */
-async function callProvider<T>(deps: ActivityDeps, work: () => Promise<T>): Promise<T> {
+async function callProvider<T>(deps: ActivityDeps, provider: ProviderName, work: () => Promise<T>): Promise<T> {
+  const { activityType, attempt, retryPolicy } = activityInfo();
+  const started = performance.now();
+  let outcome = 'ok';
   heartbeat();
   const beat = setInterval(() => heartbeat(), 1_000);
   try {
     return await work();
   } catch (err) {
-    throw err instanceof ProviderError ? err.toFailure({ quotaWaitCapMs: deps.quotaWaitCapMs }) : err;
+    if (!(err instanceof ProviderError)) {
+      outcome = 'error';
+      throw err;
+    }
+    outcome = err.type;
+    const failure = err.toFailure({ quotaWaitCapMs: deps.quotaWaitCapMs });
+    if (willRetry(failure, attempt, retryPolicy)) deps.metrics.providerRetry({ provider, type: err.type, code: codeLabel(err.details) });
+    throw failure;
   } finally {
     clearInterval(beat);
+    deps.metrics.providerCall({ provider, activity: activityType, outcome }, (performance.now() - started) / 1000);
   }
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const providerCall = <T>(work: () => Promise<T>) => callProvider(deps, work);
+  const providerCall = <T>(provider: ProviderName, work: () => Promise<T>) => callProvider(deps, provider, work);
   return {
     attestrCreateHandshake(args: { flow: string; snapshot: string | null; tag: string }) {
-      return providerCall(() => deps.attestr.createHandshake(args));
+      return providerCall('attestr', () => deps.attestr.createHandshake(args));
     },
     attestrFetchVerifiedResult(args: { handshakeId: string }) {
-      return providerCall(() => deps.attestr.fetchVerifiedResult(args.handshakeId));
+      return providerCall('attestr', () => deps.attestr.fetchVerifiedResult(args.handshakeId));
     },
     finqwareCreateSession(args: { tenantUserId: string; skill: string }) {
-      return providerCall(() => deps.finqware.createSession(args));
+      return providerCall('finqware', () => deps.finqware.createSession(args));
     },
     finqwareSubmitStep(args: { sessionId: string; nonce: string; skill: string; step: string; data: unknown }) {
-      return providerCall(() => deps.finqware.submitStep(args));
+      return providerCall('finqware', () => deps.finqware.submitStep(args));
     },
     httpStageCall(spec: HttpRequestSpec) {
-      return providerCall(() => deps.http.call(spec));
+      return providerCall('http', () => deps.http.call(spec));
     },
-    deliverWebhook(args: { clientId: string; event: WebhookEvent }) {
-      return deps.webhooks.deliver(args.clientId, args.event);
+    async deliverWebhook(args: { clientId: string; event: WebhookEvent }) {
+      try {
+        const outcome = await deps.webhooks.deliver(args.clientId, args.event);
+        deps.metrics.webhookDelivery(outcome.delivered ? 'delivered' : outcome.reason);
+        return outcome;
+      } catch (err) {
+        deps.metrics.webhookDelivery(failedDeliveryOutcome(err));
+        throw err;
+      }
     },
   };
 }

@@ -11,9 +11,20 @@ import { Agent, request } from 'undici';
 import type { TenantClient } from '../api/clients';
 import { signResult } from '../result-signature';
 import type { WebhookEvent } from '../workflows/messages';
+import type { WebhookDeliveryOutcome } from './metrics';
 import { parseRetryAfter } from './providers/errors';
 
 export type WebhookOutcome = { delivered: true; status: number } | { delivered: false; reason: 'no_endpoint' };
+
+/** The failure types a delivery attempt throws, by the outcome it is counted as. */
+const FAILURE_TYPES = { unreachable: 'WebhookUnreachable', refused: 'WebhookRefused', gone: 'WebhookGone' } as const;
+
+/** How a failed delivery attempt is counted: by its failure type, "error" for anything else. */
+export function failedDeliveryOutcome(err: unknown): WebhookDeliveryOutcome {
+  const type = err instanceof ApplicationFailure ? err.type : undefined;
+  const outcome = (Object.keys(FAILURE_TYPES) as Array<keyof typeof FAILURE_TYPES>).find((key) => FAILURE_TYPES[key] === type);
+  return outcome ?? 'error';
+}
 
 export function standardWebhookSignature(secret: string, messageId: string, timestampSeconds: number, body: string): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
@@ -60,15 +71,15 @@ export class WebhookSender {
       });
       await answer.body.dump();
     } catch (err) {
-      throw ApplicationFailure.retryable(`the webhook endpoint could not be reached (${(err as { code?: string }).code ?? 'network_error'})`, 'WebhookUnreachable');
+      throw ApplicationFailure.retryable(`the webhook endpoint could not be reached (${(err as { code?: string }).code ?? 'network_error'})`, FAILURE_TYPES.unreachable);
     }
     if (answer.statusCode >= 200 && answer.statusCode < 300) return { delivered: true, status: answer.statusCode };
     if (answer.statusCode === 410) {
-      throw ApplicationFailure.nonRetryable('the webhook endpoint answered 410 Gone: deliveries to it stop', 'WebhookGone');
+      throw ApplicationFailure.nonRetryable('the webhook endpoint answered 410 Gone: deliveries to it stop', FAILURE_TYPES.gone);
     }
     const retryAfter = answer.statusCode === 429 ? parseRetryAfter(answer.headers['retry-after']) : undefined;
     throw ApplicationFailure.create({
-      type: 'WebhookRefused',
+      type: FAILURE_TYPES.refused,
       message: `the webhook endpoint answered ${answer.statusCode}`,
       ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : {}),
     });

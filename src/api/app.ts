@@ -6,12 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
+import { Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
 import { AttestrConnector } from '../activities/providers/attestr';
 import { ClientDirectory, type TenantClient } from './clients';
 import type { ApiContext } from './context';
 import { BackendError, DeviceError } from './errors';
+import { ApiMetrics } from './metrics';
 import { buildOpenApi, collectRoutes } from './openapi';
 import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
 import { backendRoutes } from './routes/backend';
@@ -30,6 +32,8 @@ export interface ApiDeps {
   /** Signs device client credentials; every api replica needs the same one. */
   deviceTokenSecret: string;
   logger?: false | { level: string };
+  /** Where the api's metrics are registered, for the process to serve (see metrics.ts); a private one when absent. */
+  metricsRegistry?: Registry;
 }
 
 export const BACKEND_PREFIX = '/api/v1/public/flowx';
@@ -104,15 +108,19 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // Unknown fields are refused, not silently dropped, and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
+  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue);
   const context: ApiContext = {
     config: deps.config,
-    gateway: new SessionGateway(deps.temporal, deps.config.temporal.taskQueue),
+    gateway,
     catalog: deps.catalog,
     clients: new ClientDirectory(deps.clients),
     limiter: new RateLimiter({}),
     tokens: new DeviceTokens(deps.deviceTokenSecret),
     attestr: new AttestrConnector(deps.config.providers.attestr),
     limits: DEFAULT_LIMITS,
+    metrics: new ApiMetrics(deps.metricsRegistry ?? new Registry(), () => gateway.countByStatus(), (err) =>
+      app.log.warn({ err }, 'counting sessions by status for /metrics failed'),
+    ),
   };
   const routes = collectRoutes(app);
 

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
 import type { ClientDirectory, TenantClient } from './clients';
 import type { DeviceTokens } from './device-tokens';
+import type { ApiMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';
 import type { SessionGateway } from './session-gateway';
 
@@ -19,6 +20,7 @@ export interface ApiContext {
   tokens: DeviceTokens;
   /** Limits for clients whose config sets none. */
   limits: { perSecond: number; perDay: number };
+  metrics: ApiMetrics;
 }
 
 declare module 'fastify' {

@@ -3,12 +3,14 @@
  * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting,
  * clients value or flow file stops it with one line on stderr.
  */
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfigOrExit } from '../config';
 import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
 import { ClientsError, loadClients } from './clients';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
+import { serveMetrics } from './metrics';
 
 function loadOrExit<T>(load: () => T): T {
   try {
@@ -36,13 +38,19 @@ async function main(): Promise<void> {
   }
   const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
   const temporal = await connectClient(config.temporal);
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel } });
+  const metricsRegistry = new Registry();
+  // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
+  collectDefaultMetrics({ register: metricsRegistry });
+  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry });
   await app.listen({ host: config.api.host, port: config.api.port });
+  const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
+  if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
   app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length }, 'api ready');
   let closing = false;
   const shutdown = () => {
     if (closing) return;
     closing = true;
+    metricsServer?.close();
     app
       .close()
       .then(() => temporal.connection.close())

@@ -30,6 +30,7 @@ import {
   type DeviceClientInput,
   type DeviceClientView,
   ClientIdKey,
+  SESSION_STATUSES,
   expireUpdate,
   FlowIdKey,
   launchUpdate,
@@ -135,6 +136,11 @@ export function newNonce(): string {
 export function stepUpdateId(step: Omit<StepArgs, 'nextNonce'>): string {
   const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
   return `step-${createHash('sha256').update(canonicalJson(parts)).digest('hex')}`;
+}
+
+/** A string literal for a visibility list query. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 function refusalOf(err: unknown): never {
@@ -326,7 +332,6 @@ export class SessionGateway {
 
   /** Sessions of a client with this tag in these statuses (from visibility: a moment behind). */
   async findSessions(clientId: string, tag: string, statuses: SessionStatus[]): Promise<string[]> {
-    const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     const query = `ClientId = ${quote(clientId)} AND SessionTag = ${quote(tag)} AND SessionStatus IN (${statuses.map(quote).join(', ')}) AND WorkflowType = 'sessionWorkflow'`;
     const ids: string[] = [];
     for await (const execution of this.client.workflow.list({ query, pageSize: 100 })) {
@@ -334,6 +339,19 @@ export class SessionGateway {
       if (ids.length >= 100) break;
     }
     return ids;
+  }
+
+  /**
+   * How many sessions of this task queue are in each status, from visibility (a moment behind).
+   * A session that continued-as-new counts once: its earlier runs are left out. Visibility
+   * cannot group by a custom search attribute, hence one count per status.
+   */
+  async countByStatus(): Promise<Record<SessionStatus, number>> {
+    const scope = `WorkflowType = 'sessionWorkflow' AND TaskQueue = ${quote(this.taskQueue)} AND ExecutionStatus != 'ContinuedAsNew'`;
+    const counts = await Promise.all(
+      SESSION_STATUSES.map(async (status) => [status, (await this.client.workflow.count(`${scope} AND SessionStatus = ${quote(status)}`)).count] as const),
+    );
+    return Object.fromEntries(counts) as Record<SessionStatus, number>;
   }
 
   /** Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only. */

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { snapshotIdOf } from './snapshots';
-import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, type FlowDefinition, type FlowFile, type FlowMachine } from './types';
+import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, type FlowDefinition, type FlowFile, type FlowMachine, type StageKind } from './types';
 import { validateFlowMachine } from './validate';
 
 export class FlowLoadError extends Error {
@@ -92,6 +92,16 @@ export class FlowCatalog {
 
   get(flowId: string): FlowFile | undefined {
     return this.flows.get(flowId);
+  }
+
+  /** The kind of a stage of this flow, from its draft or else a snapshot; undefined when none has it. */
+  stageKind(flowId: string, stageId: string): StageKind | undefined {
+    const flow = this.flows.get(flowId);
+    for (const machine of flow ? [flow.draft, ...Object.values(flow.snapshots)] : []) {
+      const meta = Object.hasOwn(machine.states, stageId) ? machine.states[stageId].meta : undefined;
+      if (meta && 'stage' in meta) return meta.stage;
+    }
+    return undefined;
   }
 
   /** The definition a new session of this flow runs: the draft for `null`, else that snapshot. */

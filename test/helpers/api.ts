@@ -1,12 +1,15 @@
 /**
  * The api on a free loopback port, in front of a test Stack, with two tenant clients, and a
- * small HTTP caller that checks every answer against the api's own /openapi.json.
+ * small HTTP caller that checks every answer against the api's own /openapi.json; or the api
+ * as its own OS process (src/api/main.ts).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { request } from 'undici';
+import { freePort } from '../../scripts/dev-server';
 import { buildApp } from '../../src/api/app';
 import type { TenantClient } from '../../src/api/clients';
 import { FlowCatalog } from '../../src/flows/catalog';
@@ -87,4 +90,30 @@ export async function startApi(
     return { status: answer.statusCode, headers: answer.headers, body, text };
   };
   return { url, call, close: () => app.close() };
+}
+
+export interface RunningApi {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs src/api/main.ts with `env` on a free port, resolved once it logged that it is ready (LOG_LEVEL info or lower). */
+export async function spawnApi(env: NodeJS.ProcessEnv): Promise<RunningApi> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('api ready')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`api did not start: ${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
 }

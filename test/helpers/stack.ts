@@ -30,8 +30,8 @@ export interface Stack {
   catalog: FlowCatalog;
   /** A worker in this process, running until stop(); `clients` are those it sends webhooks for. */
   startWorker(clients?: TenantClient[]): Promise<SessionWorker>;
-  /** A worker as its own OS process (tsx src/worker.ts), for crash tests. */
-  spawnWorker(): Promise<ChildProcess>;
+  /** A worker as its own OS process (tsx src/worker.ts), for crash tests; `env` adds to the stack's. */
+  spawnWorker(env?: Record<string, string>): Promise<ChildProcess>;
   definition(flowId: string, snapshotId?: string | null): FlowDefinition;
   stop(): Promise<void>;
 }
@@ -83,10 +83,10 @@ export async function startStack(
       workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
       return worker;
     },
-    spawnWorker() {
+    spawnWorker(env = {}) {
       // node itself runs the worker (tsx as a loader, not as a wrapper process), so a kill hits the worker.
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-        env: stackEnv as NodeJS.ProcessEnv,
+        env: { ...stackEnv, ...env } as NodeJS.ProcessEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

@@ -93,6 +93,9 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['BODY_LIMIT_BYTES', '0'],
     ['BODY_LIMIT_BYTES', '1k'],
     ['HOST', ' 0.0.0.0'],
+    ['API_METRICS_PORT', 'metrics'],
+    ['API_METRICS_PORT', '8080'],
+    ['WORKER_METRICS_PORT', '70000'],
   ])('%s=%p', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);
@@ -124,6 +127,16 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     const err = configError({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: missing });
     expect(err.variable).toBe('TEMPORAL_TLS_SERVER_CA_CERT_PATH');
     expect(err.message).not.toContain('nope-ca');
+  });
+});
+
+describe('loadConfig metrics ports', () => {
+  it('are off unless set, and read when set', () => {
+    expect(loadConfig({}).api.metricsPort).toBeUndefined();
+    expect(loadConfig({}).workerMetricsPort).toBeUndefined();
+    const config = loadConfig({ API_METRICS_PORT: '9465', WORKER_METRICS_PORT: '9466' });
+    expect(config.api.metricsPort).toBe(9465);
+    expect(config.workerMetricsPort).toBe(9466);
   });
 });
 

@@ -10,6 +10,7 @@ import { deviceCredential } from './device-client';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
+import type { StepLabels } from '../metrics';
 import { deviceError } from '../schemas/common';
 import { createSessionBody, createSessionResponse, launchResponse, sessionParams, submitStepBody, submitStepResponse } from '../schemas/device';
 
@@ -68,7 +69,14 @@ interface StepBody {
 }
 
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { gateway, catalog, clients, limiter } = context;
+  const { gateway, catalog, clients, limiter, metrics } = context;
+
+  /** Only names the catalog knows become labels: the body is the device's to fill with anything. */
+  function stepLabels(body: Partial<StepBody> | undefined): StepLabels {
+    const flow = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
+    const kind = flow && typeof body?.step === 'string' ? catalog.stageKind(flow, body.step) : undefined;
+    return { flow: flow ?? 'unknown', stage_kind: kind ?? 'unknown' };
+  }
 
   /**
    * An archived session's workflow has ended, so updates find no session: tell the device it
@@ -140,7 +148,13 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
 
   app.post<{ Params: { id: string }; Body: StepBody }>(
     '/sessions/:id/steps',
-    { schema: { summary: 'Submit a step', params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } } },
+    {
+      schema: { summary: 'Submit a step', params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } },
+      // Every answer counts, refusals included; elapsedTime runs from the request's arrival to the answer.
+      onResponse: async (request, reply) => {
+        metrics.observeStep(stepLabels(request.body as Partial<StepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);
+      },
+    },
     async (request) => {
       const body = request.body;
       admit(body.client_id);

@@ -1,0 +1,68 @@
+/**
+ * The worker's own metrics. They are recorded on the Temporal SDK's MetricMeter, so the one
+ * Prometheus endpoint the SDK runtime serves (see installRuntime in src/worker.ts) exports them
+ * next to Temporal's own worker metrics. Labels stay few and bounded: never a session id, tag or
+ * anything a person typed.
+ */
+import { noopMetricMeter, type ApplicationFailure, type MetricCounter, type MetricHistogram, type MetricMeter, type RetryPolicy } from '@temporalio/common';
+
+/** Bucket bounds, in seconds, for request-like latencies (an HTTP call, a device step). */
+export const LATENCY_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Metric names before the exporter adds the unit (`_seconds`) and `_total` suffixes. */
+export const WORKER_METRICS = {
+  providerCallDuration: 'sessionflow_provider_call_duration',
+  providerRetries: 'sessionflow_provider_retries',
+  webhookDeliveries: 'sessionflow_webhook_deliveries',
+} as const;
+
+/** What becomes of one webhook delivery attempt. */
+export type WebhookDeliveryOutcome = 'delivered' | 'no_endpoint' | 'unreachable' | 'refused' | 'gone' | 'error';
+
+/**
+ * Whether Temporal runs another attempt after an activity attempt failed with `failure`: the
+ * same rules the server applies (non-retryable flag or type, attempts left), read from the retry
+ * policy the activity was scheduled with.
+ */
+export function willRetry(failure: ApplicationFailure, attempt: number, policy: RetryPolicy | undefined): boolean {
+  if (failure.nonRetryable) return false;
+  if (failure.type && policy?.nonRetryableErrorTypes?.includes(failure.type)) return false;
+  const maximumAttempts = policy?.maximumAttempts ?? 0;
+  return maximumAttempts === 0 || attempt < maximumAttempts;
+}
+
+/**
+ * A provider error code as a label value: the provider's code (4291, ECONNRESET …), else the
+ * HTTP status, else "none". A code that does not look like one (a generic `http` stage endpoint
+ * can answer anything) becomes "other", so it cannot blow up the number of series.
+ */
+export function codeLabel(details: { code?: string; status?: number } | undefined): string {
+  const code = details?.code ?? (details?.status === undefined ? undefined : String(details.status));
+  if (code === undefined) return 'none';
+  return /^[A-Za-z0-9_.-]{1,32}$/.test(code) ? code : 'other';
+}
+
+export class WorkerMetrics {
+  private readonly providerCalls: MetricHistogram;
+  private readonly providerRetries: MetricCounter;
+  private readonly webhookDeliveries: MetricCounter;
+
+  /** Without a meter (tests that run a worker in process) nothing is recorded. */
+  constructor(meter: MetricMeter = noopMetricMeter) {
+    this.providerCalls = meter.createHistogram(WORKER_METRICS.providerCallDuration, 'float', 'seconds', 'Provider call attempts, by provider, activity and outcome (ok or the failure type)');
+    this.providerRetries = meter.createCounter(WORKER_METRICS.providerRetries, undefined, 'Provider call attempts that failed and that Temporal retries, by provider, failure type and error code');
+    this.webhookDeliveries = meter.createCounter(WORKER_METRICS.webhookDeliveries, undefined, 'Webhook delivery attempts, by outcome');
+  }
+
+  providerCall(labels: { provider: string; activity: string; outcome: string }, seconds: number): void {
+    this.providerCalls.record(seconds, labels);
+  }
+
+  providerRetry(labels: { provider: string; type: string; code: string }): void {
+    this.providerRetries.add(1, labels);
+  }
+
+  webhookDelivery(outcome: WebhookDeliveryOutcome): void {
+    this.webhookDeliveries.add(1, { outcome });
+  }
+}
