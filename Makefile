@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 
-.PHONY: start test lint typecheck unit deps chromium build clean
+.PHONY: start test bench lint typecheck unit deps chromium build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. (`npm install`
 # rather than `npm ci`: npm 11 writes lock files without other platforms' optional packages,
@@ -32,6 +32,10 @@ chromium:
 test: lint typecheck chromium
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && \
 	  $(BIN)/tsx scripts/with-temporal.ts -- $(BIN)/jest $(JEST_ARGS)
+
+# The benchmark: its own fresh stack, then bench/results/ (see bench/README.md). Not part of test.
+bench: deps chromium
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/run.ts
 
 build: deps
 	$(BIN)/tsc -p tsconfig.build.json

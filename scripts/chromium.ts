@@ -1,5 +1,5 @@
 /**
- * Headless Chromium for the tests that look at the Temporal UI: Debian's `chromium` package,
+ * Headless Chromium for the Temporal UI test and the benchmark chart: Debian's `chromium` package,
  * which scripts/install-chromium.sh installs (`make test` runs it), driven by playwright-core.
  */
 import { existsSync } from 'node:fs';

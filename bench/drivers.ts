@@ -1,0 +1,151 @@
+/**
+ * What the benchmark's simulated devices and backends do: whole sessions through sessionflow's
+ * HTTP API or the naive peer's, and the raw Temporal calls the baselines are made of. Every
+ * answer is checked; a wrong one counts as an error, never as a sample.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Pool } from 'undici';
+import type { Recorder } from './stats';
+import { emptyWorkflow, finishSignal, noopUpdate, noopUpdateWorkflow } from './workflows';
+
+export const BENCH_FLOW = 'bench-kyc';
+export const BENCH_TASK_QUEUE = 'sessionflow-bench';
+
+/** The bench flow's three steps, in order, with valid input for each. */
+export const STEPS = [
+  { op: 'input step', step: 'details', data: { name: 'Bench Person', birthDate: '01-01-1990' } },
+  { op: 'provider step', step: 'bank', data: { accountNumber: '123456789012', ifsc: 'HDFC0001234' } },
+  { op: 'final step', step: 'consent', data: { accepted: true } },
+] as const;
+
+export class HttpJson {
+  private readonly pool: Pool;
+
+  constructor(baseUrl: string) {
+    // Enough keep-alive connections for the highest concurrency: no request waits for a socket.
+    this.pool = new Pool(baseUrl, { connections: 128 });
+  }
+
+  async call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+    const answer = await this.pool.request({
+      method,
+      path,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await answer.body.text();
+    if (answer.statusCode !== 200) throw new Error(`${method} ${path.replace(/DS\w+/, 'DS…')} answered ${answer.statusCode}: ${text.slice(0, 200)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+function expectField(answer: Record<string, unknown>, field: string, expected: unknown, what: string): void {
+  if (answer[field] !== expected) throw new Error(`${what}: expected ${field} ${JSON.stringify(expected)}, got ${JSON.stringify(answer[field])}`);
+}
+
+/** One whole session, each call timed under its operation's name. */
+export type SessionRun = (recorder: Recorder, tag: string) => Promise<string>;
+
+/** Called after each timed call of a session (untimed), with the call's answer. */
+export type Observer = (op: string, answer: Record<string, unknown>) => Promise<void>;
+
+export function sessionflowSession(http: HttpJson, clientId: string, clientSecret: string, observe?: Observer): SessionRun {
+  const auth = { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` };
+  const timed = async (recorder: Recorder, op: string, call: () => Promise<Record<string, unknown>>) => {
+    const answer = await recorder.time(op, call);
+    await observe?.(op, answer);
+    return answer;
+  };
+  return async (recorder, tag) => {
+    const created = await timed(recorder, 'create', () => http.call('POST', '/api/v1/public/flowx/handshake', { flow: BENCH_FLOW, snapshot: null, tag }, auth));
+    const id = String(created._id);
+    const launched = await timed(recorder, 'launch', () => http.call('POST', `/v1/handshakes/${id}/launch`));
+    expectField(launched, 'step', STEPS[0].step, 'launch');
+    let nonce = launched.nonce;
+    for (const [index, { op, step, data }] of STEPS.entries()) {
+      const answer = await timed(recorder, op, () => http.call('POST', `/v1/sessions/${id}/steps`, { client_id: clientId, skill: BENCH_FLOW, nonce, step, data }));
+      const last = index === STEPS.length - 1;
+      expectField(answer, 'status', last ? 'SESSION_COMPLETED' : 'SESSION_IN_PROGRESS', op);
+      nonce = answer.nonce;
+    }
+    const result = await timed(recorder, 'result', () => http.call('GET', `/api/v1/public/flowx/handshake/${id}`, undefined, auth));
+    expectField(result, 'outcome', 'success', 'result');
+    if (typeof result.resultSignature !== 'string') throw new Error('result: no signature');
+    return id;
+  };
+}
+
+export function peerSession(http: HttpJson): SessionRun {
+  return async (recorder, tag) => {
+    const { id } = await recorder.time('create', () => http.call('POST', '/peer/sessions', { flow: BENCH_FLOW, tag }));
+    const launched = await recorder.time('launch', () => http.call('POST', `/peer/sessions/${String(id)}/launch`));
+    expectField(launched, 'state', STEPS[0].step, 'launch');
+    for (const [seq, { op, step, data }] of STEPS.entries()) {
+      const view = await recorder.time(op, () => http.call('POST', `/peer/sessions/${String(id)}/steps`, { step, data, seq }));
+      expectField(view, 'lastError', null, op);
+    }
+    const result = await recorder.time('result', () => http.call('GET', `/peer/sessions/${String(id)}`));
+    expectField(result, 'done', true, 'result');
+    expectField(result, 'state', 'verified', 'result');
+    return String(id);
+  };
+}
+
+/**
+ * Runs `total` units of work across `concurrency` parallel loops, each taking the next index;
+ * a failure is counted and the loop goes on. Resolves with the wall time in ms.
+ */
+export async function runConcurrently(concurrency: number, total: number, recorder: Recorder, unit: (index: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  const loop = async () => {
+    while (next < total) {
+      const index = next;
+      next += 1;
+      try {
+        await unit(index);
+      } catch (err) {
+        recorder.fail(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return performance.now() - started;
+}
+
+/** Baseline: `workflow.start` of a workflow that does nothing. */
+export function rawStart(client: Client, recorder: Recorder): () => Promise<unknown> {
+  return () =>
+    recorder.time('raw start', () => client.workflow.start(emptyWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId: `bench-empty-${randomUUID()}` }));
+}
+
+/**
+ * Baseline: `executeUpdate` on a no-op handler. One running workflow per concurrent caller,
+ * as each device has its own session; they are finished afterwards.
+ */
+export async function rawUpdates(client: Client, recorder: Recorder, concurrency: number, total: number): Promise<void> {
+  const handles = await Promise.all(
+    Array.from({ length: concurrency }, () => client.workflow.start(noopUpdateWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId: `bench-noop-${randomUUID()}` })),
+  );
+  // The first update of each waits for the workflow's first task: not part of the floor.
+  await Promise.all(handles.map((handle) => handle.executeUpdate(noopUpdate)));
+  let next = 0;
+  await Promise.all(
+    handles.map(async (handle) => {
+      while (next < total) {
+        next += 1;
+        try {
+          await recorder.time('raw update', () => handle.executeUpdate(noopUpdate));
+        } catch (err) {
+          recorder.fail(err);
+        }
+      }
+    }),
+  );
+  await Promise.all(handles.map((handle) => handle.signal(finishSignal)));
+}

@@ -1,0 +1,265 @@
+/**
+ * Turns one benchmark run into its files: latest.json (everything measured), latest.md (the
+ * tables, targets first) and latency.svg/.png (p50 and p99 against concurrency). The targets
+ * are issue #7's, written here as numbers; whether each is met comes from the measurements.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium } from '../scripts/chromium';
+import type { LatencySummary } from './stats';
+
+interface Measured {
+  ops: Record<string, LatencySummary>;
+  errors: number;
+  errorExamples: string[];
+}
+
+interface SessionsMeasured extends Measured {
+  sessions: number;
+  sessionsPerSecond: number;
+  /** CPU time per whole session, by process: where the machine's two cores went. */
+  cpuMsPerSession: Record<string, number>;
+}
+
+export interface PassResult {
+  concurrency: number;
+  sessionflow: SessionsMeasured;
+  peer: SessionsMeasured;
+  baseline: Measured;
+}
+
+export interface BenchResults {
+  generatedAt: string;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; temporal: string };
+  settings: { sessionsPerPass: Record<number, number>; peerPollIntervalMs: number; memoryPoints: number[] };
+  passes: PassResult[];
+  history: { perOp: Array<{ op: string; events: number; types: string[] }>; perSession: number };
+  memory: {
+    points: Array<{ sessions: number; rssBytes: number; cached: number | null }>;
+    perSessionBytes: number;
+    marginalPerSessionBytes: number;
+    errors: number;
+    errorExamples: string[];
+  };
+}
+
+const MIB = 1024 * 1024;
+const STEP_OPS = ['input step', 'provider step', 'final step'];
+
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const ratio = (a: number, b: number) => a / b;
+
+export interface Target {
+  name: string;
+  limit: string;
+  /** The measured value at each concurrency (or once), as shown. */
+  measured: string;
+  met: boolean;
+}
+
+function latencyTargets(passes: PassResult[]): Target[] {
+  const each = (value: (pass: PassResult) => number, ok: (v: number) => boolean) => {
+    const values = passes.map((pass) => ({ c: pass.concurrency, v: value(pass) }));
+    return { measured: values.map(({ c, v }) => `c=${c}: ${fixed(v)}×`).join(', '), met: values.every(({ v }) => ok(v)) };
+  };
+  const stepsP50 = (m: SessionsMeasured) => STEP_OPS.reduce((sum, op) => sum + m.ops[op].p50, 0);
+  return [
+    { name: 'create vs raw workflow.start (p50)', limit: '≤ 1.3×', ...each((p) => ratio(p.sessionflow.ops.create.p50, p.baseline.ops['raw start'].p50), (v) => v <= 1.3) },
+    { name: 'input step vs raw executeUpdate (p50)', limit: '≤ 1.3×', ...each((p) => ratio(p.sessionflow.ops['input step'].p50, p.baseline.ops['raw update'].p50), (v) => v <= 1.3) },
+    { name: 'peer vs sessionflow, per step (sum of the three steps’ p50)', limit: '≥ 2×', ...each((p) => ratio(stepsP50(p.peer), stepsP50(p.sessionflow)), (v) => v >= 2) },
+    { name: 'peer vs sessionflow, input step (p50)', limit: '≥ 2×', ...each((p) => ratio(p.peer.ops['input step'].p50, p.sessionflow.ops['input step'].p50), (v) => v >= 2) },
+    { name: 'peer vs sessionflow, provider step (p50)', limit: '≥ 2×', ...each((p) => ratio(p.peer.ops['provider step'].p50, p.sessionflow.ops['provider step'].p50), (v) => v >= 2) },
+  ];
+}
+
+export function targets(results: BenchResults): Target[] {
+  const events = (op: string) => results.history.perOp.find((entry) => entry.op === op)?.events ?? Number.NaN;
+  const perSession = results.memory.perSessionBytes / MIB;
+  const errors = results.passes.map((p) => `c=${p.concurrency}: ${p.sessionflow.errors}`).join(', ');
+  return [
+    ...latencyTargets(results.passes),
+    { name: 'history events per input step', limit: '≤ 5', measured: String(events('input step')), met: events('input step') <= 5 },
+    { name: 'history events per provider step', limit: '≤ 11', measured: String(events('provider step')), met: events('provider step') <= 11 },
+    { name: 'worker memory per cached session', limit: '≤ 0.5 MiB', measured: `${fixed(perSession, 3)} MiB`, met: perSession <= 0.5 },
+    { name: 'errors in whole sessions', limit: '0', measured: errors, met: results.passes.every((p) => p.sessionflow.errors === 0) },
+  ];
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+function latencyRows(results: BenchResults): string[][] {
+  const row = (label: string, pick: (pass: PassResult) => LatencySummary | undefined) => [
+    label,
+    ...results.passes.flatMap((pass) => {
+      const summary = pick(pass);
+      return summary ? [fixed(summary.p50), fixed(summary.p99)] : ['', ''];
+    }),
+  ];
+  const ops = ['create', 'launch', ...STEP_OPS, 'result'];
+  return [
+    row('raw `workflow.start` (empty workflow)', (p) => p.baseline.ops['raw start']),
+    row('raw `executeUpdate` (no-op handler)', (p) => p.baseline.ops['raw update']),
+    ...ops.map((op) => row(`sessionflow: ${op}`, (p) => p.sessionflow.ops[op])),
+    ...ops.map((op) => row(`peer: ${op}`, (p) => p.peer.ops[op])),
+  ];
+}
+
+function cpuTable(passes: PassResult[]): string {
+  const processes = Object.keys(passes[0]?.sessionflow.cpuMsPerSession ?? {});
+  const rows = passes.flatMap((p) =>
+    (['sessionflow', 'peer'] as const).map((name) => [`${name}, c=${p.concurrency}`, ...processes.map((proc) => fixed(p[name].cpuMsPerSession[proc] ?? Number.NaN, 1))]),
+  );
+  return table(['run', ...processes], rows);
+}
+
+export function markdown(results: BenchResults): string {
+  const { machine, passes, history, memory, settings } = results;
+  const concurrencyHeader = passes.flatMap((p) => [`c=${p.concurrency} p50`, `c=${p.concurrency} p99`]);
+  return [
+    '# sessionflow benchmark',
+    '',
+    `Run ${results.generatedAt}${results.quick ? ' (BENCH_QUICK: a tenth of the samples; not a result)' : ''} on ${machine.cpus} × ${machine.cpuModel}, ` +
+      `${fixed(machine.memoryBytes / 1024 ** 3, 0)} GiB, Node ${machine.node}, ${machine.temporal}. ` +
+      'Everything (Temporal dev server, worker, api, sandboxes, the peer and the load) shares this machine.',
+    '',
+    '## Targets',
+    '',
+    table(['target', 'limit', 'measured', 'met'], targets(results).map((t) => [t.name, t.limit, t.measured, t.met ? 'yes' : '**no**'])),
+    '',
+    '## Latency (ms)',
+    '',
+    `Whole sessions per pass: ${Object.entries(settings.sessionsPerPass).map(([c, n]) => `${n} at c=${c}`).join(', ')}; the raw calls ` +
+      `as many as those sessions' steps. The peer polls its query every ${settings.peerPollIntervalMs} ms after a first poll at once.`,
+    '',
+    table(['operation', ...concurrencyHeader], latencyRows(results)),
+    '',
+    '## Whole sessions (create, launch, three steps, result)',
+    '',
+    table(
+      ['concurrent devices', 'sessionflow sessions/s', 'errors', 'peer sessions/s', 'peer errors'],
+      passes.map((p) => [String(p.concurrency), fixed(p.sessionflow.sessionsPerSecond, 1), String(p.sessionflow.errors), fixed(p.peer.sessionsPerSecond, 1), String(p.peer.errors)]),
+    ),
+    '',
+    '## CPU time per whole session (ms), by process',
+    '',
+    'Two cores are shared by all of them, so this is where throughput goes.',
+    '',
+    cpuTable(passes),
+    '',
+    '## History events',
+    '',
+    `One whole session: ${history.perSession} events.`,
+    '',
+    table(['operation', 'events', 'event types'], history.perOp.map((entry) => [entry.op, String(entry.events), entry.types.join(', ')])),
+    '',
+    '## Worker memory',
+    '',
+    'A fresh worker process; sessions created and launched, so each waits for its next step in the worker cache.',
+    '',
+    table(
+      ['open sessions', 'in the worker cache', 'worker RSS (MiB)'],
+      memory.points.map((p) => [String(p.sessions), p.cached === null ? 'n/a' : String(p.cached), fixed(p.rssBytes / MIB, 1)]),
+    ),
+    '',
+    `Per cached session: ${fixed(memory.perSessionBytes / 1024, 1)} KiB over the whole range, ` +
+      `${fixed(memory.marginalPerSessionBytes / 1024, 1)} KiB between the last two points.`,
+    '',
+  ].join('\n');
+}
+
+interface Series {
+  label: string;
+  color: string;
+  dashed: boolean;
+  pick: (pass: PassResult) => LatencySummary | undefined;
+}
+
+const SERIES: Series[] = [
+  { label: 'raw workflow.start', color: '#7f7f7f', dashed: true, pick: (p) => p.baseline.ops['raw start'] },
+  { label: 'raw executeUpdate', color: '#bcbd22', dashed: true, pick: (p) => p.baseline.ops['raw update'] },
+  { label: 'create', color: '#1f77b4', dashed: false, pick: (p) => p.sessionflow.ops.create },
+  { label: 'input step', color: '#2ca02c', dashed: false, pick: (p) => p.sessionflow.ops['input step'] },
+  { label: 'provider step', color: '#d62728', dashed: false, pick: (p) => p.sessionflow.ops['provider step'] },
+  { label: 'peer input step', color: '#98df8a', dashed: true, pick: (p) => p.peer.ops['input step'] },
+  { label: 'peer provider step', color: '#ff9896', dashed: true, pick: (p) => p.peer.ops['provider step'] },
+];
+
+/** Two log-log panels, p50 and p99 latency against concurrency, one line per operation. */
+export function chartSvg(results: BenchResults): string {
+  const width = 1000;
+  const height = 460;
+  const panel = { width: 400, height: 320, top: 60, lefts: [70, 540] };
+  const xs = results.passes.map((p) => p.concurrency);
+  const values = results.passes.flatMap((pass) => SERIES.flatMap((s) => [s.pick(pass)?.p50, s.pick(pass)?.p99])).filter((v): v is number => !!v && v > 0);
+  const low = 10 ** Math.floor(Math.log10(Math.min(...values)));
+  const high = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+  const xOf = (c: number) => (Math.log2(c) - Math.log2(xs[0])) / (Math.log2(xs[xs.length - 1]) - Math.log2(xs[0]) || 1);
+  const yOf = (ms: number) => 1 - (Math.log10(ms) - Math.log10(low)) / (Math.log10(high) - Math.log10(low));
+  const parts: string[] = [];
+  (['p50', 'p99'] as const).forEach((stat, index) => {
+    const left = panel.lefts[index];
+    const at = (c: number, ms: number) => `${(left + xOf(c) * panel.width).toFixed(1)},${(panel.top + yOf(ms) * panel.height).toFixed(1)}`;
+    parts.push(`<text x="${left + panel.width / 2}" y="${panel.top - 16}" text-anchor="middle" font-size="15" font-weight="bold">${stat} latency (ms, log scale)</text>`);
+    parts.push(`<rect x="${left}" y="${panel.top}" width="${panel.width}" height="${panel.height}" fill="none" stroke="#444"/>`);
+    for (let tick = low; tick <= high; tick *= 10) {
+      const y = panel.top + yOf(tick) * panel.height;
+      parts.push(`<line x1="${left}" x2="${left + panel.width}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
+      parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="12">${tick}</text>`);
+    }
+    for (const c of xs) {
+      const x = left + xOf(c) * panel.width;
+      parts.push(`<line x1="${x}" x2="${x}" y1="${panel.top}" y2="${panel.top + panel.height}" stroke="#eee"/>`);
+      parts.push(`<text x="${x}" y="${panel.top + panel.height + 18}" text-anchor="middle" font-size="12">${c}</text>`);
+    }
+    parts.push(`<text x="${left + panel.width / 2}" y="${panel.top + panel.height + 38}" text-anchor="middle" font-size="13">concurrent devices</text>`);
+    for (const series of SERIES) {
+      const points = results.passes.map((pass) => ({ c: pass.concurrency, ms: series.pick(pass)?.[stat] })).filter((p): p is { c: number; ms: number } => !!p.ms && p.ms > 0);
+      const dash = series.dashed ? ' stroke-dasharray="6 4"' : '';
+      parts.push(`<polyline fill="none" stroke="${series.color}" stroke-width="2.5"${dash} points="${points.map((p) => at(p.c, p.ms)).join(' ')}"/>`);
+      for (const p of points) {
+        const [x, y] = at(p.c, p.ms).split(',');
+        parts.push(`<circle cx="${x}" cy="${y}" r="3.5" fill="${series.color}"/>`);
+      }
+    }
+  });
+  SERIES.forEach((series, i) => {
+    const x = 70 + (i % 4) * 230;
+    const y = height - 36 + Math.floor(i / 4) * 20;
+    const dash = series.dashed ? ' stroke-dasharray="6 4"' : '';
+    parts.push(`<line x1="${x}" x2="${x + 28}" y1="${y - 4}" y2="${y - 4}" stroke="${series.color}" stroke-width="3"${dash}/>`);
+    parts.push(`<text x="${x + 36}" y="${y}" font-size="13">${series.label}</text>`);
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="17">sessionflow over HTTP, the naive peer, and Temporal's floor</text>`,
+    ...parts,
+    '</svg>',
+  ].join('\n');
+}
+
+async function writePng(svg: string, file: string): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 460 } });
+    await page.setContent(`<html><body style="margin:0">${svg}</body></html>`);
+    await page.locator('svg').screenshot({ path: file });
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Writes every file and answers the Markdown, for the console. */
+export async function writeReports(results: BenchResults, outDir: string): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const text = markdown(results);
+  const svg = chartSvg(results);
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(outDir, 'latest.md'), text);
+  writeFileSync(join(outDir, 'latency.svg'), `${svg}\n`);
+  await writePng(svg, join(outDir, 'latency.png'));
+  return text;
+}

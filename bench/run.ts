@@ -1,0 +1,301 @@
+/**
+ * `make bench`: a fresh embedded stack (Temporal dev server with a new database, sandboxes,
+ * worker, api), plus the benchmark's own worker and the naive peer, all on this machine. It
+ * measures the baselines, sessionflow and the peer at each concurrency, history sizes and
+ * worker memory, then writes bench/results/ (latest.json, latest.md, latency.svg/.png).
+ * BENCH_QUICK=1 runs a tenth of it and writes to .data/bench/results instead, to try changes.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { sessionWorkflowId, statusQuery } from '../src/workflows/messages';
+import { writeWorkflowBundle } from '../scripts/bundle-workflows';
+import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
+import { startService, stopService, type LineSink, type Service } from '../scripts/services';
+import {
+  BENCH_TASK_QUEUE,
+  HttpJson,
+  peerSession,
+  rawStart,
+  rawUpdates,
+  runConcurrently,
+  sessionflowSession,
+  STEPS,
+  type SessionRun,
+} from './drivers';
+import { PEER_POLL_INTERVAL_MS } from './peer-server';
+import { writeReports, type BenchResults, type PassResult } from './report';
+import { Recorder } from './stats';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const scale = (n: number) => (QUICK ? Math.max(4, Math.round(n / 10)) : n);
+
+export const CONCURRENCY = [1, 8, 32] as const;
+/** Whole sessions per pass; the raw baselines take as many calls as the sessions take steps. */
+const SESSIONS: Record<(typeof CONCURRENCY)[number], number> = { 1: scale(150), 8: scale(400), 32: scale(640) };
+const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
+const CLIENT_ID = 'bench';
+
+async function startStack(dir: string, sink: LineSink) {
+  const cli = process.env.TEMPORAL_CLI;
+  if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make bench`');
+  // An in-memory database, as `make test` uses: the file database of `make start` makes every
+  // write wait for the disk, and then the disk is what gets measured.
+  const server = await startDevServer({ cli, port: await freePort(), logFile: join(dir, 'temporal.log') });
+  const sessionBundle = join(dir, 'session-workflows.js');
+  const benchBundle = join(dir, 'bench-workflows.js');
+  await writeWorkflowBundle(sessionBundle);
+  await writeWorkflowBundle(benchBundle, require.resolve('./workflows'));
+  const [apiPort, sandboxPort, peerPort, workerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const secret = randomBytes(32).toString('base64url');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: 'default',
+    DATA_DIR: dir,
+    FLOWS_DIR: join('bench', 'flows'),
+    SANDBOX_PORT: String(sandboxPort),
+    SESSIONFLOW_CLIENTS: JSON.stringify([{ id: CLIENT_ID, secret, perSecond: 1_000_000, perDay: 100_000_000 }]),
+    DEVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    WORKFLOW_BUNDLE_PATH: sessionBundle,
+    // Room for every session the memory pass opens, so none is evicted from the cache.
+    WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),
+    WORKER_METRICS_PORT: String(workerPort),
+  };
+  const services: Service[] = [];
+  const start = (name: string, entry: string, extra: NodeJS.ProcessEnv, ready: RegExp) => startService(name, entry, { ...env, ...extra }, ready, sink);
+  const startWorker = () => start('worker', 'src/worker.ts', {}, /polling task queue/);
+  services.push(await start('sandbox', 'src/sandbox/main.ts', {}, /listening on/));
+  services.push(await startWorker());
+  services.push(await start('bench-worker', 'src/worker.ts', { TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE, WORKFLOW_BUNDLE_PATH: benchBundle, WORKER_METRICS_PORT: '' }, /polling task queue/));
+  services.push(await start('api', 'src/api/main.ts', { PORT: String(apiPort) }, /Server listening at/));
+  services.push(await start('peer', 'bench/peer-server.ts', { PORT: String(peerPort), TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE }, /peer listening/));
+  return {
+    server,
+    services,
+    api: new HttpJson(`http://127.0.0.1:${apiPort}`),
+    peer: new HttpJson(`http://127.0.0.1:${peerPort}`),
+    workerMetrics: `http://127.0.0.1:${workerPort}/metrics`,
+    secret,
+    /** Replaces the session worker with a new process: an empty cache for the memory pass. */
+    async restartWorker(): Promise<Service> {
+      const index = services.findIndex((service) => service.name === 'worker');
+      await stopService(services[index]);
+      services[index] = await startWorker();
+      return services[index];
+    },
+  };
+}
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user and system, ms) a process used so far, from /proc. */
+function cpuMs(pid: number): number {
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000;
+}
+
+/** CPU time of every process of the stack, and of this load generator. */
+function cpuByProcess(stack: Stack): Record<string, number> {
+  const usage = process.cpuUsage();
+  return {
+    temporal: cpuMs(stack.server.process.pid as number),
+    ...Object.fromEntries(stack.services.map((service) => [service.name, cpuMs(service.child.pid as number)])),
+    load: (usage.user + usage.system) / 1000,
+  };
+}
+
+/** Sessions through sessionflow and the peer, then the raw calls, at one concurrency. */
+async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof CONCURRENCY)[number]): Promise<PassResult> {
+  const sessions = SESSIONS[concurrency];
+  const runs: Record<'sessionflow' | 'peer', SessionRun> = {
+    sessionflow: sessionflowSession(stack.api, CLIENT_ID, stack.secret),
+    peer: peerSession(stack.peer),
+  };
+  const result: Partial<PassResult> = { concurrency };
+  for (const name of ['sessionflow', 'peer'] as const) {
+    const recorder = new Recorder();
+    const cpuBefore = cpuByProcess(stack);
+    const wallMs = await runConcurrently(concurrency, sessions, recorder, (i) => runs[name](recorder, `${name}-c${concurrency}-${i}`));
+    const cpuAfter = cpuByProcess(stack);
+    result[name] = {
+      ops: recorder.summaries(),
+      sessions,
+      errors: recorder.errors,
+      errorExamples: recorder.errorExamples,
+      sessionsPerSecond: (sessions / wallMs) * 1000,
+      cpuMsPerSession: Object.fromEntries(Object.entries(cpuAfter).map(([process, ms]) => [process, Math.round(((ms - cpuBefore[process]) / sessions) * 10) / 10])),
+    };
+  }
+  const baseline = new Recorder();
+  const calls = sessions * STEPS.length;
+  await runConcurrently(concurrency, calls, baseline, rawStart(temporal, baseline));
+  await rawUpdates(temporal, baseline, concurrency, calls);
+  result.baseline = { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples };
+  return result as PassResult;
+}
+
+/** WORKFLOW_TASK_COMPLETED for EVENT_TYPE_WORKFLOW_TASK_COMPLETED. */
+function eventName(type: number | null | undefined): string {
+  return (proto.api.enums.v1.EventType[type ?? 0] ?? String(type)).replace(/^EVENT_TYPE_/, '');
+}
+
+/** History events each operation adds, read from one session run step by step. */
+async function measureHistory(stack: Stack, temporal: Client): Promise<BenchResults['history']> {
+  const lengths: Array<{ op: string; length: number }> = [];
+  let workflowId = '';
+  // One session, with a describe() after each call: the history length each call left.
+  const observe = async (op: string, answer: Record<string, unknown>) => {
+    if (op === 'create') workflowId = sessionWorkflowId(String(answer._id));
+    const handle = temporal.workflow.getHandle(workflowId);
+    // A query is answered once the workflow task in flight completed: its events count here.
+    await handle.query(statusQuery);
+    lengths.push({ op, length: (await handle.describe()).historyLength });
+  };
+  await sessionflowSession(stack.api, CLIENT_ID, stack.secret, observe)(new Recorder(), 'history-probe');
+  const events = (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const perOp = lengths.map(({ op, length: to }, i) => {
+    const from = i === 0 ? 0 : lengths[i - 1].length;
+    const types = events.slice(from, to).map((event) => eventName(event.eventType));
+    return { op, events: to - from, types };
+  });
+  return { perOp, perSession: lengths[lengths.length - 1].length };
+}
+
+/** The worker's resident memory: the median of a few reads, once the process settled. */
+async function residentBytes(pid: number): Promise<number> {
+  const reads: number[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    reads.push(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024);
+  }
+  return reads.sort((a, b) => a - b)[2];
+}
+
+async function stickyCacheSize(metricsUrl: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = text.split('\n').find((l) => l.startsWith('temporal_sticky_cache_size'));
+    return line ? Number(line.trim().split(/\s+/).pop()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Worker RSS with N open (created and launched, so cached) sessions, on a fresh worker. */
+async function measureMemory(stack: Stack): Promise<BenchResults['memory']> {
+  const worker = await stack.restartWorker();
+  const pid = worker.child.pid as number;
+  const recorder = new Recorder();
+  const auth = { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${stack.secret}`).toString('base64')}` };
+  const open = async (from: number, to: number) =>
+    runConcurrently(32, to - from, recorder, async (i) => {
+      const created = await stack.api.call('POST', '/api/v1/public/flowx/handshake', { flow: 'bench-kyc', snapshot: null, tag: `open-${from + i}` }, auth);
+      await stack.api.call('POST', `/v1/handshakes/${String(created._id)}/launch`);
+    });
+  // A few sessions first, so the baseline includes the loaded workflow code and connections.
+  const warm = 20;
+  await open(0, warm);
+  const points = [{ sessions: warm, rssBytes: await residentBytes(pid), cached: await stickyCacheSize(stack.workerMetrics) }];
+  for (const target of MEMORY_POINTS) {
+    await open(points[points.length - 1].sessions, target);
+    points.push({ sessions: target, rssBytes: await residentBytes(pid), cached: await stickyCacheSize(stack.workerMetrics) });
+  }
+  const [base, ...rest] = points;
+  const last = rest[rest.length - 1];
+  const perSessionBytes = (last.rssBytes - base.rssBytes) / (last.sessions - base.sessions);
+  const marginal = (last.rssBytes - rest[0].rssBytes) / (last.sessions - rest[0].sessions);
+  return { points, perSessionBytes, marginalPerSessionBytes: marginal, errors: recorder.errors, errorExamples: recorder.errorExamples };
+}
+
+function temporalVersion(): string {
+  try {
+    return execFileSync(process.env.TEMPORAL_CLI as string, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  const dir = join('.data', 'bench');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(join(dir, 'services.log'));
+  const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
+  say(`starting a fresh stack (logs in ${join(dir, 'services.log')})`);
+  let stack: Stack | null = null;
+  let server: DevServer | null = null;
+  const stopAll = async () => {
+    for (const service of [...(stack?.services ?? [])].reverse()) await stopService(service);
+    await Promise.all([stack?.api.close(), stack?.peer.close()]);
+    await server?.stop();
+    log.end();
+  };
+  // Ctrl-C stops the whole stack too, not only this process.
+  const interrupt = () => void stopAll().finally(() => process.exit(130));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    stack = await startStack(dir, (line) => log.write(`${line}\n`));
+    server = stack.server;
+    const connection = await Connection.connect({ address: server.address });
+    const temporal = new Client({ connection, namespace: 'default' });
+
+    say('warming up');
+    const warmup = new Recorder();
+    await runConcurrently(4, 20, warmup, (i) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret)(warmup, `warm-${i}`));
+    await runConcurrently(4, 20, warmup, (i) => peerSession(stack!.peer)(warmup, `warm-${i}`));
+    await runConcurrently(4, 40, warmup, rawStart(temporal, warmup));
+    await rawUpdates(temporal, warmup, 4, 40);
+    if (warmup.errors > 0) throw new Error(`the warm-up failed: ${warmup.errorExamples.join('; ')}`);
+
+    say('history sizes');
+    const history = await measureHistory(stack, temporal);
+    const passes: PassResult[] = [];
+    for (const concurrency of CONCURRENCY) {
+      say(`concurrency ${concurrency}: ${SESSIONS[concurrency]} sessions each through sessionflow and the peer, then the raw calls`);
+      passes.push(await measurePass(stack, temporal, concurrency));
+    }
+    say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);
+    const memory = await measureMemory(stack);
+    await connection.close();
+
+    const results: BenchResults = {
+      generatedAt: new Date().toISOString(),
+      quick: QUICK,
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, temporal: temporalVersion() },
+      settings: { sessionsPerPass: SESSIONS, peerPollIntervalMs: PEER_POLL_INTERVAL_MS, memoryPoints: MEMORY_POINTS },
+      passes,
+      history,
+      memory,
+    };
+    const outDir = QUICK ? join(dir, 'results') : join('bench', 'results');
+    const summary = await writeReports(results, outDir);
+    process.stdout.write(`\n${summary}\n`);
+    say(`results in ${outDir}`);
+    const errors = passes.reduce((sum, pass) => sum + pass.sessionflow.errors + pass.peer.errors + pass.baseline.errors, memory.errors);
+    if (errors > 0) {
+      say(`${errors} errors; the results are not valid`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,93 @@
+/**
+ * The benchmark's arithmetic: percentiles and the verdict on each target. The timings are
+ * made up here; what is checked is that a number over a limit is reported as missed.
+ */
+import { chartSvg, markdown, targets, type BenchResults, type PassResult } from '../../bench/report';
+import { percentile, summarize } from '../../bench/stats';
+
+const at = (p50: number, p99 = p50 * 2) => ({ n: 10, p50, p99, mean: p50 });
+
+function pass(concurrency: number, ms: { start: number; create: number; update: number; input: number; provider: number; peerStep: number }): PassResult {
+  const sessionOps = (step: number, provider: number) => ({
+    create: at(ms.create),
+    launch: at(10),
+    'input step': at(step),
+    'provider step': at(provider),
+    'final step': at(step),
+    result: at(5),
+  });
+  return {
+    concurrency,
+    sessionflow: { ops: sessionOps(ms.input, ms.provider), errors: 0, errorExamples: [], sessions: 10, sessionsPerSecond: 5, cpuMsPerSession: { api: 1 } },
+    peer: { ops: sessionOps(ms.peerStep, ms.peerStep), errors: 0, errorExamples: [], sessions: 10, sessionsPerSecond: 2, cpuMsPerSession: { api: 2 } },
+    baseline: { ops: { 'raw start': at(ms.start), 'raw update': at(ms.update) }, errors: 0, errorExamples: [] },
+  };
+}
+
+function results(passes: PassResult[], inputEvents: number, bytesPerSession: number): BenchResults {
+  return {
+    generatedAt: '2026-01-01T00:00:00.000Z',
+    quick: false,
+    machine: { cpus: 2, cpuModel: 'test', memoryBytes: 2 ** 30, node: 'v20', temporal: 'test' },
+    settings: { sessionsPerPass: { 1: 10 }, peerPollIntervalMs: 25, memoryPoints: [10, 50] },
+    passes,
+    history: {
+      perSession: 30,
+      perOp: [
+        { op: 'input step', events: inputEvents, types: [] },
+        { op: 'provider step', events: 11, types: [] },
+      ],
+    },
+    memory: { points: [{ sessions: 10, rssBytes: 1e8, cached: 10 }], perSessionBytes: bytesPerSession, marginalPerSessionBytes: bytesPerSession, errors: 0, errorExamples: [] },
+  };
+}
+
+describe('percentiles', () => {
+  it('uses the nearest rank over every sample', () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile([...hundred].sort((a, b) => a - b), 50)).toBe(50);
+    expect(percentile([...hundred].sort((a, b) => a - b), 99)).toBe(99);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('summarizes unsorted samples', () => {
+    expect(summarize([30, 10, 20])).toEqual({ n: 3, p50: 20, p99: 30, mean: 20 });
+  });
+});
+
+describe('targets', () => {
+  const verdicts = (r: BenchResults) => Object.fromEntries(targets(r).map((t) => [t.name, t.met]));
+
+  it('are met when every concurrency is within its limit', () => {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 })], 5, 200 * 1024);
+    expect(Object.values(verdicts(r)).every(Boolean)).toBe(true);
+  });
+
+  it('are missed when one concurrency is over, and the report says so', () => {
+    const r = results(
+      [
+        pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }),
+        // create 1.4 × start, input 1.5 × update, the peer only 1.5 × slower.
+        pass(8, { start: 10, create: 14, update: 10, input: 15, provider: 20, peerStep: 24 }),
+      ],
+      6,
+      0.6 * 1024 * 1024,
+    );
+    const met = verdicts(r);
+    expect(met['create vs raw workflow.start (p50)']).toBe(false);
+    expect(met['input step vs raw executeUpdate (p50)']).toBe(false);
+    expect(met['peer vs sessionflow, input step (p50)']).toBe(false);
+    expect(met['history events per input step']).toBe(false);
+    expect(met['history events per provider step']).toBe(true);
+    expect(met['worker memory per cached session']).toBe(false);
+    expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.20×, c=8: 1.40× | **no** |');
+  });
+
+  it('draw one line per operation in each panel of the chart', () => {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 5, 1);
+    const svg = chartSvg(r);
+    expect(svg.match(/<polyline/g)).toHaveLength(14);
+    expect(svg).toContain('p99 latency');
+  });
+});
