@@ -85,22 +85,42 @@ function stateName(value: unknown): string {
   return value;
 }
 
-export function startFlow(machine: FlowMachine): FlowPosition {
-  const [snapshot] = initialTransition(buildMachine(machine));
-  return position(machine, stateName(snapshot.value));
+/**
+ * A flow machine with its XState logic built once. Building it is most of the cost of a
+ * transition, and a session takes several per step (the update's validator, then its handler).
+ */
+export class CompiledFlow {
+  private readonly logic: AnyStateMachine;
+
+  constructor(readonly machine: FlowMachine) {
+    this.logic = buildMachine(machine);
+  }
+
+  start(): FlowPosition {
+    const [snapshot] = initialTransition(this.logic);
+    return position(this.machine, stateName(snapshot.value));
+  }
+
+  /**
+   * The position after `event` in `state`, or null when the state does not take that event
+   * (no matching transition or no guard passed): the caller refuses the event and nothing moves.
+   */
+  advance(state: string, event: FlowEvent): FlowPosition | null {
+    const current = this.logic.resolveState({ value: state, context: {} });
+    if (!current.can(event as never)) return null;
+    // A transition back to the same state counts as entering it anew (fresh nonce, timers).
+    const [next] = transition(this.logic, current, event as never);
+    return position(this.machine, stateName(next.value));
+  }
 }
 
-/**
- * The position after `event` in `state`, or null when the state does not take that event
- * (no matching transition or no guard passed): the caller refuses the event and nothing moves.
- */
+export function startFlow(machine: FlowMachine): FlowPosition {
+  return new CompiledFlow(machine).start();
+}
+
+/** One transition of a machine used once; see CompiledFlow for repeated ones. */
 export function advanceFlow(machine: FlowMachine, state: string, event: FlowEvent): FlowPosition | null {
-  const logic = buildMachine(machine);
-  const current = logic.resolveState({ value: state, context: {} });
-  if (!current.can(event as never)) return null;
-  // A transition back to the same state counts as entering it anew (fresh nonce, timers).
-  const [next] = transition(logic, current, event as never);
-  return position(machine, stateName(next.value));
+  return new CompiledFlow(machine).advance(state, event);
 }
 
 export function stageInfo(machine: FlowMachine, state: string): StageInfo | null {

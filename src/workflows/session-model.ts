@@ -5,7 +5,7 @@
  * updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { advanceFlow, stageInfo, startFlow, type FlowPosition, type StageInfo } from '../flows/engine';
+import { CompiledFlow, stageInfo, startFlow, type FlowPosition, type StageInfo } from '../flows/engine';
 import { validateAgainstSchema } from '../flows/schema';
 import {
   DEVICE_STATUS,
@@ -55,8 +55,12 @@ export class SessionModel {
   /** True while a step handler is between acceptance and its answer. */
   busy = false;
 
+  /** The session's flow, built once per workflow run. */
+  readonly flow: CompiledFlow;
+
   constructor(readonly input: SessionInput) {
     this.state = input.state ?? initialState(input);
+    this.flow = new CompiledFlow(input.definition.machine);
   }
 
   get machine() {
@@ -121,7 +125,7 @@ export class SessionModel {
         problems,
       });
     }
-    if (stage.kind === 'input' && advanceFlow(this.machine, stage.id, { type: 'SUBMIT', input: args.input }) === null) {
+    if (stage.kind === 'input' && this.flow.advance(stage.id, { type: 'SUBMIT', input: args.input }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
   }
@@ -134,7 +138,7 @@ export class SessionModel {
     if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
     const stage = this.currentStage();
     if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
-    if (typeof event?.type !== 'string' || advanceFlow(this.machine, stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }) === null) {
+    if (typeof event?.type !== 'string' || this.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
     }
   }

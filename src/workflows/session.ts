@@ -21,7 +21,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { advanceFlow, timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/engine';
+import { timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/engine';
 import {
   archiveUpdate,
   attestrResultSignal,
@@ -204,7 +204,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
         return;
       }
       session.record(stage.id, {}, { error: outcome.error });
-      move(stage.id, advanceFlow(machine, stage.id, { type: 'ERROR', error: outcome.error }), 'ERROR');
+      move(stage.id, session.flow.advance(stage.id, { type: 'ERROR', error: outcome.error }), 'ERROR');
     }
   }
 
@@ -230,7 +230,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
           session.busy = true;
           try {
             session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
-            move(stageId, advanceFlow(machine, stageId, { type: timer.event }), timer.event);
+            move(stageId, session.flow.advance(stageId, { type: timer.event }), timer.event);
             publish();
             await settle();
           } finally {
@@ -314,7 +314,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       session.record(stage.id, args.input, output);
       state.stepCount += 1;
       emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
-      move(stage.id, advanceFlow(machine, stage.id, event), event.type);
+      move(stage.id, session.flow.advance(stage.id, event), event.type);
       if (session.isLive) state.nonce = args.nextNonce;
       publish();
       await settle();
@@ -384,7 +384,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       try {
         session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
         emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
-        move(stage.id, advanceFlow(machine, stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
+        move(stage.id, session.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
         publish();
         await settle();
       } finally {
