@@ -4,10 +4,10 @@
  * answer is checked; a wrong one counts as an error, never as a sample.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Pool } from 'undici';
 import type { Recorder } from './stats';
-import { emptyWorkflow, finishSignal, noopUpdate, noopUpdateWorkflow } from './workflows';
+import { emptyWorkflow, finishSignal, noopUpdate } from './workflows';
 
 export const BENCH_FLOW = 'bench-kyc';
 export const BENCH_TASK_QUEUE = 'sessionflow-bench';
@@ -54,8 +54,12 @@ export type SessionRun = (recorder: Recorder, tag: string) => Promise<string>;
 /** Called after each timed call of a session (untimed), with the call's answer. */
 export type Observer = (op: string, answer: Record<string, unknown>) => Promise<void>;
 
+export function basicAuth(clientId: string, clientSecret: string): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` };
+}
+
 export function sessionflowSession(http: HttpJson, clientId: string, clientSecret: string, observe?: Observer): SessionRun {
-  const auth = { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` };
+  const auth = basicAuth(clientId, clientSecret);
   const timed = async (recorder: Recorder, op: string, call: () => Promise<Record<string, unknown>>) => {
     const answer = await recorder.time(op, call);
     await observe?.(op, answer);
@@ -118,10 +122,14 @@ export async function runConcurrently(concurrency: number, total: number, record
   return performance.now() - started;
 }
 
-/** Baseline: `workflow.start` of a workflow that does nothing. */
-export function rawStart(client: Client, recorder: Recorder): () => Promise<unknown> {
-  return () =>
-    recorder.time('raw start', () => client.workflow.start(emptyWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId: `bench-empty-${randomUUID()}` }));
+/** Baseline: `workflow.start` of a workflow that does nothing (finished afterwards, untimed). */
+export async function rawStarts(client: Client, recorder: Recorder, concurrency: number, total: number): Promise<void> {
+  const handles: Array<WorkflowHandle<typeof emptyWorkflow>> = [];
+  await runConcurrently(concurrency, total, recorder, async () => {
+    const workflowId = `bench-empty-${randomUUID()}`;
+    handles.push(await recorder.time('raw start', () => client.workflow.start(emptyWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId })));
+  });
+  await runConcurrently(concurrency, handles.length, recorder, (i) => handles[i].signal(finishSignal));
 }
 
 /**
@@ -130,7 +138,7 @@ export function rawStart(client: Client, recorder: Recorder): () => Promise<unkn
  */
 export async function rawUpdates(client: Client, recorder: Recorder, concurrency: number, total: number): Promise<void> {
   const handles = await Promise.all(
-    Array.from({ length: concurrency }, () => client.workflow.start(noopUpdateWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId: `bench-noop-${randomUUID()}` })),
+    Array.from({ length: concurrency }, () => client.workflow.start(emptyWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId: `bench-noop-${randomUUID()}` })),
   );
   // The first update of each waits for the workflow's first task: not part of the floor.
   await Promise.all(handles.map((handle) => handle.executeUpdate(noopUpdate)));

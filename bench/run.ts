@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,15 +20,17 @@ import {
   BENCH_TASK_QUEUE,
   HttpJson,
   peerSession,
-  rawStart,
+  rawStarts,
   rawUpdates,
+  basicAuth,
   runConcurrently,
   sessionflowSession,
+  type Observer,
   STEPS,
   type SessionRun,
 } from './drivers';
 import { PEER_POLL_INTERVAL_MS } from './peer-server';
-import { writeReports, type BenchResults, type PassResult } from './report';
+import { writeReports, type BenchResults, type HistoryCount, type PassResult } from './report';
 import { Recorder } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -50,6 +52,11 @@ async function startStack(dir: string, sink: LineSink) {
   const benchBundle = join(dir, 'bench-workflows.js');
   await writeWorkflowBundle(sessionBundle);
   await writeWorkflowBundle(benchBundle, require.resolve('./workflows'));
+  // The bench flow, and kyc-basic for the history of an Attestr (one call) provider step.
+  const flowsDir = join(dir, 'flows');
+  mkdirSync(flowsDir);
+  copyFileSync(join('bench', 'flows', 'bench-kyc.json'), join(flowsDir, 'bench-kyc.json'));
+  copyFileSync(join('flows', 'kyc-basic.json'), join(flowsDir, 'kyc-basic.json'));
   const [apiPort, sandboxPort, peerPort, workerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const secret = randomBytes(32).toString('base64url');
   const env: NodeJS.ProcessEnv = {
@@ -57,7 +64,7 @@ async function startStack(dir: string, sink: LineSink) {
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: 'default',
     DATA_DIR: dir,
-    FLOWS_DIR: join('bench', 'flows'),
+    FLOWS_DIR: flowsDir,
     SANDBOX_PORT: String(sandboxPort),
     SESSIONFLOW_CLIENTS: JSON.stringify([{ id: CLIENT_ID, secret, perSecond: 1_000_000, perDay: 100_000_000 }]),
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'),
@@ -80,6 +87,7 @@ async function startStack(dir: string, sink: LineSink) {
     api: new HttpJson(`http://127.0.0.1:${apiPort}`),
     peer: new HttpJson(`http://127.0.0.1:${peerPort}`),
     workerMetrics: `http://127.0.0.1:${workerPort}/metrics`,
+    sandbox: `http://127.0.0.1:${sandboxPort}`,
     secret,
     /** Replaces the session worker with a new process: an empty cache for the memory pass. */
     async restartWorker(): Promise<Service> {
@@ -112,7 +120,12 @@ function cpuByProcess(stack: Stack): Record<string, number> {
   };
 }
 
-/** Sessions through sessionflow and the peer, then the raw calls, at one concurrency. */
+/** CPU ms per unit of work, by process, between two readings. */
+function cpuPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, Math.round(((ms - before[name]) / units) * 10) / 10]));
+}
+
+/** The raw calls, then sessions through sessionflow and the peer, at one concurrency. */
 async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof CONCURRENCY)[number]): Promise<PassResult> {
   const sessions = SESSIONS[concurrency];
   const runs: Record<'sessionflow' | 'peer', SessionRun> = {
@@ -120,25 +133,28 @@ async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof 
     peer: peerSession(stack.peer),
   };
   const result: Partial<PassResult> = { concurrency };
+  // The floor first, on a server that no earlier pass of this concurrency has loaded.
+  const baseline = new Recorder();
+  const calls = sessions * STEPS.length;
+  const cpuBefore = cpuByProcess(stack);
+  await rawStarts(temporal, baseline, concurrency, calls);
+  await rawUpdates(temporal, baseline, concurrency, calls);
+  const cpuAfter = cpuByProcess(stack);
+  result.baseline = { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples, cpuMsPerCall: cpuPer(cpuBefore, cpuAfter, calls * 2) };
   for (const name of ['sessionflow', 'peer'] as const) {
     const recorder = new Recorder();
-    const cpuBefore = cpuByProcess(stack);
+    const before = cpuByProcess(stack);
     const wallMs = await runConcurrently(concurrency, sessions, recorder, (i) => runs[name](recorder, `${name}-c${concurrency}-${i}`));
-    const cpuAfter = cpuByProcess(stack);
+    const after = cpuByProcess(stack);
     result[name] = {
       ops: recorder.summaries(),
       sessions,
       errors: recorder.errors,
       errorExamples: recorder.errorExamples,
       sessionsPerSecond: (sessions / wallMs) * 1000,
-      cpuMsPerSession: Object.fromEntries(Object.entries(cpuAfter).map(([process, ms]) => [process, Math.round(((ms - cpuBefore[process]) / sessions) * 10) / 10])),
+      cpuMsPerSession: cpuPer(before, after, sessions),
     };
   }
-  const baseline = new Recorder();
-  const calls = sessions * STEPS.length;
-  await runConcurrently(concurrency, calls, baseline, rawStart(temporal, baseline));
-  await rawUpdates(temporal, baseline, concurrency, calls);
-  result.baseline = { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples };
   return result as PassResult;
 }
 
@@ -147,19 +163,18 @@ function eventName(type: number | null | undefined): string {
   return (proto.api.enums.v1.EventType[type ?? 0] ?? String(type)).replace(/^EVENT_TYPE_/, '');
 }
 
-/** History events each operation adds, read from one session run step by step. */
-async function measureHistory(stack: Stack, temporal: Client): Promise<BenchResults['history']> {
+/** History events each call of `run` adds to its session, with their types. */
+async function historyOf(temporal: Client, run: (observe: Observer) => Promise<unknown>): Promise<HistoryCount> {
   const lengths: Array<{ op: string; length: number }> = [];
   let workflowId = '';
-  // One session, with a describe() after each call: the history length each call left.
-  const observe = async (op: string, answer: Record<string, unknown>) => {
+  const observe: Observer = async (op, answer) => {
     if (op === 'create') workflowId = sessionWorkflowId(String(answer._id));
     const handle = temporal.workflow.getHandle(workflowId);
     // A query is answered once the workflow task in flight completed: its events count here.
     await handle.query(statusQuery);
     lengths.push({ op, length: (await handle.describe()).historyLength });
   };
-  await sessionflowSession(stack.api, CLIENT_ID, stack.secret, observe)(new Recorder(), 'history-probe');
+  await run(observe);
   const events = (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const perOp = lengths.map(({ op, length: to }, i) => {
     const from = i === 0 ? 0 : lengths[i - 1].length;
@@ -167,6 +182,31 @@ async function measureHistory(stack: Stack, temporal: Client): Promise<BenchResu
     return { op, events: to - from, types };
   });
   return { perOp, perSession: lengths[lengths.length - 1].length };
+}
+
+/**
+ * kyc-basic, call by call: its Attestr stage is a provider step of one provider call (the
+ * bench flow's Finqware step makes two), and its identity step enters that stage, which
+ * creates the Attestr handshake.
+ */
+function kycBasicRun(stack: Stack): (observe: Observer) => Promise<unknown> {
+  return async (observe) => {
+    const call = async (op: string, path: string, body?: unknown, headers?: Record<string, string>) => {
+      const answer = await stack.api.call('POST', path, body, headers);
+      await observe(op, answer);
+      return answer;
+    };
+    const created = await call('create', '/api/v1/public/flowx/handshake', { flow: 'kyc-basic', snapshot: null, tag: 'history-kyc' }, basicAuth(CLIENT_ID, stack.secret));
+    const steps = `/v1/sessions/${String(created._id)}/steps`;
+    const step = (nonce: unknown, name: string, data: unknown) => ({ client_id: CLIENT_ID, skill: 'kyc-basic', nonce, step: name, data });
+    const launched = await call('launch', `/v1/handshakes/${String(created._id)}/launch`);
+    const identity = await call('input step, entering the Attestr stage', steps, step(launched.nonce, 'identity', { name: 'Bench Person', birthDate: '01-01-1990' }));
+    const handshake = String((identity.data as Record<string, unknown>).handshakeId);
+    // The user finishing Attestr's own flow, as the sandbox plays it (no webhook here).
+    await fetch(`${stack.sandbox}/attestr/_device/handshakes/${handshake}/complete`, { method: 'POST' });
+    const aadhaar = await call('provider step: Attestr (one call)', steps, step(identity.nonce, 'aadhaar', {}));
+    await call('final provider step: Finqware (two calls)', steps, step(aadhaar.nonce, 'bank', STEPS[1].data));
+  };
 }
 
 /** The worker's resident memory: the median of a few reads, once the process settled. */
@@ -195,7 +235,7 @@ async function measureMemory(stack: Stack): Promise<BenchResults['memory']> {
   const worker = await stack.restartWorker();
   const pid = worker.child.pid as number;
   const recorder = new Recorder();
-  const auth = { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${stack.secret}`).toString('base64')}` };
+  const auth = basicAuth(CLIENT_ID, stack.secret);
   const open = async (from: number, to: number) =>
     runConcurrently(32, to - from, recorder, async (i) => {
       const created = await stack.api.call('POST', '/api/v1/public/flowx/handshake', { flow: 'bench-kyc', snapshot: null, tag: `open-${from + i}` }, auth);
@@ -253,15 +293,18 @@ async function main(): Promise<number> {
     const warmup = new Recorder();
     await runConcurrently(4, 20, warmup, (i) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret)(warmup, `warm-${i}`));
     await runConcurrently(4, 20, warmup, (i) => peerSession(stack!.peer)(warmup, `warm-${i}`));
-    await runConcurrently(4, 40, warmup, rawStart(temporal, warmup));
+    await rawStarts(temporal, warmup, 4, 40);
     await rawUpdates(temporal, warmup, 4, 40);
     if (warmup.errors > 0) throw new Error(`the warm-up failed: ${warmup.errorExamples.join('; ')}`);
 
     say('history sizes');
-    const history = await measureHistory(stack, temporal);
+    const history = {
+      benchKyc: await historyOf(temporal, (observe) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret, observe)(new Recorder(), 'history-probe')),
+      kycBasic: await historyOf(temporal, kycBasicRun(stack)),
+    };
     const passes: PassResult[] = [];
     for (const concurrency of CONCURRENCY) {
-      say(`concurrency ${concurrency}: ${SESSIONS[concurrency]} sessions each through sessionflow and the peer, then the raw calls`);
+      say(`concurrency ${concurrency}: the raw calls, then ${SESSIONS[concurrency]} sessions each through sessionflow and the peer`);
       passes.push(await measurePass(stack, temporal, concurrency));
     }
     say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);

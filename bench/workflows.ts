@@ -6,19 +6,20 @@
  * Deterministic code only, like src/workflows.
  */
 import { condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
-import { advanceFlow, startFlow, stageInfo, type FlowEvent } from '../src/flows/engine';
+import { CompiledFlow, stageInfo, type FlowEvent } from '../src/flows/engine';
 import { validateAgainstSchema } from '../src/flows/schema';
 import type { FlowMachine } from '../src/flows/types';
 import { runStage } from '../src/workflows/providers';
 
-export async function emptyWorkflow(): Promise<void> {
-  // Nothing: `workflow.start` of this is the cheapest start there is.
-}
-
 export const noopUpdate = defineUpdate<null>('noop');
 export const finishSignal = defineSignal('finish');
 
-export async function noopUpdateWorkflow(): Promise<void> {
+/**
+ * The engine's floor: a workflow that does nothing, with a no-op update handler. It stays open
+ * until told to finish, as a session stays open between steps: one that completed at once
+ * would load the server with its closing, and each start measured after it would pay for it.
+ */
+export async function emptyWorkflow(): Promise<void> {
   let finished = false;
   setHandler(noopUpdate, () => null);
   setHandler(finishSignal, () => {
@@ -48,8 +49,9 @@ export const peerViewQuery = defineQuery<PeerView>('view');
 
 export async function peerSessionWorkflow(input: { machine: FlowMachine; tag: string }): Promise<PeerView> {
   const { machine } = input;
+  const flow = new CompiledFlow(machine);
   const queue: PeerSubmission[] = [];
-  let position = startFlow(machine);
+  let position = flow.start();
   const view: PeerView = { launched: false, handled: 0, state: position.state, done: false, lastError: null, results: {} };
   setHandler(peerLaunchSignal, () => {
     view.launched = true;
@@ -81,7 +83,7 @@ export async function peerSessionWorkflow(input: { machine: FlowMachine; tag: st
       event = outcome.ok ? { type: 'DONE', output: outcome.output } : { type: 'ERROR', error: outcome.error };
       if (outcome.ok) view.results[stage.id] = outcome.output;
     }
-    position = advanceFlow(machine, position.state, event) ?? position;
+    position = flow.advance(position.state, event) ?? position;
     view.state = position.state;
     view.done = position.done;
     view.lastError = null;

@@ -20,11 +20,11 @@ function pass(concurrency: number, ms: { start: number; create: number; update: 
     concurrency,
     sessionflow: { ops: sessionOps(ms.input, ms.provider), errors: 0, errorExamples: [], sessions: 10, sessionsPerSecond: 5, cpuMsPerSession: { api: 1 } },
     peer: { ops: sessionOps(ms.peerStep, ms.peerStep), errors: 0, errorExamples: [], sessions: 10, sessionsPerSecond: 2, cpuMsPerSession: { api: 2 } },
-    baseline: { ops: { 'raw start': at(ms.start), 'raw update': at(ms.update) }, errors: 0, errorExamples: [] },
+    baseline: { ops: { 'raw start': at(ms.start), 'raw update': at(ms.update) }, errors: 0, errorExamples: [], cpuMsPerCall: { api: 0 } },
   };
 }
 
-function results(passes: PassResult[], inputEvents: number, bytesPerSession: number): BenchResults {
+function results(passes: PassResult[], inputEvents: number, bytesPerSession: number, attestrEvents = 11): BenchResults {
   return {
     generatedAt: '2026-01-01T00:00:00.000Z',
     quick: false,
@@ -32,11 +32,14 @@ function results(passes: PassResult[], inputEvents: number, bytesPerSession: num
     settings: { sessionsPerPass: { 1: 10 }, peerPollIntervalMs: 25, memoryPoints: [10, 50] },
     passes,
     history: {
-      perSession: 30,
-      perOp: [
-        { op: 'input step', events: inputEvents, types: [] },
-        { op: 'provider step', events: 11, types: [] },
-      ],
+      benchKyc: {
+        perSession: 30,
+        perOp: [
+          { op: 'input step', events: inputEvents, types: [] },
+          { op: 'provider step', events: 11, types: [] },
+        ],
+      },
+      kycBasic: { perSession: 40, perOp: [{ op: 'provider step: Attestr (one call)', events: attestrEvents, types: [] }] },
     },
     memory: { points: [{ sessions: 10, rssBytes: 1e8, cached: 10 }], perSessionBytes: bytesPerSession, marginalPerSessionBytes: bytesPerSession, errors: 0, errorExamples: [] },
   };
@@ -73,13 +76,15 @@ describe('targets', () => {
       ],
       6,
       0.6 * 1024 * 1024,
+      12,
     );
     const met = verdicts(r);
     expect(met['create vs raw workflow.start (p50)']).toBe(false);
     expect(met['input step vs raw executeUpdate (p50)']).toBe(false);
     expect(met['peer vs sessionflow, input step (p50)']).toBe(false);
     expect(met['history events per input step']).toBe(false);
-    expect(met['history events per provider step']).toBe(true);
+    expect(met['history events per provider step, two provider calls (Finqware)']).toBe(true);
+    expect(met['history events per provider step, one provider call (Attestr)']).toBe(false);
     expect(met['worker memory per cached session']).toBe(false);
     expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.20×, c=8: 1.40× | **no** |');
   });
