@@ -4,12 +4,14 @@
  * answer is checked; a wrong one counts as an error, never as a sample.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { Pool } from 'undici';
+import { sessionWorkflowId, submitStepUpdate, type StepArgs } from '../src/workflows/messages';
 import type { Recorder } from './stats';
 import { emptyWorkflow, finishSignal, noopUpdate } from './workflows';
 
 export const BENCH_FLOW = 'bench-kyc';
+export const DIRECT_INPUT_STEP = 'input step, Temporal client only';
 export const BENCH_TASK_QUEUE = 'sessionflow-bench';
 
 /** The bench flow's three steps, in order, with valid input for each. */
@@ -84,6 +86,25 @@ export function sessionflowSession(http: HttpJson, clientId: string, clientSecre
   };
 }
 
+/**
+ * A session's input step sent straight through a Temporal client, as the api sends it (after
+ * an untimed create and launch over HTTP): the workflow's share of a step, without the api.
+ */
+export function directInputStep(http: HttpJson, client: Client, clientId: string, clientSecret: string): SessionRun {
+  const auth = basicAuth(clientId, clientSecret);
+  return async (recorder, tag) => {
+    const created = await http.call('POST', '/api/v1/public/flowx/handshake', { flow: BENCH_FLOW, snapshot: null, tag }, auth);
+    const id = String(created._id);
+    const launched = await http.call('POST', `/v1/handshakes/${id}/launch`);
+    const { step, data } = STEPS[0];
+    const args: StepArgs = { nonce: String(launched.nonce), step, input: data, clientId, flowId: BENCH_FLOW, nextNonce: randomUUID() };
+    const handle = client.workflow.getHandle(sessionWorkflowId(id));
+    const answer = await recorder.time(DIRECT_INPUT_STEP, () => handle.executeUpdate(submitStepUpdate, { args: [args], updateId: randomUUID() }));
+    expectField(answer as unknown as Record<string, unknown>, 'status', 'SESSION_IN_PROGRESS', DIRECT_INPUT_STEP);
+    return id;
+  };
+}
+
 export function peerSession(http: HttpJson): SessionRun {
   return async (recorder, tag) => {
     const { id } = await recorder.time('create', () => http.call('POST', '/peer/sessions', { flow: BENCH_FLOW, tag }));
@@ -122,14 +143,14 @@ export async function runConcurrently(concurrency: number, total: number, record
   return performance.now() - started;
 }
 
-/** Baseline: `workflow.start` of a workflow that does nothing (finished afterwards, untimed). */
+/**
+ * Baseline: `workflow.start` of a workflow that does nothing. They are left open, like the
+ * sessions: finishing them would load the server while the next measurement runs.
+ */
 export async function rawStarts(client: Client, recorder: Recorder, concurrency: number, total: number): Promise<void> {
-  const handles: Array<WorkflowHandle<typeof emptyWorkflow>> = [];
-  await runConcurrently(concurrency, total, recorder, async () => {
-    const workflowId = `bench-empty-${randomUUID()}`;
-    handles.push(await recorder.time('raw start', () => client.workflow.start(emptyWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId })));
-  });
-  await runConcurrently(concurrency, handles.length, recorder, (i) => handles[i].signal(finishSignal));
+  await runConcurrently(concurrency, total, recorder, () =>
+    recorder.time('raw start', () => client.workflow.start(emptyWorkflow, { taskQueue: BENCH_TASK_QUEUE, workflowId: `bench-empty-${randomUUID()}` })),
+  );
 }
 
 /**
@@ -156,4 +177,9 @@ export async function rawUpdates(client: Client, recorder: Recorder, concurrency
     }),
   );
   await Promise.all(handles.map((handle) => handle.signal(finishSignal)));
+}
+
+/** A pause between two measurements, so that work one leaves behind is not timed in the next. */
+export function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 2_000));
 }

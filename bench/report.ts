@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../scripts/chromium';
+import { DIRECT_INPUT_STEP } from './drivers';
 import type { LatencySummary } from './stats';
 
 interface Measured {
@@ -113,6 +114,7 @@ function latencyRows(results: BenchResults): string[][] {
     row('raw `workflow.start` (empty workflow)', (p) => p.baseline.ops['raw start']),
     row('raw `executeUpdate` (no-op handler)', (p) => p.baseline.ops['raw update']),
     ...ops.map((op) => row(`sessionflow: ${op}`, (p) => p.sessionflow.ops[op])),
+    row(`sessionflow: ${DIRECT_INPUT_STEP} (no HTTP, no api)`, (p) => p.baseline.ops[DIRECT_INPUT_STEP]),
     ...ops.map((op) => row(`peer: ${op}`, (p) => p.peer.ops[op])),
   ];
 }

@@ -23,6 +23,8 @@ import {
   rawStarts,
   rawUpdates,
   basicAuth,
+  directInputStep,
+  pause,
   runConcurrently,
   sessionflowSession,
   type Observer,
@@ -138,14 +140,20 @@ async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof 
   const calls = sessions * STEPS.length;
   const cpuBefore = cpuByProcess(stack);
   await rawStarts(temporal, baseline, concurrency, calls);
+  await pause();
   await rawUpdates(temporal, baseline, concurrency, calls);
   const cpuAfter = cpuByProcess(stack);
+  await pause();
+  const direct = directInputStep(stack.api, temporal, CLIENT_ID, stack.secret);
+  await runConcurrently(concurrency, sessions, baseline, (i) => direct(baseline, `direct-c${concurrency}-${i}`));
+  await pause();
   result.baseline = { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples, cpuMsPerCall: cpuPer(cpuBefore, cpuAfter, calls * 2) };
   for (const name of ['sessionflow', 'peer'] as const) {
     const recorder = new Recorder();
     const before = cpuByProcess(stack);
     const wallMs = await runConcurrently(concurrency, sessions, recorder, (i) => runs[name](recorder, `${name}-c${concurrency}-${i}`));
     const after = cpuByProcess(stack);
+    await pause();
     result[name] = {
       ops: recorder.summaries(),
       sessions,
