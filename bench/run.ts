@@ -50,6 +50,10 @@ async function startStack(dir: string, sink: LineSink) {
   // An in-memory database, as `make test` uses: the file database of `make start` makes every
   // write wait for the disk, and then the disk is what gets measured.
   const server = await startDevServer({ cli, port: await freePort(), logFile: join(dir, 'temporal.log') });
+  // The services run compiled, as in production (the Dockerfile's `node dist/...`): under tsx,
+  // source maps are on, and every stack trace the SDK takes in workflow code costs more.
+  const dist = join(dir, 'dist');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
   const sessionBundle = join(dir, 'session-workflows.js');
   const benchBundle = join(dir, 'bench-workflows.js');
   await writeWorkflowBundle(sessionBundle);
@@ -77,11 +81,11 @@ async function startStack(dir: string, sink: LineSink) {
   };
   const services: Service[] = [];
   const start = (name: string, entry: string, extra: NodeJS.ProcessEnv, ready: RegExp) => startService(name, entry, { ...env, ...extra }, ready, sink);
-  const startWorker = () => start('worker', 'src/worker.ts', {}, /polling task queue/);
-  services.push(await start('sandbox', 'src/sandbox/main.ts', {}, /listening on/));
+  const startWorker = () => start('worker', join(dist, 'worker.js'), {}, /polling task queue/);
+  services.push(await start('sandbox', join(dist, 'sandbox', 'main.js'), {}, /listening on/));
   services.push(await startWorker());
-  services.push(await start('bench-worker', 'src/worker.ts', { TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE, WORKFLOW_BUNDLE_PATH: benchBundle, WORKER_METRICS_PORT: '' }, /polling task queue/));
-  services.push(await start('api', 'src/api/main.ts', { PORT: String(apiPort) }, /Server listening at/));
+  services.push(await start('bench-worker', join(dist, 'worker.js'), { TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE, WORKFLOW_BUNDLE_PATH: benchBundle, WORKER_METRICS_PORT: '' }, /polling task queue/));
+  services.push(await start('api', join(dist, 'api', 'main.js'), { PORT: String(apiPort) }, /Server listening at/));
   services.push(await start('peer', 'bench/peer-server.ts', { PORT: String(peerPort), TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE }, /peer listening/));
   return {
     server,

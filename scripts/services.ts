@@ -27,11 +27,15 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream | null, sink: L
   });
 }
 
-/** Starts `entry` under tsx and resolves once it printed a line matching `ready`. */
+/**
+ * Starts `entry` (TypeScript under tsx, or compiled JavaScript) and resolves once it printed a
+ * line matching `ready`.
+ */
 export function startService(name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp, sink: LineSink = printLine): Promise<Service> {
   return new Promise((resolve, reject) => {
     // node runs the service with tsx as a loader, so signals reach the service itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s`)), 120_000);
     prefixLines(name, child.stdout, sink, (line) => {
       if (ready.test(line)) {
