@@ -308,6 +308,9 @@ export function loadConfig(env: Env = process.env): Config {
   requireCredentialsOffSandbox(env, 'ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET');
   requireCredentialsOffSandbox(env, 'FINQWARE_BASE_URL', 'FINQWARE_CLIENT_APP_KEY');
   if (config.api.metricsPort === config.api.port) throw new ConfigError('API_METRICS_PORT', 'must differ from PORT (metrics stay off the public port)');
+  if (config.workerMetricsPort !== undefined && config.workerMetricsPort === config.workerHealthPort) {
+    throw new ConfigError('WORKER_METRICS_PORT', 'must differ from WORKER_HEALTH_PORT (each is its own server)');
+  }
   return config;
 }
 

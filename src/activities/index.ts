@@ -44,7 +44,7 @@ async function callProvider<T>(deps: ActivityDeps, provider: ProviderName, work:
     }
     outcome = err.type;
     const failure = err.toFailure({ quotaWaitCapMs: deps.quotaWaitCapMs });
-    if (willRetry(failure, attempt, retryPolicy)) deps.metrics.providerRetry({ provider, type: err.type, code: codeLabel(err.details) });
+    if (willRetry(failure, attempt, retryPolicy)) deps.metrics.providerRetry({ provider, type: err.type, code: codeLabel(provider, err.details) });
     throw failure;
   } finally {
     clearInterval(beat);

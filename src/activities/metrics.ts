@@ -31,15 +31,23 @@ export function willRetry(failure: ApplicationFailure, attempt: number, policy: 
   return maximumAttempts === 0 || attempt < maximumAttempts;
 }
 
+/** Codes of the network layer (Node's and undici's), the same for every provider. */
+const TRANSPORT_CODE = /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/;
+/** The vendors' documented codes: Attestr's numbers (4291), Finqware's snake_case names. */
+const VENDOR_CODE = /^([0-9]{1,6}|[a-z][a-z_]{0,39})$/;
+
 /**
- * A provider error code as a label value: the provider's code (4291, ECONNRESET …), else the
- * HTTP status, else "none". A code that does not look like one (a generic `http` stage endpoint
- * can answer anything) becomes "other", so it cannot blow up the number of series.
+ * A provider error code as a label value: a transport code (ECONNRESET), a vendor's own code
+ * (4291), else the HTTP status, else "none". A generic `http` stage endpoint can answer any
+ * code, ids or names included, so for it only transport codes and the status are labels;
+ * anything else that does not look like a code becomes "other".
  */
-export function codeLabel(details: { code?: string; status?: number } | undefined): string {
-  const code = details?.code ?? (details?.status === undefined ? undefined : String(details.status));
-  if (code === undefined) return 'none';
-  return /^[A-Za-z0-9_.-]{1,32}$/.test(code) ? code : 'other';
+export function codeLabel(provider: string, details: { code?: string; status?: number } | undefined): string {
+  const code = details?.code;
+  if (code !== undefined && TRANSPORT_CODE.test(code)) return code;
+  if (code !== undefined && provider !== 'http' && VENDOR_CODE.test(code)) return code;
+  if (details?.status !== undefined) return String(details.status);
+  return code === undefined ? 'none' : 'other';
 }
 
 export class WorkerMetrics {
@@ -47,7 +55,7 @@ export class WorkerMetrics {
   private readonly providerRetries: MetricCounter;
   private readonly webhookDeliveries: MetricCounter;
 
-  /** Without a meter (tests that run a worker in process) nothing is recorded. */
+  /** Records on `meter`: the runtime's, which exports them when a Prometheus port is set. */
   constructor(meter: MetricMeter = noopMetricMeter) {
     this.providerCalls = meter.createHistogram(WORKER_METRICS.providerCallDuration, 'float', 'seconds', 'Provider call attempts, by provider, activity and outcome (ok or the failure type)');
     this.providerRetries = meter.createCounter(WORKER_METRICS.providerRetries, undefined, 'Provider call attempts that failed and that Temporal retries, by provider, failure type and error code');

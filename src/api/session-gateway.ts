@@ -347,7 +347,9 @@ export class SessionGateway {
    * cannot group by a custom search attribute, hence one count per status.
    */
   async countByStatus(): Promise<Record<SessionStatus, number>> {
-    const scope = `WorkflowType = 'sessionWorkflow' AND TaskQueue = ${quote(this.taskQueue)} AND ExecutionStatus != 'ContinuedAsNew'`;
+    // Running and completed runs only: a continued-as-new run is counted by its successor, and a
+    // terminated or timed-out one is no session any more, whatever status it last reported.
+    const scope = `WorkflowType = 'sessionWorkflow' AND TaskQueue = ${quote(this.taskQueue)} AND ExecutionStatus IN ('Running', 'Completed')`;
     const counts = await Promise.all(
       SESSION_STATUSES.map(async (status) => [status, (await this.client.workflow.count(`${scope} AND SessionStatus = ${quote(status)}`)).count] as const),
     );

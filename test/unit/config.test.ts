@@ -96,11 +96,23 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['API_METRICS_PORT', 'metrics'],
     ['API_METRICS_PORT', '8080'],
     ['WORKER_METRICS_PORT', '70000'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '0'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', 'lots'],
   ])('%s=%p', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`${variable} `)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('refuses one port for the worker metrics and health servers', () => {
+    expect(configError({ WORKER_METRICS_PORT: '9465', WORKER_HEALTH_PORT: '9465' }).variable).toBe('WORKER_METRICS_PORT');
+    expect(loadConfig({ WORKER_METRICS_PORT: '9465', WORKER_HEALTH_PORT: '9466' }).workerMetricsPort).toBe(9465);
+  });
+
+  it('sizes the worker cache only when asked', () => {
+    expect(loadConfig({}).workerMaxCachedWorkflows).toBeUndefined();
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '6000' }).workerMaxCachedWorkflows).toBe(6000);
   });
 
   it('refuses a client certificate without its key, naming the missing one', () => {

@@ -29,17 +29,23 @@ describe('willRetry, as Temporal decides it', () => {
   });
 });
 
-describe('codeLabel keeps the code label bounded', () => {
+describe('codeLabel keeps the code label bounded and impersonal', () => {
   test.each([
-    [{ code: '4291', status: 429 }, '4291'],
-    [{ code: 'ECONNRESET' }, 'ECONNRESET'],
-    [{ status: 503 }, '503'],
-    [{}, 'none'],
-    [undefined, 'none'],
-    [{ code: 'user 1234 not found: Zebediah' }, 'other'],
-    [{ code: 'x'.repeat(33) }, 'other'],
-  ])('%p', (details, expected) => {
-    expect(codeLabel(details)).toBe(expected);
+    ['attestr', { code: '4291', status: 429 }, '4291'],
+    ['finqware', { code: 'rate_limit_exceeded', status: 429 }, 'rate_limit_exceeded'],
+    ['attestr', { code: 'ECONNRESET' }, 'ECONNRESET'],
+    ['http', { code: 'UND_ERR_SOCKET' }, 'UND_ERR_SOCKET'],
+    ['finqware', { status: 503 }, '503'],
+    ['attestr', {}, 'none'],
+    ['attestr', undefined, 'none'],
+    ['attestr', { code: 'user 1234 not found: Zebediah' }, 'other'],
+    ['attestr', { code: 'x'.repeat(41) }, 'other'],
+    // Any endpoint may sit behind the http stage: its own codes could be ids or names.
+    ['http', { code: 'john.doe', status: 422 }, '422'],
+    ['http', { code: '5551234567', status: 400 }, '400'],
+    ['http', { code: 'zebediah' }, 'other'],
+  ])('%s %p', (provider, details, expected) => {
+    expect(codeLabel(provider, details)).toBe(expected);
   });
 });
 
