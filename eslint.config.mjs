@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/flows/engine.ts', 'src/flows/schema.ts', 'src/flows/types.ts', 'src/flows/http-stage.ts'],
+    files: ['src/workflows/**/*.ts', 'bench/workflows.ts', 'src/flows/engine.ts', 'src/flows/schema.ts', 'src/flows/types.ts', 'src/flows/http-stage.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -6,12 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'undici';
-import { sessionWorkflowId, submitStepUpdate, type StepArgs } from '../src/workflows/messages';
+import { sessionWorkflowId, submitStepUpdate, type StepAnswer, type StepArgs } from '../src/workflows/messages';
 import type { Recorder } from './stats';
 import { emptyWorkflow, finishSignal, noopUpdate } from './workflows';
 
 export const BENCH_FLOW = 'bench-kyc';
 export const DIRECT_INPUT_STEP = 'input step, Temporal client only';
+/** kyc-basic's Attestr submission: it fetches the result, one provider call. */
+export const ATTESTR_PROVIDER_STEP = 'provider step: Attestr (fetches the result: one call)';
 export const BENCH_TASK_QUEUE = 'sessionflow-bench';
 
 /** The bench flow's three steps, in order, with valid input for each. */
@@ -50,6 +52,12 @@ function expectField(answer: Record<string, unknown>, field: string, expected: u
   if (answer[field] !== expected) throw new Error(`${what}: expected ${field} ${JSON.stringify(expected)}, got ${JSON.stringify(answer[field])}`);
 }
 
+/** A check for Recorder.time: the answer's `field` must be `expected`. */
+const expecting =
+  (field: string, expected: unknown, what: string) =>
+  (answer: Record<string, unknown>): void =>
+    expectField(answer, field, expected, what);
+
 /** One whole session, each call timed under its operation's name. */
 export type SessionRun = (recorder: Recorder, tag: string) => Promise<string>;
 
@@ -62,26 +70,28 @@ export function basicAuth(clientId: string, clientSecret: string): Record<string
 
 export function sessionflowSession(http: HttpJson, clientId: string, clientSecret: string, observe?: Observer): SessionRun {
   const auth = basicAuth(clientId, clientSecret);
-  const timed = async (recorder: Recorder, op: string, call: () => Promise<Record<string, unknown>>) => {
-    const answer = await recorder.time(op, call);
+  type Answer = Record<string, unknown>;
+  const timed = async (recorder: Recorder, op: string, call: () => Promise<Answer>, check?: (answer: Answer) => void) => {
+    const answer = await recorder.time(op, call, check);
     await observe?.(op, answer);
     return answer;
+  };
+  const signed = (result: Answer) => {
+    expectField(result, 'outcome', 'success', 'result');
+    if (typeof result.resultSignature !== 'string') throw new Error('result: no signature');
   };
   return async (recorder, tag) => {
     const created = await timed(recorder, 'create', () => http.call('POST', '/api/v1/public/flowx/handshake', { flow: BENCH_FLOW, snapshot: null, tag }, auth));
     const id = String(created._id);
-    const launched = await timed(recorder, 'launch', () => http.call('POST', `/v1/handshakes/${id}/launch`));
-    expectField(launched, 'step', STEPS[0].step, 'launch');
+    const launched = await timed(recorder, 'launch', () => http.call('POST', `/v1/handshakes/${id}/launch`), expecting('step', STEPS[0].step, 'launch'));
     let nonce = launched.nonce;
     for (const [index, { op, step, data }] of STEPS.entries()) {
-      const answer = await timed(recorder, op, () => http.call('POST', `/v1/sessions/${id}/steps`, { client_id: clientId, skill: BENCH_FLOW, nonce, step, data }));
-      const last = index === STEPS.length - 1;
-      expectField(answer, 'status', last ? 'SESSION_COMPLETED' : 'SESSION_IN_PROGRESS', op);
+      const status = index === STEPS.length - 1 ? 'SESSION_COMPLETED' : 'SESSION_IN_PROGRESS';
+      const body = { client_id: clientId, skill: BENCH_FLOW, nonce, step, data };
+      const answer = await timed(recorder, op, () => http.call('POST', `/v1/sessions/${id}/steps`, body), expecting('status', status, op));
       nonce = answer.nonce;
     }
-    const result = await timed(recorder, 'result', () => http.call('GET', `/api/v1/public/flowx/handshake/${id}`, undefined, auth));
-    expectField(result, 'outcome', 'success', 'result');
-    if (typeof result.resultSignature !== 'string') throw new Error('result: no signature');
+    await timed(recorder, 'result', () => http.call('GET', `/api/v1/public/flowx/handshake/${id}`, undefined, auth), signed);
     return id;
   };
 }
@@ -99,8 +109,8 @@ export function directInputStep(http: HttpJson, client: Client, clientId: string
     const { step, data } = STEPS[0];
     const args: StepArgs = { nonce: String(launched.nonce), step, input: data, clientId, flowId: BENCH_FLOW, nextNonce: randomUUID() };
     const handle = client.workflow.getHandle(sessionWorkflowId(id));
-    const answer = await recorder.time(DIRECT_INPUT_STEP, () => handle.executeUpdate(submitStepUpdate, { args: [args], updateId: randomUUID() }));
-    expectField(answer as unknown as Record<string, unknown>, 'status', 'SESSION_IN_PROGRESS', DIRECT_INPUT_STEP);
+    const check = (answer: StepAnswer) => expectField({ ...answer }, 'status', 'SESSION_IN_PROGRESS', DIRECT_INPUT_STEP);
+    await recorder.time(DIRECT_INPUT_STEP, () => handle.executeUpdate(submitStepUpdate, { args: [args], updateId: randomUUID() }), check);
     return id;
   };
 }
@@ -108,15 +118,15 @@ export function directInputStep(http: HttpJson, client: Client, clientId: string
 export function peerSession(http: HttpJson): SessionRun {
   return async (recorder, tag) => {
     const { id } = await recorder.time('create', () => http.call('POST', '/peer/sessions', { flow: BENCH_FLOW, tag }));
-    const launched = await recorder.time('launch', () => http.call('POST', `/peer/sessions/${String(id)}/launch`));
-    expectField(launched, 'state', STEPS[0].step, 'launch');
+    await recorder.time('launch', () => http.call('POST', `/peer/sessions/${String(id)}/launch`), expecting('state', STEPS[0].step, 'launch'));
     for (const [seq, { op, step, data }] of STEPS.entries()) {
-      const view = await recorder.time(op, () => http.call('POST', `/peer/sessions/${String(id)}/steps`, { step, data, seq }));
-      expectField(view, 'lastError', null, op);
+      await recorder.time(op, () => http.call('POST', `/peer/sessions/${String(id)}/steps`, { step, data, seq }), expecting('lastError', null, op));
     }
-    const result = await recorder.time('result', () => http.call('GET', `/peer/sessions/${String(id)}`));
-    expectField(result, 'done', true, 'result');
-    expectField(result, 'state', 'verified', 'result');
+    const finished = (view: Record<string, unknown>) => {
+      expectField(view, 'done', true, 'result');
+      expectField(view, 'state', 'verified', 'result');
+    };
+    await recorder.time('result', () => http.call('GET', `/peer/sessions/${String(id)}`), finished);
     return String(id);
   };
 }

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const catalog = FlowCatalog.load(config.flowsDir);
   const temporal = await connectClient(config.temporal);
-  const app = Fastify({ logger: false });
+  // Logged like the api (a line per request and per answer at `info`): the same cost for both.
+  const app = Fastify({ logger: { level: config.logLevel } });
 
   const viewOf = (id: string) => temporal.workflow.getHandle(`peer-${id}`).query(peerViewQuery);
   async function pollUntil(id: string, done: (view: PeerView) => boolean): Promise<PeerView> {

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../scripts/chromium';
-import { DIRECT_INPUT_STEP } from './drivers';
+import { ATTESTR_PROVIDER_STEP, DIRECT_INPUT_STEP } from './drivers';
 import type { LatencySummary } from './stats';
 
 interface Measured {
@@ -36,6 +36,7 @@ export interface HistoryCount {
 
 export interface BenchResults {
   generatedAt: string;
+  revision: string;
   quick: boolean;
   machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; temporal: string };
   settings: { sessionsPerPass: Record<number, number>; peerPollIntervalMs: number; memoryPoints: number[] };
@@ -65,15 +66,25 @@ export interface Target {
   met: boolean;
 }
 
+/**
+ * The floor is what the engine does alone on an otherwise idle machine, so ratios to it are
+ * judged at one device: at 8 and 32 the raw calls run alone, all of one kind, while sessions
+ * mix theirs, and the ratio says more about contention than about sessionflow (shown anyway).
+ * sessionflow and the peer run the same sessions, so they are compared at every concurrency.
+ */
+const FLOOR_CONCURRENCY = 1;
+
 function latencyTargets(passes: PassResult[]): Target[] {
-  const each = (value: (pass: PassResult) => number, ok: (v: number) => boolean) => {
+  const each = (value: (pass: PassResult) => number, ok: (v: number) => boolean, judgedAt?: number) => {
     const values = passes.map((pass) => ({ c: pass.concurrency, v: value(pass) }));
-    return { measured: values.map(({ c, v }) => `c=${c}: ${fixed(v)}×`).join(', '), met: values.every(({ v }) => ok(v)) };
+    const judged = values.filter(({ c }) => judgedAt === undefined || c === judgedAt);
+    const shown = values.map(({ c, v }) => `c=${c}: ${fixed(v)}×`).join(', ');
+    return { measured: judgedAt === undefined ? shown : `${shown} (judged at c=${judgedAt})`, met: judged.length > 0 && judged.every(({ v }) => ok(v)) };
   };
   const stepsP50 = (m: SessionsMeasured) => STEP_OPS.reduce((sum, op) => sum + m.ops[op].p50, 0);
   return [
-    { name: 'create vs raw workflow.start (p50)', limit: '≤ 1.3×', ...each((p) => ratio(p.sessionflow.ops.create.p50, p.baseline.ops['raw start'].p50), (v) => v <= 1.3) },
-    { name: 'input step vs raw executeUpdate (p50)', limit: '≤ 1.3×', ...each((p) => ratio(p.sessionflow.ops['input step'].p50, p.baseline.ops['raw update'].p50), (v) => v <= 1.3) },
+    { name: 'create vs raw workflow.start (p50)', limit: '≤ 1.3×', ...each((p) => ratio(p.sessionflow.ops.create.p50, p.baseline.ops['raw start'].p50), (v) => v <= 1.3, FLOOR_CONCURRENCY) },
+    { name: 'input step vs raw executeUpdate (p50)', limit: '≤ 1.3×', ...each((p) => ratio(p.sessionflow.ops['input step'].p50, p.baseline.ops['raw update'].p50), (v) => v <= 1.3, FLOOR_CONCURRENCY) },
     { name: 'peer vs sessionflow, per step (sum of the three steps’ p50)', limit: '≥ 2×', ...each((p) => ratio(stepsP50(p.peer), stepsP50(p.sessionflow)), (v) => v >= 2) },
     { name: 'peer vs sessionflow, input step (p50)', limit: '≥ 2×', ...each((p) => ratio(p.peer.ops['input step'].p50, p.sessionflow.ops['input step'].p50), (v) => v >= 2) },
     { name: 'peer vs sessionflow, provider step (p50)', limit: '≥ 2×', ...each((p) => ratio(p.peer.ops['provider step'].p50, p.sessionflow.ops['provider step'].p50), (v) => v >= 2) },
@@ -83,16 +94,18 @@ function latencyTargets(passes: PassResult[]): Target[] {
 export function targets(results: BenchResults): Target[] {
   const eventsOf = (count: HistoryCount, op: string) => count.perOp.find((entry) => entry.op === op)?.events ?? Number.NaN;
   const input = eventsOf(results.history.benchKyc, 'input step');
-  const attestr = eventsOf(results.history.kycBasic, 'provider step: Attestr (one call)');
+  const attestr = eventsOf(results.history.kycBasic, ATTESTR_PROVIDER_STEP);
   const finqware = eventsOf(results.history.benchKyc, 'provider step');
   const perSession = results.memory.perSessionBytes / MIB;
+  const allCached = results.memory.points.every((point) => point.cached === point.sessions);
   const errors = results.passes.map((p) => `c=${p.concurrency}: ${p.sessionflow.errors}`).join(', ');
   return [
     ...latencyTargets(results.passes),
     { name: 'history events per input step', limit: '≤ 5', measured: String(input), met: input <= 5 },
     { name: 'history events per provider step, one provider call (Attestr)', limit: '≤ 11', measured: String(attestr), met: attestr <= 11 },
     { name: 'history events per provider step, two provider calls (Finqware)', limit: '≤ 11', measured: String(finqware), met: finqware <= 11 },
-    { name: 'worker memory per cached session', limit: '≤ 0.5 MiB', measured: `${fixed(perSession, 3)} MiB`, met: perSession <= 0.5 },
+    // Only sessions still in the cache count: an eviction would make each look cheaper.
+    { name: 'worker memory per cached session', limit: '≤ 0.5 MiB', measured: `${fixed(perSession, 3)} MiB`, met: perSession <= 0.5 && allCached },
     { name: 'errors in whole sessions', limit: '0', measured: errors, met: results.passes.every((p) => p.sessionflow.errors === 0) },
   ];
 }
@@ -278,9 +291,10 @@ async function writePng(svg: string, file: string): Promise<void> {
 /** Writes every file and answers the Markdown, for the console. */
 export async function writeReports(results: BenchResults, outDir: string): Promise<string> {
   mkdirSync(outDir, { recursive: true });
+  // The measurements first: a report that cannot be drawn must not lose them.
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   const text = markdown(results);
   const svg = chartSvg(results);
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'latest.md'), text);
   writeFileSync(join(outDir, 'latency.svg'), `${svg}\n`);
   await writePng(svg, join(outDir, 'latency.png'));

@@ -12,11 +12,14 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
+import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/api/clients';
+import { CONFIG_VARIABLES } from '../src/config';
 import { sessionWorkflowId, statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { startService, stopService, type LineSink, type Service } from '../scripts/services';
 import {
+  ATTESTR_PROVIDER_STEP,
   BENCH_TASK_QUEUE,
   HttpJson,
   peerSession,
@@ -44,12 +47,26 @@ const SESSIONS: Record<(typeof CONCURRENCY)[number], number> = { 1: scale(150), 
 const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
 const CLIENT_ID = 'bench';
 
-async function startStack(dir: string, sink: LineSink) {
+/** What has been started so far, so that a failure halfway through still stops all of it. */
+interface Started {
+  server: DevServer | null;
+  services: Service[];
+}
+
+/** The caller's environment without anything sessionflow reads: the bench sets all of that. */
+function neutralEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of [...CONFIG_VARIABLES, CLIENTS_ENV, CLIENTS_FILE_ENV, 'DEVICE_TOKEN_SECRET']) delete env[name];
+  return env;
+}
+
+async function startStack(dir: string, sink: LineSink, started: Started) {
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make bench`');
   // An in-memory database, as `make test` uses: the file database of `make start` makes every
   // write wait for the disk, and then the disk is what gets measured.
   const server = await startDevServer({ cli, port: await freePort(), logFile: join(dir, 'temporal.log') });
+  started.server = server;
   // The services run compiled, as in production (the Dockerfile's `node dist/...`): under tsx,
   // source maps are on, and every stack trace the SDK takes in workflow code costs more.
   const dist = join(dir, 'dist');
@@ -66,7 +83,8 @@ async function startStack(dir: string, sink: LineSink) {
   const [apiPort, sandboxPort, peerPort, workerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const secret = randomBytes(32).toString('base64url');
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...neutralEnv(),
+    LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: 'default',
     DATA_DIR: dir,
@@ -79,7 +97,7 @@ async function startStack(dir: string, sink: LineSink) {
     WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),
     WORKER_METRICS_PORT: String(workerPort),
   };
-  const services: Service[] = [];
+  const { services } = started;
   const start = (name: string, entry: string, extra: NodeJS.ProcessEnv, ready: RegExp) => startService(name, entry, { ...env, ...extra }, ready, sink);
   const startWorker = () => start('worker', join(dist, 'worker.js'), {}, /polling task queue/);
   services.push(await start('sandbox', join(dist, 'sandbox', 'main.js'), {}, /listening on/));
@@ -112,7 +130,8 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** CPU time (user and system, ms) a process used so far, from /proc. */
 function cpuMs(pid: number): number {
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000;
 }
 
@@ -131,7 +150,7 @@ function cpuPer(before: Record<string, number>, after: Record<string, number>, u
   return Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, Math.round(((ms - before[name]) / units) * 10) / 10]));
 }
 
-/** The raw calls, then sessions through sessionflow and the peer, at one concurrency. */
+/** The raw calls, then sessions through sessionflow and the peer (in turns first), at one concurrency. */
 async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof CONCURRENCY)[number]): Promise<PassResult> {
   const sessions = SESSIONS[concurrency];
   const runs: Record<'sessionflow' | 'peer', SessionRun> = {
@@ -152,7 +171,9 @@ async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof 
   await runConcurrently(concurrency, sessions, baseline, (i) => direct(baseline, `direct-c${concurrency}-${i}`));
   await pause();
   result.baseline = { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples, cpuMsPerCall: cpuPer(cpuBefore, cpuAfter, calls * 2) };
-  for (const name of ['sessionflow', 'peer'] as const) {
+  // Alternate which goes first, so neither always runs on the fuller server.
+  const order = CONCURRENCY.indexOf(concurrency) % 2 === 0 ? (['sessionflow', 'peer'] as const) : (['peer', 'sessionflow'] as const);
+  for (const name of order) {
     const recorder = new Recorder();
     const before = cpuByProcess(stack);
     const wallMs = await runConcurrently(concurrency, sessions, recorder, (i) => runs[name](recorder, `${name}-c${concurrency}-${i}`));
@@ -212,12 +233,15 @@ function kycBasicRun(stack: Stack): (observe: Observer) => Promise<unknown> {
     const steps = `/v1/sessions/${String(created._id)}/steps`;
     const step = (nonce: unknown, name: string, data: unknown) => ({ client_id: CLIENT_ID, skill: 'kyc-basic', nonce, step: name, data });
     const launched = await call('launch', `/v1/handshakes/${String(created._id)}/launch`);
-    const identity = await call('input step, entering the Attestr stage', steps, step(launched.nonce, 'identity', { name: 'Bench Person', birthDate: '01-01-1990' }));
+    const identity = await call('input step, entering the Attestr stage (creates its handshake: one call)', steps, step(launched.nonce, 'identity', { name: 'Bench Person', birthDate: '01-01-1990' }));
     const handshake = String((identity.data as Record<string, unknown>).handshakeId);
     // The user finishing Attestr's own flow, as the sandbox plays it (no webhook here).
-    await fetch(`${stack.sandbox}/attestr/_device/handshakes/${handshake}/complete`, { method: 'POST' });
-    const aadhaar = await call('provider step: Attestr (one call)', steps, step(identity.nonce, 'aadhaar', {}));
-    await call('final provider step: Finqware (two calls)', steps, step(aadhaar.nonce, 'bank', STEPS[1].data));
+    const completed = await fetch(`${stack.sandbox}/attestr/_device/handshakes/${handshake}/complete`, { method: 'POST' });
+    if (!completed.ok) throw new Error(`the Attestr sandbox did not complete the handshake (${completed.status})`);
+    const aadhaar = await call(ATTESTR_PROVIDER_STEP, steps, step(identity.nonce, 'aadhaar', {}));
+    if ((aadhaar.data as Record<string, unknown>).step !== 'bank') throw new Error('kyc-basic: the Attestr step did not move on to bank');
+    const bank = await call('final provider step: Finqware (two calls)', steps, step(aadhaar.nonce, 'bank', STEPS[1].data));
+    if ((bank.data as Record<string, unknown>).outcome !== 'success') throw new Error('kyc-basic: the session did not end in success');
   };
 }
 
@@ -268,6 +292,17 @@ async function measureMemory(stack: Stack): Promise<BenchResults['memory']> {
   return { points, perSessionBytes, marginalPerSessionBytes: marginal, errors: recorder.errors, errorExamples: recorder.errorExamples };
 }
 
+/** The commit measured, `+changes` when the working tree differed from it. */
+function gitRevision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function temporalVersion(): string {
   try {
     return execFileSync(process.env.TEMPORAL_CLI as string, ['--version'], { encoding: 'utf8' }).trim();
@@ -284,11 +319,11 @@ async function main(): Promise<number> {
   const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
   say(`starting a fresh stack (logs in ${join(dir, 'services.log')})`);
   let stack: Stack | null = null;
-  let server: DevServer | null = null;
+  const started: Started = { server: null, services: [] };
   const stopAll = async () => {
-    for (const service of [...(stack?.services ?? [])].reverse()) await stopService(service);
+    for (const service of [...started.services].reverse()) await stopService(service);
     await Promise.all([stack?.api.close(), stack?.peer.close()]);
-    await server?.stop();
+    await started.server?.stop();
     log.end();
   };
   // Ctrl-C stops the whole stack too, not only this process.
@@ -296,9 +331,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    stack = await startStack(dir, (line) => log.write(`${line}\n`));
-    server = stack.server;
-    const connection = await Connection.connect({ address: server.address });
+    stack = await startStack(dir, (line) => log.write(`${line}\n`), started);
+    const connection = await Connection.connect({ address: stack.server.address });
     const temporal = new Client({ connection, namespace: 'default' });
 
     say('warming up');
@@ -326,6 +360,7 @@ async function main(): Promise<number> {
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
       quick: QUICK,
+      revision: gitRevision(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, temporal: temporalVersion() },
       settings: { sessionsPerPass: SESSIONS, peerPollIntervalMs: PEER_POLL_INTERVAL_MS, memoryPoints: MEMORY_POINTS },
       passes,

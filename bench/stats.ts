@@ -26,10 +26,12 @@ export class Recorder {
   errors = 0;
   readonly errorExamples: string[] = [];
 
-  async time<T>(op: string, work: () => Promise<T>): Promise<T> {
+  /** Times `work`; the sample counts only once `check` accepted the answer (it throws if not). */
+  async time<T>(op: string, work: () => Promise<T>, check?: (value: T) => void): Promise<T> {
     const started = performance.now();
     const value = await work();
     const elapsed = performance.now() - started;
+    check?.(value);
     const list = this.samples.get(op) ?? [];
     list.push(elapsed);
     this.samples.set(op, list);

@@ -1,5 +1,5 @@
 /**
- * The benchmark's own workflows, run by bench/worker.ts on their own task queue:
+ * The benchmark's own workflows, run by a second worker process on their own task queue:
  * - the engine's floor: a workflow that does nothing, and one whose update does nothing;
  * - the naive peer: the same flow as a session, driven by signals, its progress read by
  *   polling a query (what one writes without workflow updates).
@@ -89,5 +89,8 @@ export async function peerSessionWorkflow(input: { machine: FlowMachine; tag: st
     view.lastError = null;
     view.handled += 1;
   }
+  // A completed workflow leaves the worker cache, and every later query of it replays its
+  // history. Sessions stay open until archived (not part of the benchmark); so does the peer.
+  await condition(() => false);
   return view;
 }

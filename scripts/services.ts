@@ -33,10 +33,14 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream | null, sink: L
  */
 export function startService(name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp, sink: LineSink = printLine): Promise<Service> {
   return new Promise((resolve, reject) => {
-    // node runs the service with tsx as a loader, so signals reach the service itself.
+    // TypeScript runs with tsx as node's loader (not a tsx parent process), so signals reach the
+    // service itself.
     const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s`)), 120_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 120 s`));
+    }, 120_000);
     prefixLines(name, child.stdout, sink, (line) => {
       if (ready.test(line)) {
         clearTimeout(timer);

@@ -27,6 +27,7 @@ function pass(concurrency: number, ms: { start: number; create: number; update: 
 function results(passes: PassResult[], inputEvents: number, bytesPerSession: number, attestrEvents = 11): BenchResults {
   return {
     generatedAt: '2026-01-01T00:00:00.000Z',
+    revision: 'abc1234',
     quick: false,
     machine: { cpus: 2, cpuModel: 'test', memoryBytes: 2 ** 30, node: 'v20', temporal: 'test' },
     settings: { sessionsPerPass: { 1: 10 }, peerPollIntervalMs: 25, memoryPoints: [10, 50] },
@@ -39,7 +40,7 @@ function results(passes: PassResult[], inputEvents: number, bytesPerSession: num
           { op: 'provider step', events: 11, types: [] },
         ],
       },
-      kycBasic: { perSession: 40, perOp: [{ op: 'provider step: Attestr (one call)', events: attestrEvents, types: [] }] },
+      kycBasic: { perSession: 40, perOp: [{ op: 'provider step: Attestr (fetches the result: one call)', events: attestrEvents, types: [] }] },
     },
     memory: { points: [{ sessions: 10, rssBytes: 1e8, cached: 10 }], perSessionBytes: bytesPerSession, marginalPerSessionBytes: bytesPerSession, errors: 0, errorExamples: [] },
   };
@@ -67,17 +68,25 @@ describe('targets', () => {
     expect(Object.values(verdicts(r)).every(Boolean)).toBe(true);
   });
 
-  it('are missed when one concurrency is over, and the report says so', () => {
+  it('judge the ratios to the floor at one device, the peer at every concurrency', () => {
     const r = results(
       [
         pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }),
-        // create 1.4 × start, input 1.5 × update, the peer only 1.5 × slower.
+        // Over the floor at 8 (create 1.4 ×, input 1.5 ×): shown, not judged. The peer only 1.6 × slower: judged.
         pass(8, { start: 10, create: 14, update: 10, input: 15, provider: 20, peerStep: 24 }),
       ],
-      6,
-      0.6 * 1024 * 1024,
-      12,
+      5,
+      200 * 1024,
     );
+    const met = verdicts(r);
+    expect(met['create vs raw workflow.start (p50)']).toBe(true);
+    expect(met['input step vs raw executeUpdate (p50)']).toBe(true);
+    expect(met['peer vs sessionflow, input step (p50)']).toBe(false);
+    expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.20×, c=8: 1.40× (judged at c=1) | yes |');
+  });
+
+  it('are missed when a measurement is over its limit, and the report says so', () => {
+    const r = results([pass(1, { start: 10, create: 14, update: 10, input: 15, provider: 20, peerStep: 24 })], 6, 0.6 * 1024 * 1024, 12);
     const met = verdicts(r);
     expect(met['create vs raw workflow.start (p50)']).toBe(false);
     expect(met['input step vs raw executeUpdate (p50)']).toBe(false);
@@ -86,7 +95,13 @@ describe('targets', () => {
     expect(met['history events per provider step, two provider calls (Finqware)']).toBe(true);
     expect(met['history events per provider step, one provider call (Attestr)']).toBe(false);
     expect(met['worker memory per cached session']).toBe(false);
-    expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.20×, c=8: 1.40× | **no** |');
+    expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.40× (judged at c=1) | **no** |');
+  });
+
+  it('do not count memory per session when sessions left the cache', () => {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 })], 5, 200 * 1024);
+    r.memory.points = [{ sessions: 1000, rssBytes: 5e8, cached: 800 }];
+    expect(verdicts(r)['worker memory per cached session']).toBe(false);
   });
 
   it('draw one line per operation in each panel of the chart', () => {
