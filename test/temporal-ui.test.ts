@@ -124,4 +124,6 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
     await page.frameLocator('#user-metadata-summary').getByText(summary).waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-session-summary.png') });
   });
-}, 120_000);
+  // Above the sum of the bounded waits inside (about 160 s at worst), so that one of them fails
+  // first, with its message and the failure screenshot, rather than jest's own timeout.
+}, 240_000);
