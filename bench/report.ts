@@ -223,10 +223,11 @@ const SERIES: Series[] = [
   { label: 'peer provider step', color: '#ff9896', dashed: true, pick: (p) => p.peer.ops['provider step'] },
 ];
 
+const CHART_SIZE = { width: 1000, height: 500 };
+
 /** Two log-log panels, p50 and p99 latency against concurrency, one line per operation. */
 export function chartSvg(results: BenchResults): string {
-  const width = 1000;
-  const height = 460;
+  const { width, height } = CHART_SIZE;
   const panel = { width: 400, height: 320, top: 60, lefts: [70, 540] };
   const xs = results.passes.map((p) => p.concurrency);
   const values = results.passes.flatMap((pass) => SERIES.flatMap((s) => [s.pick(pass)?.p50, s.pick(pass)?.p99])).filter((v): v is number => !!v && v > 0);
@@ -263,7 +264,7 @@ export function chartSvg(results: BenchResults): string {
   });
   SERIES.forEach((series, i) => {
     const x = 70 + (i % 4) * 230;
-    const y = height - 36 + Math.floor(i / 4) * 20;
+    const y = height - 34 + Math.floor(i / 4) * 22;
     const dash = series.dashed ? ' stroke-dasharray="6 4"' : '';
     parts.push(`<line x1="${x}" x2="${x + 28}" y1="${y - 4}" y2="${y - 4}" stroke="${series.color}" stroke-width="3"${dash}/>`);
     parts.push(`<text x="${x + 36}" y="${y}" font-size="13">${series.label}</text>`);
@@ -280,7 +281,7 @@ export function chartSvg(results: BenchResults): string {
 async function writePng(svg: string, file: string): Promise<void> {
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 460 } });
+    const page = await browser.newPage({ viewport: CHART_SIZE });
     await page.setContent(`<html><body style="margin:0">${svg}</body></html>`);
     await page.locator('svg').screenshot({ path: file });
   } finally {
