@@ -1,4 +1,4 @@
-import { advanceFlow, GUARDS, stageInfo, startFlow, timersOf } from '../../src/flows/engine';
+import { advanceFlow, CompiledFlow, GUARDS, stageInfo, startFlow, timersOf } from '../../src/flows/engine';
 import type { FlowMachine } from '../../src/flows/types';
 import { sampleDraft } from './fixtures';
 
@@ -113,6 +113,29 @@ describe('advanceFlow on the sample flows', () => {
     expect(advanceFlow(consent, 'consent', { type: 'SUBMIT', input: { accepted: true } })?.state).toBe('accepted');
     expect(advanceFlow(consent, 'consent', { type: 'SUBMIT', input: { accepted: false } })?.state).toBe('declined');
     expect(advanceFlow(consent, 'consent', { type: 'SUBMIT', input: { accepted: true } })?.state).toBe('accepted');
+  });
+});
+
+describe('CompiledFlow, one built machine for many transitions', () => {
+  it('answers every transition as a fresh machine would, whatever came before', () => {
+    const flow = new CompiledFlow(kyc);
+    expect(flow.start().state).toBe('identity');
+    const walk: Array<[string, { type: string; input?: unknown }, string | null]> = [
+      ['identity', { type: 'SUBMIT', input: {} }, 'aadhaar'],
+      ['aadhaar', { type: 'ERROR' }, 'failed'],
+      ['aadhaar', { type: 'DONE' }, 'bank'],
+      ['identity', { type: 'DONE' }, null],
+      ['bank', { type: 'DONE' }, 'verified'],
+      ['verified', { type: 'SUBMIT', input: {} }, null],
+      ['identity', { type: 'SUBMIT', input: {} }, 'aadhaar'],
+    ];
+    for (const [state, event, expected] of walk) {
+      expect(flow.advance(state, event)?.state ?? null).toBe(expected);
+      expect(advanceFlow(kyc, state, event)?.state ?? null).toBe(expected);
+    }
+    const consentFlow = new CompiledFlow(consent);
+    expect(consentFlow.advance('consent', { type: 'SUBMIT', input: { accepted: false } })?.outcome).toBe('skipped');
+    expect(consentFlow.advance('consent', { type: 'SUBMIT', input: { accepted: true } })?.outcome).toBe('success');
   });
 });
 
