@@ -96,18 +96,23 @@ export function sessionflowSession(http: HttpJson, clientId: string, clientSecre
   };
 }
 
+/** Creates and launches a bench-flow session over HTTP, untimed: its id and first nonce. */
+export async function openSession(http: HttpJson, clientId: string, clientSecret: string, tag: string): Promise<{ id: string; nonce: string }> {
+  const created = await http.call('POST', '/api/v1/public/flowx/handshake', { flow: BENCH_FLOW, snapshot: null, tag }, basicAuth(clientId, clientSecret));
+  const id = String(created._id);
+  const launched = await http.call('POST', `/v1/handshakes/${id}/launch`);
+  return { id, nonce: String(launched.nonce) };
+}
+
 /**
  * A session's input step sent straight through a Temporal client, as the api sends it (after
  * an untimed create and launch over HTTP): the workflow's share of a step, without the api.
  */
 export function directInputStep(http: HttpJson, client: Client, clientId: string, clientSecret: string): SessionRun {
-  const auth = basicAuth(clientId, clientSecret);
   return async (recorder, tag) => {
-    const created = await http.call('POST', '/api/v1/public/flowx/handshake', { flow: BENCH_FLOW, snapshot: null, tag }, auth);
-    const id = String(created._id);
-    const launched = await http.call('POST', `/v1/handshakes/${id}/launch`);
+    const { id, nonce } = await openSession(http, clientId, clientSecret, tag);
     const { step, data } = STEPS[0];
-    const args: StepArgs = { nonce: String(launched.nonce), step, input: data, clientId, flowId: BENCH_FLOW, nextNonce: randomUUID() };
+    const args: StepArgs = { nonce, step, input: data, clientId, flowId: BENCH_FLOW, nextNonce: randomUUID() };
     const handle = client.workflow.getHandle(sessionWorkflowId(id));
     const check = (answer: StepAnswer) => expectField({ ...answer }, 'status', 'SESSION_IN_PROGRESS', DIRECT_INPUT_STEP);
     await recorder.time(DIRECT_INPUT_STEP, () => handle.executeUpdate(submitStepUpdate, { args: [args], updateId: randomUUID() }), check);

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../scripts/chromium';
-import { ATTESTR_PROVIDER_STEP, DIRECT_INPUT_STEP } from './drivers';
+import { ATTESTR_PROVIDER_STEP, DIRECT_INPUT_STEP, STEPS } from './drivers';
 import type { LatencySummary } from './stats';
 
 interface Measured {
@@ -53,7 +53,7 @@ export interface BenchResults {
 }
 
 const MIB = 1024 * 1024;
-const STEP_OPS = ['input step', 'provider step', 'final step'];
+const STEP_OPS = STEPS.map((step) => step.op);
 
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const ratio = (a: number, b: number) => a / b;

@@ -17,7 +17,7 @@ import { CONFIG_VARIABLES } from '../src/config';
 import { sessionWorkflowId, statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
-import { startService, stopService, type LineSink, type Service } from '../scripts/services';
+import { startService, stopService, stopServices, type LineSink, type Service } from '../scripts/services';
 import {
   ATTESTR_PROVIDER_STEP,
   BENCH_TASK_QUEUE,
@@ -27,6 +27,7 @@ import {
   rawUpdates,
   basicAuth,
   directInputStep,
+  openSession,
   pause,
   runConcurrently,
   sessionflowSession,
@@ -271,12 +272,8 @@ async function measureMemory(stack: Stack): Promise<BenchResults['memory']> {
   const worker = await stack.restartWorker();
   const pid = worker.child.pid as number;
   const recorder = new Recorder();
-  const auth = basicAuth(CLIENT_ID, stack.secret);
   const open = async (from: number, to: number) =>
-    runConcurrently(32, to - from, recorder, async (i) => {
-      const created = await stack.api.call('POST', '/api/v1/public/flowx/handshake', { flow: 'bench-kyc', snapshot: null, tag: `open-${from + i}` }, auth);
-      await stack.api.call('POST', `/v1/handshakes/${String(created._id)}/launch`);
-    });
+    runConcurrently(32, to - from, recorder, (i) => openSession(stack.api, CLIENT_ID, stack.secret, `open-${from + i}`));
   // A few sessions first, so the baseline includes the loaded workflow code and connections.
   const warm = 20;
   await open(0, warm);
@@ -321,7 +318,7 @@ async function main(): Promise<number> {
   let stack: Stack | null = null;
   const started: Started = { server: null, services: [] };
   const stopAll = async () => {
-    for (const service of [...started.services].reverse()) await stopService(service);
+    await stopServices(started.services);
     await Promise.all([stack?.api.close(), stack?.peer.close()]);
     await started.server?.stop();
     log.end();

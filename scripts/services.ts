@@ -67,3 +67,8 @@ export function stopService(service: Service): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/** Stops services in the reverse of their start order: the api before the worker it calls. */
+export async function stopServices(services: readonly Service[]): Promise<void> {
+  for (const service of [...services].reverse()) await stopService(service);
+}

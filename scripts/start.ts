@@ -9,7 +9,7 @@ import { loadClients } from '../src/api/clients';
 import { loadConfigOrExit } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';
-import { startService, stopService, type Service } from './services';
+import { startService, stopServices, type Service } from './services';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping sessionflow...\n');
-    for (const service of [...services].reverse()) await stopService(service);
+    await stopServices(services);
     await server?.stop();
     process.exit(code);
   };

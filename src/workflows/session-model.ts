@@ -5,7 +5,7 @@
  * updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CompiledFlow, stageInfo, startFlow, type FlowPosition, type StageInfo } from '../flows/engine';
+import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../flows/engine';
 import { validateAgainstSchema } from '../flows/schema';
 import {
   DEVICE_STATUS,
@@ -30,8 +30,8 @@ function refuse(type: RefusalType, message: string, details?: unknown): never {
 
 const LIVE: ReadonlySet<SessionStatus> = new Set(['created', 'in_progress']);
 
-export function initialState(input: SessionInput): SessionState {
-  const start = startFlow(input.definition.machine);
+export function initialState(input: SessionInput, flow = new CompiledFlow(input.definition.machine)): SessionState {
+  const start = flow.start();
   return {
     status: 'created',
     stage: start.state,
@@ -59,8 +59,8 @@ export class SessionModel {
   readonly flow: CompiledFlow;
 
   constructor(readonly input: SessionInput) {
-    this.state = input.state ?? initialState(input);
     this.flow = new CompiledFlow(input.definition.machine);
+    this.state = input.state ?? initialState(input, this.flow);
   }
 
   get machine() {
