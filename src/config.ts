@@ -69,6 +69,8 @@ export interface Config {
     keyStoreUrl?: string;
     /** From SESSIONFLOW_KEK or SESSIONFLOW_KEK_FILE, newest (wrapping) first; absent: generated under dataDir. */
     keks?: Buffer[];
+    /** How long a process keeps a key it read (the longest it can decode a session after its key is destroyed). */
+    cacheSeconds: number;
   };
   /** The operator codec server (Temporal's /encode and /decode): its own port, never the public one. */
   codec: { host: string; port: number; uiOrigin: string; operatorToken?: string };
@@ -120,6 +122,7 @@ export const CONFIG_VARIABLES = [
   'SESSIONFLOW_KEK',
   'SESSIONFLOW_KEK_FILE',
   'SESSIONFLOW_KEY_STORE_URL',
+  'SESSIONFLOW_KEY_CACHE_SECONDS',
   'CODEC_HOST',
   'CODEC_PORT',
   'CODEC_UI_ORIGIN',
@@ -154,6 +157,13 @@ function positiveInteger(env: Env, name: string, fallback: number, max: number):
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
     throw new ConfigError(name, `must be a whole number from 1 to ${max} (got "${raw}")`);
   }
+  return Number(raw);
+}
+
+function wholeNumber(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > max) throw new ConfigError(name, `must be a whole number from 0 to ${max} (got "${raw}")`);
   return Number(raw);
 }
 
@@ -336,7 +346,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventRules: eventRules(env),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
     logLevel: logLevel as Config['logLevel'],
-    keys: { ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}), ...(keks(env) ? { keks: keks(env) } : {}) },
+    keys: { cacheSeconds: wholeNumber(env, 'SESSIONFLOW_KEY_CACHE_SECONDS', 30, 60), ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}), ...(keks(env) ? { keks: keks(env) } : {}) },
     codec: {
       host: text(env, 'CODEC_HOST', '127.0.0.1'),
       port: port(env, 'CODEC_PORT', 8081),

@@ -15,6 +15,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { KeyDestroyedError, sessionKeyId, type KeyStore } from '../keys/key-store';
 import { canonicalJson } from '../flows/snapshots';
 import type { FlowDefinition } from '../flows/types';
 import {
@@ -155,7 +156,25 @@ export class SessionGateway {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    private readonly keys?: KeyStore,
   ) {}
+
+  /**
+   * Creates the session's data key before its workflow starts (createIfAbsent, so racing
+   * idempotent creates end with one key). False when the key was destroyed: the session exists
+   * and was archived.
+   */
+  private async ensureSessionKey(workflowId: string): Promise<boolean> {
+    const keyId = sessionKeyId(workflowId);
+    if (!this.keys || !keyId) return true;
+    try {
+      await this.keys.createIfAbsent(keyId);
+      return true;
+    } catch (err) {
+      if (err instanceof KeyDestroyedError) return false;
+      throw err;
+    }
+  }
 
   private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {
     return this.client.workflow.getHandle<typeof sessionWorkflow>(sessionWorkflowId(sessionId));
@@ -200,6 +219,7 @@ export class SessionGateway {
   async create(request: CreateSessionRequest): Promise<CreatedSession> {
     const { input, options } = this.startOptions(request, Date.now());
     try {
+      if (!(await this.ensureSessionKey(options.workflowId))) throw new WorkflowExecutionAlreadyStartedError('the session was archived', options.workflowId, 'sessionWorkflow');
       await this.client.workflow.start('sessionWorkflow', options);
       return { sessionId: input.sessionId, number: input.number, created: true };
     } catch (err) {
@@ -226,6 +246,7 @@ export class SessionGateway {
         return refusalOf(err);
       }
     }
+    await this.ensureSessionKey(options.workflowId);
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',

@@ -14,6 +14,7 @@ import { SessionGateway } from '../../src/api/session-gateway';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { FlowDefinition } from '../../src/flows/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
+import { openEncryption, type Encryption } from '../../src/keys/encryption';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 
 export const SANDBOX_CREDENTIALS = {
@@ -25,6 +26,7 @@ export interface Stack {
   config: Config;
   taskQueue: string;
   client: Client;
+  encryption: Encryption;
   gateway: SessionGateway;
   sandbox: RunningSandbox;
   catalog: FlowCatalog;
@@ -65,7 +67,9 @@ export async function startStack(
     runtimeInstalled = true;
   }
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Encrypting, like every client of the project; keys in the stack's data directory.
+  const encryption = openEncryption(config);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: encryption.dataConverter });
   const catalog = FlowCatalog.load(join(__dirname, '..', '..', 'flows'));
   const workers: Array<{ worker: SessionWorker; running: Promise<void>; connection: NativeConnection }> = [];
   const children: ChildProcess[] = [];
@@ -74,12 +78,13 @@ export async function startStack(
     config,
     taskQueue,
     client,
-    gateway: new SessionGateway(client, taskQueue),
+    encryption,
+    gateway: new SessionGateway(client, taskQueue, encryption.keys),
     sandbox,
     catalog,
     async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createSessionWorker(config, { connection: workerConnection, clients });
+      const worker = await createSessionWorker(config, { connection: workerConnection, clients, encryption });
       workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
       return worker;
     },
@@ -114,6 +119,7 @@ export async function startStack(
         await c.close();
       }
       await connection.close();
+      await encryption.close();
       await sandbox.close();
     },
   };
