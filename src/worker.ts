@@ -11,7 +11,7 @@ import { AttestrConnector } from './activities/providers/attestr';
 import { FinqwareConnector } from './activities/providers/finqware';
 import { HttpStageConnector } from './activities/providers/http-stage';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './api/clients';
+import { loadClients, type TenantClient } from './tenants/registry';
 import { connectClient, connectWorker } from './temporal';
 import { resultQuery, sessionWorkflowId } from './workflows/messages';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import type { TenantClient } from '../src/api/clients';
+import type { TenantClient } from '../src/tenants/registry';
 import type { FlowMachine } from '../src/flows/types';
 import { verifyResultSignature } from '../src/result-signature';
 import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';

@@ -8,7 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
-import type { TenantClient } from '../api/clients';
+import type { TenantClient } from '../tenants/registry';
 import { signResult } from '../result-signature';
 import type { WebhookEvent } from '../workflows/messages';
 import type { WebhookDeliveryOutcome } from './metrics';

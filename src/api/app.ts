@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
 import { AttestrConnector } from '../activities/providers/attestr';
-import { ClientDirectory, type TenantClient } from './clients';
+import { ClientDirectory, type TenantClient } from '../tenants/registry';
 import type { ApiContext } from './context';
 import { BackendError, DeviceError } from './errors';
 import { ApiMetrics } from './metrics';

@@ -2,7 +2,7 @@
 import type { AttestrConnector } from '../activities/providers/attestr';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
-import type { ClientDirectory, TenantClient } from './clients';
+import type { ClientDirectory, TenantClient } from '../tenants/registry';
 import type { DeviceTokens } from './device-tokens';
 import type { ApiMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';

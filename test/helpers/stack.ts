@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { TenantClient } from '../../src/api/clients';
+import type { TenantClient } from '../../src/tenants/registry';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
 import { FlowCatalog } from '../../src/flows/catalog';

@@ -3,7 +3,7 @@
  * credentials (4016 otherwise), then the client's rate limits (4291/4293 with Retry-After).
  */
 import type { FastifyInstance } from 'fastify';
-import type { TenantClient } from '../clients';
+import type { TenantClient } from '../../tenants/registry';
 import type { ApiContext } from '../context';
 import { BackendError } from '../errors';
 

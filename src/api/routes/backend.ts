@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TenantClient } from '../clients';
+import type { TenantClient } from '../../tenants/registry';
 import { BackendError } from '../errors';
 import { canonicalJson } from '../../flows/snapshots';
 import { toMermaid } from '../../flows/mermaid';
