@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import type { TenantClient } from '../src/tenants/registry';
-import type { FlowMachine } from '../src/flows/types';
+import type { FlowMachine } from '../src/flows/core/types';
 import { verifyResultSignature } from '../src/result-signature';
 import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
 import { inlineFlow, recordHistory } from './helpers/flows';

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
-import { AttestrConnector } from '../activities/providers/attestr';
+import { AttestrConnector } from '../providers/attestr';
 import { ClientDirectory, type TenantClient } from '../tenants/registry';
 import type { ApiContext } from './context';
 import { BackendError, DeviceError } from './errors';

@@ -1,5 +1,5 @@
 /** What the api's routes share: built once per process by buildApp. */
-import type { AttestrConnector } from '../activities/providers/attestr';
+import type { AttestrConnector } from '../providers/attestr';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
 import type { ClientDirectory, TenantClient } from '../tenants/registry';

@@ -4,8 +4,8 @@
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { StageInfo } from '../flows/engine';
-import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/http-stage';
+import type { StageInfo } from '../flows/core/engine';
+import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/core/http-stage';
 import type { AttestrDelivery, StageError } from './messages';
 
 /** Classes a retry cannot fix: the stage fails on the first one. */

@@ -5,8 +5,8 @@
  * updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../flows/engine';
-import { validateAgainstSchema } from '../flows/schema';
+import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../flows/core/engine';
+import { validateAgainstSchema } from '../flows/core/schema';
 import {
   DEVICE_STATUS,
   REFUSALS,

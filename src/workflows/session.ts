@@ -21,7 +21,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/engine';
+import { timersOf, type FlowEvent, type FlowPosition, type StageInfo } from '../flows/core/engine';
 import {
   archiveUpdate,
   attestrResultSignal,

@@ -12,7 +12,7 @@ import type { TenantClient } from '../../src/tenants/registry';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
 import { FlowCatalog } from '../../src/flows/catalog';
-import type { FlowDefinition } from '../../src/flows/types';
+import type { FlowDefinition } from '../../src/flows/core/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { FlowPosition } from '../../src/flows/engine';
-import type { FlowMachine, StageMeta } from '../../src/flows/types';
+import type { FlowPosition } from '../../src/flows/core/engine';
+import type { FlowMachine, StageMeta } from '../../src/flows/core/types';
 import { REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
 import { initialState, SessionModel } from '../../src/workflows/session-model';
 import { DISTINCTIVE, sampleDraft } from './fixtures';
