@@ -33,7 +33,7 @@ interface CreateBody {
   expiry?: number;
 }
 
-const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError };
+const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError, 503: backendError };
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
   return sha256Hex(`${sessionId}:${number}:${tag}`);

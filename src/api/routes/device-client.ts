@@ -78,7 +78,7 @@ async function clientView(context: ApiContext, client: DeviceClientView) {
   return { response: view, client: view };
 }
 
-const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
+const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError, 503: deviceError };
 
 export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, clients, tokens } = context;

@@ -15,7 +15,7 @@ import type { StepLabels } from '../metrics';
 import { deviceError } from '../schemas/common';
 import { createSessionBody, createSessionResponse, launchResponse, sessionParams, submitStepBody, submitStepResponse } from '../schemas/device';
 
-const errors = { 400: deviceError, 401: deviceError, 404: deviceError, 409: deviceError, 413: deviceError, 415: deviceError, 429: deviceError, 500: deviceError };
+const errors = { 400: deviceError, 401: deviceError, 404: deviceError, 409: deviceError, 413: deviceError, 415: deviceError, 429: deviceError, 500: deviceError, 503: deviceError };
 
 const ENDED_CODES: Record<SessionStatus, string> = {
   created: 'session_not_launched',
