@@ -10,10 +10,12 @@ import { LATENCY_BUCKETS_SECONDS, WORKER_METRICS, WorkerMetrics } from './activi
 import { AttestrConnector } from './activities/providers/attestr';
 import { FinqwareConnector } from './activities/providers/finqware';
 import { HttpStageConnector } from './activities/providers/http-stage';
+import { SessionShredder, type KeyDestroyer } from './activities/shred';
 import { WebhookSender } from './activities/webhooks';
 import { loadClients, type TenantClient } from './api/clients';
+import { SessionGateway } from './api/session-gateway';
+import { loadSessionSecret, type SessionSecret } from './session-secret';
 import { connectClient, connectWorker } from './temporal';
-import { resultQuery, sessionWorkflowId } from './workflows/messages';
 
 export interface SessionWorker {
   worker: Worker;
@@ -30,7 +32,11 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
 /** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
 export async function createSessionWorker(
   config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients?: TenantClient[] } = {},
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
+    clients?: TenantClient[];
+    sessionSecret?: SessionSecret;
+    keys?: { store: KeyDestroyer; keyIdOf: (sessionWorkflowId: string) => string };
+  } = {},
 ): Promise<SessionWorker> {
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
@@ -38,17 +44,20 @@ export async function createSessionWorker(
   // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
   const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
   const temporal = await connectClient(config.temporal);
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => {
-    const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
-    return view.result;
-  });
+  const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
+  const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
+  // Results are read through the api's gateway: it answers an archived session without its key.
+  const sessions = new SessionGateway(temporal, taskQueue, secret);
+  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => (await sessions.result(sessionId)).result, secret);
+  const keys = overrides.keys ?? PENDING_KEY_STORE;
+  const shredder = new SessionShredder(temporal, keys.store, keys.keyIdOf);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
+    taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
+    activities: createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
@@ -60,6 +69,12 @@ export async function createSessionWorker(
     },
   };
 }
+
+// TODO(pdenc merge): the KeyStore from src/keys/key-store.ts replaces this.
+const PENDING_KEY_STORE = {
+  store: { destroy: () => Promise.reject(new Error('no key store yet')) },
+  keyIdOf: (sessionWorkflowId: string) => sessionWorkflowId,
+};
 
 const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
   fatal: 'ERROR',

@@ -5,6 +5,7 @@
  */
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
 import { startStack, type Stack } from './helpers/stack';
+import { sessionWorkflowId } from '../src/session-secret';
 
 let stack: Stack;
 
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 async function historyEvents(sessionId: string) {
-  return (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
+  return (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
 }
 
 
@@ -45,7 +46,7 @@ test('kyc-basic completes end to end against the sandboxes', async () => {
 
   const archived = await stack.gateway.archive(sessionId);
   expect(archived.status).toBe('archived');
-  await stack.client.workflow.getHandle(sessionId).result();
+  await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).result();
   recordHistory(stack, 'kyc-basic', sessionId);
 });
 
@@ -79,7 +80,7 @@ test('a provider rejection takes the flow to its error outcome and records the e
   const calls = (await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ status: number }>;
   expect(calls.filter((c) => c.status === 403)).toHaveLength(1);
   await stack.gateway.archive(sessionId);
-  await stack.client.workflow.getHandle(sessionId).result();
+  await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).result();
   recordHistory(stack, 'kyc-basic-provider-error', sessionId);
 });
 
@@ -93,6 +94,6 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
   expect(kycEvents).toBeLessThanOrEqual(56);
 
   await stack.gateway.archive(consent);
-  await stack.client.workflow.getHandle(consent).result();
+  await stack.client.workflow.getHandle(sessionWorkflowId(consent)).result();
   recordHistory(stack, 'consent-only', consent);
 });

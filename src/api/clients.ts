@@ -27,7 +27,12 @@ export interface TenantClient {
   perSecond?: number;
   perDay?: number;
   redirectUrls?: string[];
+  /** How long a consumed or expired session is kept before it archives itself (default 30 days). */
+  retentionSeconds?: number;
 }
+
+/** At most ten years: longer is a mistake, not a policy. */
+export const MAX_RETENTION_SECONDS = 10 * 365 * 24 * 60 * 60;
 
 export class ClientsError extends Error {
   override readonly name = 'ClientsError';
@@ -56,6 +61,7 @@ const CLIENT_KEYS: ReadonlySet<string> = new Set([
   'perSecond',
   'perDay',
   'redirectUrls',
+  'retentionSeconds',
 ]);
 /** Standard Webhooks: secrets are between 24 and 64 bytes. */
 const WEBHOOK_SECRET_MIN_BYTES = 24;
@@ -136,6 +142,12 @@ function parseClient(raw: unknown, index: number, source: string): TenantClient 
     if (raw[key] === undefined) continue;
     if (!isPositiveInteger(raw[key])) fail(`${key} must be a positive whole number`);
     client[key] = raw[key] as number;
+  }
+  if (raw.retentionSeconds !== undefined) {
+    if (!isPositiveInteger(raw.retentionSeconds) || raw.retentionSeconds > MAX_RETENTION_SECONDS) {
+      fail(`retentionSeconds must be a whole number of seconds from 1 to ${MAX_RETENTION_SECONDS} (ten years)`);
+    }
+    client.retentionSeconds = raw.retentionSeconds as number;
   }
   if (raw.redirectUrls !== undefined) {
     if (!Array.isArray(raw.redirectUrls)) fail('redirectUrls must be an array of URLs');

@@ -11,12 +11,13 @@ import { buildApp } from './app';
 import { ClientsError, loadClients } from './clients';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 import { serveMetrics } from './metrics';
+import { loadSessionSecret, SessionSecretError } from '../session-secret';
 
 function loadOrExit<T>(load: () => T): T {
   try {
     return load();
   } catch (err) {
-    if (err instanceof ClientsError || err instanceof FlowLoadError || err instanceof DeviceTokenSecretError) {
+    if (err instanceof ClientsError || err instanceof FlowLoadError || err instanceof DeviceTokenSecretError || err instanceof SessionSecretError) {
       process.stderr.write(`sessionflow: ${err.message}\n`);
       process.exit(2);
     }
@@ -37,11 +38,12 @@ async function main(): Promise<void> {
     }
   }
   const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
+  const sessionSecret = loadOrExit(() => loadSessionSecret(process.env, config.dataDir));
   const temporal = await connectClient(config.temporal);
   const metricsRegistry = new Registry();
   // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
   collectDefaultMetrics({ register: metricsRegistry });
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry });
+  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, sessionSecret, logger: { level: config.logLevel }, metricsRegistry });
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');

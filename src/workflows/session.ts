@@ -2,7 +2,10 @@
  * One Temporal workflow per session. This file wires the SessionModel to Temporal: updates
  * (validated synchronously, so refusals leave no trace), queries, durable timers (expiry and
  * the flow's `after` delays), provider activities, search attributes, and continue-as-new.
- * Deterministic code only: time is workflow time, nonces arrive in update arguments.
+ * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
+ * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
+ * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
+ * not a nonce (only its hash).
  */
 import {
   allHandlersFinished,
@@ -17,6 +20,7 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,6 +36,10 @@ import {
   type SessionStatus,
   type WebhookEvent,
   type WebhookEventType,
+  DEFAULT_RETENTION_SECONDS,
+  type ArchivedMemo,
+  SessionArchivedAtKey,
+  shredWorkflowId,
   expireUpdate,
   launchUpdate,
   resultQuery,
@@ -48,7 +56,8 @@ import {
   type StepArgs,
 } from './messages';
 import { DEVICE_RETRYABLE, needsPreparation, prepareStage, runStage } from './providers';
-import { SessionModel } from './session-model';
+import { nextNonceOf, SessionModel } from './session-model';
+import { shredSessionWorkflow } from './shred';
 import { webhookOutboxWorkflow } from './webhook-outbox';
 
 /** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
@@ -62,6 +71,9 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   let updatesThisRun = 0;
   let stageTimers: CancellationScope | null = null;
   let expiryTimer: CancellationScope | null = null;
+  let retentionTimer: CancellationScope | null = null;
+  // How the session is named in Temporal: a hash of its id (sessions from before: the id itself).
+  const ref = input.ref ?? (input.sessionId as string);
 
   // Webhook events wait here; the pump hands them, in order, to this session's outbox workflow.
   const webhookQueue: Array<WebhookEvent | 'close'> = [];
@@ -74,10 +86,12 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     if (!webhooksOn) return;
     state.webhookSeq = (state.webhookSeq ?? 0) + 1;
     webhookQueue.push({
-      id: `${input.sessionId}.${state.webhookSeq}`,
+      id: `${ref}.${state.webhookSeq}`,
+      seq: state.webhookSeq,
       type,
       occurredAt: Date.now(),
-      data: { sessionId: input.sessionId, number: input.number, tag: input.tag, flowId: input.definition.flowId, status: state.status, ...extra },
+      // No session id: the delivery adds it, opened from the sealed one.
+      data: { number: input.number, tag: input.tag, flowId: input.definition.flowId, status: state.status, ...extra },
     });
   }
 
@@ -85,7 +99,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     try {
       await startChild(webhookOutboxWorkflow, {
         workflowId: outboxId,
-        args: [{ sessionId: input.sessionId, clientId: input.clientId }],
+        args: [{ ...(input.sealedId ? { sealedSessionId: input.sealedId } : { sessionId: input.sessionId }), clientId: input.clientId }],
         // Deliveries go on for days after the session itself has ended.
         parentClosePolicy: 'ABANDON',
       });
@@ -111,7 +125,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   }
 
   async function pumpWebhooks(): Promise<void> {
-    const outboxId = webhookOutboxWorkflowId(input.sessionId);
+    const outboxId = webhookOutboxWorkflowId(ref);
     for (;;) {
       await condition(() => webhookQueue.length > 0);
       pumping = true;
@@ -147,9 +161,15 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   function publish(): void {
     setCurrentDetails(session.details());
     if (state.status !== reportedStatus) {
-      upsertSearchAttributes([{ key: SessionStatusKey, value: state.status }]);
+      upsertSearchAttributes([
+        { key: SessionStatusKey, value: state.status },
+        // Read by the api once the session's key is destroyed: no payload is readable then.
+        ...(state.archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(state.archivedAt) }] : []),
+      ]);
       reportedStatus = state.status;
+      if (state.status === 'archived' && patched('archived-memo-1')) upsertMemo({ archived: archivedMemo() });
       STATUS_EVENTS[state.status]?.();
+      armRetention();
     }
     if (!session.isLive) {
       expiryTimer?.cancel();
@@ -157,12 +177,19 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     }
   }
 
+  /** What the api answers about this session once its key is gone (the memo uses the namespace key). */
+  function archivedMemo(): ArchivedMemo {
+    const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = session.statusView();
+    return { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
+  }
+
   function stillAt(stageId: string, entry: number): boolean {
     return session.isLive && state.stage === stageId && state.entry === entry;
   }
 
+  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
   function idempotencyKey(stage: StageInfo): string {
-    return `${input.sessionId}.${stage.id}.${state.entry}`;
+    return `${ref}.${stage.id}.${state.entry}`;
   }
 
   /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
@@ -244,6 +271,47 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     }
   }
 
+  /**
+   * A consumed or expired session archives itself after its client's retention (a durable
+   * timer, measured from when it ended). Sessions that ended before retention existed keep
+   * waiting for an explicit archive: their histories have no timer there.
+   */
+  function armRetention(): void {
+    if ((state.status !== 'consumed' && state.status !== 'expired') || retentionTimer) return;
+    state.retention ??= patched('retention-1');
+    if (!state.retention) return;
+    const retentionMs = input.retentionMs ?? DEFAULT_RETENTION_SECONDS * 1000;
+    const scope = new CancellationScope();
+    retentionTimer = scope;
+    scope
+      .run(() => sleep(Math.max(1, (state.endedAt ?? Date.now()) + retentionMs - Date.now())))
+      .then(() => {
+        if (state.status !== 'consumed' && state.status !== 'expired') return;
+        session.archive(Date.now());
+        publish();
+      })
+      .catch((err: unknown) => {
+        if (!isCancellation(err)) throw err;
+      });
+  }
+
+  /**
+   * Crypto-shredding: a workflow of its own, under the namespace key, destroys this session's
+   * data key once this workflow has closed (replaying it needs the key until then). Abandoned,
+   * so it outlives this workflow.
+   */
+  async function startShredder(): Promise<void> {
+    try {
+      await startChild(shredSessionWorkflow, {
+        workflowId: shredWorkflowId(ref),
+        args: [{ sessionWorkflowId: workflowInfo().workflowId }],
+        parentClosePolicy: 'ABANDON',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
   function armExpiry(): void {
     if (!session.isLive) return;
     const scope = new CancellationScope();
@@ -273,7 +341,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       publish();
     }
     const prompt = session.prompt();
-    return { session_id: input.sessionId, nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
+    // The nonce's hash: the api, which made the nonce, answers the nonce itself.
+    return { nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
   }
 
   async function submitStep(args: StepArgs): Promise<StepAnswer> {
@@ -290,7 +359,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
           input: args.input,
           prepared: state.prepared,
           idempotencyKey: idempotencyKey(stage),
-          session: { id: input.sessionId, tag: input.tag },
+          // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
+          session: { id: ref, tag: input.tag },
           delivered: state.delivered ?? null,
         });
         if (!stillAt(stage.id, entry)) {
@@ -302,10 +372,10 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
           // within the flow's step budget (each try costs provider calls).
           state.stepCount += 1;
           endIfOverBudget(Date.now());
-          if (session.isLive) state.nonce = args.nextNonce;
+          if (session.isLive) session.expectNonce(nextNonceOf(args));
           const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
           answer.data = { ...answer.data, error: outcome.error };
-          state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+          session.rememberStep(args, answer);
           return answer;
         }
         output = outcome.ok ? outcome.output : { error: outcome.error };
@@ -315,11 +385,11 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       state.stepCount += 1;
       emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
       move(stage.id, session.flow.advance(stage.id, event), event.type);
-      if (session.isLive) state.nonce = args.nextNonce;
+      if (session.isLive) session.expectNonce(nextNonceOf(args));
       publish();
       await settle();
       const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
-      state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+      session.rememberStep(args, answer);
       return answer;
     } finally {
       session.busy = false;
@@ -400,6 +470,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   publish();
   armExpiry();
   armStageTimers();
+  armRetention(); // a run continued from an ended session
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || updatesThisRun >= MAX_UPDATES_PER_RUN;
   await condition(() => state.status === 'archived' || shouldContinueAsNew());
@@ -411,5 +482,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     return await continueAsNew<typeof sessionWorkflow>({ ...input, state });
   }
   await condition(() => allHandlersFinished() && webhooksHandedOver());
+  // Archived sessions in recorded histories closed without a shredder.
+  if (patched('shred-on-archive')) await startShredder();
   return session.statusView();
 }

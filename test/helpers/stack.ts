@@ -11,15 +11,21 @@ import { NativeConnection } from '@temporalio/worker';
 import type { TenantClient } from '../../src/api/clients';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
+import { SessionSecret } from '../../src/session-secret';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { FlowDefinition } from '../../src/flows/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
+import { sessionWorkflowId } from '../../src/session-secret';
 
 export const SANDBOX_CREDENTIALS = {
   attestr: { clientId: 'test-attestr-client', secret: 'test-attestr-secret' },
   finqware: { clientId: 'test-finqware-client', appKey: 'test-finqware-key' },
 };
+
+/** SESSION_SECRET of every test api and worker (worker processes get it in their environment). */
+export const TEST_SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+export const sessionSecret = new SessionSecret(TEST_SESSION_SECRET);
 
 export interface Stack {
   config: Config;
@@ -57,6 +63,7 @@ export async function startStack(
     FINQWARE_BASE_URL: `${sandbox.url}/finqware`,
     FINQWARE_CLIENT_ID: SANDBOX_CREDENTIALS.finqware.clientId,
     FINQWARE_CLIENT_APP_KEY: SANDBOX_CREDENTIALS.finqware.appKey,
+    SESSION_SECRET: TEST_SESSION_SECRET,
     ...env,
   });
   const config = loadConfig(stackEnv);
@@ -74,12 +81,12 @@ export async function startStack(
     config,
     taskQueue,
     client,
-    gateway: new SessionGateway(client, taskQueue),
+    gateway: new SessionGateway(client, taskQueue, sessionSecret),
     sandbox,
     catalog,
     async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createSessionWorker(config, { connection: workerConnection, clients });
+      const worker = await createSessionWorker(config, { connection: workerConnection, clients, sessionSecret });
       workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
       return worker;
     },
@@ -132,7 +139,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
 
 /** Waits until the session's history shows `activity` scheduled. */
 export async function activityScheduled(stack: Stack, sessionId: string, activity: string): Promise<void> {
-  const handle = stack.client.workflow.getHandle(sessionId);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   await eventually(async () => {
     const events = (await handle.fetchHistory()).events ?? [];
     return events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity) ? true : undefined;

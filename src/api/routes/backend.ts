@@ -11,8 +11,8 @@ import { toMermaid } from '../../flows/mermaid';
 import type { FlowCatalog } from '../../flows/catalog';
 import { DEFAULT_MAX_STEPS, type FlowDefinition, type FlowFile } from '../../flows/types';
 import { signResult } from '../../result-signature';
-import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
-import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { REFUSALS, type ResultView } from '../../workflows/messages';
+import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from './backend-auth';
 import { backendError } from '../schemas/common';
@@ -130,6 +130,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
           clientId: client.id,
           tag: body.tag,
           webhook: body.webhook ?? false,
+          retentionSeconds: client.retentionSeconds,
           definition,
           ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
           ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), clientSecret: client.secret } } : {}),

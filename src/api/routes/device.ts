@@ -123,7 +123,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
       }
       try {
         const { session, launch } = await gateway.createAndLaunch(
-          { clientId: client.id, tag: body.tenant_user_id, definition: resolved.definition },
+          { clientId: client.id, tag: body.tenant_user_id, definition: resolved.definition, retentionSeconds: client.retentionSeconds },
           credential ? { deviceClientId: credential.deviceClientId } : undefined,
         );
         return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
