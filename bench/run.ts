@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/api/clients';
-import { CONFIG_VARIABLES } from '../src/config';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config';
+import { openEncryption } from '../src/keys/encryption';
 import { sessionWorkflowId } from '../src/session-secret';
 import { statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
@@ -331,7 +332,9 @@ async function main(): Promise<number> {
   try {
     stack = await startStack(dir, (line) => log.write(`${line}\n`), started);
     const connection = await Connection.connect({ address: stack.server.address });
-    const temporal = new Client({ connection, namespace: 'default' });
+    // The bench's own client encrypts like the api: its keys are the stack's (same data directory).
+    const encryption = openEncryption(loadConfig({ DATA_DIR: dir, TEMPORAL_NAMESPACE: 'default' }));
+    const temporal = new Client({ connection, namespace: 'default', dataConverter: encryption.dataConverter });
 
     say('warming up');
     const warmup = new Recorder();

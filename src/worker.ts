@@ -10,15 +10,18 @@ import { LATENCY_BUCKETS_SECONDS, WORKER_METRICS, WorkerMetrics } from './activi
 import { AttestrConnector } from './activities/providers/attestr';
 import { FinqwareConnector } from './activities/providers/finqware';
 import { HttpStageConnector } from './activities/providers/http-stage';
-import { SessionShredder, type KeyDestroyer } from './activities/shred';
+import { SessionShredder } from './activities/shred';
 import { WebhookSender } from './activities/webhooks';
 import { loadClients, type TenantClient } from './api/clients';
 import { SessionGateway } from './api/session-gateway';
 import { loadSessionSecret, type SessionSecret } from './session-secret';
 import { connectClient, connectWorker } from './temporal';
+import { openEncryption, type Encryption } from './keys/encryption';
+import { namespaceKeyId, sessionKeyId } from './keys/key-store';
 
 export interface SessionWorker {
   worker: Worker;
+  encryption: Encryption;
   /** Closes the provider connection pools; call after the worker stopped. */
   close(): Promise<void>;
 }
@@ -34,23 +37,23 @@ export async function createSessionWorker(
   config: Config,
   overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
     clients?: TenantClient[];
+    encryption?: Encryption;
     sessionSecret?: SessionSecret;
-    keys?: { store: KeyDestroyer; keyIdOf: (sessionWorkflowId: string) => string };
   } = {},
 ): Promise<SessionWorker> {
+  const encryption = overrides.encryption ?? openEncryption(config);
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
   const http = new HttpStageConnector(config.providers.httpStageSecrets);
   // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
   const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
-  const temporal = await connectClient(config.temporal);
+  const temporal = await connectClient(config.temporal, encryption.dataConverter);
   const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
   const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
   // Results are read through the api's gateway: it answers an archived session without its key.
   const sessions = new SessionGateway(temporal, taskQueue, secret);
   const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => (await sessions.result(sessionId)).result, secret);
-  const keys = overrides.keys ?? PENDING_KEY_STORE;
-  const shredder = new SessionShredder(temporal, keys.store, keys.keyIdOf);
+  const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
     connection,
@@ -58,23 +61,21 @@ export async function createSessionWorker(
     taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
     activities: createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
+    // Payloads encrypted with each session's key; failure messages and stack traces too.
+    dataConverter: encryption.dataConverter,
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
   return {
     worker,
+    encryption,
     async close() {
       await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
       if (!overrides.connection) await connection.close();
+      if (!overrides.encryption) await encryption.close();
     },
   };
 }
-
-// TODO(pdenc merge): the KeyStore from src/keys/key-store.ts replaces this.
-const PENDING_KEY_STORE = {
-  store: { destroy: () => Promise.reject(new Error('no key store yet')) },
-  keyIdOf: (sessionWorkflowId: string) => sessionWorkflowId,
-};
 
 const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
   fatal: 'ERROR',
@@ -111,25 +112,64 @@ export function installRuntime(config: Config): void {
   });
 }
 
-/** GET /healthz: 200 while the worker runs, 503 otherwise (for container health checks). */
-function serveHealth(worker: Worker, port: number): Server {
+/** GET /healthz: 200 while the worker runs, 503 otherwise (`key_store_unavailable` while paused). */
+function serveHealth(state: () => string, port: number): Server {
   return createServer((request, response) => {
-    const running = worker.getState() === 'RUNNING';
-    response.statusCode = request.url === '/healthz' ? (running ? 200 : 503) : 404;
+    const status = state();
+    response.statusCode = request.url === '/healthz' ? (status === 'ok' ? 200 : 503) : 404;
     response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify({ status: running ? 'ok' : worker.getState().toLowerCase() }));
+    response.end(JSON.stringify({ status }));
   }).listen(port);
 }
 
+/** How often a paused worker asks the key store whether it is back. */
+const KEY_STORE_PROBE_MS = 2_000;
+
+/**
+ * Runs workers one after another. When a key cannot be read (the store is down, the KEK is
+ * wrong), the failing task fails (Temporal retries it later) and the worker stops polling until
+ * the store answers again, then a fresh worker polls. While paused no activity runs, so an
+ * outage of any length uses up no activity's retry budget and ends no session in `error`.
+ */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   installRuntime(config);
-  const { worker, close } = await createSessionWorker(config);
-  const health = config.workerHealthPort ? serveHealth(worker, config.workerHealthPort) : null;
-  process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
-  await worker.run();
+  let current: SessionWorker | null = null;
+  let keyStoreDown = false;
+  let stopping = false;
+  const encryption = openEncryption(config, () => {
+    if (keyStoreDown || stopping) return;
+    keyStoreDown = true;
+    process.stderr.write('worker: the key store cannot be read; polling stops until it answers\n');
+    current?.worker.shutdown();
+  });
+  const state = () => (keyStoreDown ? 'key_store_unavailable' : (current?.worker.getState().toLowerCase().replace('running', 'ok') ?? 'starting'));
+  const health = config.workerHealthPort ? serveHealth(state, config.workerHealthPort) : null;
+  const stop = () => {
+    stopping = true;
+    current?.worker.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  while (!stopping) {
+    current = await createSessionWorker(config, { encryption });
+    process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
+    await current.worker.run();
+    await current.close();
+    if (!keyStoreDown) break;
+    while (keyStoreDown && !stopping) {
+      await new Promise((resolve) => setTimeout(resolve, KEY_STORE_PROBE_MS));
+      try {
+        await encryption.keys.inner.createIfAbsent(namespaceKeyId(config.temporal.namespace));
+        keyStoreDown = false;
+        process.stdout.write('worker: the key store answers again; polling resumes\n');
+      } catch {
+        // still down
+      }
+    }
+  }
   health?.close();
-  await close();
+  await encryption.close();
 }
 
 if (require.main === module) {

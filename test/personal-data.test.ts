@@ -8,9 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import type { TenantClient } from '../src/api/clients';
-import { sessionRef, sessionWorkflowId } from '../src/session-secret';
+import { ShreddedPayloadError } from '../src/keys/codec';
+import { sessionKeyId } from '../src/keys/key-store';
+import { nonceHash, sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { SessionArchivedAtKey, SessionNumberKey, SessionStatusKey, shredWorkflowId, webhookOutboxWorkflowId } from '../src/workflows/messages';
 import { DEVICE_TOKEN_SECRET, startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
@@ -125,9 +128,37 @@ async function shredded(sessionId: string): Promise<void> {
   }, 30_000, 'the session to be shredded');
 }
 
-/** Every history's bytes as text, payload data included (plain JSON here, so this is what decoding gives). */
-function historyText(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
+/** Expects the session's data key to be gone from the key store itself (no cache in between). */
+async function expectKeyDestroyed(sessionId: string): Promise<void> {
+  const keyId = sessionKeyId(sessionWorkflowId(sessionId))!;
+  expect(await stack.encryption.keys.inner.get(keyId)).toBeNull();
+}
+
+function isPayload(value: unknown): value is Payload {
+  return typeof value === 'object' && value !== null && 'metadata' in value && 'data' in value && typeof (value as Payload).metadata === 'object';
+}
+
+/**
+ * A history as text, every payload decoded with the codec first (one whose key was destroyed
+ * stays as it is: nobody can decode it), so the search covers history "decoded or not".
+ */
+async function historyText(history: unknown): Promise<string> {
+  const payloads: Payload[] = [];
+  const walk = (value: unknown): void => {
+    if (isPayload(value)) payloads.push(value);
+    else if (value && typeof value === 'object' && !(value instanceof Uint8Array)) Object.values(value).forEach(walk);
+  };
+  walk(history);
+  const decoded = new Map<Payload, Payload>();
+  for (const payload of payloads) {
+    try {
+      decoded.set(payload, (await stack.encryption.codec.decode([payload]))[0]);
+    } catch (err) {
+      if (!(err instanceof ShreddedPayloadError)) throw err;
+    }
+  }
+  return JSON.stringify(history, (_key, v: unknown) => {
+    if (isPayload(v) && decoded.has(v)) return { ...decoded.get(v), decoded: true };
     if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
     if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
       return Buffer.from((v as { data: number[] }).data).toString('utf8');
@@ -145,6 +176,8 @@ test('no handshake id, nonce, device credential or secret is anywhere in any wor
   const aadhaar = await step(tenant, kyc._id, 'kyc-basic', identity.nonce, 'aadhaar', {});
   nonce = aadhaar.nonce;
   expect((await step(tenant, kyc._id, 'kyc-basic', nonce, 'bank', BANK)).status).toBe('SESSION_COMPLETED');
+  // Read while its key still decodes it; after the archive below it is shredded.
+  const kycBeforeArchive = await historyText(await stack.client.workflow.getHandle(sessionWorkflowId(kyc._id)).fetchHistory());
   expect((await api.call('POST', `/api/v1/public/flowx/handshake/${kyc._id}/archive`, { as: tenant })).status).toBe(200);
 
   // A device client's session (its credential in a header) and an idempotent create.
@@ -166,6 +199,7 @@ test('no handshake id, nonce, device credential or secret is anywhere in any wor
   await consentSession(tenant, 'REF-pd-idem', { 'idempotency-key': 'pd-key-1' });
 
   await shredded(kyc._id);
+  await expectKeyDestroyed(kyc._id);
   await eventually(async () => (receiver.of(kyc._id).some((d) => d.type === 'session.archived') ? true : undefined), 30_000, 'session.archived');
 
   const executions: WorkflowExecutionInfo[] = [];
@@ -173,16 +207,17 @@ test('no handshake id, nonce, device credential or secret is anywhere in any wor
   // Sessions, their outbox and shredder, the device client: all of them are searched.
   const types = new Set(executions.map((e) => e.type));
   expect([...types].sort()).toEqual(['deviceClientWorkflow', 'sessionWorkflow', 'shredSessionWorkflow', 'webhookOutboxWorkflow']);
-  let text = '';
+  let text = kycBeforeArchive;
   for (const execution of executions) {
     const history = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-    text += `${execution.workflowId}\n${historyText(history)}\n`;
+    text += `${execution.workflowId}\n${await historyText(history)}\n`;
   }
-  // The search reads decoded payloads: what the workflow does keep is there.
+  // The search reads decoded payloads: what the workflows do keep is there.
+  expect(kycBeforeArchive).toContain(IDENTITY.birthDate);
   expect(text).toContain(kyc.number);
-  expect(text).toContain(IDENTITY.birthDate);
   expect(text).toContain(sessionRef(kyc._id));
   expect(text).toContain('sid1.');
+  expect(text).toContain(nonceHash(deviceSession.body.nonce));
   expect(credentials.size).toBeGreaterThanOrEqual(3 + 4 + 6 + 1);
   expect([...credentials].filter((credential) => text.includes(credential))).toEqual([]);
 });
@@ -193,6 +228,7 @@ test('an archived session answers from search attributes and memo, and so does a
   const archived = await api.call('POST', `/api/v1/public/flowx/handshake/${id}/archive`, { as: tenant });
   expect(archived.status).toBe(200);
   await shredded(id);
+  await expectKeyDestroyed(id);
 
   const description = await describeSession(id);
   expect(description.status.name).toBe('COMPLETED');
@@ -231,6 +267,7 @@ test('an archived session answers from search attributes and memo, and so does a
 test('retention: a client with retentionSeconds 5 sees its consumed session archive and shred itself', async () => {
   const id = await consentSession(shortLived, 'REF-pd-retention');
   await shredded(id);
+  await expectKeyDestroyed(id);
   const handle = stack.client.workflow.getHandle(sessionWorkflowId(id));
   const events = (await handle.fetchHistory()).events ?? [];
   // The durable timer of the client's retention fired, and nothing but it archived the session.
@@ -249,6 +286,7 @@ test('a session whose webhook endpoint is down is shredded at once; its outbox t
     const id = await consentSession(tenant, 'REF-pd-down');
     expect((await api.call('POST', `/api/v1/public/flowx/handshake/${id}/archive`, { as: tenant })).status).toBe(200);
     await shredded(id);
+    await expectKeyDestroyed(id);
     // Shredded while every event still waits in the outbox.
     const outbox = stack.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(id)));
     expect((await outbox.describe()).status.name).toBe('RUNNING');

@@ -15,11 +15,11 @@ export class SessionShredder {
   constructor(
     private readonly temporal: Client,
     private readonly keys: KeyDestroyer,
-    /** The data key id of the session that lives under a workflow id. */
-    private readonly keyIdOf: (sessionWorkflowId: string) => string,
+    /** The data key id of the session that lives under a workflow id (null: not a session's). */
+    private readonly keyIdOf: (sessionWorkflowId: string) => string | null,
   ) {}
 
-  async destroyWhenClosed(sessionWorkflowId: string): Promise<{ destroyed: string }> {
+  async destroyWhenClosed(sessionWorkflowId: string): Promise<{ destroyed: string | null }> {
     try {
       // Describe reads no payload the session's key encoded: it works however long this takes.
       const { status } = await this.temporal.workflow.getHandle(sessionWorkflowId).describe();
@@ -29,7 +29,7 @@ export class SessionShredder {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
     const keyId = this.keyIdOf(sessionWorkflowId);
-    await this.keys.destroy(keyId);
+    if (keyId) await this.keys.destroy(keyId);
     return { destroyed: keyId };
   }
 }

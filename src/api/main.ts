@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfigOrExit } from '../config';
 import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { connectClient } from '../temporal';
+import { openEncryption } from '../keys/encryption';
 import { buildApp } from './app';
 import { ClientsError, loadClients } from './clients';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
@@ -39,11 +40,12 @@ async function main(): Promise<void> {
   }
   const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
   const sessionSecret = loadOrExit(() => loadSessionSecret(process.env, config.dataDir));
-  const temporal = await connectClient(config.temporal);
+  const encryption = openEncryption(config);
+  const temporal = await connectClient(config.temporal, encryption.dataConverter);
   const metricsRegistry = new Registry();
   // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
   collectDefaultMetrics({ register: metricsRegistry });
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, sessionSecret, logger: { level: config.logLevel }, metricsRegistry });
+  const app = buildApp({ config, temporal, keys: encryption.keys, clients, catalog, deviceTokenSecret, sessionSecret, logger: { level: config.logLevel }, metricsRegistry });
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     app
       .close()
       .then(() => temporal.connection.close())
+      .then(() => encryption.close())
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };

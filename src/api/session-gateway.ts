@@ -19,6 +19,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { KeyDestroyedError, sessionKeyId, type KeyStore } from '../keys/key-store';
 import { legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
 import { canonicalJson } from '../flows/snapshots';
 import type { FlowDefinition } from '../flows/types';
@@ -52,6 +53,7 @@ import {
   type ResultView,
   type SessionInput,
   type SessionMemo,
+  type ArchivedMemo,
   type StatusView as WorkflowStatusView,
   type StepAnswer,
   type StepArgs,
@@ -174,7 +176,25 @@ export class SessionGateway {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly secret: SessionSecret,
+    private readonly keys?: KeyStore,
   ) {}
+
+  /**
+   * Creates the session's data key before its workflow starts (createIfAbsent, so racing
+   * idempotent creates end with one key). False when the key was destroyed: the session exists
+   * and was archived.
+   */
+  private async ensureSessionKey(workflowId: string): Promise<boolean> {
+    const keyId = sessionKeyId(workflowId);
+    if (!this.keys || !keyId) return true;
+    try {
+      await this.keys.createIfAbsent(keyId);
+      return true;
+    } catch (err) {
+      if (err instanceof KeyDestroyedError) return false;
+      throw err;
+    }
+  }
 
   private handle(sessionId: string, legacy = false): WorkflowHandle<typeof sessionWorkflow> {
     return this.client.workflow.getHandle<typeof sessionWorkflow>(legacy ? legacySessionWorkflowId(sessionId) : sessionWorkflowId(sessionId));
@@ -202,9 +222,9 @@ export class SessionGateway {
     const description = await handle.describe();
     const attributes = description.typedSearchAttributes;
     const memo = description.memo as Partial<SessionMemo> | undefined;
-    if (description.status.name === 'RUNNING' || attributes.get(SessionStatusKey) !== 'archived' || !memo?.archived) return null;
+    if (description.status.name === 'RUNNING' || attributes.get(SessionStatusKey) !== 'archived' || typeof memo?.archived !== 'string') return null;
     return {
-      ...memo.archived,
+      ...(JSON.parse(memo.archived) as ArchivedMemo),
       sessionId,
       number: attributes.get(SessionNumberKey) ?? String(memo.number),
       tag: attributes.get(SessionTagKey) ?? '',
@@ -275,6 +295,7 @@ export class SessionGateway {
   async create(request: CreateSessionRequest): Promise<CreatedSession> {
     const { sessionId, input, options } = this.startOptions(request, Date.now());
     try {
+      if (!(await this.ensureSessionKey(options.workflowId))) throw new WorkflowExecutionAlreadyStartedError('the session was archived', options.workflowId, 'sessionWorkflow');
       await this.client.workflow.start('sessionWorkflow', options);
       return { sessionId, number: input.number, created: true };
     } catch (err) {
@@ -302,6 +323,7 @@ export class SessionGateway {
         return refusalOf(err);
       }
     }
+    await this.ensureSessionKey(options.workflowId);
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',

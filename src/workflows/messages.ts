@@ -251,8 +251,11 @@ export interface SessionMemo {
   /** SHA-256 of the create request, for Idempotency-Key checks; absent without a key. */
   requestHash?: string;
   sealedId?: string;
-  /** Set when the session is archived: what the api answers about it once its key is destroyed. */
-  archived?: ArchivedMemo;
+  /**
+   * Set when the session is archived: an ArchivedMemo as JSON, what the api answers about it
+   * once its key is destroyed. A string, because memo strings are encoded with the namespace key.
+   */
+  archived?: string;
 }
 
 /** The parts of an archived session's StatusView that no search attribute holds. Identifiers only. */

@@ -167,7 +167,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
         ...(state.archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(state.archivedAt) }] : []),
       ]);
       reportedStatus = state.status;
-      if (state.status === 'archived' && patched('archived-memo-1')) upsertMemo({ archived: archivedMemo() });
+      // A JSON string: memo strings use the namespace key, so the api reads it after shredding.
+      if (state.status === 'archived' && patched('archived-memo-1')) upsertMemo({ archived: JSON.stringify(archivedMemo()) });
       STATUS_EVENTS[state.status]?.();
       armRetention();
     }

@@ -58,7 +58,7 @@ export async function startApi(
   catalog: FlowCatalog = stack.catalog,
   port = 0,
 ): Promise<Api> {
-  const app = buildApp({ config: stack.config, temporal: stack.client, clients, catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
+  const app = buildApp({ config: stack.config, temporal: stack.client, keys: stack.encryption.keys, clients, catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
   await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   let spec: OpenApi | null = null;

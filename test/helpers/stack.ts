@@ -15,6 +15,7 @@ import { SessionSecret } from '../../src/session-secret';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { FlowDefinition } from '../../src/flows/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
+import { openEncryption, type Encryption } from '../../src/keys/encryption';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 import { sessionWorkflowId } from '../../src/session-secret';
 
@@ -31,6 +32,7 @@ export interface Stack {
   config: Config;
   taskQueue: string;
   client: Client;
+  encryption: Encryption;
   gateway: SessionGateway;
   sandbox: RunningSandbox;
   catalog: FlowCatalog;
@@ -72,7 +74,9 @@ export async function startStack(
     runtimeInstalled = true;
   }
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Encrypting, like every client of the project; keys in the stack's data directory.
+  const encryption = openEncryption(config);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: encryption.dataConverter });
   const catalog = FlowCatalog.load(join(__dirname, '..', '..', 'flows'));
   const workers: Array<{ worker: SessionWorker; running: Promise<void>; connection: NativeConnection }> = [];
   const children: ChildProcess[] = [];
@@ -81,12 +85,13 @@ export async function startStack(
     config,
     taskQueue,
     client,
-    gateway: new SessionGateway(client, taskQueue, sessionSecret),
+    encryption,
+    gateway: new SessionGateway(client, taskQueue, sessionSecret, encryption.keys),
     sandbox,
     catalog,
     async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createSessionWorker(config, { connection: workerConnection, clients, sessionSecret });
+      const worker = await createSessionWorker(config, { connection: workerConnection, clients, encryption, sessionSecret });
       workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
       return worker;
     },
@@ -121,6 +126,7 @@ export async function startStack(
         await c.close();
       }
       await connection.close();
+      await encryption.close();
       await sandbox.close();
     },
   };
