@@ -4,17 +4,19 @@
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { loadConfigOrExit, type Config } from './config';
 import { createActivities } from './activities';
-import { LATENCY_BUCKETS_SECONDS, WORKER_METRICS, WorkerMetrics } from './activities/metrics';
-import { AttestrConnector } from './activities/providers/attestr';
-import { FinqwareConnector } from './activities/providers/finqware';
-import { HttpStageConnector } from './activities/providers/http-stage';
+import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
+import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
+import { AttestrConnector } from './providers/attestr';
+import { FinqwareConnector } from './providers/finqware';
+import { HttpStageConnector } from './providers/http-stage';
 import { SessionShredder } from './activities/shred';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './api/clients';
-import { SessionGateway } from './api/session-gateway';
-import { loadSessionSecret, type SessionSecret } from './session-secret';
+import { loadClients, type TenantClient } from './tenants/registry';
+import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
+import { resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
 import { namespaceKeyId, sessionKeyId } from './keys/key-store';
@@ -30,6 +32,25 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
   if (bundle) return { workflowBundle: bundle };
   if (config.workflowBundlePath) return { workflowBundle: { codePath: config.workflowBundlePath } };
   return { workflowsPath: require.resolve('./workflows') };
+}
+
+/**
+ * A session's result, for its consumed event when it is sent; null once the session is archived
+ * (its result is purged, and its key may be destroyed already: describe needs no key, a query would).
+ */
+async function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
+  // Sessions started before ids were hashed live under the id itself.
+  for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
+    const handle = temporal.workflow.getHandle(workflowId);
+    try {
+      const { status, typedSearchAttributes } = await handle.describe();
+      if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
+      return (await handle.query(resultQuery)).result;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return null;
 }
 
 /** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
@@ -50,9 +71,7 @@ export async function createSessionWorker(
   const temporal = await connectClient(config.temporal, encryption.dataConverter);
   const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
   const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
-  // Results are read through the api's gateway: it answers an archived session without its key.
-  const sessions = new SessionGateway(temporal, taskQueue, secret);
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => (await sessions.result(sessionId)).result, secret);
+  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, (sessionId) => sessionResult(temporal, sessionId), secret);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({

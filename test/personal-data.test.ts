@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
-import type { TenantClient } from '../src/api/clients';
+import type { TenantClient } from '../src/tenants/registry';
 import { ShreddedPayloadError } from '../src/keys/codec';
 import { sessionKeyId } from '../src/keys/key-store';
 import { nonceHash, sessionRef, sessionWorkflowId } from '../src/session-secret';

@@ -9,7 +9,7 @@ import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { connectClient } from '../temporal';
 import { openEncryption } from '../keys/encryption';
 import { buildApp } from './app';
-import { ClientsError, loadClients } from './clients';
+import { ClientsError, loadClients } from '../tenants/registry';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 import { serveMetrics } from './metrics';
 import { loadSessionSecret, SessionSecretError } from '../session-secret';

@@ -8,7 +8,7 @@
  * `session-<ref>`, the workflow gets only hashes of nonces (the next one derived here from the
  * session and the update id), and the session id travels sealed.
  */
-import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -21,8 +21,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { KeyDestroyedError, sessionKeyId, type KeyStore } from '../keys/key-store';
 import { legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
-import { canonicalJson } from '../flows/snapshots';
-import type { FlowDefinition } from '../flows/types';
+import type { FlowDefinition } from '../flows/core/types';
+import { contentHash } from '../util/hash';
 import {
   archiveUpdate,
   attestrResultSignal,
@@ -150,7 +150,7 @@ export function newNonce(): string {
  */
 export function stepUpdateId(step: StepSubmission): string {
   const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
-  return `step-${createHash('sha256').update(canonicalJson(parts)).digest('hex')}`;
+  return `step-${contentHash(parts)}`;
 }
 
 /** A string literal for a visibility list query. */

@@ -4,9 +4,10 @@
  * its completion is encoded with that key, and replaying it needs the key until it has closed.
  * The activity waits (by retrying) until the session's workflow is closed, then destroys the key.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, startChild } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { ShredInput } from './messages';
+import { shredWorkflowId, type ShredInput } from './messages';
 
 // Retried until the session has closed (it closes right after its archive) and the key store
 // answers; no attempt limit: a key that must be destroyed is never given up on.
@@ -17,4 +18,17 @@ const keys = proxyActivities<Activities>({
 
 export async function shredSessionWorkflow(input: ShredInput): Promise<void> {
   await keys.destroySessionKey({ sessionWorkflowId: input.sessionWorkflowId });
+}
+
+/** Started by an archived session as it closes; abandoned, so it outlives the session. */
+export async function startShredder(ref: string, sessionWorkflowId: string): Promise<void> {
+  try {
+    await startChild(shredSessionWorkflow, {
+      workflowId: shredWorkflowId(ref),
+      args: [{ sessionWorkflowId }],
+      parentClosePolicy: 'ABANDON',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }

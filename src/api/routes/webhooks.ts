@@ -7,7 +7,7 @@
  * sessions from before: the id), and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
-import { ProviderError } from '../../activities/providers/errors';
+import { ProviderError } from '../../providers/errors';
 import { verifyResultSignature } from '../../result-signature';
 import { BackendError } from '../errors';
 import { backendError } from '../schemas/common';
