@@ -139,32 +139,31 @@ function isPayload(value: unknown): value is Payload {
 }
 
 /**
- * A history as text, every payload decoded with the codec first (one whose key was destroyed
- * stays as it is: nobody can decode it), so the search covers history "decoded or not".
+ * A history as text: every string, every byte field as UTF-8, and every payload decoded with
+ * the codec first (one whose key was destroyed stays as it is: nobody can decode it), so the
+ * search covers history "decoded or not". (Not JSON.stringify: protobuf messages turn their
+ * bytes into base64 there, where a search would find nothing.)
  */
 async function historyText(history: unknown): Promise<string> {
-  const payloads: Payload[] = [];
-  const walk = (value: unknown): void => {
-    if (isPayload(value)) payloads.push(value);
-    else if (value && typeof value === 'object' && !(value instanceof Uint8Array)) Object.values(value).forEach(walk);
+  const parts: string[] = [];
+  const visit = async (value: unknown): Promise<void> => {
+    if (typeof value === 'string') parts.push(value);
+    else if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
+    else if (isPayload(value)) {
+      let payload = value;
+      try {
+        payload = (await stack.encryption.codec.decode([value]))[0];
+      } catch (err) {
+        if (!(err instanceof ShreddedPayloadError)) throw err;
+      }
+      for (const bytes of Object.values(payload.metadata ?? {})) await visit(bytes);
+      await visit(payload.data);
+    } else if (value && typeof value === 'object') {
+      for (const inner of Object.values(value)) await visit(inner);
+    }
   };
-  walk(history);
-  const decoded = new Map<Payload, Payload>();
-  for (const payload of payloads) {
-    try {
-      decoded.set(payload, (await stack.encryption.codec.decode([payload]))[0]);
-    } catch (err) {
-      if (!(err instanceof ShreddedPayloadError)) throw err;
-    }
-  }
-  return JSON.stringify(history, (_key, v: unknown) => {
-    if (isPayload(v) && decoded.has(v)) return { ...decoded.get(v), decoded: true };
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return Buffer.from((v as { data: number[] }).data).toString('utf8');
-    }
-    return v;
-  });
+  await visit(history);
+  return parts.join('\n');
 }
 
 test('no handshake id, nonce, device credential or secret is anywhere in any workflow history', async () => {

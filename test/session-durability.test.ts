@@ -6,7 +6,7 @@ import type { FlowMachine } from '../src/flows/core/types';
 import { SessionRefusedError } from '../src/api/session-gateway';
 import { REFUSALS } from '../src/workflows/messages';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';
 import { sessionWorkflowId } from '../src/session-secret';
 
 let stack: Stack;
@@ -102,7 +102,7 @@ test("a stage's after delay runs as a durable timer", async () => {
   const history = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   expect(history.events?.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
   await stack.gateway.archive(sessionId);
-  await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).result();
+  await sessionClosed(stack, sessionId);
   recordHistory(stack, 'timed-stage', sessionId);
 
   // Answered in time, the timer is cancelled and never fires.

@@ -5,7 +5,7 @@
  */
 import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
 import { REFUSALS, type RefusalType } from '../src/workflows/messages';
-import { startStack, type Stack } from './helpers/stack';
+import { sessionClosed, startStack, type Stack } from './helpers/stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
 
 let stack: Stack;
@@ -78,7 +78,7 @@ test('consent-only: created, launched, consumed with success, archived', async (
   const afterArchive = await gateway.result(created.sessionId);
   expect(afterArchive).toMatchObject({ status: 'archived', result: null, archived: archived.archived });
   // Archiving ends the workflow: it returns the final status view.
-  expect(await stack.client.workflow.getHandle(sessionWorkflowId(created.sessionId)).result()).toMatchObject({ status: 'archived' });
+  expect(await sessionClosed(stack, created.sessionId)).toBe('archived');
 });
 
 test('consent-only: declining ends in skipped', async () => {

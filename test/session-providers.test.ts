@@ -4,7 +4,7 @@
  * and the recording of the histories the replay test guards.
  */
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
-import { startStack, type Stack } from './helpers/stack';
+import { sessionClosed, startStack, type Stack } from './helpers/stack';
 import { sessionWorkflowId } from '../src/session-secret';
 
 let stack: Stack;
@@ -46,7 +46,7 @@ test('kyc-basic completes end to end against the sandboxes', async () => {
 
   const archived = await stack.gateway.archive(sessionId);
   expect(archived.status).toBe('archived');
-  await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).result();
+  await sessionClosed(stack, sessionId);
   recordHistory(stack, 'kyc-basic', sessionId);
 });
 
@@ -80,7 +80,7 @@ test('a provider rejection takes the flow to its error outcome and records the e
   const calls = (await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ status: number }>;
   expect(calls.filter((c) => c.status === 403)).toHaveLength(1);
   await stack.gateway.archive(sessionId);
-  await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).result();
+  await sessionClosed(stack, sessionId);
   recordHistory(stack, 'kyc-basic-provider-error', sessionId);
 });
 
@@ -94,6 +94,6 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
   expect(kycEvents).toBeLessThanOrEqual(56);
 
   await stack.gateway.archive(consent);
-  await stack.client.workflow.getHandle(sessionWorkflowId(consent)).result();
+  await sessionClosed(stack, consent);
   recordHistory(stack, 'consent-only', consent);
 });

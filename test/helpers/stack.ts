@@ -18,6 +18,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { openEncryption, type Encryption } from '../../src/keys/encryption';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 import { sessionWorkflowId } from '../../src/session-secret';
+import { SessionStatusKey } from '../../src/workflows/messages';
 
 export const SANDBOX_CREDENTIALS = {
   attestr: { clientId: 'test-attestr-client', secret: 'test-attestr-secret' },
@@ -141,6 +142,19 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * Waits until the session's workflow has closed, and answers its search attributes' status.
+ * Not `result()`: an archived session's result is encoded with its data key, which shredding
+ * destroys right after the close.
+ */
+export async function sessionClosed(stack: Stack, sessionId: string, timeoutMs = 30_000): Promise<string | undefined> {
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  return eventually(async () => {
+    const { status, typedSearchAttributes } = await handle.describe();
+    return status.name === 'RUNNING' ? undefined : String(typedSearchAttributes.get(SessionStatusKey));
+  }, timeoutMs, 'the session workflow to close');
 }
 
 /** Waits until the session's history shows `activity` scheduled. */
