@@ -173,7 +173,7 @@ test('a long session continues as new when Temporal suggests it, keeping its sta
   const view = await stack.gateway.status(sessionId);
   expect(view).toMatchObject({ status: 'consumed', stepCount: steps, number: expect.any(String) });
   const runs = [];
-  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${sessionId}'` })) runs.push(run);
+  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${sessionWorkflowId(sessionId)}'` })) runs.push(run);
   expect(runs.length).toBeGreaterThanOrEqual(2);
   const current = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   expect(current.events?.[0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();

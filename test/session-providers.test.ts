@@ -89,8 +89,9 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
   const consentEvents = (await historyEvents(consent)).length;
   const { sessionId: kyc } = await runKycBasic(stack, 'REF-budget-kyc');
   const kycEvents = (await historyEvents(kyc)).length;
-  // Measured: consent-only 18, kyc-basic 52 events once consumed; the bounds leave a little room.
-  expect(consentEvents).toBeLessThanOrEqual(20);
+  // Measured: consent-only 21 (18, then the retention timer and its patch marker), kyc-basic 52
+  // events once consumed; the bounds leave a little room.
+  expect(consentEvents).toBeLessThanOrEqual(23);
   expect(kycEvents).toBeLessThanOrEqual(56);
 
   await stack.gateway.archive(consent);

@@ -240,10 +240,21 @@ export class SessionGateway {
   private async read(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
     try {
       return await this.onSession(sessionId, async (handle) => {
+        const archivedAnswer = (archived: StatusView) => ({
+          status: archived,
+          result: { status: 'archived' as const, outcome: archived.outcome, result: null, archived: archived.archived },
+        });
         const archived = await this.archivedView(handle, sessionId);
-        if (archived) return { status: archived, result: { status: 'archived', outcome: archived.outcome, result: null, archived: archived.archived } };
-        const view = await handle.query(viewQuery);
-        return { status: { ...view.status, sessionId }, result: view.result };
+        if (archived) return archivedAnswer(archived);
+        try {
+          const view = await handle.query(viewQuery);
+          return { status: { ...view.status, sessionId }, result: view.result };
+        } catch (err) {
+          // Archived, closed and shredded between the describe and the query: answer it as archived.
+          const since = err instanceof WorkflowNotFoundError ? null : await this.archivedView(handle, sessionId);
+          if (since) return archivedAnswer(since);
+          throw err;
+        }
       });
     } catch (err) {
       return refusalOf(err);
