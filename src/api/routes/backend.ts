@@ -14,7 +14,7 @@ import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionR
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
-import { backendError } from '../schemas/common';
+import { backendError, errorAnswers } from '../schemas/common';
 import {
   createHandshakeBody,
   createHandshakeResponse,
@@ -23,17 +23,12 @@ import {
   flowParams,
   handshakeParams,
   handshakeView,
+  type CreateHandshakeBody,
+  type FlowParams,
+  type HandshakeParams,
 } from '../schemas/handshakes';
 
-interface CreateBody {
-  flow: string;
-  snapshot: string | null;
-  tag: string;
-  webhook?: boolean;
-  expiry?: number;
-}
-
-const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError };
+const errors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500]);
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
   return sha256Hex(`${sessionId}:${number}:${tag}`);
@@ -91,7 +86,7 @@ function present(request: FastifyRequest, client: TenantClient, status: StatusVi
   };
 }
 
-async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateBody }>) {
+async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>) {
   const client = request.tenant!;
   const body = request.body;
   const key = idempotencyKey(request);
@@ -117,7 +112,7 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
   }
 }
 
-async function archiveHandshake(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>) {
+async function archiveHandshake(context: ApiContext, request: FastifyRequest<{ Params: HandshakeParams }>) {
   const client = request.tenant!;
   const { status } = await visibleSession(context, client, request.params.id);
   // An archived session's workflow has ended: say so rather than fail the update.
@@ -143,13 +138,13 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
 
   requireBackendClient(app, context);
 
-  app.post<{ Body: CreateBody }>(
+  app.post<{ Body: CreateHandshakeBody }>(
     '/handshake',
     { schema: { summary: 'Create a session (handshake)', body: createHandshakeBody, response: { 200: createHandshakeResponse, ...errors } } },
     (request) => createHandshake(context, request),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: HandshakeParams }>(
     '/handshake/:id',
     { schema: { summary: 'Get a session and its signed result', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
     async (request) => {
@@ -158,7 +153,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: HandshakeParams }>(
     '/handshake/:id/archive',
     { schema: { summary: 'Archive a consumed or expired session', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
     (request) => archiveHandshake(context, request),
@@ -168,7 +163,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
     flows: catalog.list().map(flowSummary),
   }));
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: FlowParams }>(
     '/flows/:id',
     { schema: { summary: 'Get a flow with its versions as Mermaid diagrams', params: flowParams, response: { 200: flowDetail, ...errors } } },
     async (request) => {

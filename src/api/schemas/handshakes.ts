@@ -1,5 +1,5 @@
 /** Backend API (Attestr FlowX shape): handshakes, i.e. sessions, and flows. */
-import { anyObject } from './common';
+import { anyObject, nullableOutcome, sessionStatus, type FromSchema } from './common';
 
 const flowId = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
@@ -15,6 +15,8 @@ export const createHandshakeBody = {
   required: ['flow', 'snapshot', 'tag'],
   additionalProperties: false,
 } as const;
+
+export type CreateHandshakeBody = FromSchema<typeof createHandshakeBody>;
 
 export const createHandshakeResponse = {
   type: 'object',
@@ -34,6 +36,8 @@ export const handshakeParams = {
   additionalProperties: false,
 } as const;
 
+export type HandshakeParams = FromSchema<typeof handshakeParams>;
+
 export const handshakeView = {
   type: 'object',
   properties: {
@@ -50,8 +54,8 @@ export const handshakeView = {
       description: '{ <stageId>: { input, output } } once the session ended; null before, and after archival.',
     },
     resultSignature: { type: ['string', 'null'], description: 'Hex HMAC-SHA256 of JSON.stringify(result), keyed with the client secret.' },
-    status: { type: 'string', enum: ['created', 'in_progress', 'consumed', 'expired', 'archived'] },
-    outcome: { type: ['string', 'null'], enum: ['success', 'error', 'skipped', null] },
+    status: sessionStatus,
+    outcome: nullableOutcome,
     expiry: { type: 'integer', description: 'Unix time in ms when the session expires if unfinished.' },
   },
   required: ['_id', 'number', 'tag', 'requestId', 'consumed', 'archived', 'result', 'resultSignature', 'status', 'outcome', 'expiry'],
@@ -103,3 +107,5 @@ export const flowParams = {
   required: ['id'],
   additionalProperties: false,
 } as const;
+
+export type FlowParams = FromSchema<typeof flowParams>;
