@@ -58,6 +58,11 @@ import { REFRESH_WINDOW_MS } from './device-tokens';
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
 
+/** Whether a session created at `now` may expire at `expiresAt` (unix ms): in the future, at most a year ahead. */
+export function expiryAllowed(expiresAt: number, now: number): boolean {
+  return expiresAt > now && expiresAt <= now + MAX_EXPIRY_MS;
+}
+
 export class SessionNotFoundError extends Error {
   override readonly name = 'SessionNotFoundError';
 }
@@ -78,7 +83,7 @@ export interface CreateSessionRequest {
   tag: string;
   webhook?: boolean;
   definition: FlowDefinition;
-  /** Unix ms; defaults to 24 h from now. */
+  /** Unix ms, checked by the caller with expiryAllowed; defaults to 24 h from now. */
   expiresAt?: number;
   /**
    * For idempotent creates: the session id is derived from the client and this key, so a

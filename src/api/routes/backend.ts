@@ -10,7 +10,7 @@ import { toMermaid } from '../../flows/mermaid';
 import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../result-signature';
 import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
-import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
@@ -23,9 +23,11 @@ import {
   flowParams,
   handshakeParams,
   handshakeView,
+  type CreateHandshakeAnswer,
   type CreateHandshakeBody,
   type FlowParams,
   type HandshakeParams,
+  type HandshakeView,
 } from '../schemas/handshakes';
 
 const errors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500]);
@@ -70,7 +72,7 @@ async function visibleSession(context: ApiContext, client: TenantClient, session
   throw notVisible();
 }
 
-function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']) {
+function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']): HandshakeView {
   return {
     _id: status.sessionId,
     number: status.number,
@@ -86,12 +88,12 @@ function present(request: FastifyRequest, client: TenantClient, status: StatusVi
   };
 }
 
-async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>) {
+async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>): Promise<CreateHandshakeAnswer> {
   const client = request.tenant!;
   const body = request.body;
   const key = idempotencyKey(request);
   const now = Date.now();
-  if (body.expiry !== undefined && (body.expiry <= now || body.expiry > now + MAX_EXPIRY_MS)) {
+  if (body.expiry !== undefined && !expiryAllowed(body.expiry, now)) {
     throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
   }
   if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);

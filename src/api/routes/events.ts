@@ -12,7 +12,7 @@ import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
-import { eventAnswer, eventBody, type EventBody } from '../schemas/events';
+import { eventAnswer, eventBody, type EventAnswer, type EventBody } from '../schemas/events';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -29,7 +29,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
         response: { 200: eventAnswer, ...errorAnswers(backendError, [400, 401, 409, 413, 415, 429, 500]) },
       },
     },
-    async (request) => {
+    async (request): Promise<EventAnswer> => {
       const client = request.tenant!;
       const event = request.body;
       const rule = context.config.eventRules.find((candidate) => candidate.type === event.type);

@@ -34,3 +34,5 @@ export const eventAnswer = {
 } as const;
 
 export type EventBody = FromSchema<typeof eventBody>;
+
+export type EventAnswer = FromSchema<typeof eventAnswer>;

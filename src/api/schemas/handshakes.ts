@@ -29,6 +29,8 @@ export const createHandshakeResponse = {
   additionalProperties: false,
 } as const;
 
+export type CreateHandshakeAnswer = FromSchema<typeof createHandshakeResponse>;
+
 export const handshakeParams = {
   type: 'object',
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
@@ -61,6 +63,8 @@ export const handshakeView = {
   required: ['_id', 'number', 'tag', 'requestId', 'consumed', 'archived', 'result', 'resultSignature', 'status', 'outcome', 'expiry'],
   additionalProperties: false,
 } as const;
+
+export type HandshakeView = FromSchema<typeof handshakeView>;
 
 const flowVersion = {
   type: 'object',
