@@ -6,6 +6,7 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { OUTCOMES, STAGE_KINDS } from '../../flows/core/types';
 import { DEVICE_STATUSES, SESSION_STATUSES } from '../../workflows/messages';
+import { DEVICE_ERROR_TYPES } from '../errors';
 
 export type { FromSchema };
 
@@ -28,7 +29,7 @@ export const deviceError = {
   description: "Finqware's error shape; `id` is the request id.",
   properties: {
     id: { type: 'string' },
-    type: { type: 'string', enum: ['invalid_request', 'authentication_error', 'conflict', 'not_found', 'rate_limit_error', 'api_error'] },
+    type: { type: 'string', enum: DEVICE_ERROR_TYPES },
     http: { type: 'integer' },
     code: { type: 'string' },
     message: { type: 'string' },
