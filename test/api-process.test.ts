@@ -10,18 +10,13 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { basic, spawnApi, TENANT_A } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
-import { startStack, testEnv, type Stack } from './helpers/stack';
+import { testEnv } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
+const { stack } = useStack('api-process');
 const dataDirs: string[] = [];
 
-beforeAll(async () => {
-  stack = await startStack('api-process');
-  await stack.startWorker();
-});
-
-afterAll(async () => {
-  await stack?.stop();
+afterAll(() => {
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
