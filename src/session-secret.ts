@@ -15,10 +15,14 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { ConfigError } from './config';
 import { sessionWorkflowIdOfRef } from './workflows/messages';
 
-export class SessionSecretError extends Error {
-  override readonly name = 'SessionSecretError';
+/** A SESSION_SECRET that cannot be used: a ConfigError, so entry points stop with one line naming it. */
+export class SessionSecretError extends ConfigError {
+  constructor(problem: string) {
+    super('SESSION_SECRET', problem);
+  }
 }
 
 /** A sealed session id does not open: tampered, or sealed under another SESSION_SECRET. */
@@ -54,7 +58,7 @@ export class SessionSecret {
   private readonly ivKey: Buffer;
 
   constructor(secret: string) {
-    if (secret.length < 32) throw new SessionSecretError('SESSION_SECRET must have at least 32 characters');
+    if (secret.length < 32) throw new SessionSecretError('must have at least 32 characters');
     // One secret to configure, separate keys for separate uses.
     const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'sessionflow', info, 32));
     this.nonceKey = derive('next-nonce');

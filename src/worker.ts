@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { loadConfigOrExit, type Config } from './config';
+import { exitOnConfigError, type Config } from './config';
 import { createActivities } from './activities';
 import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
 import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
@@ -14,7 +14,8 @@ import { FinqwareConnector } from './providers/finqware';
 import { HttpStageConnector } from './providers/http-stage';
 import { SessionShredder } from './activities/shred';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './tenants/registry';
+import { loadWorkerSettings } from './settings';
+import type { TenantClient } from './tenants/registry';
 import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
 import { resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectWorker } from './temporal';
@@ -53,14 +54,17 @@ async function sessionResult(temporal: Client, sessionId: string): Promise<unkno
   return null;
 }
 
-/** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
+/**
+ * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
+ * and their own task queue.
+ */
 export async function createSessionWorker(
   config: Config,
   overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
-    clients?: TenantClient[];
+    clients: TenantClient[];
     encryption?: Encryption;
     sessionSecret?: SessionSecret;
-  } = {},
+  },
 ): Promise<SessionWorker> {
   const encryption = overrides.encryption ?? openEncryption(config);
   const attestr = new AttestrConnector(config.providers.attestr);
@@ -71,7 +75,7 @@ export async function createSessionWorker(
   const temporal = await connectClient(config.temporal, encryption.dataConverter);
   const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
   const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, (sessionId) => sessionResult(temporal, sessionId), secret);
+  const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
@@ -151,8 +155,9 @@ const KEY_STORE_PROBE_MS = 2_000;
  * outage of any length uses up no activity's retry budget and ends no session in `error`.
  */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
+  const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
   let current: SessionWorker | null = null;
   let keyStoreDown = false;
   let stopping = false;
@@ -171,7 +176,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   while (!stopping) {
-    current = await createSessionWorker(config, { encryption });
+    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
     process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
     await current.worker.run();
     await current.close();

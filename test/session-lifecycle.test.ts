@@ -5,20 +5,15 @@
  */
 import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
 import { REFUSALS, type RefusalType } from '../src/workflows/messages';
-import { sessionClosed, startStack, type Stack } from './helpers/stack';
+import { sessionClosed } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
 
-let stack: Stack;
+const { stack } = useStack('lifecycle');
 let gateway: SessionGateway;
 
-beforeAll(async () => {
-  stack = await startStack('lifecycle');
+beforeAll(() => {
   gateway = stack.gateway;
-  await stack.startWorker();
-});
-
-afterAll(async () => {
-  await stack?.stop();
 });
 
 function consentSession(tag = 'REF-1') {

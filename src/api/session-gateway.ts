@@ -71,6 +71,11 @@ export type StepSubmission = Omit<StepArgs, 'nonceHash' | 'nextNonceHash' | 'non
 /** A session as the api answers it: the workflow's view plus the session id, which the workflow never holds. */
 export type StatusView = WorkflowStatusView & { sessionId: string };
 
+/** Whether a session created at `now` may expire at `expiresAt` (unix ms): in the future, at most a year ahead. */
+export function expiryAllowed(expiresAt: number, now: number): boolean {
+  return expiresAt > now && expiresAt <= now + MAX_EXPIRY_MS;
+}
+
 export class SessionNotFoundError extends Error {
   override readonly name = 'SessionNotFoundError';
 }
@@ -91,7 +96,7 @@ export interface CreateSessionRequest {
   tag: string;
   webhook?: boolean;
   definition: FlowDefinition;
-  /** Unix ms; defaults to 24 h from now. */
+  /** Unix ms, checked by the caller with expiryAllowed; defaults to 24 h from now. */
   expiresAt?: number;
   /** How long the session is kept once consumed or expired (the client's retentionSeconds); the workflow's default (30 days) otherwise. */
   retentionSeconds?: number;
@@ -158,6 +163,7 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** An unknown workflow or a refused update, as the api's own error; anything else as it is. */
 function refusalOf(err: unknown): never {
   if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
