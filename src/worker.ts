@@ -4,19 +4,23 @@
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
-import { loadConfigOrExit, type Config } from './config';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { exitOnConfigError, type Config } from './config';
 import { createActivities } from './activities';
 import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
 import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
 import { AttestrConnector } from './providers/attestr';
 import { FinqwareConnector } from './providers/finqware';
 import { HttpStageConnector } from './providers/http-stage';
+import { SessionShredder } from './activities/shred';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './tenants/registry';
+import { loadWorkerSettings } from './settings';
+import type { TenantClient } from './tenants/registry';
+import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
+import { resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
-import { namespaceKeyId } from './keys/key-store';
-import { resultQuery, sessionWorkflowId } from './workflows/messages';
+import { namespaceKeyId, sessionKeyId } from './keys/key-store';
 
 export interface SessionWorker {
   worker: Worker;
@@ -31,10 +35,36 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
   return { workflowsPath: require.resolve('./workflows') };
 }
 
-/** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
+/**
+ * A session's result, for its consumed event when it is sent; null once the session is archived
+ * (its result is purged, and its key may be destroyed already: describe needs no key, a query would).
+ */
+async function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
+  // Sessions started before ids were hashed live under the id itself.
+  for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
+    const handle = temporal.workflow.getHandle(workflowId);
+    try {
+      const { status, typedSearchAttributes } = await handle.describe();
+      if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
+      return (await handle.query(resultQuery)).result;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return null;
+}
+
+/**
+ * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
+ * and their own task queue.
+ */
 export async function createSessionWorker(
   config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients?: TenantClient[]; encryption?: Encryption } = {},
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
+    clients: TenantClient[];
+    encryption?: Encryption;
+    sessionSecret?: SessionSecret;
+  },
 ): Promise<SessionWorker> {
   const encryption = overrides.encryption ?? openEncryption(config);
   const attestr = new AttestrConnector(config.providers.attestr);
@@ -43,17 +73,17 @@ export async function createSessionWorker(
   // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
   const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
   const temporal = await connectClient(config.temporal, encryption.dataConverter);
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => {
-    const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
-    return view.result;
-  });
+  const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
+  const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
+  const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret);
+  const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
+    taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
+    activities: createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
     // Payloads encrypted with each session's key; failure messages and stack traces too.
     dataConverter: encryption.dataConverter,
     shutdownGraceTime: '10 seconds',
@@ -125,8 +155,9 @@ const KEY_STORE_PROBE_MS = 2_000;
  * outage of any length uses up no activity's retry budget and ends no session in `error`.
  */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
+  const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
   let current: SessionWorker | null = null;
   let keyStoreDown = false;
   let stopping = false;
@@ -145,7 +176,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   while (!stopping) {
-    current = await createSessionWorker(config, { encryption });
+    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
     process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
     try {
       await current.worker.run();

@@ -15,7 +15,7 @@ import { freePort, startDevServer, type DevServer } from '../scripts/dev-server'
 import { isEncrypted, payloadKeyId } from '../src/keys/codec';
 import { buildCodecServer } from '../src/keys/codec-server';
 import { namespaceKeyId, openKeyStore, sessionKeyId, type KeyStore } from '../src/keys/key-store';
-import { sessionWorkflowId } from '../src/workflows/messages';
+import { sessionWorkflowId } from '../src/session-secret';
 import { completeAttestr } from './helpers/flows';
 import { startStack, type Stack } from './helpers/stack';
 

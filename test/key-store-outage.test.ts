@@ -17,8 +17,8 @@ import { CachedKeyStore } from '../src/keys/cache';
 import { EncryptionCodec, encryptingDataConverter } from '../src/keys/codec';
 import { namespaceKeyId, openKeyStore } from '../src/keys/key-store';
 import { startApi, TENANT_A, type Api } from './helpers/api';
-import { sessionWorkflowId } from '../src/workflows/messages';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { sessionWorkflowId } from '../src/session-secret';
+import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
 
 const dir = join('.data', `test-outage-postgres-${process.pid}`);
 let port: number;
@@ -65,7 +65,7 @@ test('a key store that is down fails closed (api 503, the worker pauses, no sess
   const warmKeys = new CachedKeyStore(openKeyStore({ dataDir: stack.config.dataDir, ...stack.config.keys }), { ttlMs: 10 * 60_000 });
   await warmKeys.createIfAbsent(namespaceKeyId('default'));
   const warmClient = new Client({ connection: stack.client.connection, namespace: 'default', dataConverter: encryptingDataConverter(new EncryptionCodec(warmKeys, { namespace: 'default' })) });
-  const warm = new SessionGateway(warmClient, stack.taskQueue, warmKeys);
+  const warm = new SessionGateway(warmClient, stack.taskQueue, sessionSecret, warmKeys);
   expect((await warm.status(sessionId)).status).toBe('in_progress');
   expect(await workerHealth()).toBe('ok');
 

@@ -101,15 +101,18 @@ describe('Attestr create handshake, default settings', () => {
     await resetSandbox(stack);
   });
 
-  test('429/4291 with Retry-After in seconds: one retry, after the delay the provider asked for', async () => {
-    await queueFault(stack, { status: 429, code: 4291, retryAfter: 2, count: 1 });
-    const { sessionId, identity } = await enterAadhaar(stack, 'REF-retry-4291');
+  // Retry-After 2 s rather than 1 s, so a retry at the policy's 1 s first backoff would not pass for it.
+  test.each([
+    ['429/4291 with Retry-After in seconds: one retry, after the delay the provider asked for', 4291, 'ProviderRateLimited'],
+    ['429/4293 (daily limit) within the wait cap is waited out and retried', 4293, 'ProviderQuotaExhausted'],
+  ])('%s', async (_name, code, failureType) => {
+    await queueFault(stack, { status: 429, code, retryAfter: 2, count: 1 });
+    const { sessionId, identity } = await enterAadhaar(stack, `REF-retry-${code}`);
     expectAtAadhaar(identity);
 
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
-    // Retry-After 2 s, not the policy's 1 s first backoff.
-    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 2, lastFailureType: 'ProviderRateLimited', nextRetryDelayMs: 2_000, ...BACKOFF });
+    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 2, lastFailureType: failureType, nextRetryDelayMs: 2_000, ...BACKOFF });
   });
 
   test('429/4292 with Retry-After as an HTTP date: the retry comes at that date', async () => {
@@ -173,17 +176,6 @@ describe('Attestr create handshake, default settings', () => {
 
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([status]);
-  });
-
-  test('429/4293 (daily limit) within the wait cap is waited out and retried', async () => {
-    // 2 s rather than 1 s, so a retry at the policy's 1 s first backoff would not pass for it.
-    await queueFault(stack, { status: 429, code: 4293, retryAfter: 2, count: 1 });
-    const { sessionId, identity } = await enterAadhaar(stack, 'REF-retry-4293');
-    expectAtAadhaar(identity);
-
-    const calls = await createCalls(stack);
-    expect(calls.map((c) => c.status)).toEqual([429, 200]);
-    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 2, lastFailureType: 'ProviderQuotaExhausted', nextRetryDelayMs: 2_000, ...BACKOFF });
   });
 
   test('a storm of five 429s: the session still completes, with exactly one handshake created', async () => {

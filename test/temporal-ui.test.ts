@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { TenantClient } from '../src/tenants/registry';
 import { launchChromium } from '../scripts/chromium';
-import { sessionWorkflowId } from '../src/workflows/messages';
+import { sessionWorkflowId } from '../src/session-secret';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 

@@ -24,6 +24,7 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
+import type { SessionSecret } from '../session-secret';
 
 export interface ApiDeps {
   config: Config;
@@ -34,6 +35,8 @@ export interface ApiDeps {
   catalog: FlowCatalog;
   /** Signs device client credentials; every api replica needs the same one. */
   deviceTokenSecret: string;
+  /** Derives nonces and seals session ids (SESSION_SECRET): the same on every api replica and worker. */
+  sessionSecret: SessionSecret;
   logger?: false | { level: string };
   /** Where the api's metrics are registered, for the process to serve (see metrics.ts); a private one when absent. */
   metricsRegistry?: Registry;
@@ -123,7 +126,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // Unknown fields are refused, not silently dropped, and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
-  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.keys);
+  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys);
   const context: ApiContext = {
     config: deps.config,
     gateway,

@@ -9,12 +9,12 @@ import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
 import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../result-signature';
-import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
-import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { REFUSALS, type ResultView } from '../../workflows/messages';
+import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
-import { backendError } from '../schemas/common';
+import { backendError, errorAnswers } from '../schemas/common';
 import {
   createHandshakeBody,
   createHandshakeResponse,
@@ -23,17 +23,14 @@ import {
   flowParams,
   handshakeParams,
   handshakeView,
+  type CreateHandshakeAnswer,
+  type CreateHandshakeBody,
+  type FlowParams,
+  type HandshakeParams,
+  type HandshakeView,
 } from '../schemas/handshakes';
 
-interface CreateBody {
-  flow: string;
-  snapshot: string | null;
-  tag: string;
-  webhook?: boolean;
-  expiry?: number;
-}
-
-const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError, 503: backendError };
+const errors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500, 503]);
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
   return sha256Hex(`${sessionId}:${number}:${tag}`);
@@ -75,7 +72,7 @@ async function visibleSession(context: ApiContext, client: TenantClient, session
   throw notVisible();
 }
 
-function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']) {
+function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']): HandshakeView {
   return {
     _id: status.sessionId,
     number: status.number,
@@ -91,12 +88,12 @@ function present(request: FastifyRequest, client: TenantClient, status: StatusVi
   };
 }
 
-async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateBody }>) {
+async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>): Promise<CreateHandshakeAnswer> {
   const client = request.tenant!;
   const body = request.body;
   const key = idempotencyKey(request);
   const now = Date.now();
-  if (body.expiry !== undefined && (body.expiry <= now || body.expiry > now + MAX_EXPIRY_MS)) {
+  if (body.expiry !== undefined && !expiryAllowed(body.expiry, now)) {
     throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
   }
   if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
@@ -106,6 +103,7 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
       clientId: client.id,
       tag: body.tag,
       webhook: body.webhook ?? false,
+      retentionSeconds: client.retentionSeconds,
       definition,
       ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
       ...(key ? { idempotency: { key, requestHash: contentHash(body), clientSecret: client.secret } } : {}),
@@ -117,7 +115,7 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
   }
 }
 
-async function archiveHandshake(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>) {
+async function archiveHandshake(context: ApiContext, request: FastifyRequest<{ Params: HandshakeParams }>) {
   const client = request.tenant!;
   const { status } = await visibleSession(context, client, request.params.id);
   // An archived session's workflow has ended: say so rather than fail the update.
@@ -143,13 +141,13 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
 
   requireBackendClient(app, context);
 
-  app.post<{ Body: CreateBody }>(
+  app.post<{ Body: CreateHandshakeBody }>(
     '/handshake',
     { schema: { summary: 'Create a session (handshake)', body: createHandshakeBody, response: { 200: createHandshakeResponse, ...errors } } },
     (request) => createHandshake(context, request),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: HandshakeParams }>(
     '/handshake/:id',
     { schema: { summary: 'Get a session and its signed result', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
     async (request) => {
@@ -158,7 +156,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: HandshakeParams }>(
     '/handshake/:id/archive',
     { schema: { summary: 'Archive a consumed or expired session', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
     (request) => archiveHandshake(context, request),
@@ -168,7 +166,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
     flows: catalog.list().map(flowSummary),
   }));
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: FlowParams }>(
     '/flows/:id',
     { schema: { summary: 'Get a flow with its versions as Mermaid diagrams', params: flowParams, response: { 200: flowDetail, ...errors } } },
     async (request) => {

@@ -12,10 +12,20 @@ import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
-import { deviceError } from '../schemas/common';
-import { createSessionBody, createSessionResponse, launchResponse, sessionParams, submitStepBody, submitStepResponse } from '../schemas/device';
+import { deviceError, errorAnswers } from '../schemas/common';
+import {
+  createSessionBody,
+  createSessionResponse,
+  launchResponse,
+  sessionParams,
+  submitStepBody,
+  submitStepResponse,
+  type CreateSessionBody,
+  type SessionParams,
+  type SubmitStepBody,
+} from '../schemas/device';
 
-const errors = { 400: deviceError, 401: deviceError, 404: deviceError, 409: deviceError, 413: deviceError, 415: deviceError, 429: deviceError, 500: deviceError, 503: deviceError };
+const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500, 503]);
 
 const ENDED_CODES: Record<SessionStatus, string> = {
   created: 'session_not_launched',
@@ -54,23 +64,9 @@ function deviceFailure(err: unknown): never {
   throw err;
 }
 
-interface CreateBody {
-  tenant_user_id: string;
-  client_id: string;
-  client_app_key: string;
-  skill: string;
-}
-
-interface StepBody {
-  client_id: string;
-  nonce: string;
-  skill: string;
-  step: string;
-  data: Record<string, unknown>;
-}
 
 /** Only names the catalog knows become labels: the body is the device's to fill with anything. */
-function stepLabels(context: ApiContext, body: Partial<StepBody> | undefined): StepLabels {
+function stepLabels(context: ApiContext, body: Partial<SubmitStepBody> | undefined): StepLabels {
   const { catalog } = context;
   const flow = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
   const kind = flow && typeof body?.step === 'string' ? catalog.stageKind(flow, body.step) : undefined;
@@ -111,7 +107,7 @@ function draftOf(context: ApiContext, skill: string): FlowDefinition {
   throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
 }
 
-async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Body: CreateBody }>) {
+async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Body: CreateSessionBody }>) {
   const body = request.body;
   const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
   if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
@@ -123,7 +119,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   const definition = draftOf(context, body.skill);
   try {
     const { session, launch } = await context.gateway.createAndLaunch(
-      { clientId: client.id, tag: body.tenant_user_id, definition },
+      { clientId: client.id, tag: body.tenant_user_id, definition, retentionSeconds: client.retentionSeconds },
       credential ? { deviceClientId: credential.deviceClientId } : undefined,
     );
     return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
@@ -132,7 +128,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   }
 }
 
-async function launch(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>) {
+async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams }>) {
   const credential = await deviceCredential(request, context);
   try {
     return await context.gateway.launch(request.params.id, credential);
@@ -141,7 +137,7 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: { i
   }
 }
 
-async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: { id: string }; Body: StepBody }>) {
+async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
   admit(context, body.client_id);
   const credential = await deviceCredential(request, context);
@@ -160,25 +156,25 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
 }
 
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
-  app.post<{ Body: CreateBody }>(
+  app.post<{ Body: CreateSessionBody }>(
     '/sessions',
     { schema: { summary: 'Create and launch a session', body: createSessionBody, response: { 200: createSessionResponse, ...errors } } },
     (request) => createAndLaunch(context, request),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: SessionParams }>(
     '/handshakes/:id/launch',
     { schema: { summary: 'Launch a session created by a backend', params: sessionParams, response: { 200: launchResponse, ...errors } } },
     (request) => launch(context, request),
   );
 
-  app.post<{ Params: { id: string }; Body: StepBody }>(
+  app.post<{ Params: SessionParams; Body: SubmitStepBody }>(
     '/sessions/:id/steps',
     {
       schema: { summary: 'Submit a step', params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } },
       // Every answer counts, refusals included; elapsedTime runs from the request's arrival to the answer.
       onResponse: async (request, reply) => {
-        context.metrics.observeStep(stepLabels(context, request.body as Partial<StepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);
+        context.metrics.observeStep(stepLabels(context, request.body as Partial<SubmitStepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);
       },
     },
     (request) => submitStep(context, request),

@@ -3,46 +3,17 @@
  * wakes us up: its signature is checked first (cheap, and keeps strangers from making us call
  * Attestr), then the handshake is fetched from Attestr by id, because the signature covers the
  * result but not which handshake it belongs to. The session is found from the fetched tag,
- * which the connector set to `<sessionId>.<stage>.<entry>`, and gets the result as a signal.
+ * which the connector set to `<ref>.<stage>.<entry>` (the session's ref, a hash of its id;
+ * sessions from before: the id), and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
 import { ProviderError } from '../../providers/errors';
 import { verifyResultSignature } from '../../result-signature';
 import { BackendError } from '../errors';
-import { backendError } from '../schemas/common';
+import { backendError, errorAnswers } from '../schemas/common';
+import { attestrCompletion, received, type AttestrCompletion } from '../schemas/webhooks';
 import { SessionNotFoundError } from '../session-gateway';
 import type { ApiContext } from '../context';
-
-const attestrCompletion = {
-  type: 'object',
-  properties: {
-    event: { type: 'string' },
-    _id: { type: 'string', minLength: 1, maxLength: 64 },
-    tag: { type: 'string', minLength: 1, maxLength: 256 },
-    requestId: { type: 'string' },
-    consumed: { type: 'boolean' },
-    result: { type: 'object' },
-    resultSignature: { type: 'string' },
-  },
-  // Vendors add fields over time; what matters is checked below.
-  required: ['_id', 'tag', 'result', 'resultSignature'],
-  additionalProperties: true,
-} as const;
-
-const received = {
-  type: 'object',
-  properties: { received: { type: 'boolean' } },
-  required: ['received'],
-  additionalProperties: false,
-} as const;
-
-interface AttestrCompletion {
-  _id: string;
-  tag: string;
-  requestId?: string;
-  result: Record<string, unknown>;
-  resultSignature: string;
-}
 
 export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post<{ Body: AttestrCompletion }>(
@@ -51,7 +22,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: "Attestr's handshake completion webhook",
         body: attestrCompletion,
-        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 409: backendError, 413: backendError, 415: backendError, 500: backendError },
+        response: { 202: received, ...errorAnswers(backendError, [400, 401, 403, 409, 413, 415, 500]) },
       },
     },
     async (request, reply) => {
@@ -70,9 +41,9 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         }
         throw err; // 5001: Attestr retries its webhook
       }
-      const sessionId = (verified.tag ?? '').split('.')[0];
+      const ref = (verified.tag ?? '').split('.')[0];
       try {
-        await context.gateway.deliverAttestrResult(sessionId, { handshakeId: verified.handshakeId, requestId: verified.requestId, result: verified.result });
+        await context.gateway.deliverAttestrResult(ref, { handshakeId: verified.handshakeId, requestId: verified.requestId, result: verified.result });
       } catch (err) {
         if (err instanceof SessionNotFoundError) throw new BackendError(4031, 'no session waits for this handshake');
         throw err;
