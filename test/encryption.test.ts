@@ -155,7 +155,7 @@ function collectPayloads(node: unknown, out: Array<{ metadata: Record<string, Ui
     for (const item of node) collectPayloads(item, out);
   } else if (node && typeof node === 'object') {
     const candidate = node as CliPayload;
-    if (candidate.metadata && typeof candidate.metadata === 'object' && typeof candidate.metadata.encoding === 'string') {
+    if (candidate.metadata && typeof candidate.metadata === 'object' && typeof candidate.metadata.encoding === 'string' && typeof candidate.data === 'string') {
       out.push({
         metadata: Object.fromEntries(Object.entries(candidate.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
         data: Buffer.from(candidate.data ?? '', 'base64'),
