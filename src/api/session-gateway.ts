@@ -34,6 +34,8 @@ import {
   expireUpdate,
   FlowIdKey,
   launchUpdate,
+  MAX_DEVICE_SESSIONS,
+  REFUSALS,
   resultQuery,
   SessionStatusKey,
   SessionTagKey,
@@ -213,42 +215,68 @@ export class SessionGateway {
     }
   }
 
-  /** Creates and launches in one round trip (update-with-start). */
+  /** Creates and launches in one round trip (update-with-start); binds the device client only once that succeeded. */
   async createAndLaunch(
     request: CreateSessionRequest,
     device?: { deviceClientId: string },
   ): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
     const { input, options } = this.startOptions(request, Date.now());
-    if (device) {
-      try {
-        await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] });
-      } catch (err) {
-        return refusalOf(err);
-      }
-    }
+    if (device) await this.checkDeviceCanBind(device.deviceClientId);
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
+    let launch: LaunchAnswer;
     try {
-      const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
+      launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
         args: [{ nonce: newNonce(), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
         startWorkflowOperation: start,
       });
-      return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
     } catch (err) {
       return refusalOf(err);
     }
+    if (device) await this.bindLaunched(device.deviceClientId, input.sessionId);
+    return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
   }
 
-  /** Launches a session; with a device client, binds it to that device (and its tenant) first. */
+  /**
+   * Launches a session. With a device client, the session checks the tenant and its status
+   * first; only a launch that succeeded is recorded on the device client, so a refused launch
+   * (another tenant's session, one launched already, an unknown id) binds nothing.
+   */
   async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer> {
+    if (device) await this.checkDeviceCanBind(device.deviceClientId);
+    let answer: LaunchAnswer;
     try {
-      if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId }] });
       const args = device ? { nonce: newNonce(), deviceClientId: device.deviceClientId, clientId: device.tenantId } : { nonce: newNonce() };
-      return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [args] });
+      answer = await this.handle(sessionId).executeUpdate(launchUpdate, { args: [args] });
     } catch (err) {
       return refusalOf(err);
+    }
+    if (device) await this.bindLaunched(device.deviceClientId, sessionId);
+    return answer;
+  }
+
+  /** Refuses up front what the device client's bind would refuse: a revoked or full client. */
+  private async checkDeviceCanBind(deviceClientId: string): Promise<void> {
+    const client = await this.deviceClient(deviceClientId);
+    if (!client || client.revokedAt !== null) throw new SessionRefusedError(REFUSALS.WRONG_CLIENT, 'the device client was revoked', undefined);
+    if (client.sessionIds.length >= MAX_DEVICE_SESSIONS) {
+      throw new SessionRefusedError(REFUSALS.BUSY, `a device client may launch at most ${MAX_DEVICE_SESSIONS} sessions`, undefined);
+    }
+  }
+
+  /**
+   * Records a launched session on its device client. Should the client have been revoked (or
+   * filled) between the check and now, the session it launched is ended, as DELETE /v1/client
+   * would have ended it.
+   */
+  private async bindLaunched(deviceClientId: string, sessionId: string): Promise<void> {
+    try {
+      await this.deviceClientHandle(deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId }] });
+    } catch (err) {
+      await this.expire(sessionId, 'its device client was revoked while launching it').catch(() => undefined);
+      refusalOf(err);
     }
   }
 

@@ -95,22 +95,32 @@ export function redirectAllowed(target: string, allowList: string[]): boolean {
   });
 }
 
-async function clientView(context: ApiContext, client: DeviceClientView) {
+/**
+ * The sessions this device client owns: those its record names and whose own state says this
+ * client launched them. The record alone is not trusted (records written before launches were
+ * checked first may name sessions the client never launched).
+ */
+async function ownedSessions(context: ApiContext, client: DeviceClientView) {
   const sessions = await Promise.all(
     client.sessionIds.map(async (id) => {
       try {
         const status = await context.gateway.status(id);
-        return { id, status: status.status, step: status.stage };
+        return status.deviceClientId === client.deviceClientId && status.clientId === client.tenantId ? status : null;
       } catch (err) {
         if (err instanceof SessionNotFoundError) return null; // past retention
         throw err;
       }
     }),
   );
+  return sessions.filter((s) => s !== null);
+}
+
+async function clientView(context: ApiContext, client: DeviceClientView) {
+  const sessions = (await ownedSessions(context, client)).map((status) => ({ id: status.sessionId, status: status.status, step: status.stage }));
   const view = {
     object: 'client' as const,
     id: client.deviceClientId,
-    sessions: sessions.filter((s) => s !== null),
+    sessions,
     created_at: client.createdAt,
     refresh_until: client.refreshUntil,
   };
@@ -145,7 +155,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const revoked = await gateway.revokeDeviceClient(credential.deviceClientId);
-    for (const sessionId of revoked.sessionIds) {
+    for (const { sessionId } of await ownedSessions(context, revoked)) {
       try {
         await gateway.expire(sessionId, 'ended by the device (DELETE /v1/client)');
       } catch (err) {
