@@ -68,7 +68,7 @@ test("a device client of the same tenant cannot take over a session another devi
 
 test('a launch of an unknown id binds nothing', async () => {
   const device = await newClient(TENANT_A.id);
-  expect(await launch('DSunknownunknownunknown1', device)).toMatchObject({ status: 404, body: { code: 'session_not_found' } });
+  expect(await launch('DSunknownunknownunknow', device)).toMatchObject({ status: 404, body: { code: 'session_not_found' } });
   expect((await stack.gateway.deviceClient((await current(device)).body.client.id))!.sessionIds).toEqual([]);
 });
 

@@ -23,6 +23,7 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
+import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
 
 export interface ApiDeps {
   config: Config;
@@ -74,11 +75,16 @@ function isDeviceRoute(url: string): boolean {
   return url.startsWith(`${DEVICE_PREFIX}/`) && !url.startsWith(`${DEVICE_PREFIX}/events`);
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError) {
+function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError | RequestGuardError) {
   const device = isDeviceRoute(request.url);
   let failure: BackendError | DeviceError;
   if (error instanceof BackendError || error instanceof DeviceError) {
     failure = error;
+  } else if (error instanceof RequestGuardError) {
+    reply.headers(error.headers);
+    failure = device
+      ? new DeviceError(error.status, 'invalid_request', error.deviceCode, error.message)
+      : new BackendError(4001, error.message, { status: error.status });
   } else {
     const problem = requestProblem(error);
     if (problem) {
@@ -107,7 +113,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     requestIdHeader: false,
     // Unknown fields are refused, not silently dropped, and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    ...guardedServerOptions((request, reply, error) => sendError(request, reply, error as RequestGuardError)),
   });
+  installRequestGuards(app);
   const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue);
   const context: ApiContext = {
     config: deps.config,

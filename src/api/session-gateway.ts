@@ -110,6 +110,15 @@ export function newSessionId(): string {
 }
 
 /**
+ * Whether `id` has the shape of a session id. Other workflows (device clients, webhook
+ * outboxes) share the namespace; their ids must look exactly like a missing session, so they
+ * are never handed to Temporal as one.
+ */
+export function isSessionId(id: string): boolean {
+  return /^DS[0-9A-Za-z]{20}$/.test(id);
+}
+
+/**
  * The session id an Idempotency-Key stands for: the same for the same client and key, only,
  * and keyed with the client's secret, so nobody can compute it from a guessable key (a
  * session id is all a device needs to launch a session).
@@ -160,6 +169,7 @@ export class SessionGateway {
   ) {}
 
   private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {
+    if (!isSessionId(sessionId)) throw new SessionNotFoundError('session not found');
     return this.client.workflow.getHandle<typeof sessionWorkflow>(sessionWorkflowId(sessionId));
   }
 

@@ -73,12 +73,20 @@ function handOver(request: FastifyRequest, reply: FastifyReply, token: string, r
   reply.header('set-cookie', attributes.join('; '));
 }
 
+/** Percent-encoded dot, slash, backslash or percent: a path that means something else once decoded. */
+const ENCODED_TRAVERSAL = /%(2e|2f|5c|25)/i;
+
 /**
  * Whether `target` may receive a redirect for this tenant: an absolute http(s) URL without
  * credentials whose origin equals an allow-listed URL's and whose path is that URL's path or
- * below it.
+ * below it. Only printable ASCII is accepted (a URL carries anything else percent-encoded, and a
+ * Location header cannot carry CR/LF or non-Latin-1 at all), and the path is compared in its
+ * normalised form (the URL parser resolves `.` and `..`), refusing encoded dots, slashes,
+ * backslashes and percents, which a server behind the allowed path could decode into a
+ * traversal out of it.
  */
 export function redirectAllowed(target: string, allowList: string[]): boolean {
+  if (!/^[\x21-\x7e]+$/.test(target)) return false;
   let url: URL;
   try {
     url = new URL(target);
@@ -87,6 +95,7 @@ export function redirectAllowed(target: string, allowList: string[]): boolean {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
   if (url.username || url.password) return false;
+  if (ENCODED_TRAVERSAL.test(url.pathname)) return false;
   return allowList.some((allowed) => {
     const entry = new URL(allowed);
     // Whole path segments only: /callback allows /callback/x but not /callbackevil.
@@ -127,6 +136,9 @@ async function clientView(context: ApiContext, client: DeviceClientView) {
   return { response: view, client: view };
 }
 
+/** GET and DELETE /v1/client need a credential, as a bearer token or the cookie. */
+const credentialRequired: Array<Record<string, string[]>> = [{ deviceBearer: [] }, { deviceCookie: [] }];
+
 const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
 
 export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -144,14 +156,14 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
   app.post<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
   app.put<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
 
-  app.get('/client', { schema: { summary: 'The current client and its sessions', response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+  app.get('/client', { schema: { summary: 'The current client and its sessions', security: credentialRequired, response: { 200: clientEnvelope, ...errors } } }, async (request) => {
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const client = await gateway.deviceClient(credential.deviceClientId);
     return clientView(context, client!);
   });
 
-  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", security: credentialRequired, response: { 200: clientEnvelope, ...errors } } }, async (request) => {
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const revoked = await gateway.revokeDeviceClient(credential.deviceClientId);
