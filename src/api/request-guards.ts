@@ -9,16 +9,41 @@
  * - path parameters of any length reach their route (and its authentication) instead of
  *   Fastify's 414 page, and malformed URLs get a 400 that does not echo the path.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
+import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Deeper than any stage input needs; far below what recursive JSON code (hashing, canonical form) survives. */
 export const MAX_JSON_DEPTH = 32;
 
+/** The largest request head (request line and headers) Node accepts; a larger one is 431. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 /**
- * Node refuses request heads over 16 KiB itself, so no path parameter can be longer than this:
- * Fastify's own 414 (which comes before authentication and echoes the path) cannot happen.
+ * No path parameter can be longer than the request head, so Fastify's own 414 (which comes
+ * before authentication and echoes the path) cannot happen.
  */
-const MAX_PARAM_LENGTH = 16 * 1024;
+const MAX_PARAM_LENGTH = MAX_HEADER_BYTES;
+
+/**
+ * Node's refusals before any request exists (a head over MAX_HEADER_BYTES, an unparseable
+ * request): the backend error shape, an x-request-id, and nothing echoed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const [status, reason, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', `the request line and headers may have at most ${MAX_HEADER_BYTES} bytes`]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request took too long to arrive']
+        : [400, 'Bad Request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ code: 4001, message: 'Malformed data or missing required parameter values', details: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
 
 /** An error the app's error handler writes in the route family's shape. */
 export class RequestGuardError extends Error {
@@ -66,8 +91,10 @@ export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): str
 }
 
 /** Fastify options for the guards; `frameworkErrors` receives the router's own refusals. */
-export function guardedServerOptions(sendError: (request: FastifyRequest, reply: FastifyReply, error: Error) => unknown): Partial<FastifyServerOptions> {
+export function guardedServerOptions(sendError: (request: FastifyRequest, reply: FastifyReply, error: Error) => unknown): Partial<FastifyHttpOptions<Server>> {
   return {
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request, reply) => {
       // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path.
