@@ -8,7 +8,7 @@ import { loadConfigOrExit } from '../config';
 import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
-import { ClientsError, loadClients } from './clients';
+import { ClientsError, loadClients } from '../tenants/registry';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 import { serveMetrics } from './metrics';
 
