@@ -23,6 +23,7 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
+import { AddressLimits, installAddressLimits } from './address-limits';
 import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
 
 export interface ApiDeps {
@@ -113,9 +114,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     requestIdHeader: false,
     // Unknown fields are refused, not silently dropped, and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // X-Forwarded-For names the client only when the socket is a configured proxy.
+    trustProxy: deps.config.api.trustedProxies.length > 0 ? deps.config.api.trustedProxies : false,
     ...guardedServerOptions((request, reply, error) => sendError(request, reply, error as RequestGuardError)),
   });
   installRequestGuards(app);
+  installAddressLimits(app, new AddressLimits(deps.config.api.addressLimits, isDeviceRoute));
   const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue);
   const context: ApiContext = {
     config: deps.config,

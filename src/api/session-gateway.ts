@@ -294,9 +294,11 @@ export class SessionGateway {
     return this.client.workflow.getHandle<typeof deviceClientWorkflow>(deviceClientWorkflowId(deviceClientId));
   }
 
-  async createDeviceClient(tenantId: string, now = Date.now()): Promise<DeviceClientView> {
+  /** A new device client; it ends unless it launches a session within `unusedMs`. */
+  async createDeviceClient(tenantId: string, unusedMs: number, now = Date.now()): Promise<DeviceClientView> {
     const deviceClientId = `dc_${newSessionId().slice(2)}`;
-    const input: DeviceClientInput = { deviceClientId, tenantId, createdAt: now, refreshUntil: now + REFRESH_WINDOW_MS };
+    const refreshUntil = now + REFRESH_WINDOW_MS;
+    const input: DeviceClientInput = { deviceClientId, tenantId, createdAt: now, refreshUntil, launchBy: Math.min(now + unusedMs, refreshUntil) };
     await this.client.workflow.start('deviceClientWorkflow', {
       workflowId: deviceClientWorkflowId(deviceClientId),
       taskQueue: this.taskQueue,

@@ -100,7 +100,7 @@ async function clientView(context: ApiContext, client: DeviceClientView) {
 /** GET and DELETE /v1/client need a credential, as a bearer token or the cookie. */
 const credentialRequired: Array<Record<string, string[]>> = [{ deviceBearer: [] }, { deviceCookie: [] }];
 
-const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
+const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 413: deviceError, 415: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
 
 export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, clients, tokens } = context;
@@ -108,7 +108,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
   async function create(request: FastifyRequest<{ Querystring: { client_id: string } }>, reply: FastifyReply) {
     const tenant = clients.get(request.query.client_id);
     if (!tenant) throw new DeviceError(400, 'invalid_request', 'invalid_client_id', 'client_id names no client app');
-    const client = await gateway.createDeviceClient(tenant.id);
+    const client = await gateway.createDeviceClient(tenant.id, context.config.api.deviceClientUnusedMs);
     handOver(request, reply, tokens.issue({ sub: client.deviceClientId, ten: tenant.id, ref: client.refreshUntil }), client.refreshUntil);
     return clientView(context, client);
   }
@@ -141,7 +141,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
 
   app.get<{ Querystring: { redirect_url: string; _is_native?: string } }>(
     '/client/handshake',
-    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 500: deviceError } } },
+    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError } } },
     async (request, reply) => {
       let credential: DeviceCredential | undefined;
       try {

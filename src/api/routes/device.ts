@@ -3,7 +3,7 @@
  * backend created, and submit steps along the nonce chain. The nonce is the device's
  * credential for a step; a session belongs to one client and one flow.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DeviceError } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential } from '../device-auth';
@@ -92,9 +92,13 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     return deviceFailure(err);
   }
 
-  function admit(clientId: string): void {
+  function admit(clientId: string, request: FastifyRequest): void {
     const client = clients.get(clientId);
-    if (!client) return; // unknown clients are refused by the session itself, like unknown ids
+    if (!client) {
+      // Refused by the session itself, like an unknown id; for the address, a failed authentication.
+      request.authFailed = true;
+      return;
+    }
     // Device traffic counts apart from the backend's: a claimed client_id must not be able to
     // spend the tenant backend's own limits.
     const verdict = limiter.check(`device:${client.id}`, limitsOf(client, context));
@@ -111,7 +115,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
       const body = request.body;
       const client = clients.authenticateSecret(body.client_id, body.client_app_key);
       if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
-      admit(client.id);
+      admit(client.id, request);
       const credential = await deviceCredential(request, context);
       if (credential && credential.tenantId !== client.id) {
         throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
@@ -157,7 +161,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const body = request.body;
-      admit(body.client_id);
+      admit(body.client_id, request);
       const credential = await deviceCredential(request, context);
       try {
         return await gateway.submitStep(request.params.id, {

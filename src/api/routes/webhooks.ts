@@ -51,7 +51,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: "Attestr's handshake completion webhook",
         body: attestrCompletion,
-        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 409: backendError, 413: backendError, 415: backendError, 500: backendError },
+        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 409: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError },
       },
     },
     async (request, reply) => {
