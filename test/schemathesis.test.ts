@@ -13,7 +13,7 @@ import { startStack, type Stack } from './helpers/stack';
 const ROOT = join(__dirname, '..');
 const ST = process.env.SCHEMATHESIS ?? join(ROOT, '.tools', 'schemathesis', 'bin', 'st');
 /** Per operation and phase; with every phase this keeps a run to a few minutes on two cores. */
-const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 30);
+const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 20);
 const LOG_DIR = join(ROOT, '.data', 'test-logs');
 
 let stack: Stack;
