@@ -319,7 +319,14 @@ export class SessionGateway {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !request.idempotency) throw err;
       // The key was used before: the memo (readable without a worker, and without the
       // session's key, so also once it is archived and shredded) says for what.
-      const memo = (await this.handle(sessionId).describe()).memo as Partial<SessionMemo> | undefined;
+      let memo: Partial<SessionMemo> | undefined;
+      try {
+        memo = (await this.handle(sessionId).describe()).memo as Partial<SessionMemo> | undefined;
+      } catch (described) {
+        // Its key was destroyed (archived) and the namespace's retention has removed it since.
+        if (described instanceof WorkflowNotFoundError) throw new IdempotencyConflictError('this Idempotency-Key was used for a session that was archived and is gone');
+        throw described;
+      }
       if (memo?.requestHash !== request.idempotency.requestHash || typeof memo.number !== 'string') {
         throw new IdempotencyConflictError('this Idempotency-Key was used with a different request');
       }
