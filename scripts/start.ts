@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
   mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
+  const codecEndpoint = `http://localhost:${config.codec.port}`;
 
   const supervisor = new Supervisor((line) => process.stdout.write(`[supervisor] ${line}\n`));
   let server: DevServer | null = null;
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
           uiPort: UI_PORT,
           dbFile: join(config.dataDir, 'temporal.db'),
           logFile: join(config.dataDir, 'temporal.log'),
+          // The embedded UI decodes live sessions' payloads through the codec server below.
+          uiCodecEndpoint: codecEndpoint,
         });
         return server.process;
       },
@@ -62,6 +65,8 @@ async function main(): Promise<void> {
     await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: { ...env, ATTESTR_WEBHOOK_URL: webhook }, ready: /listening on/ });
     await supervisor.startService({ name: 'worker', entry: 'src/worker.ts', env, ready: /polling task queue/ });
     await supervisor.startService({ name: 'api', entry: 'src/api/main.ts', env, ready: /Server listening at/ });
+    const uiOrigin = `http://localhost:${UI_PORT}`;
+    await supervisor.startService({ name: 'codec', entry: 'src/codec-server.ts', env: { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, ready: /codec server listening/ });
   } catch (err) {
     process.stderr.write(`make start failed: ${(err as Error).message}\n`);
     await stopAll(1);
@@ -85,6 +90,7 @@ async function main(): Promise<void> {
       `  Temporal     ${temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  sandboxes    http://localhost:${config.sandbox.port}/attestr  http://localhost:${config.sandbox.port}/finqware`,
       ...credentials,
+      `codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,
       '',
       'Try:',
       `  curl ${apiUrl}/healthz`,

@@ -9,7 +9,7 @@ import { buildApp } from '../src/api/app';
 import type { Config } from '../src/config';
 import { deviceClientWorkflowId } from '../src/workflows/messages';
 import { basic, DEVICE_TOKEN_SECRET, TENANT_A } from './helpers/api';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
 const closers: Array<() => Promise<void>> = [];
@@ -27,7 +27,7 @@ afterAll(async () => {
 /** An api of its own (its own counters) with these limits. */
 async function apiWith(api: Partial<Config['api']>): Promise<string> {
   const config: Config = { ...stack.config, api: { ...stack.config.api, ...api } };
-  const app = buildApp({ config, temporal: stack.client, clients: [TENANT_A], catalog: stack.catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET });
+  const app = buildApp({ config, temporal: stack.client, keys: stack.encryption.keys, clients: [TENANT_A], catalog: stack.catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
   await app.listen({ host: '127.0.0.1', port: 0 });
   closers.push(() => app.close());
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
