@@ -19,6 +19,8 @@ import { DEVICE_TOKEN_SECRET, startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
 import { eventually, startStack, TEST_SESSION_SECRET, type Stack } from './helpers/stack';
 
+/** Idempotency keys name the same session in every run, and the key store outlives a run's Temporal. */
+const RUN = randomBytes(6).toString('hex');
 const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 /** A tenant's webhook endpoint that can be down (503) and verifies every delivery it accepts. */
@@ -195,7 +197,7 @@ test('no handshake id, nonce, device credential or secret is anywhere in any wor
   expect((await api.call('GET', '/v1/client', { as: null, headers: auth })).body.client.sessions).toEqual([
     { id: deviceSession.body.session_id, status: 'consumed', step: null },
   ]);
-  await consentSession(tenant, 'REF-pd-idem', { 'idempotency-key': 'pd-key-1' });
+  await consentSession(tenant, 'REF-pd-idem', { 'idempotency-key': `pd-key-1-${RUN}` });
 
   await shredded(kyc._id);
   await expectKeyDestroyed(kyc._id);
@@ -223,7 +225,7 @@ test('no handshake id, nonce, device credential or secret is anywhere in any wor
 });
 
 test('an archived session answers from search attributes and memo, and so does an idempotent create that finds it', async () => {
-  const id = await consentSession(tenant, 'REF-pd-archived', { 'idempotency-key': 'pd-key-archived' });
+  const id = await consentSession(tenant, 'REF-pd-archived', { 'idempotency-key': `pd-key-archived-${RUN}` });
   const first = await api.call('GET', `/api/v1/public/flowx/handshake/${id}`, { as: tenant });
   const archived = await api.call('POST', `/api/v1/public/flowx/handshake/${id}/archive`, { as: tenant });
   expect(archived.status).toBe(200);
@@ -257,7 +259,7 @@ test('an archived session answers from search attributes and memo, and so does a
 
   const again = await api.call('POST', '/api/v1/public/flowx/handshake', {
     as: tenant,
-    headers: { 'idempotency-key': 'pd-key-archived' },
+    headers: { 'idempotency-key': `pd-key-archived-${RUN}` },
     body: { flow: 'consent-only', snapshot: null, tag: 'REF-pd-archived', webhook: true },
   });
   expect(again.status).toBe(200);

@@ -19,7 +19,7 @@ export const DEVICE_STATUS = {
 } as const satisfies Record<SessionStatus, string>;
 export type DeviceStatus = (typeof DEVICE_STATUS)[SessionStatus];
 /** The device statuses, in the order of SESSION_STATUSES (the device API's schemas list them). */
-export const DEVICE_STATUSES: DeviceStatus[] = SESSION_STATUSES.map((status) => DEVICE_STATUS[status]);
+export const DEVICE_STATUSES: readonly DeviceStatus[] = SESSION_STATUSES.map((status) => DEVICE_STATUS[status]);
 
 export const SessionStatusKey = defineSearchAttributeKey('SessionStatus', SearchAttributeType.KEYWORD);
 export const SessionTagKey = defineSearchAttributeKey('SessionTag', SearchAttributeType.KEYWORD);
@@ -273,6 +273,12 @@ export interface DeviceClientInput {
   createdAt: number;
   /** Unix ms after which the credential can no longer be refreshed; the workflow ends then. */
   refreshUntil: number;
+  /**
+   * Unix ms by which the client must have launched a session, else it ends (revoked) then, so an
+   * anonymous POST /v1/client keeps no workflow for the whole refresh window. Absent in clients
+   * created before it existed, which wait for refreshUntil only.
+   */
+  launchBy?: number;
 }
 
 export interface DeviceClientView {

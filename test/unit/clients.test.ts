@@ -178,7 +178,7 @@ describe('parseClients: each rule refused', () => {
     const client = { ...fullClient(), retentionSeconds: 5 };
     expect(parseClients(JSON.stringify([client]), 'x')[0].retentionSeconds).toBe(5);
     expect(parseClients(JSON.stringify([{ ...client, retentionSeconds: 315_360_000 }]), 'x')[0].retentionSeconds).toBe(315_360_000);
-    const expected = 'SESSIONFLOW_CLIENTS: client 1 ("acme"): retentionSeconds must be a whole number of seconds from 1 to 315360000 (ten years)';
+    const expected = 'SESSIONFLOW_CLIENTS client 1 ("acme"): retentionSeconds must be a whole number of seconds from 1 to 315360000 (ten years)';
     for (const bad of [0, -1, 1.5, '5', null, 315_360_001]) expect(problemWith((c) => (c.retentionSeconds = bad))).toBe(expected);
   });
 
