@@ -103,6 +103,9 @@ test('no workflow in the namespace shows any of the values in `temporal workflow
   const payloads = collectPayloads(history);
   expect(payloads.length).toBeGreaterThan(10);
   for (const payload of payloads) expect(isEncrypted(payload)).toBe(true);
+  const patchMarkers = patchMarkerDetails(history);
+  expect(patchMarkers.length).toBeGreaterThan(0);
+  for (const marker of patchMarkers) expect(Object.keys(marker)).toEqual(['patch-data']);
   const keyIds = new Set(payloads.map((payload) => payloadKeyId(payload)));
   expect(keyIds).toEqual(new Set([sessionKeyId(sessionWorkflowId(sessionId)), namespaceKeyId('default')]));
 });
@@ -162,6 +165,9 @@ function collectPayloads(node: unknown, out: Array<{ metadata: Record<string, Ui
       });
       return out;
     }
+    // Patch markers (patched()) are written by the SDK's core, not through the codec: they hold
+    // a patch id, never a person's data. patchMarkerPayloads checks exactly that.
+    if ((node as { markerName?: unknown }).markerName === 'core_patch') return out;
     for (const [key, value] of Object.entries(node)) if (key !== 'searchAttributes') collectPayloads(value, out);
   }
   return out;
@@ -173,3 +179,25 @@ function toJson(payload: { metadata: Record<string, Uint8Array>; data: Uint8Arra
     data: Buffer.from(payload.data).toString('base64'),
   };
 }
+
+/** The details of every patch marker in a history, each checked to hold a patch id and nothing else. */
+function patchMarkerDetails(node: unknown, out: Array<Record<string, unknown>> = []): Array<Record<string, unknown>> {
+  if (Array.isArray(node)) {
+    for (const item of node) patchMarkerDetails(item, out);
+  } else if (node && typeof node === 'object') {
+    const marker = node as { markerName?: unknown; details?: Record<string, { payloads?: CliPayload[] }> };
+    if (marker.markerName === 'core_patch' && marker.details) {
+      for (const payload of marker.details['patch-data']?.payloads ?? []) {
+        const decoded = JSON.parse(Buffer.from(payload.data ?? '', 'base64').toString()) as { id?: unknown };
+        expect(decoded.id).toMatch(PATCH_ID);
+      }
+      out.push(marker.details);
+      return out;
+    }
+    for (const value of Object.values(node)) patchMarkerDetails(value, out);
+  }
+  return out;
+}
+
+/** The shape of the ids the workflow code passes to patched(). */
+const PATCH_ID = /^[a-z0-9-]+$/;
