@@ -13,6 +13,22 @@ import { startService, stopServices, type Service } from './services';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
 
+async function waitUntilApiReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const answer = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (answer.ok) return;
+      last = ((await answer.json()) as { problems?: string[] }).problems?.join('; ') ?? `status ${answer.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`the api was not ready within ${timeoutMs / 1000} s (${last})`);
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const cli = process.env.TEMPORAL_CLI;
@@ -52,6 +68,8 @@ async function main(): Promise<void> {
     services.push(await startService('sandbox', 'src/sandbox/main.ts', { ...env, ATTESTR_WEBHOOK_URL: webhook }, /listening on/));
     services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
     services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));
+    // "running" only once a create would succeed: the api's own /readyz says so.
+    await waitUntilApiReady(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
   } catch (err) {
     process.stderr.write(`make start failed: ${(err as Error).message}\n`);
     await stopAll(1);
@@ -83,7 +101,7 @@ async function main(): Promise<void> {
       ...credentials,
       '',
       'Try:',
-      `  curl ${apiUrl}/healthz`,
+      `  curl ${apiUrl}/readyz`,
       `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
       `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
       '',

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config';
+import { SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -21,7 +22,7 @@ const APP_ENTRIES: Record<string, string> = {
 };
 const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup'];
 const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
-const SEARCH_ATTRIBUTES = ['SessionStatus', 'SessionTag', 'FlowId', 'ClientId'];
+const SEARCH_ATTRIBUTES = SESSION_SEARCH_ATTRIBUTES.map((key) => key.name);
 const SECRET_NAME = /(SECRET|_KEY|PWD|PASSWORD|TOKEN)$/;
 /** `${NAME}`, `${NAME?message}` or `${NAME:?message}`: from the host, with no default to leak. */
 const HOST_SUBSTITUTION = /^\$\{[A-Z][A-Z0-9_]*(:?\?[^}]*)?\}$/;
