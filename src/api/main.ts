@@ -1,11 +1,13 @@
 /**
  * The api process: validated config, clients and flows, one Temporal client, graceful close on
- * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting,
- * clients value or flow file stops it with one line on stderr.
+ * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting or
+ * clients value, or an unreadable flows directory, stops it with one line on stderr; an invalid
+ * flow file is logged and skipped (src/flows/watch.ts).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfigOrExit } from '../config';
 import { FlowCatalog, FlowLoadError } from '../flows/catalog';
+import { FlowWatcher } from '../flows/watch';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
 import { ClientsError, loadClients } from './clients';
@@ -27,7 +29,16 @@ function loadOrExit<T>(load: () => T): T {
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const { clients, source } = loadOrExit(() => loadClients(process.env, config.dataDir));
-  const catalog = loadOrExit(() => FlowCatalog.load(config.flowsDir));
+  const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
+  const temporal = await connectClient(config.temporal);
+  const metricsRegistry = new Registry();
+  // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
+  collectDefaultMetrics({ register: metricsRegistry });
+  const catalog = FlowCatalog.empty();
+  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry });
+  // Flow files are read now and again every second: an invalid one is logged and skipped.
+  const flowWatcher = new FlowWatcher(config.flowsDir, catalog, app.log);
+  loadOrExit(() => flowWatcher.scan());
   for (const rule of config.eventRules) {
     if (rule.action !== 'start') continue;
     const resolved = catalog.resolve(rule.flow, rule.snapshot);
@@ -36,20 +47,16 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
-  const temporal = await connectClient(config.temporal);
-  const metricsRegistry = new Registry();
-  // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
-  collectDefaultMetrics({ register: metricsRegistry });
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry });
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
+  flowWatcher.start();
   app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length }, 'api ready');
   let closing = false;
   const shutdown = () => {
     if (closing) return;
     closing = true;
+    flowWatcher.stop();
     metricsServer?.close();
     app
       .close()
