@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadClients } from '../src/api/clients';
+import { loadClients } from '../src/tenants/registry';
 import { loadConfigOrExit } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';

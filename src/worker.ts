@@ -6,12 +6,13 @@ import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
 import { loadConfigOrExit, type Config } from './config';
 import { createActivities } from './activities';
-import { LATENCY_BUCKETS_SECONDS, WORKER_METRICS, WorkerMetrics } from './activities/metrics';
-import { AttestrConnector } from './activities/providers/attestr';
-import { FinqwareConnector } from './activities/providers/finqware';
-import { HttpStageConnector } from './activities/providers/http-stage';
+import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
+import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
+import { AttestrConnector } from './providers/attestr';
+import { FinqwareConnector } from './providers/finqware';
+import { HttpStageConnector } from './providers/http-stage';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './api/clients';
+import { loadClients, type TenantClient } from './tenants/registry';
 import { connectClient, connectWorker } from './temporal';
 import { resultQuery, sessionWorkflowId } from './workflows/messages';
 

@@ -2,7 +2,7 @@
  * Time and size: durable expiry, the flow's `after` timers, continue-as-new on a long
  * session, and the per-step history cost.
  */
-import type { FlowMachine } from '../src/flows/types';
+import type { FlowMachine } from '../src/flows/core/types';
 import { SessionRefusedError } from '../src/api/session-gateway';
 import { REFUSALS } from '../src/workflows/messages';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';

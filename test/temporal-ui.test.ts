@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { TenantClient } from '../src/api/clients';
+import type { TenantClient } from '../src/tenants/registry';
 import { launchChromium } from '../scripts/chromium';
 import { startApi, type Api } from './helpers/api';
 import { eventually, startStack, type Stack } from './helpers/stack';

@@ -10,7 +10,7 @@ import { FlowCatalog, FlowLoadError } from '../flows/catalog';
 import { FlowWatcher } from '../flows/watch';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
-import { ClientsError, loadClients } from './clients';
+import { ClientsError, loadClients } from '../tenants/registry';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 import { serveMetrics } from './metrics';
 

@@ -4,7 +4,7 @@
  * a cryptographic RNG and passed in. Refusals come back as SessionRefusedError with the
  * workflow's refusal type; an unknown session as SessionNotFoundError.
  */
-import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -15,8 +15,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { canonicalJson } from '../flows/snapshots';
-import type { FlowDefinition } from '../flows/types';
+import type { FlowDefinition } from '../flows/core/types';
+import { contentHash } from '../util/hash';
 import {
   archiveUpdate,
   attestrResultSignal,
@@ -135,7 +135,7 @@ export function newNonce(): string {
  */
 export function stepUpdateId(step: Omit<StepArgs, 'nextNonce'>): string {
   const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
-  return `step-${createHash('sha256').update(canonicalJson(parts)).digest('hex')}`;
+  return `step-${contentHash(parts)}`;
 }
 
 /** A string literal for a visibility list query. */

@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowCatalog, FlowLoadError, parseFlowFile } from './catalog';
-import type { FlowFile } from './types';
+import type { FlowFile } from './core/types';
 
 /** What the watcher reports; the api passes its logger. */
 export interface FlowWatchLog {

@@ -2,9 +2,10 @@
  * Attestr FlowX sandbox: create handshake, execution result, and a `_device` endpoint that plays
  * the end user finishing the flow. Register with `{ prefix: '/attestr' }`.
  */
-import { createHash, createHmac, randomInt, randomUUID } from 'node:crypto';
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
+import { sha256Hex } from '../util/hash';
 import { installFaults } from './faults';
 
 export interface AttestrSandboxOptions {
@@ -188,7 +189,7 @@ export const attestrSandbox: FastifyPluginAsync<AttestrSandboxOptions> = async (
     const _id = `DS${randomBase36(19)}`;
     const number = `${randomDigits(4)}-${randomDigits(6)}-${randomDigits(4)}`;
     // The seed says the digest is "for future use"; the sandbox makes it SHA-256 hex of `${_id}:${number}:${tag}`.
-    const digest = createHash('sha256').update(`${_id}:${number}:${input.tag}`).digest('hex');
+    const digest = sha256Hex(`${_id}:${number}:${input.tag}`);
     handshakes.set(_id, {
       _id,
       number,

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { canonicalJson, isObject } from '../util/json';
 import { installFaults } from './faults';
 
 export interface FinqwareSandboxOptions {
@@ -66,10 +67,6 @@ function errorBody(http: number, code: string, message: string) {
   return { id: randomUUID(), type, http, code, message };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Returns a problem when `body` is not an object whose `fields` are all non-empty strings and nothing else. */
 function stringFieldsProblem(body: unknown, fields: string[], extra: string[] = []): string | undefined {
   if (!isObject(body)) return 'body must be a JSON object';
@@ -77,18 +74,6 @@ function stringFieldsProblem(body: unknown, fields: string[], extra: string[] = 
   if (unknown.length > 0) return `unknown fields: ${unknown.join(', ')}`;
   const bad = fields.filter((field) => typeof body[field] !== 'string' || body[field] === '');
   return bad.length > 0 ? `${bad.join(', ')} must be non-empty strings` : undefined;
-}
-
-/** JSON with object keys sorted, so a replay with the same data in another key order still matches. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 const newNonce = (): string => randomBytes(32).toString('base64url');
@@ -153,7 +138,7 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
     // Sandbox behaviour: repeating the last accepted (nonce, step, data) exactly returns the same
     // answer and changes nothing, so a worker that crashed before recording the answer can ask again.
     const last = session.last;
-    if (last && last.nonce === body.nonce && last.step === body.step && last.data === canonical(body.data)) {
+    if (last && last.nonce === body.nonce && last.step === body.step && last.data === canonicalJson(body.data)) {
       faults.markReplayed(request);
       return last.answer;
     }
@@ -170,7 +155,7 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
     session.status = session.nextStep === steps.length ? 'SESSION_COMPLETED' : 'SESSION_IN_PROGRESS';
     session.nonce = newNonce();
     const answer: StepAnswer = { step_id: randomUUID(), nonce: session.nonce, status: session.status, data: step.answer(body.data) };
-    session.last = { nonce: body.nonce, step: body.step, data: canonical(body.data), answer };
+    session.last = { nonce: body.nonce, step: body.step, data: canonicalJson(body.data), answer };
     return answer;
   });
 };

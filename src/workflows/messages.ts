@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/types';
+import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/core/types';
 
 export const SESSION_STATUSES = ['created', 'in_progress', 'consumed', 'expired', 'archived'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];

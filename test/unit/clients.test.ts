@@ -10,7 +10,7 @@ import {
   loadClients,
   parseClients,
   type TenantClient,
-} from '../../src/api/clients';
+} from '../../src/tenants/registry';
 
 // Clients are built as loose JSON here, since most of them are deliberately wrong.
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any

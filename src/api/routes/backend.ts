@@ -2,19 +2,18 @@
  * Backend API, Attestr FlowX shape: tenants create sessions (handshakes), read their signed
  * results, archive them, and read the flow catalog. Basic auth and per-client limits on all.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TenantClient } from '../clients';
+import type { TenantClient } from '../../tenants/registry';
 import { BackendError } from '../errors';
-import { canonicalJson } from '../../flows/snapshots';
+import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
-import type { FlowCatalog } from '../../flows/catalog';
-import { DEFAULT_MAX_STEPS, type FlowDefinition, type FlowFile } from '../../flows/types';
+import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../result-signature';
 import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
 import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
-import { requireBackendClient } from './backend-auth';
+import { requireBackendClient } from '../backend-auth';
+import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { backendError } from '../schemas/common';
 import {
   createHandshakeBody,
@@ -37,22 +36,7 @@ interface CreateBody {
 const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError };
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
-  return createHash('sha256').update(`${sessionId}:${number}:${tag}`).digest('hex');
-}
-
-export const WEBHOOK_NEEDS_ENDPOINT = "webhook: true needs the client's webhookUrl and webhookSecret";
-
-export function hasWebhookEndpoint(client: TenantClient): boolean {
-  return Boolean(client.webhookUrl && client.webhookSecret);
-}
-
-/** The definition a new session runs, or the documented error: 4002, 40034 or 4001. */
-export function resolveFlow(catalog: FlowCatalog, flowId: string, snapshot: string | null): FlowDefinition {
-  const resolved = catalog.resolve(flowId, snapshot);
-  if (resolved.ok) return resolved.definition;
-  if (resolved.reason === 'unknown_flow') throw new BackendError(4002);
-  if (resolved.reason === 'inactive_flow') throw new BackendError(40034);
-  throw new BackendError(4001, `flow ${flowId} has no snapshot ${snapshot}`);
+  return sha256Hex(`${sessionId}:${number}:${tag}`);
 }
 
 /** Unknown sessions and other clients' sessions get this same answer. */
@@ -132,7 +116,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
           webhook: body.webhook ?? false,
           definition,
           ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
-          ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), clientSecret: client.secret } } : {}),
+          ...(key ? { idempotency: { key, requestHash: contentHash(body), clientSecret: client.secret } } : {}),
         });
         return { _id: created.sessionId, number: created.number, digest: handshakeDigest(created.sessionId, created.number, body.tag) };
       } catch (err) {

@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DeviceError } from '../errors';
-import { limitsOf } from './backend-auth';
-import { deviceCredential } from './device-client';
+import { limitsOf } from '../backend-auth';
+import { deviceCredential } from '../device-auth';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';

@@ -4,13 +4,12 @@
  * for the tag (the event id makes it once-only), deliver the event to the tag's session
  * waiting in a `wait` stage, or archive the tag's ended sessions.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { canonicalJson } from '../../flows/snapshots';
+import { contentHash } from '../../util/hash';
 import { REFUSALS } from '../../workflows/messages';
 import type { ApiContext } from '../context';
-import { requireBackendClient } from './backend-auth';
-import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from './backend';
+import { requireBackendClient } from '../backend-auth';
+import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { BackendError } from '../errors';
 import { backendError } from '../schemas/common';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
@@ -85,7 +84,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
             idempotency: {
               // A control character no Idempotency-Key header can hold keeps the two apart.
               key: `\u0001event:${event.id}`,
-              requestHash: createHash('sha256').update(canonicalJson({ type: event.type, tag: event.tag })).digest('hex'),
+              requestHash: contentHash({ type: event.type, tag: event.tag }),
               clientSecret: client.secret,
             },
           });

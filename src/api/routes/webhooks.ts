@@ -6,7 +6,7 @@
  * which the connector set to `<sessionId>.<stage>.<entry>`, and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
-import { ProviderError } from '../../activities/providers/errors';
+import { ProviderError } from '../../providers/errors';
 import { verifyResultSignature } from '../../result-signature';
 import { BackendError } from '../errors';
 import { backendError } from '../schemas/common';

@@ -3,7 +3,7 @@
  * from the worker's configuration filled into headers here, never in the workflow.
  */
 import { Agent, request } from 'undici';
-import { fillSecrets, type HttpRequestSpec } from '../../flows/http-stage';
+import { fillSecrets, type HttpRequestSpec } from '../flows/core/http-stage';
 import { classifyAnswer, ProviderError } from './errors';
 
 const MAX_ANSWER_BYTES = 256 * 1024;

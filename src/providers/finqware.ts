@@ -2,7 +2,7 @@
  * Finqware Sessions connector: create a session, submit a step. Each call returns the next
  * nonce; the workflow records it, so the chain survives a worker crash between two calls.
  */
-import type { ProviderEndpoint } from '../../config';
+import type { ProviderEndpoint } from '../config';
 import { classifyAnswer, ProviderError } from './errors';
 import { field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
 

@@ -17,6 +17,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isObject } from '../util/json';
 
 export interface TenantClient {
   id: string;
@@ -64,10 +65,6 @@ const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+
 
 type Env = Record<string, string | undefined>;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Key names are echoed only when they look like field names, never arbitrary text. */
 function describeKey(key: string): string {
   return /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(key) ? `unknown key "${key}"` : 'an unknown key';
@@ -104,12 +101,12 @@ function isPositiveInteger(value: unknown): value is number {
 
 function parseClient(raw: unknown, index: number, source: string): TenantClient {
   // The id is named in messages only once it is known to be a well-formed id, never raw text.
-  const id = isPlainObject(raw) && typeof raw.id === 'string' && CLIENT_ID_PATTERN.test(raw.id) ? raw.id : undefined;
+  const id = isObject(raw) && typeof raw.id === 'string' && CLIENT_ID_PATTERN.test(raw.id) ? raw.id : undefined;
   const where = id === undefined ? `client ${index + 1}` : `client ${index + 1} ("${id}")`;
   const fail = (problem: string): never => {
     throw new ClientsError(source, `${where}: ${problem}`);
   };
-  if (!isPlainObject(raw)) return fail('must be an object');
+  if (!isObject(raw)) return fail('must be an object');
   for (const key of Object.keys(raw)) {
     if (!CLIENT_KEYS.has(key)) fail(`has ${describeKey(key)}`);
   }

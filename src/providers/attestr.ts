@@ -2,8 +2,8 @@
  * Attestr FlowX connector: create a handshake, fetch its execution result and verify the
  * result's signature (HMAC-SHA256 hex over JSON.stringify(result), keyed with our secret).
  */
-import type { ProviderEndpoint } from '../../config';
-import { verifyResultSignature } from '../../result-signature';
+import type { ProviderEndpoint } from '../config';
+import { verifyResultSignature } from '../result-signature';
 import { classifyAnswer, ProviderError } from './errors';
 import { field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
 
