@@ -5,6 +5,7 @@
  */
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
 import { startStack, type Stack } from './helpers/stack';
+import { stepUpdateId } from '../src/api/session-gateway';
 
 let stack: Stack;
 
@@ -62,6 +63,45 @@ test('an Attestr result that lags behind the device is polled until it arrives',
     (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
   );
   expect(pending.length).toBeGreaterThan(0); // the first fetch found no result and was retried
+});
+
+/** The events of the device step whose update has this id, from its acceptance to its completion. */
+function stepEvents(events: Awaited<ReturnType<typeof historyEvents>>, updateId: string) {
+  const first = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId === updateId);
+  const last = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId === updateId);
+  expect(first).toBeGreaterThanOrEqual(0);
+  return events.slice(first, last + 1);
+}
+
+test('an Attestr result still missing when the step bound is spent answers pending with a fresh nonce, in no more history events', async () => {
+  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-pending', definition: stack.definition('kyc-basic') });
+  const launch = await stack.gateway.launch(sessionId);
+  const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
+  // The user has not finished Attestr's flow: the step waits at most the bound it is given.
+  const pendingStep = { nonce: identity.nonce!, step: 'aadhaar', input: {}, pendingWaitSeconds: 2 };
+  const pending = await stack.gateway.submitStep(sessionId, pendingStep);
+  expect(pending).toMatchObject({
+    status: 'SESSION_IN_PROGRESS',
+    nonce: expect.any(String),
+    data: { step: 'aadhaar', error: { type: 'ProviderResultPending', provider: 'attestr' } },
+  });
+  expect(pending.nonce).not.toBe(identity.nonce);
+
+  await completeAttestr(stack, String(identity.data.handshakeId));
+  const doneStep = { nonce: pending.nonce!, step: 'aadhaar', input: {}, pendingWaitSeconds: 2 };
+  const done = await stack.gateway.submitStep(sessionId, doneStep);
+  expect(done.data.step).toBe('bank');
+
+  const events = await historyEvents(sessionId);
+  const pendingEvents = stepEvents(events, stepUpdateId(pendingStep));
+  const scheduled = pendingEvents.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attestrFetchVerifiedResult');
+  // The bound is Temporal's schedule-to-close timeout: retries of the poll stop there.
+  expect(Number(scheduled?.activityTaskScheduledEventAttributes?.scheduleToCloseTimeout?.seconds)).toBe(2);
+  // Temporal stops retrying once the next attempt would pass it (retry state TIMEOUT, 3).
+  const failed = pendingEvents.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
+  expect(failed?.retryState).toBe(3);
+  // Answering pending costs the step no event more than a step whose result was there.
+  expect(pendingEvents.length).toBe(stepEvents(events, stepUpdateId(doneStep)).length);
 });
 
 test('a provider rejection takes the flow to its error outcome and records the error', async () => {

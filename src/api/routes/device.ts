@@ -167,6 +167,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
           clientId: body.client_id,
           flowId: body.skill,
           deviceClientId: credential?.deviceClientId ?? null,
+          pendingWaitSeconds: context.config.providers.pendingWaitSeconds,
         });
       } catch (err) {
         return failure(err, request.params.id, body.client_id);

@@ -179,6 +179,7 @@ export class SessionRunner implements TimerHandlers {
           idempotencyKey: this.idempotencyKey(stage),
           session: { id: session.input.sessionId, tag: session.input.tag },
           delivered: state.delivered ?? null,
+          ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });
         // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
         if (!this.stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
