@@ -18,6 +18,7 @@ import { buildOpenApi, collectRoutes } from './openapi';
 import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
 import { backendRoutes } from './routes/backend';
 import { deviceRoutes } from './routes/device';
+import { deviceWaitRoutes } from './routes/device-wait';
 import { deviceClientRoutes } from './routes/device-client';
 import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
@@ -139,6 +140,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
   app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => deviceWaitRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
   app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });

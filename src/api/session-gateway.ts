@@ -39,6 +39,7 @@ import {
   SessionTagKey,
   sessionWorkflowId,
   statusQuery,
+  progressQuery,
   submitStepUpdate,
   viewQuery,
   type AttestrDelivery,
@@ -308,6 +309,15 @@ export class SessionGateway {
   async expire(sessionId: string, reason: string): Promise<StatusView> {
     try {
       return await this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] });
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  /** The status, and whether `nonce` is the session's current one (see progressQuery). */
+  async progress(sessionId: string, nonce: string | null): Promise<{ status: StatusView; nonceCurrent: boolean }> {
+    try {
+      return await this.handle(sessionId).query(progressQuery, { nonce });
     } catch (err) {
       return refusalOf(err);
     }

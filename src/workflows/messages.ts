@@ -203,6 +203,12 @@ export const attestrResultSignal = defineSignal<[AttestrDelivery]>('attestrResul
 export const statusQuery = defineQuery<StatusView>('status');
 export const resultQuery = defineQuery<ResultView>('result');
 /** Status and result read at the same moment, for the api's session view. */
+/**
+ * The session's status, and whether `nonce` is its current one (the device's credential for its
+ * next step), for the device's long-poll. The api compares here, in the workflow, so a nonce is
+ * never handed out by a read; once nonces are kept hashed, the api passes the hash instead.
+ */
+export const progressQuery = defineQuery<{ status: StatusView; nonceCurrent: boolean }, [{ nonce: string | null }]>('progress');
 export const viewQuery = defineQuery<{ status: StatusView; result: ResultView }>('view');
 
 export function sessionWorkflowId(sessionId: string): string {

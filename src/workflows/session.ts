@@ -24,6 +24,7 @@ import {
   resultQuery,
   SessionStatusKey,
   statusQuery,
+  progressQuery,
   submitStepUpdate,
   viewQuery,
   type SessionInput,
@@ -72,6 +73,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(attestrResultSignal, (delivery) => runner.attestrDelivered(delivery));
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
+  setHandler(progressQuery, ({ nonce }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonce(nonce) }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   setHandler(launchUpdate, counted((args) => runner.launch(args)), { validator: (args) => session.checkLaunch(args) });
   setHandler(submitStepUpdate, counted((args) => runner.submitStep(args)), { validator: (args) => session.checkStep(args) });

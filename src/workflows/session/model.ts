@@ -236,6 +236,11 @@ export class SessionModel {
     return { step_id: stepId, nonce: this.state.nonce, status: DEVICE_STATUS[this.state.status], data: this.prompt() };
   }
 
+  /** True only for the nonce the next step must carry; nothing is current once the session ended. */
+  holdsNonce(nonce: string | null): boolean {
+    return nonce !== null && this.state.nonce !== null && nonce === this.state.nonce;
+  }
+
   statusView(): StatusView {
     const { input, state } = this;
     return {
