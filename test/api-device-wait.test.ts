@@ -40,7 +40,7 @@ const consent = (id: string, nonce: string, headers: Record<string, string> = {}
 test('the current nonce reads the session; no nonce, another nonce or a spent one is the unknown-session 404', async () => {
   const { id, nonce } = await launched();
   expect((await read(id, { 'x-session-nonce': nonce })).body).toEqual({ session_id: id, status: 'SESSION_IN_PROGRESS', step: 'consent', outcome: null, changed: false });
-  for (const headers of [{}, { 'x-session-nonce': `${nonce}x` }]) {
+  for (const headers of [{}, { 'x-session-nonce': `${nonce}x` }] as Record<string, string>[]) {
     const refused = await read(id, headers);
     expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 404, code: 'session_not_found' });
   }

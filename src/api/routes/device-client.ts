@@ -34,6 +34,12 @@ function handOver(request: FastifyRequest, reply: FastifyReply, token: string, r
   reply.header('set-cookie', attributes.join('; '));
 }
 
+/** Tells a browser to drop the credential cookie: the same name, path and attributes, expired. */
+function clearCookie(request: FastifyRequest, reply: FastifyReply): void {
+  const attributes = [`${CLIENT_COOKIE}=`, 'Path=/', 'HttpOnly', 'SameSite=Lax', 'Max-Age=0', ...(isLocal(request) ? [] : ['Secure'])];
+  reply.header('set-cookie', attributes.join('; '));
+}
+
 /**
  * Whether `target` may receive a redirect for this tenant: an absolute http(s) URL without
  * credentials whose origin equals an allow-listed URL's and whose path is that URL's path or
@@ -102,7 +108,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
     return clientView(context, client!);
   });
 
-  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+  app.delete('/client', { schema: { summary: "End the client's sessions, revoke its credential and clear its cookie", response: { 200: clientEnvelope, ...errors } } }, async (request, reply) => {
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const revoked = await gateway.revokeDeviceClient(credential.deviceClientId);
@@ -114,6 +120,8 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
         if (!(err instanceof SessionRefusedError) && !(err instanceof SessionNotFoundError)) throw err;
       }
     }
+    // A browser holding the cookie drops it; native apps hold the credential themselves.
+    if (request.headers.cookie?.includes(`${CLIENT_COOKIE}=`)) clearCookie(request, reply);
     return clientView(context, revoked);
   });
 
