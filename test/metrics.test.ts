@@ -167,6 +167,11 @@ beforeAll(async () => {
   await handshake('consent-only', { expiry: Date.now() + 1_000 });
   expectedStatuses.expired += 1;
 
+  // consumed with the outcome skipped: declined.
+  const declined = await handshake('consent-only');
+  expect((await step(declined, 'consent-only', 'input', await launch(declined), 'consent', { accepted: false })).status).toBe(200);
+  expectedStatuses.consumed += 1;
+
   // consumed through both providers; Attestr's first handshake create is rate limited and retried.
   await sandboxCall(stack, 'POST', '/attestr/_faults', { status: 429, code: 4291, retryAfter: 1, count: 1 });
   const kyc = await handshake('kyc-basic');
@@ -264,6 +269,20 @@ test("a provider's retried failure is counted by provider, type and code; every 
     expect({ provider, attempts: metrics.sum(attempts, { provider }) - before.worker.sum(attempts, { provider }) }).toEqual({ provider, attempts: seen });
   }
   expect(metrics.sum(attempts, { provider: 'attestr', outcome: 'ProviderRateLimited' })).toBe(rateLimited);
+});
+
+test('sessions whose flow ended are counted by outcome, once each', async () => {
+  const name = 'sessionflow_sessions_finished_total';
+  // Accepted consent (webhooked, archived) and kyc-basic end in success, the declined consent in skipped.
+  const expected = { success: 3, skipped: 1, error: 0 };
+  let seen: Record<string, number> = {};
+  await eventually(async () => {
+    const { metrics } = await scrape(workerMetricsUrl);
+    seen = Object.fromEntries(Object.keys(expected).map((outcome) => [outcome, metrics.sum(name, { outcome }) - before.worker.sum(name, { outcome })]));
+    return JSON.stringify(seen) === JSON.stringify(expected) ? true : undefined;
+  }, 10_000).catch(() => undefined);
+  expect(seen).toEqual(expected);
+  expect((await scrape(workerMetricsUrl)).metrics.families.get(name)?.type).toBe('counter');
 });
 
 test('webhook delivery attempts are counted by outcome', async () => {

@@ -6,6 +6,7 @@
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
 import { startStack, type Stack } from './helpers/stack';
 import { stepUpdateId } from '../src/api/session-gateway';
+import { SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey } from '../src/workflows/messages';
 
 let stack: Stack;
 
@@ -100,8 +101,40 @@ test('an Attestr result still missing when the step bound is spent answers pendi
   // Temporal stops retrying once the next attempt would pass it (retry state TIMEOUT, 3).
   const failed = pendingEvents.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
   expect(failed?.retryState).toBe(3);
-  // Answering pending costs the step no event more than a step whose result was there.
-  expect(pendingEvents.length).toBe(stepEvents(events, stepUpdateId(doneStep)).length);
+  // Answering pending costs the step no event more than a step whose result was there, apart
+  // from that step's one search-attribute upsert for moving to the next stage.
+  const doneEvents = stepEvents(events, stepUpdateId(doneStep));
+  const upserts = (list: typeof events) => list.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
+  expect({ pending: upserts(pendingEvents), done: upserts(doneEvents) }).toEqual({ pending: 0, done: 1 });
+  expect(pendingEvents.length).toBe(doneEvents.length - 1);
+});
+
+test('SessionStage, SessionStageSince and SessionOutcome follow the session, set with its status', async () => {
+  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-attributes', definition: stack.definition('kyc-basic') });
+  const attributes = async () => {
+    const typed = (await stack.client.workflow.getHandle(sessionId).describe()).typedSearchAttributes;
+    return {
+      status: typed.get(SessionStatusKey),
+      stage: typed.get(SessionStageKey),
+      since: typed.get(SessionStageSinceKey),
+      outcome: typed.get(SessionOutcomeKey),
+    };
+  };
+  const created = await attributes();
+  expect(created).toEqual({ status: 'created', stage: 'identity', since: expect.any(Date), outcome: undefined });
+  const launch = await stack.gateway.launch(sessionId);
+  const launched = await attributes();
+  expect(launched).toMatchObject({ status: 'in_progress', stage: 'identity' });
+  // The first stage's time starts with the device.
+  expect(launched.since!.getTime()).toBeGreaterThan(created.since!.getTime());
+  const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
+  const atAadhaar = await attributes();
+  expect(atAadhaar).toMatchObject({ status: 'in_progress', stage: 'aadhaar', outcome: undefined });
+  expect(atAadhaar.since!.getTime()).toBeGreaterThanOrEqual(launched.since!.getTime());
+  await completeAttestr(stack, String(identity.data.handshakeId));
+  const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
+  await stack.gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
+  expect(await attributes()).toEqual({ status: 'consumed', stage: undefined, since: undefined, outcome: 'success' });
 });
 
 test('a provider rejection takes the flow to its error outcome and records the error', async () => {
@@ -128,7 +161,9 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
   const consentEvents = (await historyEvents(consent)).length;
   const { sessionId: kyc } = await runKycBasic(stack, 'REF-budget-kyc');
   const kycEvents = (await historyEvents(kyc)).length;
-  // Measured: consent-only 18, kyc-basic 52 events once consumed; the bounds leave a little room.
+  // Measured: consent-only 20, kyc-basic 56 events once consumed: 18 and 52 before SessionStage,
+  // plus its patch marker with Temporal's TemporalChangeVersion upsert (once a session) and one
+  // upsert for each stage move that is not also a status change (two in kyc-basic).
   expect(consentEvents).toBeLessThanOrEqual(20);
   expect(kycEvents).toBeLessThanOrEqual(56);
 

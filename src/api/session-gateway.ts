@@ -35,6 +35,8 @@ import {
   FlowIdKey,
   launchUpdate,
   resultQuery,
+  SessionStageKey,
+  SessionStageSinceKey,
   SessionStatusKey,
   SessionTagKey,
   sessionWorkflowId,
@@ -188,6 +190,9 @@ export class SessionGateway {
           { key: SessionTagKey, value: request.tag },
           { key: FlowIdKey, value: flow.flowId },
           { key: ClientIdKey, value: request.clientId },
+          // The first stage from the start, so the workflow's first move is its first upsert.
+          { key: SessionStageKey, value: flow.machine.initial },
+          { key: SessionStageSinceKey, value: new Date(now) },
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
         staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.clientId}`,

@@ -23,6 +23,21 @@ export const SessionStatusKey = defineSearchAttributeKey('SessionStatus', Search
 export const SessionTagKey = defineSearchAttributeKey('SessionTag', SearchAttributeType.KEYWORD);
 export const FlowIdKey = defineSearchAttributeKey('FlowId', SearchAttributeType.KEYWORD);
 export const ClientIdKey = defineSearchAttributeKey('ClientId', SearchAttributeType.KEYWORD);
+/** `success`, `error` or `skipped` once the flow ended; unset while live. */
+export const SessionOutcomeKey = defineSearchAttributeKey('SessionOutcome', SearchAttributeType.KEYWORD);
+/** The current stage id; unset once the session ended. */
+export const SessionStageKey = defineSearchAttributeKey('SessionStage', SearchAttributeType.KEYWORD);
+/** When the session entered its current stage (launch, for the first one); unset once it ended. */
+export const SessionStageSinceKey = defineSearchAttributeKey('SessionStageSince', SearchAttributeType.DATETIME);
+
+/** What the search attributes say about a session's position, set together in one upsert. */
+export interface SearchPosition {
+  status: SessionStatus;
+  stage: string | null;
+  /** Unix ms the stage was entered; null with the stage. */
+  since: number | null;
+  outcome: Outcome | null;
+}
 
 /** `{ <stageId>: { input, output } }`, in the order the stages ran. */
 export type SessionResult = Record<string, { input: unknown; output: unknown }>;

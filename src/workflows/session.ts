@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  metricMeter,
   patched,
   setCurrentDetails,
   setHandler,
@@ -22,6 +23,9 @@ import {
   expireUpdate,
   launchUpdate,
   resultQuery,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
   SessionStatusKey,
   statusQuery,
   progressQuery,
@@ -45,12 +49,29 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
   const pump = new WebhookPump(input, state, input.webhook && patched('webhooks-out-1'));
+  // Sessions from before SessionStage and SessionOutcome upserted on status changes only.
+  const reportsStage = patched('session-stage-search-attributes');
+  // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
+  const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
   const runner = new SessionRunner(
     session,
     pump,
     {
       showDetails: setCurrentDetails,
-      reportStatus: (status) => upsertSearchAttributes([{ key: SessionStatusKey, value: status }]),
+      reportPosition: (position) => {
+        if (position.status === 'consumed' && position.outcome !== null) finished.add(1, { outcome: position.outcome });
+        upsertSearchAttributes(
+          reportsStage
+            ? [
+                { key: SessionStatusKey, value: position.status },
+                { key: SessionStageKey, value: position.stage },
+                { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
+                { key: SessionOutcomeKey, value: position.outcome },
+              ]
+            : [{ key: SessionStatusKey, value: position.status }],
+        );
+      },
+      reportsStage,
       prepareStage,
       runStage,
       timers: (on) => new SessionTimers(session, on),

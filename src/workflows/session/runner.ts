@@ -12,6 +12,7 @@ import {
   type ExpireArgs,
   type LaunchAnswer,
   type LaunchArgs,
+  type SearchPosition,
   type SessionStatus,
   type StageError,
   type StatusView,
@@ -38,8 +39,13 @@ export function needsPreparation(stage: StageInfo): boolean {
 export interface RunnerEffects {
   /** The Temporal UI's current details. */
   showDetails(text: string): void;
-  /** The SessionStatus search attribute. */
-  reportStatus(status: SessionStatus): void;
+  /**
+   * The search attributes: SessionStatus, and (for sessions started with stage reporting, see
+   * `reportsStage`) SessionStage, SessionStageSince and SessionOutcome, in one upsert.
+   */
+  reportPosition(position: SearchPosition): void;
+  /** Whether a stage move alone is reported (sessions from before it report status changes only). */
+  reportsStage: boolean;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
   timers(on: TimerHandlers): SessionClock;
@@ -53,6 +59,8 @@ export interface SessionEvents {
 
 export class SessionRunner implements TimerHandlers {
   private reportedStatus: SessionStatus;
+  /** The stage and entry time last reported (the api sets the first stage's at the start). */
+  private reportedStage: string;
   private readonly clock: SessionClock;
 
   /** `continued`: this run was started by continue-as-new, so its status was reported already. */
@@ -63,6 +71,7 @@ export class SessionRunner implements TimerHandlers {
     continued: boolean,
   ) {
     this.reportedStatus = continued ? session.state.status : 'created';
+    this.reportedStage = this.stageKey();
     this.clock = effects.timers(this);
   }
 
@@ -81,14 +90,25 @@ export class SessionRunner implements TimerHandlers {
     this.clock.armStage();
   }
 
-  /** Publishes the session's position to the Temporal UI and webhooks; search attributes only on a status change. */
+  private stageKey(): string {
+    return this.session.isLive ? `${this.state.stage}@${this.state.enteredAt}` : '';
+  }
+
+  /**
+   * Publishes the session's position to the Temporal UI and webhooks; search attributes on a
+   * status change or a stage move, all in one upsert (one history event).
+   */
   publish(): void {
     const { state } = this;
     this.effects.showDetails(this.session.details());
-    if (state.status !== this.reportedStatus) {
-      this.effects.reportStatus(state.status);
+    const statusChanged = state.status !== this.reportedStatus;
+    const stageKey = this.stageKey();
+    if (statusChanged || (this.effects.reportsStage && stageKey !== this.reportedStage)) {
+      const live = this.session.isLive;
+      this.effects.reportPosition({ status: state.status, stage: live ? state.stage : null, since: live ? state.enteredAt : null, outcome: state.outcome });
       this.reportedStatus = state.status;
-      this.events.statusChanged(state.status);
+      this.reportedStage = stageKey;
+      if (statusChanged) this.events.statusChanged(state.status);
     }
     if (!this.session.isLive) this.clock.cancelExpiry();
   }
