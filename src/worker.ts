@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
-import { loadConfigOrExit, type Config } from './config';
+import { exitOnConfigError, type Config } from './config';
 import { createActivities } from './activities';
 import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
 import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
@@ -12,7 +12,8 @@ import { AttestrConnector } from './providers/attestr';
 import { FinqwareConnector } from './providers/finqware';
 import { HttpStageConnector } from './providers/http-stage';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './tenants/registry';
+import { loadWorkerSettings } from './settings';
+import type { TenantClient } from './tenants/registry';
 import { connectClient, connectWorker } from './temporal';
 import { resultQuery, sessionWorkflowId } from './workflows/messages';
 
@@ -28,10 +29,13 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
   return { workflowsPath: require.resolve('./workflows') };
 }
 
-/** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
+/**
+ * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
+ * and their own task queue.
+ */
 export async function createSessionWorker(
   config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients?: TenantClient[] } = {},
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients: TenantClient[] },
 ): Promise<SessionWorker> {
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
@@ -39,7 +43,7 @@ export async function createSessionWorker(
   // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
   const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
   const temporal = await connectClient(config.temporal);
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => {
+  const webhooks = new WebhookSender(overrides.clients, async (sessionId) => {
     const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
     return view.result;
   });
@@ -108,9 +112,9 @@ function serveHealth(worker: Worker, port: number): Server {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
-  const { worker, close } = await createSessionWorker(config);
+  const { worker, close } = await createSessionWorker(config, { clients: clients.clients });
   const health = config.workerHealthPort ? serveHealth(worker, config.workerHealthPort) : null;
   process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
   await worker.run();

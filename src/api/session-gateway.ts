@@ -61,6 +61,11 @@ import { REFRESH_WINDOW_MS } from './device-tokens';
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
 
+/** Whether a session created at `now` may expire at `expiresAt` (unix ms): in the future, at most a year ahead. */
+export function expiryAllowed(expiresAt: number, now: number): boolean {
+  return expiresAt > now && expiresAt <= now + MAX_EXPIRY_MS;
+}
+
 export class SessionNotFoundError extends Error {
   override readonly name = 'SessionNotFoundError';
 }
@@ -81,7 +86,7 @@ export interface CreateSessionRequest {
   tag: string;
   webhook?: boolean;
   definition: FlowDefinition;
-  /** Unix ms; defaults to 24 h from now. */
+  /** Unix ms, checked by the caller with expiryAllowed; defaults to 24 h from now. */
   expiresAt?: number;
   /**
    * For idempotent creates: the session id is derived from the client and this key, so a
@@ -146,12 +151,17 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-function refusalOf(err: unknown): never {
-  if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
-    throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
+/** Runs one workflow operation; an unknown workflow or a refused update comes back as the api's own error. */
+async function refusing<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
+      throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
+    }
+    throw err;
   }
-  throw err;
 }
 
 export class SessionGateway {
@@ -226,36 +236,28 @@ export class SessionGateway {
   ): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
     const { input, options } = this.startOptions(request, Date.now());
     if (device) {
-      try {
-        await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] });
-      } catch (err) {
-        return refusalOf(err);
-      }
+      await refusing(() => this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] }));
     }
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
-    try {
-      const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
+    const launch = await refusing(() =>
+      this.client.workflow.executeUpdateWithStart(launchUpdate, {
         args: [{ nonce: newNonce(), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
         startWorkflowOperation: start,
-      });
-      return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
-    } catch (err) {
-      return refusalOf(err);
-    }
+      }),
+    );
+    return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
   }
 
   /** Launches a session; with a device client, binds it to that device (and its tenant) first. */
   async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer> {
-    try {
+    return refusing(async () => {
       if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId }] });
       const args = device ? { nonce: newNonce(), deviceClientId: device.deviceClientId, clientId: device.tenantId } : { nonce: newNonce() };
       return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [args] });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    });
   }
 
   private deviceClientHandle(deviceClientId: string): WorkflowHandle<typeof deviceClientWorkflow> {
@@ -285,64 +287,35 @@ export class SessionGateway {
   }
 
   async revokeDeviceClient(deviceClientId: string): Promise<DeviceClientView> {
-    try {
-      return await this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate));
   }
 
   async submitStep(sessionId: string, step: Omit<StepArgs, 'nextNonce'>): Promise<StepAnswer> {
-    try {
-      return await this.handle(sessionId).executeUpdate(submitStepUpdate, {
-        args: [{ ...step, nextNonce: newNonce() }],
-        updateId: stepUpdateId(step),
-      });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() =>
+      this.handle(sessionId).executeUpdate(submitStepUpdate, { args: [{ ...step, nextNonce: newNonce() }], updateId: stepUpdateId(step) }),
+    );
   }
 
   async archive(sessionId: string): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).executeUpdate(archiveUpdate);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).executeUpdate(archiveUpdate));
   }
 
   async expire(sessionId: string, reason: string): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] }));
   }
 
   /** The status, and whether `nonce` is the session's current one (see progressQuery). */
   async progress(sessionId: string, nonce: string | null): Promise<{ status: StatusView; nonceCurrent: boolean }> {
-    try {
-      return await this.handle(sessionId).query(progressQuery, { nonce });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(progressQuery, { nonce }));
   }
 
   async status(sessionId: string): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).query(statusQuery);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(statusQuery));
   }
 
   /** Hands a verified Attestr result to the session (the stage uses it instead of polling). */
   async deliverAttestrResult(sessionId: string, delivery: AttestrDelivery): Promise<void> {
-    try {
-      await this.handle(sessionId).signal(attestrResultSignal, delivery);
-    } catch (err) {
-      refusalOf(err);
-    }
+    await refusing(() => this.handle(sessionId).signal(attestrResultSignal, delivery));
   }
 
   /** Sessions of a client with this tag in these statuses (from visibility: a moment behind). */
@@ -373,26 +346,14 @@ export class SessionGateway {
 
   /** Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only. */
   async deliverEvent(sessionId: string, event: BackendEventArgs): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` }));
   }
 
   async view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
-    try {
-      return await this.handle(sessionId).query(viewQuery);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(viewQuery));
   }
 
   async result(sessionId: string): Promise<ResultView> {
-    try {
-      return await this.handle(sessionId).query(resultQuery);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(resultQuery));
   }
 }

@@ -34,12 +34,24 @@ export class FlowWatcher {
   private readonly files = new Map<string, FileState>();
   private timer: NodeJS.Timeout | null = null;
   private unreadableReported = false;
+  /** Reports made before a logger was attached, handed to it on attachLog. */
+  private readonly held: Array<{ level: 'info' | 'error'; fields: object; message: string }> = [];
+  private readonly log: FlowWatchLog = {
+    info: (fields, message) => (this.target ? this.target.info(fields, message) : this.held.push({ level: 'info', fields, message })),
+    error: (fields, message) => (this.target ? this.target.error(fields, message) : this.held.push({ level: 'error', fields, message })),
+  };
 
   constructor(
     private readonly dir: string,
     readonly catalog: FlowCatalog,
-    private readonly log: FlowWatchLog,
+    private target?: FlowWatchLog,
   ) {}
+
+  /** Where reports go from now on; the ones made before (the first scan at start) go there first. */
+  attachLog(log: FlowWatchLog): void {
+    this.target = log;
+    for (const { level, fields, message } of this.held.splice(0)) log[level](fields, message);
+  }
 
   /** Reads the directory now; throws FlowLoadError only when the directory itself cannot be read. */
   scan(): void {

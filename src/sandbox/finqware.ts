@@ -78,6 +78,29 @@ function stringFieldsProblem(body: unknown, fields: string[], extra: string[] = 
 
 const newNonce = (): string => randomBytes(32).toString('base64url');
 
+type CreateBody = Record<'tenant_user_id' | 'client_id' | 'client_app_key' | 'skill', string>;
+
+function openSession(sessions: Map<string, Session>, openByUserAndSkill: Map<string, string>, body: CreateBody) {
+  // Sandbox behaviour: creating a session for a tenant_user_id and skill that already have a
+  // session not yet completed returns that session with its current nonce, so a connector that
+  // retries a create after a lost answer keeps one session.
+  const key = `${body.tenant_user_id}\u0000${body.skill}`;
+  const open = sessions.get(openByUserAndSkill.get(key) ?? '');
+  if (open && open.status !== 'SESSION_COMPLETED') return { nonce: open.nonce, session_id: open.id, status: open.status };
+
+  const session: Session = {
+    id: randomUUID(),
+    tenantUserId: body.tenant_user_id,
+    skill: body.skill,
+    nonce: newNonce(),
+    status: 'SESSION_CREATED',
+    nextStep: 0,
+  };
+  sessions.set(session.id, session);
+  openByUserAndSkill.set(key, session.id);
+  return { nonce: session.nonce, session_id: session.id, status: session.status };
+}
+
 export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async (app, options) => {
   const sessions = new Map<string, Session>();
   const openByUserAndSkill = new Map<string, string>();
@@ -99,29 +122,12 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
   app.post('/v1/sessions', async (request, reply) => {
     const problem = stringFieldsProblem(request.body, ['tenant_user_id', 'client_id', 'client_app_key', 'skill']);
     if (problem) return fail(reply, 400, 'invalid_data', problem);
-    const body = request.body as Record<'tenant_user_id' | 'client_id' | 'client_app_key' | 'skill', string>;
+    const body = request.body as CreateBody;
     if (body.client_id !== options.clientId) return fail(reply, 401, 'invalid_client_id', 'Unknown client_id');
     if (body.client_app_key !== options.appKey) return fail(reply, 401, 'invalid_client_app_key', 'Invalid client_app_key');
     if (!Object.hasOwn(SKILLS, body.skill)) return fail(reply, 400, 'invalid_skill', 'Unknown skill');
 
-    // Sandbox behaviour: creating a session for a tenant_user_id and skill that already have a
-    // session not yet completed returns that session with its current nonce, so a connector that
-    // retries a create after a lost answer keeps one session.
-    const key = `${body.tenant_user_id}\u0000${body.skill}`;
-    const open = sessions.get(openByUserAndSkill.get(key) ?? '');
-    if (open && open.status !== 'SESSION_COMPLETED') return { nonce: open.nonce, session_id: open.id, status: open.status };
-
-    const session: Session = {
-      id: randomUUID(),
-      tenantUserId: body.tenant_user_id,
-      skill: body.skill,
-      nonce: newNonce(),
-      status: 'SESSION_CREATED',
-      nextStep: 0,
-    };
-    sessions.set(session.id, session);
-    openByUserAndSkill.set(key, session.id);
-    return { nonce: session.nonce, session_id: session.id, status: session.status };
+    return openSession(sessions, openByUserAndSkill, body);
   });
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/steps', async (request, reply) => {

@@ -18,6 +18,8 @@ export const DEVICE_STATUS = {
   archived: 'SESSION_ARCHIVED',
 } as const satisfies Record<SessionStatus, string>;
 export type DeviceStatus = (typeof DEVICE_STATUS)[SessionStatus];
+/** The device statuses, in the order of SESSION_STATUSES (the device API's schemas list them). */
+export const DEVICE_STATUSES: readonly DeviceStatus[] = SESSION_STATUSES.map((status) => DEVICE_STATUS[status]);
 
 export const SessionStatusKey = defineSearchAttributeKey('SessionStatus', SearchAttributeType.KEYWORD);
 export const SessionTagKey = defineSearchAttributeKey('SessionTag', SearchAttributeType.KEYWORD);

@@ -23,7 +23,8 @@ const isRoute = (file: string) => /^src\/api\/routes\/[^/]+$/.test(file);
 /** What Temporal bundles into workflow code: deterministic, no Node built-ins, no I/O. */
 const isWorkflowSafe = (file: string) => under('src/workflows')(file) || under('src/flows/core')(file) || file === 'src/util/json';
 /** The floors every process shares: they never import a process's own code. */
-const isShared = (file: string) => ['src/tenants', 'src/providers', 'src/util', 'src/flows'].some((folder) => under(folder)(file));
+const isShared = (file: string) =>
+  ['src/tenants', 'src/providers', 'src/util', 'src/flows'].some((folder) => under(folder)(file)) || file === 'src/config' || file === 'src/settings';
 const isProcessCode = (file: string) =>
   under('src/api')(file) || under('src/activities')(file) || under('src/workflows')(file) || file === 'src/worker';
 

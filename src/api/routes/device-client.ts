@@ -9,8 +9,8 @@ import type { ApiContext } from '../context';
 import { CLIENT_COOKIE, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
-import { clientEnvelope, createClientQuery, handshakeQuery, redirect } from '../schemas/device-client';
-import { deviceError } from '../schemas/common';
+import { clientEnvelope, createClientQuery, handshakeQuery, redirect, type CreateClientQuery, type HandshakeQuery } from '../schemas/device-client';
+import { deviceError, errorAnswers } from '../schemas/common';
 
 /** Local development runs on plain HTTP; everywhere else the cookie is Secure. */
 function isLocal(request: FastifyRequest): boolean {
@@ -84,12 +84,12 @@ async function clientView(context: ApiContext, client: DeviceClientView) {
   return { response: view, client: view };
 }
 
-const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
+const errors = errorAnswers(deviceError, [400, 401, 403, 422, 429, 500]);
 
 export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, clients, tokens } = context;
 
-  async function create(request: FastifyRequest<{ Querystring: { client_id: string } }>, reply: FastifyReply) {
+  async function create(request: FastifyRequest<{ Querystring: CreateClientQuery }>, reply: FastifyReply) {
     const tenant = clients.get(request.query.client_id);
     if (!tenant) throw new DeviceError(400, 'invalid_request', 'invalid_client_id', 'client_id names no client app');
     const client = await gateway.createDeviceClient(tenant.id);
@@ -98,8 +98,8 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
   }
 
   const createSchema = { summary: 'Create a new client and set its credential', querystring: createClientQuery, response: { 200: clientEnvelope, ...errors } };
-  app.post<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
-  app.put<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
+  app.post<{ Querystring: CreateClientQuery }>('/client', { schema: createSchema }, create);
+  app.put<{ Querystring: CreateClientQuery }>('/client', { schema: createSchema }, create);
 
   app.get('/client', { schema: { summary: 'The current client and its sessions', response: { 200: clientEnvelope, ...errors } } }, async (request) => {
     const credential = await deviceCredential(request, context);
@@ -125,7 +125,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
     return clientView(context, revoked);
   });
 
-  app.get<{ Querystring: { redirect_url: string; _is_native?: string } }>(
+  app.get<{ Querystring: HandshakeQuery }>(
     '/client/handshake',
     { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 500: deviceError } } },
     async (request, reply) => {
