@@ -10,9 +10,15 @@ import { Connection } from '@temporalio/client';
 import { checkReadiness, INDEXED_VALUE_TYPE, SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
 
 /** The CLI's `--search-attribute` flag spelling of a type: Keyword, Datetime, ... */
-function cliTypeName(type: string): string {
+export function cliTypeName(type: string): string {
   return type.split('_').map((part) => part[0] + part.slice(1).toLowerCase()).join('');
 }
+
+/**
+ * Every search attribute sessions use, mapped to its type as the CLI spells it: derived from the
+ * one list (src/readiness.ts SESSION_SEARCH_ATTRIBUTES), never kept by hand.
+ */
+export const SEARCH_ATTRIBUTES: Record<string, string> = Object.fromEntries(SESSION_SEARCH_ATTRIBUTES.map(({ name, type }) => [name, cliTypeName(type)]));
 
 export interface DevServerOptions {
   /** Path of the Temporal CLI (see scripts/install-temporal.sh). */
@@ -24,6 +30,8 @@ export interface DevServerOptions {
   dbFile?: string;
   logFile: string;
   dynamicConfig?: Record<string, unknown>;
+  /** The codec server the Web UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -89,7 +97,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch'] : ['--headless']));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const { name, type } of SESSION_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${cliTypeName(type)}`);
+  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }

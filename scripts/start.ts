@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
   mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
+  const codecEndpoint = `http://localhost:${config.codec.port}`;
 
   const services: Service[] = [];
   let server: DevServer | null = null;
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
       uiPort: UI_PORT,
       dbFile: join(config.dataDir, 'temporal.db'),
       logFile: join(config.dataDir, 'temporal.log'),
+      // The embedded UI decodes live sessions' payloads through the codec server below.
+      uiCodecEndpoint: codecEndpoint,
     });
     // Bundled once here, so the worker starts at once and quietly.
     const bundle = join(config.dataDir, 'workflow-bundle.js');
@@ -68,6 +71,8 @@ async function main(): Promise<void> {
     services.push(await startService('sandbox', 'src/sandbox/main.ts', { ...env, ATTESTR_WEBHOOK_URL: webhook }, /listening on/));
     services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
     services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));
+    const uiOrigin = `http://localhost:${UI_PORT}`;
+    services.push(await startService('codec', 'src/codec-server.ts', { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, /codec server listening/));
     // "running" only once a create would succeed: the api's own /readyz says so.
     await waitUntilApiReady(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
   } catch (err) {
@@ -99,6 +104,7 @@ async function main(): Promise<void> {
       `  Temporal     ${server.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  sandboxes    http://localhost:${config.sandbox.port}/attestr  http://localhost:${config.sandbox.port}/finqware`,
       ...credentials,
+      `codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,
       '',
       'Try:',
       `  curl ${apiUrl}/readyz`,

@@ -7,7 +7,17 @@
  */
 import type { ConnectionLike } from '@temporalio/client';
 import type { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { ClientIdKey, FlowIdKey, SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, SessionTagKey } from './workflows/messages';
+import {
+  ClientIdKey,
+  FlowIdKey,
+  SessionArchivedAtKey,
+  SessionNumberKey,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
+  SessionStatusKey,
+  SessionTagKey,
+} from './workflows/messages';
 
 /** Every search attribute a session sets: the dev server, docker-compose and the tests register these. */
 export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchAttributeKey<SearchAttributeType>>[] = [
@@ -18,6 +28,8 @@ export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchA
   SessionOutcomeKey,
   SessionStageKey,
   SessionStageSinceKey,
+  SessionNumberKey,
+  SessionArchivedAtKey,
 ];
 
 /** Temporal's IndexedValueType numbers (temporal.api.enums.v1), as list and add search attributes use them. */

@@ -5,6 +5,8 @@
  */
 import { startApi, TENANT_A, type Api } from './helpers/api';
 import { startStack, type Stack } from './helpers/stack';
+import { nonceHash, sessionWorkflowId } from '../src/session-secret';
+import { progressQuery } from '../src/workflows/messages';
 
 let stack: Stack;
 let api: Api;
@@ -58,6 +60,14 @@ test('wait is 0 to 25 seconds', async () => {
   }
   // Nothing changes: after the wait it answers the same status, unchanged.
   expect((await read(id, { 'x-session-nonce': nonce }, '1')).body).toMatchObject({ status: 'SESSION_IN_PROGRESS', step: 'consent', changed: false });
+});
+
+test('the session compares hashes only: the nonce hash it keeps matches, the plain nonce does not', async () => {
+  const { id, nonce } = await launched();
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(id));
+  expect((await handle.query(progressQuery, { nonceHash: nonceHash(nonce) })).nonceCurrent).toBe(true);
+  expect((await handle.query(progressQuery, { nonceHash: nonce })).nonceCurrent).toBe(false);
+  expect((await handle.query(progressQuery, { nonceHash: null })).nonceCurrent).toBe(false);
 });
 
 test('a session bound to a device client is read with its credential, and a waiting read answers when the step lands', async () => {

@@ -11,8 +11,8 @@ import { SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
 
 const ROOT = resolve(__dirname, '..');
 
-/** Read outside src/config.ts, by the api's secret loaders: the client registry and the device token key. */
-const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'DEVICE_TOKEN_SECRET'];
+/** Read outside src/config.ts, by the secret loaders: the client registry, the device token key, the session secret. */
+const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET'];
 const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
 
 const APP_ENTRIES: Record<string, string> = {
@@ -245,7 +245,7 @@ const checks: Record<string, Check> = {
     const env = environment(setup);
     // Each as name:Type in the setup's loop, the type spelled as the CLI's --type wants it.
     const typed = SESSION_SEARCH_ATTRIBUTES.map(({ name, type }) => `${name}:${type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);
-    const problems = ['namespace create', 'search-attribute create', '--type', ...typed]
+    const problems = ['namespace create', 'search-attribute create', '--type "$$type"', ...typed]
       .filter((part) => !script.includes(part))
       .map((part) => `temporal-setup does not run ${part}`);
     if (env.NAMESPACE !== environment(c.services.api).TEMPORAL_NAMESPACE) {

@@ -16,7 +16,7 @@ import type { TenantClient } from '../src/tenants/registry';
 import { basic, DEVICE_TOKEN_SECRET, spawnApi, type RunningApi } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { parsePrometheus, type Exposition } from './helpers/prometheus';
-import { eventually, startStack, testEnv, type Stack } from './helpers/stack';
+import { eventually, startStack, TEST_SESSION_SECRET, testEnv, type Stack } from './helpers/stack';
 
 /** A webhook endpoint that refuses the first delivery with a 429 and accepts every other one. */
 class Receiver {
@@ -127,13 +127,16 @@ beforeAll(async () => {
   apiMetricsUrl = `http://127.0.0.1:${apiPort}/metrics`;
   const clients = JSON.stringify([tenant]);
   stack = await startStack('metrics', {}, { SESSIONFLOW_CLIENTS: clients });
-  // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
-  await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort) });
+  // The worker and the api share a data directory (the data keys and their KEK) and the session
+  // secret, as the processes of one deployment do.
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-metrics-'));
+  // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
+  await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort), DATA_DIR: dataDir });
   api = await spawnApi(
     testEnv({
       TEMPORAL_TASK_QUEUE: stack.taskQueue,
       DATA_DIR: dataDir,
+      SESSION_SECRET: TEST_SESSION_SECRET,
       SESSIONFLOW_CLIENTS: clients,
       DEVICE_TOKEN_SECRET,
       API_METRICS_PORT: String(apiPort),

@@ -8,17 +8,21 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { exitOnConfigError } from '../config';
 import { loadApiSettings } from '../settings';
 import { connectClient } from '../temporal';
+import { openEncryption } from '../keys/encryption';
 import { buildApp } from './app';
 import { serveMetrics } from './metrics';
+import { loadSessionSecret } from '../session-secret';
 
 async function main(): Promise<void> {
   const { config, clients: loaded, catalog, flowWatcher, deviceTokenSecret } = exitOnConfigError(() => loadApiSettings(process.env));
   const { clients, source } = loaded;
-  const temporal = await connectClient(config.temporal);
+  const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
+  const encryption = openEncryption(config);
+  const temporal = await connectClient(config.temporal, encryption.dataConverter);
   const metricsRegistry = new Registry();
   // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
   collectDefaultMetrics({ register: metricsRegistry });
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry });
+  const app = buildApp({ config, temporal, keys: encryption.keys, clients, catalog, deviceTokenSecret, sessionSecret, logger: { level: config.logLevel }, metricsRegistry });
   flowWatcher.attachLog(app.log);
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
     app
       .close()
       .then(() => temporal.connection.close())
+      .then(() => encryption.close())
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };

@@ -3,7 +3,10 @@
  * (validated synchronously by the SessionModel, so refusals leave no trace), the signal and
  * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
  * with its timers (session/timers.ts) and webhook pump (session/webhook-pump.ts) beside it.
- * Deterministic code only: time is workflow time, nonces arrive in update arguments.
+ * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
+ * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
+ * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
+ * not a nonce (only its hash).
  */
 import {
   allHandlersFinished,
@@ -13,6 +16,7 @@ import {
   patched,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,10 +27,13 @@ import {
   expireUpdate,
   launchUpdate,
   resultQuery,
+  SessionArchivedAtKey,
   SessionOutcomeKey,
   SessionStageKey,
   SessionStageSinceKey,
   SessionStatusKey,
+  type ArchivedMemo,
+  type SearchPosition,
   statusQuery,
   progressQuery,
   submitStepUpdate,
@@ -39,6 +46,7 @@ import { SessionModel } from './session/model';
 import { SessionRunner } from './session/runner';
 import { SessionTimers } from './session/timers';
 import { WebhookPump } from './session/webhook-pump';
+import { startShredder } from './shred';
 
 /** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
 const MAX_UPDATES_PER_RUN = 500;
@@ -60,16 +68,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       showDetails: setCurrentDetails,
       reportPosition: (position) => {
         if (position.status === 'consumed' && position.outcome !== null) finished.add(1, { outcome: position.outcome });
-        upsertSearchAttributes(
-          reportsStage
-            ? [
-                { key: SessionStatusKey, value: position.status },
-                { key: SessionStageKey, value: position.stage },
-                { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
-                { key: SessionOutcomeKey, value: position.outcome },
-              ]
-            : [{ key: SessionStatusKey, value: position.status }],
-        );
+        reportPosition(session, position, reportsStage);
       },
       reportsStage,
       prepareStage,
@@ -94,7 +93,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(attestrResultSignal, (delivery) => runner.attestrDelivered(delivery));
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
-  setHandler(progressQuery, ({ nonce }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonce(nonce) }));
+  setHandler(progressQuery, ({ nonceHash }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonceHash(nonceHash) }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   setHandler(launchUpdate, counted((args) => runner.launch(args)), { validator: (args) => session.checkLaunch(args) });
   setHandler(submitStepUpdate, counted((args) => runner.submitStep(args)), { validator: (args) => session.checkStep(args) });
@@ -114,5 +113,35 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     return await continueAsNew<typeof sessionWorkflow>({ ...input, state });
   }
   await condition(() => allHandlersFinished() && pump.drained);
+  // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
+  // closed without a shredder.
+  if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
   return session.statusView();
+}
+
+/**
+ * The search attributes, in one upsert (one history event): the status; for sessions started
+ * with stage reporting, the stage, its entry time and the outcome; once archived, the archive
+ * time. Once archived, also what the api answers about the session without its key (memo, as a
+ * JSON string: memo strings use the namespace key, so they stay readable after shredding).
+ */
+function reportPosition(session: SessionModel, position: SearchPosition, reportsStage: boolean): void {
+  const { status } = position;
+  const archivedAt = session.state.archivedAt;
+  upsertSearchAttributes([
+    { key: SessionStatusKey, value: status },
+    ...(reportsStage
+      ? [
+          { key: SessionStageKey, value: position.stage },
+          { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
+          { key: SessionOutcomeKey, value: position.outcome },
+        ]
+      : []),
+    ...(status === 'archived' && archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(archivedAt) }] : []),
+  ]);
+  if (status === 'archived' && patched('archived-memo-1')) {
+    const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = session.statusView();
+    const archived: ArchivedMemo = { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
+    upsertMemo({ archived: JSON.stringify(archived) });
+  }
 }

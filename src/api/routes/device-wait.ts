@@ -4,8 +4,9 @@
  * polling fast. The one request the api holds past 15 s, and only because the device asked.
  *
  * Authorised like the session's next step: a session launched with a device credential needs
- * that credential; any other needs its current nonce in the `x-session-nonce` header (the
- * workflow compares it, see progressQuery). Anything else is the same 404 as an unknown id.
+ * that credential; any other needs its current nonce in the `x-session-nonce` header (the api
+ * hashes it and the workflow compares that with the next nonce's hash it keeps, see
+ * progressQuery: no nonce enters Temporal). Anything else is the same 404 as an unknown id.
  * Waiting reads the session with a query every half second: no history events, no workers woken
  * beyond a cached query.
  */

@@ -21,7 +21,7 @@ import {
   type WebhookEventType,
 } from '../messages';
 import type { StageContext, StageOutcome } from '../providers';
-import type { SessionModel } from './model';
+import { nextNonceOf, type SessionModel } from './model';
 import type { SessionClock, TimerHandlers } from './timers';
 
 /**
@@ -41,7 +41,8 @@ export interface RunnerEffects {
   showDetails(text: string): void;
   /**
    * The search attributes: SessionStatus, and (for sessions started with stage reporting, see
-   * `reportsStage`) SessionStage, SessionStageSince and SessionOutcome, in one upsert.
+   * `reportsStage`) SessionStage, SessionStageSince and SessionOutcome, and once archived
+   * SessionArchivedAt (with the archived memo), in one upsert.
    */
   reportPosition(position: SearchPosition): void;
   /** Whether a stage move alone is reported (sessions from before it report status changes only). */
@@ -88,6 +89,7 @@ export class SessionRunner implements TimerHandlers {
     this.publish();
     this.clock.armExpiry();
     this.clock.armStage();
+    this.clock.armRetention(); // a run continued from an ended session
   }
 
   private stageKey(): string {
@@ -108,7 +110,10 @@ export class SessionRunner implements TimerHandlers {
       this.effects.reportPosition({ status: state.status, stage: live ? state.stage : null, since: live ? state.enteredAt : null, outcome: state.outcome });
       this.reportedStatus = state.status;
       this.reportedStage = stageKey;
-      if (statusChanged) this.events.statusChanged(state.status);
+      if (statusChanged) {
+        this.events.statusChanged(state.status);
+        this.clock.armRetention();
+      }
     }
     if (!this.session.isLive) this.clock.cancelExpiry();
   }
@@ -117,8 +122,9 @@ export class SessionRunner implements TimerHandlers {
     return this.session.isLive && this.state.stage === stageId && this.state.entry === entry;
   }
 
+  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
   private idempotencyKey(stage: StageInfo): string {
-    return `${this.session.input.sessionId}.${stage.id}.${this.state.entry}`;
+    return `${this.session.ref}.${stage.id}.${this.state.entry}`;
   }
 
   /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
@@ -178,7 +184,8 @@ export class SessionRunner implements TimerHandlers {
       this.publish();
     }
     const prompt = session.prompt();
-    return { session_id: session.input.sessionId, nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
+    // The nonce's hash: the api, which made the nonce, answers the nonce itself.
+    return { nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
   }
 
   async submitStep(args: StepArgs): Promise<StepAnswer> {
@@ -197,7 +204,8 @@ export class SessionRunner implements TimerHandlers {
           input: args.input,
           prepared: state.prepared,
           idempotencyKey: this.idempotencyKey(stage),
-          session: { id: session.input.sessionId, tag: session.input.tag },
+          // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
+          session: { id: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
           ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });
@@ -211,7 +219,7 @@ export class SessionRunner implements TimerHandlers {
       state.stepCount += 1;
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
       this.move(stage.id, session.flow.advance(stage.id, event), event.type);
-      if (session.isLive) state.nonce = args.nextNonce;
+      if (session.isLive) session.expectNonce(nextNonceOf(args));
       this.publish();
       await this.settle();
       return this.answered(args, session.stepAnswer(`${stage.id}-${state.stepCount}`));
@@ -229,7 +237,7 @@ export class SessionRunner implements TimerHandlers {
     const { session, state } = this;
     state.stepCount += 1;
     this.endIfOverBudget(Date.now());
-    if (session.isLive) state.nonce = args.nextNonce;
+    if (session.isLive) session.expectNonce(nextNonceOf(args));
     const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
     answer.data = { ...answer.data, error };
     return this.answered(args, answer);
@@ -237,7 +245,7 @@ export class SessionRunner implements TimerHandlers {
 
   /** Keeps the answer, so an identical retry of this submission gets it again. */
   private answered(args: StepArgs, answer: StepAnswer): StepAnswer {
-    this.state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+    this.session.rememberStep(args, answer);
     return answer;
   }
 
@@ -292,6 +300,12 @@ export class SessionRunner implements TimerHandlers {
     this.session.archive(Date.now());
     this.publish();
     return this.session.statusView();
+  }
+
+  /** The client's retention passed since the session ended: it archives itself, as an explicit archive does. */
+  retentionPassed(): void {
+    const { status } = this.state;
+    if (status === 'consumed' || status === 'expired') this.archive();
   }
 
   /** Attestr's completion webhook: kept only for the handshake the current stage waits for; anything else is stale. */
