@@ -6,9 +6,9 @@ TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 
 .PHONY: start test bench lint typecheck unit deps chromium build clean
 
-# Installs the exact versions in package-lock.json, again whenever it changes. (`npm install`
-# rather than `npm ci`: npm 11 writes lock files without other platforms' optional packages,
-# which `npm ci` then refuses.)
+# Installs the exact versions in package-lock.json, again whenever it changes. The lock is the
+# one this npm (11) writes, every platform's optional packages included, so `npm install` leaves
+# it unchanged (test/package-lock.test.ts checks that) and a fresh clone stays clean.
 node_modules/.installed: package-lock.json
 	npm install --no-audit --no-fund
 	@touch $@

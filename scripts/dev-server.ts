@@ -1,21 +1,24 @@
 /**
  * Starts and stops the Temporal CLI's dev server (with its Web UI) for `make start` and
- * `make test`, registering the search attributes sessions use, and waits until it answers.
+ * `make test`, registering the search attributes sessions use, and waits until it is ready: it
+ * answers and its namespace has those search attributes (src/readiness.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
+import { checkReadiness, INDEXED_VALUE_TYPE, SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
 
-/** Every search attribute sessions use, with its type (as src/workflows/messages.ts defines them). */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Datetime'> = {
-  SessionStatus: 'Keyword',
-  SessionTag: 'Keyword',
-  FlowId: 'Keyword',
-  ClientId: 'Keyword',
-  SessionNumber: 'Keyword',
-  SessionArchivedAt: 'Datetime',
-};
+/** The CLI's `--search-attribute` flag spelling of a type: Keyword, Datetime, ... */
+export function cliTypeName(type: string): string {
+  return type.split('_').map((part) => part[0] + part.slice(1).toLowerCase()).join('');
+}
+
+/**
+ * Every search attribute sessions use, mapped to its type as the CLI spells it: derived from the
+ * one list (src/readiness.ts SESSION_SEARCH_ATTRIBUTES), never kept by hand.
+ */
+export const SEARCH_ATTRIBUTES: Record<string, string> = Object.fromEntries(SESSION_SEARCH_ATTRIBUTES.map(({ name, type }) => [name, cliTypeName(type)]));
 
 export interface DevServerOptions {
   /** Path of the Temporal CLI (see scripts/install-temporal.sh). */
@@ -50,27 +53,44 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Registers the session search attributes the namespace lacks. The CLI's `--search-attribute`
+ * flags do that on a new database only: on a `.data/` from before an attribute was added, every
+ * create would fail with "no mapping defined for search attribute" until someone added it.
+ */
+async function registerMissingSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SESSION_SEARCH_ATTRIBUTES.filter(({ name }) => !Object.hasOwn(customAttributes ?? {}, name));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(({ name, type }) => [name, INDEXED_VALUE_TYPE[type]])),
+  });
+}
+
+async function waitUntilReady(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastError = '';
+  let lastProblem = '';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the Temporal dev server exited with code ${child.exitCode}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
-        await connection.workflowService.getSystemInfo({});
         // The default namespace is registered a moment after the frontend answers.
         await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return;
+        await registerMissingSearchAttributes(connection, 'default');
+        const readiness = await checkReadiness(connection, 'default', 2_000);
+        if (readiness.ready) return;
+        lastProblem = readiness.problems.join('; ');
       } finally {
         await connection.close();
       }
     } catch (err) {
-      lastError = (err as Error).message;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      lastProblem = (err as Error).message;
     }
+    await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  throw new Error(`the Temporal dev server did not answer within ${timeoutMs} ms (${lastError})`);
+  throw new Error(`the Temporal dev server was not ready within ${timeoutMs} ms (${lastProblem})`);
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -98,7 +118,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     log.end();
   };
   try {
-    await waitUntilServing(address, child, 60_000);
+    await waitUntilReady(address, child, 60_000);
   } catch (err) {
     await stop();
     throw err;

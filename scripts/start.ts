@@ -14,6 +14,22 @@ import { Supervisor } from './supervisor';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
 
+async function waitUntilApiReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const answer = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (answer.ok) return;
+      last = ((await answer.json()) as { problems?: string[] }).problems?.join('; ') ?? `status ${answer.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`the api was not ready within ${timeoutMs / 1000} s (${last})`);
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const cli = process.env.TEMPORAL_CLI;
@@ -67,6 +83,8 @@ async function main(): Promise<void> {
     await supervisor.startService({ name: 'api', entry: 'src/api/main.ts', env, ready: /Server listening at/ });
     const uiOrigin = `http://localhost:${UI_PORT}`;
     await supervisor.startService({ name: 'codec', entry: 'src/codec-server.ts', env: { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, ready: /codec server listening/ });
+    // "running" only once a create would succeed: the api's own /readyz says so.
+    await waitUntilApiReady(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
   } catch (err) {
     process.stderr.write(`make start failed: ${(err as Error).message}\n`);
     await stopAll(1);
@@ -93,7 +111,7 @@ async function main(): Promise<void> {
       `codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,
       '',
       'Try:',
-      `  curl ${apiUrl}/healthz`,
+      `  curl ${apiUrl}/readyz`,
       `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
       `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
       '',

@@ -95,6 +95,8 @@ export interface Config {
     attestr: ProviderEndpoint;
     finqware: ProviderEndpoint;
     quotaWaitCapMs: number;
+    /** How long a device step waits for a provider result still pending before answering pending. */
+    pendingWaitSeconds: number;
     /** Values the `http` stage may put in headers as {{secrets.NAME}}. */
     httpStageSecrets: Record<string, string>;
   };
@@ -145,6 +147,7 @@ export const CONFIG_VARIABLES = [
   'FINQWARE_CLIENT_ID',
   'FINQWARE_CLIENT_APP_KEY',
   'PROVIDER_QUOTA_WAIT_CAP_SECONDS',
+  'PROVIDER_PENDING_WAIT_SECONDS',
   'HTTP_STAGE_SECRETS',
   'SESSIONFLOW_EVENT_RULES',
   'SESSIONFLOW_KEK',
@@ -429,6 +432,8 @@ export function loadConfig(env: Env = process.env): Config {
       // A provider's daily limit is waited out up to this long (default 6 hours), then the stage fails.
       quotaWaitCapMs: positiveInteger(env, 'PROVIDER_QUOTA_WAIT_CAP_SECONDS', 6 * 3600, 7 * 24 * 3600) * 1000,
       httpStageSecrets: stringMap(env, 'HTTP_STAGE_SECRETS'),
+      // At most 14 s, so no device request is held longer than 15 s (the answer needs a moment too).
+      pendingWaitSeconds: positiveInteger(env, 'PROVIDER_PENDING_WAIT_SECONDS', 10, 14),
     },
   };
   requireCredentialsOffSandbox(env, 'ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET');

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
 import { FlowCatalog, FlowLoadError } from './flows/catalog';
+import { FlowWatcher } from './flows/watch';
 import { loadClients, type LoadedClients } from './tenants/registry';
 
 type Env = Record<string, string | undefined>;
@@ -20,6 +21,8 @@ export interface WorkerSettings {
 
 export interface ApiSettings extends WorkerSettings {
   catalog: FlowCatalog;
+  /** Keeps `catalog` in step with the flows directory once started (src/flows/watch.ts). */
+  flowWatcher: FlowWatcher;
   /** Signs device client credentials; every api replica needs the same one. */
   deviceTokenSecret: string;
 }
@@ -33,18 +36,21 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
 /** The api's settings: the worker's, the flows (with the event rules checked against them) and the device-token secret. */
 export function loadApiSettings(env: Env = process.env): ApiSettings {
   const { config, clients } = loadWorkerSettings(env);
-  const catalog = loadFlows(config);
-  checkEventRules(config, catalog);
-  return { config, clients, catalog, deviceTokenSecret: loadDeviceTokenSecret(env, config.dataDir) };
+  const flowWatcher = loadFlows(config);
+  checkEventRules(config, flowWatcher.catalog);
+  return { config, clients, catalog: flowWatcher.catalog, flowWatcher, deviceTokenSecret: loadDeviceTokenSecret(env, config.dataDir) };
 }
 
-function loadFlows(config: Config): FlowCatalog {
+/** The valid flow files; an invalid one is reported (once the api's logger is attached) and skipped. */
+function loadFlows(config: Config): FlowWatcher {
+  const watcher = new FlowWatcher(config.flowsDir, FlowCatalog.empty());
   try {
-    return FlowCatalog.load(config.flowsDir);
+    watcher.scan();
   } catch (err) {
-    if (err instanceof FlowLoadError) throw new ConfigError('FLOWS_DIR', `holds a flow that cannot be loaded: ${err.message}`);
+    if (err instanceof FlowLoadError) throw new ConfigError('FLOWS_DIR', 'names a directory that cannot be read');
     throw err;
   }
+  return watcher;
 }
 
 /** A rule that starts sessions must name a flow that can run. */

@@ -108,6 +108,8 @@ test('DELETE /v1/client expires its live sessions and revokes the credential', a
 
   const deleted = await api.call('DELETE', '/v1/client', { as: null, headers: headersFor(credential) });
   expect(deleted.status).toBe(200);
+  // The cookie it set is cleared: same name and path, expired at once.
+  expect(deleted.headers['set-cookie']).toBe('__client=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0');
   const byId = Object.fromEntries(deleted.body.client.sessions.map((s: { id: string; status: string }) => [s.id, s.status]));
   expect(byId).toEqual({ [live]: 'expired', [finished]: 'consumed' });
   // The backend sees the ended session as expired, with the reason recorded.

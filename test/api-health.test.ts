@@ -1,5 +1,7 @@
 /**
- * GET /healthz over real HTTP: 200 when Temporal answers, 503 when it does not.
+ * GET /healthz (liveness: 200 whenever the process serves, Temporal or not) and GET /readyz
+ * (200 only when a create would succeed: Temporal answers and knows the session search
+ * attributes), over real HTTP.
  */
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
@@ -11,14 +13,21 @@ import { FlowCatalog } from '../src/flows/catalog';
 import { freePort } from '../scripts/dev-server';
 import { sessionSecret } from './helpers/stack';
 
-async function healthOf(address: string) {
-  const config = loadConfig({ TEMPORAL_ADDRESS: address });
+async function probe(address: string, path: '/healthz' | '/readyz', namespace = 'default') {
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace });
   const connection = await Connection.connect({ address, connectTimeout: 500 }).catch(() => Connection.lazy({ address }));
-  const app = buildApp({ config, temporal: new Client({ connection, dataConverter: openEncryption(config).dataConverter }), clients: [], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef', sessionSecret });
+  const app = buildApp({
+    config,
+    temporal: new Client({ connection, namespace, dataConverter: openEncryption(config).dataConverter }),
+    clients: [],
+    catalog: FlowCatalog.load('flows'),
+    deviceTokenSecret: 'test-device-token-secret-0123456789abcdef',
+    sessionSecret,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const { port } = app.server.address() as AddressInfo;
-    const answer = await request(`http://127.0.0.1:${port}/healthz`);
+    const answer = await request(`http://127.0.0.1:${port}${path}`);
     return { status: answer.statusCode, requestId: answer.headers['x-request-id'], body: (await answer.body.json()) as Record<string, unknown> };
   } finally {
     await app.close();
@@ -26,17 +35,35 @@ async function healthOf(address: string) {
   }
 }
 
-test('healthz answers 200 with Temporal reachable', async () => {
-  const health = await healthOf(process.env.TEMPORAL_ADDRESS!);
+test('healthz and readyz answer 200 with Temporal ready', async () => {
+  const health = await probe(process.env.TEMPORAL_ADDRESS!, '/healthz');
   expect(health.status).toBe(200);
-  expect(health.body).toEqual({ status: 'ok', temporal: { reachable: true, namespace: 'default' } });
+  expect(health.body).toEqual({ status: 'ok' });
   expect(health.requestId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+  const readiness = await probe(process.env.TEMPORAL_ADDRESS!, '/readyz');
+  expect(readiness.status).toBe(200);
+  expect(readiness.body).toEqual({ status: 'ready', ready: true, temporal: { reachable: true, namespace: 'default' }, problems: [] });
 });
 
-test('healthz answers 503 when Temporal does not answer', async () => {
-  const health = await healthOf(`127.0.0.1:${await freePort()}`);
-  expect(health.status).toBe(503);
-  expect(health.body).toEqual({ status: 'degraded', temporal: { reachable: false, namespace: 'default' } });
+test('when Temporal does not answer, healthz stays 200 (no restart loop) and readyz answers 503', async () => {
+  const address = `127.0.0.1:${await freePort()}`;
+  const health = await probe(address, '/healthz');
+  expect(health.status).toBe(200);
+  expect(health.body).toEqual({ status: 'ok' });
+  const readiness = await probe(address, '/readyz');
+  expect(readiness.status).toBe(503);
+  expect(readiness.body).toEqual({ status: 'not_ready', ready: false, temporal: { reachable: false, namespace: 'default' }, problems: ['Temporal does not answer'] });
+});
+
+test('readyz answers 503 naming a namespace Temporal does not have', async () => {
+  const readiness = await probe(process.env.TEMPORAL_ADDRESS!, '/readyz', 'sessionflow-no-such-namespace');
+  expect(readiness.status).toBe(503);
+  expect(readiness.body).toEqual({
+    status: 'not_ready',
+    ready: false,
+    temporal: { reachable: true, namespace: 'sessionflow-no-such-namespace' },
+    problems: ['namespace sessionflow-no-such-namespace does not exist'],
+  });
 });
 
 test('when Temporal refuses the work, the api answers 5001 / internal_error and hides the cause', async () => {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config';
-import { SEARCH_ATTRIBUTES as DEV_SERVER_SEARCH_ATTRIBUTES } from '../scripts/dev-server';
+import { SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -23,7 +23,6 @@ const APP_ENTRIES: Record<string, string> = {
 };
 const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup'];
 const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
-const SEARCH_ATTRIBUTES = Object.entries(DEV_SERVER_SEARCH_ATTRIBUTES).map(([name, type]) => `${name}:${type}`);
 const SECRET_NAME = /(SECRET|_KEY|PWD|PASSWORD|TOKEN)$/;
 /** `${NAME}`, `${NAME?message}` or `${NAME:?message}`: from the host, with no default to leak. */
 const HOST_SUBSTITUTION = /^\$\{[A-Z][A-Z0-9_]*(:?\?[^}]*)?\}$/;
@@ -245,7 +244,9 @@ const checks: Record<string, Check> = {
     const setup = c.services['temporal-setup'];
     const script = text(setup?.command);
     const env = environment(setup);
-    const problems = ['namespace create', 'search-attribute create', '--type "$$type"', ...SEARCH_ATTRIBUTES]
+    // Each as name:Type in the setup's loop, the type spelled as the CLI's --type wants it.
+    const typed = SESSION_SEARCH_ATTRIBUTES.map(({ name, type }) => `${name}:${type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);
+    const problems = ['namespace create', 'search-attribute create', '--type "$$type"', ...typed]
       .filter((part) => !script.includes(part))
       .map((part) => `temporal-setup does not run ${part}`);
     if (env.NAMESPACE !== environment(c.services.api).TEMPORAL_NAMESPACE) {
@@ -407,6 +408,7 @@ describe('the checks catch a broken file', () => {
     'points the UI at temporal': [['the UI dials localhost', (c) => (env(c, 'temporal-ui').TEMPORAL_ADDRESS = 'localhost:7233')]],
     'creates the namespace and the search attributes the app uses': [
       ['ClientId is forgotten', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('ClientId', ''))],
+      ['SessionStageSince as a Keyword', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('SessionStageSince:Datetime', 'SessionStageSince:Keyword'))],
       ['another namespace', (c) => (env(c, 'temporal-setup').NAMESPACE = 'sessions')],
     ],
     'keeps secrets out of the file': [

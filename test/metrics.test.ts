@@ -16,7 +16,7 @@ import type { TenantClient } from '../src/tenants/registry';
 import { basic, DEVICE_TOKEN_SECRET, spawnApi, type RunningApi } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { parsePrometheus, type Exposition } from './helpers/prometheus';
-import { eventually, startStack, testEnv, type Stack } from './helpers/stack';
+import { eventually, startStack, TEST_SESSION_SECRET, testEnv, type Stack } from './helpers/stack';
 
 /** A webhook endpoint that refuses the first delivery with a 429 and accepts every other one. */
 class Receiver {
@@ -127,13 +127,16 @@ beforeAll(async () => {
   apiMetricsUrl = `http://127.0.0.1:${apiPort}/metrics`;
   const clients = JSON.stringify([tenant]);
   stack = await startStack('metrics', {}, { SESSIONFLOW_CLIENTS: clients });
-  // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
-  await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort) });
+  // The worker and the api share a data directory (the data keys and their KEK) and the session
+  // secret, as the processes of one deployment do.
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-metrics-'));
+  // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
+  await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort), DATA_DIR: dataDir });
   api = await spawnApi(
     testEnv({
       TEMPORAL_TASK_QUEUE: stack.taskQueue,
       DATA_DIR: dataDir,
+      SESSION_SECRET: TEST_SESSION_SECRET,
       SESSIONFLOW_CLIENTS: clients,
       DEVICE_TOKEN_SECRET,
       API_METRICS_PORT: String(apiPort),
@@ -166,6 +169,11 @@ beforeAll(async () => {
   // expired: its expiry comes before anyone launches it.
   await handshake('consent-only', { expiry: Date.now() + 1_000 });
   expectedStatuses.expired += 1;
+
+  // consumed with the outcome skipped: declined.
+  const declined = await handshake('consent-only');
+  expect((await step(declined, 'consent-only', 'input', await launch(declined), 'consent', { accepted: false })).status).toBe(200);
+  expectedStatuses.consumed += 1;
 
   // consumed through both providers; Attestr's first handshake create is rate limited and retried.
   await sandboxCall(stack, 'POST', '/attestr/_faults', { status: 429, code: 4291, retryAfter: 1, count: 1 });
@@ -264,6 +272,20 @@ test("a provider's retried failure is counted by provider, type and code; every 
     expect({ provider, attempts: metrics.sum(attempts, { provider }) - before.worker.sum(attempts, { provider }) }).toEqual({ provider, attempts: seen });
   }
   expect(metrics.sum(attempts, { provider: 'attestr', outcome: 'ProviderRateLimited' })).toBe(rateLimited);
+});
+
+test('sessions whose flow ended are counted by outcome, once each', async () => {
+  const name = 'sessionflow_sessions_finished_total';
+  // Accepted consent (webhooked, archived) and kyc-basic end in success, the declined consent in skipped.
+  const expected = { success: 3, skipped: 1, error: 0 };
+  let seen: Record<string, number> = {};
+  await eventually(async () => {
+    const { metrics } = await scrape(workerMetricsUrl);
+    seen = Object.fromEntries(Object.keys(expected).map((outcome) => [outcome, metrics.sum(name, { outcome }) - before.worker.sum(name, { outcome })]));
+    return JSON.stringify(seen) === JSON.stringify(expected) ? true : undefined;
+  }, 10_000).catch(() => undefined);
+  expect(seen).toEqual(expected);
+  expect((await scrape(workerMetricsUrl)).metrics.families.get(name)?.type).toBe('counter');
 });
 
 test('webhook delivery attempts are counted by outcome', async () => {

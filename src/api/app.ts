@@ -19,6 +19,7 @@ import { buildOpenApi, collectRoutes } from './openapi';
 import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
 import { backendRoutes } from './routes/backend';
 import { deviceRoutes } from './routes/device';
+import { deviceWaitRoutes } from './routes/device-wait';
 import { deviceClientRoutes } from './routes/device-client';
 import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
@@ -26,6 +27,7 @@ import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
 import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
+import { checkReadiness } from '../readiness';
 import type { SessionSecret } from '../session-secret';
 
 export interface ApiDeps {
@@ -47,17 +49,8 @@ export interface ApiDeps {
 export const BACKEND_PREFIX = '/api/v1/public/flowx';
 export const DEVICE_PREFIX = '/v1';
 
-/** How long /healthz waits for Temporal before calling it unreachable. */
-const HEALTH_TIMEOUT_MS = 2_000;
-
-async function temporalReachable(client: Client): Promise<boolean> {
-  try {
-    await client.connection.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** How long /readyz waits for Temporal before calling it unreachable. */
+const READINESS_TIMEOUT_MS = 2_000;
 
 /** Fastify's own errors (validation, body parsing) as a status and a message safe to show. */
 function requestProblem(error: FastifyError): { status: number; message: string } | null {
@@ -164,16 +157,20 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     return sendError(request, reply, failure);
   });
 
-  app.get('/healthz', async (_request, reply) => {
-    const reachable = await temporalReachable(deps.temporal);
-    return reply.code(reachable ? 200 : 503).send({
-      status: reachable ? 'ok' : 'degraded',
-      temporal: { reachable, namespace: deps.config.temporal.namespace },
-    });
+  // Liveness only: the process serves requests. It never asks Temporal (or a key store), so an
+  // outage there does not make an orchestrator restart every replica in a loop; /readyz says it.
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // Readiness: a session create would succeed now (see src/readiness.ts). 503 takes the replica
+  // out of the load balancer until Temporal and its search attributes answer.
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = await checkReadiness(deps.temporal.connection, deps.config.temporal.namespace, READINESS_TIMEOUT_MS);
+    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not_ready', ...readiness });
   });
 
   app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
   app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => deviceWaitRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
   app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });

@@ -1,7 +1,8 @@
 /**
  * The api process: its settings (src/settings.ts), one Temporal client, graceful close on
- * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting,
- * clients value or flow file stops it with one line on stderr.
+ * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting or
+ * clients value, or an unreadable flows directory, stops it with one line on stderr; an invalid
+ * flow file is logged and skipped, and flow files are read again every second (src/flows/watch.ts).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { exitOnConfigError } from '../config';
@@ -13,7 +14,7 @@ import { serveMetrics } from './metrics';
 import { loadSessionSecret } from '../session-secret';
 
 async function main(): Promise<void> {
-  const { config, clients: loaded, catalog, deviceTokenSecret } = exitOnConfigError(() => loadApiSettings(process.env));
+  const { config, clients: loaded, catalog, flowWatcher, deviceTokenSecret } = exitOnConfigError(() => loadApiSettings(process.env));
   const { clients, source } = loaded;
   const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
   const encryption = openEncryption(config);
@@ -22,14 +23,17 @@ async function main(): Promise<void> {
   // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
   collectDefaultMetrics({ register: metricsRegistry });
   const app = buildApp({ config, temporal, keys: encryption.keys, clients, catalog, deviceTokenSecret, sessionSecret, logger: { level: config.logLevel }, metricsRegistry });
+  flowWatcher.attachLog(app.log);
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
+  flowWatcher.start();
   app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length }, 'api ready');
   let closing = false;
   const shutdown = () => {
     if (closing) return;
     closing = true;
+    flowWatcher.stop();
     metricsServer?.close();
     app
       .close()

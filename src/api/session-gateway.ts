@@ -42,6 +42,9 @@ import {
   launchUpdate,
   MAX_DEVICE_SESSIONS,
   REFUSALS,
+  progressQuery,
+  SessionStageKey,
+  SessionStageSinceKey,
   SessionStatusKey,
   SessionTagKey,
   SessionNumberKey,
@@ -311,6 +314,9 @@ export class SessionGateway {
           { key: FlowIdKey, value: flow.flowId },
           { key: ClientIdKey, value: request.clientId },
           { key: SessionNumberKey, value: input.number },
+          // The first stage from the start, so the workflow's first move is its first upsert.
+          { key: SessionStageKey, value: flow.machine.initial },
+          { key: SessionStageSinceKey, value: new Date(now) },
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
         staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.clientId}`,
@@ -487,6 +493,30 @@ export class SessionGateway {
   async expire(sessionId: string, reason: string): Promise<StatusView> {
     try {
       return { ...(await this.onSession(sessionId, (handle) => handle.executeUpdate(expireUpdate, { args: [{ reason }] }))), sessionId };
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  /**
+   * The status, and whether `nonce` is the session's current one (see progressQuery): the
+   * workflow gets only the nonce's hash and compares it with the hash it keeps. An archived
+   * session, whose key may be destroyed, answers from search attributes and memo, with no
+   * current nonce.
+   */
+  async progress(sessionId: string, nonce: string | null): Promise<{ status: StatusView; nonceCurrent: boolean }> {
+    const hash = nonce === null ? null : nonceHash(nonce);
+    try {
+      return await this.onSession(sessionId, async (handle) => {
+        try {
+          const answer = await handle.query(progressQuery, { nonceHash: hash });
+          return { status: { ...answer.status, sessionId }, nonceCurrent: answer.nonceCurrent };
+        } catch (err) {
+          const archived = err instanceof WorkflowNotFoundError ? null : await this.archivedView(handle, sessionId);
+          if (archived) return { status: archived, nonceCurrent: false };
+          throw err;
+        }
+      });
     } catch (err) {
       return refusalOf(err);
     }

@@ -1,13 +1,25 @@
 /**
- * The flow catalog: every `flows/<id>.json` file, checked at load. A file that is not a valid
- * flow stops the load with a FlowLoadError naming the file and the problems, so a bad deploy
- * fails at start instead of on a user's device.
+ * The flow catalog: every `flows/<id>.json` file, checked at load. `load` and `fromFiles` refuse
+ * a file that is not a valid flow with a FlowLoadError naming the file and every problem (for
+ * tests and `flow:publish`); the running api keeps its catalog current with a FlowWatcher
+ * (watch.ts), which skips such a file instead, so one bad file stops nothing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { snapshotIdOf } from './snapshots';
 import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, type FlowDefinition, type FlowFile, type FlowMachine, type StageKind } from './core/types';
 import { validateFlowMachine } from './validate';
+
+/** The `.json` files of a flows directory, by name. */
+export function readFlowFiles(dir: string): Array<{ file: string; text: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+  } catch {
+    throw new FlowLoadError(dir, ['the flows directory cannot be read']);
+  }
+  return names.map((name) => ({ file: name, text: readFileSync(join(dir, name), 'utf8') }));
+}
 
 export class FlowLoadError extends Error {
   override readonly name = 'FlowLoadError';
@@ -56,34 +68,44 @@ function problemsOf(file: string, raw: unknown): string[] {
   return problems;
 }
 
+/** One file read: the flow, or every problem that keeps it from being one. */
+export type ParsedFlowFile = { ok: true; flow: FlowFile } | { ok: false; problems: string[] };
+
+export function parseFlowFile(file: string, text: string): ParsedFlowFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problems: [`is not valid JSON (${(err as Error).message})`] };
+  }
+  const problems = problemsOf(file, raw);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, flow: raw as FlowFile };
+}
+
 export class FlowCatalog {
-  private constructor(private readonly flows: ReadonlyMap<string, FlowFile>) {}
+  private constructor(private flows: ReadonlyMap<string, FlowFile>) {}
+
+  static empty(): FlowCatalog {
+    return new FlowCatalog(new Map());
+  }
 
   static fromFiles(files: Array<{ file: string; text: string }>): FlowCatalog {
     const flows = new Map<string, FlowFile>();
     for (const { file, text } of files) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new FlowLoadError(file, [`is not valid JSON (${(err as Error).message})`]);
-      }
-      const problems = problemsOf(file, raw);
-      if (problems.length > 0) throw new FlowLoadError(file, problems);
-      const flow = raw as FlowFile;
-      flows.set(flow.id, flow);
+      const parsed = parseFlowFile(file, text);
+      if (!parsed.ok) throw new FlowLoadError(file, parsed.problems);
+      flows.set(parsed.flow.id, parsed.flow);
     }
     return new FlowCatalog(flows);
   }
 
   static load(dir: string): FlowCatalog {
-    let names: string[];
-    try {
-      names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
-    } catch {
-      throw new FlowLoadError(dir, ['the flows directory cannot be read']);
-    }
-    return FlowCatalog.fromFiles(names.map((name) => ({ file: name, text: readFileSync(join(dir, name), 'utf8') })));
+    return FlowCatalog.fromFiles(readFlowFiles(dir));
+  }
+
+  /** Serves `flows` from now on; sessions already running keep the definition they started with. */
+  replace(flows: ReadonlyMap<string, FlowFile>): void {
+    this.flows = flows;
   }
 
   list(): FlowFile[] {

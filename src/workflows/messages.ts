@@ -25,13 +25,27 @@ export const SessionStatusKey = defineSearchAttributeKey('SessionStatus', Search
 export const SessionTagKey = defineSearchAttributeKey('SessionTag', SearchAttributeType.KEYWORD);
 export const FlowIdKey = defineSearchAttributeKey('FlowId', SearchAttributeType.KEYWORD);
 export const ClientIdKey = defineSearchAttributeKey('ClientId', SearchAttributeType.KEYWORD);
+/** `success`, `error` or `skipped` once the flow ended; unset while live. */
+export const SessionOutcomeKey = defineSearchAttributeKey('SessionOutcome', SearchAttributeType.KEYWORD);
+/** The current stage id; unset once the session ended. */
+export const SessionStageKey = defineSearchAttributeKey('SessionStage', SearchAttributeType.KEYWORD);
+/** When the session entered its current stage (launch, for the first one); unset once it ended. */
+export const SessionStageSinceKey = defineSearchAttributeKey('SessionStageSince', SearchAttributeType.DATETIME);
+
 /** The session's human-readable number, so an archived (shredded) session still answers with it. */
 export const SessionNumberKey = defineSearchAttributeKey('SessionNumber', SearchAttributeType.KEYWORD);
 /** When the session was archived; set in the same upsert as its status. */
 export const SessionArchivedAtKey = defineSearchAttributeKey('SessionArchivedAt', SearchAttributeType.DATETIME);
+// Every search attribute a session sets is listed once, with its type: src/readiness.ts SESSION_SEARCH_ATTRIBUTES.
 
-/** Every search attribute the project defines, for the dev server, docker-compose and tests to register. */
-export const SEARCH_ATTRIBUTE_KEYS = [SessionStatusKey, SessionTagKey, FlowIdKey, ClientIdKey, SessionNumberKey, SessionArchivedAtKey];
+/** What the search attributes say about a session's position, set together in one upsert. */
+export interface SearchPosition {
+  status: SessionStatus;
+  stage: string | null;
+  /** Unix ms the stage was entered; null with the stage. */
+  since: number | null;
+  outcome: Outcome | null;
+}
 
 /** How long a consumed or expired session is kept before it archives itself, unless its client says otherwise: 30 days. */
 export const DEFAULT_RETENTION_SECONDS = 30 * 24 * 60 * 60;
@@ -171,6 +185,11 @@ export interface StepArgs {
   nextNonceHash: string;
   /** Recorded histories only. */
   nextNonce?: string;
+  /**
+   * How long this step may wait for a provider result that is still pending before it answers
+   * pending with a fresh nonce (the api's PROVIDER_PENDING_WAIT_SECONDS); 10 s when absent.
+   */
+  pendingWaitSeconds?: number;
 }
 
 export interface StepAnswer {
@@ -235,6 +254,12 @@ export const expireUpdate = defineUpdate<StatusView, [ExpireArgs]>('expire');
 export const attestrResultSignal = defineSignal<[AttestrDelivery]>('attestrResult');
 export const statusQuery = defineQuery<StatusView>('status');
 export const resultQuery = defineQuery<ResultView>('result');
+/**
+ * The session's status, and whether `nonceHash` is the hash of its current nonce (the device's
+ * credential for its next step), for the device's long-poll. The api hashes what the device sent
+ * and the workflow compares hashes: no nonce enters history, and none is handed out by a read.
+ */
+export const progressQuery = defineQuery<{ status: StatusView; nonceCurrent: boolean }, [{ nonceHash: string | null }]>('progress');
 /** Status and result read at the same moment, for the api's session view. */
 export const viewQuery = defineQuery<{ status: StatusView; result: ResultView }>('view');
 

@@ -20,13 +20,20 @@ const calls = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes: PERMANENT },
 });
 
+/** The pending-result bound when the step names none (a step sent by an older api). */
+export const DEFAULT_PENDING_WAIT_SECONDS = 10;
+
 // The device reports the user finished Attestr's flow; the result can lag a moment behind it,
-// so a pending result is polled briefly before the stage gives up.
-const attestrResult = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds', maximumAttempts: 15, nonRetryableErrorTypes: PERMANENT },
-});
+// so a pending result is polled by Temporal's retries, but only for `waitSeconds` in all
+// (schedule-to-close): the device's request is waiting on this step. Past it the stage answers
+// pending and the device tries again. Same three history events as before, whatever the bound.
+function attestrResult(waitSeconds: number) {
+  return proxyActivities<Activities>({
+    scheduleToCloseTimeout: `${waitSeconds} seconds`,
+    heartbeatTimeout: '5 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds', nonRetryableErrorTypes: PERMANENT },
+  });
+}
 
 export type StageOutcome = { ok: true; output: Record<string, unknown> } | { ok: false; error: StageError };
 
@@ -76,17 +83,31 @@ export interface StageContext {
   session: { id: string; tag: string };
   /** Attestr's result when its webhook delivered it already: no need to ask Attestr again. */
   delivered: AttestrDelivery | null;
+  /** How long a provider result still pending is waited for in this step (StepArgs.pendingWaitSeconds). */
+  pendingWaitSeconds?: number;
+}
+
+/** Attestr's result, or pending once the step's bound is spent on a result still not there. */
+async function attestrStage(context: StageContext): Promise<StageOutcome> {
+  const handshakeId = String(context.prepared?.handshakeId ?? '');
+  try {
+    const verified =
+      context.delivered?.handshakeId === handshakeId
+        ? context.delivered
+        : await attestrResult(context.pendingWaitSeconds ?? DEFAULT_PENDING_WAIT_SECONDS).attestrFetchVerifiedResult({ handshakeId });
+    return { ok: true, output: { handshakeId, requestId: verified.requestId, verified: true, result: verified.result } };
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') {
+      return { ok: false, error: { type: 'ProviderResultPending', message: 'attestr has no result for this handshake yet', provider: 'attestr' } };
+    }
+    return { ok: false, error: stageError(err) };
+  }
 }
 
 /** The provider work of a device submission. */
 export function runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome> {
+  if (stage.provider === 'attestr') return attestrStage(context);
   return attempt(async () => {
-    if (stage.provider === 'attestr') {
-      const handshakeId = String(context.prepared?.handshakeId ?? '');
-      const verified =
-        context.delivered?.handshakeId === handshakeId ? context.delivered : await attestrResult.attestrFetchVerifiedResult({ handshakeId });
-      return { handshakeId, requestId: verified.requestId, verified: true, result: verified.result };
-    }
     if (stage.provider === 'http') {
       const spec = renderHttpRequest(stage.params as unknown as HttpStageParams, { input: context.input, session: context.session });
       const answer = await calls.httpStageCall(spec);

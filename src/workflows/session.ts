@@ -12,6 +12,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  metricMeter,
   patched,
   setCurrentDetails,
   setHandler,
@@ -27,10 +28,14 @@ import {
   launchUpdate,
   resultQuery,
   SessionArchivedAtKey,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
   SessionStatusKey,
   type ArchivedMemo,
-  type SessionStatus,
+  type SearchPosition,
   statusQuery,
+  progressQuery,
   submitStepUpdate,
   viewQuery,
   type SessionInput,
@@ -52,12 +57,20 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
   const pump = new WebhookPump(input, state, input.webhook && patched('webhooks-out-1'));
+  // Sessions from before SessionStage and SessionOutcome upserted on status changes only.
+  const reportsStage = patched('session-stage-search-attributes');
+  // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
+  const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
   const runner = new SessionRunner(
     session,
     pump,
     {
       showDetails: setCurrentDetails,
-      reportStatus: (status) => reportStatus(session, status),
+      reportPosition: (position) => {
+        if (position.status === 'consumed' && position.outcome !== null) finished.add(1, { outcome: position.outcome });
+        reportPosition(session, position, reportsStage);
+      },
+      reportsStage,
       prepareStage,
       runStage,
       timers: (on) => new SessionTimers(session, on),
@@ -80,6 +93,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(attestrResultSignal, (delivery) => runner.attestrDelivered(delivery));
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
+  setHandler(progressQuery, ({ nonceHash }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonceHash(nonceHash) }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   setHandler(launchUpdate, counted((args) => runner.launch(args)), { validator: (args) => session.checkLaunch(args) });
   setHandler(submitStepUpdate, counted((args) => runner.submitStep(args)), { validator: (args) => session.checkStep(args) });
@@ -106,14 +120,23 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
 }
 
 /**
- * The status search attribute; once archived, also the archive time (search attribute) and
- * what the api answers about the session without its key (memo, as a JSON string: memo strings
- * use the namespace key, so they stay readable after shredding).
+ * The search attributes, in one upsert (one history event): the status; for sessions started
+ * with stage reporting, the stage, its entry time and the outcome; once archived, the archive
+ * time. Once archived, also what the api answers about the session without its key (memo, as a
+ * JSON string: memo strings use the namespace key, so they stay readable after shredding).
  */
-function reportStatus(session: SessionModel, status: SessionStatus): void {
+function reportPosition(session: SessionModel, position: SearchPosition, reportsStage: boolean): void {
+  const { status } = position;
   const archivedAt = session.state.archivedAt;
   upsertSearchAttributes([
     { key: SessionStatusKey, value: status },
+    ...(reportsStage
+      ? [
+          { key: SessionStageKey, value: position.stage },
+          { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
+          { key: SessionOutcomeKey, value: position.outcome },
+        ]
+      : []),
     ...(status === 'archived' && archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(archivedAt) }] : []),
   ]);
   if (status === 'archived' && patched('archived-memo-1')) {

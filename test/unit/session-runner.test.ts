@@ -65,7 +65,8 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
     },
     {
       showDetails: () => undefined,
-      reportStatus: (status: SessionStatus) => log.push(`status ${status}`),
+      reportPosition: ({ status }: { status: SessionStatus }) => log.push(`status ${status}`),
+      reportsStage: false,
       prepareStage: async (stage, key) => {
         log.push(`prepare ${stage.id} as ${key}`);
         return prepared.shift() ?? { ok: true, output: { handshakeId: 'HS1' } };

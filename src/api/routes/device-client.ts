@@ -36,6 +36,11 @@ function handOver(request: FastifyRequest, reply: FastifyReply, token: string, r
 
 /** Percent-encoded dot, slash, backslash or percent: a path that means something else once decoded. */
 const ENCODED_TRAVERSAL = /%(2e|2f|5c|25)/i;
+/** Tells a browser to drop the credential cookie: the same name, path and attributes, expired. */
+function clearCookie(request: FastifyRequest, reply: FastifyReply): void {
+  const attributes = [`${CLIENT_COOKIE}=`, 'Path=/', 'HttpOnly', 'SameSite=Lax', 'Max-Age=0', ...(isLocal(request) ? [] : ['Secure'])];
+  reply.header('set-cookie', attributes.join('; '));
+}
 
 /**
  * Whether `target` may receive a redirect for this tenant: an absolute http(s) URL without
@@ -124,7 +129,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
     return clientView(context, client!);
   });
 
-  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", security: credentialRequired, response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+  app.delete('/client', { schema: { summary: "End the client's sessions, revoke its credential and clear its cookie", security: credentialRequired, response: { 200: clientEnvelope, ...errors } } }, async (request, reply) => {
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const revoked = await gateway.revokeDeviceClient(credential.deviceClientId);
@@ -136,6 +141,8 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
         if (!(err instanceof SessionRefusedError) && !(err instanceof SessionNotFoundError)) throw err;
       }
     }
+    // A browser holding the cookie drops it; native apps hold the credential themselves.
+    if (request.headers.cookie?.includes(`${CLIENT_COOKIE}=`)) clearCookie(request, reply);
     return clientView(context, revoked);
   });
 

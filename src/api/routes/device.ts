@@ -153,6 +153,7 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
       clientId: body.client_id,
       flowId: body.skill,
       deviceClientId: credential?.deviceClientId ?? null,
+      pendingWaitSeconds: context.config.providers.pendingWaitSeconds,
     });
   } catch (err) {
     return failure(context, err, request.params.id, body.client_id);

@@ -80,3 +80,25 @@ export const submitStepResponse = {
   required: ['step_id', 'nonce', 'status', 'data'],
   additionalProperties: false,
 } as const;
+
+/** GET /v1/sessions/:id: `?wait=<seconds>` (0 to 25) long-polls for a change. */
+export const sessionProgressQuery = {
+  type: 'object',
+  properties: {
+    wait: { type: 'string', pattern: '^([0-9]|1[0-9]|2[0-5])$', description: 'Seconds (0 to 25) to wait for the status or the stage to change; 0 by default.' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const sessionProgressResponse = {
+  type: 'object',
+  properties: {
+    session_id: { type: 'string' },
+    status: deviceStatus,
+    step: { type: ['string', 'null'], description: 'The current stage; null once the session ended.' },
+    outcome: { type: ['string', 'null'], enum: ['success', 'error', 'skipped', null] },
+    changed: { type: 'boolean', description: 'Whether status or step changed while the request waited.' },
+  },
+  required: ['session_id', 'status', 'step', 'outcome', 'changed'],
+  additionalProperties: false,
+} as const;

@@ -265,6 +265,15 @@ export class SessionModel {
     return { step_id: stepId, nonce: this.state.nonce, status: DEVICE_STATUS[this.state.status], data: this.prompt() };
   }
 
+  /**
+   * True only for the hash of the nonce the next step must carry; nothing is current once the
+   * session ended. A session from before nonces were hashed holds a plain nonce, which is never
+   * compared here (no plain nonce is passed in): its device waits with its device credential.
+   */
+  holdsNonceHash(nonceHash: string | null): boolean {
+    return nonceHash !== null && this.state.nonceHashed === true && this.state.nonce !== null && nonceHash === this.state.nonce;
+  }
+
   statusView(): StatusView {
     const { input, state } = this;
     return {

@@ -12,6 +12,7 @@ import {
   type ExpireArgs,
   type LaunchAnswer,
   type LaunchArgs,
+  type SearchPosition,
   type SessionStatus,
   type StageError,
   type StatusView,
@@ -38,8 +39,14 @@ export function needsPreparation(stage: StageInfo): boolean {
 export interface RunnerEffects {
   /** The Temporal UI's current details. */
   showDetails(text: string): void;
-  /** The SessionStatus search attribute (and, once archived, the archive time and memo). */
-  reportStatus(status: SessionStatus): void;
+  /**
+   * The search attributes: SessionStatus, and (for sessions started with stage reporting, see
+   * `reportsStage`) SessionStage, SessionStageSince and SessionOutcome, and once archived
+   * SessionArchivedAt (with the archived memo), in one upsert.
+   */
+  reportPosition(position: SearchPosition): void;
+  /** Whether a stage move alone is reported (sessions from before it report status changes only). */
+  reportsStage: boolean;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
   timers(on: TimerHandlers): SessionClock;
@@ -53,6 +60,8 @@ export interface SessionEvents {
 
 export class SessionRunner implements TimerHandlers {
   private reportedStatus: SessionStatus;
+  /** The stage and entry time last reported (the api sets the first stage's at the start). */
+  private reportedStage: string;
   private readonly clock: SessionClock;
 
   /** `continued`: this run was started by continue-as-new, so its status was reported already. */
@@ -63,6 +72,7 @@ export class SessionRunner implements TimerHandlers {
     continued: boolean,
   ) {
     this.reportedStatus = continued ? session.state.status : 'created';
+    this.reportedStage = this.stageKey();
     this.clock = effects.timers(this);
   }
 
@@ -82,15 +92,28 @@ export class SessionRunner implements TimerHandlers {
     this.clock.armRetention(); // a run continued from an ended session
   }
 
-  /** Publishes the session's position to the Temporal UI and webhooks; search attributes only on a status change. */
+  private stageKey(): string {
+    return this.session.isLive ? `${this.state.stage}@${this.state.enteredAt}` : '';
+  }
+
+  /**
+   * Publishes the session's position to the Temporal UI and webhooks; search attributes on a
+   * status change or a stage move, all in one upsert (one history event).
+   */
   publish(): void {
     const { state } = this;
     this.effects.showDetails(this.session.details());
-    if (state.status !== this.reportedStatus) {
-      this.effects.reportStatus(state.status);
+    const statusChanged = state.status !== this.reportedStatus;
+    const stageKey = this.stageKey();
+    if (statusChanged || (this.effects.reportsStage && stageKey !== this.reportedStage)) {
+      const live = this.session.isLive;
+      this.effects.reportPosition({ status: state.status, stage: live ? state.stage : null, since: live ? state.enteredAt : null, outcome: state.outcome });
       this.reportedStatus = state.status;
-      this.events.statusChanged(state.status);
-      this.clock.armRetention();
+      this.reportedStage = stageKey;
+      if (statusChanged) {
+        this.events.statusChanged(state.status);
+        this.clock.armRetention();
+      }
     }
     if (!this.session.isLive) this.clock.cancelExpiry();
   }
@@ -184,6 +207,7 @@ export class SessionRunner implements TimerHandlers {
           // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
           session: { id: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
+          ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });
         // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
         if (!this.stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);

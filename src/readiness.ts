@@ -1,0 +1,74 @@
+/**
+ * Readiness: would a session create succeed now? Temporal must answer, and the namespace must
+ * know every search attribute a session sets, with its type. Without them Temporal refuses the
+ * start ("Namespace default has no mapping defined for search attribute ..."): a dev server
+ * started on a `.data/` from before an attribute was added, or a cluster whose setup job has not
+ * run yet, answers everything else and still fails every create.
+ */
+import type { ConnectionLike } from '@temporalio/client';
+import type { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import {
+  ClientIdKey,
+  FlowIdKey,
+  SessionArchivedAtKey,
+  SessionNumberKey,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
+  SessionStatusKey,
+  SessionTagKey,
+} from './workflows/messages';
+
+/** Every search attribute a session sets: the dev server, docker-compose and the tests register these. */
+export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchAttributeKey<SearchAttributeType>>[] = [
+  SessionStatusKey,
+  SessionTagKey,
+  FlowIdKey,
+  ClientIdKey,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
+  SessionNumberKey,
+  SessionArchivedAtKey,
+];
+
+/** Temporal's IndexedValueType numbers (temporal.api.enums.v1), as list and add search attributes use them. */
+export const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {
+  TEXT: 1,
+  KEYWORD: 2,
+  INT: 3,
+  DOUBLE: 4,
+  BOOL: 5,
+  DATETIME: 6,
+  KEYWORD_LIST: 7,
+};
+
+export interface Readiness {
+  ready: boolean;
+  temporal: { reachable: boolean; namespace: string };
+  /** What keeps it from being ready, in words safe to show an operator (names only). */
+  problems: string[];
+}
+
+/** Search attributes the namespace lacks or has with another type, as problems. */
+export function searchAttributeProblems(registered: Record<string, unknown>): string[] {
+  return SESSION_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => {
+    if (!Object.hasOwn(registered, name)) return [`search attribute ${name} is not registered`];
+    const wanted = INDEXED_VALUE_TYPE[type];
+    return registered[name] === wanted ? [] : [`search attribute ${name} is registered with another type than ${type}`];
+  });
+}
+
+/** Asks Temporal once, within `timeoutMs`. Never throws: an unreachable Temporal is an answer. */
+export async function checkReadiness(connection: ConnectionLike, namespace: string, timeoutMs: number): Promise<Readiness> {
+  try {
+    const answer = await connection.withDeadline(Date.now() + timeoutMs, () => connection.operatorService.listSearchAttributes({ namespace }));
+    const problems = searchAttributeProblems({ ...answer.systemAttributes, ...answer.customAttributes });
+    return { ready: problems.length === 0, temporal: { reachable: true, namespace }, problems };
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    // gRPC NOT_FOUND: Temporal answered, the namespace does not exist.
+    if (code === 5) return { ready: false, temporal: { reachable: true, namespace }, problems: [`namespace ${namespace} does not exist`] };
+    return { ready: false, temporal: { reachable: false, namespace }, problems: ['Temporal does not answer'] };
+  }
+}

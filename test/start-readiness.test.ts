@@ -1,0 +1,112 @@
+/**
+ * `make start` (scripts/start.ts, the whole embedded stack) says "running" only when a create
+ * will succeed. Both restarts the issue saw: on a `.data/` written by a Temporal that never had
+ * the session search attributes (as after an upgrade that adds one), and a plain restart on the
+ * data the first run left. Each time the README's first create, sent the moment "running" is
+ * printed, must answer 200.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { request } from 'undici';
+import { freePort } from '../scripts/dev-server';
+import { testEnv } from './helpers/stack';
+
+const cli = process.env.TEMPORAL_CLI;
+let dataDir: string;
+
+beforeAll(() => {
+  if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make test`');
+  dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-start-'));
+});
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill(signal);
+  });
+}
+
+/** A database as a dev server without the session search attributes leaves it. */
+async function writeDatabaseWithoutSearchAttributes(dbFile: string): Promise<void> {
+  const port = await freePort();
+  const server = spawn(cli!, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile, '--log-level', 'error'], {
+    stdio: 'ignore',
+  });
+  try {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1_000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace: 'default' });
+          const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+          expect(Object.keys(customAttributes ?? {})).not.toContain('SessionStatus');
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
+  } finally {
+    await stopped(server, 'SIGTERM');
+  }
+}
+
+/** Runs `make start`'s script until it prints that it is running; then sends the README's create at once. */
+async function startAndCreateFirstSession(ports: Record<string, number>): Promise<{ status: number; body: unknown }> {
+  const env = testEnv({
+    TEMPORAL_CLI: cli!,
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    TEMPORAL_UI_PORT: String(ports.ui),
+    PORT: String(ports.api),
+    SANDBOX_PORT: String(ports.sandbox),
+    DATA_DIR: dataDir,
+    // make start recognises the api's "Server listening at" line, logged at info.
+    LOG_LEVEL: 'info',
+  });
+  // The stack's own settings, not the test run's.
+  for (const name of ['WORKFLOW_BUNDLE_PATH', 'TEMPORAL_TASK_QUEUE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_CLIENTS_FILE']) delete env[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('sessionflow is running')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`make start exited with code ${code}:\n${output}`)));
+    });
+    const [client] = JSON.parse(readFileSync(join(dataDir, 'clients.json'), 'utf8')) as Array<{ id: string; secret: string }>;
+    const answer = await request(`http://127.0.0.1:${ports.api}/api/v1/public/flowx/handshake`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}` },
+      body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-1' }),
+    });
+    const body = await answer.body.json();
+    const ready = await request(`http://127.0.0.1:${ports.api}/readyz`);
+    expect(ready.statusCode).toBe(200);
+    await ready.body.dump();
+    return { status: answer.statusCode, body };
+  } finally {
+    const code = await stopped(child, 'SIGINT');
+    expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+  }
+}
+
+test('after a restart on existing data, the first create sent when make start says running answers 200', async () => {
+  await writeDatabaseWithoutSearchAttributes(join(dataDir, 'temporal.db'));
+  const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort(), sandbox: await freePort() };
+  const upgraded = await startAndCreateFirstSession(ports);
+  expect(upgraded).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }) });
+  const restarted = await startAndCreateFirstSession(ports);
+  expect(restarted).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }) });
+}, 400_000);
