@@ -37,6 +37,11 @@ export interface ProviderEndpoint {
   baseUrl: string;
   clientId: string;
   secret: string;
+  /**
+   * The most calls a second all workers together start at this provider: the rate of its own
+   * activity task queue, enforced by the Temporal server (see src/worker.ts). Unlimited when absent.
+   */
+  maxCallsPerSecond?: number;
 }
 
 /** What a backend event of a type does (POST /v1/events). */
@@ -48,7 +53,11 @@ export type EventRule =
 export interface Config {
   temporal: TemporalConfig;
   /** `metricsPort`: the api's Prometheus GET /metrics, apart from the public port; off when absent. */
-  api: { host: string; port: number; bodyLimitBytes: number; metricsPort?: number };
+  /**
+   * `limitsDatabaseUrl`: PostgreSQL where every api replica counts the per-client limits; in the
+   * process's memory when absent (one api process).
+   */
+  api: { host: string; port: number; bodyLimitBytes: number; metricsPort?: number; limitsDatabaseUrl?: string };
   sandbox: { host: string; port: number; attestrWebhookUrl?: string };
   /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
   workerMetricsPort?: number;
@@ -88,6 +97,7 @@ export const CONFIG_VARIABLES = [
   'PORT',
   'BODY_LIMIT_BYTES',
   'API_METRICS_PORT',
+  'LIMITS_DATABASE_URL',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
@@ -101,9 +111,11 @@ export const CONFIG_VARIABLES = [
   'ATTESTR_BASE_URL',
   'ATTESTR_CLIENT_ID',
   'ATTESTR_CLIENT_SECRET',
+  'ATTESTR_MAX_CALLS_PER_SECOND',
   'FINQWARE_BASE_URL',
   'FINQWARE_CLIENT_ID',
   'FINQWARE_CLIENT_APP_KEY',
+  'FINQWARE_MAX_CALLS_PER_SECOND',
   'PROVIDER_QUOTA_WAIT_CAP_SECONDS',
   'HTTP_STAGE_SECRETS',
   'SESSIONFLOW_EVENT_RULES',
@@ -138,6 +150,32 @@ function positiveInteger(env: Env, name: string, fallback: number, max: number):
     throw new ConfigError(name, `must be a whole number from 1 to ${max} (got "${raw}")`);
   }
   return Number(raw);
+}
+
+/** A rate: a positive number, fractions allowed (0.5 is one call every two seconds). */
+function positiveRate(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0 || Number(raw) > 100_000) {
+    throw new ConfigError(name, `must be a number of calls per second above 0 and at most 100000 (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+/** A postgres:// URL; the message never repeats the value (it may hold a password). */
+function postgresUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!parsed || !['postgres:', 'postgresql:'].includes(parsed.protocol) || !parsed.hostname) {
+    throw new ConfigError(name, 'must be a postgres://user:password@host:port/database URL');
+  }
+  return raw;
 }
 
 function flag(env: Env, name: string): boolean | undefined {
@@ -258,6 +296,10 @@ function requireCredentialsOffSandbox(env: Env, baseUrl: string, secret: string)
   if (env[baseUrl] && !env[secret]) throw new ConfigError(secret, `must be set when ${baseUrl} is set (the default is the sandbox's public test secret)`);
 }
 
+function rate(value: number | undefined): { maxCallsPerSecond?: number } {
+  return value === undefined ? {} : { maxCallsPerSecond: value };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const sandboxPort = port(env, 'SANDBOX_PORT', 8090);
   const sandboxBase = `http://127.0.0.1:${sandboxPort}`;
@@ -272,6 +314,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: port(env, 'PORT', 8080),
       bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, 16 * 1024 * 1024),
       ...(env.API_METRICS_PORT ? { metricsPort: port(env, 'API_METRICS_PORT', 0) } : {}),
+      ...(env.LIMITS_DATABASE_URL ? { limitsDatabaseUrl: postgresUrl(env, 'LIMITS_DATABASE_URL') } : {}),
     },
     sandbox: {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),
@@ -294,11 +337,13 @@ export function loadConfig(env: Env = process.env): Config {
         baseUrl: url(env, 'ATTESTR_BASE_URL', `${sandboxBase}/attestr`),
         clientId: text(env, 'ATTESTR_CLIENT_ID', 'sandbox-client'),
         secret: text(env, 'ATTESTR_CLIENT_SECRET', 'sandbox-secret'),
+        ...rate(positiveRate(env, 'ATTESTR_MAX_CALLS_PER_SECOND')),
       },
       finqware: {
         baseUrl: url(env, 'FINQWARE_BASE_URL', `${sandboxBase}/finqware`),
         clientId: text(env, 'FINQWARE_CLIENT_ID', 'sandbox-client'),
         secret: text(env, 'FINQWARE_CLIENT_APP_KEY', 'sandbox-app-key'),
+        ...rate(positiveRate(env, 'FINQWARE_MAX_CALLS_PER_SECOND')),
       },
       // A provider's daily limit is waited out up to this long (default 6 hours), then the stage fails.
       quotaWaitCapMs: positiveInteger(env, 'PROVIDER_QUOTA_WAIT_CAP_SECONDS', 6 * 3600, 7 * 24 * 3600) * 1000,

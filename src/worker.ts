@@ -1,6 +1,12 @@
 /**
  * The worker process: polls the task queue, runs session workflows and provider activities.
  * Stateless; run as many as wanted. SIGINT/SIGTERM let in-flight tasks finish, then exit.
+ *
+ * Each rate-limited provider's calls have an activity task queue of their own
+ * (providerTaskQueue), polled by a Worker of their own with maxTaskQueueActivitiesPerSecond
+ * from that provider's *_MAX_CALLS_PER_SECOND: the Temporal server then hands out at most that
+ * many of its tasks a second across all workers, so sessionflow stays under the vendor's limit
+ * instead of collecting its 429s. Every process sets the same rate (the server keeps the last one).
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
@@ -13,11 +19,17 @@ import { HttpStageConnector } from './activities/providers/http-stage';
 import { WebhookSender } from './activities/webhooks';
 import { loadClients, type TenantClient } from './api/clients';
 import { connectClient, connectWorker } from './temporal';
-import { resultQuery, sessionWorkflowId } from './workflows/messages';
+import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, sessionWorkflowId } from './workflows/messages';
 
 export interface SessionWorker {
+  /** The session task queue's worker: workflows, webhooks and the http stage. */
   worker: Worker;
-  /** Closes the provider connection pools; call after the worker stopped. */
+  /** It and the provider task queues' workers. */
+  workers: Worker[];
+  /** Runs them all until shutdown; when one fails, shuts the others down and rejects. */
+  run(): Promise<void>;
+  shutdown(): void;
+  /** Closes the provider connection pools; call after the workers stopped. */
   close(): Promise<void>;
 }
 
@@ -43,17 +55,49 @@ export async function createSessionWorker(
     return view.result;
   });
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
+  const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
+  const activities = createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: overrides.taskQueue ?? config.temporal.taskQueue,
+    taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
+    activities,
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
+  const providerWorkers = await Promise.all(
+    RATE_LIMITED_PROVIDERS.map((provider) => {
+      const rate = config.providers[provider].maxCallsPerSecond;
+      return Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: providerTaskQueue(taskQueue, provider),
+        // Every activity may land here (a session of older code schedules them on its own queue).
+        activities,
+        shutdownGraceTime: '10 seconds',
+        ...(rate ? { maxTaskQueueActivitiesPerSecond: rate } : {}),
+      });
+    }),
+  );
+  const workers = [worker, ...providerWorkers];
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
   return {
     worker,
+    workers,
+    shutdown,
+    async run() {
+      await Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            shutdown();
+            throw err;
+          }),
+        ),
+      );
+    },
     async close() {
       await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
       if (!overrides.connection) await connection.close();
@@ -109,10 +153,12 @@ function serveHealth(worker: Worker, port: number): Server {
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   installRuntime(config);
-  const { worker, close } = await createSessionWorker(config);
+  const sessionWorker = await createSessionWorker(config);
+  const { worker, close } = sessionWorker;
   const health = config.workerHealthPort ? serveHealth(worker, config.workerHealthPort) : null;
-  process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
-  await worker.run();
+  const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
+  process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}\n`);
+  await sessionWorker.run();
   health?.close();
   await close();
 }

@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting,
  * clients value or flow file stops it with one line on stderr.
  */
+import { Pool } from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfigOrExit } from '../config';
 import { FlowCatalog, FlowLoadError } from '../flows/catalog';
@@ -11,6 +12,7 @@ import { buildApp } from './app';
 import { ClientsError, loadClients } from './clients';
 import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 import { serveMetrics } from './metrics';
+import { RateLimiter } from './rate-limit';
 
 function loadOrExit<T>(load: () => T): T {
   try {
@@ -38,14 +40,19 @@ async function main(): Promise<void> {
   }
   const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
   const temporal = await connectClient(config.temporal);
+  // Several api replicas count each client's limits together in PostgreSQL; one counts in memory.
+  const limitsPool = config.api.limitsDatabaseUrl ? new Pool({ connectionString: config.api.limitsDatabaseUrl, max: 5 }) : null;
+  // An idle pooled connection that fails (PostgreSQL restarting) must not crash the api.
+  limitsPool?.on('error', (err) => process.stderr.write(`sessionflow: limits database: ${err.message}\n`));
+  const limiter = limitsPool ? await RateLimiter.postgres(limitsPool) : new RateLimiter();
   const metricsRegistry = new Registry();
   // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
   collectDefaultMetrics({ register: metricsRegistry });
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry });
+  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry, limiter });
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
-  app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length }, 'api ready');
+  app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length, limits: limitsPool ? 'postgresql' : 'memory' }, 'api ready');
   let closing = false;
   const shutdown = () => {
     if (closing) return;
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
     app
       .close()
       .then(() => temporal.connection.close())
+      .then(() => limitsPool?.end())
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };

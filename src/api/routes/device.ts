@@ -92,12 +92,12 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     return deviceFailure(err);
   }
 
-  function admit(clientId: string): void {
+  async function admit(clientId: string): Promise<void> {
     const client = clients.get(clientId);
     if (!client) return; // unknown clients are refused by the session itself, like unknown ids
     // Device traffic counts apart from the backend's: a claimed client_id must not be able to
     // spend the tenant backend's own limits.
-    const verdict = limiter.check(`device:${client.id}`, limitsOf(client, context));
+    const verdict = await limiter.check(`device:${client.id}`, limitsOf(client, context));
     if (!verdict.ok) {
       const daily = verdict.code === 4293;
       throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
@@ -111,7 +111,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
       const body = request.body;
       const client = clients.authenticateSecret(body.client_id, body.client_app_key);
       if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
-      admit(client.id);
+      await admit(client.id);
       const credential = await deviceCredential(request, context);
       if (credential && credential.tenantId !== client.id) {
         throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
@@ -157,7 +157,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const body = request.body;
-      admit(body.client_id);
+      await admit(body.client_id);
       const credential = await deviceCredential(request, context);
       try {
         return await gateway.submitStep(request.params.id, {
