@@ -1,6 +1,6 @@
 #!/bin/sh
 # Creates the `temporal` and `temporal_visibility` databases and brings their schemas to the
-# version of this Temporal release. The one copy of these commands: docker-compose.yml's
+# version of this Temporal release; creates the apis' `sessionflow` database too. The one copy of these commands: docker-compose.yml's
 # temporal-admin-tools job mounts and runs this file, and `make cluster` runs it with the sql
 # tool built from the same release (scripts/install-temporal-server.sh).
 #
@@ -22,4 +22,6 @@ setup() {
 }
 setup temporal "$schema_dir/temporal/versioned"
 setup temporal_visibility "$schema_dir/visibility/versioned"
+# The apis' own database, where replicas count per-client limits together (LIMITS_DATABASE_URL).
+"$tool" --plugin postgres12 --db sessionflow create
 echo "temporal schemas are up to date"
