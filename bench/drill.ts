@@ -90,7 +90,6 @@ async function main(): Promise<void> {
   };
   const env = {
     DATA_DIR,
-    LOG_LEVEL: 'warn',
     SESSIONFLOW_CLIENTS: JSON.stringify([client]),
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),

@@ -71,6 +71,8 @@ export interface ClusterOptions {
   sink?: LineSink;
   /** The first api port; the others follow it. Free ports when absent. */
   apiPort?: number;
+  /** Receives the cluster's stop at once, so a Ctrl-C while it starts stops what already runs. */
+  onStop?: (stop: () => Promise<void>) => void;
 }
 
 /** A process the cluster keeps running: started again when it dies, unless the cluster is stopping. */
@@ -145,12 +147,16 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Distinct free ports, none of them in `taken`. */
-async function freePorts(count: number, taken: Set<number>): Promise<number[]> {
+/**
+ * Distinct free ports, none of them in `taken`. The server keeps membership ports in a
+ * PostgreSQL smallint column, so the server's ports come from below 32768, under the kernel's
+ * ephemeral range (where `freePort` finds ports) so an outgoing connection cannot take them.
+ */
+async function freePorts(count: number, taken: Set<number>, below32768 = false): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) {
-    const port = await freePort();
-    if (!taken.has(port) && !ports.includes(port)) ports.push(port);
+    const port = below32768 ? 20_000 + Math.floor(Math.random() * 12_000) : await freePort();
+    if (!taken.has(port) && !ports.includes(port) && (await portIsFree(port))) ports.push(port);
   }
   return ports;
 }
@@ -170,13 +176,14 @@ async function choosePorts(dir: string, apis: number, apiPort: number | undefine
     if (free && candidate.apis.length === apis) return candidate;
   }
   const fixedApis = apiPort ? Array.from({ length: apis }, (_, i) => apiPort + i) : [];
-  const fresh = await freePorts(SERVER_PORTS.length + 3 + (apiPort ? 0 : apis), new Set(fixedApis));
+  const fresh = await freePorts(3 + (apiPort ? 0 : apis), new Set(fixedApis));
+  const server = await freePorts(SERVER_PORTS.length, new Set([...fixedApis, ...fresh]), true);
   const ports: Ports = {
     postgres: fresh[0],
     ui: fresh[1],
     sandbox: fresh[2],
-    server: Object.fromEntries(SERVER_PORTS.map((name, i) => [name, fresh[3 + i]])) as Ports['server'],
-    apis: apiPort ? fixedApis : fresh.slice(3 + SERVER_PORTS.length),
+    server: Object.fromEntries(SERVER_PORTS.map((name, i) => [name, server[i]])) as Ports['server'],
+    apis: apiPort ? fixedApis : fresh.slice(3),
   };
   writeFileSync(file, `${JSON.stringify(ports, null, 2)}\n`);
   return ports;
@@ -276,16 +283,23 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const apiCount = options.apis ?? 2;
   let stopping = false;
   const cleanups: Array<() => Promise<void>> = [];
+  // Stops what runs, last started first; a second call (a start step that finished after the
+  // first) stops what was added since.
   const stop = async () => {
     stopping = true;
-    for (const cleanup of cleanups.reverse()) {
+    for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) {
       await cleanup().catch((err: unknown) => say(sink, `stopping: ${(err as Error).message}`));
     }
+  };
+  options.onStop?.(stop);
+  const stillStarting = () => {
+    if (stopping) throw new Error('stopped while starting');
   };
 
   try {
     say(sink, 'building or finding the Temporal server, its schema tool and UI (a first build takes minutes)...');
     const tools = await installTools(sink, options.ui ?? true);
+    stillStarting();
 
     const postgresDir = join(dir, 'postgres');
     const postgresRunning = existsSync(join(postgresDir, 'postmaster.pid'));
@@ -293,15 +307,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     say(sink, `PostgreSQL on 127.0.0.1:${ports.postgres}...`);
     const postgresUrl = (await run('bash', ['scripts/postgres.sh', 'start', postgresDir, String(ports.postgres)], { sink, name: 'postgres', detached: true })).trim();
     cleanups.push(() => run('bash', ['scripts/postgres.sh', 'stop', postgresDir], { sink, name: 'postgres' }).then(() => undefined));
+    stillStarting();
 
     // The same connection settings compose gives temporal-admin-tools and temporal (user and
     // password: Debian's `postgres` with local trust, see scripts/postgres.sh).
     const database = { host: '127.0.0.1', port: String(ports.postgres), user: 'postgres', password: '' };
+    // The sql tool logs every statement: into cluster/schema.log, not the terminal.
+    const schemaLog: string[] = [];
     await run('sh', ['scripts/temporal-schema.sh', tools.TEMPORAL_SQL_TOOL, join(tools.TEMPORAL_MODULE, 'schema/postgresql/v12')], {
-      sink,
+      sink: (line) => schemaLog.push(line),
       name: 'schema',
       env: { ...process.env, SQL_HOST: database.host, SQL_PORT: database.port, SQL_USER: database.user, SQL_PASSWORD: database.password },
-    }).then((out) => say(sink, out.trim().split('\n').pop() ?? ''));
+    })
+      .then((out) => say(sink, out.trim().split('\n').pop() ?? ''))
+      .finally(() => writeFileSync(join(dir, 'schema.log'), `${schemaLog.join('\n')}\n`));
+    stillStarting();
 
     const temporalAddress = `127.0.0.1:${ports.server.FRONTEND_GRPC_PORT}`;
     const serverEnv: NodeJS.ProcessEnv = {
@@ -333,7 +353,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await waitForFrontend(temporalAddress, () => child, 180_000);
       return child;
     };
-    say(sink, `Temporal server ${temporalAddress} (log ${join(dir, 'temporal.log')})...`);
+    say(sink, `Temporal server ${temporalAddress} (log ${join(config.dataDir, 'cluster', 'temporal.log')})...`);
     const firstServer = await startServer();
     const temporal = supervise('temporal', firstServer, startServer, () => stopping, sink);
     cleanups.push(async () => {
@@ -346,6 +366,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       name: 'namespace',
       env: { ...process.env, TEMPORAL_CLI: options.temporalCli, TEMPORAL_ADDRESS: temporalAddress, NAMESPACE: config.temporal.namespace },
     }).then((out) => out.split('\n').filter(Boolean).forEach((line) => say(sink, line)));
+    stillStarting();
 
     let uiUrl: string | null = null;
     if (tools.TEMPORAL_UI && tools.TEMPORAL_UI_MODULE) {
@@ -386,6 +407,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const bundle = join(dir, 'workflow-bundle.js');
     await writeWorkflowBundle(bundle);
+    stillStarting();
     const apiUrls = ports.apis.map((port) => `http://127.0.0.1:${port}`);
     const appEnv: NodeJS.ProcessEnv = {
       ...process.env,
@@ -414,12 +436,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (let i = 1; i <= workerCount; i += 1) {
       const start = startApp(`worker-${i}`, 'src/worker.ts', appEnv, /polling task queue/);
       workers.push(supervise(`worker-${i}`, await start(), start, () => stopping, sink));
+      stillStarting();
     }
     // One after the other: the first creates the limits table the others then find.
     const apis: Supervised[] = [];
     for (const [i, port] of ports.apis.entries()) {
       const start = startApp(`api-${i + 1}`, 'src/api/main.ts', { ...appEnv, PORT: String(port) }, /Server listening at/);
       apis.push(supervise(`api-${i + 1}`, await start(), start, () => stopping, sink));
+      stillStarting();
     }
 
     const cluster: Cluster = {
@@ -474,17 +498,19 @@ async function main(): Promise<void> {
   if (!temporalCli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make cluster`');
   const apiPort = process.env.CLUSTER_API_PORT ? Number(process.env.CLUSTER_API_PORT) : undefined;
   let cluster: Cluster | null = null;
+  let stopCluster: (() => Promise<void>) | null = null;
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping the cluster...\n');
-    await cluster?.stop();
+    await stopCluster?.();
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
-  cluster = await startCluster({ config, temporalCli, apiPort });
+  cluster = await startCluster({ config, temporalCli, apiPort, onStop: (stop) => (stopCluster = stop) });
+  if (stopping) return;
   // Restarted processes have new pids: keep cluster.json current.
   const refresh = setInterval(() => cluster && !stopping && writeState(cluster), 1_000);
   refresh.unref();

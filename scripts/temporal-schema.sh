@@ -1,8 +1,9 @@
 #!/bin/sh
 # Creates the `temporal` and `temporal_visibility` databases and brings their schemas to the
-# version of this Temporal release; creates the apis' `sessionflow` database too. The one copy of these commands: docker-compose.yml's
-# temporal-admin-tools job mounts and runs this file, and `make cluster` runs it with the sql
-# tool built from the same release (scripts/install-temporal-server.sh).
+# version of this Temporal release; creates the apis' `sessionflow` database too. The one copy
+# of these commands: docker-compose.yml's temporal-admin-tools job mounts and runs this file,
+# and `make cluster` runs it with the sql tool built from the same release
+# (scripts/install-temporal-server.sh).
 #
 #   temporal-schema.sh [SQL_TOOL [SCHEMA_DIR]]
 #     SQL_TOOL    default temporal-sql-tool (its name in the temporalio/admin-tools image)

@@ -84,7 +84,8 @@ function postgresCounter(pool: Pool, keyPrefix: string, duration: number, tableC
         duration,
         insuranceLimiter: new RateLimiterMemory({ keyPrefix, points: UNLIMITED, duration }),
       },
-      (err?: Error) => (err ? reject(err) : resolve(limiter)),
+      // Called from inside the constructor when the table exists already: resolve after it returned.
+      (err?: Error) => queueMicrotask(() => (err ? reject(err) : resolve(limiter))),
     );
   });
 }
