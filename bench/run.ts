@@ -12,7 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/api/clients';
+import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/tenants/registry';
 import { CONFIG_VARIABLES } from '../src/config';
 import { sessionWorkflowId, statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';

@@ -6,9 +6,9 @@
  * Deterministic code only, like src/workflows.
  */
 import { condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
-import { CompiledFlow, stageInfo, type FlowEvent } from '../src/flows/engine';
-import { validateAgainstSchema } from '../src/flows/schema';
-import type { FlowMachine } from '../src/flows/types';
+import { CompiledFlow, stageInfo, type FlowEvent } from '../src/flows/core/engine';
+import { validateAgainstSchema } from '../src/flows/core/schema';
+import type { FlowMachine } from '../src/flows/core/types';
 import { runStage } from '../src/workflows/providers';
 
 export const noopUpdate = defineUpdate<null>('noop');

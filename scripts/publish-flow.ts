@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowCatalog } from '../src/flows/catalog';
 import { snapshotIdOf } from '../src/flows/snapshots';
-import type { FlowFile } from '../src/flows/types';
+import type { FlowFile } from '../src/flows/core/types';
 
 const flowId = process.argv[2];
 const dir = process.env.FLOWS_DIR || 'flows';

@@ -3,7 +3,7 @@
  * answers: URLs, the credentials of the first client and a first `curl`.
  */
 import { join } from 'node:path';
-import { loadClients } from '../src/api/clients';
+import { loadClients } from '../src/tenants/registry';
 import type { Config } from '../src/config';
 
 export interface RunningBlock {

@@ -2,12 +2,14 @@
  * Every setting of every sessionflow process, read once from the environment.
  *
  * Defaults fit the embedded stack (`make start`). A bad value throws a ConfigError whose message
- * is one line naming the variable; entry points print it and exit (see `loadConfigOrExit`).
+ * is one line naming the variable; entry points print it and exit (see `exitOnConfigError`, and
+ * src/settings.ts for the settings beyond this file: clients, flows, the device-token secret).
  * Temporal connection variables follow the names the Temporal CLI and SDKs use, so the same
  * environment points api and worker at a local dev server or at Temporal Cloud.
  */
 import { readFileSync } from 'node:fs';
 
+/** The one error type of startup: every bad setting, whatever loads it, names its variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
@@ -45,8 +47,11 @@ export interface ProviderEndpoint {
 }
 
 /** What a backend event of a type does (POST /v1/events). */
+/** What a backend event rule does with its events (SESSIONFLOW_EVENT_RULES). */
+export const EVENT_ACTIONS = ['start', 'deliver', 'archive'] as const;
+
 export type EventRule =
-  | { type: string; action: 'start'; flow: string; snapshot: string | null; webhook?: boolean }
+  | { type: string; action: 'start'; /** The config's `flow`. */ flowId: string; snapshot: string | null; webhook?: boolean }
   | { type: string; action: 'deliver' }
   | { type: string; action: 'archive' };
 
@@ -216,19 +221,28 @@ function stringMap(env: Env, name: string): Record<string, string> {
   return parsed as Record<string, string>;
 }
 
+/**
+ * A setting holding a JSON array. JSON.parse's own message is never repeated: it quotes the text
+ * around the error, which may be a secret.
+ */
+export function parseJsonArray(text: string, variable: string, items: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(variable, `must be a JSON array of ${items} (it is not valid JSON)`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(variable, `must be a JSON array of ${items}`);
+  return parsed;
+}
+
 function eventRules(env: Env): EventRule[] {
   const name = 'SESSIONFLOW_EVENT_RULES';
   const raw = env[name];
   if (raw === undefined || raw === '') return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(name, 'must be a JSON array of rules (it is not valid JSON)');
-  }
-  if (!Array.isArray(parsed)) throw new ConfigError(name, 'must be a JSON array of rules');
+  const parsed = parseJsonArray(raw, name, 'rules') as Array<Record<string, unknown>>;
   const types = new Set<string>();
-  return parsed.map((rule: Record<string, unknown>, index) => {
+  return parsed.map((rule, index) => {
     const where = `rule ${index + 1}`;
     if (typeof rule !== 'object' || rule === null || typeof rule.type !== 'string' || rule.type === '') throw new ConfigError(name, `${where} needs a type`);
     if (types.has(rule.type)) throw new ConfigError(name, `${where}: type "${rule.type}" has a rule already`);
@@ -238,7 +252,7 @@ function eventRules(env: Env): EventRule[] {
     if (typeof rule.flow !== 'string' || rule.flow === '') throw new ConfigError(name, `${where}: a start rule needs a flow`);
     if (rule.snapshot !== undefined && rule.snapshot !== null && typeof rule.snapshot !== 'string') throw new ConfigError(name, `${where}: snapshot must be a string or null`);
     if (rule.webhook !== undefined && typeof rule.webhook !== 'boolean') throw new ConfigError(name, `${where}: webhook must be true or false`);
-    return { type: rule.type, action: 'start', flow: rule.flow, snapshot: (rule.snapshot as string | null | undefined) ?? null, ...(rule.webhook !== undefined ? { webhook: rule.webhook as boolean } : {}) };
+    return { type: rule.type, action: 'start', flowId: rule.flow, snapshot: (rule.snapshot as string | null | undefined) ?? null, ...(rule.webhook !== undefined ? { webhook: rule.webhook as boolean } : {}) };
   });
 }
 
@@ -359,10 +373,13 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
-/** For process entry points: a bad setting stops the process with one line on stderr. */
-export function loadConfigOrExit(env: Env = process.env): Config {
+/**
+ * For process entry points, the one exit of the startup contract: a ConfigError from `load`
+ * stops the process with one line on stderr naming the variable, and exit code 2.
+ */
+export function exitOnConfigError<T>(load: () => T): T {
   try {
-    return loadConfig(env);
+    return load();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`sessionflow: invalid configuration: ${err.message}\n`);
@@ -370,4 +387,9 @@ export function loadConfigOrExit(env: Env = process.env): Config {
     }
     throw err;
   }
+}
+
+/** The configuration alone, for processes that need nothing else (the sandbox, the bench peer). */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  return exitOnConfigError(() => loadConfig(env));
 }

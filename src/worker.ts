@@ -10,14 +10,16 @@
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
-import { loadConfigOrExit, type Config } from './config';
+import { exitOnConfigError, type Config } from './config';
 import { createActivities } from './activities';
-import { LATENCY_BUCKETS_SECONDS, WORKER_METRICS, WorkerMetrics } from './activities/metrics';
-import { AttestrConnector } from './activities/providers/attestr';
-import { FinqwareConnector } from './activities/providers/finqware';
-import { HttpStageConnector } from './activities/providers/http-stage';
+import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
+import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
+import { AttestrConnector } from './providers/attestr';
+import { FinqwareConnector } from './providers/finqware';
+import { HttpStageConnector } from './providers/http-stage';
 import { WebhookSender } from './activities/webhooks';
-import { loadClients, type TenantClient } from './api/clients';
+import { loadWorkerSettings } from './settings';
+import type { TenantClient } from './tenants/registry';
 import { connectClient, connectWorker } from './temporal';
 import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, sessionWorkflowId } from './workflows/messages';
 
@@ -39,10 +41,13 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
   return { workflowsPath: require.resolve('./workflows') };
 }
 
-/** Builds a worker for `config`; tests pass a pre-built bundle and their own task queue. */
+/**
+ * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
+ * and their own task queue.
+ */
 export async function createSessionWorker(
   config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients?: TenantClient[] } = {},
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients: TenantClient[] },
 ): Promise<SessionWorker> {
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
@@ -50,7 +55,7 @@ export async function createSessionWorker(
   // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
   const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
   const temporal = await connectClient(config.temporal);
-  const webhooks = new WebhookSender(overrides.clients ?? loadClients(process.env, config.dataDir).clients, async (sessionId) => {
+  const webhooks = new WebhookSender(overrides.clients, async (sessionId) => {
     const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
     return view.result;
   });
@@ -151,9 +156,9 @@ function serveHealth(worker: Worker, port: number): Server {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
-  const sessionWorker = await createSessionWorker(config);
+  const sessionWorker = await createSessionWorker(config, { clients: clients.clients });
   const { worker, close } = sessionWorker;
   const health = config.workerHealthPort ? serveHealth(worker, config.workerHealthPort) : null;
   const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');

@@ -3,24 +3,14 @@
  * every error code, Idempotency-Key, rate limits, and answers checked against /openapi.json.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { catalogWithInactiveFlow, startApi, TENANT_A, TENANT_B, type Api } from './helpers/api';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { catalogWithInactiveFlow, TENANT_A, TENANT_B } from './helpers/api';
+import { eventually } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
-let api: Api;
 const SLOW = { id: 'tenant-slow', secret: 'tenant-slow-secret-0123', perSecond: 2, perDay: 1000 };
 const DAILY = { id: 'tenant-daily', secret: 'tenant-daily-secret-0123', perSecond: 100, perDay: 2 };
 
-beforeAll(async () => {
-  stack = await startStack('api-backend');
-  await stack.startWorker();
-  api = await startApi(stack, [TENANT_A, TENANT_B, SLOW, DAILY], catalogWithInactiveFlow());
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
-});
+const { stack, api } = useStack('api-backend', { api: { clients: [TENANT_A, TENANT_B, SLOW, DAILY], catalog: catalogWithInactiveFlow } });
 
 const HANDSHAKE = '/api/v1/public/flowx/handshake';
 const consent = (tag: string) => ({ flow: 'consent-only', snapshot: null, tag });

@@ -4,24 +4,12 @@
  * handshake redirect and its allow-list, and refused credentials.
  */
 import { DeviceTokens } from '../src/api/device-tokens';
-import { DEVICE_TOKEN_SECRET, startApi, TENANT_B, type Answer, type Api } from './helpers/api';
-import { startStack, type Stack } from './helpers/stack';
+import { DEVICE_TOKEN_SECRET, TENANT_B, type Answer } from './helpers/api';
+import { useStack } from './helpers/use-stack';
 
 const TENANT = { id: 'tenant-d', secret: 'tenant-d-secret-0123456789', perSecond: 1000, perDay: 1_000_000, redirectUrls: ['https://app.example.com/callback'] };
 
-let stack: Stack;
-let api: Api;
-
-beforeAll(async () => {
-  stack = await startStack('device-client');
-  await stack.startWorker();
-  api = await startApi(stack, [TENANT, TENANT_B]);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
-});
+const { stack, api } = useStack('device-client', { api: { clients: [TENANT, TENANT_B] } });
 
 type Credential = { cookie: string } | { bearer: string };
 

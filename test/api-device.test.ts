@@ -6,24 +6,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ResultSignatureError, SessionflowApiError, SessionflowClient } from '../src/client';
 import { signResult } from '../src/result-signature';
-import { catalogWithInactiveFlow, startApi, TENANT_A, TENANT_B, type Api } from './helpers/api';
+import { catalogWithInactiveFlow, TENANT_A, TENANT_B } from './helpers/api';
 import { BANK, IDENTITY } from './helpers/flows';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
-let api: Api;
+const { stack, api } = useStack('api-device', { api: { clients: [TENANT_A, TENANT_B], catalog: catalogWithInactiveFlow } });
 let client: SessionflowClient;
 
-beforeAll(async () => {
-  stack = await startStack('api-device');
-  await stack.startWorker();
-  api = await startApi(stack, [TENANT_A, TENANT_B], catalogWithInactiveFlow());
+beforeAll(() => {
   client = new SessionflowClient({ baseUrl: api.url, clientId: TENANT_A.id, secret: TENANT_A.secret });
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
 });
 
 const createBody = (overrides: Record<string, unknown> = {}) => ({

@@ -10,18 +10,13 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { basic, spawnApi, TENANT_A } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
-import { startStack, testEnv, type Stack } from './helpers/stack';
+import { testEnv } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
+const { stack } = useStack('api-process');
 const dataDirs: string[] = [];
 
-beforeAll(async () => {
-  stack = await startStack('api-process');
-  await stack.startWorker();
-});
-
-afterAll(async () => {
-  await stack?.stop();
+afterAll(() => {
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -32,8 +27,11 @@ function apiEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 test.each([
-  ['SESSIONFLOW_CLIENTS', 'not json', /^sessionflow: SESSIONFLOW_CLIENTS/],
-  ['SESSIONFLOW_CLIENTS', '[{"id":"a","secret":"short"}]', /^sessionflow: SESSIONFLOW_CLIENTS/],
+  ['SESSIONFLOW_CLIENTS', 'not json', /^sessionflow: invalid configuration: SESSIONFLOW_CLIENTS must be a JSON array/],
+  ['SESSIONFLOW_CLIENTS', '[{"id":"a","secret":"short"}]', /^sessionflow: invalid configuration: SESSIONFLOW_CLIENTS client 1 \("a"\): secret/],
+  ['DEVICE_TOKEN_SECRET', 'too-short', /^sessionflow: invalid configuration: DEVICE_TOKEN_SECRET must have at least 32 characters$/],
+  ['FLOWS_DIR', 'no-such-flows-dir', /^sessionflow: invalid configuration: FLOWS_DIR /],
+  ['SESSIONFLOW_EVENT_RULES', '[{"type":"x","action":"start","flow":"nope","snapshot":null}]', /^sessionflow: invalid configuration: SESSIONFLOW_EVENT_RULES has a rule for "x"/],
   ['PORT', 'eighty', /^sessionflow: invalid configuration: PORT /],
 ])('%s=%s stops the api with one clear line', (name, value, message) => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { env: apiEnv({ [name]: value }), encoding: 'utf8', timeout: 30_000 });

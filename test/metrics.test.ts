@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../scripts/dev-server';
-import type { TenantClient } from '../src/api/clients';
+import type { TenantClient } from '../src/tenants/registry';
 import { basic, DEVICE_TOKEN_SECRET, spawnApi, type RunningApi } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { parsePrometheus, type Exposition } from './helpers/prometheus';

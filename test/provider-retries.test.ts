@@ -1,12 +1,16 @@
 /**
  * Provider retries (DESIGN.md section 5, rule 5), through a real worker on the real dev server:
  * entering kyc-basic's `aadhaar` stage creates an Attestr handshake, and faults queued on the
- * Attestr sandbox hit that create call. Each test counts the attempts the sandbox saw and, where
- * the rule is about timing, measures the delay between them from the sandbox's own timestamps.
+ * Attestr sandbox hit that create call. Each test counts the attempts the sandbox saw and reads
+ * the retry schedule from the session's history: the attempt that succeeded, the failure before
+ * it with the delay the activity asked for (Retry-After), and the retry policy that spaces the
+ * others. Temporal keeps that schedule; the test never times it on the wall clock.
  */
+import { tsToMs } from '@temporalio/common/lib/time';
 import type { StepAnswer } from '../src/workflows/messages';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
-import { startStack, type Stack } from './helpers/stack';
+import type { Stack } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
 interface CallRecord {
   method: string;
@@ -17,13 +21,6 @@ interface CallRecord {
 }
 
 const CREATE_PATH = '/api/v1/public/flowx/handshake';
-
-/** Gaps measured in this run; PROVIDER_RETRIES_REPORT=1 prints them at the end. */
-const measured: string[] = [];
-
-afterAll(() => {
-  if (process.env.PROVIDER_RETRIES_REPORT === '1') process.stdout.write(`measured gaps:\n  ${measured.join('\n  ')}\n`);
-});
 
 async function queueFault(stack: Stack, fault: Record<string, unknown>): Promise<void> {
   await sandboxCall(stack, 'POST', '/attestr/_faults', fault);
@@ -40,13 +37,36 @@ async function createCalls(stack: Stack): Promise<CallRecord[]> {
   return calls.filter((c) => c.method === 'POST' && c.path === CREATE_PATH);
 }
 
-function gapsOf(calls: CallRecord[]): number[] {
-  return calls.slice(1).map((call, i) => call.at - calls[i].at);
+interface RetrySchedule {
+  /** The attempt that ran last (1 when nothing was retried). */
+  attempt: number;
+  /** The failure of the attempt before it, and the delay it asked Temporal for (Retry-After). */
+  lastFailureType?: string;
+  nextRetryDelayMs?: number;
+  /** The policy spacing retries that ask for no delay: initial interval times coefficient^(n-1). */
+  initialIntervalMs: number;
+  backoffCoefficient: number;
 }
 
-function note(what: string, gaps: number[]): void {
-  measured.push(`${what}: ${gaps.length === 0 ? 'no retry' : gaps.map((g) => `${g} ms`).join(', ')}`);
+/** The handshake create's retry schedule, from the session's history. */
+async function createRetries(stack: Stack, sessionId: string): Promise<RetrySchedule> {
+  const events = (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attestrCreateHandshake');
+  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+  const policy = scheduled!.activityTaskScheduledEventAttributes!.retryPolicy!;
+  const { attempt, lastFailure } = started!.activityTaskStartedEventAttributes!;
+  const delay = lastFailure?.applicationFailureInfo?.nextRetryDelay;
+  return {
+    attempt: attempt!,
+    ...(lastFailure ? { lastFailureType: lastFailure.applicationFailureInfo?.type ?? undefined } : {}),
+    ...(delay ? { nextRetryDelayMs: tsToMs(delay) } : {}),
+    initialIntervalMs: tsToMs(policy.initialInterval),
+    backoffCoefficient: policy.backoffCoefficient!,
+  };
 }
+
+/** The retry profile of provider calls (src/workflows/providers.ts): 1 s, then doubling. */
+const BACKOFF = { initialIntervalMs: 1_000, backoffCoefficient: 2 };
 
 /** Creates and launches a kyc-basic session and submits `identity`, which enters `aadhaar`. */
 async function enterAadhaar(stack: Stack, tag: string): Promise<{ sessionId: string; identity: StepAnswer }> {
@@ -75,79 +95,62 @@ async function expectStageError(stack: Stack, sessionId: string, identity: StepA
 }
 
 describe('Attestr create handshake, default settings', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack('provider-retries');
-    await stack.startWorker();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useStack('provider-retries');
 
   beforeEach(async () => {
     await resetSandbox(stack);
   });
 
-  test('429/4291 with Retry-After in seconds: one retry, after the delay the provider asked for', async () => {
-    await queueFault(stack, { status: 429, code: 4291, retryAfter: 2, count: 1 });
-    const { identity } = await enterAadhaar(stack, 'REF-retry-4291');
+  // Retry-After 2 s rather than 1 s, so a retry at the policy's 1 s first backoff would not pass for it.
+  test.each([
+    ['429/4291 with Retry-After in seconds: one retry, after the delay the provider asked for', 4291, 'ProviderRateLimited'],
+    ['429/4293 (daily limit) within the wait cap is waited out and retried', 4293, 'ProviderQuotaExhausted'],
+  ])('%s', async (_name, code, failureType) => {
+    await queueFault(stack, { status: 429, code, retryAfter: 2, count: 1 });
+    const { sessionId, identity } = await enterAadhaar(stack, `REF-retry-${code}`);
     expectAtAadhaar(identity);
 
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
-    const gaps = gapsOf(calls);
-    note('429/4291 Retry-After: 2', gaps);
-    // Retry-After 2 s, not the policy's 1 s first backoff.
-    expect(gaps[0]).toBeGreaterThanOrEqual(1_900);
-    expect(gaps[0]).toBeLessThanOrEqual(3_500);
+    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 2, lastFailureType: failureType, nextRetryDelayMs: 2_000, ...BACKOFF });
   });
 
   test('429/4292 with Retry-After as an HTTP date: the retry comes at that date', async () => {
     // A whole second, so the HTTP date (1 s resolution) names exactly this instant: 2.5 to 3.5 s ahead.
     const retryAt = Math.floor((Date.now() + 3_500) / 1_000) * 1_000;
     await queueFault(stack, { status: 429, code: 4292, retryAfter: new Date(retryAt).toUTCString(), count: 1 });
-    const { identity } = await enterAadhaar(stack, 'REF-retry-4292');
+    const { sessionId, identity } = await enterAadhaar(stack, 'REF-retry-4292');
     expectAtAadhaar(identity);
 
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
-    const gaps = gapsOf(calls);
-    note(`429/4292 Retry-After: HTTP date ${retryAt - calls[0].at} ms after the first call`, gaps);
-    // Not before the date (the sandbox and the worker share a clock; 100 ms for timer rounding), and not long after.
-    expect(calls[1].at).toBeGreaterThanOrEqual(retryAt - 100);
-    expect(calls[1].at).toBeLessThanOrEqual(retryAt + 1_500);
-    // And the date put the retry well beyond the policy's 1 s first backoff.
-    expect(gaps[0]).toBeGreaterThanOrEqual(1_500);
+    // The activity asked for the time left until the date, counted from when it read the answer
+    // (the sandbox and the worker share a clock): at most the date less the first call's time.
+    const retries = await createRetries(stack, sessionId);
+    expect(retries).toMatchObject({ attempt: 2, lastFailureType: 'ProviderRateLimited', ...BACKOFF });
+    expect(retries.nextRetryDelayMs).toBeGreaterThan(0);
+    expect(retries.nextRetryDelayMs).toBeLessThanOrEqual(retryAt - calls[0].at);
   });
 
-  test('503/5001 twice: retried with exponential backoff, about 1 s then about 2 s', async () => {
+  test('503/5001 twice: retried with exponential backoff, 1 s then 2 s', async () => {
     await queueFault(stack, { status: 503, code: 5001, count: 2 });
-    const { identity } = await enterAadhaar(stack, 'REF-retry-503');
+    const { sessionId, identity } = await enterAadhaar(stack, 'REF-retry-503');
     expectAtAadhaar(identity);
 
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([503, 503, 200]);
-    const gaps = gapsOf(calls);
-    note('503/5001 x2', gaps);
-    expect(gaps[0]).toBeGreaterThanOrEqual(900);
-    expect(gaps[0]).toBeLessThanOrEqual(1_900);
-    expect(gaps[1]).toBeGreaterThanOrEqual(1_900);
-    expect(gaps[1]).toBeLessThanOrEqual(3_200);
+    // No delay asked for: the policy spaces the two retries, 1 s then 2 s.
+    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 3, lastFailureType: 'ProviderUnavailable', ...BACKOFF });
   });
 
   test('a dropped connection is retried and the session continues', async () => {
     await queueFault(stack, { drop: true, count: 1 });
-    const { identity } = await enterAadhaar(stack, 'REF-retry-drop');
+    const { sessionId, identity } = await enterAadhaar(stack, 'REF-retry-drop');
     expectAtAadhaar(identity);
 
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([0, 200]);
-    const gaps = gapsOf(calls);
-    note('dropped connection', gaps);
-    expect(gaps[0]).toBeGreaterThanOrEqual(900);
-    expect(gaps[0]).toBeLessThanOrEqual(2_500);
+    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 2, lastFailureType: 'ProviderUnavailable', ...BACKOFF });
   });
 
   test.each([
@@ -175,20 +178,6 @@ describe('Attestr create handshake, default settings', () => {
     expect(calls.map((c) => c.status)).toEqual([status]);
   });
 
-  test('429/4293 (daily limit) within the wait cap is waited out and retried', async () => {
-    // 2 s rather than 1 s, so a retry at the policy's 1 s first backoff would not pass for it.
-    await queueFault(stack, { status: 429, code: 4293, retryAfter: 2, count: 1 });
-    const { identity } = await enterAadhaar(stack, 'REF-retry-4293');
-    expectAtAadhaar(identity);
-
-    const calls = await createCalls(stack);
-    expect(calls.map((c) => c.status)).toEqual([429, 200]);
-    const gaps = gapsOf(calls);
-    note('429/4293 Retry-After: 2', gaps);
-    expect(gaps[0]).toBeGreaterThanOrEqual(1_900);
-    expect(gaps[0]).toBeLessThanOrEqual(3_500);
-  });
-
   test('a storm of five 429s: the session still completes, with exactly one handshake created', async () => {
     await queueFault(stack, { status: 429, code: 4291, retryAfter: 1, count: 5 });
     const { sessionId, identity } = await enterAadhaar(stack, 'REF-retry-storm');
@@ -207,13 +196,8 @@ describe('Attestr create handshake, default settings', () => {
     const calls = await createCalls(stack);
     expect(calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 429, 200]);
     expect(calls.filter((c) => c.status === 200)).toHaveLength(1);
-    const gaps = gapsOf(calls);
-    note('429 storm, Retry-After: 1 x5', gaps);
-    // Each retry at Retry-After (1 s), not at the growing backoff (1, 2, 4, 8, 16 s).
-    for (const gap of gaps) {
-      expect(gap).toBeGreaterThanOrEqual(900);
-      expect(gap).toBeLessThanOrEqual(2_500);
-    }
+    // Retried at Retry-After (1 s), not at the growing backoff (1, 2, 4, 8, 16 s).
+    expect(await createRetries(stack, sessionId)).toEqual({ attempt: 6, lastFailureType: 'ProviderRateLimited', nextRetryDelayMs: 1_000, ...BACKOFF });
 
     const handshakes = (await sandboxCall(stack, 'GET', '/attestr/_handshakes')) as Array<{ _id: string; tag: string; consumed: boolean }>;
     const ours = handshakes.filter((h) => h.tag.startsWith(sessionId));
@@ -222,16 +206,7 @@ describe('Attestr create handshake, default settings', () => {
 });
 
 describe('Attestr create handshake, PROVIDER_QUOTA_WAIT_CAP_SECONDS=5', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack('provider-retries-cap', {}, { PROVIDER_QUOTA_WAIT_CAP_SECONDS: '5' });
-    await stack.startWorker();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const { stack } = useStack('provider-retries-cap', { env: { PROVIDER_QUOTA_WAIT_CAP_SECONDS: '5' } });
 
   beforeEach(async () => {
     await resetSandbox(stack);

@@ -2,22 +2,14 @@
  * Time and size: durable expiry, the flow's `after` timers, continue-as-new on a long
  * session, and the per-step history cost.
  */
-import type { FlowMachine } from '../src/flows/types';
+import type { FlowMachine } from '../src/flows/core/types';
 import { SessionRefusedError } from '../src/api/session-gateway';
 import { REFUSALS } from '../src/workflows/messages';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack('durability');
-  await stack.startWorker();
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const { stack } = useStack('durability');
 
 const LOOP: FlowMachine = {
   id: 'loop',

@@ -5,19 +5,13 @@
  */
 import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
 import { REFUSALS, type RefusalType } from '../src/workflows/messages';
-import { startStack, type Stack } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
+const { stack } = useStack('lifecycle');
 let gateway: SessionGateway;
 
-beforeAll(async () => {
-  stack = await startStack('lifecycle');
+beforeAll(() => {
   gateway = stack.gateway;
-  await stack.startWorker();
-});
-
-afterAll(async () => {
-  await stack?.stop();
 });
 
 function consentSession(tag = 'REF-1') {

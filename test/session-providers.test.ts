@@ -4,18 +4,9 @@
  * and the recording of the histories the replay test guards.
  */
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
-import { startStack, type Stack } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack('providers');
-  await stack.startWorker();
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const { stack } = useStack('providers');
 
 async function historyEvents(sessionId: string) {
   return (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];

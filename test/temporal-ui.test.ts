@@ -6,10 +6,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { TenantClient } from '../src/api/clients';
+import type { TenantClient } from '../src/tenants/registry';
 import { launchChromium } from '../scripts/chromium';
-import { startApi, type Api } from './helpers/api';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually } from './helpers/stack';
+import { useStack } from './helpers/use-stack';
 
 /** Its own tenant, so the list query can narrow to this file's sessions on a shared server. */
 const TENANT: TenantClient = { id: 'demo-tenant', secret: 'demo-tenant-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
@@ -30,20 +30,11 @@ const LIST_COLUMNS = {
   ],
 };
 
-let stack: Stack;
-let api: Api;
+const { stack, api } = useStack('temporal-ui', { api: { clients: [TENANT] } });
 let browser: Browser | undefined;
-
-beforeAll(async () => {
-  stack = await startStack('temporal-ui');
-  await stack.startWorker();
-  api = await startApi(stack, [TENANT]);
-});
 
 afterAll(async () => {
   await browser?.close();
-  await api?.close();
-  await stack?.stop();
 });
 
 async function createSession(tag: string): Promise<{ id: string; number: string }> {

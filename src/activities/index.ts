@@ -4,12 +4,12 @@
  * retry profiles in src/workflows/providers.ts), guided by the ProviderError classification.
  */
 import { activityInfo, heartbeat } from '@temporalio/activity';
-import type { AttestrConnector } from './providers/attestr';
-import { ProviderError } from './providers/errors';
-import type { FinqwareConnector } from './providers/finqware';
-import type { HttpStageConnector } from './providers/http-stage';
-import type { HttpRequestSpec } from '../flows/http-stage';
-import type { ProviderName } from '../flows/types';
+import type { AttestrConnector } from '../providers/attestr';
+import { ProviderError } from '../providers/errors';
+import type { FinqwareConnector } from '../providers/finqware';
+import type { HttpStageConnector } from '../providers/http-stage';
+import type { HttpRequestSpec } from '../flows/core/http-stage';
+import type { ProviderName } from '../flows/core/types';
 import type { WebhookEvent } from '../workflows/messages';
 import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
 import { failedDeliveryOutcome, type WebhookSender } from './webhooks';

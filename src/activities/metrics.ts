@@ -6,9 +6,6 @@
  */
 import { noopMetricMeter, type ApplicationFailure, type MetricCounter, type MetricHistogram, type MetricMeter, type RetryPolicy } from '@temporalio/common';
 
-/** Bucket bounds, in seconds, for request-like latencies (an HTTP call, a device step). */
-export const LATENCY_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
 /** Metric names before the exporter adds the unit (`_seconds`) and `_total` suffixes. */
 export const WORKER_METRICS = {
   providerCallDuration: 'sessionflow_provider_call_duration',

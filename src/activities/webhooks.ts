@@ -8,11 +8,11 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
-import type { TenantClient } from '../api/clients';
+import type { TenantClient } from '../tenants/registry';
 import { signResult } from '../result-signature';
 import type { WebhookEvent } from '../workflows/messages';
 import type { WebhookDeliveryOutcome } from './metrics';
-import { parseRetryAfter } from './providers/errors';
+import { parseRetryAfter } from '../providers/errors';
 
 export type WebhookOutcome = { delivered: true; status: number } | { delivered: false; reason: 'no_endpoint' };
 

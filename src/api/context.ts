@@ -1,8 +1,8 @@
 /** What the api's routes share: built once per process by buildApp. */
-import type { AttestrConnector } from '../activities/providers/attestr';
+import type { AttestrConnector } from '../providers/attestr';
 import type { Config } from '../config';
 import type { FlowCatalog } from '../flows/catalog';
-import type { ClientDirectory, TenantClient } from './clients';
+import type { ClientDirectory, TenantClient } from '../tenants/registry';
 import type { DeviceTokens } from './device-tokens';
 import type { ApiMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';

@@ -4,13 +4,7 @@
  * the client's refresh window an expired credential can be exchanged for a fresh one through
  * the handshake. Revocation lives in the device client's workflow, checked on every use.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-export class DeviceTokenSecretError extends Error {
-  override readonly name = 'DeviceTokenSecretError';
-}
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface DeviceClaims {
   /** The device client id. */
@@ -68,28 +62,4 @@ export class DeviceTokens {
     if (now >= claims.exp && !options.allowExpired) return { ok: false, reason: 'expired' };
     return { ok: true, claims };
   }
-}
-
-/**
- * DEVICE_TOKEN_SECRET, or for the embedded default a random one kept in `<dataDir>` (so
- * credentials survive a restart of `make start`). Every api replica must share the same one.
- */
-export function loadDeviceTokenSecret(env: Record<string, string | undefined>, dataDir: string): string {
-  const configured = env.DEVICE_TOKEN_SECRET;
-  if (configured) {
-    if (configured.length < 32) throw new DeviceTokenSecretError('DEVICE_TOKEN_SECRET must have at least 32 characters');
-    return configured;
-  }
-  const file = join(dataDir, 'device-token-secret');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
-    } catch (err) {
-      // Another process created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  return readFileSync(file, 'utf8').trim();
 }

@@ -39,7 +39,8 @@ export class BackendError extends Error {
   }
 }
 
-export type DeviceErrorType = 'invalid_request' | 'authentication_error' | 'conflict' | 'not_found' | 'rate_limit_error' | 'api_error';
+export const DEVICE_ERROR_TYPES = ['invalid_request', 'authentication_error', 'conflict', 'not_found', 'rate_limit_error', 'api_error'] as const;
+export type DeviceErrorType = (typeof DEVICE_ERROR_TYPES)[number];
 
 export class DeviceError extends Error {
   override readonly name = 'DeviceError';

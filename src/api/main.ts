@@ -1,44 +1,20 @@
 /**
- * The api process: validated config, clients and flows, one Temporal client, graceful close on
+ * The api process: its settings (src/settings.ts), one Temporal client, graceful close on
  * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, then exit). A bad setting,
  * clients value or flow file stops it with one line on stderr.
  */
 import { Pool } from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { loadConfigOrExit } from '../config';
-import { FlowCatalog, FlowLoadError } from '../flows/catalog';
+import { exitOnConfigError } from '../config';
+import { loadApiSettings } from '../settings';
 import { connectClient } from '../temporal';
 import { buildApp } from './app';
-import { ClientsError, loadClients } from './clients';
-import { DeviceTokenSecretError, loadDeviceTokenSecret } from './device-tokens';
 import { serveMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
 
-function loadOrExit<T>(load: () => T): T {
-  try {
-    return load();
-  } catch (err) {
-    if (err instanceof ClientsError || err instanceof FlowLoadError || err instanceof DeviceTokenSecretError) {
-      process.stderr.write(`sessionflow: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const { clients, source } = loadOrExit(() => loadClients(process.env, config.dataDir));
-  const catalog = loadOrExit(() => FlowCatalog.load(config.flowsDir));
-  for (const rule of config.eventRules) {
-    if (rule.action !== 'start') continue;
-    const resolved = catalog.resolve(rule.flow, rule.snapshot);
-    if (!resolved.ok) {
-      process.stderr.write(`sessionflow: SESSIONFLOW_EVENT_RULES: the rule for "${rule.type}" starts a flow that cannot run (${resolved.reason})\n`);
-      process.exit(2);
-    }
-  }
-  const deviceTokenSecret = loadOrExit(() => loadDeviceTokenSecret(process.env, config.dataDir));
+  const { config, clients: loaded, catalog, deviceTokenSecret } = exitOnConfigError(() => loadApiSettings(process.env));
+  const { clients, source } = loaded;
   const temporal = await connectClient(config.temporal);
   // Several api replicas count each client's limits together in PostgreSQL; one counts in memory.
   const limitsPool = config.api.limitsDatabaseUrl ? new Pool({ connectionString: config.api.limitsDatabaseUrl, max: 5 }) : null;

@@ -4,7 +4,7 @@
  * a cryptographic RNG and passed in. Refusals come back as SessionRefusedError with the
  * workflow's refusal type; an unknown session as SessionNotFoundError.
  */
-import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -15,8 +15,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { canonicalJson } from '../flows/snapshots';
-import type { FlowDefinition } from '../flows/types';
+import type { FlowDefinition } from '../flows/core/types';
+import { contentHash } from '../util/hash';
 import {
   archiveUpdate,
   attestrResultSignal,
@@ -58,6 +58,11 @@ import { REFRESH_WINDOW_MS } from './device-tokens';
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
 
+/** Whether a session created at `now` may expire at `expiresAt` (unix ms): in the future, at most a year ahead. */
+export function expiryAllowed(expiresAt: number, now: number): boolean {
+  return expiresAt > now && expiresAt <= now + MAX_EXPIRY_MS;
+}
+
 export class SessionNotFoundError extends Error {
   override readonly name = 'SessionNotFoundError';
 }
@@ -78,7 +83,7 @@ export interface CreateSessionRequest {
   tag: string;
   webhook?: boolean;
   definition: FlowDefinition;
-  /** Unix ms; defaults to 24 h from now. */
+  /** Unix ms, checked by the caller with expiryAllowed; defaults to 24 h from now. */
   expiresAt?: number;
   /**
    * For idempotent creates: the session id is derived from the client and this key, so a
@@ -135,7 +140,7 @@ export function newNonce(): string {
  */
 export function stepUpdateId(step: Omit<StepArgs, 'nextNonce'>): string {
   const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
-  return `step-${createHash('sha256').update(canonicalJson(parts)).digest('hex')}`;
+  return `step-${contentHash(parts)}`;
 }
 
 /** A string literal for a visibility list query. */
@@ -143,12 +148,17 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-function refusalOf(err: unknown): never {
-  if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
-    throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
+/** Runs one workflow operation; an unknown workflow or a refused update comes back as the api's own error. */
+async function refusing<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
+      throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
+    }
+    throw err;
   }
-  throw err;
 }
 
 export class SessionGateway {
@@ -220,36 +230,28 @@ export class SessionGateway {
   ): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
     const { input, options } = this.startOptions(request, Date.now());
     if (device) {
-      try {
-        await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] });
-      } catch (err) {
-        return refusalOf(err);
-      }
+      await refusing(() => this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] }));
     }
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
-    try {
-      const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
+    const launch = await refusing(() =>
+      this.client.workflow.executeUpdateWithStart(launchUpdate, {
         args: [{ nonce: newNonce(), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
         startWorkflowOperation: start,
-      });
-      return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
-    } catch (err) {
-      return refusalOf(err);
-    }
+      }),
+    );
+    return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
   }
 
   /** Launches a session; with a device client, binds it to that device (and its tenant) first. */
   async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer> {
-    try {
+    return refusing(async () => {
       if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId }] });
       const args = device ? { nonce: newNonce(), deviceClientId: device.deviceClientId, clientId: device.tenantId } : { nonce: newNonce() };
       return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [args] });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    });
   }
 
   private deviceClientHandle(deviceClientId: string): WorkflowHandle<typeof deviceClientWorkflow> {
@@ -279,55 +281,30 @@ export class SessionGateway {
   }
 
   async revokeDeviceClient(deviceClientId: string): Promise<DeviceClientView> {
-    try {
-      return await this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate));
   }
 
   async submitStep(sessionId: string, step: Omit<StepArgs, 'nextNonce'>): Promise<StepAnswer> {
-    try {
-      return await this.handle(sessionId).executeUpdate(submitStepUpdate, {
-        args: [{ ...step, nextNonce: newNonce() }],
-        updateId: stepUpdateId(step),
-      });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() =>
+      this.handle(sessionId).executeUpdate(submitStepUpdate, { args: [{ ...step, nextNonce: newNonce() }], updateId: stepUpdateId(step) }),
+    );
   }
 
   async archive(sessionId: string): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).executeUpdate(archiveUpdate);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).executeUpdate(archiveUpdate));
   }
 
   async expire(sessionId: string, reason: string): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] }));
   }
 
   async status(sessionId: string): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).query(statusQuery);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(statusQuery));
   }
 
   /** Hands a verified Attestr result to the session (the stage uses it instead of polling). */
   async deliverAttestrResult(sessionId: string, delivery: AttestrDelivery): Promise<void> {
-    try {
-      await this.handle(sessionId).signal(attestrResultSignal, delivery);
-    } catch (err) {
-      refusalOf(err);
-    }
+    await refusing(() => this.handle(sessionId).signal(attestrResultSignal, delivery));
   }
 
   /** Sessions of a client with this tag in these statuses (from visibility: a moment behind). */
@@ -358,26 +335,14 @@ export class SessionGateway {
 
   /** Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only. */
   async deliverEvent(sessionId: string, event: BackendEventArgs): Promise<StatusView> {
-    try {
-      return await this.handle(sessionId).executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` });
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` }));
   }
 
   async view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
-    try {
-      return await this.handle(sessionId).query(viewQuery);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(viewQuery));
   }
 
   async result(sessionId: string): Promise<ResultView> {
-    try {
-      return await this.handle(sessionId).query(resultQuery);
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return refusing(() => this.handle(sessionId).query(resultQuery));
   }
 }

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { snapshotIdOf } from './snapshots';
-import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, type FlowDefinition, type FlowFile, type FlowMachine, type StageKind } from './types';
+import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, type FlowDefinition, type FlowFile, type FlowMachine, type StageKind } from './core/types';
 import { validateFlowMachine } from './validate';
 
 export class FlowLoadError extends Error {

@@ -21,7 +21,7 @@
  * names that Mermaid cannot take as ids (a `-` in them, or a keyword of its grammar) are given
  * a safe id, and the description then shows the real name when the stage has no title.
  */
-import type { FinalMeta, FlowMachine, FlowStateConfig, GuardRef, StageMeta, TransitionsConfig } from './types';
+import type { FinalMeta, FlowMachine, FlowStateConfig, GuardRef, StageMeta, TransitionsConfig } from './core/types';
 
 const LABEL_ENTITIES: Record<string, string> = {
   '"': '#quot;',

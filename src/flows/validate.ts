@@ -2,9 +2,9 @@
  * Structural checks of a flow machine, run when flows are loaded so that a session never
  * starts on a machine the engine cannot step. Returns every problem found, each naming where.
  */
-import { GUARD_NAMES, startFlow } from './engine';
-import { httpParamsProblems } from './http-stage';
-import { lintSchema } from './schema';
+import { GUARD_NAMES, startFlow } from './core/engine';
+import { httpParamsProblems } from './core/http-stage';
+import { lintSchema } from './core/schema';
 import {
   OUTCOMES,
   PROVIDERS,
@@ -12,16 +12,13 @@ import {
   STAGE_KINDS,
   type FlowMachine,
   type StageMeta,
-} from './types';
+} from './core/types';
+import { isObject } from '../util/json';
 
 const STATE_KEYS = new Set(['type', 'meta', 'on', 'after']);
 /** What each provider's stage needs in meta.params. */
 const REQUIRED_PARAMS: Record<string, string[]> = { attestr: ['flow'], finqware: ['skill', 'step'] };
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function checkTransitions(
   where: string,

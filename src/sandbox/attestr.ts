@@ -2,10 +2,11 @@
  * Attestr FlowX sandbox: create handshake, execution result, and a `_device` endpoint that plays
  * the end user finishing the flow. Register with `{ prefix: '/attestr' }`.
  */
-import { createHash, createHmac, randomInt, randomUUID } from 'node:crypto';
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
-import { installFaults } from './faults';
+import { sha256Hex } from '../util/hash';
+import { installFaults, type FaultHarness } from './faults';
 
 export interface AttestrSandboxOptions {
   clientId: string;
@@ -102,11 +103,81 @@ function createProblem(body: unknown, now: number): string | undefined {
   return undefined;
 }
 
+type CreateInput = { flow: string; snapshot: string | null; tag: string; webhook?: boolean; expiry?: number };
+
+function createHandshake(handshakes: Map<string, Handshake>, byFlowAndTag: Map<string, string>, input: CreateInput, now: number) {
+  // Sandbox behaviour: a create with the tag of an existing handshake of the same flow returns
+  // that handshake unchanged (same _id, number, digest) and creates nothing, so a connector
+  // that retries a create after a lost answer does not make a second handshake.
+  const key = `${input.flow}\u0000${input.tag}`;
+  const existing = handshakes.get(byFlowAndTag.get(key) ?? '');
+  if (existing) return { _id: existing._id, number: existing.number, digest: existing.digest };
+
+  const _id = `DS${randomBase36(19)}`;
+  const number = `${randomDigits(4)}-${randomDigits(6)}-${randomDigits(4)}`;
+  // The seed says the digest is "for future use"; the sandbox makes it SHA-256 hex of `${_id}:${number}:${tag}`.
+  const digest = sha256Hex(`${_id}:${number}:${input.tag}`);
+  handshakes.set(_id, {
+    _id,
+    number,
+    digest,
+    flow: input.flow,
+    snapshot: input.snapshot,
+    tag: input.tag,
+    webhook: input.webhook ?? false,
+    expiry: input.expiry ?? now + DAY_MS,
+    consumed: false,
+    result: null,
+    resultSignature: null,
+  });
+  byFlowAndTag.set(key, _id);
+  return { _id, number, digest };
+}
+
+/** Completion webhooks in flight, each recorded as a call; closing waits for them. */
+class WebhookDeliveries {
+  private readonly agent = new Agent();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly faults: FaultHarness) {}
+
+  deliver(handshake: Handshake, url: string): void {
+    const at = Date.now();
+    const body = {
+      event: 'handshake.completed',
+      _id: handshake._id,
+      tag: handshake.tag,
+      consumed: true,
+      result: handshake.result,
+      resultSignature: handshake.resultSignature,
+    };
+    const delivery = httpRequest(url, {
+      method: 'POST',
+      dispatcher: this.agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    })
+      .then(async (response) => {
+        await response.body.dump();
+        return response.statusCode;
+      })
+      .catch(() => 0)
+      .then((status) => this.faults.record({ method: 'POST', path: 'webhook', status, at }));
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+    await this.agent.close();
+  }
+}
+
 export const attestrSandbox: FastifyPluginAsync<AttestrSandboxOptions> = async (app, options) => {
   const handshakes = new Map<string, Handshake>();
   const byFlowAndTag = new Map<string, string>();
-  const webhookAgent = new Agent();
-  const deliveries = new Set<Promise<void>>();
   const expectedCredentials = `${options.clientId}:${options.secret}`;
 
   const faults = installFaults(app, {
@@ -120,10 +191,8 @@ export const attestrSandbox: FastifyPluginAsync<AttestrSandboxOptions> = async (
     return reply.code(500).send(errorBody(5001));
   });
 
-  app.addHook('onClose', async () => {
-    await Promise.allSettled(deliveries);
-    await webhookAgent.close();
-  });
+  const webhooks = new WebhookDeliveries(faults);
+  app.addHook('onClose', () => webhooks.close());
 
   // A route-level onRequest hook, so a bad authorization wins over a malformed body.
   const requireAuth = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -144,66 +213,13 @@ export const attestrSandbox: FastifyPluginAsync<AttestrSandboxOptions> = async (
       badSignature && handshake.result ? sign(handshake.result, `${options.secret}-wrong`) : handshake.resultSignature,
   });
 
-  const deliverWebhook = (handshake: Handshake, url: string): void => {
-    const at = Date.now();
-    const body = {
-      event: 'handshake.completed',
-      _id: handshake._id,
-      tag: handshake.tag,
-      consumed: true,
-      result: handshake.result,
-      resultSignature: handshake.resultSignature,
-    };
-    const delivery = httpRequest(url, {
-      method: 'POST',
-      dispatcher: webhookAgent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    })
-      .then(async (response) => {
-        await response.body.dump();
-        return response.statusCode;
-      })
-      .catch(() => 0)
-      .then((status) => faults.record({ method: 'POST', path: 'webhook', status, at }));
-    deliveries.add(delivery);
-    void delivery.finally(() => deliveries.delete(delivery));
-  };
-
   app.post('/api/v1/public/flowx/handshake', { onRequest: requireAuth }, async (request, reply) => {
     const now = Date.now();
     const problem = createProblem(request.body, now);
     if (problem) return reply.code(400).send(errorBody(4001, problem));
-    const input = request.body as { flow: string; snapshot: string | null; tag: string; webhook?: boolean; expiry?: number };
+    const input = request.body as CreateInput;
 
-    // Sandbox behaviour: a create with the tag of an existing handshake of the same flow returns
-    // that handshake unchanged (same _id, number, digest) and creates nothing, so a connector
-    // that retries a create after a lost answer does not make a second handshake.
-    const key = `${input.flow}\u0000${input.tag}`;
-    const existing = handshakes.get(byFlowAndTag.get(key) ?? '');
-    if (existing) return { _id: existing._id, number: existing.number, digest: existing.digest };
-
-    const _id = `DS${randomBase36(19)}`;
-    const number = `${randomDigits(4)}-${randomDigits(6)}-${randomDigits(4)}`;
-    // The seed says the digest is "for future use"; the sandbox makes it SHA-256 hex of `${_id}:${number}:${tag}`.
-    const digest = createHash('sha256').update(`${_id}:${number}:${input.tag}`).digest('hex');
-    handshakes.set(_id, {
-      _id,
-      number,
-      digest,
-      flow: input.flow,
-      snapshot: input.snapshot,
-      tag: input.tag,
-      webhook: input.webhook ?? false,
-      expiry: input.expiry ?? now + DAY_MS,
-      consumed: false,
-      result: null,
-      resultSignature: null,
-    });
-    byFlowAndTag.set(key, _id);
-    return { _id, number, digest };
+    return createHandshake(handshakes, byFlowAndTag, input, now);
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/public/flowx/handshake/:id', { onRequest: requireAuth }, async (request, reply) => {
@@ -230,7 +246,7 @@ export const attestrSandbox: FastifyPluginAsync<AttestrSandboxOptions> = async (
     handshake.consumed = true;
     handshake.result = { [`FS${randomBase36(19)}`]: { input: { ...SAMPLE_INPUT }, output } };
     handshake.resultSignature = sign(handshake.result, options.secret);
-    if (handshake.webhook && options.webhookUrl) deliverWebhook(handshake, options.webhookUrl);
+    if (handshake.webhook && options.webhookUrl) webhooks.deliver(handshake, options.webhookUrl);
     return view(handshake, false);
   });
 };

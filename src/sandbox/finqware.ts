@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { canonicalJson, isObject } from '../util/json';
 import { installFaults } from './faults';
 
 export interface FinqwareSandboxOptions {
@@ -66,10 +67,6 @@ function errorBody(http: number, code: string, message: string) {
   return { id: randomUUID(), type, http, code, message };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Returns a problem when `body` is not an object whose `fields` are all non-empty strings and nothing else. */
 function stringFieldsProblem(body: unknown, fields: string[], extra: string[] = []): string | undefined {
   if (!isObject(body)) return 'body must be a JSON object';
@@ -79,19 +76,30 @@ function stringFieldsProblem(body: unknown, fields: string[], extra: string[] = 
   return bad.length > 0 ? `${bad.join(', ')} must be non-empty strings` : undefined;
 }
 
-/** JSON with object keys sorted, so a replay with the same data in another key order still matches. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 const newNonce = (): string => randomBytes(32).toString('base64url');
+
+type CreateBody = Record<'tenant_user_id' | 'client_id' | 'client_app_key' | 'skill', string>;
+
+function openSession(sessions: Map<string, Session>, openByUserAndSkill: Map<string, string>, body: CreateBody) {
+  // Sandbox behaviour: creating a session for a tenant_user_id and skill that already have a
+  // session not yet completed returns that session with its current nonce, so a connector that
+  // retries a create after a lost answer keeps one session.
+  const key = `${body.tenant_user_id}\u0000${body.skill}`;
+  const open = sessions.get(openByUserAndSkill.get(key) ?? '');
+  if (open && open.status !== 'SESSION_COMPLETED') return { nonce: open.nonce, session_id: open.id, status: open.status };
+
+  const session: Session = {
+    id: randomUUID(),
+    tenantUserId: body.tenant_user_id,
+    skill: body.skill,
+    nonce: newNonce(),
+    status: 'SESSION_CREATED',
+    nextStep: 0,
+  };
+  sessions.set(session.id, session);
+  openByUserAndSkill.set(key, session.id);
+  return { nonce: session.nonce, session_id: session.id, status: session.status };
+}
 
 export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async (app, options) => {
   const sessions = new Map<string, Session>();
@@ -114,29 +122,12 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
   app.post('/v1/sessions', async (request, reply) => {
     const problem = stringFieldsProblem(request.body, ['tenant_user_id', 'client_id', 'client_app_key', 'skill']);
     if (problem) return fail(reply, 400, 'invalid_data', problem);
-    const body = request.body as Record<'tenant_user_id' | 'client_id' | 'client_app_key' | 'skill', string>;
+    const body = request.body as CreateBody;
     if (body.client_id !== options.clientId) return fail(reply, 401, 'invalid_client_id', 'Unknown client_id');
     if (body.client_app_key !== options.appKey) return fail(reply, 401, 'invalid_client_app_key', 'Invalid client_app_key');
     if (!Object.hasOwn(SKILLS, body.skill)) return fail(reply, 400, 'invalid_skill', 'Unknown skill');
 
-    // Sandbox behaviour: creating a session for a tenant_user_id and skill that already have a
-    // session not yet completed returns that session with its current nonce, so a connector that
-    // retries a create after a lost answer keeps one session.
-    const key = `${body.tenant_user_id}\u0000${body.skill}`;
-    const open = sessions.get(openByUserAndSkill.get(key) ?? '');
-    if (open && open.status !== 'SESSION_COMPLETED') return { nonce: open.nonce, session_id: open.id, status: open.status };
-
-    const session: Session = {
-      id: randomUUID(),
-      tenantUserId: body.tenant_user_id,
-      skill: body.skill,
-      nonce: newNonce(),
-      status: 'SESSION_CREATED',
-      nextStep: 0,
-    };
-    sessions.set(session.id, session);
-    openByUserAndSkill.set(key, session.id);
-    return { nonce: session.nonce, session_id: session.id, status: session.status };
+    return openSession(sessions, openByUserAndSkill, body);
   });
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/steps', async (request, reply) => {
@@ -153,7 +144,7 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
     // Sandbox behaviour: repeating the last accepted (nonce, step, data) exactly returns the same
     // answer and changes nothing, so a worker that crashed before recording the answer can ask again.
     const last = session.last;
-    if (last && last.nonce === body.nonce && last.step === body.step && last.data === canonical(body.data)) {
+    if (last && last.nonce === body.nonce && last.step === body.step && last.data === canonicalJson(body.data)) {
       faults.markReplayed(request);
       return last.answer;
     }
@@ -170,7 +161,7 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
     session.status = session.nextStep === steps.length ? 'SESSION_COMPLETED' : 'SESSION_IN_PROGRESS';
     session.nonce = newNonce();
     const answer: StepAnswer = { step_id: randomUUID(), nonce: session.nonce, status: session.status, data: step.answer(body.data) };
-    session.last = { nonce: body.nonce, step: body.step, data: canonical(body.data), answer };
+    session.last = { nonce: body.nonce, step: body.step, data: canonicalJson(body.data), answer };
     return answer;
   });
 };

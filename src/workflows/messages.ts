@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/types';
+import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/core/types';
 
 /** Providers whose calls run on an activity task queue of their own, rate-limited by the server. */
 export const RATE_LIMITED_PROVIDERS = ['attestr', 'finqware'] as const;
@@ -31,6 +31,8 @@ export const DEVICE_STATUS = {
   archived: 'SESSION_ARCHIVED',
 } as const satisfies Record<SessionStatus, string>;
 export type DeviceStatus = (typeof DEVICE_STATUS)[SessionStatus];
+/** The device statuses, in the order of SESSION_STATUSES (the device API's schemas list them). */
+export const DEVICE_STATUSES: readonly DeviceStatus[] = SESSION_STATUSES.map((status) => DEVICE_STATUS[status]);
 
 export const SessionStatusKey = defineSearchAttributeKey('SessionStatus', SearchAttributeType.KEYWORD);
 export const SessionTagKey = defineSearchAttributeKey('SessionTag', SearchAttributeType.KEYWORD);

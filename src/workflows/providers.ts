@@ -4,8 +4,8 @@
  */
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities, TimeoutFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { StageInfo } from '../flows/engine';
-import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/http-stage';
+import type { StageInfo } from '../flows/core/engine';
+import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/core/http-stage';
 import { providerTaskQueue, type AttestrDelivery, type RateLimitedProvider, type StageError } from './messages';
 
 /** Classes a retry cannot fix: the stage fails on the first one. */
@@ -69,11 +69,6 @@ function param(stage: StageInfo, name: string): string {
   return value;
 }
 
-/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
-export function needsPreparation(stage: StageInfo): boolean {
-  return stage.kind === 'provider' && stage.provider === 'attestr';
-}
-
 /** Work done on entering a stage; its output is handed to the device with the step answer. */
 export function prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome> {
   return attempt(async () => {
@@ -86,13 +81,6 @@ export function prepareStage(stage: StageInfo, idempotencyKey: string): Promise<
     return { handshakeId: handshake.handshakeId };
   });
 }
-
-/**
- * Failures the device can retry: the stage stays where it is and the session stays in
- * progress (a result that does not verify, or one that has not arrived yet), instead of
- * taking the flow's ERROR path.
- */
-export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
 
 export interface StageContext {
   input: unknown;

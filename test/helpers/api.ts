@@ -11,7 +11,7 @@ import Ajv from 'ajv';
 import { request } from 'undici';
 import { freePort } from '../../scripts/dev-server';
 import { buildApp } from '../../src/api/app';
-import type { TenantClient } from '../../src/api/clients';
+import type { TenantClient } from '../../src/tenants/registry';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { Stack } from './stack';
 

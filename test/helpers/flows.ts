@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { SessionGateway } from '../../src/api/session-gateway';
-import type { FlowDefinition, FlowMachine } from '../../src/flows/types';
+import type { FlowDefinition, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
 import type { StepAnswer } from '../../src/workflows/messages';
 import type { Stack } from './stack';

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { TenantClient } from '../../src/api/clients';
+import type { TenantClient } from '../../src/tenants/registry';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
 import { FlowCatalog } from '../../src/flows/catalog';
-import type { FlowDefinition } from '../../src/flows/types';
+import type { FlowDefinition } from '../../src/flows/core/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import {
   ClientDirectory,
-  ClientsError,
   DEV_CLIENTS_SOURCE,
   loadClients,
   parseClients,
   type TenantClient,
-} from '../../src/api/clients';
+} from '../../src/tenants/registry';
+import { ConfigError } from '../../src/config';
 
 // Clients are built as loose JSON here, since most of them are deliberately wrong.
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -34,18 +34,18 @@ function fullClient(): Json {
   };
 }
 
-function clientsError(run: () => unknown): ClientsError {
+function clientsError(run: () => unknown): ConfigError {
   try {
     run();
   } catch (err) {
-    expect(err).toBeInstanceOf(ClientsError);
-    const error = err as ClientsError;
-    expect(error.name).toBe('ClientsError');
+    expect(err).toBeInstanceOf(ConfigError);
+    const error = err as ConfigError;
+    expect(error.name).toBe('ConfigError');
     expect(error.message).not.toContain('\n');
     expect(error.message).not.toContain(DISTINCTIVE_SECRET);
     return error;
   }
-  throw new Error('expected a ClientsError');
+  throw new Error('expected a ConfigError');
 }
 
 /** The message for a registry of one client changed by `change`. */
@@ -92,30 +92,30 @@ describe('parseClients: valid registries', () => {
 describe('parseClients: each rule refused', () => {
   it('refuses malformed JSON without quoting the text', () => {
     const text = `[{"id":"acme","secret":"${DISTINCTIVE_SECRET}"`;
-    expect(clientsError(() => parseClients(text, 'SESSIONFLOW_CLIENTS')).message).toBe('SESSIONFLOW_CLIENTS: is not valid JSON');
+    expect(clientsError(() => parseClients(text, 'SESSIONFLOW_CLIENTS')).message).toBe('SESSIONFLOW_CLIENTS must be a JSON array of clients (it is not valid JSON)');
   });
 
   it('refuses anything but an array, and an empty array', () => {
     expect(clientsError(() => parseClients(JSON.stringify(fullClient()), 'SESSIONFLOW_CLIENTS')).message).toBe(
-      'SESSIONFLOW_CLIENTS: must be a JSON array of clients',
+      'SESSIONFLOW_CLIENTS must be a JSON array of clients',
     );
     expect(clientsError(() => parseClients('[]', 'SESSIONFLOW_CLIENTS_FILE')).message).toBe(
-      'SESSIONFLOW_CLIENTS_FILE: must list at least one client',
+      'SESSIONFLOW_CLIENTS_FILE must list at least one client',
     );
   });
 
   it('refuses an entry that is not an object', () => {
-    expect(clientsError(() => parseClients(`["${DISTINCTIVE_SECRET}"]`, 'S')).message).toBe('S: client 1: must be an object');
+    expect(clientsError(() => parseClients(`["${DISTINCTIVE_SECRET}"]`, 'S')).message).toBe('S client 1: must be an object');
   });
 
   it('refuses unknown keys', () => {
-    expect(problemWith((c) => (c.webhook_url = 'https://x.example'))).toBe('SESSIONFLOW_CLIENTS: client 1 ("acme"): has unknown key "webhook_url"');
+    expect(problemWith((c) => (c.webhook_url = 'https://x.example'))).toBe('SESSIONFLOW_CLIENTS client 1 ("acme"): has unknown key "webhook_url"');
     // A key that looks like a value (here the secret itself) is not echoed.
-    expect(problemWith((c) => (c[DISTINCTIVE_SECRET] = true))).toBe('SESSIONFLOW_CLIENTS: client 1 ("acme"): has an unknown key');
+    expect(problemWith((c) => (c[DISTINCTIVE_SECRET] = true))).toBe('SESSIONFLOW_CLIENTS client 1 ("acme"): has an unknown key');
   });
 
   it('refuses a missing or malformed id without echoing it', () => {
-    const expected = 'SESSIONFLOW_CLIENTS: client 1: id must be 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit';
+    const expected = 'SESSIONFLOW_CLIENTS client 1: id must be 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit';
     expect(problemWith((c) => delete c.id)).toBe(expected);
     expect(problemWith((c) => (c.id = ''))).toBe(expected);
     expect(problemWith((c) => (c.id = '-acme'))).toBe(expected);
@@ -129,9 +129,9 @@ describe('parseClients: each rule refused', () => {
   it('refuses a short or missing secret, naming the client by its position and id', () => {
     const second = [{ id: 'first', secret: '0123456789abcdef' }, { id: 'acme', secret: '123456789012345' }];
     expect(clientsError(() => parseClients(JSON.stringify(second), 'SESSIONFLOW_CLIENTS')).message).toBe(
-      'SESSIONFLOW_CLIENTS: client 2 ("acme"): secret must be a string of at least 16 characters',
+      'SESSIONFLOW_CLIENTS client 2 ("acme"): secret must be a string of at least 16 characters',
     );
-    expect(problemWith((c) => delete c.secret)).toBe('SESSIONFLOW_CLIENTS: client 1 ("acme"): secret must be a string of at least 16 characters');
+    expect(problemWith((c) => delete c.secret)).toBe('SESSIONFLOW_CLIENTS client 1 ("acme"): secret must be a string of at least 16 characters');
     expect(problemWith((c) => (c.secret = 1234567890123456))).toContain('secret must be a string');
   });
 
@@ -141,11 +141,11 @@ describe('parseClients: each rule refused', () => {
       { id: 'other', secret: '0123456789abcdef' },
       { id: 'acme', secret: DISTINCTIVE_SECRET },
     ]);
-    expect(clientsError(() => parseClients(text, 'S')).message).toBe('S: client 3 ("acme"): id is used by an earlier client');
+    expect(clientsError(() => parseClients(text, 'S')).message).toBe('S client 3 ("acme"): id is used by an earlier client');
   });
 
   it('refuses a webhookUrl that is not an absolute http(s) URL', () => {
-    const expected = 'SESSIONFLOW_CLIENTS: client 1 ("acme"): webhookUrl must be an absolute http(s) URL without credentials';
+    const expected = 'SESSIONFLOW_CLIENTS client 1 ("acme"): webhookUrl must be an absolute http(s) URL without credentials';
     for (const bad of ['/hooks', 'hooks.acme.example', 'ftp://hooks.acme.example/x', 'http:hooks.acme.example', 'https://', 42]) {
       expect(problemWith((c) => (c.webhookUrl = bad))).toBe(expected);
     }
@@ -154,7 +154,7 @@ describe('parseClients: each rule refused', () => {
   });
 
   it('refuses a webhookSecret that is not whsec_ + base64 of 24 to 64 bytes', () => {
-    const expected = 'SESSIONFLOW_CLIENTS: client 1 ("acme"): webhookSecret must be "whsec_" followed by the standard base64 of 24 to 64 bytes';
+    const expected = 'SESSIONFLOW_CLIENTS client 1 ("acme"): webhookSecret must be "whsec_" followed by the standard base64 of 24 to 64 bytes';
     const bad = [
       'QUJDQUJDQUJDQUJDQUJDQUJDQUJDQUJD', // no prefix
       `whsec_${'QUJD'.repeat(7)}`, // 21 bytes
@@ -169,16 +169,16 @@ describe('parseClients: each rule refused', () => {
 
   it('refuses perSecond and perDay that are not positive whole numbers', () => {
     for (const key of ['perSecond', 'perDay']) {
-      const expected = `SESSIONFLOW_CLIENTS: client 1 ("acme"): ${key} must be a positive whole number`;
+      const expected = `SESSIONFLOW_CLIENTS client 1 ("acme"): ${key} must be a positive whole number`;
       for (const bad of [0, -1, 1.5, '10', null, 2 ** 53]) expect(problemWith((c) => (c[key] = bad))).toBe(expected);
     }
   });
 
   it('refuses redirectUrls that are not an array of absolute http(s) URLs without fragments', () => {
     expect(problemWith((c) => (c.redirectUrls = 'https://app.acme.example/done'))).toBe(
-      'SESSIONFLOW_CLIENTS: client 1 ("acme"): redirectUrls must be an array of URLs',
+      'SESSIONFLOW_CLIENTS client 1 ("acme"): redirectUrls must be an array of URLs',
     );
-    const second = 'SESSIONFLOW_CLIENTS: client 1 ("acme"): redirectUrls[1] must be an absolute http(s) URL without credentials or fragment';
+    const second = 'SESSIONFLOW_CLIENTS client 1 ("acme"): redirectUrls[1] must be an absolute http(s) URL without credentials or fragment';
     for (const bad of ['https://app.acme.example/done#top', 'https://app.acme.example/done#', '/done', 'javascript:alert(1)', 7]) {
       expect(problemWith((c) => (c.redirectUrls = ['https://app.acme.example/ok', bad]))).toBe(second);
     }
@@ -193,7 +193,7 @@ describe('parseClients: each rule refused', () => {
       (c) => (c.perDay = 0),
       (c) => (c.redirectUrls = [DISTINCTIVE_SECRET]),
     ];
-    for (const change of changes) expect(problemWith(change)).toMatch(/^SESSIONFLOW_CLIENTS: client 1 \("acme"\): /);
+    for (const change of changes) expect(problemWith(change)).toMatch(/^SESSIONFLOW_CLIENTS client 1 \("acme"\): /);
   });
 });
 
@@ -223,23 +223,23 @@ describe('loadClients', () => {
     const file = join(dir, 'clients.json');
     writeFileSync(file, other);
     const message = clientsError(() => loadClients({ SESSIONFLOW_CLIENTS: one, SESSIONFLOW_CLIENTS_FILE: file }, dir)).message;
-    expect(message).toBe('SESSIONFLOW_CLIENTS: and SESSIONFLOW_CLIENTS_FILE are both set; set only one of them');
+    expect(message).toBe('SESSIONFLOW_CLIENTS and SESSIONFLOW_CLIENTS_FILE are both set; set only one of them');
     expect(message).not.toContain(dir);
   });
 
   it('reports an unreadable SESSIONFLOW_CLIENTS_FILE without its path', () => {
     const missing = join(dir, 'home-of-zebediah', 'clients.json');
     const error = clientsError(() => loadClients({ SESSIONFLOW_CLIENTS_FILE: missing }, dir));
-    expect(error.message).toBe('SESSIONFLOW_CLIENTS_FILE: names a file that cannot be read (ENOENT)');
+    expect(error.message).toBe('SESSIONFLOW_CLIENTS_FILE names a file that cannot be read (ENOENT)');
     expect(error.message).not.toContain('zebediah');
-    expect(error.source).toBe('SESSIONFLOW_CLIENTS_FILE');
+    expect(error.variable).toBe('SESSIONFLOW_CLIENTS_FILE');
   });
 
   it('reports an invalid SESSIONFLOW_CLIENTS_FILE by variable, not by path', () => {
     const file = join(dir, 'clients.json');
     writeFileSync(file, JSON.stringify([{ id: 'acme', secret: 'short' }]));
     const error = clientsError(() => loadClients({ SESSIONFLOW_CLIENTS_FILE: file }, dir));
-    expect(error.message).toBe('SESSIONFLOW_CLIENTS_FILE: client 1 ("acme"): secret must be a string of at least 16 characters');
+    expect(error.message).toBe('SESSIONFLOW_CLIENTS_FILE client 1 ("acme"): secret must be a string of at least 16 characters');
   });
 
   it('creates the development file once, mode 0600, and reuses it', () => {
@@ -292,7 +292,7 @@ describe('loadClients', () => {
   it('reports a broken development file by name, not by path', () => {
     writeFileSync(join(dir, 'clients.json'), `[{"id":"dev-client","secret":"${DISTINCTIVE_SECRET}",}]`);
     const error = clientsError(() => loadClients({}, dir));
-    expect(error.message).toBe(`${DEV_CLIENTS_SOURCE}: is not valid JSON`);
+    expect(error.message).toBe(`${DEV_CLIENTS_SOURCE} must be a JSON array of clients (it is not valid JSON)`);
     expect(error.message).not.toContain(dir);
   });
 
@@ -301,9 +301,9 @@ describe('loadClients', () => {
     const blocker = join(dir, 'zebediah-file');
     writeFileSync(blocker, 'not a directory');
     const error = clientsError(() => loadClients({}, join(blocker, 'data')));
-    expect(error.message).toBe(`${DEV_CLIENTS_SOURCE}: cannot be created (ENOTDIR)`);
+    expect(error.message).toBe(`${DEV_CLIENTS_SOURCE} cannot be created (ENOTDIR)`);
     expect(error.message).not.toContain('zebediah');
-    expect(error.source).toBe(DEV_CLIENTS_SOURCE);
+    expect(error.variable).toBe(DEV_CLIENTS_SOURCE);
   });
 });
 

@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceTokens, DeviceTokenSecretError, loadDeviceTokenSecret } from '../../src/api/device-tokens';
+import { DeviceTokens } from '../../src/api/device-tokens';
+import { ConfigError } from '../../src/config';
+import { loadDeviceTokenSecret } from '../../src/settings';
 import { redirectAllowed } from '../../src/api/routes/device-client';
 
 const SECRET = 'unit-test-device-token-secret-0123456789';
@@ -37,7 +39,7 @@ describe('DeviceTokens', () => {
 describe('loadDeviceTokenSecret', () => {
   test('DEVICE_TOKEN_SECRET wins and must be long enough; otherwise one is kept under the data dir', () => {
     expect(loadDeviceTokenSecret({ DEVICE_TOKEN_SECRET: SECRET }, '/nonexistent')).toBe(SECRET);
-    expect(() => loadDeviceTokenSecret({ DEVICE_TOKEN_SECRET: 'short' }, '/nonexistent')).toThrow(DeviceTokenSecretError);
+    expect(() => loadDeviceTokenSecret({ DEVICE_TOKEN_SECRET: 'short' }, '/nonexistent')).toThrow(ConfigError);
     const dir = mkdtempSync(join(tmpdir(), 'sessionflow-tokens-'));
     try {
       const first = loadDeviceTokenSecret({}, join(dir, 'data'));

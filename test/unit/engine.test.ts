@@ -1,5 +1,5 @@
-import { advanceFlow, CompiledFlow, GUARDS, stageInfo, startFlow, timersOf } from '../../src/flows/engine';
-import type { FlowMachine } from '../../src/flows/types';
+import { advanceFlow, CompiledFlow, GUARDS, stageInfo, startFlow, timersOf } from '../../src/flows/core/engine';
+import type { FlowMachine } from '../../src/flows/core/types';
 import { sampleDraft } from './fixtures';
 
 const consent = sampleDraft('consent-only');

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FlowFile, FlowMachine } from '../../src/flows/types';
+import type { FlowFile, FlowMachine } from '../../src/flows/core/types';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 export const FLOWS_DIR = join(REPO_ROOT, 'flows');

@@ -1,4 +1,4 @@
-import { fillSecrets, httpParamsProblems, HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../../src/flows/http-stage';
+import { fillSecrets, httpParamsProblems, HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../../src/flows/core/http-stage';
 import { validateFlowMachine } from '../../src/flows/validate';
 
 const session = { id: 'DSabc', tag: 'REF 1/2' };

@@ -1,5 +1,5 @@
 import { mermaidLabel, toMermaid } from '../../src/flows/mermaid';
-import type { FlowMachine } from '../../src/flows/types';
+import type { FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
 import { sampleDraft, sampleFlow } from './fixtures';
 

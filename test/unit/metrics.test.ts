@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { codeLabel, willRetry } from '../../src/activities/metrics';
-import { ProviderError } from '../../src/activities/providers/errors';
+import { ProviderError } from '../../src/providers/errors';
 import { failedDeliveryOutcome } from '../../src/activities/webhooks';
 import { cachedFor, stepOutcome } from '../../src/api/metrics';
 import { FlowCatalog } from '../../src/flows/catalog';

@@ -1,4 +1,4 @@
-import { classifyAnswer, msUntilNextUtcMidnight, parseRetryAfter, ProviderError } from '../../src/activities/providers/errors';
+import { classifyAnswer, msUntilNextUtcMidnight, parseRetryAfter, ProviderError } from '../../src/providers/errors';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('parseRetryAfter', () => {

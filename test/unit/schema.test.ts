@@ -1,5 +1,5 @@
-import { lintSchema, validateAgainstSchema } from '../../src/flows/schema';
-import type { JsonSchema } from '../../src/flows/types';
+import { lintSchema, validateAgainstSchema } from '../../src/flows/core/schema';
+import type { JsonSchema } from '../../src/flows/core/types';
 import { DISTINCTIVE } from './fixtures';
 
 const paths = (schema: JsonSchema, value: unknown) => validateAgainstSchema(schema, value).map((p) => p.path);

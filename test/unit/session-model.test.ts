@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { FlowPosition } from '../../src/flows/engine';
-import type { FlowMachine, StageMeta } from '../../src/flows/types';
+import type { FlowPosition } from '../../src/flows/core/engine';
+import type { FlowMachine, StageMeta } from '../../src/flows/core/types';
 import { REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
-import { initialState, SessionModel } from '../../src/workflows/session-model';
+import { initialState, SessionModel } from '../../src/workflows/session/model';
 import { DISTINCTIVE, sampleDraft } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
@@ -161,7 +161,7 @@ describe('SessionModel.checkStep', () => {
 
   it('refuses while the previous step is running', () => {
     const model = launched();
-    model.busy = true;
+    model.exclusive.take();
     refusal(model, REFUSALS.BUSY, () => model.checkStep(step()));
   });
 
@@ -275,7 +275,7 @@ describe('SessionModel.checkStep', () => {
 
   it('recognises the identical retry even while busy or after the flow ended', () => {
     const busy = afterIdentity();
-    busy.busy = true;
+    busy.exclusive.take();
     expect(() => busy.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).not.toThrow();
     expect(busy.isRetryOfLastStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
     const done = consumed();

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlowCatalog, FlowLoadError } from '../../src/flows/catalog';
-import { canonicalJson, snapshotIdOf } from '../../src/flows/snapshots';
-import type { FlowFile, FlowMachine } from '../../src/flows/types';
+import { snapshotIdOf } from '../../src/flows/snapshots';
+import { canonicalJson } from '../../src/util/json';
+import type { FlowFile, FlowMachine } from '../../src/flows/core/types';
 import { FLOWS_DIR, sampleFlow, sampleFlowText } from './fixtures';
 
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

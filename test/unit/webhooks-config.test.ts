@@ -15,7 +15,7 @@ describe('SESSIONFLOW_EVENT_RULES', () => {
   test('rules are read with their defaults', () => {
     const rules = [{ type: 'a', action: 'start', flow: 'consent-only' }, { type: 'b', action: 'deliver' }, { type: 'c', action: 'archive' }];
     expect(loadConfig({ SESSIONFLOW_EVENT_RULES: JSON.stringify(rules) }).eventRules).toEqual([
-      { type: 'a', action: 'start', flow: 'consent-only', snapshot: null },
+      { type: 'a', action: 'start', flowId: 'consent-only', snapshot: null },
       { type: 'b', action: 'deliver' },
       { type: 'c', action: 'archive' },
     ]);

@@ -2,20 +2,19 @@
  * Backend API, Attestr FlowX shape: tenants create sessions (handshakes), read their signed
  * results, archive them, and read the flow catalog. Basic auth and per-client limits on all.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TenantClient } from '../clients';
+import type { TenantClient } from '../../tenants/registry';
 import { BackendError } from '../errors';
-import { canonicalJson } from '../../flows/snapshots';
+import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
-import type { FlowCatalog } from '../../flows/catalog';
-import { DEFAULT_MAX_STEPS, type FlowDefinition, type FlowFile } from '../../flows/types';
+import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../result-signature';
 import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
-import { IdempotencyConflictError, MAX_EXPIRY_MS, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
-import { requireBackendClient } from './backend-auth';
-import { backendError } from '../schemas/common';
+import { requireBackendClient } from '../backend-auth';
+import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
+import { backendError, errorAnswers } from '../schemas/common';
 import {
   createHandshakeBody,
   createHandshakeResponse,
@@ -24,35 +23,17 @@ import {
   flowParams,
   handshakeParams,
   handshakeView,
+  type CreateHandshakeAnswer,
+  type CreateHandshakeBody,
+  type FlowParams,
+  type HandshakeParams,
+  type HandshakeView,
 } from '../schemas/handshakes';
 
-interface CreateBody {
-  flow: string;
-  snapshot: string | null;
-  tag: string;
-  webhook?: boolean;
-  expiry?: number;
-}
-
-const errors = { 400: backendError, 401: backendError, 403: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError };
+const errors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500]);
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
-  return createHash('sha256').update(`${sessionId}:${number}:${tag}`).digest('hex');
-}
-
-export const WEBHOOK_NEEDS_ENDPOINT = "webhook: true needs the client's webhookUrl and webhookSecret";
-
-export function hasWebhookEndpoint(client: TenantClient): boolean {
-  return Boolean(client.webhookUrl && client.webhookSecret);
-}
-
-/** The definition a new session runs, or the documented error: 4002, 40034 or 4001. */
-export function resolveFlow(catalog: FlowCatalog, flowId: string, snapshot: string | null): FlowDefinition {
-  const resolved = catalog.resolve(flowId, snapshot);
-  if (resolved.ok) return resolved.definition;
-  if (resolved.reason === 'unknown_flow') throw new BackendError(4002);
-  if (resolved.reason === 'inactive_flow') throw new BackendError(40034);
-  throw new BackendError(4001, `flow ${flowId} has no snapshot ${snapshot}`);
+  return sha256Hex(`${sessionId}:${number}:${tag}`);
 }
 
 /** Unknown sessions and other clients' sessions get this same answer. */
@@ -80,109 +61,117 @@ function flowSummary(flow: FlowFile) {
   };
 }
 
+/** The session's views, if it exists and belongs to `client`. */
+async function visibleSession(context: ApiContext, client: TenantClient, sessionId: string) {
+  try {
+    const view = await context.gateway.view(sessionId);
+    if (view.status.clientId === client.id) return view;
+  } catch (err) {
+    if (!(err instanceof SessionNotFoundError)) throw err;
+  }
+  throw notVisible();
+}
+
+function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']): HandshakeView {
+  return {
+    _id: status.sessionId,
+    number: status.number,
+    tag: status.tag,
+    requestId: request.id,
+    consumed: status.consumed,
+    archived: status.archived,
+    result,
+    resultSignature: result === null ? null : signResult(result, client.secret),
+    status: status.status,
+    outcome: status.outcome,
+    expiry: status.expiry,
+  };
+}
+
+async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>): Promise<CreateHandshakeAnswer> {
+  const client = request.tenant!;
+  const body = request.body;
+  const key = idempotencyKey(request);
+  const now = Date.now();
+  if (body.expiry !== undefined && !expiryAllowed(body.expiry, now)) {
+    throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
+  }
+  if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
+  const definition = resolveFlow(context.catalog, body.flow, body.snapshot);
+  try {
+    const created = await context.gateway.create({
+      clientId: client.id,
+      tag: body.tag,
+      webhook: body.webhook ?? false,
+      definition,
+      ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
+      ...(key ? { idempotency: { key, requestHash: contentHash(body), clientSecret: client.secret } } : {}),
+    });
+    return { _id: created.sessionId, number: created.number, digest: handshakeDigest(created.sessionId, created.number, body.tag) };
+  } catch (err) {
+    if (err instanceof IdempotencyConflictError) throw new BackendError(4001, err.message);
+    throw err;
+  }
+}
+
+async function archiveHandshake(context: ApiContext, request: FastifyRequest<{ Params: HandshakeParams }>) {
+  const client = request.tenant!;
+  const { status } = await visibleSession(context, client, request.params.id);
+  // An archived session's workflow has ended: say so rather than fail the update.
+  if (status.status === 'archived') throw new BackendError(4001, 'the session is archived already');
+  try {
+    return present(request, client, await context.gateway.archive(request.params.id), null);
+  } catch (err) {
+    if (err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) throw new BackendError(4001, err.message);
+    throw err;
+  }
+}
+
+function flowDetailOf(flow: FlowFile) {
+  return {
+    ...flowSummary(flow),
+    draft: { id: null, mermaid: toMermaid(flow.draft), machine: flow.draft },
+    versions: Object.entries(flow.snapshots).map(([id, machine]) => ({ id, mermaid: toMermaid(machine), machine })),
+  };
+}
+
 export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { gateway, catalog } = context;
+  const { catalog } = context;
 
   requireBackendClient(app, context);
 
-  /** The session's views, if it exists and belongs to `client`. */
-  async function visibleSession(client: TenantClient, sessionId: string) {
-    try {
-      const view = await gateway.view(sessionId);
-      if (view.status.clientId === client.id) return view;
-    } catch (err) {
-      if (!(err instanceof SessionNotFoundError)) throw err;
-    }
-    throw notVisible();
-  }
-
-  function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']) {
-    return {
-      _id: status.sessionId,
-      number: status.number,
-      tag: status.tag,
-      requestId: request.id,
-      consumed: status.consumed,
-      archived: status.archived,
-      result,
-      resultSignature: result === null ? null : signResult(result, client.secret),
-      status: status.status,
-      outcome: status.outcome,
-      expiry: status.expiry,
-    };
-  }
-
-  app.post<{ Body: CreateBody }>(
+  app.post<{ Body: CreateHandshakeBody }>(
     '/handshake',
     { schema: { summary: 'Create a session (handshake)', body: createHandshakeBody, response: { 200: createHandshakeResponse, ...errors } } },
-    async (request) => {
-      const client = request.tenant!;
-      const body = request.body;
-      const key = idempotencyKey(request);
-      const now = Date.now();
-      if (body.expiry !== undefined && (body.expiry <= now || body.expiry > now + MAX_EXPIRY_MS)) {
-        throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
-      }
-      if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
-      const definition = resolveFlow(catalog, body.flow, body.snapshot);
-      try {
-        const created = await gateway.create({
-          clientId: client.id,
-          tag: body.tag,
-          webhook: body.webhook ?? false,
-          definition,
-          ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
-          ...(key ? { idempotency: { key, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), clientSecret: client.secret } } : {}),
-        });
-        return { _id: created.sessionId, number: created.number, digest: handshakeDigest(created.sessionId, created.number, body.tag) };
-      } catch (err) {
-        if (err instanceof IdempotencyConflictError) throw new BackendError(4001, err.message);
-        throw err;
-      }
-    },
+    (request) => createHandshake(context, request),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: HandshakeParams }>(
     '/handshake/:id',
     { schema: { summary: 'Get a session and its signed result', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
     async (request) => {
-      const { status, result } = await visibleSession(request.tenant!, request.params.id);
+      const { status, result } = await visibleSession(context, request.tenant!, request.params.id);
       return present(request, request.tenant!, status, result.result);
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: HandshakeParams }>(
     '/handshake/:id/archive',
     { schema: { summary: 'Archive a consumed or expired session', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
-    async (request) => {
-      const client = request.tenant!;
-      const { status } = await visibleSession(client, request.params.id);
-      // An archived session's workflow has ended: say so rather than fail the update.
-      if (status.status === 'archived') throw new BackendError(4001, 'the session is archived already');
-      try {
-        return present(request, client, await gateway.archive(request.params.id), null);
-      } catch (err) {
-        if (err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) throw new BackendError(4001, err.message);
-        throw err;
-      }
-    },
+    (request) => archiveHandshake(context, request),
   );
 
   app.get('/flows', { schema: { summary: 'List flows', response: { 200: flowList, ...errors } } }, async () => ({
     flows: catalog.list().map(flowSummary),
   }));
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: FlowParams }>(
     '/flows/:id',
     { schema: { summary: 'Get a flow with its versions as Mermaid diagrams', params: flowParams, response: { 200: flowDetail, ...errors } } },
     async (request) => {
       const flow = catalog.get(request.params.id);
       if (!flow) throw new BackendError(4002);
-      return {
-        ...flowSummary(flow),
-        draft: { id: null, mermaid: toMermaid(flow.draft), machine: flow.draft },
-        versions: Object.entries(flow.snapshots).map(([id, machine]) => ({ id, mermaid: toMermaid(machine), machine })),
-      };
+      return flowDetailOf(flow);
     },
   );
 }

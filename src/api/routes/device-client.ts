@@ -6,50 +6,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DeviceClientView } from '../../workflows/messages';
 import type { ApiContext } from '../context';
+import { CLIENT_COOKIE, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
-import { clientEnvelope, createClientQuery, handshakeQuery, redirect } from '../schemas/device-client';
-import { deviceError } from '../schemas/common';
-
-export const CLIENT_COOKIE = '__client';
-
-export interface DeviceCredential {
-  deviceClientId: string;
-  tenantId: string;
-  refreshUntil: number;
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
-  }
-  return undefined;
-}
-
-/** The credential a request carries: the Authorization bearer token, else the cookie. */
-export function presentedToken(request: FastifyRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  return match ? match[1] : cookieValue(request.headers.cookie, CLIENT_COOKIE);
-}
-
-function unauthorized(): DeviceError {
-  return new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential is missing, invalid, expired or revoked');
-}
-
-/**
- * The device credential of a request, checked: signature, expiry and revocation. Undefined
- * when the request carries none; a 401 when it carries a bad one.
- */
-export async function deviceCredential(request: FastifyRequest, context: ApiContext, options: { allowExpired?: boolean } = {}): Promise<DeviceCredential | undefined> {
-  const token = presentedToken(request);
-  if (token === undefined) return undefined;
-  const check = context.tokens.verify(token, Date.now(), options);
-  if (!check.ok) throw unauthorized();
-  const client = await context.gateway.deviceClient(check.claims.sub);
-  if (!client || client.revokedAt !== null) throw unauthorized();
-  return { deviceClientId: client.deviceClientId, tenantId: client.tenantId, refreshUntil: client.refreshUntil };
-}
+import { clientEnvelope, createClientQuery, handshakeQuery, redirect, type CreateClientQuery, type HandshakeQuery } from '../schemas/device-client';
+import { deviceError, errorAnswers } from '../schemas/common';
 
 /** Local development runs on plain HTTP; everywhere else the cookie is Secure. */
 function isLocal(request: FastifyRequest): boolean {
@@ -117,12 +78,12 @@ async function clientView(context: ApiContext, client: DeviceClientView) {
   return { response: view, client: view };
 }
 
-const errors = { 400: deviceError, 401: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError };
+const errors = errorAnswers(deviceError, [400, 401, 403, 422, 429, 500]);
 
 export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, clients, tokens } = context;
 
-  async function create(request: FastifyRequest<{ Querystring: { client_id: string } }>, reply: FastifyReply) {
+  async function create(request: FastifyRequest<{ Querystring: CreateClientQuery }>, reply: FastifyReply) {
     const tenant = clients.get(request.query.client_id);
     if (!tenant) throw new DeviceError(400, 'invalid_request', 'invalid_client_id', 'client_id names no client app');
     const client = await gateway.createDeviceClient(tenant.id);
@@ -131,8 +92,8 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
   }
 
   const createSchema = { summary: 'Create a new client and set its credential', querystring: createClientQuery, response: { 200: clientEnvelope, ...errors } };
-  app.post<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
-  app.put<{ Querystring: { client_id: string } }>('/client', { schema: createSchema }, create);
+  app.post<{ Querystring: CreateClientQuery }>('/client', { schema: createSchema }, create);
+  app.put<{ Querystring: CreateClientQuery }>('/client', { schema: createSchema }, create);
 
   app.get('/client', { schema: { summary: 'The current client and its sessions', response: { 200: clientEnvelope, ...errors } } }, async (request) => {
     const credential = await deviceCredential(request, context);
@@ -156,7 +117,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
     return clientView(context, revoked);
   });
 
-  app.get<{ Querystring: { redirect_url: string; _is_native?: string } }>(
+  app.get<{ Querystring: HandshakeQuery }>(
     '/client/handshake',
     { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 500: deviceError } } },
     async (request, reply) => {

@@ -3,18 +3,29 @@
  * backend created, and submit steps along the nonce chain. The nonce is the device's
  * credential for a step; a session belongs to one client and one flow.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError } from '../errors';
-import { limitsOf } from './backend-auth';
-import { deviceCredential } from './device-client';
+import { limitsOf } from '../backend-auth';
+import { deviceCredential } from '../device-auth';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
-import { deviceError } from '../schemas/common';
-import { createSessionBody, createSessionResponse, launchResponse, sessionParams, submitStepBody, submitStepResponse } from '../schemas/device';
+import { deviceError, errorAnswers } from '../schemas/common';
+import {
+  createSessionBody,
+  createSessionResponse,
+  launchResponse,
+  sessionParams,
+  submitStepBody,
+  submitStepResponse,
+  type CreateSessionBody,
+  type SessionParams,
+  type SubmitStepBody,
+} from '../schemas/device';
 
-const errors = { 400: deviceError, 401: deviceError, 404: deviceError, 409: deviceError, 413: deviceError, 415: deviceError, 429: deviceError, 500: deviceError };
+const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500]);
 
 const ENDED_CODES: Record<SessionStatus, string> = {
   created: 'session_not_launched',
@@ -53,124 +64,119 @@ function deviceFailure(err: unknown): never {
   throw err;
 }
 
-interface CreateBody {
-  tenant_user_id: string;
-  client_id: string;
-  client_app_key: string;
-  skill: string;
+
+/** Only names the catalog knows become labels: the body is the device's to fill with anything. */
+function stepLabels(context: ApiContext, body: Partial<SubmitStepBody> | undefined): StepLabels {
+  const { catalog } = context;
+  const flow = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
+  const kind = flow && typeof body?.step === 'string' ? catalog.stageKind(flow, body.step) : undefined;
+  return { flow: flow ?? 'unknown', stage_kind: kind ?? 'unknown' };
 }
 
-interface StepBody {
-  client_id: string;
-  nonce: string;
-  skill: string;
-  step: string;
-  data: Record<string, unknown>;
+/**
+ * An archived session's workflow has ended, so updates find no session: tell the device it
+ * was archived (for a session of its own client) instead of unknown.
+ */
+async function failure(context: ApiContext, err: unknown, sessionId: string, clientId?: string): Promise<never> {
+  if (err instanceof SessionNotFoundError) {
+    const status = await context.gateway.status(sessionId).catch(() => null);
+    if (status?.status === 'archived' && (clientId === undefined || status.clientId === clientId)) {
+      throw new DeviceError(409, 'conflict', ENDED_CODES.archived, 'the session is archived');
+    }
+  }
+  return deviceFailure(err);
+}
+
+async function admit(context: ApiContext, clientId: string): Promise<void> {
+  const client = context.clients.get(clientId);
+  if (!client) return; // unknown clients are refused by the session itself, like unknown ids
+  // Device traffic counts apart from the backend's: a claimed client_id must not be able to
+  // spend the tenant backend's own limits.
+  const verdict = await context.limiter.check(`device:${client.id}`, limitsOf(client, context));
+  if (!verdict.ok) {
+    const daily = verdict.code === 4293;
+    throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
+  }
+}
+
+/** The draft of the flow the wire calls `skill`, or Finqware's error for it. */
+function draftOf(context: ApiContext, skill: string): FlowDefinition {
+  const resolved = context.catalog.resolve(skill, null);
+  if (resolved.ok) return resolved.definition;
+  if (resolved.reason === 'inactive_flow') throw new DeviceError(400, 'invalid_request', 'inactive_skill', 'Requested flow is inactive');
+  throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
+}
+
+async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Body: CreateSessionBody }>) {
+  const body = request.body;
+  const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
+  if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
+  await admit(context, client.id);
+  const credential = await deviceCredential(request, context);
+  if (credential && credential.tenantId !== client.id) {
+    throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
+  }
+  const definition = draftOf(context, body.skill);
+  try {
+    const { session, launch } = await context.gateway.createAndLaunch(
+      { clientId: client.id, tag: body.tenant_user_id, definition },
+      credential ? { deviceClientId: credential.deviceClientId } : undefined,
+    );
+    return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
+  } catch (err) {
+    return deviceFailure(err);
+  }
+}
+
+async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams }>) {
+  const credential = await deviceCredential(request, context);
+  try {
+    return await context.gateway.launch(request.params.id, credential);
+  } catch (err) {
+    return failure(context, err, request.params.id, credential?.tenantId);
+  }
+}
+
+async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
+  const body = request.body;
+  await admit(context, body.client_id);
+  const credential = await deviceCredential(request, context);
+  try {
+    return await context.gateway.submitStep(request.params.id, {
+      nonce: body.nonce,
+      step: body.step,
+      input: body.data,
+      clientId: body.client_id,
+      flowId: body.skill,
+      deviceClientId: credential?.deviceClientId ?? null,
+    });
+  } catch (err) {
+    return failure(context, err, request.params.id, body.client_id);
+  }
 }
 
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { gateway, catalog, clients, limiter, metrics } = context;
-
-  /** Only names the catalog knows become labels: the body is the device's to fill with anything. */
-  function stepLabels(body: Partial<StepBody> | undefined): StepLabels {
-    const flow = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
-    const kind = flow && typeof body?.step === 'string' ? catalog.stageKind(flow, body.step) : undefined;
-    return { flow: flow ?? 'unknown', stage_kind: kind ?? 'unknown' };
-  }
-
-  /**
-   * An archived session's workflow has ended, so updates find no session: tell the device it
-   * was archived (for a session of its own client) instead of unknown.
-   */
-  async function failure(err: unknown, sessionId: string, clientId?: string): Promise<never> {
-    if (err instanceof SessionNotFoundError) {
-      const status = await gateway.status(sessionId).catch(() => null);
-      if (status?.status === 'archived' && (clientId === undefined || status.clientId === clientId)) {
-        throw new DeviceError(409, 'conflict', ENDED_CODES.archived, 'the session is archived');
-      }
-    }
-    return deviceFailure(err);
-  }
-
-  async function admit(clientId: string): Promise<void> {
-    const client = clients.get(clientId);
-    if (!client) return; // unknown clients are refused by the session itself, like unknown ids
-    // Device traffic counts apart from the backend's: a claimed client_id must not be able to
-    // spend the tenant backend's own limits.
-    const verdict = await limiter.check(`device:${client.id}`, limitsOf(client, context));
-    if (!verdict.ok) {
-      const daily = verdict.code === 4293;
-      throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
-    }
-  }
-
-  app.post<{ Body: CreateBody }>(
+  app.post<{ Body: CreateSessionBody }>(
     '/sessions',
     { schema: { summary: 'Create and launch a session', body: createSessionBody, response: { 200: createSessionResponse, ...errors } } },
-    async (request) => {
-      const body = request.body;
-      const client = clients.authenticateSecret(body.client_id, body.client_app_key);
-      if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
-      await admit(client.id);
-      const credential = await deviceCredential(request, context);
-      if (credential && credential.tenantId !== client.id) {
-        throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
-      }
-      const resolved = catalog.resolve(body.skill, null);
-      if (!resolved.ok) {
-        if (resolved.reason === 'inactive_flow') throw new DeviceError(400, 'invalid_request', 'inactive_skill', 'Requested flow is inactive');
-        throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
-      }
-      try {
-        const { session, launch } = await gateway.createAndLaunch(
-          { clientId: client.id, tag: body.tenant_user_id, definition: resolved.definition },
-          credential ? { deviceClientId: credential.deviceClientId } : undefined,
-        );
-        return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
-      } catch (err) {
-        return deviceFailure(err);
-      }
-    },
+    (request) => createAndLaunch(context, request),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: SessionParams }>(
     '/handshakes/:id/launch',
     { schema: { summary: 'Launch a session created by a backend', params: sessionParams, response: { 200: launchResponse, ...errors } } },
-    async (request) => {
-      const credential = await deviceCredential(request, context);
-      try {
-        return await gateway.launch(request.params.id, credential);
-      } catch (err) {
-        return failure(err, request.params.id, credential?.tenantId);
-      }
-    },
+    (request) => launch(context, request),
   );
 
-  app.post<{ Params: { id: string }; Body: StepBody }>(
+  app.post<{ Params: SessionParams; Body: SubmitStepBody }>(
     '/sessions/:id/steps',
     {
       schema: { summary: 'Submit a step', params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } },
       // Every answer counts, refusals included; elapsedTime runs from the request's arrival to the answer.
       onResponse: async (request, reply) => {
-        metrics.observeStep(stepLabels(request.body as Partial<StepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);
+        context.metrics.observeStep(stepLabels(context, request.body as Partial<SubmitStepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);
       },
     },
-    async (request) => {
-      const body = request.body;
-      await admit(body.client_id);
-      const credential = await deviceCredential(request, context);
-      try {
-        return await gateway.submitStep(request.params.id, {
-          nonce: body.nonce,
-          step: body.step,
-          input: body.data,
-          clientId: body.client_id,
-          flowId: body.skill,
-          deviceClientId: credential?.deviceClientId ?? null,
-        });
-      } catch (err) {
-        return failure(err, request.params.id, body.client_id);
-      }
-    },
+    (request) => submitStep(context, request),
   );
 }

@@ -4,54 +4,16 @@
  * for the tag (the event id makes it once-only), deliver the event to the tag's session
  * waiting in a `wait` stage, or archive the tag's ended sessions.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { canonicalJson } from '../../flows/snapshots';
+import { contentHash } from '../../util/hash';
 import { REFUSALS } from '../../workflows/messages';
 import type { ApiContext } from '../context';
-import { requireBackendClient } from './backend-auth';
-import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from './backend';
+import { requireBackendClient } from '../backend-auth';
+import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { BackendError } from '../errors';
-import { backendError } from '../schemas/common';
+import { backendError, errorAnswers } from '../schemas/common';
+import { eventAnswer, eventBody, type EventAnswer, type EventBody } from '../schemas/events';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
-
-const eventBody = {
-  type: 'object',
-  properties: {
-    id: { type: 'string', minLength: 1, maxLength: 128, description: "The event's own id: a redelivery with the same id does nothing new." },
-    type: { type: 'string', minLength: 1, maxLength: 128 },
-    tag: { type: 'string', minLength: 1, maxLength: 128 },
-    data: { type: 'object', additionalProperties: true },
-  },
-  required: ['id', 'type', 'tag'],
-  additionalProperties: false,
-} as const;
-
-const eventAnswer = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    action: { type: 'string', enum: ['start', 'deliver', 'archive'] },
-    sessions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { _id: { type: 'string' }, number: { type: 'string' }, created: { type: 'boolean' }, status: { type: 'string' } },
-        required: ['_id'],
-        additionalProperties: false,
-      },
-    },
-  },
-  required: ['id', 'action', 'sessions'],
-  additionalProperties: false,
-} as const;
-
-interface EventBody {
-  id: string;
-  type: string;
-  tag: string;
-  data?: Record<string, unknown>;
-}
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, catalog } = context;
@@ -64,17 +26,17 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: 'Take a backend event',
         body: eventBody,
-        response: { 200: eventAnswer, 400: backendError, 401: backendError, 409: backendError, 413: backendError, 415: backendError, 429: backendError, 500: backendError },
+        response: { 200: eventAnswer, ...errorAnswers(backendError, [400, 401, 409, 413, 415, 429, 500]) },
       },
     },
-    async (request) => {
+    async (request): Promise<EventAnswer> => {
       const client = request.tenant!;
       const event = request.body;
       const rule = context.config.eventRules.find((candidate) => candidate.type === event.type);
       if (!rule) throw new BackendError(4001, `no rule for event type "${event.type}" (SESSIONFLOW_EVENT_RULES)`);
 
       if (rule.action === 'start') {
-        const definition = resolveFlow(catalog, rule.flow, rule.snapshot);
+        const definition = resolveFlow(catalog, rule.flowId, rule.snapshot);
         if (rule.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
         try {
           const created = await gateway.create({
@@ -85,7 +47,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
             idempotency: {
               // A control character no Idempotency-Key header can hold keeps the two apart.
               key: `\u0001event:${event.id}`,
-              requestHash: createHash('sha256').update(canonicalJson({ type: event.type, tag: event.tag })).digest('hex'),
+              requestHash: contentHash({ type: event.type, tag: event.tag }),
               clientSecret: client.secret,
             },
           });

@@ -6,43 +6,13 @@
  * which the connector set to `<sessionId>.<stage>.<entry>`, and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
-import { ProviderError } from '../../activities/providers/errors';
+import { ProviderError } from '../../providers/errors';
 import { verifyResultSignature } from '../../result-signature';
 import { BackendError } from '../errors';
-import { backendError } from '../schemas/common';
+import { backendError, errorAnswers } from '../schemas/common';
+import { attestrCompletion, received, type AttestrCompletion } from '../schemas/webhooks';
 import { SessionNotFoundError } from '../session-gateway';
 import type { ApiContext } from '../context';
-
-const attestrCompletion = {
-  type: 'object',
-  properties: {
-    event: { type: 'string' },
-    _id: { type: 'string', minLength: 1, maxLength: 64 },
-    tag: { type: 'string', minLength: 1, maxLength: 256 },
-    requestId: { type: 'string' },
-    consumed: { type: 'boolean' },
-    result: { type: 'object' },
-    resultSignature: { type: 'string' },
-  },
-  // Vendors add fields over time; what matters is checked below.
-  required: ['_id', 'tag', 'result', 'resultSignature'],
-  additionalProperties: true,
-} as const;
-
-const received = {
-  type: 'object',
-  properties: { received: { type: 'boolean' } },
-  required: ['received'],
-  additionalProperties: false,
-} as const;
-
-interface AttestrCompletion {
-  _id: string;
-  tag: string;
-  requestId?: string;
-  result: Record<string, unknown>;
-  resultSignature: string;
-}
 
 export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post<{ Body: AttestrCompletion }>(
@@ -51,7 +21,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: "Attestr's handshake completion webhook",
         body: attestrCompletion,
-        response: { 202: received, 400: backendError, 401: backendError, 403: backendError, 409: backendError, 413: backendError, 415: backendError, 500: backendError },
+        response: { 202: received, ...errorAnswers(backendError, [400, 401, 403, 409, 413, 415, 500]) },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,14 @@
-/** Schemas both route families share. Plain JSON Schema, reused by routes and /openapi.json. */
+/**
+ * Schemas both route families share. Plain JSON Schema, reused by routes and /openapi.json; the
+ * request and answer types routes use are derived from them (FromSchema), and their enums come
+ * from the constants the code uses, so neither can drift from the other.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+import { OUTCOMES, STAGE_KINDS } from '../../flows/core/types';
+import { DEVICE_STATUSES, SESSION_STATUSES } from '../../workflows/messages';
+import { DEVICE_ERROR_TYPES } from '../errors';
+
+export type { FromSchema };
 
 export const backendError = {
   $id: 'BackendError',
@@ -19,7 +29,7 @@ export const deviceError = {
   description: "Finqware's error shape; `id` is the request id.",
   properties: {
     id: { type: 'string' },
-    type: { type: 'string', enum: ['invalid_request', 'authentication_error', 'conflict', 'not_found', 'rate_limit_error', 'api_error'] },
+    type: { type: 'string', enum: DEVICE_ERROR_TYPES },
     http: { type: 'integer' },
     code: { type: 'string' },
     message: { type: 'string' },
@@ -36,16 +46,23 @@ export const stepPrompt = {
   description: 'What the device is asked for next: the stage, its kind and input schema, and data prepared for it (an Attestr handshakeId). `step` is null once the session takes no more steps; `outcome` is set once the flow ended.',
   properties: {
     step: { type: ['string', 'null'] },
-    kind: { type: 'string', enum: ['input', 'provider', 'wait'] },
+    kind: { type: 'string', enum: STAGE_KINDS },
     title: { type: 'string' },
     schema: anyObject,
-    outcome: { type: 'string', enum: ['success', 'error', 'skipped'] },
+    outcome: { type: 'string', enum: OUTCOMES },
   },
   required: ['step'],
   additionalProperties: true,
 } as const;
 
-export const deviceStatus = {
-  type: 'string',
-  enum: ['SESSION_CREATED', 'SESSION_IN_PROGRESS', 'SESSION_COMPLETED', 'SESSION_EXPIRED', 'SESSION_ARCHIVED'],
-} as const;
+export const deviceStatus = { type: 'string', enum: DEVICE_STATUSES } as const;
+
+export const sessionStatus = { type: 'string', enum: SESSION_STATUSES } as const;
+
+/** A session's outcome; null until its flow ended. */
+export const nullableOutcome = { type: ['string', 'null'], enum: [...OUTCOMES, null] } as const;
+
+/** The error answers of a route family, by status: each in that family's error shape. */
+export function errorAnswers<S, C extends number>(schema: S, statuses: readonly C[]): Record<C, S> {
+  return Object.fromEntries(statuses.map((status) => [status, schema])) as Record<C, S>;
+}

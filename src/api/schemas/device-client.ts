@@ -1,4 +1,5 @@
 /** Device client API (Clerk shape). */
+import { sessionStatus, type FromSchema } from './common';
 
 const nativeFlag = { type: 'string', enum: ['true', '1', 'false', '0'], description: 'true: the credential comes back in the Authorization response header instead of a cookie.' } as const;
 
@@ -9,12 +10,16 @@ export const createClientQuery = {
   additionalProperties: false,
 } as const;
 
+export type CreateClientQuery = FromSchema<typeof createClientQuery>;
+
 export const handshakeQuery = {
   type: 'object',
   properties: { redirect_url: { type: 'string', minLength: 1, maxLength: 2048 }, _is_native: nativeFlag },
   required: ['redirect_url'],
   additionalProperties: false,
 } as const;
+
+export type HandshakeQuery = FromSchema<typeof handshakeQuery>;
 
 const client = {
   type: 'object',
@@ -27,7 +32,7 @@ const client = {
         type: 'object',
         properties: {
           id: { type: 'string' },
-          status: { type: 'string', enum: ['created', 'in_progress', 'consumed', 'expired', 'archived'] },
+          status: sessionStatus,
           step: { type: ['string', 'null'], description: 'The current stage while in progress.' },
         },
         required: ['id', 'status', 'step'],

@@ -1,5 +1,6 @@
 /** Device API (Finqware Sessions shape): create and launch, launch a handshake, submit steps. */
-import { anyObject, deviceStatus, stepPrompt } from './common';
+import { DEVICE_STATUS } from '../../workflows/messages';
+import { anyObject, deviceStatus, stepPrompt, type FromSchema } from './common';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
 
@@ -15,12 +16,14 @@ export const createSessionBody = {
   additionalProperties: false,
 } as const;
 
+export type CreateSessionBody = FromSchema<typeof createSessionBody>;
+
 export const createSessionResponse = {
   type: 'object',
   properties: {
     nonce: { type: 'string', description: 'Carried by the first step submission.' },
     session_id: { type: 'string' },
-    status: { const: 'SESSION_CREATED' },
+    status: { const: DEVICE_STATUS.created },
     step: { type: ['string', 'null'] },
     data: stepPrompt,
   },
@@ -34,6 +37,8 @@ export const sessionParams = {
   required: ['id'],
   additionalProperties: false,
 } as const;
+
+export type SessionParams = FromSchema<typeof sessionParams>;
 
 export const launchResponse = {
   type: 'object',
@@ -60,6 +65,8 @@ export const submitStepBody = {
   required: ['client_id', 'nonce', 'skill', 'step', 'data'],
   additionalProperties: false,
 } as const;
+
+export type SubmitStepBody = FromSchema<typeof submitStepBody>;
 
 export const submitStepResponse = {
   type: 'object',

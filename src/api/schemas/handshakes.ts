@@ -1,5 +1,5 @@
 /** Backend API (Attestr FlowX shape): handshakes, i.e. sessions, and flows. */
-import { anyObject } from './common';
+import { anyObject, nullableOutcome, sessionStatus, type FromSchema } from './common';
 
 const flowId = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
@@ -16,6 +16,8 @@ export const createHandshakeBody = {
   additionalProperties: false,
 } as const;
 
+export type CreateHandshakeBody = FromSchema<typeof createHandshakeBody>;
+
 export const createHandshakeResponse = {
   type: 'object',
   properties: {
@@ -27,12 +29,16 @@ export const createHandshakeResponse = {
   additionalProperties: false,
 } as const;
 
+export type CreateHandshakeAnswer = FromSchema<typeof createHandshakeResponse>;
+
 export const handshakeParams = {
   type: 'object',
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
   required: ['id'],
   additionalProperties: false,
 } as const;
+
+export type HandshakeParams = FromSchema<typeof handshakeParams>;
 
 export const handshakeView = {
   type: 'object',
@@ -50,13 +56,15 @@ export const handshakeView = {
       description: '{ <stageId>: { input, output } } once the session ended; null before, and after archival.',
     },
     resultSignature: { type: ['string', 'null'], description: 'Hex HMAC-SHA256 of JSON.stringify(result), keyed with the client secret.' },
-    status: { type: 'string', enum: ['created', 'in_progress', 'consumed', 'expired', 'archived'] },
-    outcome: { type: ['string', 'null'], enum: ['success', 'error', 'skipped', null] },
+    status: sessionStatus,
+    outcome: nullableOutcome,
     expiry: { type: 'integer', description: 'Unix time in ms when the session expires if unfinished.' },
   },
   required: ['_id', 'number', 'tag', 'requestId', 'consumed', 'archived', 'result', 'resultSignature', 'status', 'outcome', 'expiry'],
   additionalProperties: false,
 } as const;
+
+export type HandshakeView = FromSchema<typeof handshakeView>;
 
 const flowVersion = {
   type: 'object',
@@ -103,3 +111,5 @@ export const flowParams = {
   required: ['id'],
   additionalProperties: false,
 } as const;
+
+export type FlowParams = FromSchema<typeof flowParams>;

@@ -4,6 +4,7 @@
  * activity renders `{{secrets.<NAME>}}` from the worker's configuration, so secrets never
  * enter workflow history. Secrets are allowed in headers only.
  */
+import { isObject } from '../../util/json';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -34,10 +35,6 @@ export class HttpStageInputError extends Error {
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.-]+)\s*\}\}/g;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function lookup(source: unknown, path: string): unknown {
   let value = source;

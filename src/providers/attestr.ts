@@ -2,10 +2,10 @@
  * Attestr FlowX connector: create a handshake, fetch its execution result and verify the
  * result's signature (HMAC-SHA256 hex over JSON.stringify(result), keyed with our secret).
  */
-import type { ProviderEndpoint } from '../../config';
-import { verifyResultSignature } from '../../result-signature';
-import { classifyAnswer, ProviderError } from './errors';
-import { field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
+import type { ProviderEndpoint } from '../config';
+import { verifyResultSignature } from '../result-signature';
+import { ProviderError } from './errors';
+import { answerFailure, field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
 
 export interface AttestrHandshake {
   handshakeId: string;
@@ -34,14 +34,7 @@ export class AttestrConnector {
 
   private failIfError(answer: ProviderAnswer): void {
     if (answer.status >= 200 && answer.status < 300) return;
-    const code = field(answer.body, 'code');
-    throw classifyAnswer(
-      'attestr',
-      answer.status,
-      code === undefined ? undefined : String(code),
-      answer.headers['retry-after'],
-      field(answer.body, 'requestId') as string | undefined,
-    );
+    throw answerFailure('attestr', answer, field(answer.body, 'requestId'));
   }
 
   /** Attestr treats the tag as the handshake's identity, so a retried create finds the first one. */

@@ -2,9 +2,9 @@
  * Finqware Sessions connector: create a session, submit a step. Each call returns the next
  * nonce; the workflow records it, so the chain survives a worker crash between two calls.
  */
-import type { ProviderEndpoint } from '../../config';
-import { classifyAnswer, ProviderError } from './errors';
-import { field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
+import type { ProviderEndpoint } from '../config';
+import { ProviderError } from './errors';
+import { answerFailure, field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
 
 export interface FinqwareSession {
   sessionId: string;
@@ -29,16 +29,7 @@ export class FinqwareConnector {
   }
 
   private checked(answer: ProviderAnswer): Record<string, unknown> {
-    if (answer.status < 200 || answer.status >= 300) {
-      const code = field(answer.body, 'code');
-      throw classifyAnswer(
-        'finqware',
-        answer.status,
-        code === undefined ? undefined : String(code),
-        answer.headers['retry-after'],
-        field(answer.body, 'id') as string | undefined,
-      );
-    }
+    if (answer.status < 200 || answer.status >= 300) throw answerFailure('finqware', answer, field(answer.body, 'id'));
     if (!answer.body || typeof answer.body !== 'object') {
       throw new ProviderError('ProviderUnavailable', 'finqware answered without a JSON body', { provider: 'finqware', status: answer.status });
     }

@@ -10,13 +10,15 @@
  *      next start) agree on them.
  * Setting both variables is an error rather than a silent choice.
  *
- * A ClientsError message is one line naming the source and the problem. It never holds a
+ * A ConfigError message is one line naming the source (the variable) and the problem. It never holds a
  * secret, a value taken from the registry other than a well-formed client id, or a file path
  * (paths can name a user's home directory), because entry points print it to logs.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError, parseJsonArray } from '../config';
+import { isObject } from '../util/json';
 
 export interface TenantClient {
   id: string;
@@ -27,16 +29,6 @@ export interface TenantClient {
   perSecond?: number;
   perDay?: number;
   redirectUrls?: string[];
-}
-
-export class ClientsError extends Error {
-  override readonly name = 'ClientsError';
-  constructor(
-    readonly source: string,
-    problem: string,
-  ) {
-    super(`${source}: ${problem}`);
-  }
 }
 
 export const CLIENTS_ENV = 'SESSIONFLOW_CLIENTS';
@@ -63,10 +55,6 @@ const WEBHOOK_SECRET_MAX_BYTES = 64;
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type Env = Record<string, string | undefined>;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Key names are echoed only when they look like field names, never arbitrary text. */
 function describeKey(key: string): string {
@@ -104,12 +92,12 @@ function isPositiveInteger(value: unknown): value is number {
 
 function parseClient(raw: unknown, index: number, source: string): TenantClient {
   // The id is named in messages only once it is known to be a well-formed id, never raw text.
-  const id = isPlainObject(raw) && typeof raw.id === 'string' && CLIENT_ID_PATTERN.test(raw.id) ? raw.id : undefined;
+  const id = isObject(raw) && typeof raw.id === 'string' && CLIENT_ID_PATTERN.test(raw.id) ? raw.id : undefined;
   const where = id === undefined ? `client ${index + 1}` : `client ${index + 1} ("${id}")`;
   const fail = (problem: string): never => {
-    throw new ClientsError(source, `${where}: ${problem}`);
+    throw new ConfigError(source, `${where}: ${problem}`);
   };
-  if (!isPlainObject(raw)) return fail('must be an object');
+  if (!isObject(raw)) return fail('must be an object');
   for (const key of Object.keys(raw)) {
     if (!CLIENT_KEYS.has(key)) fail(`has ${describeKey(key)}`);
   }
@@ -150,19 +138,12 @@ function parseClient(raw: unknown, index: number, source: string): TenantClient 
 
 /** Parses and checks a registry: a non-empty JSON array of clients with unique ids. */
 export function parseClients(json: string, source: string): TenantClient[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(json);
-  } catch {
-    // JSON.parse messages quote the text around the error, which may be a secret.
-    throw new ClientsError(source, 'is not valid JSON');
-  }
-  if (!Array.isArray(data)) throw new ClientsError(source, 'must be a JSON array of clients');
-  if (data.length === 0) throw new ClientsError(source, 'must list at least one client');
+  const data = parseJsonArray(json, source, 'clients');
+  if (data.length === 0) throw new ConfigError(source, 'must list at least one client');
   const clients = data.map((raw, index) => parseClient(raw, index, source));
   const seen = new Set<string>();
   clients.forEach((client, index) => {
-    if (seen.has(client.id)) throw new ClientsError(source, `client ${index + 1} ("${client.id}"): id is used by an earlier client`);
+    if (seen.has(client.id)) throw new ConfigError(source, `client ${index + 1} ("${client.id}"): id is used by an earlier client`);
     seen.add(client.id);
   });
   return clients;
@@ -220,7 +201,7 @@ function ensureDevFile(dataDir: string, file: string): void {
     writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
     publishDevFile(temporary, file, text);
   } catch (err) {
-    throw new ClientsError(DEV_CLIENTS_SOURCE, `cannot be created${errorCode(err)}`);
+    throw new ConfigError(DEV_CLIENTS_SOURCE, `cannot be created${errorCode(err)}`);
   } finally {
     try {
       unlinkSync(temporary);
@@ -234,7 +215,7 @@ function readSource(path: string, source: string, problem: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ClientsError(source, `${problem}${errorCode(err)}`);
+    throw new ConfigError(source, `${problem}${errorCode(err)}`);
   }
 }
 
@@ -245,14 +226,14 @@ export interface LoadedClients {
   devFile?: string;
 }
 
-/** Loads the client registry for the api and the worker; throws ClientsError on any problem. */
+/** Loads the client registry for the api and the worker; throws ConfigError on any problem. */
 export function loadClients(env: Env, dataDir: string): LoadedClients {
   const inline = env[CLIENTS_ENV];
   const file = env[CLIENTS_FILE_ENV];
   const hasInline = inline !== undefined && inline !== '';
   const hasFile = file !== undefined && file !== '';
   if (hasInline && hasFile) {
-    throw new ClientsError(CLIENTS_ENV, `and ${CLIENTS_FILE_ENV} are both set; set only one of them`);
+    throw new ConfigError(CLIENTS_ENV, `and ${CLIENTS_FILE_ENV} are both set; set only one of them`);
   }
   if (hasInline) return { clients: parseClients(inline, CLIENTS_ENV), source: 'env' };
   if (hasFile) {

@@ -3,8 +3,9 @@
  * from the worker's configuration filled into headers here, never in the workflow.
  */
 import { Agent, request } from 'undici';
-import { fillSecrets, type HttpRequestSpec } from '../../flows/http-stage';
-import { classifyAnswer, ProviderError } from './errors';
+import { fillSecrets, type HttpRequestSpec } from '../flows/core/http-stage';
+import { ProviderError } from './errors';
+import { answerFailure } from './http';
 
 const MAX_ANSWER_BYTES = 256 * 1024;
 
@@ -50,12 +51,11 @@ export class HttpStageConnector {
     }
     const expected = spec.expectedStatuses ? spec.expectedStatuses.includes(answer.statusCode) : answer.statusCode >= 200 && answer.statusCode < 300;
     if (expected) return { status: answer.statusCode, body };
-    const requestId = answer.headers['x-request-id'];
-    const code = body && typeof body === 'object' && 'code' in body ? String((body as { code: unknown }).code) : undefined;
     if (answer.statusCode < 400) {
       throw new ProviderError('ProviderRejected', `http stage answered ${answer.statusCode}, not an expected status`, { provider: 'http', status: answer.statusCode });
     }
-    throw classifyAnswer('http', answer.statusCode, code, answer.headers['retry-after'], typeof requestId === 'string' ? requestId : undefined);
+    const requestId = answer.headers['x-request-id'];
+    throw answerFailure('http', { status: answer.statusCode, headers: answer.headers, body }, typeof requestId === 'string' ? requestId : undefined);
   }
 
   close(): Promise<void> {

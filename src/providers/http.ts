@@ -4,7 +4,7 @@
  * ProviderErrors; answers are returned as they are for the connector to classify.
  */
 import { Pool } from 'undici';
-import { ProviderError } from './errors';
+import { classifyAnswer, ProviderError } from './errors';
 
 export interface ProviderHttpOptions {
   connectTimeoutMs?: number;
@@ -22,6 +22,15 @@ export interface ProviderAnswer {
 /** A field of a JSON answer body, or undefined when the body is not an object. */
 export function field(body: unknown, name: string): unknown {
   return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+/**
+ * The ProviderError for a non-2xx answer: its `code` body field, its Retry-After header, and the
+ * request id wherever this provider puts it.
+ */
+export function answerFailure(provider: string, answer: ProviderAnswer, requestId: unknown): ProviderError {
+  const code = field(answer.body, 'code');
+  return classifyAnswer(provider, answer.status, code === undefined ? undefined : String(code), answer.headers['retry-after'], requestId as string | undefined);
 }
 
 export class ProviderHttp {

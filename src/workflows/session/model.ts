@@ -5,8 +5,9 @@
  * updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../flows/engine';
-import { validateAgainstSchema } from '../flows/schema';
+import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../../flows/core/engine';
+import { validateAgainstSchema } from '../../flows/core/schema';
+import { Exclusive } from './exclusive';
 import {
   DEVICE_STATUS,
   REFUSALS,
@@ -22,7 +23,7 @@ import {
   type StepAnswer,
   type StepArgs,
   type StepPrompt,
-} from './messages';
+} from '../messages';
 
 function refuse(type: RefusalType, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
@@ -52,13 +53,14 @@ export function initialState(input: SessionInput, flow = new CompiledFlow(input.
 
 export class SessionModel {
   readonly state: SessionState;
-  /** True while a step handler is between acceptance and its answer. */
-  busy = false;
-
   /** The session's flow, built once per workflow run. */
   readonly flow: CompiledFlow;
 
-  constructor(readonly input: SessionInput) {
+  /** `exclusive` is held while flow-moving work runs (see Exclusive). */
+  constructor(
+    readonly input: SessionInput,
+    readonly exclusive = new Exclusive(),
+  ) {
     this.flow = new CompiledFlow(input.definition.machine);
     this.state = input.state ?? initialState(input, this.flow);
   }
@@ -67,12 +69,24 @@ export class SessionModel {
     return this.input.definition.machine;
   }
 
+  /** True while a step, an event or a stage timer is between acceptance and its answer. */
+  get busy(): boolean {
+    return this.exclusive.busy;
+  }
+
   get isLive(): boolean {
     return LIVE.has(this.state.status);
   }
 
   currentStage(): StageInfo | null {
     return stageInfo(this.machine, this.state.stage);
+  }
+
+  /** The stage an accepted step or event works on: its validator made sure there is one. */
+  stageInProgress(): StageInfo {
+    const stage = this.currentStage();
+    if (!stage) refuse(REFUSALS.WRONG_STEP, 'the session is at no stage', { expected: null });
+    return stage;
   }
 
   // Validators: each throws a refusal, and changes nothing.
@@ -91,6 +105,12 @@ export class SessionModel {
   isRetryOfLastStep(args: StepArgs): boolean {
     const last = this.state.lastStep;
     return Boolean(last && last.nonce === args?.nonce && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
+  }
+
+  /** The answer of the last accepted submission when `args` repeats it exactly, else null. */
+  lastAnswerFor(args: StepArgs): StepAnswer | null {
+    const last = this.state.lastStep;
+    return last && this.isRetryOfLastStep(args) ? last.answer : null;
   }
 
   /** Refuses what may not be submitted now; an identical retry of the last step passes. */

@@ -3,9 +3,9 @@
  * credentials (4016 otherwise), then the client's rate limits (4291/4293 with Retry-After).
  */
 import type { FastifyInstance } from 'fastify';
-import type { TenantClient } from '../clients';
-import type { ApiContext } from '../context';
-import { BackendError } from '../errors';
+import type { TenantClient } from '../tenants/registry';
+import type { ApiContext } from './context';
+import { BackendError } from './errors';
 
 /** The client's limits, or the defaults where its config sets none. */
 export function limitsOf(client: TenantClient, context: ApiContext): { perSecond: number; perDay: number } {

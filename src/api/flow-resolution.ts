@@ -1,0 +1,23 @@
+/**
+ * Which flow definition a new session runs, for every route that creates sessions (backend
+ * creates, backend events), with the documented errors.
+ */
+import type { FlowCatalog } from '../flows/catalog';
+import type { FlowDefinition } from '../flows/core/types';
+import type { TenantClient } from '../tenants/registry';
+import { BackendError } from './errors';
+
+export const WEBHOOK_NEEDS_ENDPOINT = "webhook: true needs the client's webhookUrl and webhookSecret";
+
+export function hasWebhookEndpoint(client: TenantClient): boolean {
+  return Boolean(client.webhookUrl && client.webhookSecret);
+}
+
+/** The definition a new session runs, or the documented error: 4002, 40034 or 4001. */
+export function resolveFlow(catalog: FlowCatalog, flowId: string, snapshot: string | null): FlowDefinition {
+  const resolved = catalog.resolve(flowId, snapshot);
+  if (resolved.ok) return resolved.definition;
+  if (resolved.reason === 'unknown_flow') throw new BackendError(4002);
+  if (resolved.reason === 'inactive_flow') throw new BackendError(40034);
+  throw new BackendError(4001, `flow ${flowId} has no snapshot ${snapshot}`);
+}

@@ -1,0 +1,38 @@
+/** Backend events in (POST /v1/events). */
+import { EVENT_ACTIONS } from '../../config';
+import type { FromSchema } from './common';
+
+export const eventBody = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 128, description: "The event's own id: a redelivery with the same id does nothing new." },
+    type: { type: 'string', minLength: 1, maxLength: 128 },
+    tag: { type: 'string', minLength: 1, maxLength: 128 },
+    data: { type: 'object', additionalProperties: true },
+  },
+  required: ['id', 'type', 'tag'],
+  additionalProperties: false,
+} as const;
+
+export const eventAnswer = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    action: { type: 'string', enum: EVENT_ACTIONS },
+    sessions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { _id: { type: 'string' }, number: { type: 'string' }, created: { type: 'boolean' }, status: { type: 'string' } },
+        required: ['_id'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['id', 'action', 'sessions'],
+  additionalProperties: false,
+} as const;
+
+export type EventBody = FromSchema<typeof eventBody>;
+
+export type EventAnswer = FromSchema<typeof eventAnswer>;

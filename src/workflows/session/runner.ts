@@ -1,0 +1,280 @@
+/**
+ * Step handling: what launch, a device step, a backend event, a stage timer and the expiry do
+ * to a session, in order. The rules (what may happen, what each transition changes) are the
+ * SessionModel's; the Temporal calls (search attributes, activities, timers) come in through
+ * RunnerEffects, so this class runs in unit tests as it runs in the workflow.
+ */
+import type { FlowEvent, FlowPosition, FlowTimer, StageInfo } from '../../flows/core/engine';
+import {
+  DEVICE_STATUS,
+  type AttestrDelivery,
+  type BackendEventArgs,
+  type ExpireArgs,
+  type LaunchAnswer,
+  type LaunchArgs,
+  type SessionStatus,
+  type StageError,
+  type StatusView,
+  type StepAnswer,
+  type StepArgs,
+  type WebhookEventType,
+} from '../messages';
+import type { StageContext, StageOutcome } from '../providers';
+import type { SessionModel } from './model';
+import type { SessionClock, TimerHandlers } from './timers';
+
+/**
+ * Failures the device can retry: the stage stays where it is and the session stays in
+ * progress (a result that does not verify, or one that has not arrived yet), instead of
+ * taking the flow's ERROR path.
+ */
+export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
+
+/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
+export function needsPreparation(stage: StageInfo): boolean {
+  return stage.kind === 'provider' && stage.provider === 'attestr';
+}
+
+export interface RunnerEffects {
+  /** The Temporal UI's current details. */
+  showDetails(text: string): void;
+  /** The SessionStatus search attribute. */
+  reportStatus(status: SessionStatus): void;
+  prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
+  runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
+  timers(on: TimerHandlers): SessionClock;
+}
+
+/** Where the session's webhook events go (the WebhookPump). */
+export interface SessionEvents {
+  emit(type: WebhookEventType, extra?: Record<string, unknown>): void;
+  statusChanged(status: SessionStatus): void;
+}
+
+export class SessionRunner implements TimerHandlers {
+  private reportedStatus: SessionStatus;
+  private readonly clock: SessionClock;
+
+  /** `continued`: this run was started by continue-as-new, so its status was reported already. */
+  constructor(
+    private readonly session: SessionModel,
+    private readonly events: SessionEvents,
+    private readonly effects: RunnerEffects,
+    continued: boolean,
+  ) {
+    this.reportedStatus = continued ? session.state.status : 'created';
+    this.clock = effects.timers(this);
+  }
+
+  private get state() {
+    return this.session.state;
+  }
+
+  private get exclusive() {
+    return this.session.exclusive;
+  }
+
+  /** The first publication and the timers of a run; handlers are set before this. */
+  start(): void {
+    this.publish();
+    this.clock.armExpiry();
+    this.clock.armStage();
+  }
+
+  /** Publishes the session's position to the Temporal UI and webhooks; search attributes only on a status change. */
+  publish(): void {
+    const { state } = this;
+    this.effects.showDetails(this.session.details());
+    if (state.status !== this.reportedStatus) {
+      this.effects.reportStatus(state.status);
+      this.reportedStatus = state.status;
+      this.events.statusChanged(state.status);
+    }
+    if (!this.session.isLive) this.clock.cancelExpiry();
+  }
+
+  private stillAt(stageId: string, entry: number): boolean {
+    return this.session.isLive && this.state.stage === stageId && this.state.entry === entry;
+  }
+
+  private idempotencyKey(stage: StageInfo): string {
+    return `${this.session.input.sessionId}.${stage.id}.${this.state.entry}`;
+  }
+
+  /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
+  private move(from: string, next: FlowPosition | null, event: string): void {
+    const now = Date.now();
+    if (next === null) {
+      this.state.outcome = 'error';
+      this.session.end('consumed', `stage ${from} has no transition for ${event}`, now);
+    } else {
+      this.session.enter(next, now);
+      this.endIfOverBudget(now);
+    }
+    this.clock.armStage();
+  }
+
+  /**
+   * The flow's bounds: device steps (retries included) against maxSteps, and every move,
+   * automatic ones too (ERROR loops, timers), against four times that.
+   */
+  private endIfOverBudget(now: number): void {
+    const { maxSteps } = this.session.input.definition;
+    if (!this.session.isLive) return;
+    if (this.state.stepCount >= maxSteps || this.state.entry > maxSteps * 4) {
+      this.state.outcome = 'error';
+      this.session.end('consumed', `the flow reached its limit of ${maxSteps} steps`, now);
+    }
+  }
+
+  /** Runs the preparation of the current stage, following ERROR paths, until the device is awaited. */
+  private async settle(): Promise<void> {
+    const { session, state } = this;
+    for (;;) {
+      const stage = session.currentStage();
+      if (!session.isLive || !stage || !needsPreparation(stage) || state.prepared !== null) return;
+      const entry = state.entry;
+      const outcome = await this.effects.prepareStage(stage, this.idempotencyKey(stage));
+      if (!this.stillAt(stage.id, entry)) return;
+      if (outcome.ok) {
+        state.prepared = outcome.output;
+        return;
+      }
+      session.record(stage.id, {}, { error: outcome.error });
+      this.move(stage.id, session.flow.advance(stage.id, { type: 'ERROR', error: outcome.error }), 'ERROR');
+    }
+  }
+
+  async launch(args: LaunchArgs): Promise<LaunchAnswer> {
+    const { session, state } = this;
+    session.launch(args, Date.now());
+    this.exclusive.take();
+    try {
+      this.publish();
+      this.clock.armStage();
+      await this.settle();
+    } finally {
+      this.exclusive.release();
+      this.publish();
+    }
+    const prompt = session.prompt();
+    return { session_id: session.input.sessionId, nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
+  }
+
+  async submitStep(args: StepArgs): Promise<StepAnswer> {
+    const { session, state } = this;
+    const repeated = session.lastAnswerFor(args);
+    if (repeated) return repeated;
+    const stage = session.stageInProgress();
+    const entry = state.entry;
+    this.exclusive.take();
+    state.nonce = null; // spent on acceptance: nothing else may use it
+    try {
+      let event: FlowEvent = { type: 'SUBMIT', input: args.input };
+      let output: Record<string, unknown> = {};
+      if (stage.kind === 'provider') {
+        const outcome = await this.effects.runStage(stage, {
+          input: args.input,
+          prepared: state.prepared,
+          idempotencyKey: this.idempotencyKey(stage),
+          session: { id: session.input.sessionId, tag: session.input.tag },
+          delivered: state.delivered ?? null,
+        });
+        // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
+        if (!this.stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        if (!outcome.ok && DEVICE_RETRYABLE.has(outcome.error.type)) return this.stayForRetry(stage, args, outcome.error);
+        output = outcome.ok ? outcome.output : { error: outcome.error };
+        event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
+      }
+      session.record(stage.id, args.input, output);
+      state.stepCount += 1;
+      this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
+      this.move(stage.id, session.flow.advance(stage.id, event), event.type);
+      if (session.isLive) state.nonce = args.nextNonce;
+      this.publish();
+      await this.settle();
+      return this.answered(args, session.stepAnswer(`${stage.id}-${state.stepCount}`));
+    } finally {
+      this.exclusive.release();
+      this.publish();
+    }
+  }
+
+  /**
+   * Nothing is recorded and the flow stays: the device may submit this stage again, within
+   * the flow's step budget (each try costs provider calls).
+   */
+  private stayForRetry(stage: StageInfo, args: StepArgs, error: StageError): StepAnswer {
+    const { session, state } = this;
+    state.stepCount += 1;
+    this.endIfOverBudget(Date.now());
+    if (session.isLive) state.nonce = args.nextNonce;
+    const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
+    answer.data = { ...answer.data, error };
+    return this.answered(args, answer);
+  }
+
+  /** Keeps the answer, so an identical retry of this submission gets it again. */
+  private answered(args: StepArgs, answer: StepAnswer): StepAnswer {
+    this.state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+    return answer;
+  }
+
+  async deliverEvent(event: BackendEventArgs): Promise<StatusView> {
+    const { session, state } = this;
+    const stage = session.stageInProgress();
+    this.exclusive.take();
+    try {
+      session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
+      this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
+      this.move(stage.id, session.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
+      this.publish();
+      await this.settle();
+    } finally {
+      this.exclusive.release();
+      this.publish();
+    }
+    return session.statusView();
+  }
+
+  /** A delay of the stage passed: the stage records the timeout and the flow takes its `after` transition. */
+  async stageTimer(stageId: string, entry: number, timer: FlowTimer): Promise<void> {
+    // A step in flight finishes first; if it moved the flow, this timer has nothing to do.
+    await this.exclusive.free(() => !this.stillAt(stageId, entry));
+    if (!this.stillAt(stageId, entry)) return;
+    this.exclusive.take();
+    try {
+      this.session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
+      this.move(stageId, this.session.flow.advance(stageId, { type: timer.event }), timer.event);
+      this.publish();
+      await this.settle();
+    } finally {
+      this.exclusive.release();
+      this.publish();
+    }
+  }
+
+  expired(): void {
+    if (!this.session.isLive) return;
+    this.expire({ reason: 'the expiry passed before the flow finished' });
+  }
+
+  /** Ends a live session now; work in flight sees it moved on. */
+  expire(args: ExpireArgs): StatusView {
+    this.session.end('expired', args.reason, Date.now());
+    this.clock.armStage();
+    this.publish();
+    return this.session.statusView();
+  }
+
+  archive(): StatusView {
+    this.session.archive(Date.now());
+    this.publish();
+    return this.session.statusView();
+  }
+
+  /** Attestr's completion webhook: kept only for the handshake the current stage waits for; anything else is stale. */
+  attestrDelivered(delivery: AttestrDelivery): void {
+    if (this.session.isLive && this.state.prepared?.handshakeId === delivery.handshakeId) this.state.delivered = delivery;
+  }
+}

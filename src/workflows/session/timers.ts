@@ -1,0 +1,72 @@
+/**
+ * The session's durable timers: its expiry, and the `after` delays of the stage it is in,
+ * measured from when the stage was entered. Each is a Temporal timer in a cancellation scope
+ * of its own; what a timer does when it fires is the runner's (TimerHandlers).
+ */
+import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
+import { timersOf, type FlowTimer } from '../../flows/core/engine';
+import type { SessionModel } from './model';
+
+export interface TimerHandlers {
+  /** A delay of the stage entered at `entry` passed. */
+  stageTimer(stageId: string, entry: number, timer: FlowTimer): Promise<void>;
+  /** The session's expiry passed. */
+  expired(): void;
+}
+
+/** What the runner asks of the timers. */
+export interface SessionClock {
+  /** Cancels the previous stage's timers and starts the current stage's. */
+  armStage(): void;
+  armExpiry(): void;
+  cancelExpiry(): void;
+}
+
+function ignoreCancellation(err: unknown): void {
+  if (!isCancellation(err)) throw err;
+}
+
+export class SessionTimers implements SessionClock {
+  private stage: CancellationScope | null = null;
+  private expiry: CancellationScope | null = null;
+
+  constructor(
+    private readonly session: SessionModel,
+    private readonly on: TimerHandlers,
+  ) {}
+
+  armStage(): void {
+    const { state } = this.session;
+    this.stage?.cancel();
+    this.stage = null;
+    // Stage time runs once a device has the session: a created session only waits for launch.
+    const timers = state.status === 'in_progress' ? timersOf(this.session.machine, state.stage) : [];
+    if (timers.length === 0) return;
+    const stageId = state.stage;
+    const entry = state.entry;
+    const scope = new CancellationScope();
+    this.stage = scope;
+    for (const timer of timers) {
+      const remaining = Math.max(1, state.enteredAt + timer.delayMs - Date.now());
+      scope
+        .run(() => sleep(remaining))
+        .then(() => this.on.stageTimer(stageId, entry, timer))
+        .catch(ignoreCancellation);
+    }
+  }
+
+  armExpiry(): void {
+    if (!this.session.isLive) return;
+    const scope = new CancellationScope();
+    this.expiry = scope;
+    scope
+      .run(() => sleep(Math.max(1, this.session.input.expiresAt - Date.now())))
+      .then(() => this.on.expired())
+      .catch(ignoreCancellation);
+  }
+
+  cancelExpiry(): void {
+    this.expiry?.cancel();
+    this.expiry = null;
+  }
+}

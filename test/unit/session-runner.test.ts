@@ -1,0 +1,241 @@
+/**
+ * The SessionRunner without Temporal: its effects (search attributes, provider activities,
+ * timers) are recorded by fakes, so each test states what launch, a step, an event, a stage
+ * timer or the expiry does to the session and what the runner asks of Temporal, in order.
+ */
+import type { FlowMachine } from '../../src/flows/core/types';
+import type { SessionInput, SessionStatus, StageError, StepArgs } from '../../src/workflows/messages';
+import type { StageContext, StageOutcome } from '../../src/workflows/providers';
+import { Exclusive, type Wait } from '../../src/workflows/session/exclusive';
+import { SessionModel } from '../../src/workflows/session/model';
+import { SessionRunner } from '../../src/workflows/session/runner';
+import type { TimerHandlers } from '../../src/workflows/session/timers';
+import { sampleDraft } from './fixtures';
+
+const N1 = 'nonce-one-0000001';
+const N2 = 'nonce-two-0000002';
+const N3 = 'nonce-three-00003';
+const IDENTITY = { name: 'Test Person', birthDate: '26-12-1985' };
+
+/** An input stage with a 60 s `after` delay to `late`, and a backend-event wait stage. */
+const timed: FlowMachine = {
+  id: 'timed',
+  initial: 'answer',
+  states: {
+    answer: { meta: { stage: 'input', schema: { type: 'object' } }, on: { SUBMIT: 'approval' }, after: { 60000: 'late' } },
+    approval: { meta: { stage: 'wait' }, on: { EVENT: 'done' } },
+    done: { type: 'final', meta: { outcome: 'success' } },
+    late: { type: 'final', meta: { outcome: 'skipped' } },
+  },
+} as FlowMachine;
+
+/** A wait that re-checks on the next macrotask: enough for work that ends in resolved promises. */
+const polling: Wait = async (ready) => {
+  while (!ready()) await new Promise((resolve) => setImmediate(resolve));
+};
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: boolean } = {}) {
+  const input: SessionInput = {
+    sessionId: 'DSsession0001',
+    number: '3897-518104-8640',
+    clientId: 'tenant-a',
+    tag: 'REF-1',
+    webhook: options.webhook ?? false,
+    definition: { flowId: machine.id, snapshotId: null, maxSteps: options.maxSteps ?? 50, machine },
+    createdAt: Date.now(),
+    expiresAt: Date.now() + 3_600_000,
+  };
+  const session = new SessionModel(input, new Exclusive(polling));
+  const log: string[] = [];
+  const prepared: Array<StageOutcome | Promise<StageOutcome>> = [];
+  const ran: Array<StageOutcome | Promise<StageOutcome>> = [];
+  const contexts: StageContext[] = [];
+  let timers: TimerHandlers | undefined;
+  const runner = new SessionRunner(
+    session,
+    {
+      emit: (type) => log.push(`emit ${type}`),
+      statusChanged: (status) => log.push(`event for ${status}`),
+    },
+    {
+      showDetails: () => undefined,
+      reportStatus: (status: SessionStatus) => log.push(`status ${status}`),
+      prepareStage: async (stage, key) => {
+        log.push(`prepare ${stage.id} as ${key}`);
+        return prepared.shift() ?? { ok: true, output: { handshakeId: 'HS1' } };
+      },
+      runStage: async (stage, context) => {
+        log.push(`run ${stage.id}`);
+        contexts.push(context);
+        return ran.shift() ?? { ok: true, output: {} };
+      },
+      timers: (on) => {
+        timers = on;
+        return {
+          armStage: () => log.push(`arm ${session.state.stage}#${session.state.entry}`),
+          armExpiry: () => log.push('arm expiry'),
+          cancelExpiry: () => log.push('cancel expiry'),
+        };
+      },
+    },
+    false,
+  );
+  const step = (nonce: string, stepId: string, stepInput: unknown, nextNonce: string): StepArgs => ({ nonce, step: stepId, input: stepInput, nextNonce });
+  return { session, runner, log, prepared, ran, contexts, timers: () => timers!, step };
+}
+
+const failure = (type: string): StageOutcome => ({ ok: false, error: { type, message: `${type} happened` } satisfies StageError });
+
+describe('SessionRunner', () => {
+  it('launches: reports in_progress, arms the stage, prepares nothing for an input stage, and answers the first step', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    h.runner.start();
+    const answer = await h.runner.launch({ nonce: N1 });
+    expect(answer).toMatchObject({ session_id: 'DSsession0001', nonce: N1, status: 'SESSION_IN_PROGRESS', step: 'identity' });
+    expect(h.log).toEqual(['arm expiry', 'arm identity#1', 'status in_progress', 'event for in_progress', 'arm identity#1']);
+    expect(h.session.busy).toBe(false);
+  });
+
+  it('moves through an input step into an Attestr stage and prepares its handshake under an idempotency key of session, stage and entry', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    h.log.length = 0;
+    const answer = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    expect(answer).toMatchObject({ step_id: 'identity-1', nonce: N2, data: { step: 'aadhaar', handshakeId: 'HS1' } });
+    expect(h.log).toEqual(['emit session.step_completed', 'arm aadhaar#2', 'prepare aadhaar as DSsession0001.aadhaar.2']);
+    expect(h.session.state.result.identity).toEqual({ input: IDENTITY, output: {} });
+    expect(h.session.state.lastStep).toMatchObject({ nonce: N1, step: 'identity', answer });
+  });
+
+  it('answers an identical retry of the last step from memory, running nothing again', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    const first = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    h.log.length = 0;
+    expect(await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N3))).toBe(first);
+    expect(h.log).toEqual([]);
+  });
+
+  it('follows a provider failure along ERROR and ends the session with the flow\'s outcome', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    h.ran.push(failure('ProviderRejected'));
+    const answer = await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(answer).toMatchObject({ step_id: 'aadhaar-2', nonce: null, status: 'SESSION_COMPLETED', data: { step: null, outcome: 'error' } });
+    expect(h.session.state.result.aadhaar.output).toEqual({ error: { type: 'ProviderRejected', message: 'ProviderRejected happened' } });
+    // Reported once; the expiry timer is cancelled by the publication in the step and by the one after it.
+    expect(h.log.slice(-4)).toEqual(['status consumed', 'event for consumed', 'cancel expiry', 'cancel expiry']);
+  });
+
+  it('keeps the stage on a failure the device can retry: nothing recorded, one step spent, a fresh nonce', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    h.ran.push(failure('ProviderResultPending'));
+    const answer = await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(answer).toMatchObject({ step_id: 'aadhaar-2', nonce: N3, status: 'SESSION_IN_PROGRESS', data: { step: 'aadhaar', error: { type: 'ProviderResultPending' } } });
+    expect(h.session.state).toMatchObject({ stage: 'aadhaar', stepCount: 2, nonce: N3 });
+    expect(h.session.state.result.aadhaar).toBeUndefined();
+    expect(h.session.state.lastStep?.answer).toBe(answer);
+  });
+
+  it('ends the session in error once retries spend the step budget', async () => {
+    const h = harness(sampleDraft('kyc-basic'), { maxSteps: 2 });
+    await h.runner.launch({ nonce: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    h.ran.push(failure('ProviderSignatureInvalid'));
+    const answer = await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(answer).toMatchObject({ nonce: null, status: 'SESSION_COMPLETED' });
+    expect(h.session.state).toMatchObject({ status: 'consumed', outcome: 'error', endReason: 'the flow reached its limit of 2 steps' });
+  });
+
+  it('hands the provider the prepared handshake and a webhook-delivered result of that handshake only', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    h.runner.attestrDelivered({ handshakeId: 'HS-other', requestId: null, result: {} });
+    expect(h.session.state.delivered ?? null).toBeNull();
+    h.runner.attestrDelivered({ handshakeId: 'HS1', requestId: 'R1', result: { ok: true } });
+    await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(h.contexts[0]).toMatchObject({
+      prepared: { handshakeId: 'HS1' },
+      idempotencyKey: 'DSsession0001.aadhaar.2',
+      session: { id: 'DSsession0001', tag: 'REF-1' },
+      delivered: { handshakeId: 'HS1', requestId: 'R1' },
+    });
+  });
+
+  it('is busy from acceptance to answer; an expiry meanwhile ends the session and the late provider answer changes nothing', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    const provider = deferred<StageOutcome>();
+    h.ran.push(provider.promise);
+    const pending = h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(h.session.busy).toBe(true);
+    expect(h.session.state.nonce).toBeNull();
+    h.timers().expired();
+    expect(h.session.state).toMatchObject({ status: 'expired', endReason: 'the expiry passed before the flow finished' });
+    provider.resolve({ ok: true, output: { requestId: 'late' } });
+    expect(await pending).toMatchObject({ step_id: 'aadhaar-2', nonce: null, status: 'SESSION_EXPIRED' });
+    expect(h.session.state.result.aadhaar).toBeUndefined();
+    expect(h.session.busy).toBe(false);
+  });
+
+  it('runs a stage timer only after the step in flight, and not at all when that step moved the flow', async () => {
+    const h = harness(timed);
+    await h.runner.launch({ nonce: N1 });
+    // Hold the session as a step would, then fire the answer stage's timer.
+    h.session.exclusive.take();
+    const fired = h.runner.stageTimer('answer', 1, { event: 'xstate.after.60000.timed.answer', delayMs: 60000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.session.state.stage).toBe('answer');
+    h.session.exclusive.release();
+    await fired;
+    expect(h.session.state).toMatchObject({ status: 'consumed', stage: 'late', outcome: 'skipped' });
+    expect(h.session.state.result.answer).toEqual({ input: {}, output: { timedOut: true, afterMs: 60000 } });
+
+    const moved = harness(timed);
+    await moved.runner.launch({ nonce: N1 });
+    await moved.runner.submitStep(moved.step(N1, 'answer', {}, N2));
+    await moved.runner.stageTimer('answer', 1, { event: 'xstate.after.60000.timed.answer', delayMs: 60000 });
+    expect(moved.session.state).toMatchObject({ status: 'in_progress', stage: 'approval' });
+    expect(moved.session.state.result.answer).toEqual({ input: {}, output: {} });
+  });
+
+  it('takes a backend event in a wait stage, records it and moves on', async () => {
+    const h = harness(timed);
+    await h.runner.launch({ nonce: N1 });
+    await h.runner.submitStep(h.step(N1, 'answer', {}, N2));
+    const view = await h.runner.deliverEvent({ eventId: 'ev-1', type: 'approved', data: { by: 'ops' } });
+    expect(view).toMatchObject({ status: 'consumed', outcome: 'success' });
+    expect(h.session.state.result.approval).toEqual({ input: { event: 'approved', eventId: 'ev-1' }, output: { by: 'ops' } });
+  });
+
+  it('expires and archives on request, each reported once', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    h.log.length = 0;
+    expect(h.runner.expire({ reason: 'ended by the device' })).toMatchObject({ status: 'expired', endReason: 'ended by the device' });
+    h.runner.expired(); // the expiry timer firing later changes nothing
+    expect(h.runner.archive()).toMatchObject({ status: 'archived' });
+    expect(h.log).toEqual(['arm identity#1', 'status expired', 'event for expired', 'cancel expiry', 'status archived', 'event for archived', 'cancel expiry']);
+    expect(h.session.state.result).toEqual({});
+  });
+
+  it('lets the flow end in error when a prepared stage fails and its ERROR leads nowhere new', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonce: N1 });
+    h.prepared.push(failure('ProviderUnavailable'));
+    const answer = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    expect(answer).toMatchObject({ status: 'SESSION_COMPLETED', data: { step: null, outcome: 'error' } });
+    expect(h.session.state.result.aadhaar).toEqual({ input: {}, output: { error: { type: 'ProviderUnavailable', message: 'ProviderUnavailable happened' } } });
+  });
+});
