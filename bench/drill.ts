@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const cluster: Cluster = await startCluster({ config, temporalCli, env, ui: false, sink: (line) => lines.push(line) });
   log(`cluster up: apis ${cluster.apiUrls.join(' ')}, Temporal ${cluster.temporalAddress}`);
+  // Interrupted: stop the cluster (its Temporal server and PostgreSQL run detached) before leaving.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cluster.stop().then(() => process.exit(130)));
   const apis = new ApiPool(cluster.apiUrls, 300_000);
   const outcomes: Outcome[] = [];
 
