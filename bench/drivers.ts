@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'undici';
-import { sessionWorkflowId, submitStepUpdate, type StepAnswer, type StepArgs } from '../src/workflows/messages';
+import { nonceHash, sessionWorkflowId } from '../src/session-secret';
+import { submitStepUpdate, type StepAnswer, type StepArgs } from '../src/workflows/messages';
 import type { Recorder } from './stats';
 import { emptyWorkflow, finishSignal, noopUpdate } from './workflows';
 
@@ -112,7 +113,8 @@ export function directInputStep(http: HttpJson, client: Client, clientId: string
   return async (recorder, tag) => {
     const { id, nonce } = await openSession(http, clientId, clientSecret, tag);
     const { step, data } = STEPS[0];
-    const args: StepArgs = { nonce, step, input: data, clientId, flowId: BENCH_FLOW, nextNonce: randomUUID() };
+    // As the api sends it: hashes of this nonce and of the next one.
+    const args: StepArgs = { nonceHash: nonceHash(nonce), step, input: data, clientId, flowId: BENCH_FLOW, nextNonceHash: nonceHash(randomUUID()) };
     const handle = client.workflow.getHandle(sessionWorkflowId(id));
     const check = (answer: StepAnswer) => expectField({ ...answer }, 'status', 'SESSION_IN_PROGRESS', DIRECT_INPUT_STEP);
     await recorder.time(DIRECT_INPUT_STEP, () => handle.executeUpdate(submitStepUpdate, { args: [args], updateId: randomUUID() }), check);

@@ -13,6 +13,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfigOrExit } from '../src/config';
 import { FlowCatalog } from '../src/flows/catalog';
 import { connectClient } from '../src/temporal';
+import { openEncryption } from '../src/keys/encryption';
 import { peerLaunchSignal, peerSessionWorkflow, peerSubmitSignal, peerViewQuery, type PeerView } from './workflows';
 
 /** How long the server waits between two polls of the query. */
@@ -25,7 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const catalog = FlowCatalog.load(config.flowsDir);
-  const temporal = await connectClient(config.temporal);
+  const temporal = await connectClient(config.temporal, openEncryption(config).dataConverter);
   // Logged like the api (a line per request and per answer at `info`): the same cost for both.
   const app = Fastify({ logger: { level: config.logLevel } });
 

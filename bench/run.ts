@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/tenants/registry';
-import { CONFIG_VARIABLES } from '../src/config';
-import { sessionWorkflowId, statusQuery } from '../src/workflows/messages';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config';
+import { openEncryption } from '../src/keys/encryption';
+import { sessionWorkflowId } from '../src/session-secret';
+import { statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { startService, stopService, stopServices, type LineSink, type Service } from '../scripts/services';
@@ -330,7 +332,9 @@ async function main(): Promise<number> {
   try {
     stack = await startStack(dir, (line) => log.write(`${line}\n`), started);
     const connection = await Connection.connect({ address: stack.server.address });
-    const temporal = new Client({ connection, namespace: 'default' });
+    // The bench's own client encrypts like the api: its keys are the stack's (same data directory).
+    const encryption = openEncryption(loadConfig({ DATA_DIR: dir, TEMPORAL_NAMESPACE: 'default' }));
+    const temporal = new Client({ connection, namespace: 'default', dataConverter: encryption.dataConverter });
 
     say('warming up');
     const warmup = new Recorder();

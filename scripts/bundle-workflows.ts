@@ -6,10 +6,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../src/keys/codec';
 
 export async function writeWorkflowBundle(outFile: string, workflowsPath = require.resolve('../src/workflows')): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
+    // Failure messages and stack traces are encoded (and so encrypted) from inside workflows too.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
   });
   mkdirSync(dirname(outFile), { recursive: true });

@@ -7,7 +7,15 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 
-export const SEARCH_ATTRIBUTES = ['SessionStatus', 'SessionTag', 'FlowId', 'ClientId'];
+/** Every search attribute sessions use, with its type (as src/workflows/messages.ts defines them). */
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Datetime'> = {
+  SessionStatus: 'Keyword',
+  SessionTag: 'Keyword',
+  FlowId: 'Keyword',
+  ClientId: 'Keyword',
+  SessionNumber: 'Keyword',
+  SessionArchivedAt: 'Datetime',
+};
 
 export interface DevServerOptions {
   /** Path of the Temporal CLI (see scripts/install-temporal.sh). */
@@ -19,6 +27,8 @@ export interface DevServerOptions {
   dbFile?: string;
   logFile: string;
   dynamicConfig?: Record<string, unknown>;
+  /** The codec server the Web UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -67,7 +77,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch'] : ['--headless']));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const name of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
+  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }

@@ -5,10 +5,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadClients } from '../src/tenants/registry';
 import { loadConfigOrExit } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';
-import { runningBlock } from './running-block';
 import { startService, stopServices, type Service } from './services';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
   mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
+  const codecEndpoint = `http://localhost:${config.codec.port}`;
 
   const services: Service[] = [];
   let server: DevServer | null = null;
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
       uiPort: UI_PORT,
       dbFile: join(config.dataDir, 'temporal.db'),
       logFile: join(config.dataDir, 'temporal.log'),
+      // The embedded UI decodes live sessions' payloads through the codec server below.
+      uiCodecEndpoint: codecEndpoint,
     });
     // Bundled once here, so the worker starts at once and quietly.
     const bundle = join(config.dataDir, 'workflow-bundle.js');
@@ -52,6 +55,8 @@ async function main(): Promise<void> {
     services.push(await startService('sandbox', 'src/sandbox/main.ts', { ...env, ATTESTR_WEBHOOK_URL: webhook }, /listening on/));
     services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
     services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));
+    const uiOrigin = `http://localhost:${UI_PORT}`;
+    services.push(await startService('codec', 'src/codec-server.ts', { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, /codec server listening/));
   } catch (err) {
     process.stderr.write(`make start failed: ${(err as Error).message}\n`);
     await stopAll(1);
@@ -65,15 +70,30 @@ async function main(): Promise<void> {
     });
   }
 
+  const apiUrl = `http://localhost:${config.api.port}`;
+  const { clients, source } = loadClients(process.env, config.dataDir);
+  const [client] = clients;
+  const credentials =
+    source === 'dev'
+      ? [`  dev client   id ${client.id}  secret ${client.secret}  (kept in ${join(config.dataDir, 'clients.json')})`]
+      : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
   process.stdout.write(
-    runningBlock({
-      config,
-      apiUrls: [`http://localhost:${config.api.port}`],
-      uiUrl: server.uiUrl,
-      temporalAddress: server.address,
-      sandboxUrl: `http://localhost:${config.sandbox.port}`,
-      headline: 'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
-    }),
+    [
+      '',
+      'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
+      `  api          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)`,
+      `  Temporal UI  ${server.uiUrl?.replace('127.0.0.1', 'localhost')}`,
+      `  Temporal     ${server.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  sandboxes    http://localhost:${config.sandbox.port}/attestr  http://localhost:${config.sandbox.port}/finqware`,
+      ...credentials,
+      `codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,
+      '',
+      'Try:',
+      `  curl ${apiUrl}/healthz`,
+      `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
+      `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
+      '',
+    ].join('\n'),
   );
 }
 

@@ -27,8 +27,9 @@ if ! quiet "$cli" operator namespace describe --address "$address" --namespace "
 fi
 # A new namespace reaches the frontend's cache after a few seconds.
 retry quiet "$cli" operator search-attribute list --address "$address" --namespace "$namespace"
-for name in SessionStatus SessionTag FlowId ClientId; do
-  if out=$("$cli" operator search-attribute create --address "$address" --namespace "$namespace" --name "$name" --type Keyword 2>&1); then
+for entry in SessionStatus:Keyword SessionTag:Keyword FlowId:Keyword ClientId:Keyword SessionNumber:Keyword SessionArchivedAt:Datetime; do
+  name=${entry%%:*}; type=${entry##*:}
+  if out=$("$cli" operator search-attribute create --address "$address" --namespace "$namespace" --name "$name" --type "$type" 2>&1); then
     echo "search attribute $name: registered"
   elif echo "$out" | grep -qi 'different type'; then
     echo "$out" >&2; exit 1

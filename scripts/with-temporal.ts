@@ -2,11 +2,12 @@
  * Runs a command against its own isolated Temporal dev server: free ports, an in-memory
  * database, the session search attributes. Used by `make test`:
  *   tsx scripts/with-temporal.ts -- jest
- * The command sees TEMPORAL_ADDRESS and TEMPORAL_UI_URL; the server stops when it ends, and
- * the exit code is the command's.
+ * The command sees TEMPORAL_ADDRESS and TEMPORAL_UI_URL, and TEST_POSTGRES_URL: a PostgreSQL
+ * server (scripts/postgres.sh, under .data/) for the PostgreSQL key store's tests. Both servers
+ * stop when the command ends, and the exit code is the command's.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startDevServer, type DevServer } from './dev-server';
 
@@ -54,16 +55,24 @@ async function main(): Promise<number> {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `temporal-${process.pid}.log`);
   const server = await startOnFreePorts(cli, logFile);
+  // One data directory per run; scripts/postgres.sh installs and runs PostgreSQL from Debian's packages.
+  const postgresDir = join('.data', `test-postgres-${process.pid}`);
+  const postgresUrl = execFileSync('bash', ['scripts/postgres.sh', 'start', postgresDir, String(await freePort())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const stopPostgres = () => {
+    execFileSync('bash', ['scripts/postgres.sh', 'stop', postgresDir], { stdio: 'ignore' });
+    rmSync(postgresDir, { recursive: true, force: true });
+  };
   process.stdout.write(`with-temporal: dev server on ${server.address}, UI ${server.uiUrl}, log ${logFile}\n`);
   const child = spawn(command[0], command.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default' },
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default', TEST_POSTGRES_URL: postgresUrl },
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   const code = await new Promise<number>((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
   await server.stop();
+  stopPostgres();
   return code;
 }
 

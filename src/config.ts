@@ -8,6 +8,7 @@
  * environment points api and worker at a local dev server or at Temporal Cloud.
  */
 import { readFileSync } from 'node:fs';
+import { parseKek } from './keys/kek';
 
 /** The one error type of startup: every bad setting, whatever loads it, names its variable. */
 export class ConfigError extends Error {
@@ -76,6 +77,17 @@ export interface Config {
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Data keys (see src/keys): the store and the KEKs that wrap them. */
+  keys: {
+    /** A postgres:// URL: the PostgreSQL key store; absent: files under `<dataDir>/keys/`. */
+    keyStoreUrl?: string;
+    /** From SESSIONFLOW_KEK or SESSIONFLOW_KEK_FILE, newest (wrapping) first; absent: generated under dataDir. */
+    keks?: Buffer[];
+    /** How long a process keeps a key it read (the longest it can decode a session after its key is destroyed). */
+    cacheSeconds: number;
+  };
+  /** The operator codec server (Temporal's /encode and /decode): its own port, never the public one. */
+  codec: { host: string; port: number; uiOrigin: string; operatorToken?: string };
   providers: {
     attestr: ProviderEndpoint;
     finqware: ProviderEndpoint;
@@ -124,6 +136,14 @@ export const CONFIG_VARIABLES = [
   'PROVIDER_QUOTA_WAIT_CAP_SECONDS',
   'HTTP_STAGE_SECRETS',
   'SESSIONFLOW_EVENT_RULES',
+  'SESSIONFLOW_KEK',
+  'SESSIONFLOW_KEK_FILE',
+  'SESSIONFLOW_KEY_STORE_URL',
+  'SESSIONFLOW_KEY_CACHE_SECONDS',
+  'CODEC_HOST',
+  'CODEC_PORT',
+  'CODEC_UI_ORIGIN',
+  'CODEC_OPERATOR_TOKEN',
 ] as const;
 
 /** A bound against typos: each cached session costs worker memory (see bench/). */
@@ -181,6 +201,13 @@ function postgresUrl(env: Env, name: string): string | undefined {
     throw new ConfigError(name, 'must be a postgres://user:password@host:port/database URL');
   }
   return raw;
+}
+
+function wholeNumber(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > max) throw new ConfigError(name, `must be a whole number from 0 to ${max} (got "${raw}")`);
+  return Number(raw);
 }
 
 function flag(env: Env, name: string): boolean | undefined {
@@ -267,6 +294,37 @@ function fileContents(env: Env, name: string): Buffer | undefined {
   }
 }
 
+/**
+ * KEKs, newest first: SESSIONFLOW_KEK is a comma-separated list, SESSIONFLOW_KEK_FILE a file
+ * with one per line. Each is 32 bytes as 64 hex characters or base64. Messages never repeat a value.
+ */
+function keks(env: Env): Buffer[] | undefined {
+  if (env.SESSIONFLOW_KEK && env.SESSIONFLOW_KEK_FILE) throw new ConfigError('SESSIONFLOW_KEK', 'and SESSIONFLOW_KEK_FILE are both set; set only one of them');
+  const name = env.SESSIONFLOW_KEK ? 'SESSIONFLOW_KEK' : 'SESSIONFLOW_KEK_FILE';
+  const raw = env.SESSIONFLOW_KEK || fileContents(env, 'SESSIONFLOW_KEK_FILE')?.toString('utf8');
+  if (raw === undefined) return undefined;
+  const items = raw.split(/[,\n]/).map((item) => item.trim()).filter((item) => item !== '' && !item.startsWith('#'));
+  if (items.length === 0) throw new ConfigError(name, 'holds no KEK');
+  return items.map((item, index) => {
+    const key = parseKek(item);
+    if (!key) throw new ConfigError(name, `KEK ${index + 1} must be 32 bytes as 64 hex characters or base64`);
+    return key;
+  });
+}
+
+function keyStoreUrl(env: Env): string | undefined {
+  const raw = env.SESSIONFLOW_KEY_STORE_URL;
+  if (!raw) return undefined;
+  if (!/^postgres(ql)?:\/\/\S+$/.test(raw)) throw new ConfigError('SESSIONFLOW_KEY_STORE_URL', 'must be a postgres:// URL');
+  return raw;
+}
+
+function operatorToken(env: Env): string {
+  const value = env.CODEC_OPERATOR_TOKEN ?? '';
+  if (value.length < 32 || !/^[\x21-\x7e]+$/.test(value)) throw new ConfigError('CODEC_OPERATOR_TOKEN', 'must be at least 32 printable characters without spaces');
+  return value;
+}
+
 function temporalConfig(env: Env): TemporalConfig {
   const address = text(env, 'TEMPORAL_ADDRESS', 'localhost:7233');
   const parts = /^(?:[^\s:/[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(address);
@@ -345,6 +403,13 @@ export function loadConfig(env: Env = process.env): Config {
     eventRules: eventRules(env),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
     logLevel: logLevel as Config['logLevel'],
+    keys: { cacheSeconds: wholeNumber(env, 'SESSIONFLOW_KEY_CACHE_SECONDS', 30, 60), ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}), ...(keks(env) ? { keks: keks(env) } : {}) },
+    codec: {
+      host: text(env, 'CODEC_HOST', '127.0.0.1'),
+      port: port(env, 'CODEC_PORT', 8081),
+      uiOrigin: url(env, 'CODEC_UI_ORIGIN', 'http://localhost:8233'),
+      ...(env.CODEC_OPERATOR_TOKEN ? { operatorToken: operatorToken(env) } : {}),
+    },
     providers: {
       // The defaults are the local provider sandboxes and their published test credentials.
       attestr: {
@@ -367,6 +432,7 @@ export function loadConfig(env: Env = process.env): Config {
   requireCredentialsOffSandbox(env, 'ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET');
   requireCredentialsOffSandbox(env, 'FINQWARE_BASE_URL', 'FINQWARE_CLIENT_APP_KEY');
   if (config.api.metricsPort === config.api.port) throw new ConfigError('API_METRICS_PORT', 'must differ from PORT (metrics stay off the public port)');
+  if (config.codec.port === config.api.port) throw new ConfigError('CODEC_PORT', 'must differ from PORT (the codec server is for operators, not the public)');
   if (config.workerMetricsPort !== undefined && config.workerMetricsPort === config.workerHealthPort) {
     throw new ConfigError('WORKER_METRICS_PORT', 'must differ from WORKER_HEALTH_PORT (each is its own server)');
   }

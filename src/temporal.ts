@@ -4,6 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { TemporalConfig } from './config';
 
 function connectionOptions(config: TemporalConfig) {
@@ -14,9 +15,10 @@ function connectionOptions(config: TemporalConfig) {
   };
 }
 
-export async function connectClient(config: TemporalConfig): Promise<Client> {
+/** Every client encrypts: `dataConverter` comes from openEncryption (src/keys/encryption.ts). */
+export async function connectClient(config: TemporalConfig, dataConverter: DataConverter): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.namespace });
+  return new Client({ connection, namespace: config.namespace, dataConverter });
 }
 
 export function connectWorker(config: TemporalConfig): Promise<NativeConnection> {

@@ -10,6 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { exitOnConfigError, type Config } from './config';
 import { createActivities } from './activities';
 import { WORKER_METRICS, WorkerMetrics } from './activities/metrics';
@@ -17,11 +18,15 @@ import { LATENCY_BUCKETS_SECONDS } from './util/latency-buckets';
 import { AttestrConnector } from './providers/attestr';
 import { FinqwareConnector } from './providers/finqware';
 import { HttpStageConnector } from './providers/http-stage';
+import { SessionShredder } from './activities/shred';
 import { WebhookSender } from './activities/webhooks';
 import { loadWorkerSettings } from './settings';
 import type { TenantClient } from './tenants/registry';
+import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
+import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectWorker } from './temporal';
-import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, sessionWorkflowId } from './workflows/messages';
+import { openEncryption, type Encryption } from './keys/encryption';
+import { namespaceKeyId, sessionKeyId } from './keys/key-store';
 
 export interface SessionWorker {
   /** The session task queue's worker: workflows, webhooks and the http stage. */
@@ -31,6 +36,7 @@ export interface SessionWorker {
   /** Runs them all until shutdown; when one fails, shuts the others down and rejects. */
   run(): Promise<void>;
   shutdown(): void;
+  encryption: Encryption;
   /** Closes the provider connection pools; call after the workers stopped. */
   close(): Promise<void>;
 }
@@ -42,32 +48,57 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
 }
 
 /**
+ * A session's result, for its consumed event when it is sent; null once the session is archived
+ * (its result is purged, and its key may be destroyed already: describe needs no key, a query would).
+ */
+async function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
+  // Sessions started before ids were hashed live under the id itself.
+  for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
+    const handle = temporal.workflow.getHandle(workflowId);
+    try {
+      const { status, typedSearchAttributes } = await handle.describe();
+      if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
+      return (await handle.query(resultQuery)).result;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return null;
+}
+
+/**
  * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
  * and their own task queue.
  */
 export async function createSessionWorker(
   config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & { clients: TenantClient[] },
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
+    clients: TenantClient[];
+    encryption?: Encryption;
+    sessionSecret?: SessionSecret;
+  },
 ): Promise<SessionWorker> {
+  const encryption = overrides.encryption ?? openEncryption(config);
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
   const http = new HttpStageConnector(config.providers.httpStageSecrets);
   // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
   const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
-  const temporal = await connectClient(config.temporal);
-  const webhooks = new WebhookSender(overrides.clients, async (sessionId) => {
-    const view = await temporal.workflow.getHandle(sessionWorkflowId(sessionId)).query(resultQuery);
-    return view.result;
-  });
-  const connection = overrides.connection ?? (await connectWorker(config.temporal));
+  const temporal = await connectClient(config.temporal, encryption.dataConverter);
+  const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
   const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
-  const activities = createActivities({ attestr, finqware, http, webhooks, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret);
+  const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
+  const connection = overrides.connection ?? (await connectWorker(config.temporal));
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
     activities,
+    // Payloads encrypted with each session's key; failure messages and stack traces too.
+    dataConverter: encryption.dataConverter,
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
@@ -80,6 +111,7 @@ export async function createSessionWorker(
         taskQueue: providerTaskQueue(taskQueue, provider),
         // Every activity may land here (a session of older code schedules them on its own queue).
         activities,
+        dataConverter: encryption.dataConverter,
         shutdownGraceTime: '10 seconds',
         ...(rate ? { maxTaskQueueActivitiesPerSecond: rate } : {}),
       });
@@ -103,9 +135,11 @@ export async function createSessionWorker(
         ),
       );
     },
+    encryption,
     async close() {
       await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
       if (!overrides.connection) await connection.close();
+      if (!overrides.encryption) await encryption.close();
     },
   };
 }
@@ -145,27 +179,66 @@ export function installRuntime(config: Config): void {
   });
 }
 
-/** GET /healthz: 200 while the worker runs, 503 otherwise (for container health checks). */
-function serveHealth(worker: Worker, port: number): Server {
+/** GET /healthz: 200 while the worker runs, 503 otherwise (`key_store_unavailable` while paused). */
+function serveHealth(state: () => string, port: number): Server {
   return createServer((request, response) => {
-    const running = worker.getState() === 'RUNNING';
-    response.statusCode = request.url === '/healthz' ? (running ? 200 : 503) : 404;
+    const status = state();
+    response.statusCode = request.url === '/healthz' ? (status === 'ok' ? 200 : 503) : 404;
     response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify({ status: running ? 'ok' : worker.getState().toLowerCase() }));
+    response.end(JSON.stringify({ status }));
   }).listen(port);
 }
 
+/** How often a paused worker asks the key store whether it is back. */
+const KEY_STORE_PROBE_MS = 2_000;
+
+/**
+ * Runs workers one after another. When a key cannot be read (the store is down, the KEK is
+ * wrong), the failing task fails (Temporal retries it later) and the worker stops polling until
+ * the store answers again, then a fresh worker polls. While paused no activity runs, so an
+ * outage of any length uses up no activity's retry budget and ends no session in `error`.
+ */
 async function main(): Promise<void> {
   const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
-  const sessionWorker = await createSessionWorker(config, { clients: clients.clients });
-  const { worker, close } = sessionWorker;
-  const health = config.workerHealthPort ? serveHealth(worker, config.workerHealthPort) : null;
-  const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
-  process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}\n`);
-  await sessionWorker.run();
+  const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
+  let current: SessionWorker | null = null;
+  let keyStoreDown = false;
+  let stopping = false;
+  const encryption = openEncryption(config, () => {
+    if (keyStoreDown || stopping) return;
+    keyStoreDown = true;
+    process.stderr.write('worker: the key store cannot be read; polling stops until it answers\n');
+    current?.shutdown();
+  });
+  const state = () => (keyStoreDown ? 'key_store_unavailable' : (current?.worker.getState().toLowerCase().replace('running', 'ok') ?? 'starting'));
+  const health = config.workerHealthPort ? serveHealth(state, config.workerHealthPort) : null;
+  const stop = () => {
+    stopping = true;
+    current?.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  while (!stopping) {
+    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
+    const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
+    process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}\n`);
+    await current.run();
+    await current.close();
+    if (!keyStoreDown) break;
+    while (keyStoreDown && !stopping) {
+      await new Promise((resolve) => setTimeout(resolve, KEY_STORE_PROBE_MS));
+      try {
+        await encryption.keys.inner.createIfAbsent(namespaceKeyId(config.temporal.namespace));
+        keyStoreDown = false;
+        process.stdout.write('worker: the key store answers again; polling resumes\n');
+      } catch {
+        // still down
+      }
+    }
+  }
   health?.close();
-  await close();
+  await encryption.close();
 }
 
 if (require.main === module) {

@@ -6,13 +6,15 @@ import { request } from 'undici';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
+import { openEncryption } from '../src/keys/encryption';
 import { FlowCatalog } from '../src/flows/catalog';
 import { freePort } from '../scripts/dev-server';
+import { sessionSecret } from './helpers/stack';
 
 async function healthOf(address: string) {
   const config = loadConfig({ TEMPORAL_ADDRESS: address });
   const connection = await Connection.connect({ address, connectTimeout: 500 }).catch(() => Connection.lazy({ address }));
-  const app = buildApp({ config, temporal: new Client({ connection }), clients: [], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef' });
+  const app = buildApp({ config, temporal: new Client({ connection, dataConverter: openEncryption(config).dataConverter }), clients: [], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef', sessionSecret });
   await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const { port } = app.server.address() as AddressInfo;
@@ -43,7 +45,7 @@ test('when Temporal refuses the work, the api answers 5001 / internal_error and 
   const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace' });
   const connection = await Connection.connect({ address });
   const tenant = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789' };
-  const app = buildApp({ config, temporal: new Client({ connection, namespace: config.temporal.namespace }), clients: [tenant], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef' });
+  const app = buildApp({ config, temporal: new Client({ connection, namespace: config.temporal.namespace, dataConverter: openEncryption(config).dataConverter }), clients: [tenant], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef', sessionSecret });
   await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const { port } = app.server.address() as AddressInfo;

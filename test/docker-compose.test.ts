@@ -8,11 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config';
+import { SEARCH_ATTRIBUTES as DEV_SERVER_SEARCH_ATTRIBUTES } from '../scripts/dev-server';
 
 const ROOT = resolve(__dirname, '..');
 
-/** Read outside src/config.ts, by the api's secret loaders: the client registry and the device token key. */
-const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'DEVICE_TOKEN_SECRET'];
+/** Read outside src/config.ts, by the secret loaders: the client registry, the device token key, the session secret. */
+const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET'];
 const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
 
 const APP_ENTRIES: Record<string, string> = {
@@ -22,7 +23,7 @@ const APP_ENTRIES: Record<string, string> = {
 };
 const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup'];
 const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
-const SEARCH_ATTRIBUTES = ['SessionStatus', 'SessionTag', 'FlowId', 'ClientId'];
+const SEARCH_ATTRIBUTES = Object.entries(DEV_SERVER_SEARCH_ATTRIBUTES).map(([name, type]) => `${name}:${type}`);
 const SECRET_NAME = /(SECRET|_KEY|PWD|PASSWORD|TOKEN)$/;
 /** `${NAME}`, `${NAME?message}` or `${NAME:?message}`: from the host, with no default to leak. */
 const HOST_SUBSTITUTION = /^\$\{[A-Z][A-Z0-9_]*(:?\?[^}]*)?\}$/;
@@ -267,7 +268,7 @@ const checks: Record<string, Check> = {
     const setup = c.services['temporal-setup'];
     const script = jobScript(c, 'temporal-setup');
     const env = environment(setup);
-    const problems = ['namespace create', 'search-attribute create', '--type Keyword', ...SEARCH_ATTRIBUTES]
+    const problems = ['namespace create', 'search-attribute create', '--type "$type"', ...SEARCH_ATTRIBUTES]
       .filter((part) => !script.includes(part))
       .map((part) => `temporal-setup does not run ${part}`);
     if (env.NAMESPACE !== environment(c.services.api).TEMPORAL_NAMESPACE) {

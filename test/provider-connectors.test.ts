@@ -10,6 +10,7 @@ import { freePort } from '../scripts/dev-server';
 import { startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
 import { activityScheduled, eventually, killWorker, SANDBOX_CREDENTIALS, startStack, type Stack } from './helpers/stack';
+import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 
 const HTTP_SECRET = 'http-stage-secret-value-0123';
 
@@ -38,7 +39,7 @@ async function kycAtAadhaar(tag: string) {
 }
 
 async function activityNames(sessionId: string): Promise<string[]> {
-  const events = (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
+  const events = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
   return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
 }
 
@@ -46,7 +47,7 @@ describe("Attestr's completion webhook", () => {
   test('reaches the session as a signal, and the stage uses it without asking Attestr again', async () => {
     const { sessionId, identity, handshakeId } = await kycAtAadhaar('REF-webhook');
     await completeAttestr(stack, handshakeId);
-    const handle = stack.client.workflow.getHandle(sessionId);
+    const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
     await eventually(async () => {
       const events = (await handle.fetchHistory()).events ?? [];
       return events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attestrResult') ? true : undefined;
@@ -67,7 +68,7 @@ describe("Attestr's completion webhook", () => {
       as: null,
     });
     expect(forged).toMatchObject({ status: 401, body: { code: 4016 } });
-    const events = (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
+    const events = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
     expect(events.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
 
     const signed = { result, resultSignature: signResult(result, SANDBOX_CREDENTIALS.attestr.secret) };
@@ -77,7 +78,7 @@ describe("Attestr's completion webhook", () => {
     // about that handshake, which has no result yet, so nothing reaches the session.
     const replayed = await api.call('POST', '/webhooks/attestr', { body: { _id: handshakeId, tag: `${sessionId}.aadhaar.2`, ...signed }, as: null });
     expect(replayed).toMatchObject({ status: 409, body: { code: 4001 } });
-    const after = (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
+    const after = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
     expect(after.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
   });
 });
@@ -217,14 +218,15 @@ describe('the generic http stage', () => {
 
     const request = seen.at(-1)!;
     expect(request.method).toBe('POST');
-    expect(request.url).toBe(`/checks/IN?session=${sessionId}`);
+    // The session's ref: the session id itself never enters history, activity inputs included.
+    expect(request.url).toBe(`/checks/IN?session=${sessionRef(sessionId)}`);
     expect(request.headers.authorization).toBe(`Bearer ${HTTP_SECRET}`);
     expect(request.headers['x-tag']).toBe('REF-http');
     expect(JSON.parse(request.body)).toEqual({ reference: 'REF-http', amount: 250, note: 'amount 250' });
     expect((await stack.gateway.result(sessionId)).result!.check.output).toEqual({ status: 201, body: { checked: true, score: 7 } });
 
     // The secret was filled in by the activity: it is nowhere in the workflow's history.
-    const history = await stack.client.workflow.getHandle(sessionId).fetchHistory();
+    const history = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
     expect(JSON.stringify(history)).not.toContain(HTTP_SECRET);
   });
 

@@ -1,12 +1,16 @@
 /**
  * Determinism guard: histories of completed sample-flow sessions, recorded from real runs
  * (RECORD_HISTORIES=1 make test), are replayed against today's workflow code. A change that
- * would break sessions already running fails here instead of in production.
+ * would break sessions already running fails here instead of in production. They were recorded
+ * before payload encryption: replaying them through the encrypting data converter shows that
+ * plain payloads still decode.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import { openEncryption } from '../src/keys/encryption';
 
 const HISTORIES = join(__dirname, 'histories');
 
@@ -18,7 +22,7 @@ test('every recorded history (both sample flows among them) replays without nond
     history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
   }));
   const replayed: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }, histories)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, dataConverter: openEncryption(loadConfig()).dataConverter }, histories)) {
     expect(result.error).toBeUndefined();
     replayed.push(result.workflowId);
   }

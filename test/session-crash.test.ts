@@ -5,6 +5,7 @@
  */
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { activityScheduled, killWorker, startStack, type Stack } from './helpers/stack';
+import { sessionWorkflowId } from '../src/session-secret';
 
 let stack: Stack;
 
@@ -24,7 +25,7 @@ test('a worker killed mid-activity: a new worker completes the session and the h
   // The handshake create will take 4 s at the provider: long enough to kill the worker inside it.
   await sandboxCall(stack, 'POST', '/attestr/_faults', { delayMs: 4_000, count: 1 });
   const submitted = stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  const handle = stack.client.workflow.getHandle(sessionId);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   await activityScheduled(stack, sessionId, 'attestrCreateHandshake');
   await new Promise((resolve) => setTimeout(resolve, 500)); // let the HTTP call reach the sandbox
   await killWorker(first);

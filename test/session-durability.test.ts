@@ -6,8 +6,9 @@ import type { FlowMachine } from '../src/flows/core/types';
 import { SessionRefusedError } from '../src/api/session-gateway';
 import { REFUSALS } from '../src/workflows/messages';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
-import { eventually } from './helpers/stack';
+import { eventually, sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
+import { sessionWorkflowId } from '../src/session-secret';
 
 const { stack } = useStack('durability');
 
@@ -90,10 +91,10 @@ test("a stage's after delay runs as a durable timer", async () => {
   const view = await waitForStatus(sessionId, 'consumed');
   expect(view.outcome).toBe('skipped');
   expect((await stack.gateway.result(sessionId)).result).toEqual({ answer: { input: {}, output: { timedOut: true, afterMs: 1500 } } });
-  const history = await stack.client.workflow.getHandle(sessionId).fetchHistory();
+  const history = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   expect(history.events?.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
   await stack.gateway.archive(sessionId);
-  await stack.client.workflow.getHandle(sessionId).result();
+  await sessionClosed(stack, sessionId);
   recordHistory(stack, 'timed-stage', sessionId);
 
   // Answered in time, the timer is cancelled and never fires.
@@ -141,7 +142,7 @@ test('a timer that falls due while a provider step is in flight waits for it, an
 test('an intermediate input step costs five history events', async () => {
   const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-step-cost', definition: inlineFlow(LOOP) });
   const launch = await stack.gateway.launch(sessionId);
-  const handle = stack.client.workflow.getHandle(sessionId);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   const first = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'ping', input: { done: false } });
   const before = (await handle.fetchHistory()).events?.length ?? 0;
   await stack.gateway.submitStep(sessionId, { nonce: first.nonce!, step: 'ping', input: { done: false } });
@@ -164,11 +165,11 @@ test('a long session continues as new when Temporal suggests it, keeping its sta
   const view = await stack.gateway.status(sessionId);
   expect(view).toMatchObject({ status: 'consumed', stepCount: steps, number: expect.any(String) });
   const runs = [];
-  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${sessionId}'` })) runs.push(run);
+  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${sessionWorkflowId(sessionId)}'` })) runs.push(run);
   expect(runs.length).toBeGreaterThanOrEqual(2);
-  const current = await stack.client.workflow.getHandle(sessionId).fetchHistory();
+  const current = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   expect(current.events?.[0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
   // The search attributes moved with the session.
-  const attributes = (await stack.client.workflow.getHandle(sessionId).describe()).typedSearchAttributes.getAll();
+  const attributes = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).describe()).typedSearchAttributes.getAll();
   expect(Object.fromEntries(attributes.map((p) => [p.key.name, p.value]))).toMatchObject({ SessionStatus: 'consumed', SessionTag: 'REF-long' });
 });

@@ -5,7 +5,9 @@
  */
 import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
 import { REFUSALS, type RefusalType } from '../src/workflows/messages';
+import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
+import { nonceHash, sessionWorkflowId } from '../src/session-secret';
 
 const { stack } = useStack('lifecycle');
 let gateway: SessionGateway;
@@ -25,7 +27,7 @@ async function views(sessionId: string) {
 /** Asserts `attempt` is refused with `type` and that nothing about the session changed. */
 async function expectRefusedWithoutTrace(sessionId: string, type: RefusalType, attempt: () => Promise<unknown>) {
   const before = await views(sessionId);
-  const historyBefore = (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events?.length;
+  const historyBefore = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events?.length;
   const error = await attempt().then(
     () => undefined,
     (err: unknown) => err,
@@ -33,7 +35,7 @@ async function expectRefusedWithoutTrace(sessionId: string, type: RefusalType, a
   expect(error).toBeInstanceOf(SessionRefusedError);
   expect((error as SessionRefusedError).type).toBe(type);
   expect(await views(sessionId)).toEqual(before);
-  expect((await stack.client.workflow.getHandle(sessionId).fetchHistory()).events?.length).toBe(historyBefore);
+  expect((await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events?.length).toBe(historyBefore);
 }
 
 test('consent-only: created, launched, consumed with success, archived', async () => {
@@ -71,7 +73,7 @@ test('consent-only: created, launched, consumed with success, archived', async (
   const afterArchive = await gateway.result(created.sessionId);
   expect(afterArchive).toMatchObject({ status: 'archived', result: null, archived: archived.archived });
   // Archiving ends the workflow: it returns the final status view.
-  expect(await stack.client.workflow.getHandle(created.sessionId).result()).toMatchObject({ status: 'archived' });
+  expect(await sessionClosed(stack, created.sessionId)).toBe('archived');
 });
 
 test('consent-only: declining ends in skipped', async () => {
@@ -84,7 +86,7 @@ test('consent-only: declining ends in skipped', async () => {
 
 test('search attributes and current details follow the status', async () => {
   const { sessionId, number } = await consentSession('REF-search');
-  const handle = stack.client.workflow.getHandle(sessionId);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   const attributes = async () => {
     const description = await handle.describe();
     return Object.fromEntries(description.typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]));
@@ -156,7 +158,7 @@ test('a retried submission applies once: concurrent requests with one nonce get 
   expect(answers[1]).toEqual(answers[0]);
   expect(answers[2]).toEqual(answers[0]);
   expect((await gateway.status(sessionId)).stepCount).toBe(1);
-  const history = await stack.client.workflow.getHandle(sessionId).fetchHistory();
+  const history = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   const accepted = history.events?.filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
   expect(accepted).toHaveLength(2); // launch and one step
 });
@@ -164,12 +166,13 @@ test('a retried submission applies once: concurrent requests with one nonce get 
 test('two submissions with one nonce under different update ids: exactly one applies', async () => {
   const { sessionId } = await consentSession('REF-race');
   const launch = await gateway.launch(sessionId);
-  const handle = stack.client.workflow.getHandle(sessionId);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   const send = (updateId: string, accepted: boolean) =>
     handle
       .executeUpdate('submitStep', {
         updateId,
-        args: [{ nonce: launch.nonce, step: 'consent', input: { accepted }, nextNonce: `${updateId}-next-nonce-value` }],
+        // As the api sends them: hashes of the nonce and of the next one.
+        args: [{ nonceHash: nonceHash(launch.nonce!), step: 'consent', input: { accepted }, nextNonceHash: nonceHash(`${updateId}-next-nonce-value`) }],
       })
       .then(
         (answer) => ({ ok: true as const, answer }),

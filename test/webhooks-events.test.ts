@@ -12,7 +12,9 @@ import type { FlowMachine } from '../src/flows/core/types';
 import { verifyResultSignature } from '../src/result-signature';
 import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
 import { inlineFlow, recordHistory } from './helpers/flows';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';
+import { sessionRef } from '../src/session-secret';
+import { webhookOutboxWorkflowId } from '../src/workflows/messages';
 
 interface Delivery {
   id: string;
@@ -143,10 +145,10 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
   const consumed = receiver.accepted[3].body.data;
   expect(consumed).toMatchObject({ sessionId, tag: 'REF-hooks', status: 'consumed', outcome: 'success', result: { consent: { input: { accepted: true }, output: {} } } });
   expect(verifyResultSignature(consumed.result, consumed.resultSignature, tenant.secret)).toBe(true);
-  await stack.client.workflow.getHandle(sessionId).result();
+  await sessionClosed(stack, sessionId);
   recordHistory(stack, 'consent-only-webhooks', sessionId);
   // Each delivery's attempts are in the outbox workflow, for the Temporal UI.
-  const outbox = await stack.client.workflow.getHandle(`webhooks-${sessionId}`).fetchHistory();
+  const outbox = await stack.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId))).fetchHistory();
   const first = outbox.events?.find((e) => e.activityTaskStartedEventAttributes);
   expect(first?.activityTaskStartedEventAttributes?.attempt).toBe(4);
 });
@@ -225,7 +227,7 @@ describe('backend events in', () => {
     expect([200, 409]).toContain(again.status);
     expect(await stack.gateway.result(sessionId)).toEqual(result);
     await stack.gateway.archive(sessionId);
-    await stack.client.workflow.getHandle(sessionId).result();
+    await sessionClosed(stack, sessionId);
     recordHistory(stack, 'wait-stage-event', sessionId);
   });
 

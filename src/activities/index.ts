@@ -12,6 +12,7 @@ import type { HttpRequestSpec } from '../flows/core/http-stage';
 import type { ProviderName } from '../flows/core/types';
 import type { WebhookEvent } from '../workflows/messages';
 import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
+import type { SessionShredder } from './shred';
 import { failedDeliveryOutcome, type WebhookSender } from './webhooks';
 
 export interface ActivityDeps {
@@ -19,6 +20,7 @@ export interface ActivityDeps {
   finqware: FinqwareConnector;
   http: HttpStageConnector;
   webhooks: WebhookSender;
+  shredder: SessionShredder;
   /** The longest a provider's daily quota is waited for before the stage fails. */
   quotaWaitCapMs: number;
   metrics: WorkerMetrics;
@@ -70,15 +72,19 @@ export function createActivities(deps: ActivityDeps) {
     httpStageCall(spec: HttpRequestSpec) {
       return providerCall('http', () => deps.http.call(spec));
     },
-    async deliverWebhook(args: { clientId: string; event: WebhookEvent }) {
+    /** `sealedSessionId` (or, for outboxes from before, `sessionId`) names the session the event is about. */
+    async deliverWebhook(args: { clientId: string; event: WebhookEvent; sealedSessionId?: string; sessionId?: string }) {
       try {
-        const outcome = await deps.webhooks.deliver(args.clientId, args.event);
+        const outcome = await deps.webhooks.deliver(args.clientId, args.event, args);
         deps.metrics.webhookDelivery(outcome.delivered ? 'delivered' : outcome.reason);
         return outcome;
       } catch (err) {
         deps.metrics.webhookDelivery(failedDeliveryOutcome(err));
         throw err;
       }
+    },
+    destroySessionKey(args: { sessionWorkflowId: string }) {
+      return deps.shredder.destroyWhenClosed(args.sessionWorkflowId);
     },
   };
 }

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
 import type { TenantClient } from '../tenants/registry';
 import { signResult } from '../result-signature';
+import type { SessionSecret } from '../session-secret';
 import type { WebhookEvent } from '../workflows/messages';
 import type { WebhookDeliveryOutcome } from './metrics';
 import { parseRetryAfter } from '../providers/errors';
@@ -31,7 +32,7 @@ export function standardWebhookSignature(secret: string, messageId: string, time
   return `v1,${createHmac('sha256', key).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
-/** Reads a session's result now (null once archived). */
+/** Reads a session's result now (null once archived: then its key may already be destroyed). */
 export type ResultReader = (sessionId: string) => Promise<unknown>;
 
 export class WebhookSender {
@@ -41,17 +42,24 @@ export class WebhookSender {
   constructor(
     clients: TenantClient[],
     private readonly readResult: ResultReader,
+    private readonly secret: SessionSecret,
   ) {
     this.clients = new Map(clients.map((client) => [client.id, client]));
   }
 
-  async deliver(clientId: string, event: WebhookEvent): Promise<WebhookOutcome> {
+  /**
+   * The session id is opened from its sealed form here, the only place it is needed: it never
+   * enters history. Events from before carry it themselves.
+   */
+  async deliver(clientId: string, event: WebhookEvent, session: { sealedSessionId?: string; sessionId?: string } = {}): Promise<WebhookOutcome> {
     const client = this.clients.get(clientId);
     if (!client?.webhookUrl || !client.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
-    let data = event.data;
+    const sessionId = session.sealedSessionId ? this.secret.open(session.sealedSessionId) : String(session.sessionId ?? event.data.sessionId);
+    const webhookId = event.seq !== undefined ? `${sessionId}.${event.seq}` : event.id;
+    let data: Record<string, unknown> = { sessionId, ...event.data };
     if (event.type === 'session.consumed') {
       // Read at send time: a session archived meanwhile has no result left to send.
-      const result = (await this.readResult(String(event.data.sessionId))) ?? null;
+      const result = (await this.readResult(sessionId)) ?? null;
       data = { ...data, result, resultSignature: result === null ? null : signResult(result, client.secret) };
     }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
@@ -63,9 +71,9 @@ export class WebhookSender {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'webhook-id': event.id,
+          'webhook-id': webhookId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': standardWebhookSignature(client.webhookSecret, event.id, timestamp, body),
+          'webhook-signature': standardWebhookSignature(client.webhookSecret, webhookId, timestamp, body),
         },
         body,
       });

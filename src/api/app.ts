@@ -12,7 +12,8 @@ import type { FlowCatalog } from '../flows/catalog';
 import { AttestrConnector } from '../providers/attestr';
 import { ClientDirectory, type TenantClient } from '../tenants/registry';
 import type { ApiContext } from './context';
-import { BackendError, DeviceError } from './errors';
+import { BACKEND_CODES, BackendError, DeviceError } from './errors';
+import { KeyStoreUnavailableError, type KeyStore } from '../keys/key-store';
 import { ApiMetrics } from './metrics';
 import { buildOpenApi, collectRoutes } from './openapi';
 import { DEFAULT_LIMITS, RateLimiter } from './rate-limit';
@@ -23,14 +24,19 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
+import type { SessionSecret } from '../session-secret';
 
 export interface ApiDeps {
   config: Config;
   temporal: Client;
+  /** The data keys; the api creates a session's key before starting it. */
+  keys?: KeyStore;
   clients: TenantClient[];
   catalog: FlowCatalog;
   /** Signs device client credentials; every api replica needs the same one. */
   deviceTokenSecret: string;
+  /** Derives nonces and seals session ids (SESSION_SECRET): the same on every api replica and worker. */
+  sessionSecret: SessionSecret;
   logger?: false | { level: string };
   /** Where the api's metrics are registered, for the process to serve (see metrics.ts); a private one when absent. */
   metricsRegistry?: Registry;
@@ -76,6 +82,14 @@ function isDeviceRoute(url: string): boolean {
   return url.startsWith(`${DEVICE_PREFIX}/`) && !url.startsWith(`${DEVICE_PREFIX}/events`);
 }
 
+/** The key store failed somewhere under this error (Temporal's client wraps codec errors). */
+function keyStoreUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    if (cause instanceof KeyStoreUnavailableError) return true;
+  }
+  return false;
+}
+
 function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError) {
   const device = isDeviceRoute(request.url);
   let failure: BackendError | DeviceError;
@@ -87,6 +101,10 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyE
       failure = device
         ? new DeviceError(problem.status, 'invalid_request', 'invalid_request', problem.message)
         : new BackendError(4001, problem.message, { status: problem.status });
+    } else if (keyStoreUnavailable(error)) {
+      // Fail closed: without its key nothing about a session is read or written.
+      request.log.warn({ err: { name: 'KeyStoreUnavailableError' } }, 'key store unavailable');
+      failure = device ? new DeviceError(503, 'api_error', 'key_store_unavailable', BACKEND_CODES[5031].message) : new BackendError(5031);
     } else {
       // Anything unexpected: logged here, hidden from the caller.
       request.log.error({ err: error }, 'request failed');
@@ -110,7 +128,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // Unknown fields are refused, not silently dropped, and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
-  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue);
+  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys);
   const context: ApiContext = {
     config: deps.config,
     gateway,

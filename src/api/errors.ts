@@ -17,6 +17,7 @@ export const BACKEND_CODES = {
   4293: { status: 429, message: 'Maximum account daily limit exceeded' },
   4294: { status: 429, message: 'Maximum API daily limit exceeded' },
   5001: { status: 500, message: 'Request could not be processed' },
+  5031: { status: 503, message: 'Session data keys are unavailable; try again shortly' },
 } as const;
 export type BackendCode = keyof typeof BACKEND_CODES;
 

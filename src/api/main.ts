@@ -8,14 +8,18 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { exitOnConfigError } from '../config';
 import { loadApiSettings } from '../settings';
 import { connectClient } from '../temporal';
+import { openEncryption } from '../keys/encryption';
 import { buildApp } from './app';
 import { serveMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
+import { loadSessionSecret } from '../session-secret';
 
 async function main(): Promise<void> {
   const { config, clients: loaded, catalog, deviceTokenSecret } = exitOnConfigError(() => loadApiSettings(process.env));
   const { clients, source } = loaded;
-  const temporal = await connectClient(config.temporal);
+  const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
+  const encryption = openEncryption(config);
+  const temporal = await connectClient(config.temporal, encryption.dataConverter);
   // Several api replicas count each client's limits together in PostgreSQL; one counts in memory.
   const limitsPool = config.api.limitsDatabaseUrl ? new Pool({ connectionString: config.api.limitsDatabaseUrl, max: 5 }) : null;
   // An idle pooled connection that fails (PostgreSQL restarting) must not crash the api.
@@ -24,7 +28,7 @@ async function main(): Promise<void> {
   const metricsRegistry = new Registry();
   // Node process metrics (CPU, memory, event loop, GC) are the process's, so added here, once.
   collectDefaultMetrics({ register: metricsRegistry });
-  const app = buildApp({ config, temporal, clients, catalog, deviceTokenSecret, logger: { level: config.logLevel }, metricsRegistry, limiter });
+  const app = buildApp({ config, temporal, keys: encryption.keys, clients, catalog, deviceTokenSecret, sessionSecret, logger: { level: config.logLevel }, metricsRegistry, limiter });
   await app.listen({ host: config.api.host, port: config.api.port });
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
@@ -38,6 +42,7 @@ async function main(): Promise<void> {
       .close()
       .then(() => temporal.connection.close())
       .then(() => limitsPool?.end())
+      .then(() => encryption.close())
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };

@@ -3,6 +3,10 @@
  * Secrets and randomness the workflow needs (session ids, numbers, nonces) are made here with
  * a cryptographic RNG and passed in. Refusals come back as SessionRefusedError with the
  * workflow's refusal type; an unknown session as SessionNotFoundError.
+ *
+ * No live credential reaches Temporal (see src/session-secret.ts): sessions live under
+ * `session-<ref>`, the workflow gets only hashes of nonces (the next one derived here from the
+ * session and the update id), and the session id travels sealed.
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
@@ -15,6 +19,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { KeyDestroyedError, sessionKeyId, type KeyStore } from '../keys/key-store';
+import { legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
 import type { FlowDefinition } from '../flows/core/types';
 import { contentHash } from '../util/hash';
 import {
@@ -34,11 +40,11 @@ import {
   expireUpdate,
   FlowIdKey,
   launchUpdate,
-  resultQuery,
   SessionStatusKey,
   SessionTagKey,
-  sessionWorkflowId,
-  statusQuery,
+  SessionNumberKey,
+  SessionArchivedAtKey,
+  sessionWorkflowIdOfRef,
   submitStepUpdate,
   viewQuery,
   type AttestrDelivery,
@@ -47,7 +53,8 @@ import {
   type ResultView,
   type SessionInput,
   type SessionMemo,
-  type StatusView,
+  type ArchivedMemo,
+  type StatusView as WorkflowStatusView,
   type StepAnswer,
   type StepArgs,
 } from '../workflows/messages';
@@ -57,6 +64,12 @@ import { REFRESH_WINDOW_MS } from './device-tokens';
 
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
+
+/** A device step as the api receives it: the nonce itself, which the workflow never sees. */
+export type StepSubmission = Omit<StepArgs, 'nonceHash' | 'nextNonceHash' | 'nonce' | 'nextNonce'> & { nonce: string };
+
+/** A session as the api answers it: the workflow's view plus the session id, which the workflow never holds. */
+export type StatusView = WorkflowStatusView & { sessionId: string };
 
 /** Whether a session created at `now` may expire at `expiresAt` (unix ms): in the future, at most a year ahead. */
 export function expiryAllowed(expiresAt: number, now: number): boolean {
@@ -85,6 +98,8 @@ export interface CreateSessionRequest {
   definition: FlowDefinition;
   /** Unix ms, checked by the caller with expiryAllowed; defaults to 24 h from now. */
   expiresAt?: number;
+  /** How long the session is kept once consumed or expired (the client's retentionSeconds); the workflow's default (30 days) otherwise. */
+  retentionSeconds?: number;
   /**
    * For idempotent creates: the session id is derived from the client and this key, so a
    * repeated create starts nothing new; `requestHash` tells a repeat from a different request.
@@ -138,7 +153,7 @@ export function newNonce(): string {
  * request is deduplicated by Temporal and gets the first answer, while the same nonce with
  * another payload or from another client reaches the validator and is refused.
  */
-export function stepUpdateId(step: Omit<StepArgs, 'nextNonce'>): string {
+export function stepUpdateId(step: StepSubmission): string {
   const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
   return `step-${contentHash(parts)}`;
 }
@@ -148,35 +163,119 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** Runs one workflow operation; an unknown workflow or a refused update comes back as the api's own error. */
-async function refusing<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
-      throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
-    }
-    throw err;
+/** An unknown workflow or a refused update, as the api's own error; anything else as it is. */
+function refusalOf(err: unknown): never {
+  if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
+    throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
   }
+  throw err;
+}
+
+/** A nonce's hash, as the workflow keeps it, is replaced by the nonce itself in the api's answer. */
+function withNonce<T extends { nonce: string | null }>(answer: T, nonce: string): T {
+  return answer.nonce === nonceHash(nonce) ? { ...answer, nonce } : answer;
 }
 
 export class SessionGateway {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    private readonly secret: SessionSecret,
+    private readonly keys?: KeyStore,
   ) {}
 
-  private handle(sessionId: string): WorkflowHandle<typeof sessionWorkflow> {
-    return this.client.workflow.getHandle<typeof sessionWorkflow>(sessionWorkflowId(sessionId));
+  /**
+   * Creates the session's data key before its workflow starts (createIfAbsent, so racing
+   * idempotent creates end with one key). False when the key was destroyed: the session exists
+   * and was archived.
+   */
+  private async ensureSessionKey(workflowId: string): Promise<boolean> {
+    const keyId = sessionKeyId(workflowId);
+    if (!this.keys || !keyId) return true;
+    try {
+      await this.keys.createIfAbsent(keyId);
+      return true;
+    } catch (err) {
+      if (err instanceof KeyDestroyedError) return false;
+      throw err;
+    }
+  }
+
+  private handle(sessionId: string, legacy = false): WorkflowHandle<typeof sessionWorkflow> {
+    return this.client.workflow.getHandle<typeof sessionWorkflow>(legacy ? legacySessionWorkflowId(sessionId) : sessionWorkflowId(sessionId));
+  }
+
+  /**
+   * Runs `operation` on the session's workflow; a session not found under its hashed workflow
+   * id is looked for under its own id, where sessions started before the change live.
+   */
+  private async onSession<T>(sessionId: string, operation: (handle: WorkflowHandle<typeof sessionWorkflow>, legacy: boolean) => Promise<T>): Promise<T> {
+    try {
+      return await operation(this.handle(sessionId), false);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return operation(this.handle(sessionId, true), true);
+  }
+
+  /**
+   * An archived session answered from what stays readable after its key is destroyed: search
+   * attributes and the memo (namespace key). Null when the session is not archived, or was
+   * archived before shredding existed (its workflow still answers queries).
+   */
+  private async archivedView(handle: WorkflowHandle, sessionId: string): Promise<StatusView | null> {
+    const description = await handle.describe();
+    const attributes = description.typedSearchAttributes;
+    const memo = description.memo as Partial<SessionMemo> | undefined;
+    if (description.status.name === 'RUNNING' || attributes.get(SessionStatusKey) !== 'archived' || typeof memo?.archived !== 'string') return null;
+    return {
+      ...(JSON.parse(memo.archived) as ArchivedMemo),
+      sessionId,
+      number: attributes.get(SessionNumberKey) ?? String(memo.number),
+      tag: attributes.get(SessionTagKey) ?? '',
+      clientId: attributes.get(ClientIdKey) ?? '',
+      flowId: attributes.get(FlowIdKey) ?? '',
+      status: 'archived',
+      archived: attributes.get(SessionArchivedAtKey)?.getTime() ?? null,
+      stage: null,
+    };
+  }
+
+  /** The session's status and result: an archived session from search attributes and memo, others by query. */
+  private async read(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
+    try {
+      return await this.onSession(sessionId, async (handle) => {
+        const archivedAnswer = (archived: StatusView) => ({
+          status: archived,
+          result: { status: 'archived' as const, outcome: archived.outcome, result: null, archived: archived.archived },
+        });
+        const archived = await this.archivedView(handle, sessionId);
+        if (archived) return archivedAnswer(archived);
+        try {
+          const view = await handle.query(viewQuery);
+          return { status: { ...view.status, sessionId }, result: view.result };
+        } catch (err) {
+          // Archived, closed and shredded between the describe and the query: answer it as archived.
+          const since = err instanceof WorkflowNotFoundError ? null : await this.archivedView(handle, sessionId);
+          if (since) return archivedAnswer(since);
+          throw err;
+        }
+      });
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   private startOptions(request: CreateSessionRequest, now: number) {
     const sessionId = request.idempotency
       ? idempotentSessionId(request.idempotency.clientSecret, request.clientId, request.idempotency.key)
       : newSessionId();
+    const ref = sessionRef(sessionId);
+    const sealedId = this.secret.seal(sessionId);
     const input: SessionInput = {
-      sessionId,
+      ref,
+      sealedId,
       number: newSessionNumber(),
       clientId: request.clientId,
       tag: request.tag,
@@ -184,12 +283,14 @@ export class SessionGateway {
       definition: request.definition,
       createdAt: now,
       expiresAt: request.expiresAt ?? now + DEFAULT_EXPIRY_MS,
+      ...(request.retentionSeconds !== undefined ? { retentionMs: request.retentionSeconds * 1000 } : {}),
     };
     const flow = request.definition;
     return {
+      sessionId,
       input,
       options: {
-        workflowId: sessionWorkflowId(sessionId),
+        workflowId: sessionWorkflowIdOfRef(ref),
         taskQueue: this.taskQueue,
         args: [input] as [SessionInput],
         typedSearchAttributes: new TypedSearchAttributes([
@@ -197,10 +298,11 @@ export class SessionGateway {
           { key: SessionTagKey, value: request.tag },
           { key: FlowIdKey, value: flow.flowId },
           { key: ClientIdKey, value: request.clientId },
+          { key: SessionNumberKey, value: input.number },
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
         staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.clientId}`,
-        memo: { number: input.number, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
+        memo: { number: input.number, sealedId, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
         // An Idempotency-Key keeps meaning its session even after that session closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       },
@@ -208,18 +310,27 @@ export class SessionGateway {
   }
 
   async create(request: CreateSessionRequest): Promise<CreatedSession> {
-    const { input, options } = this.startOptions(request, Date.now());
+    const { sessionId, input, options } = this.startOptions(request, Date.now());
     try {
+      if (!(await this.ensureSessionKey(options.workflowId))) throw new WorkflowExecutionAlreadyStartedError('the session was archived', options.workflowId, 'sessionWorkflow');
       await this.client.workflow.start('sessionWorkflow', options);
-      return { sessionId: input.sessionId, number: input.number, created: true };
+      return { sessionId, number: input.number, created: true };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !request.idempotency) throw err;
-      // The key was used before: the memo (readable without a worker) says for what.
-      const memo = (await this.handle(input.sessionId).describe()).memo as Partial<SessionMemo> | undefined;
+      // The key was used before: the memo (readable without a worker, and without the
+      // session's key, so also once it is archived and shredded) says for what.
+      let memo: Partial<SessionMemo> | undefined;
+      try {
+        memo = (await this.handle(sessionId).describe()).memo as Partial<SessionMemo> | undefined;
+      } catch (described) {
+        // Its key was destroyed (archived) and the namespace's retention has removed it since.
+        if (described instanceof WorkflowNotFoundError) throw new IdempotencyConflictError('this Idempotency-Key was used for a session that was archived and is gone');
+        throw described;
+      }
       if (memo?.requestHash !== request.idempotency.requestHash || typeof memo.number !== 'string') {
         throw new IdempotencyConflictError('this Idempotency-Key was used with a different request');
       }
-      return { sessionId: input.sessionId, number: memo.number, created: false };
+      return { sessionId, number: memo.number, created: false };
     }
   }
 
@@ -228,30 +339,42 @@ export class SessionGateway {
     request: CreateSessionRequest,
     device?: { deviceClientId: string },
   ): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
-    const { input, options } = this.startOptions(request, Date.now());
+    const { sessionId, input, options } = this.startOptions(request, Date.now());
     if (device) {
-      await refusing(() => this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sessionId }] }));
+      try {
+        await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sealedId! }] });
+      } catch (err) {
+        return refusalOf(err);
+      }
     }
+    await this.ensureSessionKey(options.workflowId);
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
-    const launch = await refusing(() =>
-      this.client.workflow.executeUpdateWithStart(launchUpdate, {
-        args: [{ nonce: newNonce(), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
+    const nonce = newNonce();
+    try {
+      const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
+        args: [{ nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
         startWorkflowOperation: start,
-      }),
-    );
-    return { session: { sessionId: input.sessionId, number: input.number, created: true }, launch };
+      });
+      return { session: { sessionId, number: input.number, created: true }, launch: withNonce(launch, nonce) };
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   /** Launches a session; with a device client, binds it to that device (and its tenant) first. */
-  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer> {
-    return refusing(async () => {
-      if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId }] });
-      const args = device ? { nonce: newNonce(), deviceClientId: device.deviceClientId, clientId: device.tenantId } : { nonce: newNonce() };
-      return await this.handle(sessionId).executeUpdate(launchUpdate, { args: [args] });
-    });
+  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer & { session_id: string }> {
+    const nonce = newNonce();
+    try {
+      if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: this.secret.seal(sessionId) }] });
+      const args = { nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId, clientId: device.tenantId } : {}) };
+      const answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args] }));
+      return { session_id: sessionId, ...withNonce(answer, nonce) };
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   private deviceClientHandle(deviceClientId: string): WorkflowHandle<typeof deviceClientWorkflow> {
@@ -271,48 +394,92 @@ export class SessionGateway {
   }
 
   /** The device client, or null when it does not exist (any more). */
+  /** The device client, or null when it does not exist (any more). Its session ids are opened from their sealed form. */
   async deviceClient(deviceClientId: string): Promise<DeviceClientView | null> {
     try {
-      return await this.deviceClientHandle(deviceClientId).query(deviceClientQuery);
+      return this.openSessionIds(await this.deviceClientHandle(deviceClientId).query(deviceClientQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
   }
 
-  async revokeDeviceClient(deviceClientId: string): Promise<DeviceClientView> {
-    return refusing(() => this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate));
+  private openSessionIds(view: DeviceClientView): DeviceClientView {
+    return { ...view, sessionIds: view.sessionIds.map((id) => this.secret.openOrLegacy(id)) };
   }
 
-  async submitStep(sessionId: string, step: Omit<StepArgs, 'nextNonce'>): Promise<StepAnswer> {
-    return refusing(() =>
-      this.handle(sessionId).executeUpdate(submitStepUpdate, { args: [{ ...step, nextNonce: newNonce() }], updateId: stepUpdateId(step) }),
-    );
+  async revokeDeviceClient(deviceClientId: string): Promise<DeviceClientView> {
+    try {
+      return this.openSessionIds(await this.deviceClientHandle(deviceClientId).executeUpdate(revokeDeviceClientUpdate));
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  /**
+   * A device step. The workflow gets hashes only: of the submitted nonce, and of the next one,
+   * which is derived from the session and the update id, so a retry (same update id, any
+   * replica) is answered the same nonce. The update id is a hash too (see stepUpdateId).
+   */
+  async submitStep(sessionId: string, step: StepSubmission): Promise<StepAnswer> {
+    const updateId = stepUpdateId(step);
+    const nextNonce = this.secret.nextNonce(sessionId, updateId);
+    const { nonce, ...rest } = step;
+    const args: StepArgs = { ...rest, nonceHash: nonceHash(nonce), nextNonceHash: nonceHash(nextNonce) };
+    try {
+      const answer = await this.onSession(sessionId, (handle, legacy) =>
+        // A session from before may still expect the nonce itself; only it is sent one.
+        handle.executeUpdate(submitStepUpdate, { args: [legacy ? { ...args, nonce } : args], updateId }),
+      );
+      return withNonce(answer, nextNonce);
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   async archive(sessionId: string): Promise<StatusView> {
-    return refusing(() => this.handle(sessionId).executeUpdate(archiveUpdate));
+    try {
+      return { ...(await this.onSession(sessionId, (handle) => handle.executeUpdate(archiveUpdate))), sessionId };
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   async expire(sessionId: string, reason: string): Promise<StatusView> {
-    return refusing(() => this.handle(sessionId).executeUpdate(expireUpdate, { args: [{ reason }] }));
+    try {
+      return { ...(await this.onSession(sessionId, (handle) => handle.executeUpdate(expireUpdate, { args: [{ reason }] }))), sessionId };
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   async status(sessionId: string): Promise<StatusView> {
-    return refusing(() => this.handle(sessionId).query(statusQuery));
+    return (await this.read(sessionId)).status;
   }
 
-  /** Hands a verified Attestr result to the session (the stage uses it instead of polling). */
-  async deliverAttestrResult(sessionId: string, delivery: AttestrDelivery): Promise<void> {
-    await refusing(() => this.handle(sessionId).signal(attestrResultSignal, delivery));
+  /**
+   * Hands a verified Attestr result to the session (the stage uses it instead of polling). The
+   * session is named by the ref the Attestr tag carries (sessions from before: their id).
+   */
+  async deliverAttestrResult(ref: string, delivery: AttestrDelivery): Promise<void> {
+    const workflowId = /^[0-9a-f]{32}$/.test(ref) ? sessionWorkflowIdOfRef(ref) : legacySessionWorkflowId(ref);
+    try {
+      await this.client.workflow.getHandle(workflowId).signal(attestrResultSignal, delivery);
+    } catch (err) {
+      refusalOf(err);
+    }
   }
 
-  /** Sessions of a client with this tag in these statuses (from visibility: a moment behind). */
+  /**
+   * Ids of a client's sessions with this tag in these statuses (from visibility: a moment
+   * behind), opened from the sealed id in each one's memo (sessions from before: the workflow id).
+   */
   async findSessions(clientId: string, tag: string, statuses: SessionStatus[]): Promise<string[]> {
     const query = `ClientId = ${quote(clientId)} AND SessionTag = ${quote(tag)} AND SessionStatus IN (${statuses.map(quote).join(', ')}) AND WorkflowType = 'sessionWorkflow'`;
     const ids: string[] = [];
     for await (const execution of this.client.workflow.list({ query, pageSize: 100 })) {
-      ids.push(execution.workflowId);
+      const sealed = (execution.memo as Partial<SessionMemo> | undefined)?.sealedId;
+      ids.push(sealed ? this.secret.open(sealed) : execution.workflowId);
       if (ids.length >= 100) break;
     }
     return ids;
@@ -335,14 +502,19 @@ export class SessionGateway {
 
   /** Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only. */
   async deliverEvent(sessionId: string, event: BackendEventArgs): Promise<StatusView> {
-    return refusing(() => this.handle(sessionId).executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` }));
+    try {
+      const view = await this.onSession(sessionId, (handle) => handle.executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` }));
+      return { ...view, sessionId };
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
-  async view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
-    return refusing(() => this.handle(sessionId).query(viewQuery));
+  view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
+    return this.read(sessionId);
   }
 
   async result(sessionId: string): Promise<ResultView> {
-    return refusing(() => this.handle(sessionId).query(resultQuery));
+    return (await this.read(sessionId)).result;
   }
 }

@@ -29,7 +29,12 @@ export interface TenantClient {
   perSecond?: number;
   perDay?: number;
   redirectUrls?: string[];
+  /** How long a consumed or expired session is kept before it archives itself (default 30 days). */
+  retentionSeconds?: number;
 }
+
+/** At most ten years: longer is a mistake, not a policy. */
+export const MAX_RETENTION_SECONDS = 10 * 365 * 24 * 60 * 60;
 
 export const CLIENTS_ENV = 'SESSIONFLOW_CLIENTS';
 export const CLIENTS_FILE_ENV = 'SESSIONFLOW_CLIENTS_FILE';
@@ -48,6 +53,7 @@ const CLIENT_KEYS: ReadonlySet<string> = new Set([
   'perSecond',
   'perDay',
   'redirectUrls',
+  'retentionSeconds',
 ]);
 /** Standard Webhooks: secrets are between 24 and 64 bytes. */
 const WEBHOOK_SECRET_MIN_BYTES = 24;
@@ -124,6 +130,12 @@ function parseClient(raw: unknown, index: number, source: string): TenantClient 
     if (raw[key] === undefined) continue;
     if (!isPositiveInteger(raw[key])) fail(`${key} must be a positive whole number`);
     client[key] = raw[key] as number;
+  }
+  if (raw.retentionSeconds !== undefined) {
+    if (!isPositiveInteger(raw.retentionSeconds) || raw.retentionSeconds > MAX_RETENTION_SECONDS) {
+      fail(`retentionSeconds must be a whole number of seconds from 1 to ${MAX_RETENTION_SECONDS} (ten years)`);
+    }
+    client.retentionSeconds = raw.retentionSeconds as number;
   }
   if (raw.redirectUrls !== undefined) {
     if (!Array.isArray(raw.redirectUrls)) fail('redirectUrls must be an array of URLs');

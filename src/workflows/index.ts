@@ -2,3 +2,4 @@
 export { sessionWorkflow } from './session';
 export { deviceClientWorkflow } from './device-client';
 export { webhookOutboxWorkflow } from './webhook-outbox';
+export { shredSessionWorkflow } from './shred';

@@ -3,7 +3,10 @@
  * (validated synchronously by the SessionModel, so refusals leave no trace), the signal and
  * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
  * with its timers (session/timers.ts) and webhook pump (session/webhook-pump.ts) beside it.
- * Deterministic code only: time is workflow time, nonces arrive in update arguments.
+ * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
+ * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
+ * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
+ * not a nonce (only its hash).
  */
 import {
   allHandlersFinished,
@@ -12,6 +15,7 @@ import {
   patched,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,7 +26,10 @@ import {
   expireUpdate,
   launchUpdate,
   resultQuery,
+  SessionArchivedAtKey,
   SessionStatusKey,
+  type ArchivedMemo,
+  type SessionStatus,
   statusQuery,
   submitStepUpdate,
   viewQuery,
@@ -34,6 +41,7 @@ import { SessionModel } from './session/model';
 import { SessionRunner } from './session/runner';
 import { SessionTimers } from './session/timers';
 import { WebhookPump } from './session/webhook-pump';
+import { startShredder } from './shred';
 
 /** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
 const MAX_UPDATES_PER_RUN = 500;
@@ -49,7 +57,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     pump,
     {
       showDetails: setCurrentDetails,
-      reportStatus: (status) => upsertSearchAttributes([{ key: SessionStatusKey, value: status }]),
+      reportStatus: (status) => reportStatus(session, status),
       prepareStage,
       runStage,
       timers: (on) => new SessionTimers(session, on),
@@ -91,5 +99,26 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     return await continueAsNew<typeof sessionWorkflow>({ ...input, state });
   }
   await condition(() => allHandlersFinished() && pump.drained);
+  // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
+  // closed without a shredder.
+  if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
   return session.statusView();
+}
+
+/**
+ * The status search attribute; once archived, also the archive time (search attribute) and
+ * what the api answers about the session without its key (memo, as a JSON string: memo strings
+ * use the namespace key, so they stay readable after shredding).
+ */
+function reportStatus(session: SessionModel, status: SessionStatus): void {
+  const archivedAt = session.state.archivedAt;
+  upsertSearchAttributes([
+    { key: SessionStatusKey, value: status },
+    ...(status === 'archived' && archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(archivedAt) }] : []),
+  ]);
+  if (status === 'archived' && patched('archived-memo-1')) {
+    const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = session.statusView();
+    const archived: ArchivedMemo = { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
+    upsertMemo({ archived: JSON.stringify(archived) });
+  }
 }

@@ -46,7 +46,11 @@ export async function webhookOutboxWorkflow(input: WebhookOutboxInput): Promise<
     }
     const event = queue[0];
     try {
-      const outcome = await deliveries.deliverWebhook({ clientId: input.clientId, event });
+      const outcome = await deliveries.deliverWebhook({
+        clientId: input.clientId,
+        event,
+        ...(input.sealedSessionId ? { sealedSessionId: input.sealedSessionId } : { sessionId: input.sessionId }),
+      });
       if (outcome.delivered) summary.delivered += 1;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;

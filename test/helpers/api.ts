@@ -13,7 +13,7 @@ import { freePort } from '../../scripts/dev-server';
 import { buildApp } from '../../src/api/app';
 import type { TenantClient } from '../../src/tenants/registry';
 import { FlowCatalog } from '../../src/flows/catalog';
-import type { Stack } from './stack';
+import { sessionSecret, type Stack } from './stack';
 
 export const DEVICE_TOKEN_SECRET = 'test-device-token-secret-0123456789abcdef';
 export const TENANT_A: TenantClient = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
@@ -58,7 +58,7 @@ export async function startApi(
   catalog: FlowCatalog = stack.catalog,
   port = 0,
 ): Promise<Api> {
-  const app = buildApp({ config: stack.config, temporal: stack.client, clients, catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET });
+  const app = buildApp({ config: stack.config, temporal: stack.client, keys: stack.encryption.keys, clients, catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
   await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   let spec: OpenApi | null = null;

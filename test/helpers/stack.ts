@@ -11,20 +11,29 @@ import { NativeConnection } from '@temporalio/worker';
 import type { TenantClient } from '../../src/tenants/registry';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
+import { SessionSecret } from '../../src/session-secret';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { FlowDefinition } from '../../src/flows/core/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
+import { openEncryption, type Encryption } from '../../src/keys/encryption';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
+import { sessionWorkflowId } from '../../src/session-secret';
+import { SessionStatusKey } from '../../src/workflows/messages';
 
 export const SANDBOX_CREDENTIALS = {
   attestr: { clientId: 'test-attestr-client', secret: 'test-attestr-secret' },
   finqware: { clientId: 'test-finqware-client', appKey: 'test-finqware-key' },
 };
 
+/** SESSION_SECRET of every test api and worker (worker processes get it in their environment). */
+export const TEST_SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+export const sessionSecret = new SessionSecret(TEST_SESSION_SECRET);
+
 export interface Stack {
   config: Config;
   taskQueue: string;
   client: Client;
+  encryption: Encryption;
   gateway: SessionGateway;
   sandbox: RunningSandbox;
   catalog: FlowCatalog;
@@ -57,6 +66,7 @@ export async function startStack(
     FINQWARE_BASE_URL: `${sandbox.url}/finqware`,
     FINQWARE_CLIENT_ID: SANDBOX_CREDENTIALS.finqware.clientId,
     FINQWARE_CLIENT_APP_KEY: SANDBOX_CREDENTIALS.finqware.appKey,
+    SESSION_SECRET: TEST_SESSION_SECRET,
     ...env,
   });
   const config = loadConfig(stackEnv);
@@ -65,7 +75,9 @@ export async function startStack(
     runtimeInstalled = true;
   }
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Encrypting, like every client of the project; keys in the stack's data directory.
+  const encryption = openEncryption(config);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: encryption.dataConverter });
   const catalog = FlowCatalog.load(join(__dirname, '..', '..', 'flows'));
   const workers: Array<{ worker: SessionWorker; running: Promise<void>; connection: NativeConnection }> = [];
   const children: ChildProcess[] = [];
@@ -74,12 +86,13 @@ export async function startStack(
     config,
     taskQueue,
     client,
-    gateway: new SessionGateway(client, taskQueue),
+    encryption,
+    gateway: new SessionGateway(client, taskQueue, sessionSecret, encryption.keys),
     sandbox,
     catalog,
     async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createSessionWorker(config, { connection: workerConnection, clients });
+      const worker = await createSessionWorker(config, { connection: workerConnection, clients, encryption, sessionSecret });
       workers.push({ worker, running: worker.run(), connection: workerConnection });
       return worker;
     },
@@ -114,6 +127,7 @@ export async function startStack(
         await c.close();
       }
       await connection.close();
+      await encryption.close();
       await sandbox.close();
     },
   };
@@ -130,9 +144,22 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
   }
 }
 
+/**
+ * Waits until the session's workflow has closed, and answers its search attributes' status.
+ * Not `result()`: an archived session's result is encoded with its data key, which shredding
+ * destroys right after the close.
+ */
+export async function sessionClosed(stack: Stack, sessionId: string, timeoutMs = 30_000): Promise<string | undefined> {
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  return eventually(async () => {
+    const { status, typedSearchAttributes } = await handle.describe();
+    return status.name === 'RUNNING' ? undefined : String(typedSearchAttributes.get(SessionStatusKey));
+  }, timeoutMs, 'the session workflow to close');
+}
+
 /** Waits until the session's history shows `activity` scheduled. */
 export async function activityScheduled(stack: Stack, sessionId: string, activity: string): Promise<void> {
-  const handle = stack.client.workflow.getHandle(sessionId);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   await eventually(async () => {
     const events = (await handle.fetchHistory()).events ?? [];
     return events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity) ? true : undefined;

@@ -174,6 +174,14 @@ describe('parseClients: each rule refused', () => {
     }
   });
 
+  it('takes retentionSeconds from 1 to ten years, and refuses anything else', () => {
+    const client = { ...fullClient(), retentionSeconds: 5 };
+    expect(parseClients(JSON.stringify([client]), 'x')[0].retentionSeconds).toBe(5);
+    expect(parseClients(JSON.stringify([{ ...client, retentionSeconds: 315_360_000 }]), 'x')[0].retentionSeconds).toBe(315_360_000);
+    const expected = 'SESSIONFLOW_CLIENTS client 1 ("acme"): retentionSeconds must be a whole number of seconds from 1 to 315360000 (ten years)';
+    for (const bad of [0, -1, 1.5, '5', null, 315_360_001]) expect(problemWith((c) => (c.retentionSeconds = bad))).toBe(expected);
+  });
+
   it('refuses redirectUrls that are not an array of absolute http(s) URLs without fragments', () => {
     expect(problemWith((c) => (c.redirectUrls = 'https://app.acme.example/done'))).toBe(
       'SESSIONFLOW_CLIENTS client 1 ("acme"): redirectUrls must be an array of URLs',

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { FlowPosition } from '../../src/flows/core/engine';
 import type { FlowMachine, StageMeta } from '../../src/flows/core/types';
 import { REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
-import { initialState, SessionModel } from '../../src/workflows/session/model';
+import { initialState, nextNonceOf, SessionModel } from '../../src/workflows/session/model';
 import { DISTINCTIVE, sampleDraft } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
@@ -36,7 +36,7 @@ const finalAt = (state: string, outcome: 'success' | 'error' | 'skipped'): FlowP
 
 function launched(machine?: FlowMachine): SessionModel {
   const model = new SessionModel(sessionInput(machine));
-  model.launch({ nonce: N1 }, LAUNCHED_AT);
+  model.launch({ nonceHash: N1 }, LAUNCHED_AT);
   return model;
 }
 
@@ -81,7 +81,7 @@ function refusal(model: SessionModel, type: string, act: () => unknown): Applica
   return failure;
 }
 
-const step = (overrides: Partial<StepArgs> = {}): StepArgs => ({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2, ...overrides });
+const step = (overrides: Partial<StepArgs> = {}): StepArgs => ({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2, ...overrides });
 
 describe('initialState', () => {
   it('starts created, at the flow\'s initial stage, with nothing recorded', () => {
@@ -115,24 +115,24 @@ describe('SessionModel.checkLaunch', () => {
   it('accepts a created session with a 16-character nonce and changes nothing', () => {
     const model = new SessionModel(sessionInput());
     const before = structuredClone(model.state);
-    expect(() => model.checkLaunch({ nonce: 'x'.repeat(16) })).not.toThrow();
+    expect(() => model.checkLaunch({ nonceHash: 'x'.repeat(16) })).not.toThrow();
     expect(model.state).toEqual(before);
   });
 
   it('refuses a session that is not created', () => {
     const live = launched();
-    const failure = refusal(live, REFUSALS.WRONG_STATUS, () => live.checkLaunch({ nonce: N2 }));
+    const failure = refusal(live, REFUSALS.WRONG_STATUS, () => live.checkLaunch({ nonceHash: N2 }));
     expect(failure.details).toEqual([{ status: 'in_progress' }]);
     const model = consumed();
-    expect(refusal(model, REFUSALS.WRONG_STATUS, () => model.checkLaunch({ nonce: N2 })).details).toEqual([{ status: 'consumed' }]);
+    expect(refusal(model, REFUSALS.WRONG_STATUS, () => model.checkLaunch({ nonceHash: N2 })).details).toEqual([{ status: 'consumed' }]);
   });
 
   it('refuses a missing or short nonce', () => {
     const model = new SessionModel(sessionInput());
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonce: 'x'.repeat(15) }));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonceHash: 'x'.repeat(15) }));
     refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({} as never));
     refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch(undefined as never));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonce: 1234567890123456 } as never));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonceHash: 1234567890123456 } as never));
   });
 });
 
@@ -147,16 +147,16 @@ describe('SessionModel.checkStep', () => {
 
   it('accepts a provider stage step with its own schema', () => {
     const model = afterIdentity();
-    expect(() => model.checkStep({ nonce: N2, step: 'aadhaar', input: {}, nextNonce: N3 })).not.toThrow();
-    expect(model.isRetryOfLastStep({ nonce: N2, step: 'aadhaar', input: {}, nextNonce: N3 })).toBe(false);
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonce: N2, step: 'aadhaar', input: { x: 1 }, nextNonce: N3 }));
+    expect(() => model.checkStep({ nonceHash: N2, step: 'aadhaar', input: {}, nextNonceHash: N3 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonceHash: N2, step: 'aadhaar', input: {}, nextNonceHash: N3 })).toBe(false);
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonceHash: N2, step: 'aadhaar', input: { x: 1 }, nextNonceHash: N3 }));
   });
 
   it('refuses a session that is not in progress', () => {
     const created = new SessionModel(sessionInput());
     expect(refusal(created, REFUSALS.WRONG_STATUS, () => created.checkStep(step())).details).toEqual([{ status: 'created' }]);
     const done = consumed();
-    refusal(done, REFUSALS.WRONG_STATUS, () => done.checkStep({ nonce: N2, step: 'bank', input: BANK, nextNonce: N3 }));
+    refusal(done, REFUSALS.WRONG_STATUS, () => done.checkStep({ nonceHash: N2, step: 'bank', input: BANK, nextNonceHash: N3 }));
   });
 
   it('refuses while the previous step is running', () => {
@@ -167,9 +167,25 @@ describe('SessionModel.checkStep', () => {
 
   it('refuses a wrong or missing nonce', () => {
     const model = launched();
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonce: N2, nextNonce: N3 })));
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonce: undefined as never })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: N2, nextNonceHash: N3 })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: undefined as never })));
     refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(undefined as never));
+  });
+
+  it('compares hashes only: the nonce itself, even one equal to the expected hash, is refused', () => {
+    const model = launched();
+    expect(model.state).toMatchObject({ nonce: N1, nonceHashed: true });
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: undefined as never, nonce: N1 })));
+  });
+
+  it('a session from before, still holding a nonce itself, takes that nonce and then keeps a hash', () => {
+    const model = new SessionModel(sessionInput());
+    model.launch({ nonce: N1 } as never, LAUNCHED_AT); // as recorded histories launched
+    expect(model.state).toMatchObject({ nonce: N1, nonceHashed: false });
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: N1 })));
+    expect(() => model.checkStep(step({ nonceHash: 'hash-of-the-nonce-1', nonce: N1 }))).not.toThrow();
+    model.expectNonce(nextNonceOf(step()));
+    expect(model.state).toMatchObject({ nonce: N2, nonceHashed: true });
   });
 
   it('refuses any nonce when none is expected', () => {
@@ -180,8 +196,8 @@ describe('SessionModel.checkStep', () => {
 
   it('refuses a next nonce that is short or not fresh', () => {
     const model = launched();
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonce: 'short' })));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonce: N1 })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonceHash: 'short' })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonceHash: N1 })));
   });
 
   it('refuses the wrong step, naming the expected one', () => {
@@ -226,9 +242,9 @@ describe('SessionModel.checkStep', () => {
       },
     };
     const model = launched(picky);
-    expect(() => model.checkStep({ nonce: N1, step: 'ask', input: { ok: true }, nextNonce: N2 })).not.toThrow();
-    expect(model.isRetryOfLastStep({ nonce: N1, step: 'ask', input: { ok: true }, nextNonce: N2 })).toBe(false);
-    const failure = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 }));
+    expect(() => model.checkStep({ nonceHash: N1, step: 'ask', input: { ok: true }, nextNonceHash: N2 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonceHash: N1, step: 'ask', input: { ok: true }, nextNonceHash: N2 })).toBe(false);
+    const failure = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 }));
     expect(failure.message).toContain('no transition');
   });
 
@@ -246,8 +262,8 @@ describe('SessionModel.checkStep', () => {
     };
     const model = launched(again);
     const before = structuredClone(model.state);
-    expect(() => model.checkStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 })).not.toThrow();
-    expect(model.isRetryOfLastStep({ nonce: N1, step: 'ask', input: { ok: false }, nextNonce: N2 })).toBe(false);
+    expect(() => model.checkStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 })).toBe(false);
     expect(model.state).toEqual(before);
   });
 
@@ -261,32 +277,32 @@ describe('SessionModel.checkStep', () => {
       },
     };
     const model = launched(waiting);
-    const failure = refusal(model, REFUSALS.WRONG_STEP, () => model.checkStep({ nonce: N1, step: 'hold', input: {}, nextNonce: N2 }));
+    const failure = refusal(model, REFUSALS.WRONG_STEP, () => model.checkStep({ nonceHash: N1, step: 'hold', input: {}, nextNonceHash: N2 }));
     expect(failure.details).toEqual([{ expected: null }]);
   });
 
   it('recognises an identical retry of the last accepted step', () => {
     const model = afterIdentity();
     const before = structuredClone(model.state);
-    expect(() => model.checkStep({ nonce: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonce: N2 })).not.toThrow();
-    expect(model.isRetryOfLastStep({ nonce: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonce: N2 })).toBe(true);
+    expect(() => model.checkStep({ nonceHash: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonceHash: N2 })).not.toThrow();
+    expect(model.isRetryOfLastStep({ nonceHash: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonceHash: N2 })).toBe(true);
     expect(model.state).toEqual(before);
   });
 
   it('recognises the identical retry even while busy or after the flow ended', () => {
     const busy = afterIdentity();
     busy.exclusive.take();
-    expect(() => busy.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).not.toThrow();
-    expect(busy.isRetryOfLastStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
+    expect(() => busy.checkStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).not.toThrow();
+    expect(busy.isRetryOfLastStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).toBe(true);
     const done = consumed();
-    expect(() => done.checkStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).not.toThrow();
-    expect(done.isRetryOfLastStep({ nonce: N1, step: 'identity', input: IDENTITY, nextNonce: N2 })).toBe(true);
+    expect(() => done.checkStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).not.toThrow();
+    expect(done.isRetryOfLastStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).toBe(true);
   });
 
   it('refuses the spent nonce with another payload or another step', () => {
     const model = afterIdentity();
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonce: N1, step: 'identity', input: { ...IDENTITY, name: 'B' }, nextNonce: N3 }));
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonce: N1, step: 'aadhaar', input: IDENTITY, nextNonce: N3 }));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonceHash: N1, step: 'identity', input: { ...IDENTITY, name: 'B' }, nextNonceHash: N3 }));
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonceHash: N1, step: 'aadhaar', input: IDENTITY, nextNonceHash: N3 }));
   });
 });
 
@@ -321,7 +337,6 @@ describe('SessionModel views', () => {
   it('created: no result, the first step is prompted', () => {
     const model = new SessionModel(sessionInput());
     expect(model.statusView()).toEqual({
-      sessionId: 'ses_0001',
       number: '3897-518104-8640',
       tag: 'REF-42',
       clientId: 'client-1',

@@ -81,12 +81,14 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
           armStage: () => log.push(`arm ${session.state.stage}#${session.state.entry}`),
           armExpiry: () => log.push('arm expiry'),
           cancelExpiry: () => log.push('cancel expiry'),
+          armRetention: () => undefined,
         };
       },
     },
     false,
   );
-  const step = (nonce: string, stepId: string, stepInput: unknown, nextNonce: string): StepArgs => ({ nonce, step: stepId, input: stepInput, nextNonce });
+  // Nonces as the workflow gets them: hashes (the values are opaque to it).
+  const step = (nonce: string, stepId: string, stepInput: unknown, nextNonce: string): StepArgs => ({ nonceHash: nonce, step: stepId, input: stepInput, nextNonceHash: nextNonce });
   return { session, runner, log, prepared, ran, contexts, timers: () => timers!, step };
 }
 
@@ -96,15 +98,16 @@ describe('SessionRunner', () => {
   it('launches: reports in_progress, arms the stage, prepares nothing for an input stage, and answers the first step', async () => {
     const h = harness(sampleDraft('kyc-basic'));
     h.runner.start();
-    const answer = await h.runner.launch({ nonce: N1 });
-    expect(answer).toMatchObject({ session_id: 'DSsession0001', nonce: N1, status: 'SESSION_IN_PROGRESS', step: 'identity' });
+    const answer = await h.runner.launch({ nonceHash: N1 });
+    expect(answer).toMatchObject({ nonce: N1, status: 'SESSION_IN_PROGRESS', step: 'identity' });
+    expect(answer).not.toHaveProperty('session_id'); // the workflow never holds the session id
     expect(h.log).toEqual(['arm expiry', 'arm identity#1', 'status in_progress', 'event for in_progress', 'arm identity#1']);
     expect(h.session.busy).toBe(false);
   });
 
   it('moves through an input step into an Attestr stage and prepares its handshake under an idempotency key of session, stage and entry', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     h.log.length = 0;
     const answer = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     expect(answer).toMatchObject({ step_id: 'identity-1', nonce: N2, data: { step: 'aadhaar', handshakeId: 'HS1' } });
@@ -115,7 +118,7 @@ describe('SessionRunner', () => {
 
   it('answers an identical retry of the last step from memory, running nothing again', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     const first = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     h.log.length = 0;
     expect(await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N3))).toBe(first);
@@ -124,7 +127,7 @@ describe('SessionRunner', () => {
 
   it('follows a provider failure along ERROR and ends the session with the flow\'s outcome', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     h.ran.push(failure('ProviderRejected'));
     const answer = await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
@@ -136,7 +139,7 @@ describe('SessionRunner', () => {
 
   it('keeps the stage on a failure the device can retry: nothing recorded, one step spent, a fresh nonce', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     h.ran.push(failure('ProviderResultPending'));
     const answer = await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
@@ -148,7 +151,7 @@ describe('SessionRunner', () => {
 
   it('ends the session in error once retries spend the step budget', async () => {
     const h = harness(sampleDraft('kyc-basic'), { maxSteps: 2 });
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     h.ran.push(failure('ProviderSignatureInvalid'));
     const answer = await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
@@ -158,7 +161,7 @@ describe('SessionRunner', () => {
 
   it('hands the provider the prepared handshake and a webhook-delivered result of that handshake only', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     h.runner.attestrDelivered({ handshakeId: 'HS-other', requestId: null, result: {} });
     expect(h.session.state.delivered ?? null).toBeNull();
@@ -174,7 +177,7 @@ describe('SessionRunner', () => {
 
   it('is busy from acceptance to answer; an expiry meanwhile ends the session and the late provider answer changes nothing', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     const provider = deferred<StageOutcome>();
     h.ran.push(provider.promise);
@@ -191,7 +194,7 @@ describe('SessionRunner', () => {
 
   it('runs a stage timer only after the step in flight, and not at all when that step moved the flow', async () => {
     const h = harness(timed);
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     // Hold the session as a step would, then fire the answer stage's timer.
     h.session.exclusive.take();
     const fired = h.runner.stageTimer('answer', 1, { event: 'xstate.after.60000.timed.answer', delayMs: 60000 });
@@ -203,7 +206,7 @@ describe('SessionRunner', () => {
     expect(h.session.state.result.answer).toEqual({ input: {}, output: { timedOut: true, afterMs: 60000 } });
 
     const moved = harness(timed);
-    await moved.runner.launch({ nonce: N1 });
+    await moved.runner.launch({ nonceHash: N1 });
     await moved.runner.submitStep(moved.step(N1, 'answer', {}, N2));
     await moved.runner.stageTimer('answer', 1, { event: 'xstate.after.60000.timed.answer', delayMs: 60000 });
     expect(moved.session.state).toMatchObject({ status: 'in_progress', stage: 'approval' });
@@ -212,7 +215,7 @@ describe('SessionRunner', () => {
 
   it('takes a backend event in a wait stage, records it and moves on', async () => {
     const h = harness(timed);
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'answer', {}, N2));
     const view = await h.runner.deliverEvent({ eventId: 'ev-1', type: 'approved', data: { by: 'ops' } });
     expect(view).toMatchObject({ status: 'consumed', outcome: 'success' });
@@ -221,7 +224,7 @@ describe('SessionRunner', () => {
 
   it('expires and archives on request, each reported once', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     h.log.length = 0;
     expect(h.runner.expire({ reason: 'ended by the device' })).toMatchObject({ status: 'expired', endReason: 'ended by the device' });
     h.runner.expired(); // the expiry timer firing later changes nothing
@@ -230,9 +233,23 @@ describe('SessionRunner', () => {
     expect(h.session.state.result).toEqual({});
   });
 
+  it('archives a consumed session when its retention passes, and changes nothing for a live or archived one', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonceHash: N1 });
+    h.timers().retentionPassed(); // a live session is not archived
+    expect(h.session.state.status).toBe('in_progress');
+    h.runner.expire({ reason: 'ended by the device' });
+    h.log.length = 0;
+    h.timers().retentionPassed();
+    expect(h.session.state).toMatchObject({ status: 'archived', result: {} });
+    expect(h.log).toEqual(['status archived', 'event for archived', 'cancel expiry']);
+    h.timers().retentionPassed();
+    expect(h.log).toHaveLength(3);
+  });
+
   it('lets the flow end in error when a prepared stage fails and its ERROR leads nowhere new', async () => {
     const h = harness(sampleDraft('kyc-basic'));
-    await h.runner.launch({ nonce: N1 });
+    await h.runner.launch({ nonceHash: N1 });
     h.prepared.push(failure('ProviderUnavailable'));
     const answer = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     expect(answer).toMatchObject({ status: 'SESSION_COMPLETED', data: { step: null, outcome: 'error' } });

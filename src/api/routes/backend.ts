@@ -9,8 +9,8 @@ import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
 import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../result-signature';
-import { REFUSALS, type ResultView, type StatusView } from '../../workflows/messages';
-import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { REFUSALS, type ResultView } from '../../workflows/messages';
+import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
@@ -103,6 +103,7 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
       clientId: client.id,
       tag: body.tag,
       webhook: body.webhook ?? false,
+      retentionSeconds: client.retentionSeconds,
       definition,
       ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
       ...(key ? { idempotency: { key, requestHash: contentHash(body), clientSecret: client.secret } } : {}),

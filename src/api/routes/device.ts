@@ -119,7 +119,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   const definition = draftOf(context, body.skill);
   try {
     const { session, launch } = await context.gateway.createAndLaunch(
-      { clientId: client.id, tag: body.tenant_user_id, definition },
+      { clientId: client.id, tag: body.tenant_user_id, definition, retentionSeconds: client.retentionSeconds },
       credential ? { deviceClientId: credential.deviceClientId } : undefined,
     );
     return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };

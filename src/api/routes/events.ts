@@ -43,6 +43,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
             clientId: client.id,
             tag: event.tag,
             webhook: rule.webhook ?? false,
+            retentionSeconds: client.retentionSeconds,
             definition,
             idempotency: {
               // A control character no Idempotency-Key header can hold keeps the two apart.

@@ -3,7 +3,8 @@
  * wakes us up: its signature is checked first (cheap, and keeps strangers from making us call
  * Attestr), then the handshake is fetched from Attestr by id, because the signature covers the
  * result but not which handshake it belongs to. The session is found from the fetched tag,
- * which the connector set to `<sessionId>.<stage>.<entry>`, and gets the result as a signal.
+ * which the connector set to `<ref>.<stage>.<entry>` (the session's ref, a hash of its id;
+ * sessions from before: the id), and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
 import { ProviderError } from '../../providers/errors';
@@ -40,9 +41,9 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         }
         throw err; // 5001: Attestr retries its webhook
       }
-      const sessionId = (verified.tag ?? '').split('.')[0];
+      const ref = (verified.tag ?? '').split('.')[0];
       try {
-        await context.gateway.deliverAttestrResult(sessionId, { handshakeId: verified.handshakeId, requestId: verified.requestId, result: verified.result });
+        await context.gateway.deliverAttestrResult(ref, { handshakeId: verified.handshakeId, requestId: verified.requestId, result: verified.result });
       } catch (err) {
         if (err instanceof SessionNotFoundError) throw new BackendError(4031, 'no session waits for this handshake');
         throw err;

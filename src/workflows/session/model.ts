@@ -31,6 +31,16 @@ function refuse(type: RefusalType, message: string, details?: unknown): never {
 
 const LIVE: ReadonlySet<SessionStatus> = new Set(['created', 'in_progress']);
 
+/** What a submission's nonce is recorded and compared as: its hash (the raw nonce only in recorded histories). */
+function submittedNonce(args: StepArgs): string | undefined {
+  return args?.nonceHash ?? args?.nonce;
+}
+
+/** The next nonce a step sets, and whether it is a hash. */
+export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean } {
+  return args.nextNonceHash !== undefined ? { nonce: args.nextNonceHash, hashed: true } : { nonce: args.nextNonce as string, hashed: false };
+}
+
 export function initialState(input: SessionInput, flow = new CompiledFlow(input.definition.machine)): SessionState {
   const start = flow.start();
   return {
@@ -63,6 +73,11 @@ export class SessionModel {
   ) {
     this.flow = new CompiledFlow(input.definition.machine);
     this.state = input.state ?? initialState(input, this.flow);
+  }
+
+  /** How the session is named in Temporal and to providers: a hash of its id (sessions from before: the id itself). */
+  get ref(): string {
+    return this.input.ref ?? (this.input.sessionId as string);
   }
 
   get machine() {
@@ -98,13 +113,13 @@ export class SessionModel {
         status: this.state.status,
       });
     }
-    if (typeof args?.nonce !== 'string' || args.nonce.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
+    if (typeof args?.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
   }
 
   /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
   isRetryOfLastStep(args: StepArgs): boolean {
     const last = this.state.lastStep;
-    return Boolean(last && last.nonce === args?.nonce && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
+    return Boolean(last && last.nonce === submittedNonce(args) && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
   }
 
   /** The answer of the last accepted submission when `args` repeats it exactly, else null. */
@@ -127,10 +142,12 @@ export class SessionModel {
       refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
     }
     if (this.busy) refuse(REFUSALS.BUSY, 'the previous step is still running');
-    if (typeof args?.nonce !== 'string' || this.state.nonce === null || args.nonce !== this.state.nonce) {
+    // A hashed expectation takes only a hash; a nonce kept from before takes only that nonce.
+    const submitted = this.state.nonceHashed ? args?.nonceHash : args?.nonce;
+    if (typeof submitted !== 'string' || this.state.nonce === null || submitted !== this.state.nonce) {
       refuse(REFUSALS.INVALID_NONCE, 'the nonce is not the one this session expects');
     }
-    if (typeof args.nextNonce !== 'string' || args.nextNonce.length < 16 || args.nextNonce === args.nonce) {
+    if (typeof args.nextNonceHash !== 'string' || args.nextNonceHash.length < 16 || args.nextNonceHash === args.nonceHash) {
       refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
     }
     const stage = this.currentStage();
@@ -182,7 +199,8 @@ export class SessionModel {
     this.state.status = 'in_progress';
     this.state.launchedAt = now;
     this.state.enteredAt = now; // the first stage's time starts with the device
-    this.state.nonce = args.nonce;
+    this.state.nonce = args.nonceHash ?? (args.nonce as string);
+    this.state.nonceHashed = args.nonceHash !== undefined;
     this.state.deviceClientId = args.deviceClientId ?? null;
   }
 
@@ -197,6 +215,17 @@ export class SessionModel {
       this.state.outcome = position.outcome;
       this.end('consumed', null, now);
     }
+  }
+
+  /** The nonce the next submission must carry, or none. */
+  expectNonce(next: { nonce: string; hashed: boolean } | null): void {
+    this.state.nonce = next?.nonce ?? null;
+    if (next) this.state.nonceHashed = next.hashed;
+  }
+
+  /** Remembers an accepted submission and its answer, for an identical retry. */
+  rememberStep(args: StepArgs, answer: StepAnswer): void {
+    this.state.lastStep = { nonce: submittedNonce(args) as string, step: args.step, input: args.input, answer };
   }
 
   record(stageId: string, input: unknown, output: unknown): void {
@@ -239,7 +268,6 @@ export class SessionModel {
   statusView(): StatusView {
     const { input, state } = this;
     return {
-      sessionId: input.sessionId,
       number: input.number,
       tag: input.tag,
       clientId: input.clientId,

@@ -20,7 +20,7 @@ import {
   type WebhookEventType,
 } from '../messages';
 import type { StageContext, StageOutcome } from '../providers';
-import type { SessionModel } from './model';
+import { nextNonceOf, type SessionModel } from './model';
 import type { SessionClock, TimerHandlers } from './timers';
 
 /**
@@ -38,7 +38,7 @@ export function needsPreparation(stage: StageInfo): boolean {
 export interface RunnerEffects {
   /** The Temporal UI's current details. */
   showDetails(text: string): void;
-  /** The SessionStatus search attribute. */
+  /** The SessionStatus search attribute (and, once archived, the archive time and memo). */
   reportStatus(status: SessionStatus): void;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
@@ -79,6 +79,7 @@ export class SessionRunner implements TimerHandlers {
     this.publish();
     this.clock.armExpiry();
     this.clock.armStage();
+    this.clock.armRetention(); // a run continued from an ended session
   }
 
   /** Publishes the session's position to the Temporal UI and webhooks; search attributes only on a status change. */
@@ -89,6 +90,7 @@ export class SessionRunner implements TimerHandlers {
       this.effects.reportStatus(state.status);
       this.reportedStatus = state.status;
       this.events.statusChanged(state.status);
+      this.clock.armRetention();
     }
     if (!this.session.isLive) this.clock.cancelExpiry();
   }
@@ -97,8 +99,9 @@ export class SessionRunner implements TimerHandlers {
     return this.session.isLive && this.state.stage === stageId && this.state.entry === entry;
   }
 
+  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
   private idempotencyKey(stage: StageInfo): string {
-    return `${this.session.input.sessionId}.${stage.id}.${this.state.entry}`;
+    return `${this.session.ref}.${stage.id}.${this.state.entry}`;
   }
 
   /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
@@ -158,7 +161,8 @@ export class SessionRunner implements TimerHandlers {
       this.publish();
     }
     const prompt = session.prompt();
-    return { session_id: session.input.sessionId, nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
+    // The nonce's hash: the api, which made the nonce, answers the nonce itself.
+    return { nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
   }
 
   async submitStep(args: StepArgs): Promise<StepAnswer> {
@@ -177,7 +181,8 @@ export class SessionRunner implements TimerHandlers {
           input: args.input,
           prepared: state.prepared,
           idempotencyKey: this.idempotencyKey(stage),
-          session: { id: session.input.sessionId, tag: session.input.tag },
+          // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
+          session: { id: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
         });
         // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
@@ -190,7 +195,7 @@ export class SessionRunner implements TimerHandlers {
       state.stepCount += 1;
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
       this.move(stage.id, session.flow.advance(stage.id, event), event.type);
-      if (session.isLive) state.nonce = args.nextNonce;
+      if (session.isLive) session.expectNonce(nextNonceOf(args));
       this.publish();
       await this.settle();
       return this.answered(args, session.stepAnswer(`${stage.id}-${state.stepCount}`));
@@ -208,7 +213,7 @@ export class SessionRunner implements TimerHandlers {
     const { session, state } = this;
     state.stepCount += 1;
     this.endIfOverBudget(Date.now());
-    if (session.isLive) state.nonce = args.nextNonce;
+    if (session.isLive) session.expectNonce(nextNonceOf(args));
     const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
     answer.data = { ...answer.data, error };
     return this.answered(args, answer);
@@ -216,7 +221,7 @@ export class SessionRunner implements TimerHandlers {
 
   /** Keeps the answer, so an identical retry of this submission gets it again. */
   private answered(args: StepArgs, answer: StepAnswer): StepAnswer {
-    this.state.lastStep = { nonce: args.nonce, step: args.step, input: args.input, answer };
+    this.session.rememberStep(args, answer);
     return answer;
   }
 
@@ -271,6 +276,12 @@ export class SessionRunner implements TimerHandlers {
     this.session.archive(Date.now());
     this.publish();
     return this.session.statusView();
+  }
+
+  /** The client's retention passed since the session ended: it archives itself, as an explicit archive does. */
+  retentionPassed(): void {
+    const { status } = this.state;
+    if (status === 'consumed' || status === 'expired') this.archive();
   }
 
   /** Attestr's completion webhook: kept only for the handshake the current stage waits for; anything else is stale. */

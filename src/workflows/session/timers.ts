@@ -3,7 +3,8 @@
  * measured from when the stage was entered. Each is a Temporal timer in a cancellation scope
  * of its own; what a timer does when it fires is the runner's (TimerHandlers).
  */
-import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
+import { DEFAULT_RETENTION_SECONDS } from '../messages';
 import { timersOf, type FlowTimer } from '../../flows/core/engine';
 import type { SessionModel } from './model';
 
@@ -12,6 +13,8 @@ export interface TimerHandlers {
   stageTimer(stageId: string, entry: number, timer: FlowTimer): Promise<void>;
   /** The session's expiry passed. */
   expired(): void;
+  /** The client's retention passed since the session ended. */
+  retentionPassed(): void;
 }
 
 /** What the runner asks of the timers. */
@@ -20,6 +23,8 @@ export interface SessionClock {
   armStage(): void;
   armExpiry(): void;
   cancelExpiry(): void;
+  /** Starts the retention timer once the session is consumed or expired (once per run). */
+  armRetention(): void;
 }
 
 function ignoreCancellation(err: unknown): void {
@@ -29,6 +34,7 @@ function ignoreCancellation(err: unknown): void {
 export class SessionTimers implements SessionClock {
   private stage: CancellationScope | null = null;
   private expiry: CancellationScope | null = null;
+  private retention: CancellationScope | null = null;
 
   constructor(
     private readonly session: SessionModel,
@@ -68,5 +74,24 @@ export class SessionTimers implements SessionClock {
   cancelExpiry(): void {
     this.expiry?.cancel();
     this.expiry = null;
+  }
+
+  /**
+   * A consumed or expired session archives itself after its client's retention, measured from
+   * when it ended. Sessions that ended before retention existed have no timer there in their
+   * histories: they keep waiting for an explicit archive.
+   */
+  armRetention(): void {
+    const { input, state } = this.session;
+    if ((state.status !== 'consumed' && state.status !== 'expired') || this.retention) return;
+    state.retention ??= patched('retention-1');
+    if (!state.retention) return;
+    const retentionMs = input.retentionMs ?? DEFAULT_RETENTION_SECONDS * 1000;
+    const scope = new CancellationScope();
+    this.retention = scope;
+    scope
+      .run(() => sleep(Math.max(1, (state.endedAt ?? Date.now()) + retentionMs - Date.now())))
+      .then(() => this.on.retentionPassed())
+      .catch(ignoreCancellation);
   }
 }

@@ -30,6 +30,11 @@ export class WebhookPump {
     readonly enabled: boolean,
   ) {}
 
+  /** The session's ref (sessions from before: their id): names the outbox and the events. */
+  private get ref(): string {
+    return this.input.ref ?? (this.input.sessionId as string);
+  }
+
   /** Nothing waits to be handed over. */
   get drained(): boolean {
     return this.queue.length === 0 && !this.pumping;
@@ -40,10 +45,12 @@ export class WebhookPump {
     const { input, state } = this;
     state.webhookSeq = (state.webhookSeq ?? 0) + 1;
     this.queue.push({
-      id: `${input.sessionId}.${state.webhookSeq}`,
+      id: `${this.ref}.${state.webhookSeq}`,
+      seq: state.webhookSeq,
       type,
       occurredAt: Date.now(),
-      data: { sessionId: input.sessionId, number: input.number, tag: input.tag, flowId: input.definition.flowId, status: state.status, ...extra },
+      // No session id: the delivery adds it, opened from the sealed one.
+      data: { number: input.number, tag: input.tag, flowId: input.definition.flowId, status: state.status, ...extra },
     });
   }
 
@@ -62,7 +69,7 @@ export class WebhookPump {
 
   /** Runs for the life of the workflow run. */
   async run(): Promise<void> {
-    const outboxId = webhookOutboxWorkflowId(this.input.sessionId);
+    const outboxId = webhookOutboxWorkflowId(this.ref);
     for (;;) {
       await condition(() => this.queue.length > 0);
       this.pumping = true;
@@ -86,7 +93,8 @@ export class WebhookPump {
     try {
       await startChild(webhookOutboxWorkflow, {
         workflowId: outboxId,
-        args: [{ sessionId: this.input.sessionId, clientId: this.input.clientId }],
+        // The session id only sealed: the delivery activity opens it (outboxes from before: the id).
+        args: [{ ...(this.input.sealedId ? { sealedSessionId: this.input.sealedId } : { sessionId: this.input.sessionId }), clientId: this.input.clientId }],
         // Deliveries go on for days after the session itself has ended.
         parentClosePolicy: 'ABANDON',
       });

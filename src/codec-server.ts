@@ -1,0 +1,29 @@
+/**
+ * The codec server process (see src/keys/codec-server.ts): `CODEC_HOST`:`CODEC_PORT`, keys
+ * straight from the configured store.
+ */
+import { loadConfigOrExit } from './config';
+import { buildCodecServer } from './keys/codec-server';
+import { openKeyStore } from './keys/key-store';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
+  const app = buildCodecServer({
+    keys,
+    uiOrigin: config.codec.uiOrigin,
+    ...(config.codec.operatorToken ? { operatorToken: config.codec.operatorToken } : {}),
+    defaultNamespace: config.temporal.namespace,
+    logger: { level: config.logLevel },
+  });
+  await app.listen({ host: config.codec.host, port: config.codec.port });
+  process.stdout.write(`codec server listening on ${config.codec.host}:${config.codec.port}\n`);
+  const shutdown = () => void app.close().then(() => keys.close()).then(() => process.exit(0));
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`codec server failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

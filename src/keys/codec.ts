@@ -1,0 +1,128 @@
+/**
+ * The payload codec every Temporal client and worker of the project uses: AES-256-GCM from
+ * node:crypto with a per-session data key (see payload-keys.ts for which key), the key id in
+ * the payload's metadata and bound to the ciphertext as additional data. Decoding follows the
+ * key id in the metadata, never the context; payloads written before encryption (no
+ * `binary/encrypted` encoding) pass through unchanged, so older sessions keep running.
+ * A key that cannot be read fails the call (fail closed): nothing is ever written in plain text.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { type DataConverter, type Payload, type PayloadCodec, type SerializationContext } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { KeyStoreUnavailableError } from './errors';
+import type { KeyStore } from './key-store';
+import { payloadKey } from './payload-keys';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const KEY_ID_METADATA = 'encryption-key-id';
+export const CIPHER_METADATA = 'encryption-cipher';
+export const CIPHER = 'AES256GCM';
+/** What the codec server answers for a payload whose key was destroyed. */
+export const SHREDDED_MARKER = '[shredded]';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Decoding a payload whose session key was destroyed (the session was archived and shredded). */
+export class ShreddedPayloadError extends Error {
+  override readonly name = 'ShreddedPayloadError';
+  constructor(readonly keyId: string) {
+    super(`payload key ${keyId} was destroyed: the session was shredded`);
+  }
+}
+
+function text(bytes: Uint8Array | null | undefined): string | undefined {
+  return bytes ? Buffer.from(bytes).toString() : undefined;
+}
+
+export function isEncrypted(payload: Payload): boolean {
+  return text(payload.metadata?.encoding) === ENCRYPTED_ENCODING;
+}
+
+export function encryptPayload(payload: Payload, keyId: string, key: Buffer): Payload {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(keyId));
+  const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+  return {
+    metadata: {
+      encoding: Buffer.from(ENCRYPTED_ENCODING),
+      [KEY_ID_METADATA]: Buffer.from(keyId),
+      [CIPHER_METADATA]: Buffer.from(CIPHER),
+    },
+    data: Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]),
+  };
+}
+
+export function decryptPayload(payload: Payload, keyId: string, key: Buffer): Payload {
+  const data = Buffer.from(payload.data ?? new Uint8Array());
+  if (text(payload.metadata?.[CIPHER_METADATA]) !== CIPHER || data.length < IV_BYTES + TAG_BYTES) throw new Error('unknown payload cipher');
+  const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+  decipher.setAAD(Buffer.from(keyId));
+  decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+  const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+  return temporal.api.common.v1.Payload.decode(plain) as Payload;
+}
+
+export function payloadKeyId(payload: Payload): string | undefined {
+  return text(payload.metadata?.[KEY_ID_METADATA]);
+}
+
+export interface EncryptionCodecOptions {
+  /** The namespace whose key encodes payloads given without a context. */
+  namespace: string;
+  /** Called with every key store failure before it is rethrown (the worker pauses polling on it). */
+  onKeyStoreError?: (err: KeyStoreUnavailableError) => void;
+}
+
+export class EncryptionCodec implements PayloadCodec {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly options: EncryptionCodecOptions,
+  ) {}
+
+  private async guard<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (err instanceof KeyStoreUnavailableError) this.options.onKeyStoreError?.(err);
+      throw err;
+    }
+  }
+
+  async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        const { keyId } = payloadKey(payload, context, this.options.namespace);
+        // Created when absent: the api creates a session's key before starting it, and
+        // sessions started before encryption get theirs on their first encoded payload.
+        const key = await this.guard(this.keys.createIfAbsent(keyId));
+        return encryptPayload(payload, keyId, key);
+      }),
+    );
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        if (!isEncrypted(payload)) return payload;
+        const keyId = payloadKeyId(payload);
+        if (!keyId) throw new Error('an encrypted payload has no key id');
+        const key = await this.guard(this.keys.get(keyId));
+        if (!key) throw new ShreddedPayloadError(keyId);
+        return decryptPayload(payload, keyId, key);
+      }),
+    );
+  }
+}
+
+/**
+ * The failure converter that encodes messages and stack traces (failure-converter.ts), by path:
+ * workers and workflow bundles load it from there, and clients use the same file.
+ */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/** For every client and worker the project creates: the codec and the encoding failure converter. */
+export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
+  return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH };
+}

@@ -1,0 +1,128 @@
+/**
+ * What keeps a session's live credentials out of Temporal (DESIGN.md §5.4). Nothing here runs
+ * in workflow code: the workflow only ever sees the results.
+ *
+ * - The handshake id (the session id, which launches a session) never enters history: the
+ *   session's workflow id is `session-<ref>`, where `<ref>` is a SHA-256 of the id. Session ids
+ *   are 120 random bits (or an HMAC under the tenant's secret), so the hash cannot be reversed.
+ * - Where the id must travel with the session (webhooks, whose receiver needs it; the api's
+ *   list of a tag's sessions), it is sealed with AES-256-GCM under a key from SESSION_SECRET,
+ *   which the api and the worker's activities hold and Temporal never does.
+ * - The workflow keeps only a hash of the next nonce. The api derives each next nonce as an
+ *   HMAC, under SESSION_SECRET, of the session id and the step's update id, so a retried
+ *   request (on any api replica) gets the same nonce back without the workflow holding it.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { ConfigError } from './config';
+import { sessionWorkflowIdOfRef } from './workflows/messages';
+
+/** A SESSION_SECRET that cannot be used: a ConfigError, so entry points stop with one line naming it. */
+export class SessionSecretError extends ConfigError {
+  constructor(problem: string) {
+    super('SESSION_SECRET', problem);
+  }
+}
+
+/** A sealed session id does not open: tampered, or sealed under another SESSION_SECRET. */
+export class SealedIdError extends Error {
+  override readonly name = 'SealedIdError';
+}
+
+/** The session's reference: 128 bits of SHA-256 of its id, in hex. Not secret, not reversible. */
+export function sessionRef(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
+}
+
+/** Where a session lives in Temporal. */
+export function sessionWorkflowId(sessionId: string): string {
+  return sessionWorkflowIdOfRef(sessionRef(sessionId));
+}
+
+/** Sessions started before the ids were hashed live under their id itself (`DS` + 20 base-62). */
+export function legacySessionWorkflowId(sessionId: string): string {
+  return sessionId;
+}
+
+/** What the workflow keeps of a nonce: SHA-256, base64url. A nonce is 256 random bits, so this is enough. */
+export function nonceHash(nonce: string): string {
+  return createHash('sha256').update(nonce).digest('base64url');
+}
+
+const SEALED_PREFIX = 'sid1.';
+
+export class SessionSecret {
+  private readonly nonceKey: Buffer;
+  private readonly sealKey: Buffer;
+  private readonly ivKey: Buffer;
+
+  constructor(secret: string) {
+    if (secret.length < 32) throw new SessionSecretError('must have at least 32 characters');
+    // One secret to configure, separate keys for separate uses.
+    const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'sessionflow', info, 32));
+    this.nonceKey = derive('next-nonce');
+    this.sealKey = derive('seal-session-id');
+    this.ivKey = derive('seal-session-id-iv');
+  }
+
+  /** The nonce a step's answer hands out: the same for the same session and update id, on any replica. */
+  nextNonce(sessionId: string, updateId: string): string {
+    return createHmac('sha256', this.nonceKey).update(`${sessionId}\u0000${updateId}`).digest('base64url');
+  }
+
+  /**
+   * The session id sealed (AES-256-GCM). Deterministic: the IV is an HMAC of the id, so the same
+   * id always seals the same (a retried start carries the same input, and the same session is
+   * recognised among a device client's) while different ids never share an IV.
+   */
+  seal(sessionId: string): string {
+    const iv = createHmac('sha256', this.ivKey).update(sessionId).digest().subarray(0, 12);
+    const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
+    const sealed = Buffer.concat([cipher.update(sessionId, 'utf8'), cipher.final()]);
+    return `${SEALED_PREFIX}${Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url')}`;
+  }
+
+  static isSealed(value: string): boolean {
+    return value.startsWith(SEALED_PREFIX);
+  }
+
+  open(sealed: string): string {
+    if (!SessionSecret.isSealed(sealed)) throw new SealedIdError('not a sealed session id');
+    const bytes = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url');
+    if (bytes.length < 12 + 16 + 1) throw new SealedIdError('not a sealed session id');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.sealKey, bytes.subarray(0, 12));
+      decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+      return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
+    } catch {
+      throw new SealedIdError('the sealed session id does not open under this SESSION_SECRET');
+    }
+  }
+
+  /** A device client's list holds sealed ids; lists from before hold the ids themselves. */
+  openOrLegacy(value: string): string {
+    return SessionSecret.isSealed(value) ? this.open(value) : value;
+  }
+}
+
+/**
+ * SESSION_SECRET (32+ characters, the same on every api replica and worker), or for the embedded
+ * default a random one kept in `<dataDir>/session-secret` (mode 0600).
+ */
+export function loadSessionSecret(env: Record<string, string | undefined>, dataDir: string): SessionSecret {
+  const configured = env.SESSION_SECRET;
+  if (configured) return new SessionSecret(configured);
+  const file = join(dataDir, 'session-secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+      chmodSync(file, 0o600);
+    } catch (err) {
+      // Another process (the api, the worker) created it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return new SessionSecret(readFileSync(file, 'utf8').trim());
+}

@@ -1,0 +1,159 @@
+/**
+ * Issue 14's proof for encryption: a kyc-basic run with distinctive values, on a dev server
+ * with a database file. None of the values appears in `temporal workflow show --output json`
+ * of any workflow, in the database file's bytes or in the worker's and server's logs; through
+ * the codec server the CLI shows them decoded. Namespace-key payloads (memo, summary) hold none
+ * of them, so shredding a session's key leaves nothing of the person readable.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
+import { isEncrypted, payloadKeyId } from '../src/keys/codec';
+import { buildCodecServer } from '../src/keys/codec-server';
+import { namespaceKeyId, openKeyStore, sessionKeyId, type KeyStore } from '../src/keys/key-store';
+import { sessionWorkflowId } from '../src/session-secret';
+import { completeAttestr } from './helpers/flows';
+import { startStack, type Stack } from './helpers/stack';
+
+const PERSON = { name: 'Quintessa Marlowbridge', birthDate: '03-11-1957' };
+const ACCOUNT = { accountNumber: '730418265591', ifsc: 'QZXB0007316' };
+const VALUES = [PERSON.name, PERSON.birthDate, ACCOUNT.accountNumber, ACCOUNT.ifsc];
+
+const cli = process.env.TEMPORAL_CLI!;
+const dir = join('.data', `test-encryption-${process.pid}`);
+const dbFile = join(dir, 'temporal.db');
+let server: DevServer;
+let stack: Stack;
+let worker: ChildProcess;
+let workerOutput = '';
+let codec: FastifyInstance;
+let codecKeys: KeyStore;
+let codecUrl: string;
+let sessionId: string;
+
+function temporal(args: string[]): string {
+  return execFileSync(cli, [...args, '--address', server.address, '--namespace', 'default'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
+beforeAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  server = await startDevServer({ cli, port: await freePort(), dbFile, logFile: join(dir, 'temporal.log') });
+  stack = await startStack('encryption', {}, { TEMPORAL_ADDRESS: server.address, LOG_LEVEL: 'debug' });
+  worker = await stack.spawnWorker();
+  worker.stdout?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
+  worker.stderr?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
+  codecKeys = openKeyStore({ dataDir: stack.config.dataDir, ...stack.config.keys });
+  codec = buildCodecServer({ keys: codecKeys, uiOrigin: 'http://localhost:8233', defaultNamespace: 'default' });
+  await codec.listen({ host: '127.0.0.1', port: 0 });
+  codecUrl = `http://127.0.0.1:${(codec.server.address() as AddressInfo).port}`;
+
+  const { gateway } = stack;
+  ({ sessionId } = await gateway.create({ clientId: 'tenant-a', tag: 'REF-encrypted', definition: stack.definition('kyc-basic') }));
+  const launch = await gateway.launch(sessionId);
+  const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: PERSON });
+  await completeAttestr(stack, String(identity.data.handshakeId));
+  const aadhaar = await gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
+  const bank = await gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: ACCOUNT });
+  expect(bank.data.outcome).toBe('success');
+  // Decoded through the encrypting client, the result is all there.
+  const { result } = await gateway.result(sessionId);
+  expect(result?.identity.input).toEqual(PERSON);
+});
+
+afterAll(async () => {
+  await codec?.close();
+  await codecKeys?.close();
+  await stack?.stop();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the session key exists before anything of the session was written, the namespace key beside it', async () => {
+  const keyId = sessionKeyId(sessionWorkflowId(sessionId))!;
+  expect(keyId).toMatch(/^session-[0-9a-f]{32}$/);
+  expect(keyId).not.toContain(sessionId);
+  expect(await codecKeys.get(keyId)).toHaveLength(32);
+  expect(await codecKeys.get(namespaceKeyId('default'))).toHaveLength(32);
+});
+
+test('no workflow in the namespace shows any of the values in `temporal workflow show --output json`', () => {
+  const workflows = JSON.parse(temporal(['workflow', 'list', '--output', 'json'])) as Array<{ execution: { workflowId: string } }>;
+  const ids = workflows.map((w) => w.execution.workflowId);
+  expect(ids).toContain(sessionWorkflowId(sessionId));
+  for (const id of ids) {
+    const shown = temporal(['workflow', 'show', '--workflow-id', id, '--output', 'json']);
+    for (const value of VALUES) expect({ id, found: shown.includes(value) }).toEqual({ id, found: false });
+  }
+  // The session's payloads are encrypted under its own key; nothing else writes plain payloads.
+  const history = JSON.parse(temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json'])) as unknown;
+  const payloads = collectPayloads(history);
+  expect(payloads.length).toBeGreaterThan(10);
+  for (const payload of payloads) expect(isEncrypted(payload)).toBe(true);
+  const keyIds = new Set(payloads.map((payload) => payloadKeyId(payload)));
+  expect(keyIds).toEqual(new Set([sessionKeyId(sessionWorkflowId(sessionId)), namespaceKeyId('default')]));
+});
+
+test('through the codec server the CLI shows the values decoded; namespace-key payloads hold none of them', async () => {
+  const decoded = temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json', '--codec-endpoint', codecUrl]);
+  for (const value of VALUES) expect(decoded).toContain(value);
+
+  const history = JSON.parse(temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json'])) as unknown;
+  const namespaceKeyed = collectPayloads(history).filter((payload) => payloadKeyId(payload) === namespaceKeyId('default'));
+  expect(namespaceKeyed.length).toBeGreaterThan(0);
+  const answer = await fetch(`${codecUrl}/decode`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+    body: JSON.stringify({ payloads: namespaceKeyed.map(toJson) }),
+  });
+  const { payloads } = (await answer.json()) as { payloads: Array<{ data: string }> };
+  const plain = payloads.map((payload) => Buffer.from(payload.data, 'base64').toString());
+  // Memo and summary: identifiers only.
+  expect(plain.some((text) => text.startsWith('"Session '))).toBe(true);
+  for (const text of plain) for (const value of VALUES) expect(text).not.toContain(value);
+});
+
+test('neither the worker log, the server log nor the raw database file holds any of the values', async () => {
+  await stack.stop();
+  await server.stop();
+  const files = [dbFile, `${dbFile}-wal`, join(dir, 'temporal.log')].filter((file) => existsSync(file));
+  expect(files).toContain(dbFile);
+  const bytes = Buffer.concat([...files.map((file) => readFileSync(file)), Buffer.from(workerOutput)]);
+  expect(bytes.length).toBeGreaterThan(10_000);
+  // The database does hold the session (its search attributes are plain), so the file is the right one.
+  expect(bytes.includes(Buffer.from('REF-encrypted'))).toBe(true);
+  for (const value of VALUES) expect({ value, found: bytes.includes(Buffer.from(value)) }).toEqual({ value, found: false });
+});
+
+interface CliPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
+/** Every payload in a history as the CLI prints it (metadata and data base64). */
+function collectPayloads(node: unknown, out: Array<{ metadata: Record<string, Uint8Array>; data: Uint8Array }> = []) {
+  if (Array.isArray(node)) {
+    for (const item of node) collectPayloads(item, out);
+  } else if (node && typeof node === 'object') {
+    const candidate = node as CliPayload;
+    if (candidate.metadata && typeof candidate.metadata === 'object' && typeof candidate.metadata.encoding === 'string') {
+      out.push({
+        metadata: Object.fromEntries(Object.entries(candidate.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+        data: Buffer.from(candidate.data ?? '', 'base64'),
+      });
+      return out;
+    }
+    for (const value of Object.values(node)) collectPayloads(value, out);
+  }
+  return out;
+}
+
+function toJson(payload: { metadata: Record<string, Uint8Array>; data: Uint8Array }) {
+  return {
+    metadata: Object.fromEntries(Object.entries(payload.metadata).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(payload.data).toString('base64'),
+  };
+}

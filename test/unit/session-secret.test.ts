@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { loadSessionSecret, nonceHash, SealedIdError, SessionSecret, SessionSecretError, sessionRef, sessionWorkflowId } from '../../src/session-secret';
+
+const SECRET = 'unit-test-session-secret-0123456789abcdef';
+const SESSION = 'DSa1B2c3D4e5F6g7H8i9J0';
+
+describe('SessionSecret', () => {
+  const secret = new SessionSecret(SECRET);
+
+  test('the next nonce is the same for the same session and update id, on any instance, and differs otherwise', () => {
+    const nonce = secret.nextNonce(SESSION, 'step-abc');
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new SessionSecret(SECRET).nextNonce(SESSION, 'step-abc')).toBe(nonce);
+    expect(secret.nextNonce(SESSION, 'step-abd')).not.toBe(nonce);
+    expect(secret.nextNonce(`${SESSION}x`, 'step-abc')).not.toBe(nonce);
+    expect(new SessionSecret(`${SECRET}-other`).nextNonce(SESSION, 'step-abc')).not.toBe(nonce);
+  });
+
+  test('a sealed id opens to the id, seals the same every time, and hides it', () => {
+    const sealed = secret.seal(SESSION);
+    expect(sealed.startsWith('sid1.')).toBe(true);
+    expect(sealed).not.toContain(SESSION);
+    expect(secret.seal(SESSION)).toBe(sealed);
+    expect(secret.seal(`${SESSION}x`)).not.toBe(sealed);
+    expect(secret.open(sealed)).toBe(SESSION);
+    expect(secret.openOrLegacy(sealed)).toBe(SESSION);
+    expect(secret.openOrLegacy(SESSION)).toBe(SESSION);
+  });
+
+  test('a tampered sealed id, or one sealed under another secret, does not open', () => {
+    const sealed = secret.seal(SESSION);
+    const bytes = Buffer.from(sealed.slice(5), 'base64url');
+    bytes[14] ^= 1;
+    expect(() => secret.open(`sid1.${bytes.toString('base64url')}`)).toThrow(SealedIdError);
+    expect(() => new SessionSecret(`${SECRET}-other`).open(sealed)).toThrow(SealedIdError);
+    expect(() => secret.open('sid1.AAAA')).toThrow(SealedIdError);
+    expect(() => secret.open(SESSION)).toThrow(SealedIdError);
+  });
+
+  test('refuses a secret shorter than 32 characters', () => {
+    expect(() => new SessionSecret('x'.repeat(31))).toThrow(SessionSecretError);
+  });
+});
+
+test('the workflow id is a SHA-256 of the session id, never the id; nonces are kept as SHA-256', () => {
+  const expected = createHash('sha256').update(SESSION).digest('hex').slice(0, 32);
+  expect(sessionRef(SESSION)).toBe(expected);
+  expect(sessionWorkflowId(SESSION)).toBe(`session-${expected}`);
+  expect(nonceHash('n')).toBe(createHash('sha256').update('n').digest('base64url'));
+});
+
+test('SESSION_SECRET wins and must be long enough; otherwise one is kept under the data dir, mode 0600', () => {
+  expect(loadSessionSecret({ SESSION_SECRET: SECRET }, '/nonexistent').nextNonce(SESSION, 'u')).toBe(new SessionSecret(SECRET).nextNonce(SESSION, 'u'));
+  expect(() => loadSessionSecret({ SESSION_SECRET: 'short' }, '/nonexistent')).toThrow(SessionSecretError);
+  const dir = mkdtempSync(join(tmpdir(), 'session-secret-'));
+  try {
+    const first = loadSessionSecret({}, dir);
+    const file = join(dir, 'session-secret');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').length).toBeGreaterThanOrEqual(32);
+    expect(loadSessionSecret({}, dir).nextNonce(SESSION, 'u')).toBe(first.nextNonce(SESSION, 'u'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
