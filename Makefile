@@ -41,9 +41,11 @@ typecheck: deps
 chromium:
 	@bash scripts/install-chromium.sh >/dev/null
 
-# Lint and types first (fast), then jest against one isolated dev server for the whole run.
+# Lint and types first (fast), then jest against one isolated dev server for the whole run;
+# test/schemathesis.test.ts runs Schemathesis (pinned, from PyPI, into .tools/) in that run.
 test: lint typecheck chromium temporal-server
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && \
+	  SCHEMATHESIS="$$(bash scripts/install-schemathesis.sh)" && export SCHEMATHESIS && \
 	  $(BIN)/tsx scripts/with-temporal.ts -- $(BIN)/jest $(JEST_ARGS)
 
 # The benchmark: its own fresh stack, then bench/results/ (see bench/README.md). Not part of test.

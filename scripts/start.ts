@@ -1,7 +1,8 @@
 /**
  * `make start`: the whole embedded stack on one machine. The Temporal dev server (SQLite under
  * .data/, Web UI), the provider sandboxes, the worker and the api, each a child process whose
- * output is prefixed with its name. Ctrl-C stops them all, the api first and Temporal last.
+ * output is prefixed with its name. A process that dies is said and started again after a
+ * bounded backoff (scripts/supervisor.ts). Ctrl-C stops them all, the api first and Temporal last.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { loadClients } from '../src/tenants/registry';
 import { loadConfigOrExit } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';
-import { startService, stopServices, type Service } from './services';
+import { Supervisor } from './supervisor';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
 
@@ -21,14 +22,14 @@ async function main(): Promise<void> {
   const temporalPort = Number(config.temporal.address.split(':')[1]);
   const codecEndpoint = `http://localhost:${config.codec.port}`;
 
-  const services: Service[] = [];
+  const supervisor = new Supervisor((line) => process.stdout.write(`[supervisor] ${line}\n`));
   let server: DevServer | null = null;
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping sessionflow...\n');
-    await stopServices(services);
+    await supervisor.stop();
     await server?.stop();
     process.exit(code);
   };
@@ -37,38 +38,41 @@ async function main(): Promise<void> {
 
   try {
     process.stdout.write(`starting the Temporal dev server (database ${join(config.dataDir, 'temporal.db')})...\n`);
-    server = await startDevServer({
-      cli,
-      port: temporalPort,
-      uiPort: UI_PORT,
-      dbFile: join(config.dataDir, 'temporal.db'),
-      logFile: join(config.dataDir, 'temporal.log'),
-      // The embedded UI decodes live sessions' payloads through the codec server below.
-      uiCodecEndpoint: codecEndpoint,
+    await supervisor.keep({
+      name: 'Temporal server',
+      died: 'sessions wait (nothing is lost: they are in the database) and the worker and api retry until it is back',
+      start: async () => {
+        server = await startDevServer({
+          cli,
+          port: temporalPort,
+          uiPort: UI_PORT,
+          dbFile: join(config.dataDir, 'temporal.db'),
+          logFile: join(config.dataDir, 'temporal.log'),
+          // The embedded UI decodes live sessions' payloads through the codec server below.
+          uiCodecEndpoint: codecEndpoint,
+        });
+        return server.process;
+      },
     });
+    if (!server) throw new Error('the Temporal dev server did not start');
+    const temporal: DevServer = server;
     // Bundled once here, so the worker starts at once and quietly.
     const bundle = join(config.dataDir, 'workflow-bundle.js');
     await writeWorkflowBundle(bundle);
-    const env = { ...process.env, TEMPORAL_ADDRESS: server.address, WORKFLOW_BUNDLE_PATH: bundle };
+    const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
     // The Attestr sandbox posts completions to the api's webhook, as Attestr would.
     const webhook = config.sandbox.attestrWebhookUrl ?? `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
-    services.push(await startService('sandbox', 'src/sandbox/main.ts', { ...env, ATTESTR_WEBHOOK_URL: webhook }, /listening on/));
-    services.push(await startService('worker', 'src/worker.ts', env, /polling task queue/));
-    services.push(await startService('api', 'src/api/main.ts', env, /Server listening at/));
+    await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: { ...env, ATTESTR_WEBHOOK_URL: webhook }, ready: /listening on/ });
+    await supervisor.startService({ name: 'worker', entry: 'src/worker.ts', env, ready: /polling task queue/ });
+    await supervisor.startService({ name: 'api', entry: 'src/api/main.ts', env, ready: /Server listening at/ });
     const uiOrigin = `http://localhost:${UI_PORT}`;
-    services.push(await startService('codec', 'src/codec-server.ts', { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, /codec server listening/));
+    await supervisor.startService({ name: 'codec', entry: 'src/codec-server.ts', env: { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, ready: /codec server listening/ });
   } catch (err) {
     process.stderr.write(`make start failed: ${(err as Error).message}\n`);
     await stopAll(1);
     return;
   }
-  for (const service of services) {
-    service.child.once('exit', (code) => {
-      if (stopping) return;
-      process.stderr.write(`${service.name} stopped unexpectedly (code ${code}); stopping everything\n`);
-      void stopAll(1);
-    });
-  }
+  const temporal: DevServer = server!;
 
   const apiUrl = `http://localhost:${config.api.port}`;
   const { clients, source } = loadClients(process.env, config.dataDir);
@@ -82,8 +86,8 @@ async function main(): Promise<void> {
       '',
       'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
       `  api          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)`,
-      `  Temporal UI  ${server.uiUrl?.replace('127.0.0.1', 'localhost')}`,
-      `  Temporal     ${server.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  Temporal UI  ${temporal.uiUrl?.replace('127.0.0.1', 'localhost')}`,
+      `  Temporal     ${temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  sandboxes    http://localhost:${config.sandbox.port}/attestr  http://localhost:${config.sandbox.port}/finqware`,
       ...credentials,
       `codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,

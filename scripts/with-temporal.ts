@@ -2,7 +2,8 @@
  * Runs a command against its own isolated Temporal dev server: free ports, an in-memory
  * database, the session search attributes. Used by `make test`:
  *   tsx scripts/with-temporal.ts -- jest
- * The command sees TEMPORAL_ADDRESS and TEMPORAL_UI_URL, and TEST_POSTGRES_URL: a PostgreSQL
+ * The command sees TEMPORAL_ADDRESS and TEMPORAL_UI_URL (the UI decodes payloads through a codec
+ * server run here, at TEMPORAL_CODEC_URL), and TEST_POSTGRES_URL: a PostgreSQL
  * server (scripts/postgres.sh, under .data/) for the PostgreSQL key store's tests. Both servers
  * stop when the command ends, and the exit code is the command's.
  */
@@ -10,6 +11,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startDevServer, type DevServer } from './dev-server';
+import { loadConfig } from '../src/config';
+import { buildCodecServer } from '../src/keys/codec-server';
+import { openKeyStore } from '../src/keys/key-store';
 
 /**
  * Low enough that the tests' long sessions get a continue-as-new suggestion, high enough that
@@ -21,13 +25,14 @@ export const TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS = 400;
  * The dev server picks free ports of its own for its internal services, so a port chosen here
  * can be taken between choosing and binding: try again on fresh ports a couple of times.
  */
-async function startOnFreePorts(cli: string, logFile: string): Promise<DevServer> {
+async function startOnFreePorts(cli: string, logFile: string, uiCodecEndpoint: string): Promise<DevServer> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await startDevServer({
         cli,
         port: await freePort(),
         uiPort: await freePort(),
+        uiCodecEndpoint,
         logFile,
         dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS },
       });
@@ -54,7 +59,14 @@ async function main(): Promise<number> {
   const logDir = join('.data', 'test-logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `temporal-${process.pid}.log`);
-  const server = await startOnFreePorts(cli, logFile);
+  // The UI decodes payloads through a codec server over the tests' default key store (.data/keys).
+  const codecPort = await freePort();
+  const codecUrl = `http://127.0.0.1:${codecPort}`;
+  const server = await startOnFreePorts(cli, logFile, codecUrl);
+  const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: server.address });
+  const codecKeys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
+  const codec = buildCodecServer({ keys: codecKeys, uiOrigin: server.uiUrl ?? 'http://127.0.0.1', defaultNamespace: 'default' });
+  await codec.listen({ host: '127.0.0.1', port: codecPort });
   // One data directory per run; scripts/postgres.sh installs and runs PostgreSQL from Debian's packages.
   const postgresDir = join('.data', `test-postgres-${process.pid}`);
   const postgresUrl = execFileSync('bash', ['scripts/postgres.sh', 'start', postgresDir, String(await freePort())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -65,13 +77,15 @@ async function main(): Promise<number> {
   process.stdout.write(`with-temporal: dev server on ${server.address}, UI ${server.uiUrl}, log ${logFile}\n`);
   const child = spawn(command[0], command.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default', TEST_POSTGRES_URL: postgresUrl },
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default', TEST_POSTGRES_URL: postgresUrl, TEMPORAL_CODEC_URL: codecUrl },
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   const code = await new Promise<number>((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
   await server.stop();
+  await codec.close();
+  await codecKeys.close();
   stopPostgres();
   return code;
 }

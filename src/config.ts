@@ -7,6 +7,7 @@
  * Temporal connection variables follow the names the Temporal CLI and SDKs use, so the same
  * environment points api and worker at a local dev server or at Temporal Cloud.
  */
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseKek } from './keys/kek';
 
@@ -59,11 +60,23 @@ export type EventRule =
 export interface Config {
   temporal: TemporalConfig;
   /** `metricsPort`: the api's Prometheus GET /metrics, apart from the public port; off when absent. */
-  /**
-   * `limitsDatabaseUrl`: PostgreSQL where every api replica counts the per-client limits; in the
-   * process's memory when absent (one api process).
-   */
-  api: { host: string; port: number; bodyLimitBytes: number; metricsPort?: number; limitsDatabaseUrl?: string };
+  api: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    metricsPort?: number;
+    /**
+     * PostgreSQL where every api replica counts the per-client limits; in the process's memory
+     * when absent (one api process).
+     */
+    limitsDatabaseUrl?: string;
+    /** Per client address and minute, on the routes anyone can call (see src/api/address-limits.ts). */
+    addressLimits: AddressLimitsConfig;
+    /** Proxies whose X-Forwarded-For names the client address (IPs or CIDRs); none by default. */
+    trustedProxies: string[];
+    /** A device client that launched no session within this many ms ends (its credential with it). */
+    deviceClientUnusedMs: number;
+  };
   sandbox: { host: string; port: number; attestrWebhookUrl?: string };
   /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
   workerMetricsPort?: number;
@@ -97,6 +110,12 @@ export interface Config {
   };
 }
 
+export interface AddressLimitsConfig {
+  deviceClientsPerMinute: number;
+  launchesPerMinute: number;
+  authFailuresPerMinute: number;
+}
+
 type Env = Record<string, string | undefined>;
 
 /** The variables this module reads; the docker-compose test checks its services against it. */
@@ -115,6 +134,11 @@ export const CONFIG_VARIABLES = [
   'BODY_LIMIT_BYTES',
   'API_METRICS_PORT',
   'LIMITS_DATABASE_URL',
+  'ADDRESS_DEVICE_CLIENTS_PER_MINUTE',
+  'ADDRESS_LAUNCHES_PER_MINUTE',
+  'ADDRESS_AUTH_FAILURES_PER_MINUTE',
+  'TRUSTED_PROXIES',
+  'DEVICE_CLIENT_UNUSED_SECONDS',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
@@ -201,6 +225,20 @@ function postgresUrl(env: Env, name: string): string | undefined {
     throw new ConfigError(name, 'must be a postgres://user:password@host:port/database URL');
   }
   return raw;
+/** A comma-separated list of IP addresses or CIDR ranges. */
+function addressList(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const value = entry.trim();
+    const [address, prefix, extra] = value.split('/');
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= bits))) {
+      throw new ConfigError(name, `must list IP addresses or CIDR ranges, separated by commas (got "${value}")`);
+    }
+    return value;
+  });
 }
 
 function wholeNumber(env: Env, name: string, fallback: number, max: number): number {
@@ -387,6 +425,14 @@ export function loadConfig(env: Env = process.env): Config {
       bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, 16 * 1024 * 1024),
       ...(env.API_METRICS_PORT ? { metricsPort: port(env, 'API_METRICS_PORT', 0) } : {}),
       ...(env.LIMITS_DATABASE_URL ? { limitsDatabaseUrl: postgresUrl(env, 'LIMITS_DATABASE_URL') } : {}),
+      // A person never meets these; a script does.
+      addressLimits: {
+        deviceClientsPerMinute: positiveInteger(env, 'ADDRESS_DEVICE_CLIENTS_PER_MINUTE', 20, 1_000_000),
+        launchesPerMinute: positiveInteger(env, 'ADDRESS_LAUNCHES_PER_MINUTE', 60, 1_000_000),
+        authFailuresPerMinute: positiveInteger(env, 'ADDRESS_AUTH_FAILURES_PER_MINUTE', 20, 1_000_000),
+      },
+      trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
+      deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,
     },
     sandbox: {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),

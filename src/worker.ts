@@ -194,8 +194,8 @@ const KEY_STORE_PROBE_MS = 2_000;
 
 /**
  * Runs workers one after another. When a key cannot be read (the store is down, the KEK is
- * wrong), the failing task fails (Temporal retries it later) and the worker stops polling until
- * the store answers again, then a fresh worker polls. While paused no activity runs, so an
+ * wrong), the task fails (nothing is written; Temporal retries it after its timeout) and the
+ * worker stops polling until the store answers again, then a fresh worker polls. While paused no activity runs, so an
  * outage of any length uses up no activity's retry budget and ends no session in `error`.
  */
 async function main(): Promise<void> {
@@ -223,8 +223,14 @@ async function main(): Promise<void> {
     current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
     const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
     process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}\n`);
-    await current.run();
-    await current.close();
+    try {
+      await current.run();
+    } catch (err) {
+      // The SDK stops a worker whose activation could not be decoded; the task is left to time
+      // out and Temporal retries it. Only a key store failure is survived here.
+      if (!keyStoreDown) throw err;
+    }
+    await current.close().catch(() => undefined);
     if (!keyStoreDown) break;
     while (keyStoreDown && !stopping) {
       await new Promise((resolve) => setTimeout(resolve, KEY_STORE_PROBE_MS));

@@ -163,7 +163,7 @@ describe('GET /handshake/:id and archive', () => {
 
   test("an unknown id and another client's session get the same answer", async () => {
     const { _id } = await createConsent('REF-private');
-    const unknown = await api.call('GET', `${HANDSHAKE}/DSunknown000000000000000`);
+    const unknown = await api.call('GET', `${HANDSHAKE}/DSunknown0000000000000`);
     const foreign = await api.call('GET', `${HANDSHAKE}/${_id}`, { as: TENANT_B });
     const foreignArchive = await api.call('POST', `${HANDSHAKE}/${_id}/archive`, { as: TENANT_B });
     for (const answer of [unknown, foreign, foreignArchive]) {

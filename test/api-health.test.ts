@@ -56,7 +56,7 @@ test('when Temporal refuses the work, the api answers 5001 / internal_error and 
     });
     expect(backend.statusCode).toBe(500);
     expect(await backend.body.json()).toEqual({ code: 5001, message: 'Request could not be processed' });
-    const device = await request(`http://127.0.0.1:${port}/v1/handshakes/DSanything00000000000000/launch`, { method: 'POST' });
+    const device = await request(`http://127.0.0.1:${port}/v1/handshakes/DSanything000000000000/launch`, { method: 'POST' });
     expect(device.statusCode).toBe(500);
     expect(await device.body.json()).toMatchObject({ type: 'api_error', code: 'internal_error', message: 'Request could not be processed' });
   } finally {

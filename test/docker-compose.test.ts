@@ -20,6 +20,7 @@ const APP_ENTRIES: Record<string, string> = {
   api: 'node dist/api/main.js',
   worker: 'node dist/worker.js',
   sandbox: 'node dist/sandbox/main.js',
+  codec: 'node dist/codec-server.js',
 };
 const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup'];
 const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
@@ -323,6 +324,31 @@ const checks: Record<string, Check> = {
       return profiles.length ? [`${name} only runs under a profile`] : [];
     }),
 
+  'points api, worker and codec at one key store in the PostgreSQL service, with the KEK as a secret file': (c) =>
+    ['api', 'worker', 'codec'].flatMap((name) => {
+      const env = environment(c.services[name]);
+      const problems: string[] = [];
+      if (!/^postgres(ql)?:\/\/[^@]+@postgresql:5432\//.test(env.SESSIONFLOW_KEY_STORE_URL ?? '')) problems.push(`${name} does not keep keys in the postgresql service`);
+      if (env.SESSIONFLOW_KEY_STORE_URL !== environment(c.services.api).SESSIONFLOW_KEY_STORE_URL) problems.push(`${name} uses another key store than the api`);
+      if ('SESSIONFLOW_KEK' in env) problems.push(`${name} sets SESSIONFLOW_KEK in the file`);
+      if (!env.SESSIONFLOW_KEK_FILE || !readOnlyMounts(c, c.services[name]).includes(env.SESSIONFLOW_KEK_FILE)) problems.push(`${name} has no KEK file mounted at SESSIONFLOW_KEK_FILE`);
+      if (!Object.keys(dependencies(c.services[name])).includes('postgresql') && !transitiveDependencies(c, name).has('postgresql')) problems.push(`${name} does not wait for postgresql`);
+      return problems;
+    }),
+
+  'gives the UI the codec server as its codec endpoint, with credentials': (c) => {
+    const ui = environment(c.services['temporal-ui']);
+    const codec = c.services.codec;
+    const problems: string[] = [];
+    if (!codec) return ['no codec service'];
+    const port = environment(codec).CODEC_PORT;
+    if (!(ui.TEMPORAL_CODEC_ENDPOINT ?? '').includes(`:${port}`)) problems.push('the UI codec endpoint is not the codec port');
+    if (ui.TEMPORAL_CODEC_INCLUDE_CREDENTIALS !== 'true') problems.push('the UI sends no credentials to the codec server');
+    if (!environment(codec).CODEC_OPERATOR_TOKEN) problems.push('the codec server has no operator token');
+    if (port === environment(c.services.api).PORT) problems.push('the codec server shares the public port');
+    return problems;
+  },
+
   'escapes shell variables from compose interpolation in job scripts': (c) =>
     ONE_SHOT_JOBS.filter((name) => text(c.services[name]?.command).replaceAll('$$', '').includes('$')).map(
       (name) => `${name}'s script has a single $, which compose would interpolate`,
@@ -429,6 +455,16 @@ describe('the checks catch a broken file', () => {
     ],
     'lets api and worker scale out': [['the worker has a fixed name', (c) => (c.services.worker.container_name = 'worker')]],
     'keeps the sandbox behind the sandbox profile': [['the sandbox always runs', (c) => delete c.services.sandbox.profiles]],
+    'points api, worker and codec at one key store in the PostgreSQL service, with the KEK as a secret file': [
+      ['the worker keeps keys in files', (c) => delete env(c, 'worker').SESSIONFLOW_KEY_STORE_URL],
+      ['the codec server reads another database', (c) => (env(c, 'codec').SESSIONFLOW_KEY_STORE_URL = 'postgres://u:p@postgresql:5432/other')],
+      ['the api has no KEK mounted', (c) => (c.services.api.secrets = ['sessionflow-clients'])],
+    ],
+    'gives the UI the codec server as its codec endpoint, with credentials': [
+      ['the UI has no codec endpoint', (c) => delete env(c, 'temporal-ui').TEMPORAL_CODEC_ENDPOINT],
+      ['the UI sends no cookie', (c) => delete env(c, 'temporal-ui').TEMPORAL_CODEC_INCLUDE_CREDENTIALS],
+      ['the codec server is missing', (c) => delete c.services.codec],
+    ],
     'escapes shell variables from compose interpolation in job scripts': [
       ['a single $', (c) => editScript(c, 'temporal-setup', (s) => `echo $NAMESPACE; ${s}`)],
     ],

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { TenantClient } from '../src/tenants/registry';
 import { launchChromium } from '../scripts/chromium';
+import { sessionWorkflowId } from '../src/session-secret';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 
@@ -118,3 +119,23 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
   // Above the sum of the bounded waits inside (about 160 s at worst), so that one of them fails
   // first, with its message and the failure screenshot, rather than jest's own timeout.
 }, 240_000);
+
+test('through the codec server the UI shows a live session decoded (screenshot for the README)', async () => {
+  const uiUrl = process.env.TEMPORAL_UI_URL!;
+  const person = { name: 'Quintessa Marlowbridge', birthDate: '03-11-1957' };
+  const { sessionId } = await stack.gateway.create({ clientId: TENANT.id, tag: 'REF-decoded', definition: stack.definition('kyc-basic') });
+  const launched = await stack.gateway.launch(sessionId);
+  await stack.gateway.submitStep(sessionId, { nonce: launched.nonce!, step: 'identity', input: person });
+
+  browser ??= await launchChromium();
+  const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  await screenshotOnFailure(page, async () => {
+    await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(sessionWorkflowId(sessionId))}`);
+    // The accepted update's input holds the person's data; the UI decodes it through the codec server.
+    await page.getByRole('tab', { name: /Event History/ }).click();
+    await page.getByText(/Update Accepted/).first().click();
+    await page.getByText(person.name).first().waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-decoded.png'), fullPage: false });
+  });
+}, 120_000);

@@ -24,6 +24,8 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { SessionGateway } from './session-gateway';
+import { AddressLimits, installAddressLimits } from './address-limits';
+import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
 import type { SessionSecret } from '../session-secret';
 
 export interface ApiDeps {
@@ -90,11 +92,16 @@ function keyStoreUnavailable(error: unknown): boolean {
   return false;
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError) {
+function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError | RequestGuardError) {
   const device = isDeviceRoute(request.url);
   let failure: BackendError | DeviceError;
   if (error instanceof BackendError || error instanceof DeviceError) {
     failure = error;
+  } else if (error instanceof RequestGuardError) {
+    reply.headers(error.headers);
+    failure = device
+      ? new DeviceError(error.status, 'invalid_request', error.deviceCode, error.message)
+      : new BackendError(4001, error.message, { status: error.status });
   } else {
     const problem = requestProblem(error);
     if (problem) {
@@ -127,7 +134,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     requestIdHeader: false,
     // Unknown fields are refused, not silently dropped, and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // X-Forwarded-For names the client only when the socket is a configured proxy.
+    trustProxy: deps.config.api.trustedProxies.length > 0 ? deps.config.api.trustedProxies : false,
+    ...guardedServerOptions((request, reply, error) => sendError(request, reply, error as RequestGuardError)),
   });
+  installRequestGuards(app);
+  installAddressLimits(app, new AddressLimits(deps.config.api.addressLimits, isDeviceRoute));
   const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys);
   const context: ApiContext = {
     config: deps.config,

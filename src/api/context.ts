@@ -27,6 +27,8 @@ declare module 'fastify' {
   interface FastifySchema {
     /** One line for /openapi.json. */
     summary?: string;
+    /** OpenAPI security requirements of a route outside the backend API (which is all Basic). */
+    security?: Array<Record<string, string[]>>;
   }
   interface FastifyRequest {
     /** The authenticated tenant client of a backend request. */

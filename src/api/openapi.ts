@@ -37,18 +37,27 @@ export function collectRoutes(app: FastifyInstance): RouteOptions[] {
 export function buildOpenApi(routes: RouteOptions[]): Schema {
   const paths: Record<string, Record<string, Operation>> = {};
   for (const route of routes) {
-    const schema = route.schema as Schema & { params?: Schema; body?: Schema; response?: Record<string, Schema>; summary?: string };
+    const schema = route.schema as Schema & { params?: Schema; querystring?: Schema; body?: Schema; response?: Record<string, Schema>; summary?: string; security?: Operation['security'] };
     const backend = route.url.startsWith('/api/') || route.url === '/v1/events';
     const operation: Operation = {
       ...(schema.summary ? { summary: schema.summary } : {}),
       tags: [backend ? 'backend' : route.url.startsWith('/webhooks/') ? 'webhooks' : 'device'],
-      ...(backend ? { security: [{ basicAuth: [] }] } : {}),
-      parameters: Object.entries((schema.params?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
-        name,
-        in: 'path',
-        required: true,
-        schema: clean(value),
-      })),
+      ...(backend ? { security: [{ basicAuth: [] }] } : schema.security ? { security: schema.security } : {}),
+      parameters: [
+        ...Object.entries((schema.params?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
+          name,
+          in: 'path',
+          required: true,
+          schema: clean(value),
+        })),
+        ...Object.entries((schema.querystring?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
+          name,
+          in: 'query',
+          required: ((schema.querystring?.required as string[] | undefined) ?? []).includes(name),
+          ...(typeof value.description === 'string' ? { description: value.description } : {}),
+          schema: clean(value),
+        })),
+      ],
       responses: Object.fromEntries(
         Object.entries(schema.response ?? {}).map(([status, body]) => [
           status,
@@ -80,7 +89,13 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
       version: '1',
       description: 'Backend API in the Attestr FlowX shape; device API in the Finqware Sessions shape. Every response carries an x-request-id header.',
     },
-    components: { securitySchemes: { basicAuth: { type: 'http', scheme: 'basic', description: 'base64(clientId:secret)' } } },
+    components: {
+      securitySchemes: {
+        basicAuth: { type: 'http', scheme: 'basic', description: 'base64(clientId:secret)' },
+        deviceBearer: { type: 'http', scheme: 'bearer', description: 'A device client credential (sfc1...), as native apps send it.' },
+        deviceCookie: { type: 'apiKey', in: 'cookie', name: '__client', description: 'A device client credential, as browsers send it.' },
+      },
+    },
     paths,
   };
 }

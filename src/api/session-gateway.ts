@@ -40,6 +40,8 @@ import {
   expireUpdate,
   FlowIdKey,
   launchUpdate,
+  MAX_DEVICE_SESSIONS,
+  REFUSALS,
   SessionStatusKey,
   SessionTagKey,
   SessionNumberKey,
@@ -128,6 +130,15 @@ export function newSessionId(): string {
 }
 
 /**
+ * Whether `id` has the shape of a session id. Other workflows (device clients, webhook
+ * outboxes) share the namespace; their ids must look exactly like a missing session, so they
+ * are never handed to Temporal as one.
+ */
+export function isSessionId(id: string): boolean {
+  return /^DS[0-9A-Za-z]{20}$/.test(id);
+}
+
+/**
  * The session id an Idempotency-Key stands for: the same for the same client and key, only,
  * and keyed with the client's secret, so nobody can compute it from a guessable key (a
  * session id is all a device needs to launch a session).
@@ -203,6 +214,7 @@ export class SessionGateway {
   }
 
   private handle(sessionId: string, legacy = false): WorkflowHandle<typeof sessionWorkflow> {
+    if (!isSessionId(sessionId)) throw new SessionNotFoundError('session not found');
     return this.client.workflow.getHandle<typeof sessionWorkflow>(legacy ? legacySessionWorkflowId(sessionId) : sessionWorkflowId(sessionId));
   }
 
@@ -334,46 +346,71 @@ export class SessionGateway {
     }
   }
 
-  /** Creates and launches in one round trip (update-with-start). */
+  /** Creates and launches in one round trip (update-with-start); binds the device client only once that succeeded. */
   async createAndLaunch(
     request: CreateSessionRequest,
     device?: { deviceClientId: string },
   ): Promise<{ session: CreatedSession; launch: LaunchAnswer }> {
     const { sessionId, input, options } = this.startOptions(request, Date.now());
-    if (device) {
-      try {
-        await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: input.sealedId! }] });
-      } catch (err) {
-        return refusalOf(err);
-      }
-    }
+    if (device) await this.checkDeviceCanBind(device.deviceClientId);
     await this.ensureSessionKey(options.workflowId);
     const start = new WithStartWorkflowOperation<typeof sessionWorkflow>('sessionWorkflow', {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
     const nonce = newNonce();
+    let launch: LaunchAnswer;
     try {
-      const launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
+      launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
         args: [{ nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
         startWorkflowOperation: start,
       });
-      return { session: { sessionId, number: input.number, created: true }, launch: withNonce(launch, nonce) };
     } catch (err) {
       return refusalOf(err);
     }
+    if (device) await this.bindLaunched(device.deviceClientId, sessionId, input.sealedId!);
+    return { session: { sessionId, number: input.number, created: true }, launch: withNonce(launch, nonce) };
   }
 
-  /** Launches a session; with a device client, binds it to that device (and its tenant) first. */
+  /**
+   * Launches a session. With a device client, the session checks the tenant and its status
+   * first; only a launch that succeeded is recorded on the device client, so a refused launch
+   * (another tenant's session, one launched already, an unknown id) binds nothing.
+   */
   async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer & { session_id: string }> {
+    if (device) await this.checkDeviceCanBind(device.deviceClientId);
     const nonce = newNonce();
+    let answer: LaunchAnswer;
     try {
-      if (device) await this.deviceClientHandle(device.deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: this.secret.seal(sessionId) }] });
       const args = { nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId, clientId: device.tenantId } : {}) };
-      const answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args] }));
-      return { session_id: sessionId, ...withNonce(answer, nonce) };
+      answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args] }));
     } catch (err) {
       return refusalOf(err);
+    }
+    if (device) await this.bindLaunched(device.deviceClientId, sessionId, this.secret.seal(sessionId));
+    return { session_id: sessionId, ...withNonce(answer, nonce) };
+  }
+
+  /** Refuses up front what the device client's bind would refuse: a revoked or full client. */
+  private async checkDeviceCanBind(deviceClientId: string): Promise<void> {
+    const client = await this.deviceClient(deviceClientId);
+    if (!client || client.revokedAt !== null) throw new SessionRefusedError(REFUSALS.WRONG_CLIENT, 'the device client was revoked', undefined);
+    if (client.sessionIds.length >= MAX_DEVICE_SESSIONS) {
+      throw new SessionRefusedError(REFUSALS.BUSY, `a device client may launch at most ${MAX_DEVICE_SESSIONS} sessions`, undefined);
+    }
+  }
+
+  /**
+   * Records a launched session (as its sealed id) on its device client. Should the client have
+   * been revoked (or filled) between the check and now, the session it launched is ended, as
+   * DELETE /v1/client would have ended it.
+   */
+  private async bindLaunched(deviceClientId: string, sessionId: string, sealedId: string): Promise<void> {
+    try {
+      await this.deviceClientHandle(deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: sealedId }] });
+    } catch (err) {
+      await this.expire(sessionId, 'its device client was revoked while launching it').catch(() => undefined);
+      refusalOf(err);
     }
   }
 
@@ -381,9 +418,11 @@ export class SessionGateway {
     return this.client.workflow.getHandle<typeof deviceClientWorkflow>(deviceClientWorkflowId(deviceClientId));
   }
 
-  async createDeviceClient(tenantId: string, now = Date.now()): Promise<DeviceClientView> {
+  /** A new device client; it ends unless it launches a session within `unusedMs`. */
+  async createDeviceClient(tenantId: string, unusedMs: number, now = Date.now()): Promise<DeviceClientView> {
     const deviceClientId = `dc_${newSessionId().slice(2)}`;
-    const input: DeviceClientInput = { deviceClientId, tenantId, createdAt: now, refreshUntil: now + REFRESH_WINDOW_MS };
+    const refreshUntil = now + REFRESH_WINDOW_MS;
+    const input: DeviceClientInput = { deviceClientId, tenantId, createdAt: now, refreshUntil, launchBy: Math.min(now + unusedMs, refreshUntil) };
     await this.client.workflow.start('deviceClientWorkflow', {
       workflowId: deviceClientWorkflowId(deviceClientId),
       taskQueue: this.taskQueue,

@@ -102,7 +102,8 @@ export class EncryptionCodec implements PayloadCodec {
     );
   }
 
-  async decode(payloads: Payload[]): Promise<Payload[]> {
+  /** The context is ignored: the key id in each payload's metadata decides. */
+  async decode(payloads: Payload[], _context?: SerializationContext): Promise<Payload[]> {
     return Promise.all(
       payloads.map(async (payload) => {
         if (!isEncrypted(payload)) return payload;

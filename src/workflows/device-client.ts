@@ -49,6 +49,13 @@ export async function deviceClientWorkflow(input: DeviceClientInput): Promise<De
     { validator: refuseIfRevoked },
   );
 
+  if (input.launchBy !== undefined) {
+    const launched = await condition(() => revokedAt !== null || sessionIds.length > 0, Math.max(1, input.launchBy - Date.now()));
+    if (!launched) {
+      revokedAt = input.launchBy;
+      return view();
+    }
+  }
   // Past its refresh window the credential is dead anyway; the workflow ends with it.
   await condition(() => revokedAt !== null, Math.max(1, input.refreshUntil - Date.now()));
   if (revokedAt === null) revokedAt = input.refreshUntil;

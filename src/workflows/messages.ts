@@ -286,6 +286,12 @@ export interface DeviceClientInput {
   createdAt: number;
   /** Unix ms after which the credential can no longer be refreshed; the workflow ends then. */
   refreshUntil: number;
+  /**
+   * Unix ms by which the client must have launched a session, else it ends (revoked) then, so an
+   * anonymous POST /v1/client keeps no workflow for the whole refresh window. Absent in clients
+   * created before it existed, which wait for refreshUntil only.
+   */
+  launchBy?: number;
 }
 
 export interface DeviceClientView {

@@ -47,8 +47,19 @@ export interface Stack {
 
 let runtimeInstalled = false;
 
+/**
+ * Tests set their own per-address limits: every test talks from 127.0.0.1, so the production
+ * defaults (a person never meets them, a script does) would trip over the suite itself.
+ * test/api-address-limits.test.ts sets low ones to test them.
+ */
+export const TEST_ADDRESS_LIMITS = {
+  ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
+  ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
+  ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
+};
+
 export function testEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, LOG_LEVEL: 'error', ...extra };
+  return { ...process.env, LOG_LEVEL: 'error', ...TEST_ADDRESS_LIMITS, ...extra };
 }
 
 export async function startStack(

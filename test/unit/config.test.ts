@@ -38,7 +38,14 @@ describe('loadConfig defaults', () => {
   it('fits the embedded stack with an empty environment', () => {
     const config = loadConfig({});
     expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'sessionflow', tls: false });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 65536 });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimitBytes: 65536,
+      addressLimits: { deviceClientsPerMinute: 20, launchesPerMinute: 60, authFailuresPerMinute: 20 },
+      trustedProxies: [],
+      deviceClientUnusedMs: 3_600_000,
+    });
     expect(config.sandbox).toEqual({ host: '127.0.0.1', port: 8090 });
     expect(config.flowsDir).toBe('flows');
     expect(config.dataDir).toBe('.data');
@@ -47,6 +54,15 @@ describe('loadConfig defaults', () => {
     expect(config.providers.attestr.baseUrl).toBe('http://127.0.0.1:8090/attestr');
     expect(config.providers.finqware.baseUrl).toBe('http://127.0.0.1:8090/finqware');
     expect(config.temporal).not.toHaveProperty('apiKey');
+  });
+
+  it('reads per-address limits and trusted proxies, and refuses what is not an address or range', () => {
+    const config = loadConfig({ ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '5', TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16,::1', DEVICE_CLIENT_UNUSED_SECONDS: '60' });
+    expect(config.api.addressLimits.deviceClientsPerMinute).toBe(5);
+    expect(config.api.trustedProxies).toEqual(['10.0.0.1', '10.1.0.0/16', '::1']);
+    expect(config.api.deviceClientUnusedMs).toBe(60_000);
+    for (const bad of ['proxy.example', '10.0.0.1/33', '10.0.0.0/8/1', '*']) expect(configError({ TRUSTED_PROXIES: bad }).message).toMatch(/TRUSTED_PROXIES/);
+    expect(configError({ ADDRESS_LAUNCHES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_LAUNCHES_PER_MINUTE/);
   });
 
   it('treats empty strings as unset', () => {
@@ -68,7 +84,7 @@ describe('loadConfig defaults', () => {
       WORKFLOW_BUNDLE_PATH: '/tmp/bundle.js',
     });
     expect(config.temporal).toMatchObject({ address: 'temporal.internal:7000', namespace: 'prod', taskQueue: 'q1' });
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 65535, bodyLimitBytes: 1 });
+    expect(config.api).toMatchObject({ host: '0.0.0.0', port: 65535, bodyLimitBytes: 1 });
     expect(config.logLevel).toBe('silent');
     expect(config.workflowBundlePath).toBe('/tmp/bundle.js');
   });

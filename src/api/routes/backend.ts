@@ -30,7 +30,7 @@ import {
   type HandshakeView,
 } from '../schemas/handshakes';
 
-const errors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500]);
+const errors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500, 503]);
 
 export function handshakeDigest(sessionId: string, number: string, tag: string): string {
   return sha256Hex(`${sessionId}:${number}:${tag}`);

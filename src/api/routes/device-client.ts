@@ -34,12 +34,20 @@ function handOver(request: FastifyRequest, reply: FastifyReply, token: string, r
   reply.header('set-cookie', attributes.join('; '));
 }
 
+/** Percent-encoded dot, slash, backslash or percent: a path that means something else once decoded. */
+const ENCODED_TRAVERSAL = /%(2e|2f|5c|25)/i;
+
 /**
  * Whether `target` may receive a redirect for this tenant: an absolute http(s) URL without
  * credentials whose origin equals an allow-listed URL's and whose path is that URL's path or
- * below it.
+ * below it. Only printable ASCII is accepted (a URL carries anything else percent-encoded, and a
+ * Location header cannot carry CR/LF or non-Latin-1 at all), and the path is compared in its
+ * normalised form (the URL parser resolves `.` and `..`), refusing encoded dots, slashes,
+ * backslashes and percents, which a server behind the allowed path could decode into a
+ * traversal out of it.
  */
 export function redirectAllowed(target: string, allowList: string[]): boolean {
+  if (!/^[\x21-\x7e]+$/.test(target)) return false;
   let url: URL;
   try {
     url = new URL(target);
@@ -48,6 +56,7 @@ export function redirectAllowed(target: string, allowList: string[]): boolean {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
   if (url.username || url.password) return false;
+  if (ENCODED_TRAVERSAL.test(url.pathname)) return false;
   return allowList.some((allowed) => {
     const entry = new URL(allowed);
     // Whole path segments only: /callback allows /callback/x but not /callbackevil.
@@ -56,29 +65,42 @@ export function redirectAllowed(target: string, allowList: string[]): boolean {
   });
 }
 
-async function clientView(context: ApiContext, client: DeviceClientView) {
+/**
+ * The sessions this device client owns: those its record names and whose own state says this
+ * client launched them. The record alone is not trusted (records written before launches were
+ * checked first may name sessions the client never launched).
+ */
+async function ownedSessions(context: ApiContext, client: DeviceClientView) {
   const sessions = await Promise.all(
     client.sessionIds.map(async (id) => {
       try {
         const status = await context.gateway.status(id);
-        return { id, status: status.status, step: status.stage };
+        return status.deviceClientId === client.deviceClientId && status.clientId === client.tenantId ? status : null;
       } catch (err) {
         if (err instanceof SessionNotFoundError) return null; // past retention
         throw err;
       }
     }),
   );
+  return sessions.filter((s) => s !== null);
+}
+
+async function clientView(context: ApiContext, client: DeviceClientView) {
+  const sessions = (await ownedSessions(context, client)).map((status) => ({ id: status.sessionId, status: status.status, step: status.stage }));
   const view = {
     object: 'client' as const,
     id: client.deviceClientId,
-    sessions: sessions.filter((s) => s !== null),
+    sessions,
     created_at: client.createdAt,
     refresh_until: client.refreshUntil,
   };
   return { response: view, client: view };
 }
 
-const errors = errorAnswers(deviceError, [400, 401, 403, 422, 429, 500]);
+/** GET and DELETE /v1/client need a credential, as a bearer token or the cookie. */
+const credentialRequired: Array<Record<string, string[]>> = [{ deviceBearer: [] }, { deviceCookie: [] }];
+
+const errors = errorAnswers(deviceError, [400, 401, 403, 413, 415, 422, 429, 500, 503]);
 
 export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, clients, tokens } = context;
@@ -86,7 +108,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
   async function create(request: FastifyRequest<{ Querystring: CreateClientQuery }>, reply: FastifyReply) {
     const tenant = clients.get(request.query.client_id);
     if (!tenant) throw new DeviceError(400, 'invalid_request', 'invalid_client_id', 'client_id names no client app');
-    const client = await gateway.createDeviceClient(tenant.id);
+    const client = await gateway.createDeviceClient(tenant.id, context.config.api.deviceClientUnusedMs);
     handOver(request, reply, tokens.issue({ sub: client.deviceClientId, ten: tenant.id, ref: client.refreshUntil }), client.refreshUntil);
     return clientView(context, client);
   }
@@ -95,18 +117,18 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
   app.post<{ Querystring: CreateClientQuery }>('/client', { schema: createSchema }, create);
   app.put<{ Querystring: CreateClientQuery }>('/client', { schema: createSchema }, create);
 
-  app.get('/client', { schema: { summary: 'The current client and its sessions', response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+  app.get('/client', { schema: { summary: 'The current client and its sessions', security: credentialRequired, response: { 200: clientEnvelope, ...errors } } }, async (request) => {
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const client = await gateway.deviceClient(credential.deviceClientId);
     return clientView(context, client!);
   });
 
-  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", response: { 200: clientEnvelope, ...errors } } }, async (request) => {
+  app.delete('/client', { schema: { summary: "End the client's sessions and revoke its credential", security: credentialRequired, response: { 200: clientEnvelope, ...errors } } }, async (request) => {
     const credential = await deviceCredential(request, context);
     if (!credential) throw unauthorized();
     const revoked = await gateway.revokeDeviceClient(credential.deviceClientId);
-    for (const sessionId of revoked.sessionIds) {
+    for (const { sessionId } of await ownedSessions(context, revoked)) {
       try {
         await gateway.expire(sessionId, 'ended by the device (DELETE /v1/client)');
       } catch (err) {
@@ -119,7 +141,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
 
   app.get<{ Querystring: HandshakeQuery }>(
     '/client/handshake',
-    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 500: deviceError } } },
+    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError } } },
     async (request, reply) => {
       let credential: DeviceCredential | undefined;
       try {

@@ -25,7 +25,7 @@ import {
   type SubmitStepBody,
 } from '../schemas/device';
 
-const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500]);
+const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500, 503]);
 
 const ENDED_CODES: Record<SessionStatus, string> = {
   created: 'session_not_launched',
@@ -87,9 +87,13 @@ async function failure(context: ApiContext, err: unknown, sessionId: string, cli
   return deviceFailure(err);
 }
 
-async function admit(context: ApiContext, clientId: string): Promise<void> {
+async function admit(context: ApiContext, clientId: string, request: FastifyRequest): Promise<void> {
   const client = context.clients.get(clientId);
-  if (!client) return; // unknown clients are refused by the session itself, like unknown ids
+  if (!client) {
+    // Refused by the session itself, like an unknown id; for the address, a failed authentication.
+    request.authFailed = true;
+    return;
+  }
   // Device traffic counts apart from the backend's: a claimed client_id must not be able to
   // spend the tenant backend's own limits.
   const verdict = await context.limiter.check(`device:${client.id}`, limitsOf(client, context));
@@ -111,7 +115,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   const body = request.body;
   const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
   if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
-  await admit(context, client.id);
+  await admit(context, client.id, request);
   const credential = await deviceCredential(request, context);
   if (credential && credential.tenantId !== client.id) {
     throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
@@ -139,7 +143,7 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
-  await admit(context, body.client_id);
+  await admit(context, body.client_id, request);
   const credential = await deviceCredential(request, context);
   try {
     return await context.gateway.submitStep(request.params.id, {

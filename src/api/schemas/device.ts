@@ -33,7 +33,8 @@ export const createSessionResponse = {
 
 export const sessionParams = {
   type: 'object',
-  properties: { id: text(64) },
+  // Any length: an id that is no session's is answered like a missing session (404), not 400.
+  properties: { id: { type: 'string', minLength: 1, description: 'The session id.' } },
   required: ['id'],
   additionalProperties: false,
 } as const;

@@ -33,7 +33,8 @@ export type CreateHandshakeAnswer = FromSchema<typeof createHandshakeResponse>;
 
 export const handshakeParams = {
   type: 'object',
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+  // Any length: an id that is no session's is answered like a missing session (4031), not 400.
+  properties: { id: { type: 'string', minLength: 1, description: 'The session id.' } },
   required: ['id'],
   additionalProperties: false,
 } as const;

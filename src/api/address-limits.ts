@@ -1,0 +1,93 @@
+/**
+ * Per-address limits on what anyone can call without a tenant's secret: creating device
+ * clients, launching sessions, and failing authentication. A person never meets them; a script
+ * does, and gets the documented 429 with Retry-After. The client address is the socket's, or
+ * X-Forwarded-For's only when the socket is a configured trusted proxy (Fastify's trustProxy),
+ * since behind a proxy every user would otherwise share one address.
+ *
+ * Counters live in this api process's memory (rate-limiter-flexible's RateLimiterMemory): they
+ * hold back floods from one address, they are not accounting, so N replicas allowing N times
+ * the rate is accepted. Memory is bounded by the addresses seen in the last minute.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { AddressLimitsConfig } from '../config';
+import { BackendError, DeviceError } from './errors';
+
+const WINDOW_SECONDS = 60;
+
+/** Answered with the route family's 429. */
+function tooMany(device: boolean, what: string, retryAfterSeconds: number): Error {
+  const message = `too many ${what} from this address; retry after ${retryAfterSeconds} s`;
+  return device
+    ? new DeviceError(429, 'rate_limit_error', 'rate_limit_exceeded', message, retryAfterSeconds)
+    : new BackendError(4291, message, { retryAfterSeconds });
+}
+
+function retryAfter(res: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+}
+
+/** Routes whose every call counts: method, path pattern, what the 429 says is too many. */
+const COUNTED: Array<{ methods: string[]; path: RegExp; limiter: 'deviceClients' | 'launches'; what: string }> = [
+  { methods: ['POST', 'PUT'], path: /^\/v1\/client\/?(\?|$)/, limiter: 'deviceClients', what: 'device clients created' },
+  { methods: ['POST'], path: /^\/v1\/handshakes\/[^/?]*\/launch\/?(\?|$)/, limiter: 'launches', what: 'launches' },
+];
+
+export class AddressLimits {
+  private readonly limiters: Record<'deviceClients' | 'launches' | 'authFailures', RateLimiterMemory>;
+
+  constructor(
+    private readonly limits: AddressLimitsConfig,
+    /** Whether a URL is a device route (Finqware's error shape) rather than a backend one (Attestr's). */
+    private readonly isDeviceRoute: (url: string) => boolean,
+  ) {
+    this.limiters = {
+      deviceClients: new RateLimiterMemory({ keyPrefix: 'device-clients', points: limits.deviceClientsPerMinute, duration: WINDOW_SECONDS }),
+      launches: new RateLimiterMemory({ keyPrefix: 'launches', points: limits.launchesPerMinute, duration: WINDOW_SECONDS }),
+      authFailures: new RateLimiterMemory({ keyPrefix: 'auth-failures', points: limits.authFailuresPerMinute, duration: WINDOW_SECONDS }),
+    };
+  }
+
+  /** A failed authentication from this request's address (a 401, an unknown client id). */
+  async recordAuthFailure(request: FastifyRequest): Promise<void> {
+    await this.limiters.authFailures.penalty(request.ip);
+  }
+
+  /** Counts the request where it is counted, and refuses it when its address is over a limit. */
+  async admit(request: FastifyRequest): Promise<void> {
+    // An address that failed authentication too often is refused everything for the window.
+    const failures = await this.limiters.authFailures.get(request.ip);
+    if (failures && failures.consumedPoints >= this.limits.authFailuresPerMinute) {
+      throw tooMany(this.isDeviceRoute(request.url), 'failed authentications', retryAfter(failures));
+    }
+    const counted = COUNTED.find((entry) => entry.methods.includes(request.method) && entry.path.test(request.url));
+    if (!counted) return;
+    try {
+      await this.limiters[counted.limiter].consume(request.ip);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw tooMany(this.isDeviceRoute(request.url), counted.what, retryAfter(err));
+      throw err;
+    }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a route that refused a claimed identity without answering 401 (a step's unknown client_id). */
+    authFailed?: boolean;
+  }
+}
+
+/**
+ * Hooks on the root app: admission before anything else (authentication included), and each
+ * failed authentication counted once answered: a 401, the credential handshake's 403, or a
+ * route's own `authFailed`.
+ */
+export function installAddressLimits(app: FastifyInstance, limits: AddressLimits): void {
+  app.addHook('onRequest', async (request) => limits.admit(request));
+  app.addHook('onResponse', async (request, reply) => {
+    const handshakeRefused = reply.statusCode === 403 && request.url.startsWith('/v1/client/handshake');
+    if (reply.statusCode === 401 || handshakeRefused || request.authFailed) await limits.recordAuthFailure(request);
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * Issue 13, D2: per-address limits on the anonymous routes (device-client creation, launch,
+ * failed authentication) answer the documented 429 with Retry-After; X-Forwarded-For counts
+ * only from a configured trusted proxy; a device client that launches nothing ends.
+ */
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { buildApp } from '../src/api/app';
+import type { Config } from '../src/config';
+import { deviceClientWorkflowId } from '../src/workflows/messages';
+import { basic, DEVICE_TOKEN_SECRET, TENANT_A } from './helpers/api';
+import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
+
+let stack: Stack;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  stack = await startStack('address-limits');
+  await stack.startWorker();
+});
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  await stack?.stop();
+});
+
+/** An api of its own (its own counters) with these limits. */
+async function apiWith(api: Partial<Config['api']>): Promise<string> {
+  const config: Config = { ...stack.config, api: { ...stack.config.api, ...api } };
+  const app = buildApp({ config, temporal: stack.client, keys: stack.encryption.keys, clients: [TENANT_A], catalog: stack.catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  closers.push(() => app.close());
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+const limits = (deviceClientsPerMinute = 1000, launchesPerMinute = 1000, authFailuresPerMinute = 1000) => ({
+  addressLimits: { deviceClientsPerMinute, launchesPerMinute, authFailuresPerMinute },
+});
+
+async function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
+  const answer = await request(`${base}${path}`, {
+    method: method as 'POST',
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await answer.body.text();
+  return { status: answer.statusCode, headers: answer.headers, body: text ? JSON.parse(text) : null };
+}
+
+function expectRateLimited(answer: Awaited<ReturnType<typeof call>>, device: boolean) {
+  expect(answer.status).toBe(429);
+  const retryAfter = Number(answer.headers['retry-after']);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+  expect(answer.headers['x-request-id']).toBeDefined();
+  if (device) expect(answer.body).toMatchObject({ type: 'rate_limit_error', http: 429, code: 'rate_limit_exceeded' });
+  else expect(answer.body).toMatchObject({ code: 4291 });
+}
+
+test('device-client creation: the limit per address, then 429 with Retry-After', async () => {
+  const base = await apiWith(limits(3));
+  for (let i = 0; i < 3; i += 1) expect((await call(base, i % 2 ? 'PUT' : 'POST', `/v1/client?client_id=${TENANT_A.id}`)).status).toBe(200);
+  expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`), true);
+  // Other routes are not held back by it.
+  expect((await call(base, 'GET', '/healthz')).status).toBe(200);
+});
+
+test('launches: the limit per address, unknown ids included', async () => {
+  const base = await apiWith(limits(1000, 3));
+  for (let i = 0; i < 3; i += 1) expect((await call(base, 'POST', `/v1/handshakes/DSunknown${i}000000000000/launch`)).status).toBe(404);
+  const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-limits', definition: stack.definition('consent-only') })).sessionId;
+  expectRateLimited(await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`), true);
+  expect((await stack.gateway.status(sessionId)).status).toBe('created');
+});
+
+test('failed authentications: wrong Basic credentials, then even the right ones get 429 4291', async () => {
+  const base = await apiWith(limits(1000, 1000, 3));
+  const wrong = { authorization: basic({ ...TENANT_A, secret: 'not-the-secret-0123456789' }) };
+  for (let i = 0; i < 3; i += 1) expect((await call(base, 'GET', '/api/v1/public/flowx/flows', wrong)).status).toBe(401);
+  expectRateLimited(await call(base, 'GET', '/api/v1/public/flowx/flows', { authorization: basic(TENANT_A) }), false);
+  expectRateLimited(await call(base, 'POST', '/v1/handshakes/DSunknown0000000000000/launch'), true);
+});
+
+test('failed authentications: bad device credentials, wrong app keys and unknown client_ids count', async () => {
+  const base = await apiWith(limits(1000, 1000, 3));
+  expect((await call(base, 'GET', '/v1/client', { authorization: 'Bearer sfc1.forged.credential' })).status).toBe(401);
+  const wrongKey = await call(base, 'POST', '/v1/sessions', {}, { tenant_user_id: 'u', client_id: TENANT_A.id, client_app_key: 'wrong', skill: 'consent-only' });
+  expect(wrongKey.status).toBe(401);
+  const unknownClient = await call(base, 'POST', '/v1/sessions/DSunknown0000000000000/steps', {}, { client_id: 'nobody', nonce: 'n'.repeat(43), skill: 'consent-only', step: 'consent', data: {} });
+  expect(unknownClient.status).toBe(404);
+  expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`), true);
+});
+
+describe('X-Forwarded-For', () => {
+  test('from a trusted proxy: each forwarded address has its own count', async () => {
+    const base = await apiWith({ ...limits(2), trustedProxies: ['127.0.0.1'] });
+    const from = (address: string) => call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`, { 'x-forwarded-for': address });
+    expect((await from('203.0.113.1')).status).toBe(200);
+    expect((await from('203.0.113.1')).status).toBe(200);
+    expectRateLimited(await from('203.0.113.1'), true);
+    expect((await from('203.0.113.2')).status).toBe(200);
+  });
+
+  test('without a trusted proxy it is ignored: a client cannot pick a fresh address per request', async () => {
+    const base = await apiWith({ ...limits(2), trustedProxies: [] });
+    expect((await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`, { 'x-forwarded-for': '198.51.100.1' })).status).toBe(200);
+    expect((await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`, { 'x-forwarded-for': '198.51.100.2' })).status).toBe(200);
+    expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`, { 'x-forwarded-for': '198.51.100.3' }), true);
+  });
+});
+
+describe('a device client that launches nothing does not live for 30 days', () => {
+  async function timers(deviceClientId: string): Promise<number[]> {
+    const history = await stack.client.workflow.getHandle(deviceClientWorkflowId(deviceClientId)).fetchHistory();
+    return (history.events ?? [])
+      .filter((event) => event.timerStartedEventAttributes)
+      .map((event) => Number(event.timerStartedEventAttributes!.startToFireTimeout!.seconds));
+  }
+
+  test('its first timer is the unused window; once it launched, the refresh window', async () => {
+    const base = await apiWith({ ...limits(), deviceClientUnusedMs: 3_600_000 });
+    const created = await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}&_is_native=true`);
+    const deviceClientId = created.body.client.id as string;
+    const unused = await eventually(async () => ((await timers(deviceClientId)).length === 1 ? timers(deviceClientId) : undefined), 20_000, 'the first timer');
+    expect(unused[0]).toBeGreaterThan(3_590);
+    expect(unused[0]).toBeLessThanOrEqual(3_600);
+
+    const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-unused', definition: stack.definition('consent-only') })).sessionId;
+    expect((await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`, { authorization: String(created.headers.authorization) })).status).toBe(200);
+    const both = await eventually(async () => ((await timers(deviceClientId)).length === 2 ? timers(deviceClientId) : undefined), 20_000, 'the second timer');
+    expect(both[1]).toBeGreaterThan(29 * 24 * 3600);
+  });
+
+  test('past the unused window its workflow has ended and its credential is refused', async () => {
+    const base = await apiWith({ ...limits(), deviceClientUnusedMs: 1_000 });
+    const created = await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}&_is_native=true`);
+    const handle = stack.client.workflow.getHandle(deviceClientWorkflowId(created.body.client.id));
+    await handle.result();
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    const answer = await call(base, 'GET', '/v1/client', { authorization: String(created.headers.authorization) });
+    expect(answer).toMatchObject({ status: 401, body: { code: 'invalid_client_credential' } });
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Issue 13, the contract: /openapi.json names every parameter the server reads, undeclared
+ * methods get 405 with Allow, non-JSON bodies 415, and strings that are not Unicode text (a lone
+ * UTF-16 surrogate) are refused rather than hashed over U+FFFD.
+ */
+import { request } from 'undici';
+import { basic, startApi, TENANT_A, type Api } from './helpers/api';
+import { startStack, type Stack } from './helpers/stack';
+
+let stack: Stack;
+let api: Api;
+
+beforeAll(async () => {
+  stack = await startStack('contract');
+  await stack.startWorker();
+  api = await startApi(stack);
+});
+
+afterAll(async () => {
+  await api?.close();
+  await stack?.stop();
+});
+
+async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
+  const answer = await request(`${api.url}${path}`, { method: method as 'GET', headers, ...(body === undefined ? {} : { body }) });
+  const text = await answer.body.text();
+  return { status: answer.statusCode, headers: answer.headers, body: text ? JSON.parse(text) : null };
+}
+
+type Parameter = { name: string; in: string; required: boolean };
+
+test('/openapi.json names the query parameters the device client routes read', async () => {
+  const spec = (await raw('GET', '/openapi.json')).body;
+  const names = (path: string, method: string) =>
+    (spec.paths[path][method].parameters as Parameter[]).filter((p) => p.in === 'query').map((p) => [p.name, p.required]);
+  for (const method of ['post', 'put']) expect(names('/v1/client', method)).toEqual([['client_id', true], ['_is_native', false]]);
+  expect(names('/v1/client/handshake', 'get')).toEqual([['redirect_url', true], ['_is_native', false]]);
+  expect(spec.paths['/v1/client'].get.security).toEqual([{ deviceBearer: [] }, { deviceCookie: [] }]);
+});
+
+describe('undeclared methods: 405 with Allow, in the route family shape', () => {
+  test.each(['PATCH', 'TRACE', 'OPTIONS', 'QUERY', 'DELETE'])('%s on the backend handshake route', async (method) => {
+    const answer = await raw(method, '/api/v1/public/flowx/handshake', method === 'QUERY' ? {} : { authorization: basic(TENANT_A) });
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow).toBe('POST');
+    expect(answer.body).toMatchObject({ code: 4001 });
+    expect(answer.headers['x-request-id']).toBeDefined();
+  });
+
+  test.each(['PATCH', 'TRACE', 'OPTIONS', 'QUERY', 'GET'])('%s on a device step route', async (method) => {
+    const answer = await raw(method, '/v1/sessions/DSanything/steps');
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow).toBe('POST');
+    expect(answer.body).toMatchObject({ type: 'invalid_request', code: 'method_not_allowed', http: 405 });
+    expect(answer.headers['x-request-id']).toBe(answer.body.id);
+  });
+
+  test('a path with several methods lists them all; an unknown path is still 404', async () => {
+    const client = await raw('PATCH', '/v1/client');
+    expect(client.status).toBe(405);
+    expect(String(client.headers.allow).split(', ')).toEqual(expect.arrayContaining(['DELETE', 'GET', 'HEAD', 'POST', 'PUT']));
+    expect(await raw('PATCH', '/v1/nothing-here')).toMatchObject({ status: 404, body: { code: 'route_not_found' } });
+  });
+});
+
+describe('text/plain bodies: 415, as documented', () => {
+  test('backend create', async () => {
+    const answer = await raw('POST', '/api/v1/public/flowx/handshake', { authorization: basic(TENANT_A), 'content-type': 'text/plain' }, '{"flow":"consent-only","snapshot":null,"tag":"x"}');
+    expect(answer).toMatchObject({ status: 415, body: { code: 4001 } });
+  });
+
+  test('device step', async () => {
+    const answer = await raw('POST', '/v1/sessions/DSanything/steps', { 'content-type': 'text/plain' }, 'hello');
+    expect(answer).toMatchObject({ status: 415, body: { type: 'invalid_request', code: 'invalid_request' } });
+  });
+});
+
+describe('a lone surrogate in a tag is refused, so digest is never computed over U+FFFD', () => {
+  // JSON escapes keep the lone surrogate intact on the wire; a raw one could not be sent as UTF-8.
+  const lone = '"REF-\\ud800"';
+
+  test('backend create: 400 4001, nothing created', async () => {
+    const answer = await raw('POST', '/api/v1/public/flowx/handshake', { authorization: basic(TENANT_A), 'content-type': 'application/json' }, `{"flow":"consent-only","snapshot":null,"tag":${lone}}`);
+    expect(answer).toMatchObject({ status: 400, body: { code: 4001 } });
+    expect(answer.body.details).toMatch(/surrogate/);
+  });
+
+  test('device create-and-launch: 400 invalid_data', async () => {
+    const answer = await raw(
+      'POST',
+      '/v1/sessions',
+      { 'content-type': 'application/json' },
+      `{"tenant_user_id":${lone},"client_id":"${TENANT_A.id}","client_app_key":"${TENANT_A.secret}","skill":"consent-only"}`,
+    );
+    expect(answer).toMatchObject({ status: 400, body: { code: 'invalid_data' } });
+  });
+
+  test('a well-formed pair (an emoji) is accepted, and digest covers its UTF-8 bytes', async () => {
+    const answer = await api.call('POST', '/api/v1/public/flowx/handshake', { body: { flow: 'consent-only', snapshot: null, tag: 'REF-\u{1F600}' } });
+    expect(answer.status).toBe(200);
+    const { createHash } = await import('node:crypto');
+    const bytes = Buffer.concat([Buffer.from(`${answer.body._id}:${answer.body.number}:REF-`), Buffer.from([0xf0, 0x9f, 0x98, 0x80])]);
+    expect(answer.body.digest).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+});
