@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 
-.PHONY: start test bench lint typecheck unit deps chromium build clean
+.PHONY: start cluster drill temporal-server test bench lint typecheck unit deps chromium build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. The lock is the
 # one this npm (11) writes, every platform's optional packages included, so `npm install` leaves
@@ -18,6 +18,19 @@ deps: node_modules/.installed
 start: deps
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx scripts/start.ts
 
+# The shape of docker-compose.yml without Docker: Temporal server built from its Go module on
+# PostgreSQL, UI, sandboxes, 2 workers and 2 apis (see the README's "Beyond one machine").
+cluster: deps
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx scripts/cluster.ts
+
+# Builds the Temporal server, its schema tool and UI into .tools/ when missing (minutes, once).
+temporal-server:
+	@bash scripts/install-temporal-server.sh >/dev/null
+
+# Faults under load on a fresh cluster; writes bench/results/drill.{json,md}. Not part of test.
+drill: deps temporal-server
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/drill.ts
+
 lint: deps
 	$(BIN)/eslint .
 
@@ -30,7 +43,7 @@ chromium:
 
 # Lint and types first (fast), then jest against one isolated dev server for the whole run;
 # test/schemathesis.test.ts runs Schemathesis (pinned, from PyPI, into .tools/) in that run.
-test: lint typecheck chromium
+test: lint typecheck chromium temporal-server
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && \
 	  SCHEMATHESIS="$$(bash scripts/install-schemathesis.sh)" && export SCHEMATHESIS && \
 	  $(BIN)/tsx scripts/with-temporal.ts -- $(BIN)/jest $(JEST_ARGS)

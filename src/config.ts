@@ -41,6 +41,11 @@ export interface ProviderEndpoint {
   baseUrl: string;
   clientId: string;
   secret: string;
+  /**
+   * The most calls a second all workers together start at this provider: the rate of its own
+   * activity task queue, enforced by the Temporal server (see src/worker.ts). Unlimited when absent.
+   */
+  maxCallsPerSecond?: number;
 }
 
 /** What a backend event of a type does (POST /v1/events). */
@@ -60,6 +65,11 @@ export interface Config {
     port: number;
     bodyLimitBytes: number;
     metricsPort?: number;
+    /**
+     * PostgreSQL where every api replica counts the per-client limits; in the process's memory
+     * when absent (one api process).
+     */
+    limitsDatabaseUrl?: string;
     /** Per client address and minute, on the routes anyone can call (see src/api/address-limits.ts). */
     addressLimits: AddressLimitsConfig;
     /** Proxies whose X-Forwarded-For names the client address (IPs or CIDRs); none by default. */
@@ -125,6 +135,7 @@ export const CONFIG_VARIABLES = [
   'PORT',
   'BODY_LIMIT_BYTES',
   'API_METRICS_PORT',
+  'LIMITS_DATABASE_URL',
   'ADDRESS_DEVICE_CLIENTS_PER_MINUTE',
   'ADDRESS_LAUNCHES_PER_MINUTE',
   'ADDRESS_AUTH_FAILURES_PER_MINUTE',
@@ -143,9 +154,11 @@ export const CONFIG_VARIABLES = [
   'ATTESTR_BASE_URL',
   'ATTESTR_CLIENT_ID',
   'ATTESTR_CLIENT_SECRET',
+  'ATTESTR_MAX_CALLS_PER_SECOND',
   'FINQWARE_BASE_URL',
   'FINQWARE_CLIENT_ID',
   'FINQWARE_CLIENT_APP_KEY',
+  'FINQWARE_MAX_CALLS_PER_SECOND',
   'PROVIDER_QUOTA_WAIT_CAP_SECONDS',
   'PROVIDER_PENDING_WAIT_SECONDS',
   'HTTP_STAGE_SECRETS',
@@ -189,6 +202,32 @@ function positiveInteger(env: Env, name: string, fallback: number, max: number):
     throw new ConfigError(name, `must be a whole number from 1 to ${max} (got "${raw}")`);
   }
   return Number(raw);
+}
+
+/** A rate: a positive number, fractions allowed (0.5 is one call every two seconds). */
+function positiveRate(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0 || Number(raw) > 100_000) {
+    throw new ConfigError(name, `must be a number of calls per second above 0 and at most 100000 (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+/** A postgres:// URL; the message never repeats the value (it may hold a password). */
+function postgresUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!parsed || !['postgres:', 'postgresql:'].includes(parsed.protocol) || !parsed.hostname) {
+    throw new ConfigError(name, 'must be a postgres://user:password@host:port/database URL');
+  }
+  return raw;
 }
 
 /** A comma-separated list of IP addresses or CIDR ranges. */
@@ -372,6 +411,10 @@ function requireCredentialsOffSandbox(env: Env, baseUrl: string, secret: string)
   if (env[baseUrl] && !env[secret]) throw new ConfigError(secret, `must be set when ${baseUrl} is set (the default is the sandbox's public test secret)`);
 }
 
+function rate(value: number | undefined): { maxCallsPerSecond?: number } {
+  return value === undefined ? {} : { maxCallsPerSecond: value };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const sandboxPort = port(env, 'SANDBOX_PORT', 8090);
   const sandboxBase = `http://127.0.0.1:${sandboxPort}`;
@@ -386,6 +429,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: port(env, 'PORT', 8080),
       bodyLimitBytes: positiveInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, 16 * 1024 * 1024),
       ...(env.API_METRICS_PORT ? { metricsPort: port(env, 'API_METRICS_PORT', 0) } : {}),
+      ...(env.LIMITS_DATABASE_URL ? { limitsDatabaseUrl: postgresUrl(env, 'LIMITS_DATABASE_URL') } : {}),
       // A person never meets these; a script does.
       addressLimits: {
         deviceClientsPerMinute: positiveInteger(env, 'ADDRESS_DEVICE_CLIENTS_PER_MINUTE', 20, 1_000_000),
@@ -423,11 +467,13 @@ export function loadConfig(env: Env = process.env): Config {
         baseUrl: url(env, 'ATTESTR_BASE_URL', `${sandboxBase}/attestr`),
         clientId: text(env, 'ATTESTR_CLIENT_ID', 'sandbox-client'),
         secret: text(env, 'ATTESTR_CLIENT_SECRET', 'sandbox-secret'),
+        ...rate(positiveRate(env, 'ATTESTR_MAX_CALLS_PER_SECOND')),
       },
       finqware: {
         baseUrl: url(env, 'FINQWARE_BASE_URL', `${sandboxBase}/finqware`),
         clientId: text(env, 'FINQWARE_CLIENT_ID', 'sandbox-client'),
         secret: text(env, 'FINQWARE_CLIENT_APP_KEY', 'sandbox-app-key'),
+        ...rate(positiveRate(env, 'FINQWARE_MAX_CALLS_PER_SECOND')),
       },
       // A provider's daily limit is waited out up to this long (default 6 hours), then the stage fails.
       quotaWaitCapMs: positiveInteger(env, 'PROVIDER_QUOTA_WAIT_CAP_SECONDS', 6 * 3600, 7 * 24 * 3600) * 1000,

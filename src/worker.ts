@@ -1,6 +1,12 @@
 /**
  * The worker process: polls the task queue, runs session workflows and provider activities.
  * Stateless; run as many as wanted. SIGINT/SIGTERM let in-flight tasks finish, then exit.
+ *
+ * Each rate-limited provider's calls have an activity task queue of their own
+ * (providerTaskQueue), polled by a Worker of their own with maxTaskQueueActivitiesPerSecond
+ * from that provider's *_MAX_CALLS_PER_SECOND: the Temporal server then hands out at most that
+ * many of its tasks a second across all workers, so sessionflow stays under the vendor's limit
+ * instead of collecting its 429s. Every process sets the same rate (the server keeps the last one).
  */
 import { createServer, type Server } from 'node:http';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
@@ -17,15 +23,21 @@ import { WebhookSender } from './activities/webhooks';
 import { loadWorkerSettings } from './settings';
 import type { TenantClient } from './tenants/registry';
 import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
-import { resultQuery, SessionStatusKey } from './workflows/messages';
+import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
 import { namespaceKeyId, sessionKeyId } from './keys/key-store';
 
 export interface SessionWorker {
+  /** The session task queue's worker: workflows, webhooks and the http stage. */
   worker: Worker;
+  /** It and the provider task queues' workers. */
+  workers: Worker[];
+  /** Runs them all until shutdown; when one fails, shuts the others down and rejects. */
+  run(): Promise<void>;
+  shutdown(): void;
   encryption: Encryption;
-  /** Closes the provider connection pools; call after the worker stopped. */
+  /** Closes the provider connection pools; call after the workers stopped. */
   close(): Promise<void>;
 }
 
@@ -78,19 +90,51 @@ export async function createSessionWorker(
   const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
     ...workflowSource(config, overrides.workflowBundle),
-    activities: createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics }),
+    activities,
     // Payloads encrypted with each session's key; failure messages and stack traces too.
     dataConverter: encryption.dataConverter,
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
+  const providerWorkers = await Promise.all(
+    RATE_LIMITED_PROVIDERS.map((provider) => {
+      const rate = config.providers[provider].maxCallsPerSecond;
+      return Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: providerTaskQueue(taskQueue, provider),
+        // Every activity may land here (a session of older code schedules them on its own queue).
+        activities,
+        dataConverter: encryption.dataConverter,
+        shutdownGraceTime: '10 seconds',
+        ...(rate ? { maxTaskQueueActivitiesPerSecond: rate } : {}),
+      });
+    }),
+  );
+  const workers = [worker, ...providerWorkers];
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
   return {
     worker,
+    workers,
+    shutdown,
+    async run() {
+      await Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            shutdown();
+            throw err;
+          }),
+        ),
+      );
+    },
     encryption,
     async close() {
       await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
@@ -165,21 +209,22 @@ async function main(): Promise<void> {
     if (keyStoreDown || stopping) return;
     keyStoreDown = true;
     process.stderr.write('worker: the key store cannot be read; polling stops until it answers\n');
-    current?.worker.shutdown();
+    current?.shutdown();
   });
   const state = () => (keyStoreDown ? 'key_store_unavailable' : (current?.worker.getState().toLowerCase().replace('running', 'ok') ?? 'starting'));
   const health = config.workerHealthPort ? serveHealth(state, config.workerHealthPort) : null;
   const stop = () => {
     stopping = true;
-    current?.worker.shutdown();
+    current?.shutdown();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   while (!stopping) {
     current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
-    process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}\n`);
+    const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
+    process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}\n`);
     try {
-      await current.worker.run();
+      await current.run();
     } catch (err) {
       // The SDK stops a worker whose activation could not be decoded; the task is left to time
       // out and Temporal retries it. Only a key store failure is survived here.

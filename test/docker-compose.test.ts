@@ -3,6 +3,7 @@
  * reading it. Each check returns the problems it finds; the second block breaks a copy of the
  * file in one way or more per check and expects that check to notice, so none passes vacuously.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -40,10 +41,12 @@ interface Service {
   secrets?: (string | { source: string; target?: string })[];
   volumes?: (string | { target?: string; read_only?: boolean })[];
   container_name?: string;
+  configs?: (string | { source: string; target?: string })[];
 }
 interface Compose {
   services: Record<string, Service>;
   secrets?: Record<string, { file?: string }>;
+  configs?: Record<string, { file?: string; content?: string }>;
 }
 type Check = (compose: Compose) => string[];
 
@@ -114,6 +117,27 @@ function readOnlyMounts(compose: Compose, service: Service): string[] {
   return [...secrets, ...volumes];
 }
 
+/**
+ * What a job runs: its command, and the text of each config file it mounts that the command
+ * names (the schema and namespace scripts live in scripts/, shared with `make cluster`).
+ */
+function jobScript(compose: Compose, name: string): string {
+  const service = compose.services[name];
+  const command = text(service?.command);
+  const mounted = (service?.configs ?? [])
+    .map((config) => (typeof config === 'string' ? { source: config, target: `/${config}` } : config))
+    .filter(({ target }) => target && command.includes(target))
+    .map(({ source }) => compose.configs?.[source])
+    .map((config) => (config?.file ? readFileSync(join(ROOT, config.file), 'utf8') : (config?.content ?? '')));
+  return [command, ...mounted].join('\n');
+}
+
+/** The version tag of a temporalio image, e.g. `${TEMPORAL_VERSION:-1.32.2}`. */
+function imageTag(service: Service | undefined): string | undefined {
+  const image = service?.image ?? '';
+  return image.includes(':') ? image.slice(image.indexOf(':') + 1) : undefined;
+}
+
 const checks: Record<string, Check> = {
   'defines every service of the stack': (c) =>
     SERVICES.filter((name) => !c.services[name]).map((name) => `no service ${name}`),
@@ -159,7 +183,7 @@ const checks: Record<string, Check> = {
   'sets up the schemas with temporal-sql-tool and runs Temporal on PostgreSQL': (c) => {
     const job = c.services['temporal-admin-tools'];
     const [jobEnv, server, database] = [job, c.services.temporal, c.services.postgresql].map(environment);
-    const script = text(job?.command);
+    const script = jobScript(c, 'temporal-admin-tools');
     const problems = [
       'temporal-sql-tool',
       'postgres12',
@@ -242,11 +266,11 @@ const checks: Record<string, Check> = {
 
   'creates the namespace and the search attributes the app uses': (c) => {
     const setup = c.services['temporal-setup'];
-    const script = text(setup?.command);
+    const script = jobScript(c, 'temporal-setup');
     const env = environment(setup);
     // Each as name:Type in the setup's loop, the type spelled as the CLI's --type wants it.
     const typed = SESSION_SEARCH_ATTRIBUTES.map(({ name, type }) => `${name}:${type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);
-    const problems = ['namespace create', 'search-attribute create', '--type "$$type"', ...typed]
+    const problems = ['namespace create', 'search-attribute create', '--type "$type"', ...typed]
       .filter((part) => !script.includes(part))
       .map((part) => `temporal-setup does not run ${part}`);
     if (env.NAMESPACE !== environment(c.services.api).TEMPORAL_NAMESPACE) {
@@ -254,6 +278,13 @@ const checks: Record<string, Check> = {
     }
     if (!temporalFrontend(c) || env.TEMPORAL_ADDRESS !== temporalFrontend(c)) problems.push('temporal-setup does not use temporal');
     return problems;
+  },
+
+  'runs one Temporal version, the one scripts/install-temporal-server.sh builds': (c) => {
+    const version = execFileSync('bash', [join(ROOT, 'scripts/temporal-version.sh')], { encoding: 'utf8' }).trim();
+    return ['temporal', 'temporal-admin-tools', 'temporal-setup']
+      .filter((name) => imageTag(c.services[name]) !== `\${TEMPORAL_VERSION:-${version}}`)
+      .map((name) => `${name} runs ${imageTag(c.services[name])}, not \${TEMPORAL_VERSION:-${version}}`);
   },
 
   'keeps secrets out of the file': (c) =>
@@ -388,7 +419,8 @@ describe('the checks catch a broken file', () => {
     ],
     'sets up the schemas with temporal-sql-tool and runs Temporal on PostgreSQL': [
       ['temporal points elsewhere', (c) => (env(c, 'temporal').POSTGRES_SEEDS = 'db')],
-      ['the job skips visibility', (c) => editScript(c, 'temporal-admin-tools', (s) => s.replaceAll('visibility', 'v'))],
+      ['the job runs something else', (c) => (c.services['temporal-admin-tools'].command = ['true'])],
+      ['the schema script is not mounted', (c) => delete c.services['temporal-admin-tools'].configs],
       ['a literal database password', (c) => (env(c, 'postgresql').POSTGRES_PASSWORD = 'temporal')],
     ],
     'uses pinned images and not the deprecated auto-setup one': [
@@ -409,6 +441,8 @@ describe('the checks catch a broken file', () => {
     'creates the namespace and the search attributes the app uses': [
       ['ClientId is forgotten', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('ClientId', ''))],
       ['SessionStageSince as a Keyword', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('SessionStageSince:Datetime', 'SessionStageSince:Keyword'))],
+      ['the setup script is not mounted', (c) => delete c.services['temporal-setup'].configs],
+      ['the setup job runs something else', (c) => editScript(c, 'temporal-setup', () => 'true')],
       ['another namespace', (c) => (env(c, 'temporal-setup').NAMESPACE = 'sessions')],
     ],
     'keeps secrets out of the file': [
@@ -435,7 +469,10 @@ describe('the checks catch a broken file', () => {
       ['the codec server is missing', (c) => delete c.services.codec],
     ],
     'escapes shell variables from compose interpolation in job scripts': [
-      ['a single $', (c) => editScript(c, 'temporal-setup', (s) => s.replace('$$NAMESPACE', '$NAMESPACE'))],
+      ['a single $', (c) => editScript(c, 'temporal-setup', (s) => `echo $NAMESPACE; ${s}`)],
+    ],
+    'runs one Temporal version, the one scripts/install-temporal-server.sh builds': [
+      ['the admin tools lag behind', (c) => (c.services['temporal-admin-tools'].image = 'temporalio/admin-tools:${TEMPORAL_VERSION:-1.30.1}')],
     ],
   };
   const cases = Object.entries(breakages).flatMap(([check, ways]) =>

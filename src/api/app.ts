@@ -44,6 +44,8 @@ export interface ApiDeps {
   logger?: false | { level: string };
   /** Where the api's metrics are registered, for the process to serve (see metrics.ts); a private one when absent. */
   metricsRegistry?: Registry;
+  /** Per-client limits; counted in this process's memory when absent (one api process). */
+  limiter?: RateLimiter;
 }
 
 export const BACKEND_PREFIX = '/api/v1/public/flowx';
@@ -137,7 +139,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     gateway,
     catalog: deps.catalog,
     clients: new ClientDirectory(deps.clients),
-    limiter: new RateLimiter({}),
+    limiter: deps.limiter ?? new RateLimiter(),
     tokens: new DeviceTokens(deps.deviceTokenSecret),
     attestr: new AttestrConnector(deps.config.providers.attestr),
     limits: DEFAULT_LIMITS,

@@ -16,7 +16,7 @@ export function requireBackendClient(app: FastifyInstance, context: ApiContext):
   app.addHook('onRequest', async (request) => {
     const client = context.clients.authenticateBasic(request.headers.authorization);
     if (!client) throw new BackendError(4016);
-    const verdict = context.limiter.check(client.id, limitsOf(client, context));
+    const verdict = await context.limiter.check(client.id, limitsOf(client, context));
     if (!verdict.ok) throw new BackendError(verdict.code, undefined, { retryAfterSeconds: verdict.retryAfterSeconds });
     request.tenant = client;
   });

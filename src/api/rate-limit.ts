@@ -2,19 +2,23 @@
  * Per-client request limits of the backend API, answered with Attestr's codes: 4291 when a
  * client exceeds its per-second rate, 4293 when it exceeds its daily quota.
  *
- * The counters live in the memory of one api process. Each api replica counts on its own, so
- * with N replicas behind a load balancer a client can get up to N times its configured limits,
- * and a restart forgets the day's count. That is accepted: the limits protect the service from
- * a runaway client, they are not billing. (Temporal is the only durable store, and the api is
- * stateless by design; a shared counter would need a second one.)
+ * The counting is rate-limiter-flexible's. With one api process (the embedded default) the
+ * counters live in its memory; with several (`make cluster`, docker-compose.yml) they live in
+ * PostgreSQL (`LIMITS_DATABASE_URL`), where every replica increments the same row atomically,
+ * so the limits hold for the client as a whole rather than per process. Should PostgreSQL stop
+ * answering, each process falls back to counting in memory (rate-limiter-flexible's insurance
+ * limiter) rather than refusing or failing requests: the limits protect the service from a
+ * runaway client, they are not billing.
  *
- * Algorithm: fixed windows aligned to the clock. The per-second window is the current whole
- * second of `now()` (epoch milliseconds divided by 1000), the daily window the current UTC
- * calendar day. At most `perSecond` requests are accepted per second window and `perDay` per
- * day; a refused request counts against neither. Each client holds one entry with only the
- * current second's and the current day's counters, and entries of past days are swept, so
- * memory is bounded by the number of clients seen today.
+ * Windows are aligned to the clock: the per-second window is the current whole second of
+ * `now()` (epoch milliseconds divided by 1000), the daily window the current UTC calendar day.
+ * Each window is its own counter key, so the store only ever increments. At most `perSecond`
+ * requests are accepted per second window and `perDay` per day; a refused request counts
+ * against neither. Keys expire shortly after their window, so memory and table rows are
+ * bounded by the clients seen in the current windows.
  */
+import type { Pool } from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface RateLimits {
   perSecond: number;
@@ -32,13 +36,17 @@ export type RateDecision = { ok: true } | { ok: false; code: 4291 | 4293; retryA
 
 const SECOND_MS = 1000;
 const DAY_MS = 86_400_000;
+/** The table every api replica counts in. */
+export const LIMITS_TABLE = 'sessionflow_rate_limits';
 
-interface Counters {
-  second: number;
-  secondCount: number;
-  day: number;
-  dayCount: number;
-}
+/**
+ * How long a window's key is kept, in seconds: past its window's end, so a slow request near the
+ * boundary still finds it; the key names its window, so keeping it longer changes no count.
+ */
+const KEEP_SECOND_KEY_S = 5;
+const KEEP_DAY_KEY_S = 86_400 + 3_600;
+/** The counters decide nothing themselves: the limits differ per client, so check() compares. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 function checkLimit(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive whole number`);
@@ -49,65 +57,94 @@ function secondsUntil(until: number, now: number): number {
   return Math.max(1, Math.ceil((until - now) / SECOND_MS));
 }
 
+/** The two stores a limiter counts in; limiters given the same ones count together. */
+export interface Counters {
+  second: RateLimiterAbstract;
+  day: RateLimiterAbstract;
+}
+
+/** Counters in this process's memory: the embedded default, one api process. */
+export function memoryCounters(): Counters {
+  return {
+    second: new RateLimiterMemory({ keyPrefix: 'rl-s', points: UNLIMITED, duration: KEEP_SECOND_KEY_S }),
+    day: new RateLimiterMemory({ keyPrefix: 'rl-d', points: UNLIMITED, duration: KEEP_DAY_KEY_S }),
+  };
+}
+
+function postgresCounter(pool: Pool, keyPrefix: string, duration: number, tableCreated: boolean): Promise<RateLimiterAbstract> {
+  return new Promise((resolve, reject) => {
+    const limiter: RateLimiterAbstract = new RateLimiterPostgres(
+      {
+        storeClient: pool,
+        tableName: LIMITS_TABLE,
+        tableCreated,
+        clearExpiredByTimeout: true,
+        keyPrefix,
+        points: UNLIMITED,
+        duration,
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix, points: UNLIMITED, duration }),
+      },
+      // Called from inside the constructor when the table exists already: resolve after it returned.
+      (err?: Error) => queueMicrotask(() => (err ? reject(err) : resolve(limiter))),
+    );
+  });
+}
+
 export class RateLimiter {
   private readonly now: () => number;
-  private readonly counters = new Map<string, Counters>();
-  private sweptDay = -Infinity;
+  private readonly counters: Counters;
 
-  constructor(options: { now?: () => number } = {}) {
+  /** In memory (one api process), or on the counters `RateLimiter.postgres` made. */
+  constructor(options: { now?: () => number; counters?: Counters } = {}) {
     this.now = options.now ?? Date.now;
+    this.counters = options.counters ?? memoryCounters();
   }
 
-  /** How many clients currently hold counters (for tests and metrics). */
-  get trackedClients(): number {
-    return this.counters.size;
+  /**
+   * Counters shared by every api process that uses the same database: creates the table when
+   * missing (once, before the second counter, so two replicas starting together do not race).
+   */
+  static async postgres(pool: Pool, options: { now?: () => number } = {}): Promise<RateLimiter> {
+    const second = await postgresCounter(pool, 'rl-s', KEEP_SECOND_KEY_S, false);
+    const day = await postgresCounter(pool, 'rl-d', KEEP_DAY_KEY_S, true);
+    return new RateLimiter({ ...options, counters: { second, day } });
   }
 
   /**
    * Decides one request of `clientId` (an authenticated client id: an unauthenticated caller
    * must not be able to create entries) and counts it when accepted.
    */
-  check(clientId: string, limits: RateLimits): RateDecision {
+  async check(clientId: string, limits: RateLimits): Promise<RateDecision> {
     checkLimit('perSecond', limits.perSecond);
     checkLimit('perDay', limits.perDay);
     const now = this.now();
     const second = Math.floor(now / SECOND_MS);
     const day = Math.floor(now / DAY_MS);
-    if (day > this.sweptDay) this.sweep(day);
+    const secondKey = `${clientId}:${second}`;
+    const dayKey = `${clientId}:${day}`;
+    const dayRefusal: RateDecision = { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: secondsUntil((day + 1) * DAY_MS, now) };
 
-    let entry = this.counters.get(clientId);
-    if (!entry) {
-      entry = { second, secondCount: 0, day, dayCount: 0 };
-      this.counters.set(clientId, entry);
+    // Each consume is one atomic increment that answers this request's place in the window.
+    const inSecond = await consumed(this.counters.second, secondKey);
+    if (inSecond > limits.perSecond) {
+      // The daily refusal wins when both apply: its Retry-After is the one worth waiting for.
+      const dayCount = (await this.counters.day.get(dayKey))?.consumedPoints ?? 0;
+      if (dayCount >= limits.perDay) return dayRefusal;
+      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: secondsUntil((second + 1) * SECOND_MS, now) };
     }
-    // A clock that steps back keeps counting in the newer window rather than reopening an
-    // older one, so a clock adjustment never grants extra requests.
-    if (second > entry.second) {
-      entry.second = second;
-      entry.secondCount = 0;
+    const inDay = await consumed(this.counters.day, dayKey);
+    if (inDay > limits.perDay) {
+      // Refused: give the second back, so the refusal counts against neither window. (The
+      // day's own excess needs no undo: that window refuses everything until it ends.)
+      await this.counters.second.reward(secondKey, 1);
+      return dayRefusal;
     }
-    if (day > entry.day) {
-      entry.day = day;
-      entry.dayCount = 0;
-    }
-
-    // The daily refusal wins when both apply: its Retry-After is the one worth waiting for.
-    if (entry.dayCount >= limits.perDay) {
-      return { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: secondsUntil((entry.day + 1) * DAY_MS, now) };
-    }
-    if (entry.secondCount >= limits.perSecond) {
-      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: secondsUntil((entry.second + 1) * SECOND_MS, now) };
-    }
-    entry.secondCount += 1;
-    entry.dayCount += 1;
     return { ok: true };
   }
+}
 
-  /** Drops the entries of days before `day`: their counters can no longer refuse anything. */
-  private sweep(day: number): void {
-    for (const [clientId, entry] of this.counters) {
-      if (entry.day < day) this.counters.delete(clientId);
-    }
-    this.sweptDay = day;
-  }
+/** Counts one request in the window `key` and answers how many that window holds now. */
+async function consumed(counter: RateLimiterAbstract, key: string): Promise<number> {
+  const result: RateLimiterRes = await counter.consume(key, 1);
+  return result.consumedPoints;
 }

@@ -6,6 +6,19 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/core/types';
 
+/** Providers whose calls run on an activity task queue of their own, rate-limited by the server. */
+export const RATE_LIMITED_PROVIDERS = ['attestr', 'finqware'] as const;
+export type RateLimitedProvider = (typeof RATE_LIMITED_PROVIDERS)[number];
+
+/**
+ * The activity task queue of a provider's calls, next to the session's own task queue (the
+ * default `sessionflow` gives `sessionflow-attestr`; deploy/temporal-dynamic-config.yaml gives
+ * those one partition). Workers poll it with that provider's rate (src/worker.ts).
+ */
+export function providerTaskQueue(taskQueue: string, provider: RateLimitedProvider): string {
+  return `${taskQueue}-${provider}`;
+}
+
 export const SESSION_STATUSES = ['created', 'in_progress', 'consumed', 'expired', 'archived'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 

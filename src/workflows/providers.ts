@@ -2,11 +2,11 @@
  * The one place provider stages call activities: it owns the retry profiles and turns provider
  * failures into StageErrors, which the flow then routes along its ERROR transition.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, TimeoutFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StageInfo } from '../flows/core/engine';
 import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/core/http-stage';
-import type { AttestrDelivery, StageError } from './messages';
+import { providerTaskQueue, type AttestrDelivery, type RateLimitedProvider, type StageError } from './messages';
 
 /** Classes a retry cannot fix: the stage fails on the first one. */
 const PERMANENT = ['ProviderRejected', 'ProviderSignatureInvalid'];
@@ -14,21 +14,34 @@ const PERMANENT = ['ProviderRejected', 'ProviderSignatureInvalid'];
 // Provider calls: rate limits are retried at the provider's Retry-After (the activity sets
 // nextRetryDelay), 5xx and transport errors with backoff. Heartbeats every second let a worker
 // crash show within five seconds instead of the whole call timeout.
-const calls = proxyActivities<Activities>({
+const CALLS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes: PERMANENT },
-});
+};
+const calls = proxyActivities<Activities>(CALLS);
 
 /** The pending-result bound when the step names none (a step sent by an older api). */
 export const DEFAULT_PENDING_WAIT_SECONDS = 10;
+
+/**
+ * Sessions started before provider task queues existed scheduled provider calls on the session's
+ * own task queue; `patched` keeps them doing so on replay, and new ones use the provider's queue,
+ * where the Temporal server caps the calls a second across all workers.
+ */
+const PROVIDER_QUEUES_PATCH = 'provider-task-queues-1';
+
+function providerCalls(provider: RateLimitedProvider, options: ActivityOptions = CALLS) {
+  if (!patched(PROVIDER_QUEUES_PATCH)) return proxyActivities<Activities>(options);
+  return proxyActivities<Activities>({ ...options, taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) });
+}
 
 // The device reports the user finished Attestr's flow; the result can lag a moment behind it,
 // so a pending result is polled by Temporal's retries, but only for `waitSeconds` in all
 // (schedule-to-close): the device's request is waiting on this step. Past it the stage answers
 // pending and the device tries again. Same three history events as before, whatever the bound.
 function attestrResult(waitSeconds: number) {
-  return proxyActivities<Activities>({
+  return providerCalls('attestr', {
     scheduleToCloseTimeout: `${waitSeconds} seconds`,
     heartbeatTimeout: '5 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds', nonRetryableErrorTypes: PERMANENT },
@@ -67,7 +80,7 @@ function param(stage: StageInfo, name: string): string {
 export function prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome> {
   return attempt(async () => {
     const snapshot = stage.params?.snapshot;
-    const handshake = await calls.attestrCreateHandshake({
+    const handshake = await providerCalls('attestr').attestrCreateHandshake({
       flow: param(stage, 'flow'),
       snapshot: typeof snapshot === 'string' ? snapshot : null,
       tag: idempotencyKey,
@@ -115,8 +128,9 @@ export function runStage(stage: StageInfo, context: StageContext): Promise<Stage
     }
     const { input, idempotencyKey } = context;
     const skill = param(stage, 'skill');
-    const session = await calls.finqwareCreateSession({ tenantUserId: idempotencyKey, skill });
-    const step = await calls.finqwareSubmitStep({ sessionId: session.sessionId, nonce: session.nonce, skill, step: param(stage, 'step'), data: input });
+    const finqware = providerCalls('finqware');
+    const session = await finqware.finqwareCreateSession({ tenantUserId: idempotencyKey, skill });
+    const step = await finqware.finqwareSubmitStep({ sessionId: session.sessionId, nonce: session.nonce, skill, step: param(stage, 'step'), data: input });
     return { sessionId: session.sessionId, stepId: step.stepId, status: step.status, data: step.data };
   });
 }

@@ -104,7 +104,7 @@ export async function startStack(
     async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
       const worker = await createSessionWorker(config, { connection: workerConnection, clients, encryption, sessionSecret });
-      workers.push({ worker, running: worker.worker.run(), connection: workerConnection });
+      workers.push({ worker, running: worker.run(), connection: workerConnection });
       return worker;
     },
     spawnWorker(env = {}) {
@@ -132,7 +132,7 @@ export async function startStack(
     async stop() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       for (const { worker, running, connection: c } of workers) {
-        worker.worker.shutdown();
+        worker.shutdown();
         await running;
         await worker.close();
         await c.close();

@@ -87,7 +87,7 @@ async function failure(context: ApiContext, err: unknown, sessionId: string, cli
   return deviceFailure(err);
 }
 
-function admit(context: ApiContext, clientId: string, request: FastifyRequest): void {
+async function admit(context: ApiContext, clientId: string, request: FastifyRequest): Promise<void> {
   const client = context.clients.get(clientId);
   if (!client) {
     // Refused by the session itself, like an unknown id; for the address, a failed authentication.
@@ -96,7 +96,7 @@ function admit(context: ApiContext, clientId: string, request: FastifyRequest): 
   }
   // Device traffic counts apart from the backend's: a claimed client_id must not be able to
   // spend the tenant backend's own limits.
-  const verdict = context.limiter.check(`device:${client.id}`, limitsOf(client, context));
+  const verdict = await context.limiter.check(`device:${client.id}`, limitsOf(client, context));
   if (!verdict.ok) {
     const daily = verdict.code === 4293;
     throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
@@ -115,7 +115,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   const body = request.body;
   const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
   if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
-  admit(context, client.id, request);
+  await admit(context, client.id, request);
   const credential = await deviceCredential(request, context);
   if (credential && credential.tenantId !== client.id) {
     throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
@@ -143,7 +143,7 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
-  admit(context, body.client_id, request);
+  await admit(context, body.client_id, request);
   const credential = await deviceCredential(request, context);
   try {
     return await context.gateway.submitStep(request.params.id, {

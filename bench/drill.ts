@@ -1,0 +1,314 @@
+/**
+ * `make drill`: faults under load on a fresh `make cluster` (its own data under .data/drill),
+ * then every session checked. Writes bench/results/drill.json and drill.md.
+ *
+ *   1. baseline: DRILL_BASELINE sessions (default 96) from 32 devices, no faults;
+ *   2. drill: DRILL_SESSIONS kyc-basic sessions (default 1,000) from 32 devices spread over both
+ *      apis, while: every 10 s a random worker is killed with SIGKILL (the cluster restarts it);
+ *      once, an api is killed with SIGKILL (restarted; its devices go on through the other);
+ *      once, the Temporal server is restarted; every 15 s, a storm of 429s with Retry-After
+ *      at both sandboxes;
+ *   3. drain: faults stop; wait for the last sessions and webhooks;
+ *   4. check each session: outcome success; exactly one Attestr handshake for its stage at the
+ *      sandbox; its Finqware step applied once; a valid result signature; each of its webhook
+ *      ids received, duplicates counted by the receiver.
+ * Exits non-zero when lost, doubled or invalidSignatures is not 0.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config';
+import { startCluster, type Cluster } from '../scripts/cluster';
+import { ApiPool, runKycSession, type KycSession } from './kyc-http';
+
+const DEVICES = 32;
+const SESSIONS = Number(process.env.DRILL_SESSIONS || 1000);
+const BASELINE = Number(process.env.DRILL_BASELINE || 96);
+const DATA_DIR = join('.data', 'drill');
+const RESULTS = join(__dirname, 'results');
+/** The drill's stand-in for each vendor's documented limit; sessionflow gets 80 % of it. */
+const VENDOR_LIMIT = 50;
+const PROVIDER_RATE = 40;
+/** Events of one kyc-basic session with webhooks: created, in_progress, 3 steps, consumed. */
+const WEBHOOKS_PER_SESSION = 6;
+
+interface Outcome {
+  id: string | null;
+  session: KycSession | null;
+  error: string | null;
+  phase: 'baseline' | 'drill';
+}
+
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function log(line: string): void {
+  process.stdout.write(`[drill] ${line}\n`);
+}
+
+/** Standard Webhooks receiver: counts each webhook-id it is sent (duplicates included). */
+function startReceiver(): Promise<{ url: string; received: Map<string, number>; close: () => void }> {
+  const received = new Map<string, number>();
+  const server = createServer((request, response) => {
+    const id = request.headers['webhook-id'];
+    request.resume();
+    request.on('end', () => {
+      if (typeof id === 'string') received.set(id, (received.get(id) ?? 0) + 1);
+      response.statusCode = 204;
+      response.end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      resolve({ url: `http://127.0.0.1:${port}/webhooks`, received, close: () => server.close() });
+    }),
+  );
+}
+
+async function json<T>(url: string, init?: RequestInit): Promise<T> {
+  const answer = await fetch(url, init);
+  return (await answer.json()) as T;
+}
+
+async function main(): Promise<void> {
+  const temporalCli = process.env.TEMPORAL_CLI;
+  if (!temporalCli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make drill`');
+  rmSync(DATA_DIR, { recursive: true, force: true });
+  const receiver = await startReceiver();
+  const client = {
+    id: 'drill-client',
+    secret: randomBytes(24).toString('hex'),
+    webhookUrl: receiver.url,
+    webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
+    perSecond: 100_000,
+    perDay: 100_000_000,
+  };
+  const env = {
+    DATA_DIR,
+    SESSIONFLOW_CLIENTS: JSON.stringify([client]),
+    DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
+    FINQWARE_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
+  };
+  const config = loadConfig({ ...process.env, ...env });
+  const lines: string[] = [];
+  const cluster: Cluster = await startCluster({ config, temporalCli, env, ui: false, sink: (line) => lines.push(line) });
+  log(`cluster up: apis ${cluster.apiUrls.join(' ')}, Temporal ${cluster.temporalAddress}`);
+  // Interrupted: stop the cluster (its Temporal server and PostgreSQL run detached) before leaving.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cluster.stop().then(() => process.exit(130)));
+  const apis = new ApiPool(cluster.apiUrls, 300_000);
+  const outcomes: Outcome[] = [];
+
+  const runPhase = async (phase: Outcome['phase'], count: number) => {
+    let next = 0;
+    const device = async (d: number) => {
+      for (;;) {
+        const n = next++;
+        if (n >= count) return;
+        const outcome: Outcome = { id: null, session: null, error: null, phase };
+        outcomes.push(outcome);
+        try {
+          outcome.session = await runKycSession(apis, cluster.sandboxUrl, client, `${phase}-${n}-${randomUUID()}`, {
+            api: d % cluster.apiUrls.length,
+            webhook: true,
+            created: (id) => (outcome.id = id),
+          });
+        } catch (err) {
+          outcome.error = (err as Error).message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: DEVICES }, (_, d) => device(d)));
+  };
+
+  const started = Date.now();
+  log(`baseline: ${BASELINE} sessions, no faults`);
+  await runPhase('baseline', BASELINE);
+  log(`drill: ${SESSIONS} sessions under faults`);
+
+  const faults: string[] = [];
+  const fault = (what: string) => {
+    faults.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+    log(what);
+  };
+  let faulting = true;
+  const drillStart = Date.now();
+  const done = () => outcomes.filter((o) => o.phase === 'drill' && (o.session || o.error)).length;
+  const injector = (async () => {
+    let tick = 0;
+    let apiKilled = false;
+    let temporalRestarted = false;
+    while (faulting) {
+      await new Promise((r) => setTimeout(r, 5_000));
+      if (!faulting) break;
+      tick += 1;
+      try {
+        if (tick % 2 === 0) {
+          const victim = cluster.workers[Math.floor(Math.random() * cluster.workers.length)];
+          victim.current().kill('SIGKILL');
+          fault(`kill -9 ${victim.name}`);
+        }
+        if (tick % 3 === 0) {
+          for (const provider of ['attestr', 'finqware']) {
+            await fetch(`${cluster.sandboxUrl}/${provider}/_faults`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ status: 429, code: provider === 'attestr' ? 4291 : undefined, retryAfter: 2, count: 25 }),
+            });
+          }
+          fault('429 storm (25 calls each, Retry-After 2) at both sandboxes');
+        }
+        if (!apiKilled && done() >= SESSIONS * 0.25) {
+          apiKilled = true;
+          cluster.apis[1].current().kill('SIGKILL');
+          fault(`kill -9 ${cluster.apis[1].name}`);
+        }
+        if (!temporalRestarted && done() >= SESSIONS * 0.5) {
+          temporalRestarted = true;
+          fault('restarting the Temporal server');
+          const down = Date.now();
+          await cluster.restartTemporal();
+          fault(`Temporal server back after ${((Date.now() - down) / 1000).toFixed(1)} s`);
+        }
+      } catch (err) {
+        log(`fault injection: ${(err as Error).message}`);
+      }
+    }
+  })();
+  await runPhase('drill', SESSIONS);
+  faulting = false;
+  await injector;
+  const loadEnd = Date.now();
+
+  // Drain: the webhooks still in their outboxes.
+  const drillIds = () => outcomes.filter((o) => o.session).map((o) => o.session!.id);
+  const missing = () =>
+    drillIds().flatMap((id) => Array.from({ length: WEBHOOKS_PER_SESSION }, (_, i) => `${id}.${i + 1}`)).filter((wid) => !receiver.received.has(wid));
+  const drainDeadline = Date.now() + 300_000;
+  while (missing().length > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 1_000));
+  const drainedAt = Date.now();
+
+  // Checks.
+  const handshakes = await json<Array<{ tag: string }>>(`${cluster.sandboxUrl}/attestr/_handshakes`);
+  type Call = { method: string; path: string; status: number; at: number; fault?: true; replayed?: true };
+  const finqwareCalls = await json<Call[]>(`${cluster.sandboxUrl}/finqware/_calls`);
+  const attestrCalls = await json<Call[]>(`${cluster.sandboxUrl}/attestr/_calls`);
+  /** The busiest 4-second window of a provider's calls, per second (the server's bucket allows one second's burst). */
+  const busiest = (calls: Call[]) => {
+    const times = calls.filter((c) => c.method !== 'webhook' && c.path !== 'webhook').map((c) => c.at).sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0, j = 0; i < times.length; i += 1) {
+      while (times[j] < times[i] - 4_000) j += 1;
+      most = Math.max(most, i - j + 1);
+    }
+    return most / 4;
+  };
+  const handshakesBySession = new Map<string, number>();
+  for (const h of handshakes) {
+    const sessionId = h.tag.split('.')[0];
+    handshakesBySession.set(sessionId, (handshakesBySession.get(sessionId) ?? 0) + 1);
+  }
+  const appliedSteps = new Map<string, number>();
+  for (const call of finqwareCalls) {
+    const match = /^\/v1\/sessions\/([^/]+)\/steps$/.exec(call.path);
+    if (match && call.method === 'POST' && call.status === 200 && !call.replayed) appliedSteps.set(match[1], (appliedSteps.get(match[1]) ?? 0) + 1);
+  }
+  const all = outcomes;
+  const accepted = all.filter((o) => o.id !== null);
+  const completed = accepted.filter((o) => o.session && o.session.result.outcome === 'success');
+  const lost = accepted.filter((o) => !o.session);
+  const doubledSessions = completed.filter((o) => {
+    const { id, result } = o.session!;
+    const bank = (result.result as Record<string, { output?: { sessionId?: string } }>).bank?.output?.sessionId ?? '';
+    return handshakesBySession.get(id) !== 1 || appliedSteps.get(bank) !== 1;
+  });
+  const invalid = completed.filter((o) => !o.session!.signatureValid);
+  const missingWebhooks = missing();
+  const duplicateWebhooks = [...receiver.received.values()].filter((n) => n > 1).reduce((sum, n) => sum + n - 1, 0);
+  const steps = (phase: Outcome['phase']) => all.filter((o) => o.phase === phase && o.session).flatMap((o) => o.session!.stepMs);
+  const baselineSteps = steps('baseline');
+  const drillSteps = steps('drill');
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: '2 shared cores (other engineers\u2019 builds and tests running alongside)',
+    devices: DEVICES,
+    sessions: all.length,
+    baselineSessions: BASELINE,
+    drillSessions: SESSIONS,
+    accepted: accepted.length,
+    completed: completed.length,
+    lost: lost.length,
+    failedBeforeAccepted: all.filter((o) => o.id === null).length,
+    doubled: doubledSessions.length,
+    invalidSignatures: invalid.length,
+    providerCallsPerSecond: {
+      vendorLimit: VENDOR_LIMIT,
+      configured: PROVIDER_RATE,
+      attestrBusiest4s: busiest(attestrCalls),
+      finqwareBusiest4s: busiest(finqwareCalls),
+      vendor429sInjected: [...attestrCalls, ...finqwareCalls].filter((c) => c.fault).length,
+    },
+    webhooks: { expected: drillIds().length * WEBHOOKS_PER_SESSION, missing: missingWebhooks.length, duplicates: duplicateWebhooks },
+    stepLatencyMs: {
+      withoutFaults: { p50: percentile(baselineSteps, 50), p99: percentile(baselineSteps, 99), steps: baselineSteps.length },
+      withFaults: { p50: percentile(drillSteps, 50), p99: percentile(drillSteps, 99), steps: drillSteps.length },
+    },
+    drillSeconds: Math.round((loadEnd - drillStart) / 100) / 10,
+    drainSeconds: Math.round((drainedAt - loadEnd) / 100) / 10,
+    totalSeconds: Math.round((drainedAt - started) / 100) / 10,
+    restarts: Object.fromEntries([...cluster.workers, ...cluster.apis, cluster.temporal].map((s) => [s.name, s.restarts])),
+    clientFailovers: apis.failovers,
+    clientThrottled: apis.throttled,
+    faults,
+    errors: [...new Set(all.filter((o) => o.error).map((o) => o.error!.replace(/DS\w+/g, 'DS…')))].slice(0, 10),
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'drill.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
+  writeFileSync(
+    join(RESULTS, 'drill.md'),
+    [
+      '# make drill',
+      '',
+      `${report.date}, ${report.machine}. ${DEVICES} devices over both apis of \`make cluster\` (Temporal ${cluster.temporalAddress.split(':')[0]} on PostgreSQL, 2 workers, 2 apis).`,
+      '',
+      '| | |',
+      '|---|---|',
+      `| sessions | ${report.sessions} (${BASELINE} without faults, then ${SESSIONS} under faults) |`,
+      `| completed | ${report.completed} |`,
+      `| lost (accepted, never finished) | ${report.lost} |`,
+      `| doubled (a handshake or Finqware step applied twice) | ${report.doubled} |`,
+      `| invalidSignatures | ${report.invalidSignatures} |`,
+      `| provider calls a second (busiest 4 s) | Attestr ${report.providerCallsPerSecond.attestrBusiest4s}, Finqware ${report.providerCallsPerSecond.finqwareBusiest4s} (configured ${PROVIDER_RATE}, vendor limit ${VENDOR_LIMIT}; Attestr includes the apis' webhook checks) |`,
+      `| webhooks | ${report.webhooks.expected} expected, ${report.webhooks.missing} missing, ${report.webhooks.duplicates} duplicates |`,
+      `| step latency without faults | p50 ${ms(report.stepLatencyMs.withoutFaults.p50)}, p99 ${ms(report.stepLatencyMs.withoutFaults.p99)} |`,
+      `| step latency with faults | p50 ${ms(report.stepLatencyMs.withFaults.p50)}, p99 ${ms(report.stepLatencyMs.withFaults.p99)} |`,
+      `| drill under faults | ${report.drillSeconds} s |`,
+      `| time to drain (faults stop → last webhook) | ${report.drainSeconds} s |`,
+      `| restarts | ${Object.entries(report.restarts).map(([name, n]) => `${name} ${n}`).join(', ')} |`,
+      `| device requests failed over to the other api | ${report.clientFailovers} |`,
+      '',
+      'Faults:',
+      '',
+      ...faults.map((f) => `- ${f}`),
+      '',
+      ...(report.errors.length ? ['Errors:', '', ...report.errors.map((e) => `- ${e}`), ''] : []),
+    ].join('\n'),
+  );
+  log(`sessions ${report.sessions}, completed ${report.completed}, lost ${report.lost}, doubled ${report.doubled}, invalid signatures ${report.invalidSignatures}, webhooks missing ${report.webhooks.missing} (duplicates ${report.webhooks.duplicates}), drain ${report.drainSeconds} s`);
+  writeFileSync(join(DATA_DIR, 'cluster-output.log'), `${lines.join('\n')}\n`);
+  await cluster.stop();
+  receiver.close();
+  process.exit(report.lost === 0 && report.doubled === 0 && report.invalidSignatures === 0 ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`make drill failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,540 @@
+/**
+ * `make cluster`: the shape docker-compose.yml describes, run natively without Docker.
+ *
+ *   PostgreSQL            scripts/postgres.sh (Debian's packages), data under <DATA_DIR>/cluster/postgres
+ *   schemas               scripts/temporal-schema.sh, as compose's temporal-admin-tools job
+ *   Temporal server       built from go.temporal.io/server at compose's version, started with the
+ *                         config template of the temporalio/server image (config/docker.yaml in
+ *                         the module) and compose's environment and dynamic config
+ *   namespace, attributes scripts/temporal-namespace.sh, as compose's temporal-setup job
+ *   Temporal UI           built from github.com/temporalio/ui-server/v2 at compose's UI version
+ *   sandboxes, 2 workers, 2 apis (limits counted together in PostgreSQL)
+ *
+ * Everything listens on 127.0.0.1, on the ports of the last run when they are free (kept in
+ * cluster/ports.json) or on free ones; CLUSTER_API_PORT=8080 asks for 8080 and 8081. As compose's
+ * `restart: unless-stopped`, a worker, api, sandbox or Temporal server that dies is started
+ * again. Ctrl-C stops everything, apis first and PostgreSQL last; the next `make cluster` finds
+ * the sessions in PostgreSQL. cluster/cluster.json names every process, for the smoke test and
+ * the drill.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { loadConfigOrExit, type Config } from '../src/config';
+import { writeWorkflowBundle } from './bundle-workflows';
+import { freePort } from './dev-server';
+import { runningBlock } from './running-block';
+import { startService, stopService, type LineSink, type Service } from './services';
+
+const ROOT = resolve(__dirname, '..');
+
+/** Temporal server ports, named as the variables of the image's config template (config/docker.yaml). */
+const SERVER_PORTS = [
+  'FRONTEND_GRPC_PORT',
+  'FRONTEND_MEMBERSHIP_PORT',
+  'FRONTEND_HTTP_PORT',
+  'HISTORY_GRPC_PORT',
+  'HISTORY_MEMBERSHIP_PORT',
+  'MATCHING_GRPC_PORT',
+  'MATCHING_MEMBERSHIP_PORT',
+  'WORKER_GRPC_PORT',
+  'WORKER_MEMBERSHIP_PORT',
+] as const;
+
+interface Ports {
+  postgres: number;
+  server: Record<(typeof SERVER_PORTS)[number], number>;
+  ui: number;
+  sandbox: number;
+  apis: number[];
+}
+
+export interface Tools {
+  TEMPORAL_SERVER: string;
+  TEMPORAL_SQL_TOOL: string;
+  TEMPORAL_MODULE: string;
+  TEMPORAL_UI?: string;
+  TEMPORAL_UI_MODULE?: string;
+}
+
+export interface ClusterOptions {
+  config: Config;
+  /** The Temporal CLI (scripts/install-temporal.sh), for the namespace script. */
+  temporalCli: string;
+  workers?: number;
+  apis?: number;
+  /** Extra environment for sandbox, workers and apis (e.g. provider rates). */
+  env?: NodeJS.ProcessEnv;
+  ui?: boolean;
+  sink?: LineSink;
+  /** The first api port; the others follow it. Free ports when absent. */
+  apiPort?: number;
+  /** Receives the cluster's stop at once, so a Ctrl-C while it starts stops what already runs. */
+  onStop?: (stop: () => Promise<void>) => void;
+}
+
+/** A process the cluster keeps running: started again when it dies, unless the cluster is stopping. */
+export interface Supervised {
+  name: string;
+  current(): ChildProcess;
+  /** Times it was started again after dying. */
+  restarts: number;
+  /** Resolves once the replacement of the current process answers (or at once when it runs). */
+  ready(): Promise<void>;
+}
+
+export interface Cluster {
+  dir: string;
+  apiUrls: string[];
+  uiUrl: string | null;
+  temporalAddress: string;
+  sandboxUrl: string;
+  postgresUrl: string;
+  workers: Supervised[];
+  apis: Supervised[];
+  sandbox: Supervised;
+  temporal: Supervised;
+  /** Stops and starts the Temporal server (same ports, same database). */
+  restartTemporal(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function say(sink: LineSink, line: string): void {
+  sink(`[cluster] ${line}`);
+}
+
+/** Runs a command to completion; rejects with its output on failure. */
+function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; sink: LineSink; name: string; detached?: boolean }): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    // Detached: in its own process group, so a Ctrl-C meant for the cluster does not reach a
+    // server it starts (pg_ctl's PostgreSQL); the cluster stops that itself, in order.
+    const child = spawn(command, args, { cwd: ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      for (const line of stderr.split('\n').filter(Boolean)) options.sink(`[${options.name}] ${line}`);
+      if (code === 0) resolvePromise(stdout);
+      else reject(new Error(`${options.name} failed (exit ${code})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
+    });
+  });
+}
+
+/** Builds (once) and finds the Temporal server, its sql tool and the UI: scripts/install-temporal-server.sh. */
+export async function installTools(sink: LineSink, ui = true): Promise<Tools> {
+  const out = await run('bash', ['scripts/install-temporal-server.sh', ...(ui ? [] : ['--no-ui'])], { sink, name: 'install' });
+  const tools = Object.fromEntries(
+    out
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  ) as unknown as Tools;
+  if (!tools.TEMPORAL_SERVER || !tools.TEMPORAL_SQL_TOOL || !tools.TEMPORAL_MODULE) throw new Error('install-temporal-server.sh printed no server');
+  return tools;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once('error', () => resolvePromise(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
+  });
+}
+
+/**
+ * Distinct free ports, none of them in `taken`. The server keeps membership ports in a
+ * PostgreSQL smallint column, so the server's ports come from below 32768, under the kernel's
+ * ephemeral range (where `freePort` finds ports) so an outgoing connection cannot take them.
+ */
+async function freePorts(count: number, taken: Set<number>, below32768 = false): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = below32768 ? 20_000 + Math.floor(Math.random() * 12_000) : await freePort();
+    if (!taken.has(port) && !ports.includes(port) && (await portIsFree(port))) ports.push(port);
+  }
+  return ports;
+}
+
+/**
+ * The ports of the last run when all are still free (PostgreSQL's may be in use by itself,
+ * still running), so URLs stay the same from one `make cluster` to the next; fresh ones otherwise.
+ */
+async function choosePorts(dir: string, apis: number, apiPort: number | undefined, postgresRunning: boolean): Promise<Ports> {
+  const file = join(dir, 'ports.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Ports;
+    const wantedApis = apiPort ? Array.from({ length: apis }, (_, i) => apiPort + i) : saved.apis;
+    const candidate = { ...saved, apis: wantedApis };
+    const others = [...Object.values(candidate.server), candidate.ui, candidate.sandbox, ...candidate.apis];
+    const free = (await Promise.all(others.map(portIsFree))).every(Boolean) && (postgresRunning || (await portIsFree(candidate.postgres)));
+    if (free && candidate.apis.length === apis) return candidate;
+  }
+  const fixedApis = apiPort ? Array.from({ length: apis }, (_, i) => apiPort + i) : [];
+  const fresh = await freePorts(3 + (apiPort ? 0 : apis), new Set(fixedApis));
+  const server = await freePorts(SERVER_PORTS.length, new Set([...fixedApis, ...fresh]), true);
+  const ports: Ports = {
+    postgres: fresh[0],
+    ui: fresh[1],
+    sandbox: fresh[2],
+    server: Object.fromEntries(SERVER_PORTS.map((name, i) => [name, server[i]])) as Ports['server'],
+    apis: apiPort ? fixedApis : fresh.slice(3),
+  };
+  writeFileSync(file, `${JSON.stringify(ports, null, 2)}\n`);
+  return ports;
+}
+
+async function waitForFrontend(address: string, child: () => ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    const process_ = child();
+    if (process_.exitCode !== null || process_.signalCode !== null) throw new Error(`the Temporal server exited (${process_.exitCode ?? process_.signalCode}); see its log`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = (err as Error).message;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  throw new Error(`the Temporal server did not answer within ${timeoutMs / 1000} s (${lastError})`);
+}
+
+/** Waits until an HTTP server answers on `url` (any status). */
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    child.kill(signal);
+  });
+}
+
+/**
+ * Keeps `start`'s process running: when it exits while the cluster is not stopping, starts it
+ * again after a second (compose's `restart: unless-stopped`).
+ */
+function supervise(name: string, first: ChildProcess, start: () => Promise<ChildProcess>, stopping: () => boolean, sink: LineSink): Supervised {
+  let child = first;
+  let pending: Promise<void> = Promise.resolve();
+  const supervised: Supervised = {
+    name,
+    current: () => child,
+    restarts: 0,
+    ready: () => pending,
+  };
+  const watch = (process_: ChildProcess) => {
+    process_.once('exit', (code, signal) => {
+      if (stopping()) return;
+      say(sink, `${name} exited (${signal ?? `code ${code}`}); starting it again`);
+      pending = (async () => {
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 1_000));
+          if (stopping()) return;
+          try {
+            child = await start();
+            supervised.restarts += 1;
+            watch(child);
+            return;
+          } catch (err) {
+            say(sink, `${name} did not start: ${(err as Error).message}; trying again`);
+          }
+        }
+      })();
+    });
+  };
+  watch(first);
+  return supervised;
+}
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const sink: LineSink = options.sink ?? ((line) => process.stdout.write(`${line}\n`));
+  const { config } = options;
+  const dir = resolve(join(config.dataDir, 'cluster'));
+  mkdirSync(dir, { recursive: true });
+  const workerCount = options.workers ?? 2;
+  const apiCount = options.apis ?? 2;
+  let stopping = false;
+  const cleanups: Array<() => Promise<void>> = [];
+  // Stops what runs, last started first; a second call (a start step that finished after the
+  // first) stops what was added since.
+  const stop = async () => {
+    stopping = true;
+    for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) {
+      await cleanup().catch((err: unknown) => say(sink, `stopping: ${(err as Error).message}`));
+    }
+  };
+  options.onStop?.(stop);
+  const stillStarting = () => {
+    if (stopping) throw new Error('stopped while starting');
+  };
+
+  try {
+    say(sink, 'building or finding the Temporal server, its schema tool and UI (a first build takes minutes)...');
+    const tools = await installTools(sink, options.ui ?? true);
+    stillStarting();
+
+    const postgresDir = join(dir, 'postgres');
+    const postgresRunning = existsSync(join(postgresDir, 'postmaster.pid'));
+    const ports = await choosePorts(dir, apiCount, options.apiPort, postgresRunning);
+    say(sink, `PostgreSQL on 127.0.0.1:${ports.postgres}...`);
+    const postgresUrl = (await run('bash', ['scripts/postgres.sh', 'start', postgresDir, String(ports.postgres)], { sink, name: 'postgres', detached: true })).trim();
+    cleanups.push(() => run('bash', ['scripts/postgres.sh', 'stop', postgresDir], { sink, name: 'postgres' }).then(() => undefined));
+    stillStarting();
+
+    // The same connection settings compose gives temporal-admin-tools and temporal (user and
+    // password: Debian's `postgres` with local trust, see scripts/postgres.sh).
+    const database = { host: '127.0.0.1', port: String(ports.postgres), user: 'postgres', password: '' };
+    // The sql tool logs every statement: into cluster/schema.log, not the terminal.
+    const schemaLog: string[] = [];
+    await run('sh', ['scripts/temporal-schema.sh', tools.TEMPORAL_SQL_TOOL, join(tools.TEMPORAL_MODULE, 'schema/postgresql/v12')], {
+      sink: (line) => schemaLog.push(line),
+      name: 'schema',
+      env: { ...process.env, SQL_HOST: database.host, SQL_PORT: database.port, SQL_USER: database.user, SQL_PASSWORD: database.password },
+    })
+      .then((out) => say(sink, out.trim().split('\n').pop() ?? ''))
+      .finally(() => writeFileSync(join(dir, 'schema.log'), `${schemaLog.join('\n')}\n`));
+    stillStarting();
+
+    const temporalAddress = `127.0.0.1:${ports.server.FRONTEND_GRPC_PORT}`;
+    const serverEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      // docker-compose.yml's temporal service, with this machine's addresses.
+      DB: 'postgres12',
+      DB_PORT: database.port,
+      POSTGRES_PORT: database.port,
+      POSTGRES_SEEDS: database.host,
+      POSTGRES_USER: database.user,
+      POSTGRES_PWD: database.password,
+      BIND_ON_IP: '127.0.0.1',
+      TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+      NUM_HISTORY_SHARDS: process.env.TEMPORAL_HISTORY_SHARDS || '4',
+      DYNAMIC_CONFIG_FILE_PATH: join(ROOT, 'deploy/temporal-dynamic-config.yaml'),
+      LOG_LEVEL: 'warn',
+      ...Object.fromEntries(Object.entries(ports.server).map(([name, port]) => [name, String(port)])),
+    };
+    const serverLog = createWriteStream(join(dir, 'temporal.log'), { flags: 'a' });
+    const startServer = async (): Promise<ChildProcess> => {
+      const child = spawn(tools.TEMPORAL_SERVER, ['--config-file', join(tools.TEMPORAL_MODULE, 'config/docker.yaml'), '--allow-no-auth', 'start'], {
+        cwd: dir,
+        env: serverEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      child.stdout?.pipe(serverLog, { end: false });
+      child.stderr?.pipe(serverLog, { end: false });
+      await waitForFrontend(temporalAddress, () => child, 180_000);
+      return child;
+    };
+    say(sink, `Temporal server ${temporalAddress} (log ${join(config.dataDir, 'cluster', 'temporal.log')})...`);
+    const firstServer = await startServer();
+    const temporal = supervise('temporal', firstServer, startServer, () => stopping, sink);
+    cleanups.push(async () => {
+      await stopChild(temporal.current(), 'SIGTERM', 20_000);
+      serverLog.end();
+    });
+
+    await run('sh', ['scripts/temporal-namespace.sh'], {
+      sink,
+      name: 'namespace',
+      env: { ...process.env, TEMPORAL_CLI: options.temporalCli, TEMPORAL_ADDRESS: temporalAddress, NAMESPACE: config.temporal.namespace },
+    }).then((out) => out.split('\n').filter(Boolean).forEach((line) => say(sink, line)));
+    stillStarting();
+
+    let uiUrl: string | null = null;
+    if (tools.TEMPORAL_UI && tools.TEMPORAL_UI_MODULE) {
+      // The UI server's own config file (its docker template has no listen address): loopback only.
+      const uiDir = join(dir, 'ui-config');
+      mkdirSync(uiDir, { recursive: true });
+      writeFileSync(
+        join(uiDir, 'cluster.yaml'),
+        [
+          `temporalGrpcAddress: ${temporalAddress}`,
+          'host: 127.0.0.1',
+          `port: ${ports.ui}`,
+          'enableUi: true',
+          `defaultNamespace: ${config.temporal.namespace}`,
+          'disableNewsFetch: true',
+          'cors:',
+          '  cookieInsecure: true',
+          '',
+        ].join('\n'),
+      );
+      const uiLog = createWriteStream(join(dir, 'ui.log'), { flags: 'a' });
+      const startUi = async (): Promise<ChildProcess> => {
+        const child = spawn(tools.TEMPORAL_UI as string, ['--root', dir, '--config', 'ui-config', '--env', 'cluster', 'start'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+        child.stdout?.pipe(uiLog, { end: false });
+        child.stderr?.pipe(uiLog, { end: false });
+        await waitForHttp(`http://127.0.0.1:${ports.ui}/`, 60_000);
+        return child;
+      };
+      const ui = supervise('temporal-ui', await startUi(), startUi, () => stopping, sink);
+      cleanups.push(() => stopChild(ui.current()));
+      uiUrl = `http://127.0.0.1:${ports.ui}`;
+    }
+
+    const bundle = join(dir, 'workflow-bundle.js');
+    await writeWorkflowBundle(bundle);
+    stillStarting();
+    const apiUrls = ports.apis.map((port) => `http://127.0.0.1:${port}`);
+    const appEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...options.env,
+      TEMPORAL_ADDRESS: temporalAddress,
+      WORKFLOW_BUNDLE_PATH: bundle,
+      SANDBOX_PORT: String(ports.sandbox),
+      LIMITS_DATABASE_URL: postgresUrl,
+    };
+    const services: Service[] = [];
+    const startApp = (name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp) => async () => {
+      const service = await startService(name, entry, env, ready, sink);
+      services.push(service);
+      return service.child;
+    };
+    cleanups.push(async () => {
+      // Apis first, then workers, then the sandbox: the reverse of their start.
+      for (const service of [...services].reverse()) await stopService(service);
+    });
+
+    const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
+    // The Attestr sandbox posts completions to the first api's webhook, as Attestr would to a load balancer.
+    const startSandbox = startApp('sandbox', 'src/sandbox/main.ts', { ...appEnv, ATTESTR_WEBHOOK_URL: `${apiUrls[0]}/webhooks/attestr` }, /listening on/);
+    const sandbox = supervise('sandbox', await startSandbox(), startSandbox, () => stopping, sink);
+    const workers: Supervised[] = [];
+    for (let i = 1; i <= workerCount; i += 1) {
+      const start = startApp(`worker-${i}`, 'src/worker.ts', appEnv, /polling task queue/);
+      workers.push(supervise(`worker-${i}`, await start(), start, () => stopping, sink));
+      stillStarting();
+    }
+    // One after the other: the first creates the limits table the others then find.
+    const apis: Supervised[] = [];
+    for (const [i, port] of ports.apis.entries()) {
+      const start = startApp(`api-${i + 1}`, 'src/api/main.ts', { ...appEnv, PORT: String(port) }, /Server listening at/);
+      apis.push(supervise(`api-${i + 1}`, await start(), start, () => stopping, sink));
+      stillStarting();
+    }
+
+    const cluster: Cluster = {
+      dir,
+      apiUrls,
+      uiUrl,
+      temporalAddress,
+      sandboxUrl,
+      postgresUrl,
+      workers,
+      apis,
+      sandbox,
+      temporal,
+      async restartTemporal() {
+        // The supervisor starts it again once it is gone; wait for that one to answer.
+        await stopChild(temporal.current(), 'SIGTERM', 20_000);
+        await new Promise((r) => setTimeout(r, 100));
+        await temporal.ready();
+      },
+      stop,
+    };
+    writeState(cluster);
+    return cluster;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** cluster/cluster.json: what runs where, for tools outside this process (the smoke test). */
+export function writeState(cluster: Cluster): void {
+  const pid = (s: Supervised) => s.current().pid;
+  const state = {
+    apiUrls: cluster.apiUrls,
+    uiUrl: cluster.uiUrl,
+    temporalAddress: cluster.temporalAddress,
+    sandboxUrl: cluster.sandboxUrl,
+    pids: {
+      cluster: process.pid,
+      temporal: pid(cluster.temporal),
+      sandbox: pid(cluster.sandbox),
+      workers: cluster.workers.map(pid),
+      apis: cluster.apis.map(pid),
+    },
+  };
+  writeFileSync(join(cluster.dir, 'cluster.json'), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const temporalCli = process.env.TEMPORAL_CLI;
+  if (!temporalCli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make cluster`');
+  const apiPort = process.env.CLUSTER_API_PORT ? Number(process.env.CLUSTER_API_PORT) : undefined;
+  let cluster: Cluster | null = null;
+  let stopCluster: (() => Promise<void>) | null = null;
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping the cluster...\n');
+    await stopCluster?.();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  cluster = await startCluster({ config, temporalCli, apiPort, onStop: (stop) => (stopCluster = stop) });
+  if (stopping) return;
+  // Restarted processes have new pids: keep cluster.json current.
+  const refresh = setInterval(() => cluster && !stopping && writeState(cluster), 1_000);
+  refresh.unref();
+  const attestrRate = config.providers.attestr.maxCallsPerSecond ?? 'unlimited';
+  const finqwareRate = config.providers.finqware.maxCallsPerSecond ?? 'unlimited';
+  process.stdout.write(
+    runningBlock({
+      config,
+      apiUrls: cluster.apiUrls.map((url) => url.replace('127.0.0.1', 'localhost')),
+      uiUrl: cluster.uiUrl,
+      temporalAddress: cluster.temporalAddress,
+      sandboxUrl: cluster.sandboxUrl.replace('127.0.0.1', 'localhost'),
+      headline: `sessionflow cluster is running. Ctrl-C stops it; sessions are kept in PostgreSQL under ${join(config.dataDir, 'cluster')} for the next start.`,
+      extra: [
+        `  PostgreSQL   ${cluster.postgresUrl.replace(/\/[^/]*$/, '')} (databases temporal, temporal_visibility, sessionflow)`,
+        `  workers      ${cluster.workers.length} (provider calls a second: attestr ${attestrRate}, finqware ${finqwareRate})`,
+      ],
+    }),
+  );
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`make cluster failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Registers the namespace and the search attributes operators filter sessions by (DESIGN.md
+# section 5.6) on a Temporal server. The one copy: docker-compose.yml's temporal-setup job
+# mounts and runs this file, and `make cluster` runs it with the project's Temporal CLI.
+# Idempotent: existing ones are left as they are.
+#
+#   TEMPORAL_ADDRESS=host:port NAMESPACE=default [TEMPORAL_CLI=temporal] temporal-namespace.sh
+#
+# POSIX sh: the admin-tools image has no bash.
+set -eu
+cli=${TEMPORAL_CLI:-temporal}
+address=${TEMPORAL_ADDRESS:?set TEMPORAL_ADDRESS}
+namespace=${NAMESPACE:-default}
+retry() {
+  n=0
+  until "$@"; do
+    n=$((n + 1))
+    [ "$n" -lt 60 ] || return 1
+    sleep 2
+  done
+}
+quiet() { "$@" >/dev/null 2>&1; }
+retry quiet "$cli" operator cluster health --address "$address"
+if ! quiet "$cli" operator namespace describe --address "$address" --namespace "$namespace"; then
+  out=$("$cli" operator namespace create --address "$address" --namespace "$namespace" 2>&1) ||
+    echo "$out" | grep -qi 'already exists' || { echo "$out" >&2; exit 1; }
+fi
+# A new namespace reaches the frontend's cache after a few seconds.
+retry quiet "$cli" operator search-attribute list --address "$address" --namespace "$namespace"
+for entry in SessionStatus:Keyword SessionTag:Keyword FlowId:Keyword ClientId:Keyword SessionOutcome:Keyword SessionStage:Keyword SessionStageSince:Datetime SessionNumber:Keyword SessionArchivedAt:Datetime; do
+  name=${entry%%:*}; type=${entry##*:}
+  if out=$("$cli" operator search-attribute create --address "$address" --namespace "$namespace" --name "$name" --type "$type" 2>&1); then
+    echo "search attribute $name: registered"
+  elif echo "$out" | grep -qi 'different type'; then
+    echo "$out" >&2; exit 1
+  elif echo "$out" | grep -qi 'already exists'; then
+    echo "search attribute $name: already exists"
+  else
+    echo "$out" >&2; exit 1
+  fi
+done

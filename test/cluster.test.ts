@@ -1,0 +1,269 @@
+/**
+ * `make cluster` end to end: the Temporal server built from its Go module on PostgreSQL, two
+ * workers, two apis. It is started as a user starts it (`make cluster`, in its own process
+ * group, stopped with the SIGINT a Ctrl-C sends), with its own data directory, then:
+ *   - one kyc-basic session through each api, a worker killed (SIGKILL) in the middle of each;
+ *   - a client limited to 20 requests a second bursting over both apis: at most 20 a second
+ *     are accepted in total, counted in PostgreSQL;
+ *   - Finqware calls from both workers, capped by the Temporal server's task-queue rate limit
+ *     below the vendor's limit, counted in the sandbox's call log;
+ *   - a second `make cluster` on the same data still answers the first one's sessions.
+ * The Makefile builds the server before jest (`make temporal-server`), so no build runs here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ApiPool, basicAuth, runKycSession, type KycClient } from '../bench/kyc-http';
+
+const ROOT = resolve(__dirname, '..');
+const DATA_DIR = join('.data', `test-cluster-${process.pid}`);
+const CLIENT: KycClient & { perSecond: number; perDay: number } = { id: 'cluster-client', secret: 'cluster-client-secret-0123456789', perSecond: 20, perDay: 1_000_000 };
+/** The test's stand-in for Finqware's documented limit, and the rate sessionflow is given: 80 % of it. */
+const FINQWARE_VENDOR_LIMIT = 5;
+const FINQWARE_RATE = 4;
+
+interface ClusterState {
+  apiUrls: string[];
+  sandboxUrl: string;
+  temporalAddress: string;
+  pids: { workers: number[]; apis: number[]; temporal: number };
+}
+
+interface Running {
+  make: ChildProcess;
+  output: () => string;
+  /** Exit code, or the signal: make re-raises the SIGINT of a Ctrl-C once its command ended. */
+  exited: Promise<number | NodeJS.Signals | null>;
+}
+
+function startMakeCluster(): Promise<Running> {
+  const make = spawn('make', ['-s', 'cluster'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      DATA_DIR,
+      SESSIONFLOW_CLIENTS: JSON.stringify([CLIENT]),
+      DEVICE_TOKEN_SECRET: 'cluster-test-device-token-secret-0123456789',
+      FINQWARE_MAX_CALLS_PER_SECOND: String(FINQWARE_RATE),
+    },
+  });
+  let output = '';
+  make.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  make.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolvePromise) => make.once('exit', (code, signal) => resolvePromise(code ?? signal)));
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`make cluster did not come up within 6 minutes:\n${output.slice(-3000)}`)), 360_000);
+    const poll = setInterval(() => {
+      if (output.includes('sessionflow cluster is running')) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolvePromise({ make, output: () => output, exited });
+      }
+    }, 250);
+    void exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`make cluster exited (${code}) before it ran:\n${output.slice(-3000)}`));
+    });
+  });
+}
+
+/** Ctrl-C: SIGINT to the whole process group, as a terminal sends it. */
+async function stopMakeCluster(running: Running): Promise<number | NodeJS.Signals | null> {
+  const group = (signal: NodeJS.Signals) => {
+    try {
+      if (running.make.pid) process.kill(-running.make.pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  group('SIGINT');
+  const timer = setTimeout(() => group('SIGKILL'), 90_000);
+  const code = await running.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+function state(): ClusterState {
+  return JSON.parse(readFileSync(join(ROOT, DATA_DIR, 'cluster', 'cluster.json'), 'utf8')) as ClusterState;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface SandboxCall {
+  method: string;
+  path: string;
+  status: number;
+  at: number;
+  replayed?: true;
+}
+
+async function sandboxCalls(sandboxUrl: string, provider: string): Promise<SandboxCall[]> {
+  return (await (await fetch(`${sandboxUrl}/${provider}/_calls`)).json()) as SandboxCall[];
+}
+
+jest.setTimeout(900_000);
+
+describe('make cluster', () => {
+  let running: Running;
+  let cluster: ClusterState;
+  let apis: ApiPool;
+  const sessions: string[] = [];
+
+  beforeAll(async () => {
+    rmSync(join(ROOT, DATA_DIR), { recursive: true, force: true });
+    running = await startMakeCluster();
+    cluster = state();
+    apis = new ApiPool(cluster.apiUrls);
+  });
+
+  afterAll(async () => {
+    if (running && running.make.exitCode === null && running.make.signalCode === null) await stopMakeCluster(running);
+    rmSync(join(ROOT, DATA_DIR), { recursive: true, force: true });
+  });
+
+  it('prints the running block with both apis, the UI, Temporal and PostgreSQL', () => {
+    const output = running.output();
+    expect(cluster.apiUrls).toHaveLength(2);
+    for (const url of cluster.apiUrls) expect(output).toContain(url.replace('127.0.0.1', 'localhost'));
+    expect(output).toMatch(/api 1 +http:\/\/localhost:\d+/);
+    expect(output).toMatch(/api 2 +http:\/\/localhost:\d+/);
+    expect(output).toContain(`Temporal     ${cluster.temporalAddress}`);
+    expect(output).toMatch(/PostgreSQL +postgres:\/\/postgres@127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/Temporal UI +http:\/\/localhost:\d+/);
+  });
+
+  it('runs a session through each api while a worker is killed mid-session, and restarts the worker', async () => {
+    for (const [api, victim] of [
+      [0, 0],
+      [1, 1],
+    ] as const) {
+      const killed = state().pids.workers[victim];
+      const session = await runKycSession(apis, cluster.sandboxUrl, CLIENT, `smoke-${api}-${randomUUID()}`, {
+        api,
+        between: async (step) => {
+          if (step === 'aadhaar') process.kill(killed, 'SIGKILL');
+        },
+      });
+      expect(session.result).toMatchObject({ status: 'consumed', outcome: 'success' });
+      expect(session.signatureValid).toBe(true);
+      sessions.push(session.id);
+      // The cluster starts the killed worker again (compose's restart: unless-stopped).
+      const replacement = await waitFor(() => {
+        const pid = state().pids.workers[victim];
+        return pid !== killed && alive(pid) ? pid : undefined;
+      }, `worker-${victim + 1} to be restarted`);
+      expect(alive(killed)).toBe(false);
+      expect(alive(replacement)).toBe(true);
+    }
+  });
+
+  it('accepts at most perSecond requests a second from one client across both apis', async () => {
+    const auth = basicAuth(CLIENT);
+    const counts = cluster.apiUrls.map(() => ({ ok: 0, limited: 0, other: 0 }));
+    const started = Date.now();
+    // A burst of at least 3 seconds and 300 requests, from 12 loops over both apis.
+    const loop = async (n: number) => {
+      for (let i = 0; ; i += 1) {
+        const sent = counts.reduce((sum, c) => sum + c.ok + c.limited + c.other, 0);
+        if (Date.now() - started >= 3_000 && sent >= 300) return;
+        const api = (n + i) % cluster.apiUrls.length;
+        const answer = await fetch(`${cluster.apiUrls[api]}/api/v1/public/flowx/flows/kyc-basic`, { headers: auth });
+        await answer.arrayBuffer();
+        if (answer.status === 200) counts[api].ok += 1;
+        else if (answer.status === 429 && answer.headers.get('retry-after')) counts[api].limited += 1;
+        else counts[api].other += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 12 }, (_, n) => loop(n)));
+    const ended = Date.now();
+    // Per-second windows are aligned to the clock: a burst over [started, ended] touches these.
+    const windows = Math.floor(ended / 1000) - Math.floor(started / 1000) + 1;
+    const accepted = counts.reduce((sum, c) => sum + c.ok, 0);
+    expect(counts.map((c) => c.other)).toEqual([0, 0]);
+    // Both apis accepted and refused: the refusals are not one process's own count.
+    for (const c of counts) {
+      expect(c.ok).toBeGreaterThan(0);
+      expect(c.limited).toBeGreaterThan(0);
+    }
+    expect(accepted).toBeLessThanOrEqual(CLIENT.perSecond * windows);
+    // And no stricter than configured: every whole second of the burst let perSecond through.
+    expect(accepted).toBeGreaterThanOrEqual(CLIENT.perSecond * (windows - 2));
+  });
+
+  it("keeps Finqware's calls from both workers under the vendor's limit", async () => {
+    const calls = 12;
+    // Twelve sessions brought to their bank step, then all twelve bank steps at once: 24 calls.
+    const paused: Array<() => void> = [];
+    const atBank: Promise<void>[] = [];
+    const runs = Array.from({ length: calls }, (_, i) => {
+      let reached!: () => void;
+      atBank.push(new Promise<void>((r) => (reached = r)));
+      return runKycSession(apis, cluster.sandboxUrl, CLIENT, `quota-${i}-${randomUUID()}`, {
+        between: (step) =>
+          step === 'bank'
+            ? new Promise<void>((release) => {
+                paused.push(release);
+                reached();
+              })
+            : Promise.resolve(),
+      });
+    });
+    await Promise.all(atBank);
+    const burstStart = Date.now();
+    for (const release of paused) release();
+    const results = await Promise.all(runs);
+    for (const session of results) expect(session.result).toMatchObject({ outcome: 'success' });
+
+    const log = (await sandboxCalls(cluster.sandboxUrl, 'finqware')).filter((call) => call.at >= burstStart);
+    expect(log).toHaveLength(calls * 2);
+    expect(log.filter((call) => call.status === 429)).toEqual([]);
+    // Tolerance: the server's token bucket lets one second's worth (FINQWARE_RATE) through at
+    // once, so a window of T seconds sees at most FINQWARE_RATE * (T + 1) calls. At 80 % of the
+    // vendor's limit that stays within the vendor's FINQWARE_VENDOR_LIMIT * T for T >= 4: every
+    // 4-second window holds at most 4 * FINQWARE_VENDOR_LIMIT calls.
+    const times = log.map((call) => call.at).sort((a, b) => a - b);
+    const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 4_000).length));
+    expect(busiest).toBeLessThanOrEqual(4 * FINQWARE_VENDOR_LIMIT);
+    // And over the whole burst, the calls a second after the first second's burst stay under the limit.
+    const spanSeconds = (times[times.length - 1] - times[0]) / 1000;
+    expect((times.length - FINQWARE_RATE) / spanSeconds).toBeLessThanOrEqual(FINQWARE_VENDOR_LIMIT);
+  });
+
+  it('stops on Ctrl-C and, started again, still has the sessions of the first run', async () => {
+    const before = state();
+    expect([0, 'SIGINT']).toContain(await stopMakeCluster(running));
+    expect(running.output()).toContain('stopping the cluster');
+    for (const pid of [...before.pids.workers, ...before.pids.apis, before.pids.temporal]) expect(alive(pid)).toBe(false);
+    expect(existsSync(join(ROOT, DATA_DIR, 'cluster', 'postgres', 'postmaster.pid'))).toBe(false);
+
+    running = await startMakeCluster();
+    cluster = state();
+    apis = new ApiPool(cluster.apiUrls);
+    expect(sessions).toHaveLength(2);
+    for (const id of sessions) {
+      const result = await apis.call('GET', `/api/v1/public/flowx/handshake/${id}`, undefined, basicAuth(CLIENT));
+      expect(result).toMatchObject({ _id: id, status: 'consumed', outcome: 'success' });
+    }
+  });
+});
