@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { basic, spawnApi, TENANT_A } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
-import { testEnv } from './helpers/stack';
+import { TEST_SESSION_SECRET, testEnv } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 
 const { stack } = useStack('api-process');
@@ -61,7 +61,11 @@ test('with no clients configured, a development client is created under DATA_DIR
 });
 
 test('SIGTERM: the in-flight step finishes, logs carry request ids and no personal data, exit 0', async () => {
-  const api = await spawnApi(apiEnv({ SESSIONFLOW_CLIENTS: JSON.stringify([TENANT_A]) }));
+  // The api and the stack's worker share the data keys (DATA_DIR holds them and their KEK) and the
+  // session secret, as the processes of one deployment do.
+  const api = await spawnApi(
+    testEnv({ TEMPORAL_TASK_QUEUE: stack.taskQueue, DATA_DIR: stack.config.dataDir, SESSION_SECRET: TEST_SESSION_SECRET, LOG_LEVEL: 'info', SESSIONFLOW_CLIENTS: JSON.stringify([TENANT_A]) }) as NodeJS.ProcessEnv,
+  );
   // One connection per request (reset): under jest, answers from this child process on a reused
   // keep-alive connection sometimes never reached the test, though the api had sent them (not
   // reproduced outside jest, with the same calls in a plain script).

@@ -8,6 +8,7 @@
  */
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { StepAnswer } from '../src/workflows/messages';
+import { sessionWorkflowId } from '../src/session-secret';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import type { Stack } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
@@ -50,7 +51,7 @@ interface RetrySchedule {
 
 /** The handshake create's retry schedule, from the session's history. */
 async function createRetries(stack: Stack, sessionId: string): Promise<RetrySchedule> {
-  const events = (await stack.client.workflow.getHandle(sessionId).fetchHistory()).events ?? [];
+  const events = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attestrCreateHandshake');
   const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
   const policy = scheduled!.activityTaskScheduledEventAttributes!.retryPolicy!;

@@ -5,7 +5,7 @@
  */
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { activityScheduled, killWorker, startStack, type Stack } from './helpers/stack';
-import { sessionWorkflowId } from '../src/session-secret';
+import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 
 let stack: Stack;
 
@@ -38,9 +38,10 @@ test('a worker killed mid-activity: a new worker completes the session and the h
   const events = (await handle.fetchHistory()).events ?? [];
   const started = events.find((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 0) >= 2);
   expect(started).toBeDefined();
-  // ...but the provider holds exactly one handshake for this session, the one the device got.
+  // ...but the provider holds exactly one handshake for this session, the one the device got
+  // (providers are told the session's ref, never its id).
   const handshakes = (await sandboxCall(stack, 'GET', '/attestr/_handshakes')) as Array<{ _id: string; tag: string }>;
-  const ours = handshakes.filter((h) => h.tag.startsWith(`${sessionId}.`));
+  const ours = handshakes.filter((h) => h.tag.startsWith(`${sessionRef(sessionId)}.`));
   expect(ours).toHaveLength(1);
   expect(ours[0]._id).toBe(identity.data.handshakeId);
 

@@ -80,11 +80,14 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
   expect(done.body.status).toBe('SESSION_COMPLETED');
   const inProgress = await createSession('REF-1002');
   await launch(inProgress.id);
+  // Temporal lists sessions under their workflow ids (a hash of the session id, README: Personal data).
+  const consumedWorkflow = sessionWorkflowId(consumed.id);
+  const inProgressWorkflow = sessionWorkflowId(inProgress.id);
 
   const byStatus = (status: string) => `SessionStatus="${status}" AND ClientId="${TENANT.id}"`;
   // Both must be visible with their status first, or the one not listed below proves nothing.
   await eventually(
-    async () => ((await listedIds(byStatus('consumed'))).includes(consumed.id) && (await listedIds(byStatus('in_progress'))).includes(inProgress.id) ? true : undefined),
+    async () => ((await listedIds(byStatus('consumed'))).includes(consumedWorkflow) && (await listedIds(byStatus('in_progress'))).includes(inProgressWorkflow) ? true : undefined),
     UI_TIMEOUT_MS,
     'visibility to show both sessions with their status',
   );
@@ -99,18 +102,18 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
   await screenshotOnFailure(page, async () => {
     const listUrl = `${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(byStatus('consumed'))}`;
     const rows = page.getByTestId('workflows-summary-configurable-table-row');
-    const consumedRow = rows.filter({ hasText: consumed.id });
+    const consumedRow = rows.filter({ hasText: consumedWorkflow });
     // The UI reads visibility too: reload until it lists the session (bounded).
     await eventually(async () => {
       await page.goto(listUrl);
       return (await consumedRow.waitFor({ timeout: 5_000 }).then(() => true, () => false)) ? true : undefined;
-    }, UI_TIMEOUT_MS, `the UI to list ${consumed.id}`);
+    }, UI_TIMEOUT_MS, `the UI to list ${consumedWorkflow}`);
     await expect(consumedRow.count()).resolves.toBe(1);
-    await expect(rows.filter({ hasText: inProgress.id }).count()).resolves.toBe(0);
+    await expect(rows.filter({ hasText: inProgressWorkflow }).count()).resolves.toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-sessions.png') });
 
     // The list API carries no user metadata, so the summary shows on the session's own page.
-    await consumedRow.getByRole('link', { name: consumed.id }).click();
+    await consumedRow.getByRole('link', { name: consumedWorkflow }).click();
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     const summary = `Session ${consumed.number} · flow consent-only@draft · client ${TENANT.id}`;
     await page.frameLocator('#user-metadata-summary').getByText(summary).waitFor();
