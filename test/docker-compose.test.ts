@@ -403,6 +403,15 @@ describe('the checks catch a broken file', () => {
   const editScript = (c: Compose, service: string, edit: (script: string) => string) => {
     c.services[service].command = edit(text(c.services[service].command));
   };
+  /** Edits the script files a job mounts (scripts/*.sh), as if the file in the repo changed. */
+  const editMountedScript = (c: Compose, service: string, edit: (script: string) => string) => {
+    for (const mount of c.services[service].configs ?? []) {
+      const source = typeof mount === 'string' ? mount : mount.source;
+      const config = c.configs?.[source];
+      const script = config?.file ? readFileSync(join(ROOT, config.file), 'utf8') : (config?.content ?? '');
+      c.configs = { ...c.configs, [source]: { content: edit(script) } };
+    }
+  };
   /** Per check: ways to break the file that the check must report. */
   const breakages: Record<string, [string, (c: Compose) => void][]> = {
     'defines every service of the stack': [['the UI is removed', (c) => delete c.services['temporal-ui']]],
@@ -439,8 +448,8 @@ describe('the checks catch a broken file', () => {
     ],
     'points the UI at temporal': [['the UI dials localhost', (c) => (env(c, 'temporal-ui').TEMPORAL_ADDRESS = 'localhost:7233')]],
     'creates the namespace and the search attributes the app uses': [
-      ['ClientId is forgotten', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('ClientId', ''))],
-      ['SessionStageSince as a Keyword', (c) => editScript(c, 'temporal-setup', (s) => s.replaceAll('SessionStageSince:Datetime', 'SessionStageSince:Keyword'))],
+      ['ClientId is forgotten', (c) => editMountedScript(c, 'temporal-setup', (s) => s.replaceAll('ClientId', ''))],
+      ['SessionStageSince as a Keyword', (c) => editMountedScript(c, 'temporal-setup', (s) => s.replaceAll('SessionStageSince:Datetime', 'SessionStageSince:Keyword'))],
       ['the setup script is not mounted', (c) => delete c.services['temporal-setup'].configs],
       ['the setup job runs something else', (c) => editScript(c, 'temporal-setup', () => 'true')],
       ['another namespace', (c) => (env(c, 'temporal-setup').NAMESPACE = 'sessions')],
