@@ -12,10 +12,9 @@
  *   HMAC, under SESSION_SECRET, of the session id and the step's update id, so a retried
  *   request (on any api replica) gets the same nonce back without the workflow holding it.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
 import { ConfigError } from './config';
+import { embeddedSecret } from './util/secret-file';
 import { sessionWorkflowIdOfRef } from './workflows/messages';
 
 /** A SESSION_SECRET that cannot be used: a ConfigError, so entry points stop with one line naming it. */
@@ -113,16 +112,5 @@ export class SessionSecret {
 export function loadSessionSecret(env: Record<string, string | undefined>, dataDir: string): SessionSecret {
   const configured = env.SESSION_SECRET;
   if (configured) return new SessionSecret(configured);
-  const file = join(dataDir, 'session-secret');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
-    } catch (err) {
-      // Another process (the api, the worker) created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  return new SessionSecret(readFileSync(file, 'utf8').trim());
+  return new SessionSecret(embeddedSecret(dataDir, 'session-secret'));
 }

@@ -4,10 +4,8 @@
  * secret) is loaded and checked here, once, before the process serves anything. Whatever is
  * wrong is a ConfigError naming its variable; entry points stop with `exitOnConfigError`.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
+import { embeddedSecret } from './util/secret-file';
 import { FlowCatalog, FlowLoadError } from './flows/catalog';
 import { FlowWatcher } from './flows/watch';
 import { loadClients, type LoadedClients } from './tenants/registry';
@@ -74,16 +72,5 @@ export function loadDeviceTokenSecret(env: Record<string, string | undefined>, d
     if (configured.length < 32) throw new ConfigError('DEVICE_TOKEN_SECRET', 'must have at least 32 characters');
     return configured;
   }
-  const file = join(dataDir, 'device-token-secret');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
-    } catch (err) {
-      // Another process created it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  return readFileSync(file, 'utf8').trim();
+  return embeddedSecret(dataDir, 'device-token-secret');
 }
