@@ -40,7 +40,7 @@ export function runningBlock(options: RunningBlock): string {
     ...credentials,
     '',
     'Try:',
-    `  curl ${apiUrl}/healthz`,
+    `  curl ${apiUrl}/readyz`,
     `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
     `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
     '',

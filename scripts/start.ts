@@ -6,10 +6,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadClients } from '../src/tenants/registry';
 import { loadConfigOrExit } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { startDevServer, type DevServer } from './dev-server';
+import { runningBlock } from './running-block';
 import { Supervisor } from './supervisor';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
@@ -92,30 +92,16 @@ async function main(): Promise<void> {
   }
   const temporal: DevServer = server!;
 
-  const apiUrl = `http://localhost:${config.api.port}`;
-  const { clients, source } = loadClients(process.env, config.dataDir);
-  const [client] = clients;
-  const credentials =
-    source === 'dev'
-      ? [`  dev client   id ${client.id}  secret ${client.secret}  (kept in ${join(config.dataDir, 'clients.json')})`]
-      : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
   process.stdout.write(
-    [
-      '',
-      'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
-      `  api          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)`,
-      `  Temporal UI  ${temporal.uiUrl?.replace('127.0.0.1', 'localhost')}`,
-      `  Temporal     ${temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
-      `  sandboxes    http://localhost:${config.sandbox.port}/attestr  http://localhost:${config.sandbox.port}/finqware`,
-      ...credentials,
-      `codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,
-      '',
-      'Try:',
-      `  curl ${apiUrl}/readyz`,
-      `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
-      `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
-      '',
-    ].join('\n'),
+    runningBlock({
+      config,
+      apiUrls: [`http://localhost:${config.api.port}`],
+      uiUrl: temporal.uiUrl ?? null,
+      temporalAddress: temporal.address,
+      sandboxUrl: `http://localhost:${config.sandbox.port}`,
+      headline: 'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
+      extra: [`codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`],
+    }),
   );
 }
 
