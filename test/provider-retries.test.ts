@@ -8,7 +8,7 @@
  */
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { StepAnswer } from '../src/workflows/messages';
-import { sessionWorkflowId } from '../src/session-secret';
+import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import type { Stack } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
@@ -201,7 +201,8 @@ describe('Attestr create handshake, default settings', () => {
     expect(await createRetries(stack, sessionId)).toEqual({ attempt: 6, lastFailureType: 'ProviderRateLimited', nextRetryDelayMs: 1_000, ...BACKOFF });
 
     const handshakes = (await sandboxCall(stack, 'GET', '/attestr/_handshakes')) as Array<{ _id: string; tag: string; consumed: boolean }>;
-    const ours = handshakes.filter((h) => h.tag.startsWith(sessionId));
+    // Attestr's tag carries the session's ref, never its id.
+    const ours = handshakes.filter((h) => h.tag.startsWith(sessionRef(sessionId)));
     expect(ours).toEqual([{ _id: handshakeId, tag: expect.any(String), consumed: true }]);
   });
 });
