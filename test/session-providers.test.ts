@@ -149,18 +149,30 @@ test('a provider rejection takes the flow to its error outcome and records the e
   recordHistory(stack, 'kyc-basic-provider-error', sessionId);
 });
 
+/**
+ * Events that the session's code causes: every event but workflow-task bookkeeping, whose count
+ * depends on how deliveries happen to batch into tasks (timing), not on the code.
+ */
+async function budgetEvents(sessionId: string): Promise<number> {
+  return (await historyEvents(sessionId)).filter(
+    (e) =>
+      !e.workflowTaskScheduledEventAttributes &&
+      !e.workflowTaskStartedEventAttributes &&
+      !e.workflowTaskCompletedEventAttributes &&
+      !e.workflowTaskTimedOutEventAttributes &&
+      !e.workflowTaskFailedEventAttributes,
+  ).length;
+}
+
 test('history budget: completed consent-only and kyc-basic sessions stay small', async () => {
   const consent = await runConsentOnly(stack, 'REF-budget-consent');
-  const consentEvents = (await historyEvents(consent)).length;
+  const consentEvents = await budgetEvents(consent);
   const { sessionId: kyc } = await runKycBasic(stack, 'REF-budget-kyc');
-  const kycEvents = (await historyEvents(kyc)).length;
-  // Measured after merging personal data into the stage attributes: consent-only 23 events once
-  // consumed (18 before either: + the session-stage-search-attributes marker with Temporal's
-  // TemporalChangeVersion upsert, + the retention-1 marker with its upsert and the retention
-  // timer); kyc-basic 56 (the same 5, plus the upsert of each of its two stage moves that is not
-  // a status change), 59 in another run whose timing took one workflow task (3 events) more.
-  expect(consentEvents).toBeLessThanOrEqual(23);
-  expect(kycEvents).toBeLessThanOrEqual(59);
+  const kycEvents = await budgetEvents(kyc);
+  // Whole histories measured 23 events for consent-only and 56 to 61 for kyc-basic, the spread
+  // being workflow tasks alone. Without them, measured in three runs each: 14 and 34.
+  expect(consentEvents).toBeLessThanOrEqual(14);
+  expect(kycEvents).toBeLessThanOrEqual(34);
 
   await stack.gateway.archive(consent);
   await sessionClosed(stack, consent);
