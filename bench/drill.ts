@@ -4,7 +4,8 @@
  *
  *   1. baseline: DRILL_BASELINE sessions (default 96) from 32 devices, no faults;
  *   2. drill: DRILL_SESSIONS kyc-basic sessions (default 1,000) from 32 devices spread over both
- *      apis, while: every 10 s a random worker is killed with SIGKILL (the cluster restarts it);
+ *      apis, for at most DRILL_MINUTES of starts (default 15), while: every 10 s a random
+ *      running worker is killed with SIGKILL (the cluster restarts it);
  *      once, an api is killed with SIGKILL (restarted; its devices go on through the other);
  *      once, the Temporal server is restarted; every 15 s, a storm of 429s with Retry-After
  *      at both sandboxes;
@@ -12,10 +13,11 @@
  *   4. check each session: outcome success; exactly one Attestr handshake for its stage at the
  *      sandbox; its Finqware step applied once; a valid result signature; each of its webhook
  *      ids received, duplicates counted by the receiver.
- * Exits non-zero when lost, doubled or invalidSignatures is not 0.
+ * Exits non-zero when lost, doubled or invalidSignatures is not 0, or fewer than DRILL_SESSIONS
+ * sessions started in time.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
@@ -25,6 +27,12 @@ import { ApiPool, runKycSession, type KycSession } from './kyc-http';
 const DEVICES = 32;
 const SESSIONS = Number(process.env.DRILL_SESSIONS || 1000);
 const BASELINE = Number(process.env.DRILL_BASELINE || 96);
+/**
+ * Minutes the drill phase may take to start its sessions (default 15, so that with the
+ * baseline and the drain the run stays near 20 minutes). When they are gone, no new session
+ * starts; those under way finish; the report says how many of DRILL_SESSIONS ran.
+ */
+const LOAD_MINUTES = Number(process.env.DRILL_MINUTES || 15);
 const DATA_DIR = join('.data', 'drill');
 const RESULTS = join(__dirname, 'results');
 /** The drill's stand-in for each vendor's documented limit; sessionflow gets 80 % of it. */
@@ -91,25 +99,29 @@ async function main(): Promise<void> {
   const env = {
     DATA_DIR,
     SESSIONFLOW_CLIENTS: JSON.stringify([client]),
+    // Request logs of every call would cost the cluster CPU the drill measures; warnings stay.
+    LOG_LEVEL: 'warn',
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
     FINQWARE_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
   };
   const config = loadConfig({ ...process.env, ...env });
-  const lines: string[] = [];
-  const cluster: Cluster = await startCluster({ config, temporalCli, env, ui: false, sink: (line) => lines.push(line) });
+  // The cluster's own output goes to a file as it comes, so a drill that hangs can be read while it runs.
+  mkdirSync(DATA_DIR, { recursive: true });
+  const clusterLog = createWriteStream(join(DATA_DIR, 'cluster-output.log'));
+  const cluster: Cluster = await startCluster({ config, temporalCli, env, ui: false, sink: (line) => clusterLog.write(`${new Date().toISOString()} ${line}\n`) });
   log(`cluster up: apis ${cluster.apiUrls.join(' ')}, Temporal ${cluster.temporalAddress}`);
   // Interrupted: stop the cluster (its Temporal server and PostgreSQL run detached) before leaving.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cluster.stop().then(() => process.exit(130)));
   const apis = new ApiPool(cluster.apiUrls, 300_000);
   const outcomes: Outcome[] = [];
 
-  const runPhase = async (phase: Outcome['phase'], count: number) => {
+  const runPhase = async (phase: Outcome['phase'], count: number, stopStartingAt = Infinity) => {
     let next = 0;
     const device = async (d: number) => {
       for (;;) {
         const n = next++;
-        if (n >= count) return;
+        if (n >= count || Date.now() > stopStartingAt) return;
         const outcome: Outcome = { id: null, session: null, error: null, phase };
         outcomes.push(outcome);
         try {
@@ -123,7 +135,16 @@ async function main(): Promise<void> {
         }
       }
     };
+    const phaseStart = Date.now();
+    const finished = () => outcomes.filter((o) => o.phase === phase && (o.session || o.error));
+    const progress = () => {
+      const done = finished();
+      log(`${phase}: ${done.length}/${count} finished (${done.filter((o) => o.error).length} failed) after ${Math.round((Date.now() - phaseStart) / 1000)} s`);
+    };
+    const ticker = setInterval(progress, 30_000);
     await Promise.all(Array.from({ length: DEVICES }, (_, d) => device(d)));
+    clearInterval(ticker);
+    progress();
   };
 
   const started = Date.now();
@@ -137,7 +158,12 @@ async function main(): Promise<void> {
     log(what);
   };
   let faulting = true;
+  let workerKills = 0;
+  let workerKillsSkipped = 0;
   const drillStart = Date.now();
+  const loadDeadline = drillStart + LOAD_MINUTES * 60_000;
+  /** How far the drill phase is: the larger of its share of sessions finished and of its minutes used. */
+  const progressed = () => Math.max(done() / SESSIONS, (Date.now() - drillStart) / (loadDeadline - drillStart));
   const done = () => outcomes.filter((o) => o.phase === 'drill' && (o.session || o.error)).length;
   const injector = (async () => {
     let tick = 0;
@@ -149,9 +175,17 @@ async function main(): Promise<void> {
       tick += 1;
       try {
         if (tick % 2 === 0) {
-          const victim = cluster.workers[Math.floor(Math.random() * cluster.workers.length)];
-          victim.current().kill('SIGKILL');
-          fault(`kill -9 ${victim.name}`);
+          // A worker still restarting has no process to kill: the victim is one that runs.
+          const running = cluster.workers.filter((w) => w.current().exitCode === null && w.current().signalCode === null);
+          const victim = running[Math.floor(Math.random() * running.length)];
+          if (victim) {
+            victim.current().kill('SIGKILL');
+            fault(`kill -9 ${victim.name}`);
+            workerKills += 1;
+          } else {
+            fault('no worker running to kill (both restarting)');
+            workerKillsSkipped += 1;
+          }
         }
         if (tick % 3 === 0) {
           for (const provider of ['attestr', 'finqware']) {
@@ -163,12 +197,12 @@ async function main(): Promise<void> {
           }
           fault('429 storm (25 calls each, Retry-After 2) at both sandboxes');
         }
-        if (!apiKilled && done() >= SESSIONS * 0.25) {
+        if (!apiKilled && progressed() >= 0.25) {
           apiKilled = true;
           cluster.apis[1].current().kill('SIGKILL');
           fault(`kill -9 ${cluster.apis[1].name}`);
         }
-        if (!temporalRestarted && done() >= SESSIONS * 0.5) {
+        if (!temporalRestarted && progressed() >= 0.5) {
           temporalRestarted = true;
           fault('restarting the Temporal server');
           const down = Date.now();
@@ -180,7 +214,7 @@ async function main(): Promise<void> {
       }
     }
   })();
-  await runPhase('drill', SESSIONS);
+  await runPhase('drill', SESSIONS, loadDeadline);
   faulting = false;
   await injector;
   const loadEnd = Date.now();
@@ -240,7 +274,11 @@ async function main(): Promise<void> {
     devices: DEVICES,
     sessions: all.length,
     baselineSessions: BASELINE,
-    drillSessions: SESSIONS,
+    drillSessions: all.filter((o) => o.phase === 'drill').length,
+    drillTarget: SESSIONS,
+    drillMinutesForStarts: LOAD_MINUTES,
+    workerKills,
+    workerKillsSkipped,
     accepted: accepted.length,
     completed: completed.length,
     lost: lost.length,
@@ -280,7 +318,7 @@ async function main(): Promise<void> {
       '',
       '| | |',
       '|---|---|',
-      `| sessions | ${report.sessions} (${BASELINE} without faults, then ${SESSIONS} under faults) |`,
+      `| sessions | ${report.sessions} (${BASELINE} without faults, then ${report.drillSessions} under faults${report.drillSessions < SESSIONS ? `: the target was ${SESSIONS}, and ${LOAD_MINUTES} min of starts ran out first` : ''}) |`,
       `| completed | ${report.completed} |`,
       `| lost (accepted, never finished) | ${report.lost} |`,
       `| doubled (a handshake or Finqware step applied twice) | ${report.doubled} |`,
@@ -291,6 +329,7 @@ async function main(): Promise<void> {
       `| step latency with faults | p50 ${ms(report.stepLatencyMs.withFaults.p50)}, p99 ${ms(report.stepLatencyMs.withFaults.p99)} |`,
       `| drill under faults | ${report.drillSeconds} s |`,
       `| time to drain (faults stop → last webhook) | ${report.drainSeconds} s |`,
+      `| workers killed | ${workerKills} (${workerKillsSkipped} times every worker was still restarting) |`,
       `| restarts | ${Object.entries(report.restarts).map(([name, n]) => `${name} ${n}`).join(', ')} |`,
       `| device requests failed over to the other api | ${report.clientFailovers} |`,
       '',
@@ -302,10 +341,12 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   log(`sessions ${report.sessions}, completed ${report.completed}, lost ${report.lost}, doubled ${report.doubled}, invalid signatures ${report.invalidSignatures}, webhooks missing ${report.webhooks.missing} (duplicates ${report.webhooks.duplicates}), drain ${report.drainSeconds} s`);
-  writeFileSync(join(DATA_DIR, 'cluster-output.log'), `${lines.join('\n')}\n`);
   await cluster.stop();
+  clusterLog.end();
   receiver.close();
-  process.exit(report.lost === 0 && report.doubled === 0 && report.invalidSignatures === 0 ? 0 : 1);
+  const passed = report.lost === 0 && report.doubled === 0 && report.invalidSignatures === 0 && report.drillSessions >= SESSIONS;
+  if (report.drillSessions < SESSIONS) log(`only ${report.drillSessions} of ${SESSIONS} sessions started within ${LOAD_MINUTES} min`);
+  process.exit(passed ? 0 : 1);
 }
 
 main().catch((err: unknown) => {

@@ -70,8 +70,9 @@ export class ApiPool {
         continue;
       }
       if (answer.status >= 500 && Date.now() < deadline) {
-        // An api whose Temporal connection is restarting: try again shortly.
-        await new Promise((r) => setTimeout(r, 500));
+        // An api whose Temporal connection is restarting, or a session whose workflow task is
+        // being retried (Temporal refuses updates meanwhile): try again, backing off to 5 s.
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 500 * 2 ** Math.min(attempt, 4))));
         continue;
       }
       if (answer.status !== 200) throw new Error(`${method} ${path.replace(/DS\w+/, 'DS…')} answered ${answer.status}: ${text.slice(0, 300)}`);
