@@ -99,8 +99,6 @@ async function main(): Promise<void> {
   const env = {
     DATA_DIR,
     SESSIONFLOW_CLIENTS: JSON.stringify([client]),
-    // Request logs of every call would cost the cluster CPU the drill measures; warnings stay.
-    LOG_LEVEL: 'warn',
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
     FINQWARE_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
@@ -109,10 +107,19 @@ async function main(): Promise<void> {
   // The cluster's own output goes to a file as it comes, so a drill that hangs can be read while it runs.
   mkdirSync(DATA_DIR, { recursive: true });
   const clusterLog = createWriteStream(join(DATA_DIR, 'cluster-output.log'));
-  const cluster: Cluster = await startCluster({ config, temporalCli, env, ui: false, sink: (line) => clusterLog.write(`${new Date().toISOString()} ${line}\n`) });
+  // Interrupted, even while the cluster starts: stop what runs (its Temporal server and
+  // PostgreSQL run detached, so nothing else would) before leaving.
+  let stopCluster: () => Promise<void> = async () => undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopCluster().then(() => process.exit(130)));
+  const cluster: Cluster = await startCluster({
+    config,
+    temporalCli,
+    env,
+    ui: false,
+    sink: (line) => clusterLog.write(`${new Date().toISOString()} ${line}\n`),
+    onStop: (stop) => (stopCluster = stop),
+  });
   log(`cluster up: apis ${cluster.apiUrls.join(' ')}, Temporal ${cluster.temporalAddress}`);
-  // Interrupted: stop the cluster (its Temporal server and PostgreSQL run detached) before leaving.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cluster.stop().then(() => process.exit(130)));
   const apis = new ApiPool(cluster.apiUrls, 300_000);
   const outcomes: Outcome[] = [];
 
