@@ -9,7 +9,8 @@
  *      once, an api is killed with SIGKILL (restarted; its devices go on through the other);
  *      once, the Temporal server is restarted; every 15 s, a storm of 429s with Retry-After
  *      at both sandboxes;
- *   3. drain: faults stop; wait for the last sessions and webhooks;
+ *   3. drain: faults stop (all sessions finished, or DRILL_MINUTES are over); wait for the
+ *      sessions still under way and the last webhooks;
  *   4. check each session: outcome success; exactly one Attestr handshake for its stage at the
  *      sandbox; its Finqware step applied once; a valid result signature; each of its webhook
  *      ids received, duplicates counted by the receiver.
@@ -21,6 +22,7 @@ import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
+import { sessionRef } from '../src/session-secret';
 import { startCluster, type Cluster } from '../scripts/cluster';
 import { ApiPool, runKycSession, type KycSession } from './kyc-http';
 
@@ -221,12 +223,17 @@ async function main(): Promise<void> {
       }
     }
   })();
-  await runPhase('drill', SESSIONS, loadDeadline);
+  const drillRun = runPhase('drill', SESSIONS, loadDeadline);
+  // Faults stop once every session finished or the minutes for starts are over; sessions still
+  // under way then finish without faults, as part of the drain.
+  await Promise.race([drillRun, new Promise((r) => setTimeout(r, loadDeadline - Date.now()))]);
   faulting = false;
   await injector;
   const loadEnd = Date.now();
+  log('faults stopped; draining');
+  await drillRun;
 
-  // Drain: the webhooks still in their outboxes.
+  // Drain: the sessions still under way (above), then the webhooks still in their outboxes.
   const drillIds = () => outcomes.filter((o) => o.session).map((o) => o.session!.id);
   const missing = () =>
     drillIds().flatMap((id) => Array.from({ length: WEBHOOKS_PER_SESSION }, (_, i) => `${id}.${i + 1}`)).filter((wid) => !receiver.received.has(wid));
@@ -249,10 +256,11 @@ async function main(): Promise<void> {
     }
     return most / 4;
   };
-  const handshakesBySession = new Map<string, number>();
+  // Attestr's tag is `<session ref>.<stage>.<entry>`: the ref, never the session id.
+  const handshakesByRef = new Map<string, number>();
   for (const h of handshakes) {
-    const sessionId = h.tag.split('.')[0];
-    handshakesBySession.set(sessionId, (handshakesBySession.get(sessionId) ?? 0) + 1);
+    const ref = h.tag.split('.')[0];
+    handshakesByRef.set(ref, (handshakesByRef.get(ref) ?? 0) + 1);
   }
   const appliedSteps = new Map<string, number>();
   for (const call of finqwareCalls) {
@@ -263,11 +271,14 @@ async function main(): Promise<void> {
   const accepted = all.filter((o) => o.id !== null);
   const completed = accepted.filter((o) => o.session && o.session.result.outcome === 'success');
   const lost = accepted.filter((o) => !o.session);
-  const doubledSessions = completed.filter((o) => {
+  const providerCounts = completed.map((o) => {
     const { id, result } = o.session!;
     const bank = (result.result as Record<string, { output?: { sessionId?: string } }>).bank?.output?.sessionId ?? '';
-    return handshakesBySession.get(id) !== 1 || appliedSteps.get(bank) !== 1;
+    return { handshakes: handshakesByRef.get(sessionRef(id)) ?? 0, steps: appliedSteps.get(bank) ?? 0 };
   });
+  const doubledSessions = providerCounts.filter((c) => c.handshakes > 1 || c.steps > 1);
+  /** A completed session the sandboxes have no record of: the check itself would be wrong. */
+  const unrecorded = providerCounts.filter((c) => c.handshakes === 0 || c.steps === 0);
   const invalid = completed.filter((o) => !o.session!.signatureValid);
   const missingWebhooks = missing();
   const duplicateWebhooks = [...receiver.received.values()].filter((n) => n > 1).reduce((sum, n) => sum + n - 1, 0);
@@ -291,6 +302,9 @@ async function main(): Promise<void> {
     lost: lost.length,
     failedBeforeAccepted: all.filter((o) => o.id === null).length,
     doubled: doubledSessions.length,
+    doubledHandshakes: providerCounts.filter((c) => c.handshakes > 1).length,
+    doubledFinqwareSteps: providerCounts.filter((c) => c.steps > 1).length,
+    completedWithoutProviderRecord: unrecorded.length,
     invalidSignatures: invalid.length,
     providerCallsPerSecond: {
       vendorLimit: VENDOR_LIMIT,
@@ -328,14 +342,15 @@ async function main(): Promise<void> {
       `| sessions | ${report.sessions} (${BASELINE} without faults, then ${report.drillSessions} under faults${report.drillSessions < SESSIONS ? `: the target was ${SESSIONS}, and ${LOAD_MINUTES} min of starts ran out first` : ''}) |`,
       `| completed | ${report.completed} |`,
       `| lost (accepted, never finished) | ${report.lost} |`,
-      `| doubled (a handshake or Finqware step applied twice) | ${report.doubled} |`,
+      `| doubled (a handshake or Finqware step applied twice) | ${report.doubled} (handshakes ${report.doubledHandshakes}, Finqware steps ${report.doubledFinqwareSteps}) |`,
       `| invalidSignatures | ${report.invalidSignatures} |`,
+      `| completed sessions the sandboxes have no handshake or step for | ${report.completedWithoutProviderRecord} |`,
       `| provider calls a second (busiest 4 s) | Attestr ${report.providerCallsPerSecond.attestrBusiest4s}, Finqware ${report.providerCallsPerSecond.finqwareBusiest4s} (configured ${PROVIDER_RATE}, vendor limit ${VENDOR_LIMIT}; Attestr includes the apis' webhook checks) |`,
       `| webhooks | ${report.webhooks.expected} expected, ${report.webhooks.missing} missing, ${report.webhooks.duplicates} duplicates |`,
       `| step latency without faults | p50 ${ms(report.stepLatencyMs.withoutFaults.p50)}, p99 ${ms(report.stepLatencyMs.withoutFaults.p99)} |`,
       `| step latency with faults | p50 ${ms(report.stepLatencyMs.withFaults.p50)}, p99 ${ms(report.stepLatencyMs.withFaults.p99)} |`,
       `| drill under faults | ${report.drillSeconds} s |`,
-      `| time to drain (faults stop → last webhook) | ${report.drainSeconds} s |`,
+      `| time to drain (faults stop → last session and webhook) | ${report.drainSeconds} s |`,
       `| workers killed | ${workerKills} (${workerKillsSkipped} times every worker was still restarting) |`,
       `| restarts | ${Object.entries(report.restarts).map(([name, n]) => `${name} ${n}`).join(', ')} |`,
       `| device requests failed over to the other api | ${report.clientFailovers} |`,
@@ -351,7 +366,7 @@ async function main(): Promise<void> {
   await cluster.stop();
   clusterLog.end();
   receiver.close();
-  const passed = report.lost === 0 && report.doubled === 0 && report.invalidSignatures === 0 && report.drillSessions >= SESSIONS;
+  const passed = report.lost === 0 && report.doubled === 0 && report.invalidSignatures === 0 && unrecorded.length === 0 && report.drillSessions >= SESSIONS;
   if (report.drillSessions < SESSIONS) log(`only ${report.drillSessions} of ${SESSIONS} sessions started within ${LOAD_MINUTES} min`);
   process.exit(passed ? 0 : 1);
 }

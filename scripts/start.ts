@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       temporalAddress: temporal.address,
       sandboxUrl: `http://localhost:${config.sandbox.port}`,
       headline: 'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
-      extra: [`codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`],
+      extra: [`  codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`],
     }),
   );
 }
