@@ -6,10 +6,11 @@
  * .data/test-logs/hosted/ (SCREENSHOTS_DIR=docs/screenshots refreshes the README's).
  */
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TenantClient } from '../src/tenants/registry';
+import { FlowCatalog } from '../src/flows/catalog';
 import { launchChromium } from '../scripts/chromium';
 import { BANK, IDENTITY } from './helpers/flows';
 import { useStack } from './helpers/use-stack';
@@ -29,7 +30,33 @@ const DESKTOP = { width: 1280, height: 800 };
 /** A provider step runs while the page waits: generous under a loaded machine, never a timing assertion. */
 const STEP_TIMEOUT_MS = 45_000;
 
-const { api } = useStack('hosted-flow', { api: { clients: [TENANT, OTHER_TENANT] } });
+/** consent, then a wait stage the backend ends with an event: the page's third stage kind. */
+const WAIT_FLOW = {
+  id: 'hosted-wait',
+  name: 'Consent, then a review',
+  active: true,
+  draft: {
+    id: 'hosted-wait',
+    initial: 'consent',
+    states: {
+      consent: {
+        meta: { stage: 'input', title: 'Accept the terms', schema: { type: 'object', properties: { accepted: { type: 'boolean', title: 'Do you accept the terms?' } }, required: ['accepted'], additionalProperties: false } },
+        on: { SUBMIT: 'review' },
+      },
+      review: { meta: { stage: 'wait', title: 'We are reviewing your answer' }, on: { EVENT: 'done' } },
+      done: { type: 'final', meta: { outcome: 'success' } },
+    },
+  },
+  snapshots: {},
+};
+
+function catalogWithWaitFlow(): FlowCatalog {
+  const dir = join(__dirname, '..', 'flows');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
+  return FlowCatalog.fromFiles([...files, { file: 'hosted-wait.json', text: JSON.stringify(WAIT_FLOW) }]);
+}
+
+const { api, stack } = useStack('hosted-flow', { api: { clients: [TENANT, OTHER_TENANT], catalog: catalogWithWaitFlow } });
 let browser: Browser;
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const contexts: BrowserContext[] = [];
@@ -331,4 +358,21 @@ test('one browser runs sessions of two tenants, each with its own credential', a
     await running.getByRole('button', { name: 'Continue' }).click();
     await heading(running, 'All done');
   }
+});
+
+test('a wait stage says what it waits for, and moves on by itself when the backend event arrives', async () => {
+  const session = await createSession('hosted-wait');
+  const { page } = await browse(PHONE);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Accept the terms');
+  await page.getByRole('radio', { name: 'Yes' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'We are reviewing your answer');
+  expect(await page.getByRole('status').textContent()).toBe('Current status: in progress');
+  await accessible(page, 'wait stage');
+  await screenshot(page, 'phone-wait');
+  await stack.gateway.deliverEvent(session.id, { eventId: `review-${session.id}`, type: 'review.done', data: {} });
+  await heading(page, 'All done');
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'success' });
 });

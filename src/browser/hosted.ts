@@ -118,8 +118,10 @@ function attestrStage(stage: Stage): void {
     const done = working(S.providerWaiting, container, go);
     try {
       await session!.completeSandboxHandshake().catch((err: unknown) => {
-        // Completed before (a retry after a pending answer): the step below collects it.
-        if (!(err instanceof SessionflowError && err.code === 'handshake_completed')) throw err;
+        // Completed before (a retry after a pending answer), or a real Attestr, where the user
+        // finishes in Attestr's own flow: either way the step below collects the result (a
+        // pending one answers with a retryable error, and the page offers Try again).
+        if (!(err instanceof SessionflowError && (err.code === 'handshake_completed' || err.code === 'route_not_found'))) throw err;
       });
       await session!.submit({});
       render();
