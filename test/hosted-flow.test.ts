@@ -376,3 +376,29 @@ test('a wait stage says what it waits for, and moves on by itself when the backe
   await heading(page, 'All done');
   expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'success' });
 });
+
+test('a retryable provider error lets the user try again', async () => {
+  const session = await createSession('kyc-basic');
+  const { page } = await browse(DESKTOP);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Your name and date of birth');
+  await page.getByLabel('Full name').fill(IDENTITY.name);
+  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  // Attestr's next answer (the stage's result) carries a signature that does not verify.
+  const fault = await fetch(`${stack.sandbox.url}/attestr/_faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ badSignature: true, count: 1 }),
+  });
+  expect(fault.status).toBe(200);
+  await page.getByRole('button', { name: 'Continue with Attestr' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The check could not be completed this time.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  await accessible(page, 'provider stage with a retryable error');
+  await screenshot(page, '3b-attestr-retry');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await heading(page, 'Link your bank account');
+});
