@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context';
 import { cookieValue, tenantCookie, type DeviceCredential } from '../device-auth';
+import { MAX_DEVICE_SESSIONS } from '../../workflows/messages';
 
 /** Local development runs on plain HTTP; everywhere else the cookie is Secure. */
 function isLocal(request: FastifyRequest): boolean {
@@ -23,7 +24,12 @@ export function setTenantCookie(request: FastifyRequest, reply: FastifyReply, te
  * The tenant's credential this browser holds, refreshed when expired; undefined when it holds
  * none that is valid (a forged, revoked or other tenant's cookie counts as none).
  */
-export async function browserCredential(request: FastifyRequest, reply: FastifyReply, context: ApiContext, tenantId: string): Promise<DeviceCredential | undefined> {
+export async function browserCredential(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: ApiContext,
+  tenantId: string,
+): Promise<(DeviceCredential & { full: boolean }) | undefined> {
   const token = cookieValue(request.headers.cookie, tenantCookie(tenantId));
   if (token === undefined) return undefined;
   const now = Date.now();
@@ -34,7 +40,8 @@ export async function browserCredential(request: FastifyRequest, reply: FastifyR
   if (now >= check.claims.exp) {
     setTenantCookie(request, reply, tenantId, context.tokens.issue({ sub: client.deviceClientId, ten: tenantId, ref: client.refreshUntil }, now), client.refreshUntil);
   }
-  return { deviceClientId: client.deviceClientId, tenantId, refreshUntil: client.refreshUntil };
+  // A device client launches at most MAX_DEVICE_SESSIONS sessions; a browser is not limited by that.
+  return { deviceClientId: client.deviceClientId, tenantId, refreshUntil: client.refreshUntil, full: client.sessionIds.length >= MAX_DEVICE_SESSIONS };
 }
 
 /** A new device client for this browser and tenant, its credential set as the tenant's cookie. */

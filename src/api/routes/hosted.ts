@@ -57,7 +57,7 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
   const status = await statusOf(context, sessionId);
   const tenant = context.clients.get(status.clientId);
   if (!tenant) throw sessionNotFound();
-  let credential = await browserCredential(request, reply, context, tenant.id);
+  const credential = await browserCredential(request, reply, context, tenant.id);
   const answer = (launched: LaunchAnswer) => ({
     session_id: sessionId,
     client_id: tenant.id,
@@ -70,8 +70,9 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
   });
   try {
     if (status.status === 'created') {
-      credential ??= await newBrowserCredential(request, reply, context, tenant.id);
-      return answer(await context.gateway.launch(sessionId, credential));
+      // None yet, or one that launched as many sessions as a device client may: a new one.
+      const launching = credential && !credential.full ? credential : await newBrowserCredential(request, reply, context, tenant.id);
+      return answer(await context.gateway.launch(sessionId, launching));
     }
     const bound = status.deviceClientId;
     // Never launched in a browser and ended (expired unopened): anyone with the link may see that.
