@@ -17,14 +17,19 @@ const TENANT: TenantClient = { id: 'demo-tenant', secret: 'demo-tenant-secret-01
 const SCREENSHOTS = join(__dirname, '..', '.data', 'test-logs');
 const UI_TIMEOUT_MS = 30_000;
 
-/** The UI keeps its list columns in localStorage; these add the session search attributes. */
+/**
+ * The UI keeps its list columns in localStorage: what the README's Monitoring section tells an
+ * operator to configure (Run ID out; SessionStatus, SessionStage, SessionStageSince and
+ * SessionOutcome in, after Workflow ID), so the screenshot shows them without scrolling.
+ */
 const LIST_COLUMNS = {
   default: [
     { label: 'Status', pinned: true },
     { label: 'Workflow ID', pinned: true },
     { label: 'SessionStatus', pinned: false },
-    { label: 'FlowId', pinned: false },
-    { label: 'SessionTag', pinned: false },
+    { label: 'SessionStage', pinned: false },
+    { label: 'SessionStageSince', pinned: false },
+    { label: 'SessionOutcome', pinned: false },
     { label: 'Type', pinned: false },
     { label: 'Start', pinned: false },
     { label: 'End', pinned: false },
@@ -94,7 +99,7 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
 
   mkdirSync(SCREENSHOTS, { recursive: true });
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 600 } });
+  const context = await browser.newContext({ viewport: { width: 1920, height: 600 } });
   await context.addInitScript(`localStorage.setItem('namespace-workflow-table-columns', ${JSON.stringify(JSON.stringify(LIST_COLUMNS))});`);
   const page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
@@ -110,7 +115,16 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
     }, UI_TIMEOUT_MS, `the UI to list ${consumedWorkflow}`);
     await expect(consumedRow.count()).resolves.toBe(1);
     await expect(rows.filter({ hasText: inProgressWorkflow }).count()).resolves.toBe(0);
+
+    // The README's list: the tenant's sessions, live and ended, with status, stage and outcome.
+    await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`ClientId="${TENANT.id}" AND WorkflowType="sessionWorkflow"`)}`);
+    const inProgressRow = rows.filter({ hasText: inProgressWorkflow });
+    await inProgressRow.waitFor();
+    await expect(inProgressRow.getByText('consent', { exact: true }).count()).resolves.toBe(1);
+    await expect(rows.filter({ hasText: consumedWorkflow }).getByText('success', { exact: true }).count()).resolves.toBe(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-sessions.png') });
+    await page.goto(listUrl);
+    await consumedRow.waitFor();
 
     // The list API carries no user metadata, so the summary shows on the session's own page.
     await consumedRow.getByRole('link', { name: consumedWorkflow }).click();
