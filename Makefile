@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 
-.PHONY: start cluster drill temporal-server test bench lint typecheck unit deps chromium build clean
+.PHONY: start cluster drill deploy-drill temporal-server test bench lint typecheck unit deps chromium build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. The lock is the
 # one this npm (11) writes, every platform's optional packages included, so `npm install` leaves
@@ -30,6 +30,11 @@ temporal-server:
 # Faults under load on a fresh cluster; writes bench/results/drill.{json,md}. Not part of test.
 drill: deps temporal-server
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/drill.ts
+
+# A rollout of a new build while 200 sessions are mid-flow (Worker Versioning); writes
+# bench/results/deploy-drill.{json,md}. Not part of test (minutes).
+deploy-drill: deps
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/deploy-drill.ts
 
 lint: deps
 	$(BIN)/eslint .
