@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiPool, basicAuth, runKycSession, type KycClient } from '../bench/kyc-http';
+import { alive } from './helpers/processes';
 
 const ROOT = resolve(__dirname, '..');
 const DATA_DIR = join('.data', `test-cluster-${process.pid}`);
@@ -89,15 +90,6 @@ async function stopMakeCluster(running: Running): Promise<number | NodeJS.Signal
 
 function state(): ClusterState {
   return JSON.parse(readFileSync(join(ROOT, DATA_DIR, 'cluster', 'cluster.json'), 'utf8')) as ClusterState;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
