@@ -38,7 +38,7 @@ drill: deps temporal-server
 # A rollout of a new build while 200 sessions are mid-flow (Worker Versioning); writes
 # bench/results/deploy-drill.{json,md}. Not part of test (minutes).
 deploy-drill: deps
-	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/deploy-drill.ts
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/deploy-drill.ts
 
 lint: deps
 	$(BIN)/eslint .
