@@ -45,6 +45,7 @@ lint: deps
 
 typecheck: deps
 	$(BIN)/tsc --noEmit -p tsconfig.json
+	$(BIN)/tsc --noEmit -p src/browser/tsconfig.json
 
 # Headless Chromium for the Temporal UI test: Debian's package, installed when missing.
 chromium:

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
+import { loadClients } from '../src/tenants/registry';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { runningBlock } from './running-block';
@@ -28,6 +29,25 @@ async function waitUntilApiReady(url: string, timeoutMs: number): Promise<void> 
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   throw new Error(`the api was not ready within ${timeoutMs / 1000} s (${last})`);
+}
+
+/**
+ * A consent-only session of the first client, for the Try block: its hosted page is what a user
+ * sees. Null when the create fails (the block still prints; the curl below shows how).
+ */
+async function demoSession(apiUrl: string, dataDir: string): Promise<string | null> {
+  try {
+    const [client] = loadClients(process.env, dataDir).clients;
+    const answer = await fetch(`${apiUrl}/api/v1/public/flowx/handshake`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}` },
+      body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-try' }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return answer.ok ? ((await answer.json()) as { url: string }).url : null;
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
@@ -96,6 +116,7 @@ async function main(): Promise<void> {
     return;
   }
   const temporal: DevServer = server!;
+  const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, config.dataDir);
 
   process.stdout.write(
     runningBlock({
@@ -106,6 +127,7 @@ async function main(): Promise<void> {
       sandboxUrl: `http://localhost:${config.sandbox.port}`,
       headline: 'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
       extra: [`codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`],
+      ...(hostedUrl ? { hostedUrl } : {}),
     }),
   );
 }

@@ -76,6 +76,11 @@ export interface Config {
     trustedProxies: string[];
     /** A device client that launched no session within this many ms ends (its credential with it). */
     deviceClientUnusedMs: number;
+    /**
+     * The api's public base URL, where the hosted flow page's `url` points (PUBLIC_URL). Absent:
+     * the origin the create request came to, right for local use only.
+     */
+    publicUrl?: string;
   };
   sandbox: { host: string; port: number; attestrWebhookUrl?: string };
   /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
@@ -147,6 +152,7 @@ export const CONFIG_VARIABLES = [
   'ADDRESS_AUTH_FAILURES_PER_MINUTE',
   'TRUSTED_PROXIES',
   'DEVICE_CLIENT_UNUSED_SECONDS',
+  'PUBLIC_URL',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
@@ -466,6 +472,7 @@ export function loadConfig(env: Env = process.env): Config {
       },
       trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
       deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,
+      ...(env.PUBLIC_URL ? { publicUrl: url(env, 'PUBLIC_URL', '') } : {}),
     },
     sandbox: {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),

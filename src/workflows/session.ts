@@ -29,6 +29,7 @@ import {
   expireUpdate,
   launchUpdate,
   resultQuery,
+  resumeUpdate,
   SessionArchivedAtKey,
   SessionOutcomeKey,
   SessionStageKey,
@@ -107,6 +108,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(progressQuery, ({ nonceHash }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonceHash(nonceHash) }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   setHandler(launchUpdate, counted((args) => runner.launch(args)), { validator: (args) => session.checkLaunch(args) });
+  setHandler(resumeUpdate, counted((args) => runner.resume(args)), { validator: (args) => session.checkResume(args) });
   setHandler(submitStepUpdate, counted((args) => runner.submitStep(args)), { validator: (args) => session.checkStep(args) });
   setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => session.checkArchive() });
   setHandler(expireUpdate, counted((args) => runner.expire(args)), { validator: (args) => session.checkExpire(args) });
