@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
 import { loadClients } from '../src/tenants/registry';
 import { writeWorkflowBundle } from './bundle-workflows';
-import { startDevServer, type DevServer } from './dev-server';
+import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { runningBlock } from './running-block';
 import { Supervisor } from './supervisor';
 
@@ -56,6 +56,11 @@ async function main(): Promise<void> {
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
   mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
+  // Worker Versioning (README "Deploying a new version"): each restart makes its build current
+  // and hands it the workflows of the build it replaced. WORKER_DEPLOYMENT_NAME= turns it off.
+  const deploymentName = process.env.WORKER_DEPLOYMENT_NAME ?? 'sessionflow';
+  const versioning = deploymentName ? { WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_SET_CURRENT: process.env.WORKER_SET_CURRENT ?? 'true' } : {};
+  if (deploymentName) requireVersioningServer(cli);
   const codecEndpoint = `http://localhost:${config.codec.port}`;
 
   const supervisor = new Supervisor((line) => process.stdout.write(`[supervisor] ${line}\n`));
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
     // Bundled once here, so the worker starts at once and quietly.
     const bundle = join(config.dataDir, 'workflow-bundle.js');
     await writeWorkflowBundle(bundle);
-    const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
+    const env = { ...process.env, ...versioning, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
     // The Attestr sandbox posts completions to the api's webhook, as Attestr would.
     const webhook = config.sandbox.attestrWebhookUrl ?? `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
     await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: { ...env, ATTESTR_WEBHOOK_URL: webhook }, ready: /listening on/ });

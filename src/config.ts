@@ -94,6 +94,12 @@ export interface Config {
   eventRules: EventRule[];
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
+  /**
+   * Worker Deployment Versioning (README "Deploying a new version"); off when absent. `buildId`:
+   * the bundle's hash when absent. `setCurrent`: the worker makes its build the deployment's
+   * current one once it polls (one-build setups: make start, compose, make cluster).
+   */
+  workerDeployment?: { name: string; buildId?: string; setCurrent: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Data keys (see src/keys): the store and the KEKs that wrap them. */
   keys: {
@@ -153,6 +159,9 @@ export const CONFIG_VARIABLES = [
   'WORKER_METRICS_PORT',
   'WORKER_HEALTH_PORT',
   'WORKER_MAX_CACHED_WORKFLOWS',
+  'WORKER_DEPLOYMENT_NAME',
+  'WORKER_BUILD_ID',
+  'WORKER_SET_CURRENT',
   'FLOWS_DIR',
   'DATA_DIR',
   'WORKFLOW_BUNDLE_PATH',
@@ -374,6 +383,25 @@ function operatorToken(env: Env): string {
   return value;
 }
 
+/** Deployment names and build ids: Temporal joins them with ':' and '.', so neither may hold one. */
+const VERSION_PART = /^[A-Za-z0-9_-]{1,100}$/;
+
+function workerDeployment(env: Env): Pick<Config, 'workerDeployment'> {
+  const name = text(env, 'WORKER_DEPLOYMENT_NAME', '');
+  const buildId = text(env, 'WORKER_BUILD_ID', '');
+  const setCurrent = flag(env, 'WORKER_SET_CURRENT');
+  if (name === '') {
+    for (const variable of ['WORKER_BUILD_ID', 'WORKER_SET_CURRENT']) {
+      if (env[variable]) throw new ConfigError(variable, 'needs WORKER_DEPLOYMENT_NAME (Worker Versioning is off without it)');
+    }
+    return {};
+  }
+  for (const [variable, value] of [['WORKER_DEPLOYMENT_NAME', name], ['WORKER_BUILD_ID', buildId]]) {
+    if (value !== '' && !VERSION_PART.test(value)) throw new ConfigError(variable, `must be 1 to 100 letters, digits, '-' or '_' (got "${value}")`);
+  }
+  return { workerDeployment: { name, ...(buildId ? { buildId } : {}), setCurrent: setCurrent ?? false } };
+}
+
 function temporalConfig(env: Env): TemporalConfig {
   const address = text(env, 'TEMPORAL_ADDRESS', 'localhost:7233');
   const parts = /^(?:[^\s:/[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(address);
@@ -460,6 +488,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: text(env, 'DATA_DIR', '.data'),
     eventRules: eventRules(env),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
+    ...workerDeployment(env),
     logLevel: logLevel as Config['logLevel'],
     keys: { cacheSeconds: wholeNumber(env, 'SESSIONFLOW_KEY_CACHE_SECONDS', 30, 60), ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}), ...(keks(env) ? { keks: keks(env) } : {}) },
     codec: {

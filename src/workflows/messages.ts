@@ -399,6 +399,13 @@ export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
 /** No more events will come: the outbox ends once its queue is empty. */
 export const closeOutboxSignal = defineSignal('closeOutbox');
 
+/**
+ * Sent by a deploy to the sessions still on an earlier build (scripts/deploy.ts wake): it does
+ * nothing but give an idle session a workflow task, in which it sees that its build is no longer
+ * the target and moves to the current one (see sessionWorkflow).
+ */
+export const deploymentWakeSignal = defineSignal('deploymentWake');
+
 /** `ref` is the session's ref (for sessions from before, its id). */
 export function webhookOutboxWorkflowId(ref: string): string {
   return `webhooks-${ref}`;
