@@ -109,6 +109,11 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
     SANDBOX_PORT: String(sandboxPort),
     SESSIONFLOW_CLIENTS: JSON.stringify([{ id: CLIENT_ID, secret, perSecond: 1_000_000, perDay: 100_000_000 }]),
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    // Every simulated device talks from 127.0.0.1: the per-address limits (60 launches a minute
+    // by default) are for people and scripts, not for the load generator.
+    ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
+    ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
+    ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
     WORKFLOW_BUNDLE_PATH: sessionBundle,
     // Room for every session the memory pass opens, so none is evicted from the cache.
     WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),
