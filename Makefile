@@ -3,6 +3,10 @@
 SHELL := /bin/bash
 BIN := node_modules/.bin
 TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
+# Long-running scripts run as one node process with tsx as its loader, not under the tsx CLI:
+# on Ctrl-C that wrapper SIGKILLs a child that does not confirm the signal within 30 ms (on a
+# loaded machine it often cannot), and the script's own children would be left running.
+RUN_TS := exec node --import tsx
 
 .PHONY: start cluster drill temporal-server test bench lint typecheck unit deps chromium build clean
 
@@ -16,12 +20,12 @@ node_modules/.installed: package-lock.json
 deps: node_modules/.installed
 
 start: deps
-	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx scripts/start.ts
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) scripts/start.ts
 
 # The shape of docker-compose.yml without Docker: Temporal server built from its Go module on
 # PostgreSQL, UI, sandboxes, 2 workers and 2 apis (see the README's "Beyond one machine").
 cluster: deps
-	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx scripts/cluster.ts
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) scripts/cluster.ts
 
 # Builds the Temporal server, its schema tool and UI into .tools/ when missing (minutes, once).
 temporal-server:
@@ -29,7 +33,7 @@ temporal-server:
 
 # Faults under load on a fresh cluster; writes bench/results/drill.{json,md}. Not part of test.
 drill: deps temporal-server
-	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/drill.ts
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/drill.ts
 
 lint: deps
 	$(BIN)/eslint .
@@ -50,7 +54,7 @@ test: lint typecheck chromium temporal-server
 
 # The benchmark: its own fresh stack, then bench/results/ (see bench/README.md). Not part of test.
 bench: deps chromium
-	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(BIN)/tsx bench/run.ts
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/run.ts
 
 build: deps
 	$(BIN)/tsc -p tsconfig.build.json

@@ -3,29 +3,12 @@
  * methods get 405 with Allow, non-JSON bodies 415, and strings that are not Unicode text (a lone
  * UTF-16 surrogate) are refused rather than hashed over U+FFFD.
  */
-import { request } from 'undici';
-import { basic, startApi, TENANT_A, type Api } from './helpers/api';
-import { startStack, type Stack } from './helpers/stack';
+import { basic, rawCall, TENANT_A } from './helpers/api';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
-let api: Api;
+const { api } = useStack('contract', { api: {} });
 
-beforeAll(async () => {
-  stack = await startStack('contract');
-  await stack.startWorker();
-  api = await startApi(stack);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
-});
-
-async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
-  const answer = await request(`${api.url}${path}`, { method: method as 'GET', headers, ...(body === undefined ? {} : { body }) });
-  const text = await answer.body.text();
-  return { status: answer.statusCode, headers: answer.headers, body: text ? JSON.parse(text) : null };
-}
+const raw = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => rawCall(api.url, method, path, headers, body);
 
 type Parameter = { name: string; in: string; required: boolean };
 

@@ -4,22 +4,10 @@
  * client really owns. Every route taking a session id and a credential checks first, then
  * records: a refused request leaves the device client and the session as they were.
  */
-import { startApi, TENANT_A, TENANT_B, type Api } from './helpers/api';
-import { startStack, type Stack } from './helpers/stack';
+import { TENANT_A, TENANT_B } from './helpers/api';
+import { useStack } from './helpers/use-stack';
 
-let stack: Stack;
-let api: Api;
-
-beforeAll(async () => {
-  stack = await startStack('device-ownership');
-  await stack.startWorker();
-  api = await startApi(stack);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
-});
+const { stack, api } = useStack('device-ownership', { api: {} });
 
 async function newClient(tenantId: string): Promise<Record<string, string>> {
   const answer = await api.call('POST', `/v1/client?client_id=${tenantId}&_is_native=true`, { as: null });

@@ -3,24 +3,12 @@
  * current nonce or, for a session bound to a device client, by its credential; anything else is
  * the unknown-session 404; a waiting request answers once the step lands, not before.
  */
-import { startApi, TENANT_A, type Api } from './helpers/api';
-import { startStack, type Stack } from './helpers/stack';
+import { TENANT_A } from './helpers/api';
+import { useStack } from './helpers/use-stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
 import { progressQuery } from '../src/workflows/messages';
 
-let stack: Stack;
-let api: Api;
-
-beforeAll(async () => {
-  stack = await startStack('device-wait');
-  await stack.startWorker();
-  api = await startApi(stack);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
-});
+const { stack, api } = useStack('device-wait', { api: {} });
 
 async function launched(headers: Record<string, string> = {}): Promise<{ id: string; nonce: string }> {
   const { sessionId } = await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-wait', definition: stack.definition('consent-only') });

@@ -2,32 +2,14 @@
  * Issue 13, D4-D8: hostile requests against the real api on loopback get the documented error
  * (never a 500, always with x-request-id and the documented shape) and change nothing.
  */
-import { request } from 'undici';
-import { basic, startApi, TENANT_A, TENANT_B, type Api } from './helpers/api';
-import { startStack, type Stack } from './helpers/stack';
+import { basic, rawCall, TENANT_A, TENANT_B } from './helpers/api';
+import { useStack } from './helpers/use-stack';
 
 const WEB_APP = { id: 'web-app', secret: 'web-app-secret-0123456789', perSecond: 1000, perDay: 1_000_000, redirectUrls: ['https://app.example.com/done'] };
 
-let stack: Stack;
-let api: Api;
+const { stack, api } = useStack('hostile', { api: { clients: [TENANT_A, TENANT_B, WEB_APP] } });
 
-beforeAll(async () => {
-  stack = await startStack('hostile');
-  await stack.startWorker();
-  api = await startApi(stack, [TENANT_A, TENANT_B, WEB_APP]);
-});
-
-afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
-});
-
-/** Raw HTTP, without the helper's document check: some of these paths are not in the document by design. */
-async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
-  const answer = await request(`${api.url}${path}`, { method: method as 'GET', headers, ...(body === undefined ? {} : { body }) });
-  const text = await answer.body.text();
-  return { status: answer.statusCode, headers: answer.headers, text, body: text ? JSON.parse(text) : null };
-}
+const raw = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => rawCall(api.url, method, path, headers, body);
 
 function nested(depth: number): unknown {
   let value: unknown = { leaf: true };

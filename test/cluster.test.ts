@@ -20,6 +20,7 @@ import { Client as PgClient } from 'pg';
 import { ApiPool, basicAuth, runKycSession, type KycClient } from '../bench/kyc-http';
 import { sessionKeyId } from '../src/keys/key-store';
 import { sessionWorkflowId } from '../src/session-secret';
+import { alive } from './helpers/processes';
 
 const ROOT = resolve(__dirname, '..');
 const DATA_DIR = join('.data', `test-cluster-${process.pid}`);
@@ -97,15 +98,6 @@ async function stopMakeCluster(running: Running): Promise<number | NodeJS.Signal
 
 function state(): ClusterState {
   return JSON.parse(readFileSync(join(ROOT, DATA_DIR, 'cluster', 'cluster.json'), 'utf8')) as ClusterState;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {

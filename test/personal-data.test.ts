@@ -256,6 +256,14 @@ test('an archived session answers from search attributes and memo, and so does a
   });
   // Another client still sees nothing.
   expect((await api.call('GET', `/api/v1/public/flowx/handshake/${id}`, { as: shortLived })).status).toBe(403);
+  // The device is told it was archived, although nothing can be encoded for it any more.
+  const lateStep = await api.call('POST', `/v1/sessions/${id}/steps`, {
+    as: null,
+    body: { client_id: tenant.id, skill: 'consent-only', nonce: 'n'.repeat(43), step: 'consent', data: { accepted: true } },
+  });
+  expect(lateStep).toMatchObject({ status: 409, body: { code: 'session_archived' } });
+  const lateLaunch = await api.call('POST', `/v1/handshakes/${id}/launch`, { as: null });
+  expect(lateLaunch).toMatchObject({ status: 409, body: { code: 'session_archived' } });
 
   const again = await api.call('POST', '/api/v1/public/flowx/handshake', {
     as: tenant,

@@ -11,20 +11,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../scripts/dev-server';
 import { eventually, testEnv } from './helpers/stack';
+import { alive } from './helpers/processes';
 
 let child: ChildProcess;
 let output = '';
 let dataDir: string;
 let api: string;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The pid the supervisor last said for `name` (running or back), once it said one after `after` characters of output. */
 function pidOf(name: string, after = 0): Promise<number> {

@@ -177,9 +177,13 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** An unknown workflow or a refused update, as the api's own error; anything else as it is. */
+/**
+ * An unknown workflow or a refused update, as the api's own error; anything else as it is. A
+ * destroyed key (arguments for a session archived and shredded, so closed) counts as closed:
+ * callers then answer from the archived view, as for any closed session.
+ */
 function refusalOf(err: unknown): never {
-  if (err instanceof WorkflowNotFoundError) throw new SessionNotFoundError('session not found');
+  if (err instanceof WorkflowNotFoundError || err instanceof KeyDestroyedError) throw new SessionNotFoundError('session not found');
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type?.startsWith('Session')) {
     throw new SessionRefusedError(err.cause.type as RefusalType, err.cause.message, err.cause.details?.[0]);
   }

@@ -92,6 +92,16 @@ export async function startApi(
   return { url, call, close: () => app.close() };
 }
 
+/**
+ * Raw HTTP to `baseUrl`, without the document check of `Api.call`: for paths and methods that
+ * are not in the document by design. A JSON body is parsed; `text` keeps what came.
+ */
+export async function rawCall(baseUrl: string, method: string, path: string, headers: Record<string, string> = {}, body?: string) {
+  const answer = await request(`${baseUrl}${path}`, { method: method as 'GET', headers, ...(body === undefined ? {} : { body }) });
+  const text = await answer.body.text();
+  return { status: answer.statusCode, headers: answer.headers, text, body: text ? JSON.parse(text) : null };
+}
+
 export interface RunningApi {
   child: ChildProcess;
   url: string;

@@ -15,7 +15,8 @@ import { EncryptionCodec, SHREDDED_MARKER } from '../../src/keys/codec';
 import { buildCodecServer, CODEC_COOKIE } from '../../src/keys/codec-server';
 import { FileKeyStore } from '../../src/keys/file-store';
 import { kekOf } from '../../src/keys/kek';
-import { KeyStoreUnavailableError, sessionKeyId, type KeyStore } from '../../src/keys/key-store';
+import { sessionKeyId } from '../../src/keys/key-store';
+import { unreachableKeyStore } from '../helpers/key-stores';
 
 const UI = 'http://ui.example:8233';
 const TOKEN = 'operator-token-0123456789-abcdefghijkl';
@@ -132,13 +133,7 @@ test('without a configured operator token only loopback is served', async () => 
 });
 
 test('a key store that cannot be read answers 503 for the batch: nothing is guessed', async () => {
-  const down: KeyStore = {
-    get: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    createIfAbsent: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    destroy: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    rewrapAll: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    close: async () => undefined,
-  };
+  const down = unreachableKeyStore();
   const [live] = await codec.encode([defaultPayloadConverter.toPayload({ a: 1 })], wf('c'));
   const broken = buildCodecServer({ keys: down, uiOrigin: UI, defaultNamespace: 'default' });
   await broken.listen({ host: '127.0.0.1', port: 0 });

@@ -11,7 +11,8 @@ import { CachedKeyStore, KEY_CACHE_TTL_MS } from '../../src/keys/cache';
 import { EncryptionCodec, ENCRYPTED_ENCODING, payloadKeyId, ShreddedPayloadError } from '../../src/keys/codec';
 import { FileKeyStore } from '../../src/keys/file-store';
 import { kekOf } from '../../src/keys/kek';
-import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId, type KeyStore } from '../../src/keys/key-store';
+import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from '../../src/keys/key-store';
+import { unreachableKeyStore } from '../helpers/key-stores';
 
 const SESSION_WF = `session-${'ab'.repeat(16)}`;
 const session: SerializationContext = { type: 'workflow', namespace: 'default', workflowId: SESSION_WF };
@@ -89,13 +90,7 @@ describe('the key of each payload', () => {
 });
 
 test('a key store that cannot be read fails closed: an error, reported, and never a plain payload', async () => {
-  const down: KeyStore = {
-    get: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    createIfAbsent: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    destroy: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    rewrapAll: () => Promise.reject(new KeyStoreUnavailableError('down')),
-    close: async () => undefined,
-  };
+  const down = unreachableKeyStore();
   const reported: unknown[] = [];
   const codec = new EncryptionCodec(down, { namespace: 'default', onKeyStoreError: (err) => reported.push(err) });
   await expect(codec.encode([toPayload({ a: 1 })], session)).rejects.toBeInstanceOf(KeyStoreUnavailableError);
