@@ -9,10 +9,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts/bundle-workflows.ts ./scripts/
+COPY scripts/bundle-workflows.ts scripts/bundle-browser.ts ./scripts/
 # Also bundle the workflow code once, here: workers then start without running webpack, and every
 # replica runs byte-identical workflow code.
 RUN npm run build && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
+# The hosted page's script, SDK and styles, bundled with esbuild (a dev dependency) into dist/browser-bundle/.
+RUN npx tsx scripts/bundle-browser.ts dist/browser-bundle
 
 # Stage 2: production dependencies, the compiled code and the flow definitions only.
 FROM node:20-bookworm-slim AS runtime

@@ -8,7 +8,7 @@ TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 # loaded machine it often cannot), and the script's own children would be left running.
 RUN_TS := exec node --import tsx
 
-.PHONY: start cluster drill temporal-server test bench lint typecheck unit deps chromium build clean
+.PHONY: start cluster drill deploy-drill temporal-server test bench lint typecheck unit deps chromium build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. The lock is the
 # one this npm (11) writes, every platform's optional packages included, so `npm install` leaves
@@ -35,11 +35,17 @@ temporal-server:
 drill: deps temporal-server
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/drill.ts
 
+# A rollout of a new build while 200 sessions are mid-flow (Worker Versioning); writes
+# bench/results/deploy-drill.{json,md}. Not part of test (minutes).
+deploy-drill: deps
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/deploy-drill.ts
+
 lint: deps
 	$(BIN)/eslint .
 
 typecheck: deps
 	$(BIN)/tsc --noEmit -p tsconfig.json
+	$(BIN)/tsc --noEmit -p src/browser/tsconfig.json
 
 # Headless Chromium for the Temporal UI test: Debian's package, installed when missing.
 chromium:

@@ -1,28 +1,25 @@
 /**
  * Bundles the workflow code once, ahead of time: `tsx scripts/bundle-workflows.ts <out.js>`.
  * A worker started with WORKFLOW_BUNDLE_PATH=<out.js> skips bundling at start; the tests use
- * this so every worker they start runs the same, already-built code.
+ * this so every worker they start runs the same, already-built code. Prints the bundle's build
+ * id (src/workflow-bundle.ts), the worker's default Worker Deployment build id.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH } from '../src/keys/codec';
+import { bundleBuildId, bundleWorkflows, SOURCE_ROOT, type BundleSource } from '../src/workflow-bundle';
 
-export async function writeWorkflowBundle(outFile: string, workflowsPath = require.resolve('../src/workflows')): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    // Failure messages and stack traces are encoded (and so encrypted) from inside workflows too.
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined },
-  });
+/** Writes the bundle of `source` (this checkout by default) to `outFile`; answers its build id. */
+export async function writeWorkflowBundle(outFile: string, workflowsPath?: string, source: BundleSource = { root: SOURCE_ROOT }): Promise<string> {
+  const code = await bundleWorkflows({ ...source, ...(workflowsPath ? { workflowsPath } : {}) });
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, code);
+  return bundleBuildId(code);
 }
 
 if (require.main === module) {
   const outFile = process.argv[2] ?? 'dist/workflow-bundle.js';
   writeWorkflowBundle(outFile).then(
-    () => process.stdout.write(`workflow bundle written to ${outFile}\n`),
+    (buildId) => process.stdout.write(`workflow bundle written to ${outFile} (build id ${buildId})\n`),
     (err: unknown) => {
       process.stderr.write(`bundling failed: ${(err as Error).message}\n`);
       process.exit(1);

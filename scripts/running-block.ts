@@ -17,6 +17,8 @@ export interface RunningBlock {
   headline: string;
   /** Extra lines after the sandboxes (e.g. where PostgreSQL runs). */
   extra?: string[];
+  /** The hosted page of a consent-only session made for the reader to open in a browser. */
+  hostedUrl?: string;
 }
 
 export function runningBlock(options: RunningBlock): string {
@@ -40,6 +42,7 @@ export function runningBlock(options: RunningBlock): string {
     ...credentials,
     '',
     'Try:',
+    ...(options.hostedUrl ? [`  open         ${options.hostedUrl}   (a consent-only session's hosted page, made for you)`] : []),
     `  curl ${apiUrl}/readyz`,
     `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
     `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,

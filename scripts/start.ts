@@ -7,8 +7,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
+import { loadClients } from '../src/tenants/registry';
 import { writeWorkflowBundle } from './bundle-workflows';
-import { startDevServer, type DevServer } from './dev-server';
+import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { runningBlock } from './running-block';
 import { Supervisor } from './supervisor';
 
@@ -30,12 +31,36 @@ async function waitUntilApiReady(url: string, timeoutMs: number): Promise<void> 
   throw new Error(`the api was not ready within ${timeoutMs / 1000} s (${last})`);
 }
 
+/**
+ * A consent-only session of the first client, for the Try block: its hosted page is what a user
+ * sees. Null when the create fails (the block still prints; the curl below shows how).
+ */
+async function demoSession(apiUrl: string, dataDir: string): Promise<string | null> {
+  try {
+    const [client] = loadClients(process.env, dataDir).clients;
+    const answer = await fetch(`${apiUrl}/api/v1/public/flowx/handshake`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}` },
+      body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-try' }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return answer.ok ? ((await answer.json()) as { url: string }).url : null;
+  } catch {
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
   mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
+  // Worker Versioning (README "Deploying a new version"): each restart makes its build current
+  // and hands it the workflows of the build it replaced. WORKER_DEPLOYMENT_NAME= turns it off.
+  const deploymentName = process.env.WORKER_DEPLOYMENT_NAME ?? 'sessionflow';
+  const versioning = deploymentName ? { WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_SET_CURRENT: process.env.WORKER_SET_CURRENT ?? 'true' } : {};
+  if (deploymentName) requireVersioningServer(cli);
   const codecEndpoint = `http://localhost:${config.codec.port}`;
 
   const supervisor = new Supervisor((line) => process.stdout.write(`[supervisor] ${line}\n`));
@@ -75,7 +100,7 @@ async function main(): Promise<void> {
     // Bundled once here, so the worker starts at once and quietly.
     const bundle = join(config.dataDir, 'workflow-bundle.js');
     await writeWorkflowBundle(bundle);
-    const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
+    const env = { ...process.env, ...versioning, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
     // The Attestr sandbox posts completions to the api's webhook, as Attestr would.
     const webhook = config.sandbox.attestrWebhookUrl ?? `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
     await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: { ...env, ATTESTR_WEBHOOK_URL: webhook }, ready: /listening on/ });
@@ -91,6 +116,7 @@ async function main(): Promise<void> {
     return;
   }
   const temporal: DevServer = server!;
+  const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, config.dataDir);
 
   process.stdout.write(
     runningBlock({
@@ -101,6 +127,7 @@ async function main(): Promise<void> {
       sandboxUrl: `http://localhost:${config.sandbox.port}`,
       headline: 'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
       extra: [`codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`],
+      ...(hostedUrl ? { hostedUrl } : {}),
     }),
   );
 }

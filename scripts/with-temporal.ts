@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startDevServer, type DevServer } from './dev-server';
+import { freePort, requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { loadConfig } from '../src/config';
 import { buildCodecServer } from '../src/keys/codec-server';
 import { openKeyStore } from '../src/keys/key-store';
@@ -55,6 +55,8 @@ async function main(): Promise<number> {
     process.stderr.write('with-temporal: TEMPORAL_CLI must name the Temporal CLI (scripts/install-temporal.sh prints it)\n');
     return 2;
   }
+  // test/worker-versioning.test.ts and the replay gate run Worker Versioning.
+  requireVersioningServer(cli);
   // Logs stay inside the project (.data/ is ignored) so nothing names a place on the machine.
   const logDir = join('.data', 'test-logs');
   mkdirSync(logDir, { recursive: true });

@@ -76,6 +76,11 @@ export interface Config {
     trustedProxies: string[];
     /** A device client that launched no session within this many ms ends (its credential with it). */
     deviceClientUnusedMs: number;
+    /**
+     * The api's public base URL, where the hosted flow page's `url` points (PUBLIC_URL). Absent:
+     * the origin the create request came to, right for local use only.
+     */
+    publicUrl?: string;
   };
   sandbox: { host: string; port: number; attestrWebhookUrl?: string };
   /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
@@ -89,6 +94,12 @@ export interface Config {
   eventRules: EventRule[];
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
+  /**
+   * Worker Deployment Versioning (README "Deploying a new version"); off when absent. `buildId`:
+   * the bundle's hash when absent. `setCurrent`: the worker makes its build the deployment's
+   * current one once it polls (one-build setups: make start, compose, make cluster).
+   */
+  workerDeployment?: { name: string; buildId?: string; setCurrent: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Data keys (see src/keys): the store and the KEKs that wrap them. */
   keys: {
@@ -141,12 +152,16 @@ export const CONFIG_VARIABLES = [
   'ADDRESS_AUTH_FAILURES_PER_MINUTE',
   'TRUSTED_PROXIES',
   'DEVICE_CLIENT_UNUSED_SECONDS',
+  'PUBLIC_URL',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
   'WORKER_METRICS_PORT',
   'WORKER_HEALTH_PORT',
   'WORKER_MAX_CACHED_WORKFLOWS',
+  'WORKER_DEPLOYMENT_NAME',
+  'WORKER_BUILD_ID',
+  'WORKER_SET_CURRENT',
   'FLOWS_DIR',
   'DATA_DIR',
   'WORKFLOW_BUNDLE_PATH',
@@ -368,6 +383,25 @@ function operatorToken(env: Env): string {
   return value;
 }
 
+/** Deployment names and build ids: Temporal joins them with ':' and '.', so neither may hold one. */
+const VERSION_PART = /^[A-Za-z0-9_-]{1,100}$/;
+
+function workerDeployment(env: Env): Pick<Config, 'workerDeployment'> {
+  const name = text(env, 'WORKER_DEPLOYMENT_NAME', '');
+  const buildId = text(env, 'WORKER_BUILD_ID', '');
+  const setCurrent = flag(env, 'WORKER_SET_CURRENT');
+  if (name === '') {
+    for (const variable of ['WORKER_BUILD_ID', 'WORKER_SET_CURRENT']) {
+      if (env[variable]) throw new ConfigError(variable, 'needs WORKER_DEPLOYMENT_NAME (Worker Versioning is off without it)');
+    }
+    return {};
+  }
+  for (const [variable, value] of [['WORKER_DEPLOYMENT_NAME', name], ['WORKER_BUILD_ID', buildId]]) {
+    if (value !== '' && !VERSION_PART.test(value)) throw new ConfigError(variable, `must be 1 to 100 letters, digits, '-' or '_' (got "${value}")`);
+  }
+  return { workerDeployment: { name, ...(buildId ? { buildId } : {}), setCurrent: setCurrent ?? false } };
+}
+
 function temporalConfig(env: Env): TemporalConfig {
   const address = text(env, 'TEMPORAL_ADDRESS', 'localhost:7233');
   const parts = /^(?:[^\s:/[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(address);
@@ -438,6 +472,7 @@ export function loadConfig(env: Env = process.env): Config {
       },
       trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
       deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,
+      ...(env.PUBLIC_URL ? { publicUrl: url(env, 'PUBLIC_URL', '') } : {}),
     },
     sandbox: {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),
@@ -453,6 +488,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: text(env, 'DATA_DIR', '.data'),
     eventRules: eventRules(env),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
+    ...workerDeployment(env),
     logLevel: logLevel as Config['logLevel'],
     keys: { cacheSeconds: wholeNumber(env, 'SESSIONFLOW_KEY_CACHE_SECONDS', 30, 60), ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}), ...(keks(env) ? { keks: keks(env) } : {}) },
     codec: {

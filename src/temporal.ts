@@ -21,6 +21,11 @@ export async function connectClient(config: TemporalConfig, dataConverter: DataC
   return new Client({ connection, namespace: config.namespace, dataConverter });
 }
 
+/** A plain client connection, for the operator calls the SDK's Client does not wrap (worker deployments). */
+export function connectOperator(config: TemporalConfig): Promise<Connection> {
+  return Connection.connect(connectionOptions(config));
+}
+
 export function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(config));
 }

@@ -8,8 +8,9 @@
  * many of its tasks a second across all workers, so sessionflow stays under the vendor's limit
  * instead of collecting its 429s. Every process sets the same rate (the server keeps the last one).
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { exitOnConfigError, type Config } from './config';
 import { createActivities } from './activities';
@@ -24,9 +25,11 @@ import { loadWorkerSettings } from './settings';
 import type { TenantClient } from './tenants/registry';
 import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
 import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, SessionStatusKey } from './workflows/messages';
-import { connectClient, connectWorker } from './temporal';
+import { connectClient, connectOperator, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
 import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from './keys/key-store';
+import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from './workflow-bundle';
+import { adoptOrphans, setCurrentVersion, versionName, type WorkerDeploymentVersion } from './worker-deployment';
 
 export interface SessionWorker {
   /** The session task queue's worker: workflows, webhooks and the http stage. */
@@ -39,12 +42,36 @@ export interface SessionWorker {
   encryption: Encryption;
   /** Closes the provider connection pools; call after the workers stopped. */
   close(): Promise<void>;
+  /** Its Worker Deployment Version; null with Worker Versioning off. */
+  version: WorkerDeploymentVersion | null;
 }
 
 function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle']): Partial<WorkerOptions> {
   if (bundle) return { workflowBundle: bundle };
   if (config.workflowBundlePath) return { workflowBundle: { codePath: config.workflowBundlePath } };
   return { workflowsPath: require.resolve('./workflows') };
+}
+
+/**
+ * With Worker Versioning, the workflow code and the version it runs as: the build id is the
+ * bundle's hash unless WORKER_BUILD_ID names one, so a worker bundles at start when no bundle was
+ * built ahead. Every workflow type declares its own behaviour (src/workflows); the default is
+ * for none.
+ */
+async function versionedSource(
+  config: Config,
+  bundle: WorkerOptions['workflowBundle'],
+): Promise<{ source: Partial<WorkerOptions>; version: WorkerDeploymentVersion | null; deploymentOptions: Partial<WorkerOptions> }> {
+  const deployment = config.workerDeployment;
+  if (!deployment) return { source: workflowSource(config, bundle), version: null, deploymentOptions: {} };
+  let code: string;
+  if (bundle && 'code' in bundle) code = bundle.code;
+  else if (bundle) code = readFileSync(bundle.codePath, 'utf8');
+  else if (config.workflowBundlePath) code = readFileSync(config.workflowBundlePath, 'utf8');
+  else code = await bundleWorkflows({ root: SOURCE_ROOT });
+  const version = { deploymentName: deployment.name, buildId: deployment.buildId ?? bundleBuildId(code) };
+  const workerDeploymentOptions: WorkerDeploymentOptions = { useWorkerVersioning: true, version, defaultVersioningBehavior: 'AUTO_UPGRADE' };
+  return { source: { workflowBundle: { code } }, version, deploymentOptions: { workerDeploymentOptions } };
 }
 
 /**
@@ -91,11 +118,13 @@ export async function createSessionWorker(
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const activities = createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const { source, version, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    ...workflowSource(config, overrides.workflowBundle),
+    ...source,
+    ...deploymentOptions,
     activities,
     // Payloads encrypted with each session's key; failure messages and stack traces too.
     dataConverter: encryption.dataConverter,
@@ -113,6 +142,8 @@ export async function createSessionWorker(
         activities,
         dataConverter: encryption.dataConverter,
         shutdownGraceTime: '10 seconds',
+        // Part of the same version: a pinned session's provider calls go to its own build's workers.
+        ...deploymentOptions,
         ...(rate ? { maxTaskQueueActivitiesPerSecond: rate } : {}),
       });
     }),
@@ -124,6 +155,7 @@ export async function createSessionWorker(
   return {
     worker,
     workers,
+    version,
     shutdown,
     async run() {
       await Promise.all(
@@ -142,6 +174,23 @@ export async function createSessionWorker(
       if (!overrides.encryption) await encryption.close();
     },
   };
+}
+
+/**
+ * WORKER_SET_CURRENT: once this worker polls, its build becomes the deployment's current version,
+ * and workflows left on builds no worker runs follow it (a restart replaced every worker).
+ */
+async function promote(config: Config, version: WorkerDeploymentVersion): Promise<void> {
+  const connection = await connectOperator(config.temporal);
+  try {
+    await setCurrentVersion(connection, config.temporal.namespace, version);
+    const adopted = await adoptOrphans(connection, config.temporal.namespace, version);
+    process.stdout.write(`worker: ${versionName(version)} is the current version; ${adopted} workflow(s) of earlier builds follow it\n`);
+  } catch (err) {
+    process.stderr.write(`worker: could not make ${versionName(version)} current: ${(err as Error).message}\n`);
+  } finally {
+    await connection.close();
+  }
 }
 
 const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
@@ -239,7 +288,9 @@ async function main(): Promise<void> {
   while (!stopping) {
     current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
     const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
-    process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}\n`);
+    const as = current.version ? ` as ${versionName(current.version)}` : '';
+    process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}${as}\n`);
+    if (config.workerDeployment?.setCurrent && current.version) void promote(config, current.version);
     try {
       await current.run();
     } catch (err) {

@@ -14,9 +14,9 @@ import { openEncryption } from '../src/keys/encryption';
 
 const HISTORIES = join(__dirname, 'histories');
 
-test('every recorded history (both sample flows among them) replays without nondeterminism', async () => {
+test('every recorded history (both sample flows, a device client and a webhook outbox among them) replays without nondeterminism', async () => {
   const files = readdirSync(HISTORIES).filter((name) => name.endsWith('.json')).sort();
-  expect(files).toEqual(expect.arrayContaining(['consent-only.json', 'kyc-basic.json']));
+  expect(files).toEqual(expect.arrayContaining(['consent-only.json', 'kyc-basic.json', 'device-client.json', 'webhook-outbox.json']));
   const histories = files.map((file) => ({
     workflowId: file.replace(/\.json$/, ''),
     history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),

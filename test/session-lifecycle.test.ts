@@ -50,7 +50,7 @@ test('consent-only: created, launched, consumed with success, archived', async (
   expect(launch).toMatchObject({ session_id: created.sessionId, status: 'SESSION_IN_PROGRESS', step: 'consent' });
   expect(launch.data.schema).toEqual({
     type: 'object',
-    properties: { accepted: { type: 'boolean' } },
+    properties: { accepted: { type: 'boolean', title: 'Do you accept the terms?', description: 'Choose Yes to accept and continue, or No to stop here.' } },
     required: ['accepted'],
     additionalProperties: false,
   });

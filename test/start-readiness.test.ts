@@ -92,6 +92,13 @@ async function startAndCreateFirstSession(ports: Record<string, number>): Promis
       body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-1' }),
     });
     const body = await answer.body.json();
+    // The Try block opens with the hosted page of a consent-only session made for the reader.
+    const hosted = /open +(http:\/\/localhost:\d+\/flow\/DS[0-9A-Za-z]{20}) /.exec(output);
+    expect(hosted).not.toBeNull();
+    const page = await request(hosted![1].replace('localhost', '127.0.0.1'));
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    await page.body.dump();
     const ready = await request(`http://127.0.0.1:${ports.api}/readyz`);
     expect(ready.statusCode).toBe(200);
     await ready.body.dump();

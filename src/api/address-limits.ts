@@ -32,6 +32,8 @@ function retryAfter(res: RateLimiterRes): number {
 const COUNTED: Array<{ methods: string[]; path: RegExp; limiter: 'deviceClients' | 'launches'; what: string }> = [
   { methods: ['POST', 'PUT'], path: /^\/v1\/client\/?(\?|$)/, limiter: 'deviceClients', what: 'device clients created' },
   { methods: ['POST'], path: /^\/v1\/handshakes\/[^/?]*\/launch\/?(\?|$)/, limiter: 'launches', what: 'launches' },
+  // The hosted page's launch may also create a device client.
+  { methods: ['POST'], path: /^\/v1\/sessions\/[^/?]*\/open\/?(\?|$)/, limiter: 'launches', what: 'launches' },
 ];
 
 export class AddressLimits {

@@ -24,6 +24,7 @@ import { deviceClientRoutes } from './routes/device-client';
 import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
+import { hostedRoutes } from './routes/hosted';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
 import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
@@ -176,6 +177,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
   app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => hostedRoutes(scope, context));
 
   app.addHook('onClose', () => context.attestr.close());
 

@@ -51,11 +51,13 @@ export class DeviceError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The field the error is about, as a JSON Pointer into the submitted data (invalid_data). */
+    readonly param?: string,
   ) {
     super(message);
   }
 
   body(requestId: string) {
-    return { id: requestId, type: this.type, http: this.http, code: this.code, message: this.message };
+    return { id: requestId, type: this.type, http: this.http, code: this.code, message: this.message, ...(this.param !== undefined ? { param: this.param } : {}) };
   }
 }

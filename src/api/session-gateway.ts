@@ -40,6 +40,7 @@ import {
   expireUpdate,
   FlowIdKey,
   launchUpdate,
+  resumeUpdate,
   MAX_DEVICE_SESSIONS,
   REFUSALS,
   progressQuery,
@@ -105,6 +106,8 @@ export interface CreateSessionRequest {
   expiresAt?: number;
   /** How long the session is kept once consumed or expired (the client's retentionSeconds); the workflow's default (30 days) otherwise. */
   retentionSeconds?: number;
+  /** Where the hosted page sends the user at the end; the caller checked it against the client's redirectUrls. */
+  returnUrl?: string;
   /**
    * For idempotent creates: the session id is derived from the client and this key, so a
    * repeated create starts nothing new; `requestHash` tells a repeat from a different request.
@@ -303,6 +306,7 @@ export class SessionGateway {
       createdAt: now,
       expiresAt: request.expiresAt ?? now + DEFAULT_EXPIRY_MS,
       ...(request.retentionSeconds !== undefined ? { retentionMs: request.retentionSeconds * 1000 } : {}),
+      ...(request.returnUrl !== undefined ? { returnUrl: request.returnUrl } : {}),
     };
     const flow = request.definition;
     return {
@@ -399,6 +403,20 @@ export class SessionGateway {
     }
     if (device) await this.bindLaunched(device.deviceClientId, sessionId, this.secret.seal(sessionId));
     return { session_id: sessionId, ...withNonce(answer, nonce) };
+  }
+
+  /**
+   * The device client that launched the session gets a fresh nonce for its current stage (a
+   * reload lost the last one; the workflow keeps only hashes). Anyone else is refused as unknown.
+   */
+  async resume(sessionId: string, deviceClientId: string): Promise<LaunchAnswer & { session_id: string }> {
+    const nonce = newNonce();
+    try {
+      const answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(resumeUpdate, { args: [{ nonceHash: nonceHash(nonce), deviceClientId }] }));
+      return { session_id: sessionId, ...withNonce(answer, nonce) };
+    } catch (err) {
+      return refusalOf(err);
+    }
   }
 
   /** Refuses up front what the device client's bind would refuse: a revoked or full client. */

@@ -73,6 +73,9 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
     if (typeof params[name] !== 'string' || params[name] === '') problems.push(`${where} needs params.${name} (a string)`);
   }
   if (stage.params !== undefined && !isObject(stage.params)) problems.push(`${where} meta.params must be an object`);
+  for (const key of ['title', 'description'] as const) {
+    if (stage[key] !== undefined && typeof stage[key] !== 'string') problems.push(`${where} meta.${key} must be a string`);
+  }
   return stage;
 }
 

@@ -14,6 +14,7 @@ import {
   type DeviceClientInput,
   type DeviceClientView,
 } from './messages';
+import { declareVersioningBehavior } from './versioning';
 
 export async function deviceClientWorkflow(input: DeviceClientInput): Promise<DeviceClientView> {
   const sessionIds: string[] = [];
@@ -61,3 +62,9 @@ export async function deviceClientWorkflow(input: DeviceClientInput): Promise<De
   if (revokedAt === null) revokedAt = input.refreshUntil;
   return view();
 }
+
+/**
+ * Auto-upgrade: a device client idles up to 30 days between a few updates, so it moves to each new
+ * build at its next task instead of keeping an old one alive. Its changes need patched().
+ */
+declareVersioningBehavior('AUTO_UPGRADE', deviceClientWorkflow);

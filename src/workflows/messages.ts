@@ -146,6 +146,8 @@ export interface SessionInput {
   expiresAt: number;
   /** How long a consumed or expired session is kept before it archives itself (the client's retentionSeconds). */
   retentionMs?: number;
+  /** Where the hosted page sends the user once the flow ended (on the client's redirectUrls, checked by the api). */
+  returnUrl?: string;
   /** Present only in a run started by continue-as-new. */
   state?: SessionState;
 }
@@ -155,6 +157,7 @@ export interface StepPrompt {
   step: string | null;
   kind?: StageKind;
   title?: string;
+  description?: string;
   schema?: JsonSchema;
   outcome?: Outcome;
   [prepared: string]: unknown;
@@ -169,6 +172,15 @@ export interface LaunchArgs {
   deviceClientId?: string;
   /** When given, the session must belong to this tenant client, else it is refused as unknown. */
   clientId?: string;
+}
+
+/**
+ * The device that launched a session comes back (a reload, the same browser later): it gets a
+ * fresh nonce for the current stage, since the workflow keeps only the hash of the one it lost.
+ */
+export interface ResumeArgs {
+  nonceHash: string;
+  deviceClientId: string;
 }
 
 /** The workflow's answers hold the next nonce's hash (or null); the api puts the nonce itself in its place. */
@@ -233,6 +245,8 @@ export interface StatusView {
   outcome: Outcome | null;
   endReason: string | null;
   deviceClientId: string | null;
+  /** The hosted page's return URL, when the create gave one (absent in archived views). */
+  returnUrl?: string | null;
 }
 
 export interface ResultView {
@@ -260,6 +274,7 @@ export const REFUSALS = {
 export type RefusalType = (typeof REFUSALS)[keyof typeof REFUSALS];
 
 export const launchUpdate = defineUpdate<LaunchAnswer, [LaunchArgs]>('launch');
+export const resumeUpdate = defineUpdate<LaunchAnswer, [ResumeArgs]>('resume');
 export const submitStepUpdate = defineUpdate<StepAnswer, [StepArgs]>('submitStep');
 export const archiveUpdate = defineUpdate<StatusView, []>('archive');
 /** Ends a live session early (a device ended its sessions); the status becomes expired. */
@@ -383,6 +398,13 @@ export interface WebhookOutboxInput {
 export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
 /** No more events will come: the outbox ends once its queue is empty. */
 export const closeOutboxSignal = defineSignal('closeOutbox');
+
+/**
+ * Sent by a deploy to the sessions still on an earlier build (scripts/deploy.ts wake): it does
+ * nothing but give an idle session a workflow task, in which it sees that its build is no longer
+ * the target and moves to the current one (see sessionWorkflow).
+ */
+export const deploymentWakeSignal = defineSignal('deploymentWake');
 
 /** `ref` is the session's ref (for sessions from before, its id). */
 export function webhookOutboxWorkflowId(ref: string): string {

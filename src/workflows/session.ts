@@ -12,6 +12,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  makeContinueAsNewFunc,
   metricMeter,
   patched,
   setCurrentDetails,
@@ -24,9 +25,11 @@ import {
   archiveUpdate,
   attestrResultSignal,
   deliverEventUpdate,
+  deploymentWakeSignal,
   expireUpdate,
   launchUpdate,
   resultQuery,
+  resumeUpdate,
   SessionArchivedAtKey,
   SessionOutcomeKey,
   SessionStageKey,
@@ -47,9 +50,16 @@ import { SessionRunner } from './session/runner';
 import { SessionTimers } from './session/timers';
 import { WebhookPump } from './session/webhook-pump';
 import { startShredder } from './shred';
+import { declareVersioningBehavior } from './versioning';
 
 /** Updates per run before continuing as new, well under Temporal's 2,000 per execution. */
 const MAX_UPDATES_PER_RUN = 500;
+
+/**
+ * A run that continues as new because its build is no longer the deployment's target starts on
+ * the target build (upgrade-on-continue-as-new); the new run is pinned there in turn.
+ */
+const continueOnTargetBuild = makeContinueAsNewFunc<typeof sessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
 
 export async function sessionWorkflow(input: SessionInput): Promise<StatusView> {
   const session = new SessionModel(input);
@@ -91,11 +101,14 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // sent right after the start), and their events must come after this one.
   if (!input.state) pump.emit('session.created');
   setHandler(attestrResultSignal, (delivery) => runner.attestrDelivered(delivery));
+  // Its workflow task is the point: the condition below sees a changed target build in it.
+  setHandler(deploymentWakeSignal, () => undefined);
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
   setHandler(progressQuery, ({ nonceHash }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonceHash(nonceHash) }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   setHandler(launchUpdate, counted((args) => runner.launch(args)), { validator: (args) => session.checkLaunch(args) });
+  setHandler(resumeUpdate, counted((args) => runner.resume(args)), { validator: (args) => session.checkResume(args) });
   setHandler(submitStepUpdate, counted((args) => runner.submitStep(args)), { validator: (args) => session.checkStep(args) });
   setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => session.checkArchive() });
   setHandler(expireUpdate, counted((args) => runner.expire(args)), { validator: (args) => session.checkExpire(args) });
@@ -104,13 +117,17 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   void pump.run();
   runner.start();
 
-  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || updatesThisRun >= MAX_UPDATES_PER_RUN;
+  // A pinned session leaves its build when a deploy made another build the target: always false
+  // without Worker Versioning, and in histories recorded before it.
+  const buildSuperseded = () => workflowInfo().targetWorkerDeploymentVersionChanged;
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || updatesThisRun >= MAX_UPDATES_PER_RUN || buildSuperseded();
   await condition(() => state.status === 'archived' || shouldContinueAsNew());
   if (state.status !== 'archived') {
-    // Finish every accepted update and hand over every webhook event first: continuing as
-    // new must not drop one.
+    // Finish every accepted update (no step in flight) and hand over every webhook event first:
+    // continuing as new must not drop one. The state carries the rest to the next run.
     await condition(() => !session.busy && allHandlersFinished() && pump.drained);
-    return await continueAsNew<typeof sessionWorkflow>({ ...input, state });
+    const next = { ...input, state };
+    return await (buildSuperseded() ? continueOnTargetBuild(next) : continueAsNew<typeof sessionWorkflow>(next));
   }
   await condition(() => allHandlersFinished() && pump.drained);
   // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
@@ -118,6 +135,13 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
   return session.statusView();
 }
+
+/**
+ * Pinned: a session runs start to end on the build it started on, so a workflow change never
+ * meets a session it could break; at a quiet point after a deploy (see above) it continues as new
+ * on the current build, so no year-long session keeps a year-old build alive.
+ */
+declareVersioningBehavior('PINNED', sessionWorkflow);
 
 /**
  * The search attributes, in one upsert (one history event): the status; for sessions started

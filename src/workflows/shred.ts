@@ -8,6 +8,7 @@ import { proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { shredWorkflowId, type ShredInput } from './messages';
+import { declareVersioningBehavior } from './versioning';
 
 // Retried until the session has closed (it closes right after its archive) and the key store
 // answers; no attempt limit: a key that must be destroyed is never given up on.
@@ -19,6 +20,12 @@ const keys = proxyActivities<Activities>({
 export async function shredSessionWorkflow(input: ShredInput): Promise<void> {
   await keys.destroySessionKey({ sessionWorkflowId: input.sessionWorkflowId });
 }
+
+/**
+ * Auto-upgrade: it may retry for as long as the key store is down; it moves to each new build
+ * instead of keeping an old one alive. Its changes need patched().
+ */
+declareVersioningBehavior('AUTO_UPGRADE', shredSessionWorkflow);
 
 /** Started by an archived session as it closes; abandoned, so it outlives the session. */
 export async function startShredder(ref: string, sessionWorkflowId: string): Promise<void> {

@@ -7,6 +7,7 @@
 import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookOutboxInput } from './messages';
+import { declareVersioningBehavior } from './versioning';
 
 // The documented schedule: after 5 s, then ×3 each time (15 s, 45 s, 2¼ min, 6¾ min, 20 min,
 // 1 h, 3 h), then every 6 h, until three days after the first attempt.
@@ -66,3 +67,10 @@ export async function webhookOutboxWorkflow(input: WebhookOutboxInput): Promise<
   }
   return summary;
 }
+
+/**
+ * Auto-upgrade: an outbox may retry a delivery for three days and outlive its session, so it
+ * moves to each new build at its next task instead of keeping an old one alive. Its changes need
+ * patched().
+ */
+declareVersioningBehavior('AUTO_UPGRADE', webhookOutboxWorkflow);

@@ -42,6 +42,9 @@ const RULES: Rule[] = [
     applies: (file, { target, typeOnly }) => isWorkflowSafe(file) && !typeOnly && target.startsWith('src/') && !isWorkflowSafe(target),
   },
   { name: 'shared modules do not import process code', applies: (file, { target }) => isShared(file) && isProcessCode(target) },
+  // Browser code is bundled for the browser: nothing of the server's may leak into it.
+  { name: 'browser code imports only browser code', applies: (file, { target }) => under('src/browser')(file) && target.startsWith('src/') && !under('src/browser')(target) },
+  { name: 'only the api imports browser code, and only its strings', applies: (file, { target }) => !under('src/browser')(file) && under('src/browser')(target) && !(under('src/api')(file) && target === 'src/browser/strings') },
 ];
 
 function resolveSpecifier(file: string, specifier: string): string | null {
@@ -123,6 +126,8 @@ describe('import boundaries', () => {
       ['src/workflows/session.ts', "import { FlowCatalog } from '../flows/catalog';", 'workflow code imports only workflow-safe code (types aside)'],
       ['src/flows/core/engine.ts', "import { contentHash } from '../../util/hash';", 'workflow code imports only workflow-safe code (types aside)'],
       ['src/providers/attestr.ts', "import type { Activities } from '../activities';", 'shared modules do not import process code'],
+      ['src/browser/sdk.ts', "import { DEVICE_STATUS } from '../workflows/messages';", 'browser code imports only browser code'],
+      ['src/api/routes/hosted.ts', "import { FlowSession } from '../../browser/sdk';", 'only the api imports browser code, and only its strings'],
     ];
     for (const [file, text, rule] of cases) expect(violations(graph(file, text))).toEqual([expect.stringContaining(rule)]);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DeviceTokens } from '../../src/api/device-tokens';
 import { ConfigError } from '../../src/config';
 import { loadDeviceTokenSecret } from '../../src/settings';
-import { redirectAllowed } from '../../src/api/routes/device-client';
+import { redirectAllowed } from '../../src/api/redirects';
 
 const SECRET = 'unit-test-device-token-secret-0123456789';
 const NOW = Date.UTC(2026, 10, 22, 12);

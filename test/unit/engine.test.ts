@@ -245,6 +245,7 @@ describe('stageInfo', () => {
       id: 'aadhaar',
       kind: 'provider',
       title: 'Verify your Aadhaar with Attestr',
+      description: 'Attestr checks your Aadhaar. You finish that part with Attestr, then come back here.',
       provider: 'attestr',
       params: { flow: 'FXsandboxaadhaar', snapshot: null },
       schema: { type: 'object', additionalProperties: false },
@@ -263,14 +264,16 @@ describe('stageInfo', () => {
       id: 'identity',
       kind: 'input',
       title: 'Your name and date of birth',
+      description: 'As they appear on your identity document.',
       schema: {
         type: 'object',
         properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200 },
+          name: { type: 'string', minLength: 1, maxLength: 200, title: 'Full name' },
           birthDate: {
             type: 'string',
             pattern: '^(0[1-9]|[12][0-9]|3[01])-(0[1-9]|1[0-2])-[0-9]{4}$',
-            description: 'DD-MM-YYYY',
+            title: 'Date of birth',
+            description: 'DD-MM-YYYY, for example 24-01-1990',
           },
         },
         required: ['name', 'birthDate'],

@@ -136,6 +136,42 @@ describe('SessionModel.checkLaunch', () => {
   });
 });
 
+describe('SessionModel.checkResume and resume', () => {
+  const DEVICE = 'dc_device-one';
+  function bound(): SessionModel {
+    const model = new SessionModel(sessionInput());
+    model.launch({ nonceHash: N1, deviceClientId: DEVICE }, LAUNCHED_AT);
+    return model;
+  }
+
+  it('gives the device that launched the session a fresh nonce for the stage it is at, and nothing else', () => {
+    const model = bound();
+    expect(() => model.checkResume({ nonceHash: N2, deviceClientId: DEVICE })).not.toThrow();
+    const before = structuredClone(model.state);
+    model.resume({ nonceHash: N2, deviceClientId: DEVICE });
+    expect(model.state).toEqual({ ...before, nonce: N2, nonceHashed: true });
+    expect(model.holdsNonceHash(N1)).toBe(false);
+    expect(model.holdsNonceHash(N2)).toBe(true);
+  });
+
+  it('refuses another device, a session launched without a device, and a bad nonce', () => {
+    const model = bound();
+    refusal(model, REFUSALS.WRONG_CLIENT, () => model.checkResume({ nonceHash: N2, deviceClientId: 'dc_someone-else' }));
+    const unbound = launched();
+    refusal(unbound, REFUSALS.WRONG_CLIENT, () => unbound.checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
+    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkResume({ nonceHash: 'short', deviceClientId: DEVICE }));
+  });
+
+  it('refuses while a step runs, and once the session ended', () => {
+    const model = bound();
+    model.exclusive.take();
+    refusal(model, REFUSALS.BUSY, () => model.checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
+    model.exclusive.release();
+    model.end('expired', 'test', LAUNCHED_AT + 5);
+    refusal(model, REFUSALS.WRONG_STATUS, () => model.checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
+  });
+});
+
 describe('SessionModel.checkStep', () => {
   it('accepts the expected step and changes nothing', () => {
     const model = launched();
@@ -354,7 +390,13 @@ describe('SessionModel views', () => {
       deviceClientId: null,
     });
     expect(model.resultView()).toEqual({ status: 'created', outcome: null, result: null, archived: null });
-    expect(model.prompt()).toEqual({ step: 'identity', kind: 'input', title: 'Your name and date of birth', schema: identitySchema });
+    expect(model.prompt()).toEqual({
+      step: 'identity',
+      kind: 'input',
+      title: 'Your name and date of birth',
+      description: 'As they appear on your identity document.',
+      schema: identitySchema,
+    });
     expect(model.details()).toContain('created');
     expect(model.details()).toContain('identity');
   });
@@ -368,6 +410,7 @@ describe('SessionModel views', () => {
       step: 'aadhaar',
       kind: 'provider',
       title: 'Verify your Aadhaar with Attestr',
+      description: 'Attestr checks your Aadhaar. You finish that part with Attestr, then come back here.',
       schema: { type: 'object', additionalProperties: false },
       handshakeId: 'hs_123',
     });

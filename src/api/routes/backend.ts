@@ -13,6 +13,8 @@ import { REFUSALS, type ResultView } from '../../workflows/messages';
 import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
+import { redirectAllowed } from '../redirects';
+import { hostedPageUrl } from '../hosted/urls';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { backendError, errorAnswers } from '../schemas/common';
 import {
@@ -97,6 +99,9 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
     throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
   }
   if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
+  if (body.returnUrl !== undefined && !redirectAllowed(body.returnUrl, client.redirectUrls ?? [])) {
+    throw new BackendError(4001, "returnUrl is not on the client's redirectUrls");
+  }
   const definition = resolveFlow(context.catalog, body.flow, body.snapshot);
   try {
     const created = await context.gateway.create({
@@ -106,9 +111,15 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
       retentionSeconds: client.retentionSeconds,
       definition,
       ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
+      ...(body.returnUrl !== undefined ? { returnUrl: body.returnUrl } : {}),
       ...(key ? { idempotency: { key, requestHash: contentHash(body), clientSecret: client.secret } } : {}),
     });
-    return { _id: created.sessionId, number: created.number, digest: handshakeDigest(created.sessionId, created.number, body.tag) };
+    return {
+      _id: created.sessionId,
+      number: created.number,
+      digest: handshakeDigest(created.sessionId, created.number, body.tag),
+      url: hostedPageUrl(context, request, created.sessionId),
+    };
   } catch (err) {
     if (err instanceof IdempotencyConflictError) throw new BackendError(4001, err.message);
     throw err;

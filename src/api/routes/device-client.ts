@@ -8,6 +8,7 @@ import type { DeviceClientView } from '../../workflows/messages';
 import type { ApiContext } from '../context';
 import { CLIENT_COOKIE, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
+import { redirectAllowed } from '../redirects';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import { clientEnvelope, createClientQuery, handshakeQuery, redirect, type CreateClientQuery, type HandshakeQuery } from '../schemas/device-client';
 import { deviceError, errorAnswers } from '../schemas/common';
@@ -34,40 +35,10 @@ function handOver(request: FastifyRequest, reply: FastifyReply, token: string, r
   reply.header('set-cookie', attributes.join('; '));
 }
 
-/** Percent-encoded dot, slash, backslash or percent: a path that means something else once decoded. */
-const ENCODED_TRAVERSAL = /%(2e|2f|5c|25)/i;
 /** Tells a browser to drop the credential cookie: the same name, path and attributes, expired. */
 function clearCookie(request: FastifyRequest, reply: FastifyReply): void {
   const attributes = [`${CLIENT_COOKIE}=`, 'Path=/', 'HttpOnly', 'SameSite=Lax', 'Max-Age=0', ...(isLocal(request) ? [] : ['Secure'])];
   reply.header('set-cookie', attributes.join('; '));
-}
-
-/**
- * Whether `target` may receive a redirect for this tenant: an absolute http(s) URL without
- * credentials whose origin equals an allow-listed URL's and whose path is that URL's path or
- * below it. Only printable ASCII is accepted (a URL carries anything else percent-encoded, and a
- * Location header cannot carry CR/LF or non-Latin-1 at all), and the path is compared in its
- * normalised form (the URL parser resolves `.` and `..`), refusing encoded dots, slashes,
- * backslashes and percents, which a server behind the allowed path could decode into a
- * traversal out of it.
- */
-export function redirectAllowed(target: string, allowList: string[]): boolean {
-  if (!/^[\x21-\x7e]+$/.test(target)) return false;
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return false; // relative and protocol-relative URLs have no base here: refused
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
-  if (url.username || url.password) return false;
-  if (ENCODED_TRAVERSAL.test(url.pathname)) return false;
-  return allowList.some((allowed) => {
-    const entry = new URL(allowed);
-    // Whole path segments only: /callback allows /callback/x but not /callbackevil.
-    const base = entry.pathname.endsWith('/') ? entry.pathname : `${entry.pathname}/`;
-    return entry.origin === url.origin && (url.pathname === entry.pathname || url.pathname.startsWith(base));
-  });
 }
 
 /**

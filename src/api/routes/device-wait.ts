@@ -44,7 +44,6 @@ export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext
       },
     },
     async (request) => {
-      const credential = await deviceCredential(request, context);
       const header = request.headers['x-session-nonce'];
       const nonce = typeof header === 'string' && header !== '' ? header : null;
       const id = request.params.id;
@@ -55,6 +54,8 @@ export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext
         if (err instanceof SessionNotFoundError) throw sessionNotFound();
         throw err;
       }
+      // The session names its tenant, whose cookie the browser holds (see device-auth.ts).
+      const credential = await deviceCredential(request, context, { tenantId: first.status.clientId });
       const boundTo = first.status.deviceClientId;
       const authorised = boundTo !== null ? credential?.deviceClientId === boundTo : first.nonceCurrent;
       if (!authorised) throw sessionNotFound();

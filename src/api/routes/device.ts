@@ -52,8 +52,11 @@ function deviceFailure(err: unknown): never {
       throw new DeviceError(400, 'invalid_request', 'invalid_nonce', err.message);
     case REFUSALS.WRONG_STEP:
       throw new DeviceError(400, 'invalid_request', 'invalid_step', err.message);
-    case REFUSALS.INVALID_INPUT:
-      throw new DeviceError(400, 'invalid_request', 'invalid_data', err.message);
+    case REFUSALS.INVALID_INPUT: {
+      // The first field the schema refused, so a form can show the answer beside it.
+      const problems = (err.details as { problems?: Array<{ path: string }> } | undefined)?.problems;
+      throw new DeviceError(400, 'invalid_request', 'invalid_data', err.message, undefined, problems?.[0]?.path);
+    }
     case REFUSALS.BUSY:
       throw new DeviceError(409, 'conflict', 'step_in_progress', err.message);
     case REFUSALS.WRONG_FLOW:
@@ -144,7 +147,7 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
   await admit(context, body.client_id, request);
-  const credential = await deviceCredential(request, context);
+  const credential = await deviceCredential(request, context, { tenantId: body.client_id });
   try {
     return await context.gateway.submitStep(request.params.id, {
       nonce: body.nonce,

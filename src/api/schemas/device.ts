@@ -102,3 +102,37 @@ export const sessionProgressResponse = {
   required: ['session_id', 'status', 'step', 'outcome', 'changed'],
   additionalProperties: false,
 } as const;
+
+/** POST /v1/sessions/:id/open: the browser's launch, or its return to a session it launched. */
+export const openSessionResponse = {
+  type: 'object',
+  properties: {
+    session_id: { type: 'string' },
+    client_id: { type: 'string', description: 'The tenant client; steps carry it.' },
+    skill: { type: 'string', description: 'The flow id; steps carry it.' },
+    nonce: { type: ['string', 'null'], description: 'Carried by the next submission; null once the session takes no more steps.' },
+    status: deviceStatus,
+    step: { type: ['string', 'null'] },
+    data: stepPrompt,
+    return_url: { type: ['string', 'null'], description: 'Where the hosted page sends the user once the flow ended.' },
+  },
+  required: ['session_id', 'client_id', 'skill', 'nonce', 'status', 'step', 'data', 'return_url'],
+  additionalProperties: false,
+} as const;
+
+/** POST /v1/sessions/:id/attestr-sandbox: the sandbox's stand-in for Attestr's own flow on the device. */
+export const attestrSandboxBody = {
+  type: 'object',
+  properties: { handshake_id: text(64) },
+  required: ['handshake_id'],
+  additionalProperties: false,
+} as const;
+
+export type AttestrSandboxBody = FromSchema<typeof attestrSandboxBody>;
+
+export const attestrSandboxResponse = {
+  type: 'object',
+  properties: { completed: { const: true } },
+  required: ['completed'],
+  additionalProperties: false,
+} as const;

@@ -11,6 +11,12 @@ export const createHandshakeBody = {
     tag: { type: 'string', minLength: 1, maxLength: 128, description: "The caller's own reference for the user or device, e.g. REF-1234." },
     webhook: { type: 'boolean', description: 'Send webhook events for this session.' },
     expiry: { type: 'integer', description: 'Unix time in ms; default 24 hours after creation, at most one year.' },
+    returnUrl: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 2048,
+      description: "Where the hosted page sends the user once the flow ended; must be on the client's redirectUrls (else 4001).",
+    },
   },
   required: ['flow', 'snapshot', 'tag'],
   additionalProperties: false,
@@ -24,8 +30,9 @@ export const createHandshakeResponse = {
     _id: { type: 'string', description: 'The session (handshake) id.' },
     number: { type: 'string', description: 'Human readable number, e.g. 3897-518104-8640.' },
     digest: { type: 'string', description: 'SHA-256 hex of "<_id>:<number>:<tag>".' },
+    url: { type: 'string', description: "The hosted page for this session, for the user's browser: opening it changes nothing, the user's first action launches the session." },
   },
-  required: ['_id', 'number', 'digest'],
+  required: ['_id', 'number', 'digest', 'url'],
   additionalProperties: false,
 } as const;
 

@@ -32,6 +32,7 @@ export interface StageInfo {
   id: string;
   kind: StageKind;
   title?: string;
+  description?: string;
   schema: JsonSchema;
   provider?: ProviderName;
   params?: Record<string, unknown>;
@@ -131,6 +132,7 @@ export function stageInfo(machine: FlowMachine, state: string): StageInfo | null
     id: state,
     kind: meta.stage,
     ...(meta.title ? { title: meta.title } : {}),
+    ...(meta.description ? { description: meta.description } : {}),
     schema: meta.schema ?? { type: 'object', additionalProperties: false },
     ...(meta.provider ? { provider: meta.provider } : {}),
     ...(meta.params ? { params: meta.params } : {}),

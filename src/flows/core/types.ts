@@ -45,7 +45,9 @@ export interface JsonSchema {
 
 export interface StageMeta {
   stage: StageKind;
+  /** What the hosted page shows as the stage's heading, and its help text below it. */
   title?: string;
+  description?: string;
   /** What the device submits for this stage; a provider stage without one takes `{}`. */
   schema?: JsonSchema;
   provider?: ProviderName;

@@ -15,6 +15,7 @@ import {
   type ExpireArgs,
   type LaunchArgs,
   type RefusalType,
+  type ResumeArgs,
   type ResultView,
   type SessionInput,
   type SessionState,
@@ -114,6 +115,17 @@ export class SessionModel {
       });
     }
     if (typeof args?.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
+  }
+
+  /** Only the device client that launched the session resumes it, while it is in progress and no step runs. */
+  checkResume(args: ResumeArgs): void {
+    const boundTo = this.state.deviceClientId ?? null;
+    if (boundTo === null || args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
+    if (this.state.status !== 'in_progress') {
+      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a session in progress can be resumed`, { status: this.state.status });
+    }
+    if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
+    if (typeof args.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'resume needs a nonce');
   }
 
   /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
@@ -217,6 +229,12 @@ export class SessionModel {
     }
   }
 
+  /** A resumed device's fresh nonce replaces the one it lost. */
+  resume(args: ResumeArgs): void {
+    this.state.nonce = args.nonceHash;
+    this.state.nonceHashed = true;
+  }
+
   /** The nonce the next submission must carry, or none. */
   expectNonce(next: { nonce: string; hashed: boolean } | null): void {
     this.state.nonce = next?.nonce ?? null;
@@ -256,6 +274,7 @@ export class SessionModel {
       step: stage.id,
       kind: stage.kind,
       ...(stage.title ? { title: stage.title } : {}),
+      ...(stage.description ? { description: stage.description } : {}),
       schema: stage.schema,
       ...(this.state.prepared ?? {}),
     };
@@ -292,6 +311,7 @@ export class SessionModel {
       outcome: state.outcome,
       endReason: state.endReason,
       deviceClientId: state.deviceClientId ?? null,
+      ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
     };
   }
 

@@ -12,6 +12,7 @@ import {
   type ExpireArgs,
   type LaunchAnswer,
   type LaunchArgs,
+  type ResumeArgs,
   type SearchPosition,
   type SessionStatus,
   type StageError,
@@ -185,6 +186,14 @@ export class SessionRunner implements TimerHandlers {
     }
     const prompt = session.prompt();
     // The nonce's hash: the api, which made the nonce, answers the nonce itself.
+    return { nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
+  }
+
+  /** The bound device comes back: a fresh nonce for the stage it is at; nothing else changes. */
+  resume(args: ResumeArgs): LaunchAnswer {
+    const { session, state } = this;
+    session.resume(args);
+    const prompt = session.prompt();
     return { nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
   }
 

@@ -1,0 +1,54 @@
+/**
+ * The hosted page's HTML: a static shell, the same for every session, so opening it reads
+ * and changes nothing. The script renders the stages; the headers forbid everything else
+ * (no inline script, nothing from another origin, no Referer sent to the tenant or anyone).
+ */
+import { STRINGS } from '../../browser/strings';
+import { HOSTED_ASSETS } from './urls';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Headers of the page and its files. */
+export const HOSTED_HEADERS = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'cross-origin-opener-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function hostedPageHtml(): string {
+  const title = escapeHtml(STRINGS.documentTitle);
+  return `<!doctype html>
+<html lang="${escapeHtml(STRINGS.lang)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>${title}</title>
+<link rel="stylesheet" href="${HOSTED_ASSETS}/hosted.css">
+<script src="${HOSTED_ASSETS}/hosted.js" defer></script>
+</head>
+<body>
+<main id="app">
+<h1 id="stage-heading" tabindex="-1">${title}</h1>
+<noscript><p>${escapeHtml(STRINGS.noScript)}</p></noscript>
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,145 @@
+/**
+ * The hosted flow page (GET /flow/:id), its files (GET /hosted/*), and the two device routes
+ * it needs beyond the step API: the browser's launch-or-resume (POST /v1/sessions/:id/open)
+ * and, against the Attestr sandbox only, the stand-in for Attestr's own flow on the device.
+ *
+ * Opening the page is a GET that reads nothing; the session launches only on the POST the
+ * user's first action sends, so link previewers and mail scanners cannot use it up. The launch
+ * binds the session to the browser's credential for the session's tenant; that browser may
+ * come back (a reload, another tab) and gets the current stage with a fresh nonce; any other
+ * browser is told the session is open on another device.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { request as httpRequest } from 'undici';
+import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../workflows/messages';
+import type { ApiContext } from '../context';
+import { deviceCredential } from '../device-auth';
+import { DeviceError } from '../errors';
+import { browserCredential, newBrowserCredential } from '../hosted/credential';
+import { hostedAssets } from '../hosted/assets';
+import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
+import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
+import { SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
+import { deviceError, errorAnswers } from '../schemas/common';
+import { attestrSandboxBody, attestrSandboxResponse, openSessionResponse, sessionParams, type AttestrSandboxBody, type SessionParams } from '../schemas/device';
+
+const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500, 503]);
+
+function sessionNotFound(): DeviceError {
+  return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
+}
+
+function openElsewhere(): DeviceError {
+  return new DeviceError(409, 'conflict', 'session_open_elsewhere', 'The session was started on another device and continues only there');
+}
+
+async function statusOf(context: ApiContext, sessionId: string): Promise<StatusView> {
+  try {
+    return await context.gateway.status(sessionId);
+  } catch (err) {
+    if (err instanceof SessionNotFoundError) throw sessionNotFound();
+    throw err;
+  }
+}
+
+/** Launch and resume refusals, as the page's errors: a race with another device reads as that device's. */
+function openFailure(err: unknown): never {
+  if (err instanceof SessionNotFoundError) throw sessionNotFound();
+  if (err instanceof SessionRefusedError) {
+    if (err.type === REFUSALS.BUSY) throw new DeviceError(409, 'conflict', 'step_in_progress', err.message);
+    if (err.type === REFUSALS.WRONG_STATUS || err.type === REFUSALS.WRONG_CLIENT) throw openElsewhere();
+  }
+  throw err;
+}
+
+async function open(context: ApiContext, request: FastifyRequest<{ Params: SessionParams }>, reply: FastifyReply) {
+  const sessionId = request.params.id;
+  const status = await statusOf(context, sessionId);
+  const tenant = context.clients.get(status.clientId);
+  if (!tenant) throw sessionNotFound();
+  const credential = await browserCredential(request, reply, context, tenant.id);
+  const answer = (launched: LaunchAnswer) => ({
+    session_id: sessionId,
+    client_id: tenant.id,
+    skill: status.flowId,
+    nonce: launched.nonce,
+    status: launched.status,
+    step: launched.step,
+    data: launched.data,
+    return_url: status.returnUrl ?? null,
+  });
+  try {
+    if (status.status === 'created') {
+      // None yet, or one that launched as many sessions as a device client may: a new one.
+      const launching = credential && !credential.full ? credential : await newBrowserCredential(request, reply, context, tenant.id);
+      return answer(await context.gateway.launch(sessionId, launching));
+    }
+    const bound = status.deviceClientId;
+    // Never launched in a browser and ended (expired unopened): anyone with the link may see that.
+    if (bound === null && status.status !== 'in_progress') {
+      return answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
+    }
+    if (bound === null || credential?.deviceClientId !== bound) throw openElsewhere();
+    if (status.status === 'in_progress') return answer(await context.gateway.resume(sessionId, credential.deviceClientId));
+    return answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
+  } catch (err) {
+    return openFailure(err);
+  }
+}
+
+/** The sandbox is the only Attestr on loopback: the real vendor never is. */
+function attestrIsSandbox(context: ApiContext): boolean {
+  const host = new URL(context.config.providers.attestr.baseUrl).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+async function completeSandboxHandshake(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: AttestrSandboxBody }>) {
+  if (!attestrIsSandbox(context)) throw new DeviceError(404, 'not_found', 'route_not_found', 'Attestr is not the sandbox here: the user completes the handshake in Attestr');
+  const status = await statusOf(context, request.params.id);
+  const credential = await deviceCredential(request, context, { tenantId: status.clientId });
+  if (!credential || status.deviceClientId !== credential.deviceClientId || status.status !== 'in_progress') throw sessionNotFound();
+  const url = `${context.config.providers.attestr.baseUrl}/_device/handshakes/${encodeURIComponent(request.body.handshake_id)}/complete`;
+  const answer = await httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  await answer.body.dump();
+  if (answer.statusCode === 409) throw new DeviceError(409, 'conflict', 'handshake_completed', 'The Attestr handshake is completed already');
+  if (answer.statusCode !== 200) throw new DeviceError(404, 'not_found', 'handshake_not_found', 'No such Attestr handshake in the sandbox');
+  return { completed: true as const };
+}
+
+export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
+  // No schema: pages and files, not API operations, so they stay out of /openapi.json.
+  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (_request, reply) =>
+    reply.headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml()),
+  );
+
+  app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => {
+    const asset = (await hostedAssets()).get(request.params.file);
+    if (!asset) return reply.callNotFound();
+    return reply.headers({ ...HOSTED_HEADERS, 'cache-control': 'no-cache' }).type(asset.type).send(asset.body);
+  });
+
+  app.post<{ Params: SessionParams }>(
+    '/v1/sessions/:id/open',
+    {
+      schema: {
+        summary: "Launch a session in this browser, or resume it in the browser that launched it (the hosted page's first action)",
+        params: sessionParams,
+        response: { 200: openSessionResponse, ...errors },
+      },
+    },
+    (request, reply) => open(context, request, reply),
+  );
+
+  app.post<{ Params: SessionParams; Body: AttestrSandboxBody }>(
+    '/v1/sessions/:id/attestr-sandbox',
+    {
+      schema: {
+        summary: "Sandbox only: completes the session's Attestr handshake, as the user would in Attestr's own flow",
+        params: sessionParams,
+        body: attestrSandboxBody,
+        response: { 200: attestrSandboxResponse, ...errors },
+      },
+    },
+    (request) => completeSandboxHandshake(context, request),
+  );
+}

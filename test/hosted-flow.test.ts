@@ -1,0 +1,404 @@
+/**
+ * The hosted flow page end to end: headless Chromium (Debian's package, driven by
+ * playwright-core) against the real api, a worker, Temporal and the provider sandboxes. Every
+ * stage's page passes axe-core with no serious or critical violation; the page makes no request
+ * to another origin; nothing personal reaches a URL or a title. Screenshots go to
+ * .data/test-logs/hosted/ (SCREENSHOTS_DIR=docs/screenshots refreshes the README's).
+ */
+import { createHmac } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { TenantClient } from '../src/tenants/registry';
+import { FlowCatalog } from '../src/flows/catalog';
+import { launchChromium } from '../scripts/chromium';
+import { BANK, IDENTITY } from './helpers/flows';
+import { useStack } from './helpers/use-stack';
+
+const RETURN_URL = 'https://tenant.example/back/done';
+const TENANT: TenantClient = {
+  id: 'hosted-tenant',
+  secret: 'hosted-tenant-secret-0123456789',
+  perSecond: 1000,
+  perDay: 1_000_000,
+  redirectUrls: ['https://tenant.example/back'],
+};
+const OTHER_TENANT: TenantClient = { id: 'hosted-other', secret: 'hosted-other-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
+const SCREENSHOTS = resolve(process.env.SCREENSHOTS_DIR ?? join(__dirname, '..', '.data', 'test-logs', 'hosted'));
+const PHONE = { width: 360, height: 740 };
+const DESKTOP = { width: 1280, height: 800 };
+/** A provider step runs while the page waits: generous under a loaded machine, never a timing assertion. */
+const STEP_TIMEOUT_MS = 45_000;
+
+/** consent, then a wait stage the backend ends with an event: the page's third stage kind. */
+const WAIT_FLOW = {
+  id: 'hosted-wait',
+  name: 'Consent, then a review',
+  active: true,
+  draft: {
+    id: 'hosted-wait',
+    initial: 'consent',
+    states: {
+      consent: {
+        meta: { stage: 'input', title: 'Accept the terms', schema: { type: 'object', properties: { accepted: { type: 'boolean', title: 'Do you accept the terms?' } }, required: ['accepted'], additionalProperties: false } },
+        on: { SUBMIT: 'review' },
+      },
+      review: { meta: { stage: 'wait', title: 'We are reviewing your answer' }, on: { EVENT: 'done' } },
+      done: { type: 'final', meta: { outcome: 'success' } },
+    },
+  },
+  snapshots: {},
+};
+
+function catalogWithWaitFlow(): FlowCatalog {
+  const dir = join(__dirname, '..', 'flows');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
+  return FlowCatalog.fromFiles([...files, { file: 'hosted-wait.json', text: JSON.stringify(WAIT_FLOW) }]);
+}
+
+const { api, stack } = useStack('hosted-flow', { api: { clients: [TENANT, OTHER_TENANT], catalog: catalogWithWaitFlow } });
+let browser: Browser;
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  browser = await launchChromium();
+});
+
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function createSession(flow: string, options: { returnUrl?: string; as?: TenantClient } = {}): Promise<{ id: string; url: string }> {
+  const created = await api.call('POST', '/api/v1/public/flowx/handshake', {
+    as: options.as ?? TENANT,
+    body: { flow, snapshot: null, tag: `REF-hosted-${flow}`, ...(options.returnUrl ? { returnUrl: options.returnUrl } : {}) },
+  });
+  expect(created.status).toBe(200);
+  return { id: created.body._id, url: created.body.url };
+}
+
+/** The session as the tenant's backend reads it. */
+function handshake(id: string) {
+  return api.call('GET', `/api/v1/public/flowx/handshake/${id}`, { as: TENANT });
+}
+
+interface Browsing {
+  context: BrowserContext;
+  page: Page;
+  /** Every URL the page requested. */
+  requests: string[];
+  /** Console errors, CSP violations included. */
+  errors: string[];
+}
+
+/** A fresh browser profile (its own cookies), with the tenant's return page played by the test. */
+async function browse(viewport = DESKTOP, context?: BrowserContext): Promise<Browsing> {
+  if (!context) {
+    context = await browser.newContext({ viewport });
+    contexts.push(context);
+    await context.route('https://tenant.example/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Tenant</title><p>Back at the tenant</p>' }));
+  }
+  const page = await context.newPage();
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return { context, page, requests, errors };
+}
+
+async function heading(page: Page, name: string | RegExp): Promise<void> {
+  await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: STEP_TIMEOUT_MS });
+}
+
+/** axe-core in the page: no serious or critical violation. */
+async function accessible(page: Page, what: string): Promise<void> {
+  await page.evaluate(axeSource);
+  // Strings, not functions: this file is compiled without the DOM's types.
+  const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as Array<{
+    id: string;
+    impact: string | null;
+  }>;
+  expect({ what, violations: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ what, violations: [] });
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Only the api's origin (and the tenant's return page, which the page navigates to by design). */
+function expectNoThirdParty(browsing: Browsing, apiUrl: string): void {
+  const foreign = browsing.requests.filter((url) => !url.startsWith(`${apiUrl}/`) && !url.startsWith('https://tenant.example/'));
+  expect(foreign).toEqual([]);
+}
+
+function focusedId(page: Page): Promise<string | null> {
+  return page.evaluate('document.activeElement ? document.activeElement.id : null') as Promise<string | null>;
+}
+
+function focusedText(page: Page): Promise<string | null> {
+  return page.evaluate('document.activeElement ? document.activeElement.textContent : null') as Promise<string | null>;
+}
+
+test('create answers the hosted url; a returnUrl off the redirectUrls is refused with 4001', async () => {
+  const session = await createSession('consent-only');
+  expect(session.url).toBe(`${api.url}/flow/${session.id}`);
+  const refused = await api.call('POST', '/api/v1/public/flowx/handshake', {
+    as: TENANT,
+    body: { flow: 'consent-only', snapshot: null, tag: 'REF-bad-return', returnUrl: 'https://evil.example/back' },
+  });
+  expect(refused.status).toBe(400);
+  expect(refused.body.code).toBe(4001);
+  // A device create launches at once: it has no hosted page.
+  const device = await api.call('POST', '/v1/sessions', {
+    body: { tenant_user_id: 'REF-device', client_id: TENANT.id, client_app_key: TENANT.secret, skill: 'consent-only' },
+  });
+  expect(device.status).toBe(200);
+  expect(device.body).not.toHaveProperty('url');
+});
+
+test('kyc-basic from create to its signed result: identity form, Attestr through the sandbox, bank form', async () => {
+  const session = await createSession('kyc-basic');
+  const browsing = await browse(DESKTOP);
+  const { page } = browsing;
+  const opened = await page.goto(session.url);
+  const headers = opened!.headers();
+  expect(headers['content-security-policy']).toContain("script-src 'self'");
+  expect(headers['content-security-policy']).not.toContain('unsafe-inline');
+  expect(headers['referrer-policy']).toBe('no-referrer');
+
+  await heading(page, "Let's get started");
+  await accessible(page, 'start');
+  await screenshot(page, '1-start');
+  // Opening the page changed nothing: the session waits for the user's first action.
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'created', consumed: false });
+
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Your name and date of birth');
+  expect(await focusedId(page)).toBe('stage-heading');
+  await accessible(page, 'identity form');
+  await page.getByLabel('Full name').fill(IDENTITY.name);
+  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await screenshot(page, '2-identity');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  await accessible(page, 'Attestr stage');
+  await screenshot(page, '3-attestr');
+  await page.getByRole('button', { name: 'Continue with Attestr' }).click();
+
+  await heading(page, 'Link your bank account');
+  await accessible(page, 'bank form');
+  await page.getByLabel('Account number').fill(BANK.accountNumber);
+  await page.getByLabel('IFSC code').fill(BANK.ifsc);
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await heading(page, 'All done');
+  await accessible(page, 'success');
+  await screenshot(page, '4-success');
+  // The result is never shown to the user.
+  expect(await page.textContent('body')).not.toContain(IDENTITY.name);
+
+  const finished = await handshake(session.id);
+  expect(finished.body).toMatchObject({ status: 'consumed', outcome: 'success' });
+  expect(Object.keys(finished.body.result)).toEqual(['identity', 'aadhaar', 'bank']);
+  expect(finished.body.result.identity.input).toEqual(IDENTITY);
+  expect(finished.body.result.bank.input).toEqual(BANK);
+  const expected = createHmac('sha256', TENANT.secret).update(JSON.stringify(finished.body.result)).digest('hex');
+  expect(finished.body.resultSignature).toBe(expected);
+
+  expectNoThirdParty(browsing, api.url);
+  expect(browsing.requests.filter((url) => url.includes(encodeURIComponent(IDENTITY.name)) || url.includes(IDENTITY.birthDate))).toEqual([]);
+  expect(await page.title()).not.toContain(IDENTITY.name);
+  expect(browsing.errors).toEqual([]);
+});
+
+test('consent-only, declined, on a phone: ends skipped, then redirects to returnUrl', async () => {
+  const session = await createSession('consent-only', { returnUrl: RETURN_URL });
+  const browsing = await browse(PHONE);
+  const { page } = browsing;
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Accept the terms');
+  await accessible(page, 'consent form');
+  await screenshot(page, 'phone-consent');
+  // No horizontal scrolling on a 360-pixel-wide phone.
+  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+  await page.getByRole('radio', { name: 'No' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await heading(page, 'You did not continue');
+  await accessible(page, 'skipped');
+  await screenshot(page, 'phone-skipped');
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'skipped' });
+  await page.waitForURL(RETURN_URL, { timeout: STEP_TIMEOUT_MS });
+  expectNoThirdParty(browsing, api.url);
+  expect(browsing.errors).toEqual([]);
+});
+
+test("wrong input shows the api's answer at its field, and a corrected submit goes on", async () => {
+  const session = await createSession('kyc-basic');
+  const { page } = await browse(DESKTOP);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Your name and date of birth');
+  await page.getByLabel('Full name').fill(IDENTITY.name);
+  await page.getByLabel('Date of birth').fill('1985-12-26');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  const error = page.locator('#field-birthDate-error');
+  await error.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  expect(await error.textContent()).toContain('Date of birth must match the pattern');
+  const field = page.getByLabel('Date of birth');
+  expect(await field.getAttribute('aria-invalid')).toBe('true');
+  expect((await field.getAttribute('aria-describedby'))?.split(' ')).toContain('field-birthDate-error');
+  expect(await focusedId(page)).toBe('field-birthDate');
+  // The name was fine: no error beside it.
+  expect(await page.locator('#field-name-error').isVisible()).toBe(false);
+  await accessible(page, 'identity form with an error');
+  await screenshot(page, '2b-identity-error');
+
+  await field.fill(IDENTITY.birthDate);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  expect(await page.locator('#field-birthDate-error').count()).toBe(0);
+});
+
+test('the same session opened in a second browser is refused', async () => {
+  const session = await createSession('consent-only');
+  const first = await browse(DESKTOP);
+  await first.page.goto(session.url);
+  await first.page.getByRole('button', { name: 'Start' }).click();
+  await heading(first.page, 'Accept the terms');
+
+  const second = await browse(DESKTOP);
+  await second.page.goto(session.url);
+  await second.page.getByRole('button', { name: 'Start' }).click();
+  await heading(second.page, 'This session is open on another device');
+  await accessible(second.page, 'open elsewhere');
+  await screenshot(second.page, 'elsewhere');
+
+  // The first browser still runs it.
+  await first.page.getByRole('radio', { name: 'Yes' }).check();
+  await first.page.getByRole('button', { name: 'Continue' }).click();
+  await heading(first.page, 'All done');
+});
+
+test('a page reload in the middle resumes at the same stage, with a usable nonce', async () => {
+  const session = await createSession('kyc-basic');
+  const { page, context } = await browse(DESKTOP);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Your name and date of birth');
+  await page.getByLabel('Full name').fill(IDENTITY.name);
+  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'Verify your Aadhaar with Attestr');
+
+  await page.reload();
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  // The same browser in a new tab resumes too, after its Start.
+  const tab = await browse(DESKTOP, context);
+  await tab.page.goto(session.url);
+  await tab.page.getByRole('button', { name: 'Start' }).click();
+  await heading(tab.page, 'Verify your Aadhaar with Attestr');
+  await tab.page.close();
+
+  // Each resume hands out a fresh nonce (the tab's replaced the page's): a reload picks it up and goes on.
+  await page.reload();
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  await page.getByRole('button', { name: 'Continue with Attestr' }).click();
+  await heading(page, 'Link your bank account');
+});
+
+test('a keyboard-only run of consent-only', async () => {
+  const session = await createSession('consent-only');
+  const { page } = await browse(DESKTOP);
+  await page.goto(session.url);
+  await heading(page, "Let's get started");
+  await page.keyboard.press('Tab');
+  expect(await focusedText(page)).toBe('Start');
+  await page.keyboard.press('Enter');
+  await heading(page, 'Accept the terms');
+  expect(await focusedId(page)).toBe('stage-heading');
+  // Into the radio group, pick Yes with the arrow keys, on to Continue.
+  await page.keyboard.press('Tab');
+  expect(await focusedId(page)).toBe('field-accepted-true');
+  await page.keyboard.press('Space');
+  await page.keyboard.press('Tab');
+  expect(await focusedText(page)).toBe('Continue');
+  await page.keyboard.press('Enter');
+  await heading(page, 'All done');
+  expect(await focusedId(page)).toBe('stage-heading');
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'success' });
+});
+
+test('one browser runs sessions of two tenants, each with its own credential', async () => {
+  const mine = await createSession('consent-only');
+  const theirs = await createSession('consent-only', { as: OTHER_TENANT });
+  const { page, context } = await browse(DESKTOP);
+  await page.goto(mine.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Accept the terms');
+  const other = await browse(DESKTOP, context);
+  await other.page.goto(theirs.url);
+  await other.page.getByRole('button', { name: 'Start' }).click();
+  await heading(other.page, 'Accept the terms');
+  const cookies = (await context.cookies()).map((cookie) => cookie.name).sort();
+  expect(cookies).toEqual([`__client_${OTHER_TENANT.id}`, `__client_${TENANT.id}`]);
+  for (const running of [page, other.page]) {
+    await running.getByRole('radio', { name: 'Yes' }).check();
+    await running.getByRole('button', { name: 'Continue' }).click();
+    await heading(running, 'All done');
+  }
+});
+
+test('a wait stage says what it waits for, and moves on by itself when the backend event arrives', async () => {
+  const session = await createSession('hosted-wait');
+  const { page } = await browse(PHONE);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Accept the terms');
+  await page.getByRole('radio', { name: 'Yes' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'We are reviewing your answer');
+  expect(await page.getByRole('status').textContent()).toBe('Current status: in progress');
+  await accessible(page, 'wait stage');
+  await screenshot(page, 'phone-wait');
+  await stack.gateway.deliverEvent(session.id, { eventId: `review-${session.id}`, type: 'review.done', data: {} });
+  await heading(page, 'All done');
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'success' });
+});
+
+test('a retryable provider error lets the user try again', async () => {
+  const session = await createSession('kyc-basic');
+  const { page } = await browse(DESKTOP);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Your name and date of birth');
+  await page.getByLabel('Full name').fill(IDENTITY.name);
+  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  // Attestr's next answer (the stage's result) carries a signature that does not verify.
+  const fault = await fetch(`${stack.sandbox.url}/attestr/_faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ badSignature: true, count: 1 }),
+  });
+  expect(fault.status).toBe(200);
+  await page.getByRole('button', { name: 'Continue with Attestr' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The check could not be completed this time.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await heading(page, 'Verify your Aadhaar with Attestr');
+  await accessible(page, 'provider stage with a retryable error');
+  await screenshot(page, '3b-attestr-retry');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await heading(page, 'Link your bank account');
+});
