@@ -29,6 +29,17 @@ export interface PassResult {
   baseline: Measured & { cpuMsPerCall: Record<string, number> };
 }
 
+/** The same sessions at one device through three api and worker pairs (see bench/run.ts). */
+export interface EncryptionResult {
+  sessions: number;
+  /** The stack's own pair: payloads encrypted, keys cached. */
+  encrypted: Measured;
+  /** bench/plain-services.ts: Temporal's default data converter, no keys. */
+  plain: Measured;
+  /** Encrypted with SESSIONFLOW_KEY_CACHE_SECONDS=0: every payload reads its key from the store. */
+  encryptedWithoutKeyCache: Measured;
+}
+
 export interface HistoryCount {
   perOp: Array<{ op: string; events: number; types: string[] }>;
   perSession: number;
@@ -41,6 +52,7 @@ export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; temporal: string };
   settings: { sessionsPerPass: Record<number, number>; peerPollIntervalMs: number; memoryPoints: number[] };
   passes: PassResult[];
+  encryption: EncryptionResult;
   /** The bench flow's session and a kyc-basic one, call by call. */
   history: { benchKyc: HistoryCount; kycBasic: HistoryCount };
   memory: {
@@ -91,6 +103,15 @@ function latencyTargets(passes: PassResult[]): Target[] {
   ];
 }
 
+/** Issue 14: an input step at one device costs at most 10 % more with encryption than without. */
+export const ENCRYPTION_LIMIT = 1.1;
+
+function encryptionTarget(encryption: EncryptionResult): Target {
+  const value = ratio(encryption.encrypted.ops['input step']?.p50 ?? Number.NaN, encryption.plain.ops['input step']?.p50 ?? Number.NaN);
+  const clean = encryption.encrypted.errors === 0 && encryption.plain.errors === 0;
+  return { name: 'input step with encryption vs without (p50, c=1)', limit: `≤ ${fixed(ENCRYPTION_LIMIT)}×`, measured: `${fixed(value)}×`, met: value <= ENCRYPTION_LIMIT && clean };
+}
+
 export function targets(results: BenchResults): Target[] {
   const eventsOf = (count: HistoryCount, op: string) => count.perOp.find((entry) => entry.op === op)?.events ?? Number.NaN;
   const input = eventsOf(results.history.benchKyc, 'input step');
@@ -101,6 +122,7 @@ export function targets(results: BenchResults): Target[] {
   const errors = results.passes.map((p) => `c=${p.concurrency}: ${p.sessionflow.errors}`).join(', ');
   return [
     ...latencyTargets(results.passes),
+    encryptionTarget(results.encryption),
     { name: 'history events per input step', limit: '≤ 5', measured: String(input), met: input <= 5 },
     { name: 'history events per provider step, one provider call (Attestr)', limit: '≤ 11', measured: String(attestr), met: attestr <= 11 },
     { name: 'history events per provider step, two provider calls (Finqware)', limit: '≤ 11', measured: String(finqware), met: finqware <= 11 },
@@ -130,6 +152,25 @@ function latencyRows(results: BenchResults): string[][] {
     row(`sessionflow: ${DIRECT_INPUT_STEP} (no HTTP, no api)`, (p) => p.baseline.ops[DIRECT_INPUT_STEP]),
     ...ops.map((op) => row(`peer: ${op}`, (p) => p.peer.ops[op])),
   ];
+}
+
+function encryptionTable(encryption: EncryptionResult): string {
+  const variants = [
+    ['encrypted, keys cached (as shipped)', encryption.encrypted],
+    ['without encryption', encryption.plain],
+    ['encrypted, key cache off', encryption.encryptedWithoutKeyCache],
+  ] as const;
+  const ops = ['create', 'launch', ...STEP_OPS, 'result'];
+  const rows = ops.map((op) => [op, ...variants.flatMap(([, m]) => [fixed(m.ops[op]?.p50 ?? Number.NaN), fixed(m.ops[op]?.p99 ?? Number.NaN)])]);
+  rows.push(['errors', ...variants.flatMap(([, m]) => [String(m.errors), ''])]);
+  return table(['operation', ...variants.flatMap(([name]) => [`${name} p50`, 'p99'])], rows);
+}
+
+/** What the key cache saves an input step at p50, in ms and as a share of the uncached step. */
+export function keyCacheSaving(encryption: EncryptionResult): { ms: number; share: number } {
+  const cached = encryption.encrypted.ops['input step']?.p50 ?? Number.NaN;
+  const uncached = encryption.encryptedWithoutKeyCache.ops['input step']?.p50 ?? Number.NaN;
+  return { ms: uncached - cached, share: (uncached - cached) / uncached };
 }
 
 function historyTable(count: HistoryCount): string {
@@ -167,6 +208,16 @@ export function markdown(results: BenchResults): string {
       `as many raw starts and raw updates as those sessions' steps. The peer polls its query every ${settings.peerPollIntervalMs} ms after a first poll at once.`,
     '',
     table(['operation', ...concurrencyHeader], latencyRows(results)),
+    '',
+    '## Payload encryption (ms, 1 device)',
+    '',
+    `${results.encryption.sessions} whole sessions through each of three api and worker pairs on the same server, taking turns: ` +
+      'the stack\'s own, one without encryption (`bench/plain-services.ts`, Temporal\'s default data converter), and one encrypting ' +
+      'with the key cache off (`SESSIONFLOW_KEY_CACHE_SECONDS=0`: every payload reads its key from the store). ' +
+      `Input step with encryption vs without: ${encryptionTarget(results.encryption).measured}; ` +
+      `the key cache saves an input step ${fixed(keyCacheSaving(results.encryption).ms)} ms at p50 (${fixed(keyCacheSaving(results.encryption).share * 100, 0)} % of it uncached).`,
+    '',
+    encryptionTable(results.encryption),
     '',
     '## Whole sessions (create, launch, three steps, result)',
     '',

@@ -38,7 +38,7 @@ import {
   type SessionRun,
 } from './drivers';
 import { PEER_POLL_INTERVAL_MS } from './peer-server';
-import { writeReports, type BenchResults, type HistoryCount, type PassResult } from './report';
+import { writeReports, type BenchResults, type EncryptionResult, type HistoryCount, type PassResult } from './report';
 import { Recorder } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -48,6 +48,8 @@ export const CONCURRENCY = [1, 8, 32] as const;
 /** Whole sessions per pass; the raw baselines take as many calls as the sessions take steps. */
 const SESSIONS: Record<(typeof CONCURRENCY)[number], number> = { 1: scale(150), 8: scale(400), 32: scale(640) };
 const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
+/** Whole sessions per variant in the encryption comparison, at one device. */
+const ENCRYPTION_SESSIONS = scale(150);
 const CLIENT_ID = 'bench';
 
 /** What has been started so far, so that a failure halfway through still stops all of it. */
@@ -74,6 +76,18 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
   // source maps are on, and every stack trace the SDK takes in workflow code costs more.
   const dist = join(dir, 'dist');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
+  // The pair without encryption (bench/plain-services.ts), compiled the same way.
+  const plainDist = join(dir, 'dist-plain');
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      ...['bench/plain-services.ts', 'src/keys/failure-converter.ts'],
+      ...['--outDir', plainDist, '--rootDir', '.', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'ES2022'],
+      ...['--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--strict', '--types', 'node'],
+    ],
+    { stdio: 'inherit' },
+  );
   const sessionBundle = join(dir, 'session-workflows.js');
   const benchBundle = join(dir, 'bench-workflows.js');
   await writeWorkflowBundle(sessionBundle);
@@ -95,6 +109,11 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
     SANDBOX_PORT: String(sandboxPort),
     SESSIONFLOW_CLIENTS: JSON.stringify([{ id: CLIENT_ID, secret, perSecond: 1_000_000, perDay: 100_000_000 }]),
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    // Every simulated device talks from 127.0.0.1: the per-address limits (60 launches a minute
+    // by default) are for people and scripts, not for the load generator.
+    ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
+    ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
+    ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
     WORKFLOW_BUNDLE_PATH: sessionBundle,
     // Room for every session the memory pass opens, so none is evicted from the cache.
     WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),
@@ -116,6 +135,21 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
     workerMetrics: `http://127.0.0.1:${workerPort}/metrics`,
     sandbox: `http://127.0.0.1:${sandboxPort}`,
     secret,
+    /**
+     * Another worker and api on a task queue of their own, for the encryption comparison: the
+     * project's own (`dist`, with `extra` settings) or the pair without encryption (`plain`).
+     */
+    async startPair(name: string, kind: 'dist' | 'plain', extra: NodeJS.ProcessEnv): Promise<{ api: HttpJson; services: Service[] }> {
+      const pairEnv = { TEMPORAL_TASK_QUEUE: `sessionflow-${name}`, WORKER_METRICS_PORT: '', ...extra };
+      const port = await freePort();
+      const [workerEntry, apiEntry] =
+        kind === 'dist' ? [join(dist, 'worker.js'), join(dist, 'api', 'main.js')] : [join(plainDist, 'bench', 'plain-services.js'), join(plainDist, 'bench', 'plain-services.js')];
+      const role = (r: string) => (kind === 'plain' ? { BENCH_PLAIN_ROLE: r } : {});
+      const pair = [await start(`${name}-worker`, workerEntry, { ...pairEnv, ...role('worker') }, /polling task queue/)];
+      pair.push(await start(`${name}-api`, apiEntry, { ...pairEnv, ...role('api'), PORT: String(port) }, /Server listening at/));
+      services.push(...pair);
+      return { api: new HttpJson(`http://127.0.0.1:${port}`), services: pair };
+    },
     /** Replaces the session worker with a new process: an empty cache for the memory pass. */
     async restartWorker(): Promise<Service> {
       const index = services.findIndex((service) => service.name === 'worker');
@@ -192,6 +226,46 @@ async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof 
     };
   }
   return result as PassResult;
+}
+
+/**
+ * What payload encryption costs, at one device: the same sessions, taking turns, through three
+ * api and worker pairs on one server: the stack's own (encrypted, keys cached), one without
+ * encryption (bench/plain-services.ts), and one encrypting with the key cache off
+ * (SESSIONFLOW_KEY_CACHE_SECONDS=0: every payload reads its key from the store), which shows
+ * what the cache saves.
+ */
+async function measureEncryption(stack: Stack): Promise<EncryptionResult> {
+  const plain = await stack.startPair('plain', 'plain', {});
+  const uncached = await stack.startPair('uncached', 'dist', { SESSIONFLOW_KEY_CACHE_SECONDS: '0' });
+  const variants = [
+    { name: 'encrypted' as const, api: stack.api, recorder: new Recorder() },
+    { name: 'plain' as const, api: plain.api, recorder: new Recorder() },
+    { name: 'encryptedWithoutKeyCache' as const, api: uncached.api, recorder: new Recorder() },
+  ];
+  try {
+    // A few untimed sessions each first: the new processes warm up as the stack's did.
+    const warmup = new Recorder();
+    for (const variant of variants) await runConcurrently(1, 5, warmup, (i) => sessionflowSession(variant.api, CLIENT_ID, stack.secret)(warmup, `warm-${variant.name}-${i}`));
+    if (warmup.errors > 0) throw new Error(`the encryption warm-up failed: ${warmup.errorExamples.join('; ')}`);
+    await pause();
+    for (let i = 0; i < ENCRYPTION_SESSIONS; i += 1) {
+      // Turns, each round starting with the next variant, so none always runs on the fuller server.
+      for (let k = 0; k < variants.length; k += 1) {
+        const { name, api, recorder } = variants[(i + k) % variants.length];
+        await runConcurrently(1, 1, recorder, () => sessionflowSession(api, CLIENT_ID, stack.secret)(recorder, `${name}-${i}`));
+      }
+    }
+  } finally {
+    await Promise.all([plain.api.close(), uncached.api.close()]);
+    const pairs = [...plain.services, ...uncached.services];
+    await stopServices(pairs);
+    // Gone from the stack's list too: its CPU readings look at every listed process.
+    for (const service of pairs) stack.services.splice(stack.services.indexOf(service), 1);
+  }
+  const result = { sessions: ENCRYPTION_SESSIONS } as EncryptionResult;
+  for (const { name, recorder } of variants) result[name] = { ops: recorder.summaries(), errors: recorder.errors, errorExamples: recorder.errorExamples };
+  return result;
 }
 
 /** WORKFLOW_TASK_COMPLETED for EVENT_TYPE_WORKFLOW_TASK_COMPLETED. */
@@ -354,6 +428,8 @@ async function main(): Promise<number> {
       say(`concurrency ${concurrency}: the raw calls, then ${SESSIONS[concurrency]} sessions each through sessionflow and the peer`);
       passes.push(await measurePass(stack, temporal, concurrency));
     }
+    say(`payload encryption: ${ENCRYPTION_SESSIONS} sessions at 1 device each encrypted, without encryption, and without the key cache`);
+    const encryptionCost = await measureEncryption(stack);
     say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);
     const memory = await measureMemory(stack);
     await connection.close();
@@ -365,6 +441,7 @@ async function main(): Promise<number> {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, temporal: temporalVersion() },
       settings: { sessionsPerPass: SESSIONS, peerPollIntervalMs: PEER_POLL_INTERVAL_MS, memoryPoints: MEMORY_POINTS },
       passes,
+      encryption: encryptionCost,
       history,
       memory,
     };
@@ -372,7 +449,10 @@ async function main(): Promise<number> {
     const summary = await writeReports(results, outDir);
     process.stdout.write(`\n${summary}\n`);
     say(`results in ${outDir}`);
-    const errors = passes.reduce((sum, pass) => sum + pass.sessionflow.errors + pass.peer.errors + pass.baseline.errors, memory.errors);
+    const errors = passes.reduce(
+      (sum, pass) => sum + pass.sessionflow.errors + pass.peer.errors + pass.baseline.errors,
+      memory.errors + encryptionCost.encrypted.errors + encryptionCost.plain.errors + encryptionCost.encryptedWithoutKeyCache.errors,
+    );
     if (errors > 0) {
       say(`${errors} errors; the results are not valid`);
       return 1;

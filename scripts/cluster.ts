@@ -7,8 +7,10 @@
  *                         config template of the temporalio/server image (config/docker.yaml in
  *                         the module) and compose's environment and dynamic config
  *   namespace, attributes scripts/temporal-namespace.sh, as compose's temporal-setup job
- *   Temporal UI           built from github.com/temporalio/ui-server/v2 at compose's UI version
- *   sandboxes, 2 workers, 2 apis (limits counted together in PostgreSQL)
+ *   Temporal UI           built from github.com/temporalio/ui-server/v2 at compose's UI version,
+ *                         its codec endpoint the codec server below
+ *   sandboxes, 2 workers, 2 apis (limits counted together in PostgreSQL), the codec server;
+ *                         workers, apis and codec server keep session data keys in PostgreSQL
  *
  * Everything listens on 127.0.0.1, on the ports of the last run when they are free (kept in
  * cluster/ports.json) or on free ones; CLUSTER_API_PORT=8080 asks for 8080 and 8081. As compose's
@@ -48,6 +50,8 @@ interface Ports {
   server: Record<(typeof SERVER_PORTS)[number], number>;
   ui: number;
   sandbox: number;
+  /** The operator codec server (older ports.json files have none: fresh ports then). */
+  codec: number;
   apis: number[];
 }
 
@@ -89,9 +93,12 @@ export interface Cluster {
   dir: string;
   apiUrls: string[];
   uiUrl: string | null;
+  /** The operator codec server, the UI's codec endpoint. */
+  codecUrl: string;
   temporalAddress: string;
   sandboxUrl: string;
   postgresUrl: string;
+  codec: Supervised;
   workers: Supervised[];
   apis: Supervised[];
   sandbox: Supervised;
@@ -171,19 +178,20 @@ async function choosePorts(dir: string, apis: number, apiPort: number | undefine
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Ports;
     const wantedApis = apiPort ? Array.from({ length: apis }, (_, i) => apiPort + i) : saved.apis;
     const candidate = { ...saved, apis: wantedApis };
-    const others = [...Object.values(candidate.server), candidate.ui, candidate.sandbox, ...candidate.apis];
+    const others = [...Object.values(candidate.server), candidate.ui, candidate.sandbox, candidate.codec, ...candidate.apis];
     const free = (await Promise.all(others.map(portIsFree))).every(Boolean) && (postgresRunning || (await portIsFree(candidate.postgres)));
-    if (free && candidate.apis.length === apis) return candidate;
+    if (free && candidate.codec && candidate.apis.length === apis) return candidate;
   }
   const fixedApis = apiPort ? Array.from({ length: apis }, (_, i) => apiPort + i) : [];
-  const fresh = await freePorts(3 + (apiPort ? 0 : apis), new Set(fixedApis));
+  const fresh = await freePorts(4 + (apiPort ? 0 : apis), new Set(fixedApis));
   const server = await freePorts(SERVER_PORTS.length, new Set([...fixedApis, ...fresh]), true);
   const ports: Ports = {
     postgres: fresh[0],
     ui: fresh[1],
     sandbox: fresh[2],
+    codec: fresh[3],
     server: Object.fromEntries(SERVER_PORTS.map((name, i) => [name, server[i]])) as Ports['server'],
-    apis: apiPort ? fixedApis : fresh.slice(3),
+    apis: apiPort ? fixedApis : fresh.slice(4),
   };
   writeFileSync(file, `${JSON.stringify(ports, null, 2)}\n`);
   return ports;
@@ -369,6 +377,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     stillStarting();
 
     let uiUrl: string | null = null;
+    const codecUrl = `http://127.0.0.1:${ports.codec}`;
+    // What the browser uses: the running block prints the UI as localhost, so that is its origin.
+    const browserCodecUrl = `http://localhost:${ports.codec}`;
     if (tools.TEMPORAL_UI && tools.TEMPORAL_UI_MODULE) {
       // The UI server's own config file (its docker template has no listen address): loopback only.
       const uiDir = join(dir, 'ui-config');
@@ -384,6 +395,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           'disableNewsFetch: true',
           'cors:',
           '  cookieInsecure: true',
+          // The browser decodes payloads through the codec server (from loopback: no credential).
+          'codec:',
+          `  endpoint: ${browserCodecUrl}`,
           '',
         ].join('\n'),
       );
@@ -418,6 +432,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...(process.env.WORKER_DEPLOYMENT_NAME === '' ? {} : { WORKER_DEPLOYMENT_NAME: process.env.WORKER_DEPLOYMENT_NAME ?? 'sessionflow', WORKER_SET_CURRENT: process.env.WORKER_SET_CURRENT ?? 'true' }),
       SANDBOX_PORT: String(ports.sandbox),
       LIMITS_DATABASE_URL: postgresUrl,
+      // Session data keys in the cluster's PostgreSQL, as compose keeps them in its own: every
+      // worker and api reads the keys of the sessions the others started.
+      SESSIONFLOW_KEY_STORE_URL: postgresUrl,
     };
     const services: Service[] = [];
     const startApp = (name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp) => async () => {
@@ -434,6 +451,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // The Attestr sandbox posts completions to the first api's webhook, as Attestr would to a load balancer.
     const startSandbox = startApp('sandbox', 'src/sandbox/main.ts', { ...appEnv, ATTESTR_WEBHOOK_URL: `${apiUrls[0]}/webhooks/attestr` }, /listening on/);
     const sandbox = supervise('sandbox', await startSandbox(), startSandbox, () => stopping, sink);
+    const startCodec = startApp(
+      'codec',
+      'src/codec-server.ts',
+      { ...appEnv, CODEC_HOST: '127.0.0.1', CODEC_PORT: String(ports.codec), CODEC_UI_ORIGIN: `http://localhost:${ports.ui}` },
+      /codec server listening/,
+    );
+    const codec = supervise('codec', await startCodec(), startCodec, () => stopping, sink);
     const workers: Supervised[] = [];
     for (let i = 1; i <= workerCount; i += 1) {
       const start = startApp(`worker-${i}`, 'src/worker.ts', appEnv, /polling task queue/);
@@ -452,9 +476,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       dir,
       apiUrls,
       uiUrl,
+      codecUrl,
       temporalAddress,
       sandboxUrl,
       postgresUrl,
+      codec,
       workers,
       apis,
       sandbox,
@@ -481,8 +507,10 @@ export function writeState(cluster: Cluster): void {
   const state = {
     apiUrls: cluster.apiUrls,
     uiUrl: cluster.uiUrl,
+    codecUrl: cluster.codecUrl,
     temporalAddress: cluster.temporalAddress,
     sandboxUrl: cluster.sandboxUrl,
+    postgresUrl: cluster.postgresUrl,
     pids: {
       cluster: process.pid,
       temporal: pid(cluster.temporal),
@@ -527,7 +555,8 @@ async function main(): Promise<void> {
       sandboxUrl: cluster.sandboxUrl.replace('127.0.0.1', 'localhost'),
       headline: `sessionflow cluster is running. Ctrl-C stops it; sessions are kept in PostgreSQL under ${join(config.dataDir, 'cluster')} for the next start.`,
       extra: [
-        `  PostgreSQL   ${cluster.postgresUrl.replace(/\/[^/]*$/, '')} (databases temporal, temporal_visibility, sessionflow)`,
+        `  PostgreSQL   ${cluster.postgresUrl.replace(/\/[^/]*$/, '')} (databases temporal, temporal_visibility, sessionflow: limits and data keys)`,
+        `  codec        ${cluster.codecUrl.replace('127.0.0.1', 'localhost')}   (the UI's codec endpoint; temporal workflow show --codec-endpoint ...)`,
         `  workers      ${cluster.workers.length} (provider calls a second: attestr ${attestrRate}, finqware ${finqwareRate})`,
       ],
     }),

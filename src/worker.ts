@@ -27,7 +27,7 @@ import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type Ses
 import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectOperator, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
-import { namespaceKeyId, sessionKeyId } from './keys/key-store';
+import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from './keys/key-store';
 import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from './workflow-bundle';
 import { adoptOrphans, setCurrentVersion, versionName, type WorkerDeploymentVersion } from './worker-deployment';
 
@@ -238,14 +238,18 @@ function serveHealth(state: () => string, port: number): Server {
   }).listen(port);
 }
 
-/** How often a paused worker asks the key store whether it is back. */
+/** How often the worker asks the key store whether it answers: while polling, and while paused. */
 const KEY_STORE_PROBE_MS = 2_000;
 
 /**
  * Runs workers one after another. When a key cannot be read (the store is down, the KEK is
  * wrong), the task fails (nothing is written; Temporal retries it after its timeout) and the
- * worker stops polling until the store answers again, then a fresh worker polls. While paused no activity runs, so an
- * outage of any length uses up no activity's retry budget and ends no session in `error`.
+ * worker stops polling until the store answers again, then a fresh worker polls. While paused
+ * no activity runs, so an outage of any length uses up no activity's retry budget and ends no
+ * session in `error`. The store is also probed while polling, so an outage that no task has met
+ * yet stops polling too: otherwise the next activity attempt due (a provider call's last one,
+ * say) would be handed to this worker, fail to decode its input, and be spent. Only attempts
+ * handed out in the probe interval an outage begins in can still be spent, one per activity.
  */
 async function main(): Promise<void> {
   const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
@@ -254,12 +258,25 @@ async function main(): Promise<void> {
   let current: SessionWorker | null = null;
   let keyStoreDown = false;
   let stopping = false;
-  const encryption = openEncryption(config, () => {
+  const pause = () => {
     if (keyStoreDown || stopping) return;
     keyStoreDown = true;
     process.stderr.write('worker: the key store cannot be read; polling stops until it answers\n');
     current?.shutdown();
-  });
+  };
+  const encryption = openEncryption(config, pause);
+  const probeKey = () => encryption.keys.inner.createIfAbsent(namespaceKeyId(config.temporal.namespace));
+  let probing = false;
+  const probe = setInterval(() => {
+    if (keyStoreDown || stopping || probing) return;
+    probing = true;
+    probeKey()
+      .catch((err: unknown) => {
+        if (err instanceof KeyStoreUnavailableError) pause();
+      })
+      .finally(() => (probing = false));
+  }, KEY_STORE_PROBE_MS);
+  probe.unref();
   const state = () => (keyStoreDown ? 'key_store_unavailable' : (current?.worker.getState().toLowerCase().replace('running', 'ok') ?? 'starting'));
   const health = config.workerHealthPort ? serveHealth(state, config.workerHealthPort) : null;
   const stop = () => {
@@ -286,7 +303,7 @@ async function main(): Promise<void> {
     while (keyStoreDown && !stopping) {
       await new Promise((resolve) => setTimeout(resolve, KEY_STORE_PROBE_MS));
       try {
-        await encryption.keys.inner.createIfAbsent(namespaceKeyId(config.temporal.namespace));
+        await probeKey();
         keyStoreDown = false;
         process.stdout.write('worker: the key store answers again; polling resumes\n');
       } catch {
@@ -294,6 +311,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  clearInterval(probe);
   health?.close();
   await encryption.close();
 }

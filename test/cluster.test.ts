@@ -7,6 +7,8 @@
  *     are accepted in total, counted in PostgreSQL;
  *   - Finqware calls from both workers, capped by the Temporal server's task-queue rate limit
  *     below the vendor's limit, counted in the sandbox's call log;
+ *   - session data keys live in the cluster's PostgreSQL, and an archive destroys the key there;
+ *     the UI's codec endpoint is the cluster's codec server;
  *   - a second `make cluster` on the same data still answers the first one's sessions.
  * The Makefile builds the server before jest (`make temporal-server`), so no build runs here.
  */
@@ -14,7 +16,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Client as PgClient } from 'pg';
 import { ApiPool, basicAuth, runKycSession, type KycClient } from '../bench/kyc-http';
+import { sessionKeyId } from '../src/keys/key-store';
+import { sessionWorkflowId } from '../src/session-secret';
 import { alive } from './helpers/processes';
 
 const ROOT = resolve(__dirname, '..');
@@ -26,6 +31,9 @@ const FINQWARE_RATE = 4;
 
 interface ClusterState {
   apiUrls: string[];
+  uiUrl: string | null;
+  codecUrl: string;
+  postgresUrl: string;
   sandboxUrl: string;
   temporalAddress: string;
   pids: { workers: number[]; apis: number[]; temporal: number };
@@ -242,6 +250,41 @@ describe('make cluster', () => {
     // And over the whole burst, the calls a second after the first second's burst stay under the limit.
     const spanSeconds = (times[times.length - 1] - times[0]) / 1000;
     expect((times.length - FINQWARE_RATE) / spanSeconds).toBeLessThanOrEqual(FINQWARE_VENDOR_LIMIT);
+  });
+
+  it("keeps session data keys in the cluster's PostgreSQL, destroys one on archive, and gives the UI its codec server", async () => {
+    const session = await runKycSession(apis, cluster.sandboxUrl, CLIENT, `keys-${randomUUID()}`);
+    expect(session.result).toMatchObject({ outcome: 'success' });
+    const keyId = sessionKeyId(sessionWorkflowId(session.id));
+    const db = new PgClient({ connectionString: cluster.postgresUrl });
+    await db.connect();
+    try {
+      const row = async (id: string | null) =>
+        (await db.query<{ wrapped: boolean; destroyed: boolean }>('SELECT wrapped IS NOT NULL AS wrapped, destroyed_at IS NOT NULL AS destroyed FROM sessionflow_data_keys WHERE key_id = $1', [id])).rows[0];
+      expect(await row(keyId)).toEqual({ wrapped: true, destroyed: false });
+      // Archived through the other api: the shredder (on either worker) destroys the key in PostgreSQL.
+      const archived = await apis.call('POST', `/api/v1/public/flowx/handshake/${session.id}/archive`, undefined, basicAuth(CLIENT), 1);
+      expect(archived).toMatchObject({ status: 'archived' });
+      const deadline = Date.now() + 120_000;
+      while ((await row(keyId)).wrapped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      expect(await row(keyId)).toEqual({ wrapped: false, destroyed: true });
+      expect(await apis.call('GET', `/api/v1/public/flowx/handshake/${session.id}`, undefined, basicAuth(CLIENT))).toMatchObject({ _id: session.id, status: 'archived', result: null });
+
+      // The codec server reads the same store: what it encodes, under the namespace key, is a row there.
+      const encoded = await fetch(`${cluster.codecUrl}/encode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+        body: JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"codec"').toString('base64') }] }),
+      });
+      expect(encoded.status).toBe(200);
+      expect(await row('namespace-default')).toEqual({ wrapped: true, destroyed: false });
+    } finally {
+      await db.end();
+    }
+    // The UI's settings name the codec server as its endpoint, as the browser reaches it.
+    const settings = (await (await fetch(`${cluster.uiUrl}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    expect(settings.Codec?.Endpoint).toBe(cluster.codecUrl.replace('127.0.0.1', 'localhost'));
+    expect(running.output()).toContain(`codec        ${cluster.codecUrl.replace('127.0.0.1', 'localhost')}`);
   });
 
   it('stops on Ctrl-C and, started again, still has the sessions of the first run', async () => {

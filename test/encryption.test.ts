@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
-import { isEncrypted, payloadKeyId } from '../src/keys/codec';
+import { isEncrypted, payloadKeyId, SHREDDED_MARKER } from '../src/keys/codec';
 import { buildCodecServer } from '../src/keys/codec-server';
 import { namespaceKeyId, openKeyStore, sessionKeyId, type KeyStore } from '../src/keys/key-store';
-import { sessionWorkflowId } from '../src/session-secret';
+import { sessionRef, sessionWorkflowId } from '../src/session-secret';
+import { shredWorkflowId } from '../src/workflows/messages';
 import { completeAttestr } from './helpers/flows';
-import { startStack, type Stack } from './helpers/stack';
+import { eventually, startStack, type Stack } from './helpers/stack';
 
 const PERSON = { name: 'Quintessa Marlowbridge', birthDate: '03-11-1957' };
 const ACCOUNT = { accountNumber: '730418265591', ifsc: 'QZXB0007316' };
@@ -36,8 +37,8 @@ let codecUrl: string;
 let sessionId: string;
 
 /** The CLI, asynchronously: the codec server it may call runs in this process. */
-async function temporal(args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(cli, [...args, '--address', server.address, '--namespace', 'default'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+async function temporal(args: string[], timeout = 0): Promise<string> {
+  const { stdout } = await promisify(execFile)(cli, [...args, '--address', server.address, '--namespace', 'default'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout });
   return stdout;
 }
 
@@ -131,6 +132,36 @@ test('through the codec server the CLI shows the values decoded; namespace-key p
   // Memo and summary: identifiers only.
   expect(plain.some((text) => text.startsWith('"Session '))).toBe(true);
   for (const text of plain) for (const value of VALUES) expect(text).not.toContain(value);
+});
+
+test('after archive, the CLI with the codec endpoint shows the marker and none of the values, and exits', async () => {
+  expect((await stack.gateway.archive(sessionId)).status).toBe('archived');
+  const shredder = stack.client.workflow.getHandle(shredWorkflowId(sessionRef(sessionId)));
+  await eventually(async () => {
+    try {
+      return (await shredder.describe()).status.name === 'COMPLETED' ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 60_000, 'the shredder to complete');
+  expect(await codecKeys.get(sessionKeyId(sessionWorkflowId(sessionId))!)).toBeNull();
+
+  const shown = await temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json', '--codec-endpoint', codecUrl], 60_000);
+  for (const value of VALUES) expect({ value, found: shown.includes(value) }).toEqual({ value, found: false });
+  const payloads = collectPayloads(JSON.parse(shown) as unknown);
+  const texts = payloads.map((payload) => Buffer.from(payload.data).toString());
+  expect(texts.filter((text) => text === JSON.stringify(SHREDDED_MARKER)).length).toBeGreaterThan(10);
+
+  // No workflow is left failing its tasks: every one in the namespace has closed, the session
+  // and its shredder completed, and no history holds a failed workflow task.
+  const workflows = JSON.parse(await temporal(['workflow', 'list', '--output', 'json'])) as Array<{ execution: { workflowId: string }; status: string }>;
+  expect(workflows.map((w) => w.execution.workflowId)).toEqual(expect.arrayContaining([sessionWorkflowId(sessionId), shredWorkflowId(sessionRef(sessionId))]));
+  for (const { execution } of workflows) {
+    const { status } = await stack.client.workflow.getHandle(execution.workflowId).describe();
+    const events = (await stack.client.workflow.getHandle(execution.workflowId).fetchHistory()).events ?? [];
+    const failedTasks = events.filter((event) => event.workflowTaskFailedEventAttributes).length;
+    expect({ id: execution.workflowId, status: status.name, failedTasks }).toEqual({ id: execution.workflowId, status: 'COMPLETED', failedTasks: 0 });
+  }
 });
 
 test('neither the worker log, the server log nor the raw database file holds any of the values', async () => {

@@ -5,6 +5,11 @@
  * worker fail that workflow task and stop polling, so no activity and no retry budget is used
  * however long the outage lasts, and the session does not end. Once PostgreSQL is back the
  * worker polls again and the session finishes.
+ *
+ * The second test makes an outage outlast a provider call's whole retry budget: the call has
+ * spent every attempt but its last (the sandbox answered 429s) when the store goes down, and
+ * the store stays down past the time that last attempt was due. The session still ends in
+ * `success`, on that last attempt, once the store is back.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +22,7 @@ import { CachedKeyStore } from '../src/keys/cache';
 import { EncryptionCodec, encryptingDataConverter } from '../src/keys/codec';
 import { namespaceKeyId, openKeyStore } from '../src/keys/key-store';
 import { startApi, TENANT_A, type Api } from './helpers/api';
+import { completeAttestr, IDENTITY, BANK, sandboxCall } from './helpers/flows';
 import { sessionWorkflowId } from '../src/session-secret';
 import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
 
@@ -106,4 +112,75 @@ test('a key store that is down fails closed (api 503, the worker pauses, no sess
   expect(answer.data).toMatchObject({ outcome: 'success' });
   expect((await stack.gateway.status(sessionId)).status).toBe('consumed');
   await warmKeys.close();
+}, 240_000);
+
+interface PendingActivity {
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  maximumAttempts?: number | null;
+  state?: number | null;
+  scheduledTime?: { seconds?: number | Long | null } | null;
+}
+type Long = { toNumber(): number };
+const seconds = (value: number | Long | null | undefined) => (typeof value === 'number' ? value : (value?.toNumber() ?? Number.NaN));
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED: waiting for a worker to take it. */
+const SCHEDULED = 1;
+
+test('an outage longer than a provider call\'s whole retry budget ends the session in success, on the last attempt', async () => {
+  const { gateway } = stack;
+  const { sessionId } = await gateway.create({ clientId: TENANT_A.id, tag: 'REF-outage-budget', definition: stack.definition('kyc-basic') });
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  const launch = await gateway.launch(sessionId);
+  const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
+  await completeAttestr(stack, String(identity.data.handshakeId));
+  const aadhaar = await gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
+  expect(aadhaar.data.step).toBe('bank');
+
+  // The provider calls' budget, as the workflow schedules them (Attestr's and Finqware's calls share it).
+  const scheduled = ((await handle.fetchHistory()).events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attestrCreateHandshake');
+  const budget = scheduled!.activityTaskScheduledEventAttributes!.retryPolicy!.maximumAttempts!;
+  expect(budget).toBeGreaterThan(1);
+  // Finqware rate-limits every attempt but the last; the one before the last asks for 30 s.
+  // (A past Retry-After date is the smallest delay: the attempts before it follow at once.)
+  await sandboxCall(stack, 'POST', '/finqware/_faults', { status: 429, retryAfter: 'Thu, 01 Jan 1970 00:00:00 GMT', count: budget - 2 });
+  await sandboxCall(stack, 'POST', '/finqware/_faults', { status: 429, retryAfter: 30, count: 1 });
+  const submission = { nonce: aadhaar.nonce!, step: 'bank', input: BANK };
+  const pending = gateway.submitStep(sessionId, submission).then(
+    (answer) => ({ answer }),
+    (error: unknown) => ({ error }),
+  );
+
+  const lastAttempt = async (): Promise<PendingActivity | undefined> => {
+    // The raw describe: the client's would decode the memo, which needs a key (the store may be down).
+    const described = await stack.client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: handle.workflowId } });
+    const activities = (described.pendingActivities ?? []) as PendingActivity[];
+    const call = activities.find((a) => a.activityType?.name === 'finqwareCreateSession');
+    return call && call.attempt === budget && call.state === SCHEDULED ? call : undefined;
+  };
+  const waiting = await eventually(lastAttempt, 60_000, 'the Finqware call to wait for its last attempt');
+  expect(waiting.maximumAttempts).toBe(budget);
+  const dueAt = seconds(waiting.scheduledTime?.seconds) * 1000;
+
+  postgres('stop', dir);
+  // The worker notices the outage by itself (no task needed a key yet) before that attempt is due.
+  await eventually(async () => ((await workerHealth()) === 'key_store_unavailable' ? true : undefined), 20_000, 'the worker to pause');
+  expect(Date.now()).toBeLessThan(dueAt);
+  // The outage goes on past the moment the last attempt was due: the budget is spent, in time.
+  await eventually(async () => (Date.now() > dueAt + 3_000 ? true : undefined), 60_000, 'the last attempt to be due');
+  const stillWaiting = await lastAttempt();
+  expect(stillWaiting).toBeDefined();
+  expect(await workerHealth()).toBe('key_store_unavailable');
+
+  postgres('start', dir, String(port));
+  await eventually(async () => ((await workerHealth()) === 'ok' ? true : undefined), 60_000, 'the worker to poll again');
+  const first = await pending;
+  const answer = 'answer' in first ? first.answer : await gateway.submitStep(sessionId, submission);
+  expect(answer.data).toMatchObject({ outcome: 'success' });
+  expect((await gateway.status(sessionId)).status).toBe('consumed');
+  // From history: the call succeeded on its last attempt, and nothing failed the session.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const callId = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finqwareCreateSession')!.eventId!.toString();
+  const started = events.find((e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === callId);
+  expect(started!.activityTaskStartedEventAttributes!.attempt).toBe(budget);
+  expect(events.filter((e) => e.activityTaskFailedEventAttributes || e.workflowExecutionFailedEventAttributes)).toEqual([]);
 }, 240_000);

@@ -70,9 +70,11 @@ function cookie(request: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
+// `payloads` may be absent: clients send Payloads as protobuf JSON, which leaves out an empty
+// list, so an update without arguments (archive) arrives as `{}`. Refusing it made the CLI
+// retry the history page until its deadline.
 const payloadsSchema = {
   type: 'object',
-  required: ['payloads'],
   properties: {
     payloads: {
       type: 'array',
@@ -119,7 +121,8 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     if (!authorized(request)) return reply.code(401).send({ message: 'an operator credential is required' });
   });
 
-  app.setErrorHandler((error, _request, reply) => {
+  app.setErrorHandler((error, request, reply) => {
+    request.log.warn({ err: error }, 'codec request refused');
     if (error instanceof KeyStoreUnavailableError) return reply.code(503).send({ message: 'the key store is unavailable' });
     if ((error as { validation?: unknown }).validation) return reply.code(400).send({ message: 'the body must be { payloads: [...] }' });
     return reply.code(400).send({ message: 'the payloads could not be processed' });
@@ -130,16 +133,16 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     return typeof header === 'string' && header !== '' ? header : options.defaultNamespace;
   };
 
-  app.post<{ Body: { payloads: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema } }, async (request) => {
+  app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema } }, async (request) => {
     // Operators' encodes (e.g. a signal sent from the UI) have no workflow context: namespace key.
     const keyId = namespaceKeyId(namespaceOf(request));
     const key = await keys.createIfAbsent(keyId);
-    return { payloads: request.body.payloads.map((payload) => toJson(encryptPayload(fromJson(payload), keyId, key))) };
+    return { payloads: (request.body.payloads ?? []).map((payload) => toJson(encryptPayload(fromJson(payload), keyId, key))) };
   });
 
-  app.post<{ Body: { payloads: JsonPayload[] } }>('/decode', { schema: { body: payloadsSchema } }, async (request) => {
+  app.post<{ Body: { payloads?: JsonPayload[] } }>('/decode', { schema: { body: payloadsSchema } }, async (request) => {
     const decoded = await Promise.all(
-      request.body.payloads.map(async (json) => {
+      (request.body.payloads ?? []).map(async (json) => {
         const payload = fromJson(json);
         if (!isEncrypted(payload)) return json;
         const keyId = payloadKeyId(payload);

@@ -40,6 +40,11 @@ export class PostgresKeyStore implements KeyStore {
       .query(`CREATE TABLE IF NOT EXISTS ${TABLE} (key_id text PRIMARY KEY, wrapped jsonb, created_at timestamptz NOT NULL DEFAULT now(), destroyed_at timestamptz)`)
       .then(() => undefined)
       .catch((err: unknown) => {
+        // Two processes creating the table at once (a worker's probe and an api, on a fresh
+        // database): PostgreSQL's IF NOT EXISTS can still lose that race with a unique violation
+        // on its catalog (23505) or a duplicate table (42P07). Either way the table exists now.
+        const code = (err as { code?: string }).code;
+        if (code === '23505' || code === '42P07') return;
         this.ready = null;
         unavailable(err);
       });

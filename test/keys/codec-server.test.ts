@@ -89,6 +89,14 @@ test('encode answers payloads the codec decodes, under the namespace key', async
   expect(defaultPayloadConverter.fromPayload(decoded[0])).toBe('hello');
 });
 
+test('an empty batch in protobuf JSON (`{}`: an update without arguments) answers an empty batch', async () => {
+  for (const path of ['/decode', '/encode']) {
+    const answer = await post(url, path, {});
+    expect({ path, status: answer.status, body: await answer.json() }).toEqual({ path, status: 200, body: { payloads: [] } });
+  }
+  expect((await post(url, '/decode', { payloads: 'nope' })).status).toBe(400);
+});
+
 test('CORS answers the UI origin only', async () => {
   const preflight = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { origin: UI, 'access-control-request-method': 'POST' } });
   expect(preflight.status).toBe(204);

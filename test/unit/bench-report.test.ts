@@ -2,7 +2,7 @@
  * The benchmark's arithmetic: percentiles and the verdict on each target. The timings are
  * made up here; what is checked is that a number over a limit is reported as missed.
  */
-import { chartSvg, markdown, targets, type BenchResults, type PassResult } from '../../bench/report';
+import { chartSvg, keyCacheSaving, markdown, targets, type BenchResults, type EncryptionResult, type PassResult } from '../../bench/report';
 import { percentile, summarize } from '../../bench/stats';
 
 const at = (p50: number, p99 = p50 * 2) => ({ n: 10, p50, p99, mean: p50 });
@@ -24,6 +24,12 @@ function pass(concurrency: number, ms: { start: number; create: number; update: 
   };
 }
 
+/** Input step p50s (ms) of the three pairs of the encryption comparison. */
+function encryption(encrypted: number, plain: number, uncached: number): EncryptionResult {
+  const measured = (input: number) => ({ ops: { create: at(10), 'input step': at(input) }, errors: 0, errorExamples: [] });
+  return { sessions: 10, encrypted: measured(encrypted), plain: measured(plain), encryptedWithoutKeyCache: measured(uncached) };
+}
+
 function results(passes: PassResult[], inputEvents: number, bytesPerSession: number, attestrEvents = 11): BenchResults {
   return {
     generatedAt: '2026-01-01T00:00:00.000Z',
@@ -32,6 +38,7 @@ function results(passes: PassResult[], inputEvents: number, bytesPerSession: num
     machine: { cpus: 2, cpuModel: 'test', memoryBytes: 2 ** 30, node: 'v20', temporal: 'test' },
     settings: { sessionsPerPass: { 1: 10 }, peerPollIntervalMs: 25, memoryPoints: [10, 50] },
     passes,
+    encryption: encryption(10.5, 10, 12),
     history: {
       benchKyc: {
         perSession: 30,
@@ -96,6 +103,19 @@ describe('targets', () => {
     expect(met['history events per provider step, one provider call (Attestr)']).toBe(false);
     expect(met['worker memory per cached session']).toBe(false);
     expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.40× (judged at c=1) | **no** |');
+  });
+
+  it('judge encryption at most 1.10 × the input step without it, and say what the key cache saves', () => {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 })], 5, 200 * 1024);
+    expect(verdicts(r)['input step with encryption vs without (p50, c=1)']).toBe(true);
+    expect(keyCacheSaving(r.encryption)).toEqual({ ms: 1.5, share: 0.125 });
+    expect(markdown(r)).toContain('the key cache saves an input step 1.50 ms at p50 (13 % of it uncached)');
+    r.encryption = encryption(11.5, 10, 12);
+    expect(verdicts(r)['input step with encryption vs without (p50, c=1)']).toBe(false);
+    expect(markdown(r)).toContain('| input step with encryption vs without (p50, c=1) | ≤ 1.10× | 1.15× | **no** |');
+    r.encryption = encryption(10, 10, 12);
+    r.encryption.plain.errors = 1;
+    expect(verdicts(r)['input step with encryption vs without (p50, c=1)']).toBe(false);
   });
 
   it('do not count memory per session when sessions left the cache', () => {
