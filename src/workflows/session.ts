@@ -2,7 +2,8 @@
  * One Temporal workflow per session. This file only wires messages to the session: updates
  * (validated synchronously by the SessionModel, so refusals leave no trace), the signal and
  * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
- * with its timers (session/timers.ts) and webhook pump (session/webhook-pump.ts) beside it.
+ * with its timers (session/timers.ts), webhook pump (session/webhook-pump.ts) and what it reports
+ * to visibility (session/search-attributes.ts) beside it.
  * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
  * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
  * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
@@ -17,8 +18,6 @@ import {
   patched,
   setCurrentDetails,
   setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -30,13 +29,6 @@ import {
   launchUpdate,
   resultQuery,
   resumeUpdate,
-  SessionArchivedAtKey,
-  SessionOutcomeKey,
-  SessionStageKey,
-  SessionStageSinceKey,
-  SessionStatusKey,
-  type ArchivedMemo,
-  type SearchPosition,
   statusQuery,
   progressQuery,
   submitStepUpdate,
@@ -46,6 +38,7 @@ import {
 } from './messages';
 import { prepareStage, runStage } from './providers';
 import { SessionModel } from './session/model';
+import { reportPosition } from './session/search-attributes';
 import { SessionRunner } from './session/runner';
 import { SessionTimers } from './session/timers';
 import { WebhookPump } from './session/webhook-pump';
@@ -142,30 +135,3 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
  * on the current build, so no year-long session keeps a year-old build alive.
  */
 declareVersioningBehavior('PINNED', sessionWorkflow);
-
-/**
- * The search attributes, in one upsert (one history event): the status; for sessions started
- * with stage reporting, the stage, its entry time and the outcome; once archived, the archive
- * time. Once archived, also what the api answers about the session without its key (memo, as a
- * JSON string: memo strings use the namespace key, so they stay readable after shredding).
- */
-function reportPosition(session: SessionModel, position: SearchPosition, reportsStage: boolean): void {
-  const { status } = position;
-  const archivedAt = session.state.archivedAt;
-  upsertSearchAttributes([
-    { key: SessionStatusKey, value: status },
-    ...(reportsStage
-      ? [
-          { key: SessionStageKey, value: position.stage },
-          { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
-          { key: SessionOutcomeKey, value: position.outcome },
-        ]
-      : []),
-    ...(status === 'archived' && archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(archivedAt) }] : []),
-  ]);
-  if (status === 'archived' && patched('archived-memo-1')) {
-    const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = session.statusView();
-    const archived: ArchivedMemo = { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
-    upsertMemo({ archived: JSON.stringify(archived) });
-  }
-}
