@@ -91,9 +91,15 @@ test('a session pins to its build; after a deploy, a wake moves the idle session
   expect((await describeSession(sessionId)).runId).toBe(onA.runId);
 
   expect(await wakeSessions(operator, 'default', buildB)).toBeGreaterThanOrEqual(1);
+  let probes = 0;
   const onB = await eventually(async () => {
     const described = await describeSession(sessionId);
-    return described.runId !== onA.runId && described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId === buildB.buildId ? described : undefined;
+    if (described.runId !== onA.runId && described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId === buildB.buildId) return described;
+    // The new current version reaches the task queue a moment after set-current: a wake that
+    // came first found no target change, so wake it again (as the deploy drill does).
+    probes += 1;
+    if (described.runId === onA.runId && probes % 10 === 0) await wakeSessions(operator, 'default', buildB);
+    return undefined;
   }, 30_000, 'the session to continue as new on build B');
   expect(String(onB.raw.workflowExecutionInfo?.versioningInfo?.behavior)).toMatch(/PINNED|^1$/);
   const firstRun = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId), onA.runId).fetchHistory();
