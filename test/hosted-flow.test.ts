@@ -118,6 +118,18 @@ async function heading(page: Page, name: string | RegExp): Promise<void> {
   await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: STEP_TIMEOUT_MS });
 }
 
+/** Presses Start on a consent-only start page and waits for its consent stage. */
+async function startConsent(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'Accept the terms');
+}
+
+/** Accepts the terms on the consent stage and continues. */
+async function acceptTerms(page: Page): Promise<void> {
+  await page.getByRole('radio', { name: 'Yes' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
 /** axe-core in the page: no serious or critical violation. */
 async function accessible(page: Page, what: string): Promise<void> {
   await page.evaluate(axeSource);
@@ -225,8 +237,7 @@ test('consent-only, declined, on a phone: ends skipped, then redirects to return
   const browsing = await browse(PHONE);
   const { page } = browsing;
   await page.goto(session.url);
-  await page.getByRole('button', { name: 'Start' }).click();
-  await heading(page, 'Accept the terms');
+  await startConsent(page);
   await accessible(page, 'consent form');
   await screenshot(page, 'phone-consent');
   // No horizontal scrolling on a 360-pixel-wide phone.
@@ -275,8 +286,7 @@ test('the same session opened in a second browser is refused', async () => {
   const session = await createSession('consent-only');
   const first = await browse(DESKTOP);
   await first.page.goto(session.url);
-  await first.page.getByRole('button', { name: 'Start' }).click();
-  await heading(first.page, 'Accept the terms');
+  await startConsent(first.page);
 
   const second = await browse(DESKTOP);
   await second.page.goto(session.url);
@@ -286,8 +296,7 @@ test('the same session opened in a second browser is refused', async () => {
   await screenshot(second.page, 'elsewhere');
 
   // The first browser still runs it.
-  await first.page.getByRole('radio', { name: 'Yes' }).check();
-  await first.page.getByRole('button', { name: 'Continue' }).click();
+  await acceptTerms(first.page);
   await heading(first.page, 'All done');
 });
 
@@ -345,17 +354,14 @@ test('one browser runs sessions of two tenants, each with its own credential', a
   const theirs = await createSession('consent-only', { as: OTHER_TENANT });
   const { page, context } = await browse(DESKTOP);
   await page.goto(mine.url);
-  await page.getByRole('button', { name: 'Start' }).click();
-  await heading(page, 'Accept the terms');
+  await startConsent(page);
   const other = await browse(DESKTOP, context);
   await other.page.goto(theirs.url);
-  await other.page.getByRole('button', { name: 'Start' }).click();
-  await heading(other.page, 'Accept the terms');
+  await startConsent(other.page);
   const cookies = (await context.cookies()).map((cookie) => cookie.name).sort();
   expect(cookies).toEqual([`__client_${OTHER_TENANT.id}`, `__client_${TENANT.id}`]);
   for (const running of [page, other.page]) {
-    await running.getByRole('radio', { name: 'Yes' }).check();
-    await running.getByRole('button', { name: 'Continue' }).click();
+    await acceptTerms(running);
     await heading(running, 'All done');
   }
 });
@@ -364,10 +370,8 @@ test('a wait stage says what it waits for, and moves on by itself when the backe
   const session = await createSession('hosted-wait');
   const { page } = await browse(PHONE);
   await page.goto(session.url);
-  await page.getByRole('button', { name: 'Start' }).click();
-  await heading(page, 'Accept the terms');
-  await page.getByRole('radio', { name: 'Yes' }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await startConsent(page);
+  await acceptTerms(page);
   await heading(page, 'We are reviewing your answer');
   expect(await page.getByRole('status').textContent()).toBe('Current status: in progress');
   await accessible(page, 'wait stage');
