@@ -25,7 +25,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const entry of running) await stopWorker(entry.worker);
+  // stopWorker takes each out of `running`: a loop over the array itself would skip every other one.
+  while (running.length > 0) await stopWorker(running[0].worker);
   await operator.close();
   await stack.stop();
 });
