@@ -18,6 +18,7 @@ export const BACKEND_CODES = {
   4294: { status: 429, message: 'Maximum API daily limit exceeded' },
   5001: { status: 500, message: 'Request could not be processed' },
   5031: { status: 503, message: 'Session data keys are unavailable; try again shortly' },
+  5032: { status: 503, message: 'Session is busy recovering; try again shortly' },
 } as const;
 export type BackendCode = keyof typeof BACKEND_CODES;
 

@@ -15,7 +15,7 @@ export const backendError = {
   type: 'object',
   description: "Attestr's error shape.",
   properties: {
-    code: { type: 'integer', description: 'Stable error code: 4001, 4002, 40034, 4016, 4031, 4291-4294, 5001, 5031 (session data keys unavailable; retry later).' },
+    code: { type: 'integer', description: 'Stable error code: 4001, 4002, 40034, 4016, 4031, 4291-4294, 5001, 5031 (session data keys unavailable), 5032 (Temporal recovering the session); retry 503s after Retry-After.' },
     message: { type: 'string' },
     details: { type: 'string' },
   },
