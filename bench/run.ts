@@ -19,6 +19,7 @@ import { sessionWorkflowId } from '../src/session-secret';
 import { statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
+import { compileServices } from '../scripts/compile-services';
 import { startService, stopService, stopServices, type LineSink, type Service } from '../scripts/services';
 import {
   ATTESTR_PROVIDER_STEP,
@@ -72,10 +73,8 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
   // write wait for the disk, and then the disk is what gets measured.
   const server = await startDevServer({ cli, port: await freePort(), logFile: join(dir, 'temporal.log') });
   started.server = server;
-  // The services run compiled, as in production (the Dockerfile's `node dist/...`): under tsx,
-  // source maps are on, and every stack trace the SDK takes in workflow code costs more.
-  const dist = join(dir, 'dist');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dist], { stdio: 'inherit' });
+  // The services run compiled, as in production (the Dockerfile's `node dist/...`).
+  const dist = await compileServices(join(dir, 'dist'));
   // The pair without encryption (bench/plain-services.ts), compiled the same way.
   const plainDist = join(dir, 'dist-plain');
   execFileSync(

@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { loadConfigOrExit, type Config } from '../src/config';
 import { writeWorkflowBundle } from './bundle-workflows';
+import { compileServices } from './compile-services';
 import { freePort } from './dev-server';
 import { runningBlock } from './running-block';
 import { startService, stopService, type LineSink, type Service } from './services';
@@ -426,6 +427,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const bundle = join(dir, 'workflow-bundle.js');
     await writeWorkflowBundle(bundle);
+    // Compiled, as compose's image runs them (and a killed worker is back sooner).
+    const dist = await compileServices(join(dir, 'dist'), (line) => say(sink, line));
     stillStarting();
     const apiUrls = ports.apis.map((port) => `http://127.0.0.1:${port}`);
     const appEnv: NodeJS.ProcessEnv = {
@@ -454,25 +457,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
     // The Attestr sandbox posts completions to the first api's webhook, as Attestr would to a load balancer.
-    const startSandbox = startApp('sandbox', 'src/sandbox/main.ts', { ...appEnv, ATTESTR_WEBHOOK_URL: `${apiUrls[0]}/webhooks/attestr` }, /listening on/);
+    const startSandbox = startApp('sandbox', join(dist, 'sandbox', 'main.js'), { ...appEnv, ATTESTR_WEBHOOK_URL: `${apiUrls[0]}/webhooks/attestr` }, /listening on/);
     const sandbox = supervise('sandbox', await startSandbox(), startSandbox, () => stopping, sink);
     const startCodec = startApp(
       'codec',
-      'src/codec-server.ts',
+      join(dist, 'codec-server.js'),
       { ...appEnv, CODEC_HOST: '127.0.0.1', CODEC_PORT: String(ports.codec), CODEC_UI_ORIGIN: `http://localhost:${ports.ui}` },
       /codec server listening/,
     );
     const codec = supervise('codec', await startCodec(), startCodec, () => stopping, sink);
     const workers: Supervised[] = [];
     for (let i = 1; i <= workerCount; i += 1) {
-      const start = startApp(`worker-${i}`, 'src/worker.ts', appEnv, /polling task queue/);
+      const start = startApp(`worker-${i}`, join(dist, 'worker.js'), appEnv, /polling task queue/);
       workers.push(supervise(`worker-${i}`, await start(), start, () => stopping, sink));
       stillStarting();
     }
     // One after the other: the first creates the limits table the others then find.
     const apis: Supervised[] = [];
     for (const [i, port] of ports.apis.entries()) {
-      const start = startApp(`api-${i + 1}`, 'src/api/main.ts', { ...appEnv, PORT: String(port) }, /Server listening at/);
+      const start = startApp(`api-${i + 1}`, join(dist, 'api', 'main.js'), { ...appEnv, PORT: String(port) }, /Server listening at/);
       apis.push(supervise(`api-${i + 1}`, await start(), start, () => stopping, sink));
       stillStarting();
     }
