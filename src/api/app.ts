@@ -27,7 +27,7 @@ import { eventRoutes } from './routes/events';
 import { hostedRoutes } from './routes/hosted';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
-import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
+import { guardedServerOptions, installRequestGuards, RequestGuardError, routingPath } from './request-guards';
 import { checkReadiness } from '../readiness';
 import type { SessionSecret } from '../session-secret';
 
@@ -74,8 +74,9 @@ function requestProblem(error: FastifyError): { status: number; message: string 
 }
 
 /** Device routes answer Finqware's error shape; everything else, backend events included, Attestr's. */
-function isDeviceRoute(url: string): boolean {
-  return url.startsWith(`${DEVICE_PREFIX}/`) && !url.startsWith(`${DEVICE_PREFIX}/events`);
+function isDeviceRoute(request: FastifyRequest): boolean {
+  const path = routingPath(request);
+  return path.startsWith(`${DEVICE_PREFIX}/`) && !path.startsWith(`${DEVICE_PREFIX}/events`);
 }
 
 /** The key store failed somewhere under this error (Temporal's client wraps codec errors). */
@@ -87,7 +88,7 @@ function keyStoreUnavailable(error: unknown): boolean {
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError | RequestGuardError) {
-  const device = isDeviceRoute(request.url);
+  const device = isDeviceRoute(request);
   let failure: BackendError | DeviceError;
   if (error instanceof BackendError || error instanceof DeviceError) {
     failure = error;
@@ -156,7 +157,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     const message = `no route ${request.method} ${request.url.split('?')[0]}`;
-    const failure = isDeviceRoute(request.url) ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
+    const failure = isDeviceRoute(request) ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
     return sendError(request, reply, failure);
   });
 
