@@ -116,6 +116,18 @@ describe('D6 and D7: redirect_url that is not a clean allow-listed URL is refuse
   });
 });
 
+describe('malformed percent-encoding in the path: 400 in the documented shape', () => {
+  test.each([
+    ['device', '/v1/sessions/%zz/steps', { type: 'invalid_request', http: 400, code: 'invalid_request' }],
+    ['backend', '/api/v1/public/flowx/handshake/%E0%A4%A', { code: 4001 }],
+  ])('%s', async (_family, path, body) => {
+    const answer = await raw('GET', path);
+    expect(answer).toMatchObject({ status: 400, body });
+    expect(answer.headers['x-request-id']).toBeDefined();
+    expect(answer.text).not.toContain('%');
+  });
+});
+
 describe('D8: ids over 100 characters get the documented error shape', () => {
   const long = 'x'.repeat(150);
 

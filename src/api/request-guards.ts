@@ -98,7 +98,9 @@ export function guardedServerOptions(sendError: (request: FastifyRequest, reply:
     clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request, reply) => {
-      // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path.
+      // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path. No route, so
+      // no onSend hook runs: the request id is set here.
+      reply.header('x-request-id', request.id);
       sendError(request, reply, new RequestGuardError(400, 'invalid_request', 'the request URL is malformed'));
     },
   };
