@@ -7,6 +7,7 @@
  */
 import type { ConnectionLike } from '@temporalio/client';
 import type { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { GRPC_STATUS } from './temporal';
 import {
   ClientIdKey,
   FlowIdKey,
@@ -67,8 +68,8 @@ export async function checkReadiness(connection: ConnectionLike, namespace: stri
     return { ready: problems.length === 0, temporal: { reachable: true, namespace }, problems };
   } catch (err) {
     const code = (err as { code?: number }).code;
-    // gRPC NOT_FOUND: Temporal answered, the namespace does not exist.
-    if (code === 5) return { ready: false, temporal: { reachable: true, namespace }, problems: [`namespace ${namespace} does not exist`] };
+    // Temporal answered: the namespace does not exist.
+    if (code === GRPC_STATUS.NOT_FOUND) return { ready: false, temporal: { reachable: true, namespace }, problems: [`namespace ${namespace} does not exist`] };
     return { ready: false, temporal: { reachable: false, namespace }, problems: ['Temporal does not answer'] };
   }
 }

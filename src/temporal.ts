@@ -7,6 +7,9 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { TemporalConfig } from './config';
 
+/** gRPC status codes Temporal answers with (the numbers are gRPC's; grpc-js is not a dependency of ours). */
+export const GRPC_STATUS = { NOT_FOUND: 5, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
+
 function connectionOptions(config: TemporalConfig) {
   return {
     address: config.address,

@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { Registry } from 'prom-client';
 import type { Config } from '../config';
+import { GRPC_STATUS } from '../temporal';
 import type { FlowCatalog } from '../flows/catalog';
 import { AttestrConnector } from '../providers/attestr';
 import { ClientDirectory, type TenantClient } from '../tenants/registry';
@@ -79,13 +80,32 @@ function isDeviceRoute(request: FastifyRequest): boolean {
   return path.startsWith(`${DEVICE_PREFIX}/`) && !path.startsWith(`${DEVICE_PREFIX}/events`);
 }
 
-/** The key store failed somewhere under this error (Temporal's client wraps codec errors). */
-function keyStoreUnavailable(error: unknown): boolean {
+/** Whether `matches` holds for this error or one under it (Temporal's client wraps gRPC and codec errors). */
+function causedBy(error: unknown, matches: (cause: Error) => boolean): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    if (cause instanceof KeyStoreUnavailableError) return true;
+    if (matches(cause)) return true;
   }
   return false;
 }
+
+const keyStoreUnavailable = (error: unknown) => causedBy(error, (cause) => cause instanceof KeyStoreUnavailableError);
+
+/**
+ * Temporal cannot take the request now but will shortly, and nothing was changed: the server is
+ * restarting (UNAVAILABLE), or the session's workflow task is being retried after a worker died
+ * holding it, and until a retry succeeds Temporal refuses updates and queries to it
+ * (FAILED_PRECONDITION "Workflow Task in failed state").
+ */
+const temporalRecovering = (error: unknown) =>
+  causedBy(
+    error,
+    (cause) =>
+      isGrpcServiceError(cause) &&
+      (cause.code === GRPC_STATUS.UNAVAILABLE || (cause.code === GRPC_STATUS.FAILED_PRECONDITION && /workflow task in failed state/i.test(cause.details))),
+  );
+
+/** Seconds a 503 asks the caller to wait before trying again. */
+const RETRY_AFTER_SECONDS = 1;
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError | RequestGuardError) {
   const device = isDeviceRoute(request);
@@ -106,7 +126,14 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyE
     } else if (keyStoreUnavailable(error)) {
       // Fail closed: without its key nothing about a session is read or written.
       request.log.warn({ err: { name: 'KeyStoreUnavailableError' } }, 'key store unavailable');
-      failure = device ? new DeviceError(503, 'api_error', 'key_store_unavailable', BACKEND_CODES[5031].message) : new BackendError(5031);
+      failure = device
+        ? new DeviceError(503, 'api_error', 'key_store_unavailable', BACKEND_CODES[5031].message, RETRY_AFTER_SECONDS)
+        : new BackendError(5031, undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    } else if (temporalRecovering(error)) {
+      request.log.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'temporal not ready for this request');
+      failure = device
+        ? new DeviceError(503, 'api_error', 'session_recovering', BACKEND_CODES[5032].message, RETRY_AFTER_SECONDS)
+        : new BackendError(5032, undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS });
     } else {
       // Anything unexpected: logged here, hidden from the caller.
       request.log.error({ err: error }, 'request failed');

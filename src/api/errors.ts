@@ -19,6 +19,7 @@ export const BACKEND_CODES = {
   4293: { status: 429, message: 'Maximum account daily limit exceeded' },
   5001: { status: 500, message: 'Request could not be processed' },
   5031: { status: 503, message: 'Session data keys are unavailable; try again shortly' },
+  5032: { status: 503, message: 'Session is busy recovering; try again shortly' },
 } as const;
 export type BackendCode = keyof typeof BACKEND_CODES;
 export const BACKEND_ERROR_CODES = Object.keys(BACKEND_CODES).map(Number) as BackendCode[];
@@ -73,6 +74,7 @@ export const DEVICE_ERROR_CODES = [
   'daily_limit_exceeded',
   'internal_error',
   'key_store_unavailable',
+  'session_recovering',
 ] as const;
 export type DeviceErrorCode = (typeof DEVICE_ERROR_CODES)[number];
 

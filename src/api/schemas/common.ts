@@ -15,7 +15,7 @@ export const backendError = {
   type: 'object',
   description: "Attestr's error shape.",
   properties: {
-    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (README, Backend API): 5031 means the session data keys are unavailable; retry later.' },
+    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (README, Backend API): 5031 (session data keys unavailable) and 5032 (Temporal recovering the session) are retried after Retry-After.' },
     message: { type: 'string' },
     details: { type: 'string' },
   },
