@@ -5,9 +5,10 @@
  * code plus a deliberate change that is nondeterministic for A's runs (one more command at the
  * start). B is ramped to 50 %, then made current; A's sessions are woken and move to B at their
  * next quiet point; A's workers stop once nothing runs on A; then every session is finished.
- * Writes bench/results/deploy-drill.{json,md}. Not part of `make test` (minutes).
+ * Build B is test/helpers/previous-build.ts's session-changed build, which the replay gate's own
+ * test also fails on. Writes bench/results/deploy-drill.{json,md}. Not part of `make test` (minutes).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -17,8 +18,9 @@ import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
 import { SOURCE_ROOT } from '../src/workflow-bundle';
-import { runningOn, setCurrentVersion, setRampingVersion, wakeSessions, type WorkerDeploymentVersion } from '../src/worker-deployment';
+import { setCurrentVersion, setRampingVersion, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker-deployment';
 import { BANK, completeAttestr, IDENTITY } from '../test/helpers/flows';
+import { buildWithSessionChange } from '../test/helpers/previous-build';
 import { sessionSecret, startStack, type Stack } from '../test/helpers/stack';
 
 const PER_STAGE = 50;
@@ -45,21 +47,6 @@ async function inBatches<T, R>(items: T[], size: number, work: (item: T, index: 
   return out;
 }
 
-/** Build B: this checkout's code with one more command at every session's start. */
-async function buildB(): Promise<{ bundle: string; buildId: string }> {
-  const root = join(DIR, 'build-b');
-  rmSync(root, { recursive: true, force: true });
-  cpSync(join(SOURCE_ROOT, 'src'), join(root, 'src'), { recursive: true });
-  symlinkSync(join(SOURCE_ROOT, 'node_modules'), join(root, 'node_modules'));
-  const file = join(root, 'src', 'workflows', 'session.ts');
-  const code = readFileSync(file, 'utf8');
-  const changed = code.replace('  runner.start();\n', "  runner.start();\n  upsertMemo({ drillBuild: 'B' });\n");
-  if (changed === code) throw new Error('deploy drill: the session workflow no longer has the line build B changes after');
-  writeFileSync(file, changed);
-  const bundle = join(DIR, 'build-b.js');
-  return { bundle, buildId: await writeWorkflowBundle(bundle, undefined, { root }) };
-}
-
 async function main(): Promise<void> {
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make deploy-drill`');
@@ -69,7 +56,8 @@ async function main(): Promise<void> {
   process.env.TEMPORAL_ADDRESS = server.address;
   const bundleA = join(DIR, 'build-a.js');
   const idA = await writeWorkflowBundle(bundleA);
-  const { bundle: bundleB, buildId: idB } = await buildB();
+  // B declares its SESSION_REPLAY_EPOCH bump, as such a change has to (the replay gate's advice).
+  const { bundlePath: bundleB, buildId: idB } = await buildWithSessionChange(join(DIR, 'build-b'), { bumpEpoch: true });
   const A: WorkerDeploymentVersion = { deploymentName: DEPLOYMENT, buildId: idA };
   const B: WorkerDeploymentVersion = { deploymentName: DEPLOYMENT, buildId: idB };
   if (idA === idB) throw new Error('deploy drill: build B has the same build id as A');
@@ -148,18 +136,13 @@ async function main(): Promise<void> {
 
     await setCurrentVersion(operator, 'default', B);
     const current = Date.now();
-    let woken = await wakeSessions(operator, 'default', B);
-    log(`build B is current; ${woken} sessions on build A woken`);
-    // The provider answers now: those sessions finish their step on A, then move.
-    await inBatches([...handshakes.values()], 10, (handshakeId) => completeAttestr(stack, handshakeId));
-    let onA = (await runningOn(operator, 'default', A)).length;
-    while (onA > 0) {
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
-      // Visibility lags, and a session busy with a step when woken moves after the step.
-      onA = (await runningOn(operator, 'default', A)).length;
-      if (onA > 0) woken += await wakeSessions(operator, 'default', B);
-      if (Date.now() - current > 15 * 60_000) throw new Error(`deploy drill: ${onA} workflows still on build A after 15 minutes`);
-    }
+    log('build B is current; waking the sessions on build A until they moved');
+    // The provider answers meanwhile: those sessions finish their step on A, then move.
+    const [{ woken, notMoved }] = await Promise.all([
+      wakeUntilMoved(operator, 'default', B, { timeoutMs: 15 * 60_000, intervalMs: 5_000 }),
+      inBatches([...handshakes.values()], 10, (handshakeId) => completeAttestr(stack, handshakeId)),
+    ]);
+    if (notMoved.length > 0) throw new Error(`deploy drill: ${notMoved.length} sessions still on build A after 15 minutes`);
     const aNeededMs = Date.now() - current;
     await stopWorkers(A);
     log(`nothing runs on build A ${Math.round(aNeededMs / 1000)} s after B became current; A's workers stopped`);
@@ -259,7 +242,6 @@ async function main(): Promise<void> {
     await operator.close();
     await stack.stop();
     await server.stop();
-    if (existsSync(join(DIR, 'build-b'))) rmSync(join(DIR, 'build-b'), { recursive: true, force: true });
   }
 }
 

@@ -20,6 +20,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { sessionRef } from '../src/session-secret';
@@ -161,6 +162,9 @@ async function main(): Promise<void> {
   };
 
   const started = Date.now();
+  // The machine's load while the drill runs, for the report: the figures mean little without it.
+  const loads = [loadavg()[0]];
+  const loadSampler = setInterval(() => loads.push(loadavg()[0]), 10_000);
   log(`baseline: ${BASELINE} sessions, no faults`);
   await runPhase('baseline', BASELINE);
   log(`drill: ${SESSIONS} sessions under faults`);
@@ -244,6 +248,7 @@ async function main(): Promise<void> {
   const drainDeadline = Date.now() + 300_000;
   while (missing().length > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 1_000));
   const drainedAt = Date.now();
+  clearInterval(loadSampler);
 
   // Checks.
   const handshakes = await json<Array<{ tag: string }>>(`${cluster.sandboxUrl}/attestr/_handshakes`);
@@ -292,7 +297,7 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    machine: '2 shared cores (other engineers\u2019 builds and tests running alongside)',
+    machine: `2 shared cores, 1-minute load average ${percentile(loads, 50)?.toFixed(1)} (median) to ${Math.max(...loads).toFixed(1)} (max) during the run`,
     devices: DEVICES,
     sessions: all.length,
     baselineSessions: BASELINE,
@@ -326,6 +331,11 @@ async function main(): Promise<void> {
     drainSeconds: Math.round((drainedAt - loadEnd) / 100) / 10,
     totalSeconds: Math.round((drainedAt - started) / 100) / 10,
     restarts: Object.fromEntries([...cluster.workers, ...cluster.apis, cluster.temporal].map((s) => [s.name, s.restarts])),
+    /** From a kill to the replacement polling again. */
+    workerDowntimeMs: (() => {
+      const downtimes = cluster.workers.flatMap((w) => w.downtimesMs);
+      return { p50: percentile(downtimes, 50), max: downtimes.length ? Math.max(...downtimes) : null };
+    })(),
     clientFailovers: apis.failovers,
     clientThrottled: apis.throttled,
     faults,
@@ -357,6 +367,7 @@ async function main(): Promise<void> {
       `| time to drain (faults stop → last session and webhook) | ${report.drainSeconds} s |`,
       `| workers killed | ${workerKills} (${workerKillsSkipped} times every worker was still restarting) |`,
       `| restarts | ${Object.entries(report.restarts).map(([name, n]) => `${name} ${n}`).join(', ')} |`,
+      `| a killed worker polling again after | p50 ${ms(report.workerDowntimeMs.p50)}, max ${ms(report.workerDowntimeMs.max)} |`,
       `| device requests failed over to the other api | ${report.clientFailovers} |`,
       '',
       'Faults:',

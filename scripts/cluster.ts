@@ -85,6 +85,8 @@ export interface Supervised {
   current(): ChildProcess;
   /** Times it was started again after dying. */
   restarts: number;
+  /** Milliseconds from each death to its replacement answering (the 1 s pause included). */
+  downtimesMs: number[];
   /** Resolves once the replacement of the current process answers (or at once when it runs). */
   ready(): Promise<void>;
 }
@@ -256,12 +258,14 @@ function supervise(name: string, first: ChildProcess, start: () => Promise<Child
     name,
     current: () => child,
     restarts: 0,
+    downtimesMs: [],
     ready: () => pending,
   };
   const watch = (process_: ChildProcess) => {
     process_.once('exit', (code, signal) => {
       if (stopping()) return;
       say(sink, `${name} exited (${signal ?? `code ${code}`}); starting it again`);
+      const died = Date.now();
       pending = (async () => {
         for (;;) {
           await new Promise((r) => setTimeout(r, 1_000));
@@ -269,6 +273,7 @@ function supervise(name: string, first: ChildProcess, start: () => Promise<Child
           try {
             child = await start();
             supervised.restarts += 1;
+            supervised.downtimesMs.push(Date.now() - died);
             watch(child);
             return;
           } catch (err) {

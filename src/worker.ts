@@ -29,7 +29,7 @@ import { connectClient, connectOperator, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
 import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from './keys/key-store';
 import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from './workflow-bundle';
-import { adoptOrphans, setCurrentVersion, versionName, type WorkerDeploymentVersion } from './worker-deployment';
+import { adoptOrphans, recordSessionReplayEpoch, sessionReplayEpochOf, setCurrentVersion, versionName, type WorkerDeploymentVersion } from './worker-deployment';
 
 export interface SessionWorker {
   /** The session task queue's worker: workflows, webhooks and the http stage. */
@@ -44,6 +44,8 @@ export interface SessionWorker {
   close(): Promise<void>;
   /** Its Worker Deployment Version; null with Worker Versioning off. */
   version: WorkerDeploymentVersion | null;
+  /** The SESSION_REPLAY_EPOCH its workflow code declares; null with Worker Versioning off. */
+  sessionReplayEpoch: number | null;
 }
 
 function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle']): Partial<WorkerOptions> {
@@ -61,9 +63,9 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
 async function versionedSource(
   config: Config,
   bundle: WorkerOptions['workflowBundle'],
-): Promise<{ source: Partial<WorkerOptions>; version: WorkerDeploymentVersion | null; deploymentOptions: Partial<WorkerOptions> }> {
+): Promise<{ source: Partial<WorkerOptions>; version: WorkerDeploymentVersion | null; sessionReplayEpoch: number | null; deploymentOptions: Partial<WorkerOptions> }> {
   const deployment = config.workerDeployment;
-  if (!deployment) return { source: workflowSource(config, bundle), version: null, deploymentOptions: {} };
+  if (!deployment) return { source: workflowSource(config, bundle), version: null, sessionReplayEpoch: null, deploymentOptions: {} };
   let code: string;
   if (bundle && 'code' in bundle) code = bundle.code;
   else if (bundle) code = readFileSync(bundle.codePath, 'utf8');
@@ -71,7 +73,7 @@ async function versionedSource(
   else code = await bundleWorkflows({ root: SOURCE_ROOT });
   const version = { deploymentName: deployment.name, buildId: deployment.buildId ?? bundleBuildId(code) };
   const workerDeploymentOptions: WorkerDeploymentOptions = { useWorkerVersioning: true, version, defaultVersioningBehavior: 'AUTO_UPGRADE' };
-  return { source: { workflowBundle: { code } }, version, deploymentOptions: { workerDeploymentOptions } };
+  return { source: { workflowBundle: { code } }, version, sessionReplayEpoch: sessionReplayEpochOf(code), deploymentOptions: { workerDeploymentOptions } };
 }
 
 /**
@@ -118,7 +120,7 @@ export async function createSessionWorker(
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const activities = createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
-  const { source, version, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
+  const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -156,6 +158,7 @@ export async function createSessionWorker(
     worker,
     workers,
     version,
+    sessionReplayEpoch,
     shutdown,
     async run() {
       await Promise.all(
@@ -177,17 +180,29 @@ export async function createSessionWorker(
 }
 
 /**
- * WORKER_SET_CURRENT: once this worker polls, its build becomes the deployment's current version,
- * and workflows left on builds no worker runs follow it (a restart replaced every worker).
+ * Once a versioned worker polls, its version records the session replay epoch of its code (which
+ * adoptOrphans compares). WORKER_SET_CURRENT: then its build becomes the deployment's current
+ * version, and workflows left on builds no worker runs follow it (a restart replaced every
+ * worker), except sessions of another epoch, which cannot replay here.
  */
-async function promote(config: Config, version: WorkerDeploymentVersion): Promise<void> {
+async function announce(config: Config, version: WorkerDeploymentVersion, sessionReplayEpoch: number, setCurrent: boolean): Promise<void> {
   const connection = await connectOperator(config.temporal);
   try {
+    await recordSessionReplayEpoch(connection, config.temporal.namespace, version, sessionReplayEpoch);
+    if (!setCurrent) return;
     await setCurrentVersion(connection, config.temporal.namespace, version);
-    const adopted = await adoptOrphans(connection, config.temporal.namespace, version);
+    const { adopted, keptPinned } = await adoptOrphans(connection, config.temporal.namespace, version, sessionReplayEpoch);
     process.stdout.write(`worker: ${versionName(version)} is the current version; ${adopted} workflow(s) of earlier builds follow it\n`);
+    for (const kept of keptPinned) {
+      process.stderr.write(
+        `worker: ${kept.sessions} session(s) stay on ${kept.version}: its code declares session replay epoch ${kept.epoch}, this build ${sessionReplayEpoch}, ` +
+          `so they cannot replay here. They wait, nothing lost: run that build's workers again beside this one (WORKER_BUILD_ID=${kept.version.slice(version.deploymentName.length + 1)}, ` +
+          `WORKER_SET_CURRENT unset) and \`tsx scripts/deploy.ts wake ${version.buildId}\` moves them here at a quiet point (README "Deploying a new version")\n`,
+      );
+    }
   } catch (err) {
-    process.stderr.write(`worker: could not make ${versionName(version)} current: ${(err as Error).message}\n`);
+    // The messages of setCurrentVersion and recordSessionReplayEpoch say which step failed.
+    process.stderr.write(`worker: ${(err as Error).message}\n`);
   } finally {
     await connection.close();
   }
@@ -290,7 +305,7 @@ async function main(): Promise<void> {
     const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
     const as = current.version ? ` as ${versionName(current.version)}` : '';
     process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}${as}\n`);
-    if (config.workerDeployment?.setCurrent && current.version) void promote(config, current.version);
+    if (current.version) void announce(config, current.version, current.sessionReplayEpoch!, config.workerDeployment?.setCurrent ?? false);
     try {
       await current.run();
     } catch (err) {

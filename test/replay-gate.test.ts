@@ -1,18 +1,19 @@
 /**
  * The replay gate, second half (test/replay.test.ts replays the recorded histories): fresh
- * histories of each sample flow and of a device client, recorded on the previous build (the
- * last commit whose workflow bundle differs from this one, built here from git), must replay on
- * this code; and this code must take over the continue-as-new state a run of that build hands
- * it. A change that fails here would break workflows already running when it is deployed.
+ * histories of each sample flow in flows/, of a session with webhooks and its webhook outbox, and
+ * of a device client, recorded on the previous build (the last commit whose workflow bundle
+ * differs from this one, built here from git), must replay on this code; and this code must take
+ * over the continue-as-new state a run of that build hands it. A change that fails here would
+ * break workflows already running when it is deployed. The check itself is
+ * test/helpers/replay-gate.ts (a declared SESSION_REPLAY_EPOCH bump excuses session histories only);
+ * test/replay-gate-check.test.ts shows it catches a nondeterministic change.
  * RECORD_HISTORIES=1 also records test/histories/device-client.json and webhook-outbox.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { bundleBuildId } from '../src/workflow-bundle';
 import { sessionWorkflowId } from '../src/session-secret';
 import {
@@ -24,15 +25,17 @@ import {
   webhookOutboxWorkflowId,
   type WebhookEvent,
 } from '../src/workflows/messages';
-import { BANK, completeAttestr, IDENTITY, runConsentOnly, runKycBasic } from './helpers/flows';
-import { previousBuild, type Build } from './helpers/previous-build';
-import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
+import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
+import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
+import { previousBuild, type CommitBuild } from './helpers/previous-build';
+import { checkReplay, recordFreshHistories, sampleFlows, startBuildWorker } from './helpers/replay-gate';
+import { eventually, startStack, type Stack } from './helpers/stack';
 
 jest.setTimeout(600_000);
 
 const CURRENT_BUNDLE = process.env.WORKFLOW_BUNDLE_PATH!;
 let stack: Stack;
-let previous: Build;
+let previous: CommitBuild;
 
 beforeAll(async () => {
   stack = await startStack('replay-gate');
@@ -43,60 +46,25 @@ afterAll(async () => {
   await stack.stop();
 });
 
-/** A session worker on this stack's task queue running `bundlePath`, until `stop()`. */
-async function workerOf(bundlePath: string): Promise<{ worker: SessionWorker; stop(): Promise<void> }> {
-  const connection = await NativeConnection.connect({ address: stack.config.temporal.address });
-  const worker = await createSessionWorker(stack.config, { connection, clients: [], encryption: stack.encryption, sessionSecret, workflowBundle: { codePath: bundlePath } });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      worker.shutdown();
-      await running;
-      await worker.close();
-      await connection.close();
-    },
-  };
-}
-
-/** What a failure of the gate says: which history, and what to do about it. */
-function gateFailure(what: string, error: unknown): Error {
-  return new Error(
-    `replay gate: ${what} does not replay on this code: ${(error as Error)?.message ?? String(error)}\n` +
-      `Workflows already running would fail like this once this code is deployed. Do one of:\n` +
-      `  - guard the change with patched('<a name for it>') (workflow.patched: runs that started before it keep the old path), ` +
-      `then deprecatePatch once no such run is left;\n` +
-      `  - if it cannot be patched and it only touches the session workflow (pinned to its build): deploy it only as a new ` +
-      `Worker Deployment Version, keeping the old build's workers until nothing runs on it (README "Deploying a new version"), ` +
-      `never by a restart that hands old sessions to the new build (make start, compose, make cluster), and re-record ` +
-      `test/histories (RECORD_HISTORIES=1).`,
-  );
-}
-
-async function replayAll(histories: Array<{ workflowId: string; history: temporal.api.history.v1.IHistory }>, from: string): Promise<void> {
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: CURRENT_BUNDLE }, dataConverter: stack.encryption.dataConverter }, histories)) {
-    if (result.error) throw gateFailure(`the ${result.workflowId} history recorded on ${from}`, result.error);
-  }
-}
-
-test('fresh histories of each sample flow and of a device client, recorded on the previous build, replay on this code', async () => {
+test('fresh histories of every sample flow, a webhook outbox and a device client, recorded on the previous build, replay on this code', async () => {
   expect(previous.buildId).not.toBe(bundleBuildId(readFileSync(CURRENT_BUNDLE, 'utf8')));
-  const old = await workerOf(previous.bundlePath);
-  const consent = await runConsentOnly(stack, 'gate-consent');
-  const { sessionId: kyc } = await runKycBasic(stack, 'gate-kyc');
-  const device = await stack.gateway.createDeviceClient('tenant-a', 3_600_000);
-  await stack.gateway.revokeDeviceClient(device.deviceClientId);
-  const ids = { 'consent-only': sessionWorkflowId(consent), 'kyc-basic': sessionWorkflowId(kyc), 'device-client': deviceClientWorkflowId(device.deviceClientId) };
-  for (const sessionId of [consent, kyc]) expect((await stack.gateway.status(sessionId)).status).toBe('consumed');
-  const histories = await Promise.all(
-    Object.entries(ids).map(async ([name, workflowId]) => ({ workflowId: name, history: await stack.client.workflow.getHandle(workflowId).fetchHistory() })),
-  );
-  await old.stop();
-  await replayAll(histories, `the previous build (commit ${previous.commit.slice(0, 10)}, build ${previous.buildId})`);
+  const histories = await recordFreshHistories(stack, previous.bundlePath, 'gate');
+  expect(histories.map((h) => h.name).sort()).toEqual([...sampleFlows(), 'consent-only-webhooks', 'device-client', 'webhook-outbox'].sort());
+  const { replayed, excusedByBump } = await checkReplay({
+    histories,
+    recordedOn: { label: `the previous build (commit ${previous.commit.slice(0, 10)}, build ${previous.buildId})`, sessionReplayEpoch: previous.sessionReplayEpoch },
+    bundlePath: CURRENT_BUNDLE,
+    sessionReplayEpoch: SESSION_REPLAY_EPOCH,
+    dataConverter: stack.encryption.dataConverter,
+  });
+  // What a bump excuses is only the sessions, never the auto-upgrade types.
+  expect(replayed).toEqual(expect.arrayContaining(['device-client', 'webhook-outbox']));
+  expect([...replayed, ...excusedByBump].sort()).toEqual(histories.map((h) => h.name).sort());
 });
 
 test('this code takes over the continue-as-new state a run of the previous build hands it, mid-flow', async () => {
-  const old = await workerOf(previous.bundlePath);
+  // Holds with a SESSION_REPLAY_EPOCH bump too: a moving session is handed over this way.
+  const old = await startBuildWorker(stack, previous.bundlePath);
   const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'gate-handover', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
@@ -111,7 +79,7 @@ test('this code takes over the continue-as-new state a run of the previous build
   }, 120_000, 'the previous build to continue the session as new');
   await old.stop();
 
-  const current = await workerOf(CURRENT_BUNDLE);
+  const current = await startBuildWorker(stack, CURRENT_BUNDLE);
   try {
     const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
     await stack.gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });

@@ -2,14 +2,17 @@
  * Worker Deployment Versioning on the real dev server: workers run as a version of a deployment,
  * sessions pin to the build they start on, a deploy wakes the idle ones so they continue as new
  * on the current build at a quiet point, and a restart that replaced every worker hands the
- * workflows of the build nobody runs any more to the new one.
+ * workflows of the build nobody runs any more to the new one (but not sessions of another
+ * SESSION_REPLAY_EPOCH).
  */
 import { randomUUID } from 'node:crypto';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
-import { adoptOrphans, runningOn, setCurrentVersion, versionName, wakeSessions, type WorkerDeploymentVersion } from '../src/worker-deployment';
+import { deviceClientWorkflowId } from '../src/workflows/messages';
+import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker-deployment';
+import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { eventually, sessionClosed, sessionSecret, startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
@@ -22,7 +25,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const entry of running) await stopWorker(entry.worker);
+  // stopWorker takes each out of `running`: a loop over the array itself would skip every other one.
+  while (running.length > 0) await stopWorker(running[0].worker);
   await operator.close();
   await stack.stop();
 });
@@ -90,17 +94,14 @@ test('a session pins to its build; after a deploy, a wake moves the idle session
   // Idle (waiting for its consent step): it has no workflow task, so it has not moved.
   expect((await describeSession(sessionId)).runId).toBe(onA.runId);
 
-  expect(await wakeSessions(operator, 'default', buildB)).toBeGreaterThanOrEqual(1);
-  let probes = 0;
+  const { woken, notMoved } = await wakeUntilMoved(operator, 'default', buildB, { timeoutMs: 30_000, intervalMs: 1_000 });
+  expect(woken).toBeGreaterThanOrEqual(1);
+  expect(notMoved).toEqual([]);
   const onB = await eventually(async () => {
     const described = await describeSession(sessionId);
-    if (described.runId !== onA.runId && described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId === buildB.buildId) return described;
-    // The new current version reaches the task queue a moment after set-current: a wake that
-    // came first found no target change, so wake it again (as the deploy drill does).
-    probes += 1;
-    if (described.runId === onA.runId && probes % 10 === 0) await wakeSessions(operator, 'default', buildB);
-    return undefined;
-  }, 30_000, 'the session to continue as new on build B');
+    return described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId === buildB.buildId ? described : undefined;
+  }, 10_000, 'the session described on build B');
+  expect(onB.runId).not.toBe(onA.runId);
   expect(String(onB.raw.workflowExecutionInfo?.versioningInfo?.behavior)).toMatch(/PINNED|^1$/);
   const firstRun = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId), onA.runId).fetchHistory();
   const last = firstRun.events!.at(-1)!;
@@ -116,20 +117,44 @@ test('a session pins to its build; after a deploy, a wake moves the idle session
   expect(await sessionClosed(stack, sessionId)).toBe('archived');
 });
 
-test('a restart that replaced every worker hands sessions of the old build to the new one', async () => {
+/**
+ * A restart that replaced every worker: a launched session (and a device client) on a build
+ * whose workers stop, recording `epoch` as their process does (src/worker.ts), then a new build current.
+ */
+async function restartedDeployment(epoch: number) {
   const deployment = `sf-test-${randomUUID().slice(0, 8)}`;
   const old: WorkerDeploymentVersion = { deploymentName: deployment, buildId: 'before-restart' };
   const next: WorkerDeploymentVersion = { deploymentName: deployment, buildId: 'after-restart' };
   const oldWorker = await startVersionedWorker(deployment, old.buildId);
   await setCurrentVersion(operator, 'default', old);
+  await recordSessionReplayEpoch(operator, 'default', old, epoch);
   const { sessionId, nonce } = await createLaunched();
-  await eventually(async () => ((await runningOn(operator, 'default', old)).length === 1 ? true : undefined), 20_000, 'the session listed on the old build');
+  const { deviceClientId } = await stack.gateway.createDeviceClient('tenant-a', 3_600_000);
+  await eventually(async () => ((await runningOn(operator, 'default', old)).length === 2 ? true : undefined), 20_000, 'the session and the device client listed on the old build');
   await stopWorker(oldWorker);
-
   await startVersionedWorker(deployment, next.buildId);
   await setCurrentVersion(operator, 'default', next);
-  expect(await adoptOrphans(operator, 'default', next)).toBe(1);
+  return { old, next, sessionId, nonce, deviceClientId };
+}
+
+test('a restart that replaced every worker hands sessions of the old build to the new one', async () => {
+  const { next, sessionId, nonce } = await restartedDeployment(SESSION_REPLAY_EPOCH);
+  expect(await adoptOrphans(operator, 'default', next, SESSION_REPLAY_EPOCH)).toEqual({ adopted: 2, keptPinned: [] });
   await stack.gateway.submitStep(sessionId, { nonce, step: 'consent', input: { accepted: true } });
   expect((await stack.gateway.status(sessionId)).status).toBe('consumed');
   expect(versionName((await describeSession(sessionId)).raw.workflowExecutionInfo!.versioningInfo!.deploymentVersion as WorkerDeploymentVersion)).toBe(versionName(next));
+});
+
+test('a restart does not hand sessions to a build that declares another session replay epoch: they stay pinned, and adoptOrphans reports them', async () => {
+  const { old, next, sessionId, deviceClientId } = await restartedDeployment(SESSION_REPLAY_EPOCH);
+  // The device client (auto-upgrade) follows the new build; the session waits for its own.
+  expect(await adoptOrphans(operator, 'default', next, SESSION_REPLAY_EPOCH + 1)).toEqual({
+    adopted: 1,
+    keptPinned: [{ version: versionName(old), epoch: SESSION_REPLAY_EPOCH, sessions: 1 }],
+  });
+  const session = await describeSession(sessionId);
+  expect(session.raw.workflowExecutionInfo?.versioningInfo?.versioningOverride).toBeFalsy();
+  expect(session.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion).toMatchObject(old);
+  const deviceClient = await stack.client.workflow.getHandle(deviceClientWorkflowId(deviceClientId)).describe();
+  expect(deviceClient.raw.workflowExecutionInfo?.versioningInfo?.versioningOverride).toBeTruthy();
 });

@@ -10,6 +10,7 @@ import type { SessionGateway } from '../../src/api/session-gateway';
 import type { FlowDefinition, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
 import type { StepAnswer } from '../../src/workflows/messages';
+import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 
 export const IDENTITY = { name: 'Test Person', birthDate: '26-12-1985' };
@@ -57,7 +58,8 @@ export async function runConsentOnly(stack: Stack, tag: string, accepted = true)
 
 /**
  * RECORD_HISTORIES=1 make test rewrites test/histories from this run (see the README), in the
- * Temporal CLI's JSON export format, the one the Temporal UI downloads and replayers read.
+ * Temporal CLI's JSON export format, the one the Temporal UI downloads and replayers read, and
+ * notes the SESSION_REPLAY_EPOCH they were recorded at (test/replay.test.ts compares it).
  */
 export function recordHistory(stack: Stack, name: string, sessionId: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
@@ -66,4 +68,5 @@ export function recordHistory(stack: Stack, name: string, sessionId: string): vo
     '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,
   ]);
   writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), json);
+  writeFileSync(join(__dirname, '..', 'histories', 'session-replay-epoch.txt'), `${SESSION_REPLAY_EPOCH}\n`);
 }

@@ -1,5 +1,9 @@
-/** The pure parts of Worker Versioning: the bundle's build id and the server version check. */
-import { bundleBuildId } from '../../src/workflow-bundle';
+/** The pure parts of Worker Versioning: the bundle's build id, the declared session replay epoch and the server version check. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleBuildId, SOURCE_ROOT } from '../../src/workflow-bundle';
+import { FIRST_SESSION_REPLAY_EPOCH, sessionReplayEpochOf } from '../../src/worker-deployment';
+import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import { versioningProblem } from '../../scripts/dev-server';
 import { loadConfig } from '../../src/config';
 
@@ -18,6 +22,17 @@ describe('bundleBuildId', () => {
   test('changes when the code of a module changes, even by reordering its lines', () => {
     const swapped = webpackModule('./src/workflows/session.ts', 'await step();\nawait sleep(1);');
     expect(bundleBuildId(bundle([swapped, b]))).not.toBe(bundleBuildId(bundle([a, b])));
+  });
+});
+
+describe('sessionReplayEpochOf', () => {
+  test('reads the declaration as src/workflows/versioning.ts writes it (a reformatted one would read as the first epoch)', () => {
+    expect(sessionReplayEpochOf(readFileSync(join(SOURCE_ROOT, 'src', 'workflows', 'versioning.ts'), 'utf8'))).toBe(SESSION_REPLAY_EPOCH);
+    expect(sessionReplayEpochOf('const SESSION_REPLAY_EPOCH = 12;\n')).toBe(12);
+  });
+
+  test('code from before the declaration is the first epoch', () => {
+    expect(sessionReplayEpochOf('export async function sessionWorkflow() {}')).toBe(FIRST_SESSION_REPLAY_EPOCH);
   });
 });
 
