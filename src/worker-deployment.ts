@@ -7,13 +7,12 @@
  */
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { GRPC_STATUS } from './temporal';
 import { deploymentWakeSignal } from './workflows/messages';
 
 export type { WorkerDeploymentVersion };
 
-/** gRPC status codes Temporal answers with (the numbers are gRPC's). */
-const NOT_FOUND = 5;
-const FAILED_PRECONDITION = 9;
+const { NOT_FOUND, FAILED_PRECONDITION } = GRPC_STATUS;
 
 const VERSION_ATTRIBUTE = 'TemporalWorkerDeploymentVersion';
 
@@ -37,7 +36,7 @@ async function retryUntilRegistered<T>(what: string, call: () => Promise<T>, tim
     try {
       return await call();
     } catch (err) {
-      const notYet = isGrpcServiceError(err) && [NOT_FOUND, FAILED_PRECONDITION].includes(err.code);
+      const notYet = isGrpcServiceError(err) && (err.code === NOT_FOUND || err.code === FAILED_PRECONDITION);
       if (!notYet || Date.now() > deadline) throw new Error(`${what} failed: ${(err as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
