@@ -105,6 +105,10 @@ async function main(): Promise<void> {
     DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
     FINQWARE_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
+    // Every device of the drill is 127.0.0.1: the per-address defaults would refuse its launches.
+    ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
+    ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
+    ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
   };
   const config = loadConfig({ ...process.env, ...env });
   // The cluster's own output goes to a file as it comes, so a drill that hangs can be read while it runs.

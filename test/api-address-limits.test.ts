@@ -91,6 +91,26 @@ test('failed authentications: bad device credentials, wrong app keys and unknown
   expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`), true);
 });
 
+describe('a percent-encoded path counts as the route the router decodes it to', () => {
+  test('device-client creation and launches: no way around the limits', async () => {
+    const base = await apiWith(limits(2, 2));
+    expect((await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`)).status).toBe(200);
+    expect((await call(base, 'POST', `/v1/%63lient?client_id=${TENANT_A.id}`)).status).toBe(200);
+    expectRateLimited(await call(base, 'PUT', `/v1/%63lien%74?client_id=${TENANT_A.id}`), true);
+
+    expect((await call(base, 'POST', '/v1/handshakes/DSunknown0000000000000/%6Caunch')).status).toBe(404);
+    expect((await call(base, 'POST', '/v1/%68andshakes/DSunknown0000000000001/launch')).status).toBe(404);
+    // The device error shape too, though the raw path does not start with /v1/.
+    expectRateLimited(await call(base, 'POST', '/%761/handshakes/DSunknown0000000000002/launch'), true);
+  });
+
+  test("the credential handshake's 403 counts as a failed authentication", async () => {
+    const base = await apiWith(limits(1000, 1000, 2));
+    for (let i = 0; i < 2; i += 1) expect((await call(base, 'GET', '/v1/client/%68andshake?redirect_url=https%3A%2F%2Fa.example%2F')).status).toBe(403);
+    expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`), true);
+  });
+});
+
 describe('X-Forwarded-For', () => {
   test('from a trusted proxy: each forwarded address has its own count', async () => {
     const base = await apiWith({ ...limits(2), trustedProxies: ['127.0.0.1'] });

@@ -44,6 +44,13 @@ describe('undeclared methods: 405 with Allow, in the route family shape', () => 
     expect(String(client.headers.allow).split(', ')).toEqual(expect.arrayContaining(['DELETE', 'GET', 'HEAD', 'POST', 'PUT']));
     expect(await raw('PATCH', '/v1/nothing-here')).toMatchObject({ status: 404, body: { code: 'route_not_found' } });
   });
+
+  test('a percent-encoded path is judged as the path the router decodes it to', async () => {
+    const client = await raw('PATCH', '/v1/%63lient');
+    expect(client).toMatchObject({ status: 405, body: { code: 'method_not_allowed' } });
+    expect(String(client.headers.allow).split(', ')).toEqual(expect.arrayContaining(['DELETE', 'GET', 'POST', 'PUT']));
+    expect(await raw('GET', '/%761/nothing-here')).toMatchObject({ status: 404, body: { type: 'not_found', code: 'route_not_found' } });
+  });
 });
 
 describe('text/plain bodies: 415, as documented', () => {

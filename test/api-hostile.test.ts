@@ -33,7 +33,8 @@ describe('D4: JSON nested too deep', () => {
 
   test('a backend event whose data nests 3,000 levels is refused with 4001', async () => {
     const answer = await api.call('POST', '/v1/events', { body: { id: 'evt-deep', type: 'user.signed_up', tag: 'REF-deep', data: nested(3_000) } });
-    expect(answer).toMatchObject({ status: 400, body: { code: 4001 } });
+    // 4001 is also the answer to an event type without a rule: the details say which refusal it is.
+    expect(answer).toMatchObject({ status: 400, body: { code: 4001, details: 'JSON may nest at most 32 levels' } });
   });
 
   test('data nested 20 levels is accepted as far as depth goes', async () => {
@@ -112,6 +113,18 @@ describe('D6 and D7: redirect_url that is not a clean allow-listed URL is refuse
     const answer = await handshake(encodeURIComponent('https://app.example.com/done/step-2?x=%C3%A9'));
     expect(answer.status).toBe(307);
     expect(answer.headers.location).toBe('https://app.example.com/done/step-2?x=%C3%A9');
+  });
+});
+
+describe('malformed percent-encoding in the path: 400 in the documented shape', () => {
+  test.each([
+    ['device', '/v1/sessions/%zz/steps', { type: 'invalid_request', http: 400, code: 'invalid_request' }],
+    ['backend', '/api/v1/public/flowx/handshake/%E0%A4%A', { code: 4001 }],
+  ])('%s', async (_family, path, body) => {
+    const answer = await raw('GET', path);
+    expect(answer).toMatchObject({ status: 400, body });
+    expect(answer.headers['x-request-id']).toBeDefined();
+    expect(answer.text).not.toContain('%');
   });
 });
 

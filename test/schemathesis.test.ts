@@ -28,8 +28,7 @@ beforeAll(async () => {
   const definition = stack.definition('consent-only');
   const create = async (tag: string) => (await stack.gateway.create({ clientId: TENANT_A.id, tag, definition })).sessionId;
   ids.SF_CREATED_SESSION = await create('REF-st-created');
-  ids.SF_LIVE_SESSION = await create('REF-st-live');
-  await stack.gateway.launch(ids.SF_LIVE_SESSION);
+  ids.SF_OPEN_SESSION = await create('REF-st-open');
   ids.SF_CONSUMED_SESSION = await create('REF-st-consumed');
   const launched = await stack.gateway.launch(ids.SF_CONSUMED_SESSION);
   await stack.gateway.submitStep(ids.SF_CONSUMED_SESSION, { nonce: launched.nonce!, step: 'consent', input: { accepted: true } });
@@ -37,6 +36,10 @@ beforeAll(async () => {
   ids.SF_CLIENT = TENANT_A.id;
   const device = await api.call('POST', `/v1/client?client_id=${TENANT_A.id}&_is_native=true`, { as: null });
   ids.SF_DEVICE_CREDENTIAL = String(device.headers.authorization).replace(/^Bearer /, '');
+  // Launched with the run's device credential: with credentials, its steps and reads reach it.
+  ids.SF_LIVE_SESSION = await create('REF-st-live');
+  const live = await api.call('POST', `/v1/handshakes/${ids.SF_LIVE_SESSION}/launch`, { as: null, headers: { authorization: String(device.headers.authorization) } });
+  if (live.status !== 200) throw new Error(`launching the live session: ${live.status}`);
   mkdirSync(LOG_DIR, { recursive: true });
 }, 120_000);
 

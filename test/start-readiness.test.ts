@@ -68,6 +68,7 @@ async function startAndCreateFirstSession(ports: Record<string, number>): Promis
     TEMPORAL_UI_PORT: String(ports.ui),
     PORT: String(ports.api),
     SANDBOX_PORT: String(ports.sandbox),
+    CODEC_PORT: String(ports.codec),
     DATA_DIR: dataDir,
     // make start recognises the api's "Server listening at" line, logged at info.
     LOG_LEVEL: 'info',
@@ -111,7 +112,8 @@ async function startAndCreateFirstSession(ports: Record<string, number>): Promis
 
 test('after a restart on existing data, the first create sent when make start says running answers 200', async () => {
   await writeDatabaseWithoutSearchAttributes(join(dataDir, 'temporal.db'));
-  const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort(), sandbox: await freePort() };
+  // Every port free, the codec's too: start-supervisor.test.ts may run a make start beside this one.
+  const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort(), sandbox: await freePort(), codec: await freePort() };
   const upgraded = await startAndCreateFirstSession(ports);
   expect(upgraded).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }) });
   const restarted = await startAndCreateFirstSession(ports);

@@ -71,6 +71,8 @@ beforeAll(async () => {
       SANDBOX_PORT: String(await freePort()),
       TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
       TEMPORAL_UI_PORT: String(await freePort()),
+      // Not the default 8081: start-readiness.test.ts may run a make start beside this one.
+      CODEC_PORT: String(await freePort()),
       TEMPORAL_TASK_QUEUE: `start-supervisor-${port}`,
     }) as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

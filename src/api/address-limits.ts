@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AddressLimitsConfig } from '../config';
 import { BackendError, DeviceError } from './errors';
+import { routingPath } from './request-guards';
 
 const WINDOW_SECONDS = 60;
 
@@ -28,12 +29,15 @@ function retryAfter(res: RateLimiterRes): number {
   return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 }
 
-/** Routes whose every call counts: method, path pattern, what the 429 says is too many. */
-const COUNTED: Array<{ methods: string[]; path: RegExp; limiter: 'deviceClients' | 'launches'; what: string }> = [
-  { methods: ['POST', 'PUT'], path: /^\/v1\/client\/?(\?|$)/, limiter: 'deviceClients', what: 'device clients created' },
-  { methods: ['POST'], path: /^\/v1\/handshakes\/[^/?]*\/launch\/?(\?|$)/, limiter: 'launches', what: 'launches' },
+/**
+ * Routes whose every call counts, by the route the router matched (never the raw URL: the
+ * router decodes percent-encoding, so `/v1/%63lient` is `/v1/client` and must count the same).
+ */
+const COUNTED: Array<{ methods: string[]; route: string; limiter: 'deviceClients' | 'launches'; what: string }> = [
+  { methods: ['POST', 'PUT'], route: '/v1/client', limiter: 'deviceClients', what: 'device clients created' },
+  { methods: ['POST'], route: '/v1/handshakes/:id/launch', limiter: 'launches', what: 'launches' },
   // The hosted page's launch may also create a device client.
-  { methods: ['POST'], path: /^\/v1\/sessions\/[^/?]*\/open\/?(\?|$)/, limiter: 'launches', what: 'launches' },
+  { methods: ['POST'], route: '/v1/sessions/:id/open', limiter: 'launches', what: 'launches' },
 ];
 
 export class AddressLimits {
@@ -41,8 +45,8 @@ export class AddressLimits {
 
   constructor(
     private readonly limits: AddressLimitsConfig,
-    /** Whether a URL is a device route (Finqware's error shape) rather than a backend one (Attestr's). */
-    private readonly isDeviceRoute: (url: string) => boolean,
+    /** Whether a request is on a device route (Finqware's error shape) rather than a backend one (Attestr's). */
+    private readonly isDeviceRoute: (request: FastifyRequest) => boolean,
   ) {
     this.limiters = {
       deviceClients: new RateLimiterMemory({ keyPrefix: 'device-clients', points: limits.deviceClientsPerMinute, duration: WINDOW_SECONDS }),
@@ -61,14 +65,15 @@ export class AddressLimits {
     // An address that failed authentication too often is refused everything for the window.
     const failures = await this.limiters.authFailures.get(request.ip);
     if (failures && failures.consumedPoints >= this.limits.authFailuresPerMinute) {
-      throw tooMany(this.isDeviceRoute(request.url), 'failed authentications', retryAfter(failures));
+      throw tooMany(this.isDeviceRoute(request), 'failed authentications', retryAfter(failures));
     }
-    const counted = COUNTED.find((entry) => entry.methods.includes(request.method) && entry.path.test(request.url));
+    const route = routingPath(request);
+    const counted = COUNTED.find((entry) => entry.methods.includes(request.method) && entry.route === route);
     if (!counted) return;
     try {
       await this.limiters[counted.limiter].consume(request.ip);
     } catch (err) {
-      if (err instanceof RateLimiterRes) throw tooMany(this.isDeviceRoute(request.url), counted.what, retryAfter(err));
+      if (err instanceof RateLimiterRes) throw tooMany(this.isDeviceRoute(request), counted.what, retryAfter(err));
       throw err;
     }
   }
@@ -89,7 +94,7 @@ declare module 'fastify' {
 export function installAddressLimits(app: FastifyInstance, limits: AddressLimits): void {
   app.addHook('onRequest', async (request) => limits.admit(request));
   app.addHook('onResponse', async (request, reply) => {
-    const handshakeRefused = reply.statusCode === 403 && request.url.startsWith('/v1/client/handshake');
+    const handshakeRefused = reply.statusCode === 403 && routingPath(request) === '/v1/client/handshake';
     if (reply.statusCode === 401 || handshakeRefused || request.authFailed) await limits.recordAuthFailure(request);
   });
 }

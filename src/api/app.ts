@@ -28,7 +28,7 @@ import { eventRoutes } from './routes/events';
 import { hostedRoutes } from './routes/hosted';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
-import { guardedServerOptions, installRequestGuards, RequestGuardError } from './request-guards';
+import { guardedServerOptions, installRequestGuards, RequestGuardError, routingPath } from './request-guards';
 import { checkReadiness } from '../readiness';
 import type { SessionSecret } from '../session-secret';
 
@@ -75,8 +75,9 @@ function requestProblem(error: FastifyError): { status: number; message: string 
 }
 
 /** Device routes answer Finqware's error shape; everything else, backend events included, Attestr's. */
-function isDeviceRoute(url: string): boolean {
-  return url.startsWith(`${DEVICE_PREFIX}/`) && !url.startsWith(`${DEVICE_PREFIX}/events`);
+function isDeviceRoute(request: FastifyRequest): boolean {
+  const path = routingPath(request);
+  return path.startsWith(`${DEVICE_PREFIX}/`) && !path.startsWith(`${DEVICE_PREFIX}/events`);
 }
 
 /** Whether `matches` holds for this error or one under it (Temporal's client wraps gRPC and codec errors). */
@@ -107,7 +108,7 @@ const temporalRecovering = (error: unknown) =>
 const RETRY_AFTER_SECONDS = 1;
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyError | BackendError | DeviceError | RequestGuardError) {
-  const device = isDeviceRoute(request.url);
+  const device = isDeviceRoute(request);
   let failure: BackendError | DeviceError;
   if (error instanceof BackendError || error instanceof DeviceError) {
     failure = error;
@@ -183,7 +184,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     const message = `no route ${request.method} ${request.url.split('?')[0]}`;
-    const failure = isDeviceRoute(request.url) ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
+    const failure = isDeviceRoute(request) ? new DeviceError(404, 'not_found', 'route_not_found', message) : new BackendError(4001, message, { status: 404 });
     return sendError(request, reply, failure);
   });
 

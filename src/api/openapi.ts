@@ -37,7 +37,7 @@ export function collectRoutes(app: FastifyInstance): RouteOptions[] {
 export function buildOpenApi(routes: RouteOptions[]): Schema {
   const paths: Record<string, Record<string, Operation>> = {};
   for (const route of routes) {
-    const schema = route.schema as Schema & { params?: Schema; querystring?: Schema; body?: Schema; response?: Record<string, Schema>; summary?: string; security?: Operation['security'] };
+    const schema = route.schema as Schema & { params?: Schema; querystring?: Schema; headers?: Schema; body?: Schema; response?: Record<string, Schema>; summary?: string; security?: Operation['security'] };
     const backend = route.url.startsWith('/api/') || route.url === '/v1/events';
     const operation: Operation = {
       ...(schema.summary ? { summary: schema.summary } : {}),
@@ -54,6 +54,13 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
           name,
           in: 'query',
           required: ((schema.querystring?.required as string[] | undefined) ?? []).includes(name),
+          ...(typeof value.description === 'string' ? { description: value.description } : {}),
+          schema: clean(value),
+        })),
+        ...Object.entries((schema.headers?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
+          name,
+          in: 'header',
+          required: ((schema.headers?.required as string[] | undefined) ?? []).includes(name),
           ...(typeof value.description === 'string' ? { description: value.description } : {}),
           schema: clean(value),
         })),
@@ -93,7 +100,7 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
       securitySchemes: {
         basicAuth: { type: 'http', scheme: 'basic', description: 'base64(clientId:secret)' },
         deviceBearer: { type: 'http', scheme: 'bearer', description: 'A device client credential (sfc1...), as native apps send it.' },
-        deviceCookie: { type: 'apiKey', in: 'cookie', name: '__client', description: 'A device client credential, as browsers send it.' },
+        deviceCookie: { type: 'apiKey', in: 'cookie', name: '__client', description: "A device client credential, as browsers send it: `__client` (the /v1/client routes), or `__client_<client id>` as the hosted page's launch sets it, one per tenant." },
       },
     },
     paths,

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Server } from 'node:http';
 import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DeviceErrorCode } from './errors';
 
 /** Deeper than any stage input needs; far below what recursive JSON code (hashing, canonical form) survives. */
 export const MAX_JSON_DEPTH = 32;
@@ -51,7 +52,7 @@ export class RequestGuardError extends Error {
   constructor(
     readonly status: number,
     /** The device API's `code`; the backend answers 4001 with this status. */
-    readonly deviceCode: string,
+    readonly deviceCode: DeviceErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
@@ -97,10 +98,29 @@ export function guardedServerOptions(sendError: (request: FastifyRequest, reply:
     clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request, reply) => {
-      // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path.
+      // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path. No route, so
+      // no onSend hook runs: the request id is set here.
+      reply.header('x-request-id', request.id);
       sendError(request, reply, new RequestGuardError(400, 'invalid_request', 'the request URL is malformed'));
     },
   };
+}
+
+/**
+ * The path a request is routed by: the matched route's template (`/v1/handshakes/:id/launch`),
+ * or for an unknown path the path as the router reads it, percent-decoded. Anything that picks
+ * an error shape, a method list or a limit by path uses this, never the raw URL: `/v1/%63lient`
+ * is routed as `/v1/client` and must be treated as it.
+ */
+export function routingPath(request: FastifyRequest): string {
+  const route = request.is404 ? undefined : request.routeOptions.url;
+  if (route !== undefined) return route;
+  const path = request.url.split('?')[0];
+  try {
+    return decodeURI(path);
+  } catch {
+    return path; // malformed percent-encoding: refused elsewhere as a malformed URL
+  }
 }
 
 function templateRegExp(url: string): RegExp {
@@ -123,7 +143,7 @@ export function installRequestGuards(app: FastifyInstance): void {
 
   app.addHook('onRequest', async (request) => {
     if (!request.is404) return;
-    const path = request.url.split('?')[0];
+    const path = routingPath(request);
     const allowed = new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods));
     if (allowed.size === 0) return; // an unknown path: the not-found handler answers
     const allow = [...allowed].sort().join(', ');

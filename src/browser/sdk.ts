@@ -107,7 +107,7 @@ export interface Progress {
 }
 
 export interface SdkOptions {
-  /** The api's origin; the page's own by default (the hosted page, or a same-origin proxy). */
+  /** Where the api is on the page's own origin (e.g. `/sessionflow` behind a proxy); the origin's root by default. Requests are same-origin only. */
   baseUrl?: string;
 }
 

@@ -119,7 +119,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
 
   app.get<{ Querystring: HandshakeQuery }>(
     '/client/handshake',
-    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, response: { 307: redirect, 400: deviceError, 403: deviceError, 422: deviceError, 429: deviceError, 500: deviceError } } },
+    { schema: { summary: 'Refresh the client credential and redirect', querystring: handshakeQuery, security: credentialRequired, response: { 307: redirect, ...errorAnswers(deviceError, [400, 403, 422, 429, 500, 503]) } } },
     async (request, reply) => {
       let credential: DeviceCredential | undefined;
       try {

@@ -16,13 +16,13 @@ import { deviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
 import { SessionNotFoundError } from '../session-gateway';
 import type { ApiContext } from '../context';
-import { deviceError } from '../schemas/common';
-import { sessionParams, sessionProgressQuery, sessionProgressResponse } from '../schemas/device';
+import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
+import { sessionParams, sessionProgressHeaders, sessionProgressQuery, sessionProgressResponse } from '../schemas/device';
 
 export const MAX_WAIT_SECONDS = 25;
 const POLL_MS = 500;
 
-const errors = { 400: deviceError, 401: deviceError, 404: deviceError, 500: deviceError };
+const errors = errorAnswers(deviceError, [400, 401, 404, 429, 500, 503]);
 
 function sessionNotFound(): DeviceError {
   return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
@@ -40,6 +40,8 @@ export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext
         summary: "The session's status and current stage; ?wait=<seconds> waits up to 25 s for a change",
         params: sessionParams,
         querystring: sessionProgressQuery,
+        headers: sessionProgressHeaders,
+        security: deviceCredentialOptional,
         response: { 200: sessionProgressResponse, ...errors },
       },
     },

@@ -5,14 +5,14 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FlowDefinition } from '../../flows/core/types';
-import { DeviceError } from '../errors';
+import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential } from '../device-auth';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
-import { deviceError, errorAnswers } from '../schemas/common';
+import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
 import {
   createSessionBody,
   createSessionResponse,
@@ -27,7 +27,7 @@ import {
 
 const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500, 503]);
 
-const ENDED_CODES: Record<SessionStatus, string> = {
+const ENDED_CODES: Record<SessionStatus, DeviceErrorCode> = {
   created: 'session_not_launched',
   in_progress: 'session_already_launched',
   consumed: 'session_completed',
@@ -166,20 +166,20 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post<{ Body: CreateSessionBody }>(
     '/sessions',
-    { schema: { summary: 'Create and launch a session', body: createSessionBody, response: { 200: createSessionResponse, ...errors } } },
+    { schema: { summary: 'Create and launch a session', security: deviceCredentialOptional, body: createSessionBody, response: { 200: createSessionResponse, ...errors } } },
     (request) => createAndLaunch(context, request),
   );
 
   app.post<{ Params: SessionParams }>(
     '/handshakes/:id/launch',
-    { schema: { summary: 'Launch a session created by a backend', params: sessionParams, response: { 200: launchResponse, ...errors } } },
+    { schema: { summary: 'Launch a session created by a backend', security: deviceCredentialOptional, params: sessionParams, response: { 200: launchResponse, ...errors } } },
     (request) => launch(context, request),
   );
 
   app.post<{ Params: SessionParams; Body: SubmitStepBody }>(
     '/sessions/:id/steps',
     {
-      schema: { summary: 'Submit a step', params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } },
+      schema: { summary: 'Submit a step', security: deviceCredentialOptional, params: sessionParams, body: submitStepBody, response: { 200: submitStepResponse, ...errors } },
       // Every answer counts, refusals included; elapsedTime runs from the request's arrival to the answer.
       onResponse: async (request, reply) => {
         context.metrics.observeStep(stepLabels(context, request.body as Partial<SubmitStepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);

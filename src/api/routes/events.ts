@@ -26,7 +26,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: 'Take a backend event',
         body: eventBody,
-        response: { 200: eventAnswer, ...errorAnswers(backendError, [400, 401, 409, 413, 415, 429, 500]) },
+        response: { 200: eventAnswer, ...errorAnswers(backendError, [400, 401, 409, 413, 415, 429, 500, 503]) },
       },
     },
     async (request): Promise<EventAnswer> => {

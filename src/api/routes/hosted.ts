@@ -20,7 +20,7 @@ import { hostedAssets } from '../hosted/assets';
 import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
 import { SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
-import { deviceError, errorAnswers } from '../schemas/common';
+import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
 import { attestrSandboxBody, attestrSandboxResponse, openSessionResponse, sessionParams, type AttestrSandboxBody, type SessionParams } from '../schemas/device';
 
 const errors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500, 503]);
@@ -123,6 +123,7 @@ export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         summary: "Launch a session in this browser, or resume it in the browser that launched it (the hosted page's first action)",
+        security: deviceCredentialOptional,
         params: sessionParams,
         response: { 200: openSessionResponse, ...errors },
       },
@@ -135,6 +136,7 @@ export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         summary: "Sandbox only: completes the session's Attestr handshake, as the user would in Attestr's own flow",
+        security: deviceCredentialOptional,
         params: sessionParams,
         body: attestrSandboxBody,
         response: { 200: attestrSandboxResponse, ...errors },

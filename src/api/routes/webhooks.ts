@@ -22,7 +22,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         summary: "Attestr's handshake completion webhook",
         body: attestrCompletion,
-        response: { 202: received, ...errorAnswers(backendError, [400, 401, 403, 409, 413, 415, 429, 500]) },
+        response: { 202: received, ...errorAnswers(backendError, [400, 401, 403, 409, 413, 415, 429, 500, 503]) },
       },
     },
     async (request, reply) => {

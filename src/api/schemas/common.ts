@@ -6,7 +6,7 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { OUTCOMES, STAGE_KINDS } from '../../flows/core/types';
 import { DEVICE_STATUSES, SESSION_STATUSES } from '../../workflows/messages';
-import { DEVICE_ERROR_TYPES } from '../errors';
+import { BACKEND_ERROR_CODES, DEVICE_ERROR_CODES, DEVICE_ERROR_TYPES } from '../errors';
 
 export type { FromSchema };
 
@@ -15,7 +15,7 @@ export const backendError = {
   type: 'object',
   description: "Attestr's error shape.",
   properties: {
-    code: { type: 'integer', description: 'Stable error code: 4001, 4002, 40034, 4016, 4031, 4291-4294, 5001, 5031 (session data keys unavailable), 5032 (Temporal recovering the session); retry 503s after Retry-After.' },
+    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (README, Backend API): 5031 (session data keys unavailable) and 5032 (Temporal recovering the session) are retried after Retry-After.' },
     message: { type: 'string' },
     details: { type: 'string' },
   },
@@ -31,13 +31,20 @@ export const deviceError = {
     id: { type: 'string' },
     type: { type: 'string', enum: DEVICE_ERROR_TYPES },
     http: { type: 'integer' },
-    code: { type: 'string' },
+    code: { type: 'string', enum: DEVICE_ERROR_CODES },
     message: { type: 'string' },
     param: { type: 'string', description: 'invalid_data: the first field refused, as a JSON Pointer into `data` (e.g. /birthDate).' },
   },
   required: ['id', 'type', 'http', 'code', 'message'],
   additionalProperties: false,
 } as const;
+
+/**
+ * Routes that take a device credential when there is one (a session launched with one belongs
+ * to it): anonymous, the bearer token, or the cookie (`__client`, or the hosted page's
+ * per-tenant `__client_<client id>`).
+ */
+export const deviceCredentialOptional: Array<Record<string, string[]>> = [{}, { deviceBearer: [] }, { deviceCookie: [] }];
 
 /** A free-form JSON object (stage input and output, step data). */
 export const anyObject = { type: 'object', additionalProperties: true } as const;

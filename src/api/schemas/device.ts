@@ -90,6 +90,14 @@ export const sessionProgressQuery = {
   additionalProperties: false,
 } as const;
 
+/** The read's nonce, for a session launched without a device credential. */
+export const sessionProgressHeaders = {
+  type: 'object',
+  properties: {
+    'x-session-nonce': { type: 'string', description: "The session's current nonce (sessions launched without a device credential); its hash is compared with the one the session keeps." },
+  },
+} as const;
+
 export const sessionProgressResponse = {
   type: 'object',
   properties: {
