@@ -8,7 +8,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { TemporalConfig } from './config';
 
 /** gRPC status codes Temporal answers with (the numbers are gRPC's; grpc-js is not a dependency of ours). */
-export const GRPC_STATUS = { NOT_FOUND: 5, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
+export const GRPC_STATUS = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
 
 function connectionOptions(config: TemporalConfig) {
   return {

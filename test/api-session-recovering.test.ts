@@ -39,6 +39,15 @@ async function startUndecodingWorker() {
   };
 }
 
+test('a session no worker has taken up yet: reading it answers 503 5032 with Retry-After once no worker answered in time', async () => {
+  const created = await api.call('POST', '/api/v1/public/flowx/handshake', { body: { flow: 'consent-only', snapshot: null, tag: 'REF-no-worker' } });
+  expect(created.status).toBe(200);
+  const read = await api.call('GET', `/api/v1/public/flowx/handshake/${String(created.body._id)}`);
+  expect(read.status).toBe(503);
+  expect(read.body).toEqual({ code: 5032, message: 'Session is busy recovering; try again shortly' });
+  expect(read.headers['retry-after']).toBe('1');
+});
+
 test('updates to a session whose workflow task is failing answer 503 session_recovering with Retry-After, change nothing, and go through once a worker can run it', async () => {
   const stopUndecoding = await startUndecodingWorker();
   const created = await api.call('POST', '/api/v1/public/flowx/handshake', { body: { flow: 'consent-only', snapshot: null, tag: 'REF-recovering' } });
@@ -52,6 +61,10 @@ test('updates to a session whose workflow task is failing answer 503 session_rec
   expect(refused.status).toBe(503);
   expect(refused.body).toMatchObject({ type: 'api_error', http: 503, code: 'session_recovering', id: refused.headers['x-request-id'] });
   expect(refused.headers['retry-after']).toBe('1');
+  // Reads are refused the same way while the task fails (Temporal fails queries fast then).
+  const read = await api.call('GET', `/api/v1/public/flowx/handshake/${id}`);
+  expect(read.status).toBe(503);
+  expect(read.body).toMatchObject({ code: 5032 });
   const history = (await handle.fetchHistory()).events ?? [];
   expect(history.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(0);
   expect(history.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(0);

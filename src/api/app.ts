@@ -91,17 +91,21 @@ function causedBy(error: unknown, matches: (cause: Error) => boolean): boolean {
 const keyStoreUnavailable = (error: unknown) => causedBy(error, (cause) => cause instanceof KeyStoreUnavailableError);
 
 /**
- * Temporal cannot take the request now but will shortly, and nothing was changed: the server is
- * restarting (UNAVAILABLE), or the session's workflow task is being retried after a worker died
- * holding it, and until a retry succeeds Temporal refuses updates and queries to it
- * (FAILED_PRECONDITION "Workflow Task in failed state").
+ * Temporal cannot take the request now but will shortly, and repeating it is safe: the server is
+ * restarting (UNAVAILABLE); no worker answered in time (DEADLINE_EXCEEDED: all of them are
+ * restarting, say); or the session's workflow task is being retried after a worker died holding
+ * it, and until a retry succeeds Temporal refuses updates and queries to it (FAILED_PRECONDITION
+ * "Workflow Task in failed state"). A step that timed out may still be applied: its repeat, with
+ * the same nonce, answers the same.
  */
 const temporalRecovering = (error: unknown) =>
   causedBy(
     error,
     (cause) =>
       isGrpcServiceError(cause) &&
-      (cause.code === GRPC_STATUS.UNAVAILABLE || (cause.code === GRPC_STATUS.FAILED_PRECONDITION && /workflow task in failed state/i.test(cause.details))),
+      (cause.code === GRPC_STATUS.UNAVAILABLE ||
+        cause.code === GRPC_STATUS.DEADLINE_EXCEEDED ||
+        (cause.code === GRPC_STATUS.FAILED_PRECONDITION && /workflow task in failed state/i.test(cause.details))),
   );
 
 /** Seconds a 503 asks the caller to wait before trying again. */
