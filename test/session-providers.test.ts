@@ -67,6 +67,19 @@ function stepEvents(events: Awaited<ReturnType<typeof historyEvents>>, updateId:
   return events.slice(first, last + 1);
 }
 
+test('an Attestr result fetch still rate-limited when the step bound is spent answers pending too, and the session goes on', async () => {
+  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-limited', definition: stack.definition('kyc-basic') });
+  const launch = await stack.gateway.launch(sessionId);
+  const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
+  await completeAttestr(stack, String(identity.data.handshakeId));
+  // Attestr answers the result fetch 429 and asks for a retry past the step's 2 s bound.
+  await sandboxCall(stack, 'POST', '/attestr/_faults', { status: 429, code: 4291, retryAfter: 3, count: 1 });
+  const limited = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {}, pendingWaitSeconds: 2 });
+  expect(limited).toMatchObject({ status: 'SESSION_IN_PROGRESS', data: { step: 'aadhaar', error: { type: 'ProviderResultPending', provider: 'attestr' } } });
+  const done = await stack.gateway.submitStep(sessionId, { nonce: limited.nonce!, step: 'aadhaar', input: {}, pendingWaitSeconds: 2 });
+  expect(done.data.step).toBe('bank');
+});
+
 test('an Attestr result still missing when the step bound is spent answers pending with a fresh nonce, in no more history events', async () => {
   const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-pending', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);

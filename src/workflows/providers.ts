@@ -110,11 +110,23 @@ async function attestrStage(context: StageContext): Promise<StageOutcome> {
         : await attestrResult(context.pendingWaitSeconds ?? DEFAULT_PENDING_WAIT_SECONDS).attestrFetchVerifiedResult({ handshakeId });
     return { ok: true, output: { handshakeId, requestId: verified.requestId, verified: true, result: verified.result } };
   } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') {
-      return { ok: false, error: { type: 'ProviderResultPending', message: 'attestr has no result for this handshake yet', provider: 'attestr' } };
-    }
+    if (boundSpent(err)) return { ok: false, error: { type: 'ProviderResultPending', message: 'attestr has no result for this handshake yet', provider: 'attestr' } };
     return { ok: false, error: stageError(err) };
   }
+}
+
+/**
+ * Whether the result poll ended because the step's bound was spent: it timed out, or a retry
+ * Attestr asked for past the bound (a 429's Retry-After) ended the call with retry state TIMEOUT.
+ * The stage then stays open and the device tries again. (A poll that found no result ends with
+ * its own ProviderResultPending failure, kept by stageError.) Sessions that ended a rate-limited
+ * poll in error before this keep doing so on replay.
+ */
+function boundSpent(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  if (err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') return true;
+  const rateLimited = err.retryState === 'TIMEOUT' && err.cause instanceof ApplicationFailure && err.cause.type === 'ProviderRateLimited';
+  return rateLimited && patched('attestr-result-rate-limited-pending-1');
 }
 
 /** The provider work of a device submission. */
