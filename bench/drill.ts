@@ -7,7 +7,7 @@
  *      apis, for at most DRILL_MINUTES of starts (default 15), while: every 10 s a random
  *      running worker is killed with SIGKILL (the cluster restarts it);
  *      once, an api is killed with SIGKILL (restarted; its devices go on through the other);
- *      once, the Temporal server is restarted; every 15 s, a storm of 429s with Retry-After
+ *      once, the Temporal server is restarted; every 15 s, a storm of 429s with Retry-After (25 calls, 3 s at most)
  *      at both sandboxes;
  *   3. drain: faults stop (all sessions finished, or DRILL_MINUTES are over); wait for the
  *      sessions still under way and the last webhooks;
@@ -212,7 +212,12 @@ async function main(): Promise<void> {
               body: JSON.stringify({ status: 429, code: provider === 'attestr' ? 4291 : undefined, retryAfter: 2, count: 25 }),
             });
           }
-          fault('429 storm (25 calls each, Retry-After 2) at both sandboxes');
+          // A storm lasts what a vendor's rate-limit window does, seconds: what is left of it
+          // after 3 s is cleared, so a slow machine (fewer calls a second) does not stretch it.
+          setTimeout(() => {
+            for (const provider of ['attestr', 'finqware']) void fetch(`${cluster.sandboxUrl}/${provider}/_faults`, { method: 'DELETE' }).catch(() => undefined);
+          }, 3_000);
+          fault('429 storm (the next 25 calls each, for at most 3 s, Retry-After 2) at both sandboxes');
         }
         if (!apiKilled && progressed() >= 0.25) {
           apiKilled = true;

@@ -109,7 +109,8 @@ export async function runKycSession(
   const created = await apis.call('POST', '/api/v1/public/flowx/handshake', { flow: 'kyc-basic', snapshot: null, tag, ...(options.webhook ? { webhook: true } : {}) }, { ...auth, 'idempotency-key': tag }, at);
   const id = String(created._id);
   options.created?.(id);
-  const launched = await apis.call('POST', `/v1/handshakes/${id}/launch`, undefined, {}, at);
+  // Keyed, so a launch repeated after a lost answer (an api killed mid-request) is answered again.
+  const launched = await apis.call('POST', `/v1/handshakes/${id}/launch`, undefined, { 'idempotency-key': `${tag}-launch` }, at);
   const stepMs: number[] = [];
   const step = async (nonce: unknown, name: string, data: unknown) => {
     const started = Date.now();

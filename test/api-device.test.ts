@@ -70,6 +70,23 @@ describe('POST /v1/handshakes/:id/launch', () => {
     expectDeviceError(await api.call('POST', `/v1/handshakes/${created._id}/launch`), 409, 'session_already_launched');
     expectDeviceError(await api.call('POST', '/v1/handshakes/DSnope0000000000000000/launch'), 404, 'session_not_found');
   });
+
+  test('with an Idempotency-Key, a repeated launch answers the first again, nonce included; another key is refused', async () => {
+    const created = await client.createSession({ flow: 'consent-only', snapshot: null, tag: 'REF-launch-key' });
+    const path = `/v1/handshakes/${created._id}/launch`;
+    const first = await api.call('POST', path, { headers: { 'idempotency-key': 'device-7-launch' } });
+    expect(first.status).toBe(200);
+    // The answer was lost on the way: the device sends the same launch again.
+    const again = await api.call('POST', path, { headers: { 'idempotency-key': 'device-7-launch' } });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expectDeviceError(await api.call('POST', path, { headers: { 'idempotency-key': 'another-device' } }), 409, 'session_already_launched');
+    expectDeviceError(await api.call('POST', path), 409, 'session_already_launched');
+    expectDeviceError(await api.call('POST', path, { headers: { 'idempotency-key': 'has a space' } }), 400, 'invalid_request');
+    // The repeated answer's nonce is the one the session expects.
+    const step = await api.call('POST', `/v1/sessions/${created._id}/steps`, { body: { client_id: TENANT_A.id, skill: 'consent-only', nonce: again.body.nonce, step: 'consent', data: { accepted: true } } });
+    expect(step.status).toBe(200);
+  });
 });
 
 describe('POST /v1/sessions/:id/steps', () => {

@@ -391,13 +391,16 @@ export class SessionGateway {
    * first; only a launch that succeeded is recorded on the device client, so a refused launch
    * (another tenant's session, one launched already, an unknown id) binds nothing.
    */
-  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }): Promise<LaunchAnswer & { session_id: string }> {
+  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }, idempotencyKey?: string): Promise<LaunchAnswer & { session_id: string }> {
     if (device) await this.checkDeviceCanBind(device.deviceClientId);
-    const nonce = newNonce();
+    // With a key, a repeat is the same Temporal update (answered with the first one's outcome)
+    // carrying the same nonce; the key is hashed with what the launch binds, like a step's id.
+    const updateId = idempotencyKey === undefined ? undefined : `launch-${contentHash([idempotencyKey, device?.deviceClientId ?? null])}`;
+    const nonce = updateId ? this.secret.nextNonce(sessionId, updateId) : newNonce();
     let answer: LaunchAnswer;
     try {
       const args = { nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId, clientId: device.tenantId } : {}) };
-      answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args] }));
+      answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args], ...(updateId ? { updateId } : {}) }));
     } catch (err) {
       return refusalOf(err);
     }

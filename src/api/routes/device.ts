@@ -16,11 +16,13 @@ import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/
 import {
   createSessionBody,
   createSessionResponse,
+  launchHeaders,
   launchResponse,
   sessionParams,
   submitStepBody,
   submitStepResponse,
   type CreateSessionBody,
+  type LaunchHeaders,
   type SessionParams,
   type SubmitStepBody,
 } from '../schemas/device';
@@ -135,10 +137,10 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   }
 }
 
-async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams }>) {
+async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Headers: LaunchHeaders }>) {
   const credential = await deviceCredential(request, context);
   try {
-    return await context.gateway.launch(request.params.id, credential);
+    return await context.gateway.launch(request.params.id, credential, request.headers['idempotency-key']);
   } catch (err) {
     return failure(context, err, request.params.id, credential?.tenantId);
   }
@@ -170,9 +172,17 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
     (request) => createAndLaunch(context, request),
   );
 
-  app.post<{ Params: SessionParams }>(
+  app.post<{ Params: SessionParams; Headers: LaunchHeaders }>(
     '/handshakes/:id/launch',
-    { schema: { summary: 'Launch a session created by a backend', security: deviceCredentialOptional, params: sessionParams, response: { 200: launchResponse, ...errors } } },
+    {
+      schema: {
+        summary: 'Launch a session created by a backend',
+        security: deviceCredentialOptional,
+        params: sessionParams,
+        headers: launchHeaders,
+        response: { 200: launchResponse, ...errors },
+      },
+    },
     (request) => launch(context, request),
   );
 

@@ -41,6 +41,22 @@ export const sessionParams = {
 
 export type SessionParams = FromSchema<typeof sessionParams>;
 
+export const launchHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description:
+        'A retried launch with the same key answers the first launch again, nonce included, instead of session_already_launched: a device whose answer was lost (a dropped connection, a 503) can go on.',
+    },
+  },
+} as const;
+
+export type LaunchHeaders = FromSchema<typeof launchHeaders>;
+
 export const launchResponse = {
   type: 'object',
   properties: {
