@@ -115,8 +115,18 @@ export function sessionReplayEpochOf(code: string): number {
   return declared ? Number(declared[1]) : FIRST_SESSION_REPLAY_EPOCH;
 }
 
-/** The sessions among `executions`: the pinned type, which needs its build's workers until it moves. */
-const sessionsOf = (executions: VersionedExecution[]) => executions.filter((e) => e.workflowType === 'sessionWorkflow');
+/** A session: the pinned type, which needs its build's workers until it moves. */
+const isSession = (execution: VersionedExecution) => execution.workflowType === 'sessionWorkflow';
+const sessionsOf = (executions: VersionedExecution[]) => executions.filter(isSession);
+
+/** Runs a call on one workflow; one that closed since it was listed (NOT_FOUND) has nothing left to do. */
+async function unlessClosed(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    if (!(isGrpcServiceError(err) && err.code === NOT_FOUND)) throw err;
+  }
+}
 
 /**
  * Gives each of `sessions` a workflow task (deploymentWake), in which it sees that its build is
@@ -125,12 +135,9 @@ const sessionsOf = (executions: VersionedExecution[]) => executions.filter((e) =
  */
 async function wake(connection: Connection, namespace: string, sessions: VersionedExecution[]): Promise<void> {
   for (const { workflowId, runId } of sessions) {
-    try {
-      await connection.workflowService.signalWorkflowExecution({ namespace, workflowExecution: { workflowId, runId }, signalName: deploymentWakeSignal.name, identity: 'sessionflow deploy' });
-    } catch (err) {
-      // Closed since it was listed: nothing left to move.
-      if (!(isGrpcServiceError(err) && err.code === NOT_FOUND)) throw err;
-    }
+    await unlessClosed(() =>
+      connection.workflowService.signalWorkflowExecution({ namespace, workflowExecution: { workflowId, runId }, signalName: deploymentWakeSignal.name, identity: 'sessionflow deploy' }),
+    );
   }
 }
 
@@ -218,19 +225,17 @@ export async function adoptOrphans(connection: Connection, namespace: string, cu
     const buildId = version.slice(current.deploymentName.length + 1);
     epochs.set(version, await recordedSessionReplayEpoch(connection, namespace, { deploymentName: current.deploymentName, buildId }));
   }
-  const keep = (e: VersionedExecution) => e.workflowType === 'sessionWorkflow' && epochs.get(e.version) !== sessionReplayEpoch;
+  const keep = (e: VersionedExecution) => isSession(e) && epochs.get(e.version) !== sessionReplayEpoch;
   const adopted = orphans.filter((e) => !keep(e));
   for (const { workflowId, runId } of adopted) {
-    try {
-      await connection.workflowService.updateWorkflowExecutionOptions({
+    await unlessClosed(() =>
+      connection.workflowService.updateWorkflowExecutionOptions({
         namespace,
         workflowExecution: { workflowId, runId },
         workflowExecutionOptions: { versioningOverride: { autoUpgrade: true } },
         updateMask: { paths: ['versioning_override'] },
-      });
-    } catch (err) {
-      if (!(isGrpcServiceError(err) && err.code === NOT_FOUND)) throw err;
-    }
+      }),
+    );
   }
   const keptPinned = [...epochs]
     .filter(([, epoch]) => epoch !== sessionReplayEpoch)

@@ -22,6 +22,18 @@ function clean(schema: unknown): unknown {
   return Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$id').map(([key, value]) => [key, clean(value)]));
 }
 
+/** The OpenAPI parameters of an object schema's properties (a route's querystring or headers). */
+function namedParameters(location: 'query' | 'header', object: Schema | undefined): Schema[] {
+  const required = (object?.required as string[] | undefined) ?? [];
+  return Object.entries((object?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
+    name,
+    in: location,
+    required: required.includes(name),
+    ...(typeof value.description === 'string' ? { description: value.description } : {}),
+    schema: clean(value),
+  }));
+}
+
 function openApiPath(url: string): string {
   return url.replace(/:([A-Za-z_]+)/g, '{$1}');
 }
@@ -50,20 +62,8 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
           required: true,
           schema: clean(value),
         })),
-        ...Object.entries((schema.querystring?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
-          name,
-          in: 'query',
-          required: ((schema.querystring?.required as string[] | undefined) ?? []).includes(name),
-          ...(typeof value.description === 'string' ? { description: value.description } : {}),
-          schema: clean(value),
-        })),
-        ...Object.entries((schema.headers?.properties as Record<string, Schema>) ?? {}).map(([name, value]) => ({
-          name,
-          in: 'header',
-          required: ((schema.headers?.required as string[] | undefined) ?? []).includes(name),
-          ...(typeof value.description === 'string' ? { description: value.description } : {}),
-          schema: clean(value),
-        })),
+        ...namedParameters('query', schema.querystring),
+        ...namedParameters('header', schema.headers),
       ],
       responses: Object.fromEntries(
         Object.entries(schema.response ?? {}).map(([status, body]) => [
