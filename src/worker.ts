@@ -77,22 +77,31 @@ async function versionedSource(
 }
 
 /**
+ * How long reading a session's result may take. A query sent to a worker that dies before it
+ * answers waits out its whole deadline; this one leaves room for the server's fallback from a
+ * dead worker's sticky queue (10 s) and ends well inside the delivery's 30 s.
+ */
+const RESULT_READ_DEADLINE_MS = 20_000;
+
+/**
  * A session's result, for its consumed event when it is sent; null once the session is archived
  * (its result is purged, and its key may be destroyed already: describe needs no key, a query would).
  */
-async function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
-  // Sessions started before ids were hashed live under the id itself.
-  for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
-    const handle = temporal.workflow.getHandle(workflowId);
-    try {
-      const { status, typedSearchAttributes } = await handle.describe();
-      if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
-      return (await handle.query(resultQuery)).result;
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
+  return temporal.withDeadline(Date.now() + RESULT_READ_DEADLINE_MS, async () => {
+    // Sessions started before ids were hashed live under the id itself.
+    for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
+      const handle = temporal.workflow.getHandle(workflowId);
+      try {
+        const { status, typedSearchAttributes } = await handle.describe();
+        if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
+        return (await handle.query(resultQuery)).result;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
     }
-  }
-  return null;
+    return null;
+  });
 }
 
 /**

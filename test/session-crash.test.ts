@@ -1,11 +1,16 @@
 /**
  * Crash safety with real worker processes: the worker is killed (SIGKILL) while a provider
  * stage's activity is running; a new worker process finishes the session, and the provider's
- * side effect happened once.
+ * side effect happened once. A webhook delivery on a killed worker is noticed by its heartbeat.
  */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { temporal } from '@temporalio/proto';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
-import { activityScheduled, killWorker, startStack, type Stack } from './helpers/stack';
+import { activityScheduled, eventually, killWorker, startStack, type Stack } from './helpers/stack';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
+import { webhookOutboxWorkflowId } from '../src/workflows/messages';
 
 let stack: Stack;
 
@@ -49,4 +54,52 @@ test('a worker killed mid-activity: a new worker completes the session and the h
   const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
   const bank = await stack.gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
   expect(bank).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
+});
+
+test('a worker killed mid-delivery: the delivery is tried again once its heartbeat stops, not after the whole start-to-close timeout', async () => {
+  // A stack of its own: the workers above know no client with a webhook endpoint.
+  const hooks = await startStack('crash-hooks');
+  // The endpoint holds the first delivery unanswered (the worker dies inside it), then accepts.
+  const held: ServerResponse[] = [];
+  const accepted: string[] = [];
+  const receiver = createServer((request: IncomingMessage, response: ServerResponse) => {
+    request.resume();
+    request.on('end', () => {
+      if (held.length === 0) {
+        held.push(response);
+        return;
+      }
+      accepted.push(String(request.headers['webhook-id']));
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const tenant = {
+      id: 'tenant-crash-hooks',
+      secret: 'tenant-crash-hooks-secret-0123',
+      webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
+    };
+    const env = { SESSIONFLOW_CLIENTS: JSON.stringify([tenant]) };
+    const first = await hooks.spawnWorker(env);
+    const { sessionId } = await hooks.gateway.create({ clientId: tenant.id, tag: 'REF-crash-hook', webhook: true, definition: hooks.definition('consent-only') });
+    await eventually(async () => (held.length > 0 ? true : undefined), 30_000, 'the first delivery to reach the endpoint');
+    await killWorker(first);
+    await hooks.spawnWorker(env);
+    await eventually(async () => (accepted.length > 0 ? true : undefined), 60_000, 'the delivery to be tried again');
+
+    // The attempt that completed records why the one before it ended: its heartbeat stopped.
+    const outbox = hooks.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId)));
+    const started = await eventually(async () => {
+      const events = (await outbox.fetchHistory()).events ?? [];
+      return events.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) >= 2)?.activityTaskStartedEventAttributes ?? undefined;
+    }, 20_000, 'the second attempt in the outbox history');
+    expect(started.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
+    expect(accepted[0]).toBe(`${sessionId}.1`);
+  } finally {
+    for (const response of held) response.destroy();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await hooks.stop();
+  }
 });

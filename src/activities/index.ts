@@ -28,17 +28,28 @@ export interface ActivityDeps {
 
 /**
  * Heartbeats while `work` runs, so a worker that dies mid-call is noticed within the
- * heartbeat timeout rather than the whole start-to-close timeout; maps ProviderErrors to the
- * ApplicationFailures Temporal's retry policy reads, and counts the attempts it will retry.
+ * heartbeat timeout rather than the whole start-to-close timeout.
+ */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  heartbeat();
+  const beat = setInterval(() => heartbeat(), 1_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/**
+ * Runs a provider call (heartbeating); maps ProviderErrors to the ApplicationFailures
+ * Temporal's retry policy reads, and counts the attempts it will retry.
  */
 async function callProvider<T>(deps: ActivityDeps, provider: ProviderName, work: () => Promise<T>): Promise<T> {
   const { activityType, attempt, retryPolicy } = activityInfo();
   const started = performance.now();
   let outcome = 'ok';
-  heartbeat();
-  const beat = setInterval(() => heartbeat(), 1_000);
   try {
-    return await work();
+    return await heartbeating(work);
   } catch (err) {
     if (!(err instanceof ProviderError)) {
       outcome = 'error';
@@ -49,7 +60,6 @@ async function callProvider<T>(deps: ActivityDeps, provider: ProviderName, work:
     if (willRetry(failure, attempt, retryPolicy)) deps.metrics.providerRetry({ provider, type: err.type, code: codeLabel(provider, err.details) });
     throw failure;
   } finally {
-    clearInterval(beat);
     deps.metrics.providerCall({ provider, activity: activityType, outcome }, (performance.now() - started) / 1000);
   }
 }
@@ -75,7 +85,7 @@ export function createActivities(deps: ActivityDeps) {
     /** `sealedSessionId` (or, for outboxes from before, `sessionId`) names the session the event is about. */
     async deliverWebhook(args: { clientId: string; event: WebhookEvent; sealedSessionId?: string; sessionId?: string }) {
       try {
-        const outcome = await deps.webhooks.deliver(args.clientId, args.event, args);
+        const outcome = await heartbeating(() => deps.webhooks.deliver(args.clientId, args.event, { ...args, attempt: activityInfo().attempt }));
         deps.metrics.webhookDelivery(outcome.delivered ? 'delivered' : outcome.reason);
         return outcome;
       } catch (err) {

@@ -20,6 +20,15 @@ export type WebhookOutcome = { delivered: true; status: number } | { delivered: 
 /** The failure types a delivery attempt throws, by the outcome it is counted as. */
 const FAILURE_TYPES = { unreachable: 'WebhookUnreachable', refused: 'WebhookRefused', gone: 'WebhookGone' } as const;
 
+/**
+ * How long after a failed attempt to read the session's result (ours, not the receiver's fault:
+ * a worker restarting, Temporal busy) the delivery is tried again: 1 s, doubling to 1 min, instead
+ * of the receiver's schedule, which would stretch a few such failures into many minutes.
+ */
+export function resultRetryDelayMs(attempt: number): number {
+  return Math.min(1_000 * 2 ** Math.max(attempt - 1, 0), 60_000);
+}
+
 /** How a failed delivery attempt is counted: by its failure type, "error" for anything else. */
 export function failedDeliveryOutcome(err: unknown): WebhookDeliveryOutcome {
   const type = err instanceof ApplicationFailure ? err.type : undefined;
@@ -51,7 +60,11 @@ export class WebhookSender {
    * The session id is opened from its sealed form here, the only place it is needed: it never
    * enters history. Events from before carry it themselves.
    */
-  async deliver(clientId: string, event: WebhookEvent, session: { sealedSessionId?: string; sessionId?: string } = {}): Promise<WebhookOutcome> {
+  async deliver(
+    clientId: string,
+    event: WebhookEvent,
+    session: { sealedSessionId?: string; sessionId?: string; attempt?: number } = {},
+  ): Promise<WebhookOutcome> {
     const client = this.clients.get(clientId);
     if (!client?.webhookUrl || !client.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
     const sessionId = session.sealedSessionId ? this.secret.open(session.sealedSessionId) : String(session.sessionId ?? event.data.sessionId);
@@ -59,7 +72,7 @@ export class WebhookSender {
     let data: Record<string, unknown> = { sessionId, ...event.data };
     if (event.type === 'session.consumed') {
       // Read at send time: a session archived meanwhile has no result left to send.
-      const result = (await this.readResult(sessionId)) ?? null;
+      const result = (await this.readResultOrRetrySoon(sessionId, session.attempt ?? 1)) ?? null;
       data = { ...data, result, resultSignature: result === null ? null : signResult(result, client.secret) };
     }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
@@ -91,6 +104,18 @@ export class WebhookSender {
       message: `the webhook endpoint answered ${answer.statusCode}`,
       ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : {}),
     });
+  }
+
+  private async readResultOrRetrySoon(sessionId: string, attempt: number): Promise<unknown> {
+    try {
+      return await this.readResult(sessionId);
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: 'SessionResultUnavailable',
+        message: `the session's result could not be read yet (${(err as Error).name}); the delivery is tried again shortly`,
+        nextRetryDelay: resultRetryDelayMs(attempt),
+      });
+    }
   }
 
   close(): Promise<void> {

@@ -10,9 +10,11 @@ import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookO
 import { declareVersioningBehavior } from './versioning';
 
 // The documented schedule: after 5 s, then ×3 each time (15 s, 45 s, 2¼ min, 6¾ min, 20 min,
-// 1 h, 3 h), then every 6 h, until three days after the first attempt.
+// 1 h, 3 h), then every 6 h, until three days after the first attempt. The delivery heartbeats:
+// an attempt on a worker that died is given up after 10 s, not the whole 30 s.
 const deliveries = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '3 days',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 3, maximumInterval: '6 hours', nonRetryableErrorTypes: ['WebhookGone'] },
 });
