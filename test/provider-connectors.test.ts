@@ -81,6 +81,21 @@ describe("Attestr's completion webhook", () => {
     const after = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
     expect(after.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
   });
+
+  test('a webhook arriving while Attestr rate-limits us answers 503 5033 with its Retry-After, and changes nothing', async () => {
+    const { sessionId, handshakeId } = await kycAtAadhaar('REF-webhook-busy');
+    const result = { FSbusy: { input: {}, output: { name: 'Busy' } } };
+    const body = { _id: handshakeId, tag: `${sessionId}.aadhaar.2`, result, resultSignature: signResult(result, SANDBOX_CREDENTIALS.attestr.secret) };
+    await sandboxCall(stack, 'POST', '/attestr/_faults', { status: 429, code: 4291, retryAfter: 7, count: 1 });
+    const busy = await api.call('POST', '/webhooks/attestr', { body, as: null });
+    expect(busy).toMatchObject({ status: 503, body: { code: 5033 } });
+    expect(busy.headers['retry-after']).toBe('7');
+    // The repeat reaches Attestr, which has no result for this handshake yet: nothing reached the session.
+    const repeated = await api.call('POST', '/webhooks/attestr', { body, as: null });
+    expect(repeated).toMatchObject({ status: 409, body: { code: 4001 } });
+    const events = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
+    expect(events.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
+  });
 });
 
 describe('without a webhook', () => {

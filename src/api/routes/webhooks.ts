@@ -7,13 +7,15 @@
  * sessions from before: the id), and gets the result as a signal.
  */
 import type { FastifyInstance } from 'fastify';
-import { ProviderError } from '../../providers/errors';
+import { ProviderError, type ProviderFailureType } from '../../providers/errors';
 import { verifyResultSignature } from '../../result-signature';
 import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { attestrCompletion, received, type AttestrCompletion } from '../schemas/webhooks';
 import { SessionNotFoundError } from '../session-gateway';
 import type { ApiContext } from '../context';
+
+const PROVIDER_BUSY: ReadonlySet<ProviderFailureType> = new Set(['ProviderRateLimited', 'ProviderQuotaExhausted', 'ProviderUnavailable']);
 
 export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post<{ Body: AttestrCompletion }>(
@@ -38,6 +40,10 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         if (err instanceof ProviderError && err.type === 'ProviderSignatureInvalid') throw new BackendError(4016, 'the handshake result does not verify');
         if (err instanceof ProviderError && err.type === 'ProviderResultPending') {
           throw new BackendError(4001, 'Attestr has no result for this handshake', { status: 409 });
+        }
+        // Attestr itself refuses (rate limit, quota) or is down: it retries its webhook, after our Retry-After.
+        if (err instanceof ProviderError && PROVIDER_BUSY.has(err.type)) {
+          throw new BackendError(5033, 'Attestr could not be asked about this handshake yet', { retryAfterSeconds: Math.max(1, Math.ceil((err.retryAfterMs ?? 0) / 1000)) });
         }
         throw err; // 5001: Attestr retries its webhook
       }
