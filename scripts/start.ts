@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       uiUrl: temporal.uiUrl ?? null,
       temporalAddress: temporal.address,
       sandboxUrl: `http://localhost:${config.sandbox.port}`,
-      headline: 'sessionflow is running. Ctrl-C stops it; sessions are kept in .data/ for the next start.',
+      headline: `sessionflow is running. Ctrl-C stops it; sessions are kept in ${config.dataDir}/ for the next start.`,
       extra: [`  codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`],
       ...(hostedUrl ? { hostedUrl } : {}),
     }),

@@ -93,6 +93,8 @@ async function startAndCreateFirstSession(ports: Record<string, number>): Promis
       body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-1' }),
     });
     const body = await answer.body.json();
+    // It names the data directory it was given, where the sessions stay for the next start.
+    expect(output).toContain(`sessions are kept in ${dataDir}/ for the next start`);
     // The Try block opens with the hosted page of a consent-only session made for the reader.
     const hosted = /open +(http:\/\/localhost:\d+\/flow\/DS[0-9A-Za-z]{20}) /.exec(output);
     expect(hosted).not.toBeNull();
