@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { activityScheduled, eventually, killWorker, startStack, type Stack } from './helpers/stack';
@@ -56,7 +57,7 @@ test('a worker killed mid-activity: a new worker completes the session and the h
   expect(bank).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
 });
 
-test('a worker killed mid-delivery: the delivery is tried again once its heartbeat stops, not after the whole start-to-close timeout', async () => {
+test('a worker killed mid-delivery: the delivery is tried again 1 s after its heartbeat stops, not after the start-to-close timeout and the receiver schedule', async () => {
   // A stack of its own: the workers above know no client with a webhook endpoint.
   const hooks = await startStack('crash-hooks');
   // The endpoint holds the first delivery unanswered (the worker dies inside it), then accepts.
@@ -86,11 +87,22 @@ test('a worker killed mid-delivery: the delivery is tried again once its heartbe
     const { sessionId } = await hooks.gateway.create({ clientId: tenant.id, tag: 'REF-crash-hook', webhook: true, definition: hooks.definition('consent-only') });
     await eventually(async () => (held.length > 0 ? true : undefined), 30_000, 'the first delivery to reach the endpoint');
     await killWorker(first);
+    // Before any worker is back: the server has given up the attempt and scheduled the next. A
+    // worker's death is our side's failure: the next attempt comes 1 s later, not on the receiver's schedule.
+    const outbox = hooks.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId)));
+    const retrying = await eventually(async () => {
+      const pending = (await outbox.describe()).raw.pendingActivities?.[0];
+      return pending && (pending.attempt ?? 0) >= 2 ? pending : undefined;
+    }, 30_000, 'the attempt on the killed worker to be given up');
+    // Server timestamps: the heartbeat timeout (10 s after the last heartbeat), then the backoff.
+    // The receiver's first delay (5 s) would put the next attempt at 15 s or later.
+    const nextAfterLastHeartbeat = tsToMs(retrying.scheduledTime) - tsToMs(retrying.lastHeartbeatTime);
+    expect(nextAfterLastHeartbeat).toBeGreaterThanOrEqual(11_000);
+    expect(nextAfterLastHeartbeat).toBeLessThan(15_000);
     await hooks.spawnWorker(env);
     await eventually(async () => (accepted.length > 0 ? true : undefined), 60_000, 'the delivery to be tried again');
 
     // The attempt that completed records why the one before it ended: its heartbeat stopped.
-    const outbox = hooks.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId)));
     const started = await eventually(async () => {
       const events = (await outbox.fetchHistory()).events ?? [];
       return events.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) >= 2)?.activityTaskStartedEventAttributes ?? undefined;

@@ -85,7 +85,7 @@ export function createActivities(deps: ActivityDeps) {
     /** `sealedSessionId` (or, for outboxes from before, `sessionId`) names the session the event is about. */
     async deliverWebhook(args: { clientId: string; event: WebhookEvent; sealedSessionId?: string; sessionId?: string }) {
       try {
-        const outcome = await heartbeating(() => deps.webhooks.deliver(args.clientId, args.event, { ...args, attempt: activityInfo().attempt }));
+        const outcome = await heartbeating(() => deps.webhooks.deliver(args.clientId, args.event, { ...args, firstScheduledMs: activityInfo().scheduledTimestampMs }));
         deps.metrics.webhookDelivery(outcome.delivered ? 'delivered' : outcome.reason);
         return outcome;
       } catch (err) {

@@ -20,13 +20,20 @@ export type WebhookOutcome = { delivered: true; status: number } | { delivered: 
 /** The failure types a delivery attempt throws, by the outcome it is counted as. */
 const FAILURE_TYPES = { unreachable: 'WebhookUnreachable', refused: 'WebhookRefused', gone: 'WebhookGone' } as const;
 
+const RECEIVER_FIRST_DELAY_MS = 5_000;
+const RECEIVER_MAX_DELAY_MS = 6 * 60 * 60_000;
+
 /**
- * How long after a failed attempt to read the session's result (ours, not the receiver's fault:
- * a worker restarting, Temporal busy) the delivery is tried again: 1 s, doubling to 1 min, instead
- * of the receiver's schedule, which would stretch a few such failures into many minutes.
+ * How long after a receiver's failure to try again: until the next point of the documented
+ * schedule (5 s, then ×3 each time up to every 6 h), counted from the delivery's first attempt.
+ * Counting by time rather than by attempt keeps the attempts lost on our side (a worker that
+ * died, a result not readable yet: retried within seconds by the outbox's retry policy) from
+ * pushing the receiver's schedule back.
  */
-export function resultRetryDelayMs(attempt: number): number {
-  return Math.min(1_000 * 2 ** Math.max(attempt - 1, 0), 60_000);
+export function receiverRetryDelayMs(sinceFirstAttemptMs: number): number {
+  let point = 0;
+  for (let delay = RECEIVER_FIRST_DELAY_MS; point <= sinceFirstAttemptMs; delay = Math.min(delay * 3, RECEIVER_MAX_DELAY_MS)) point += delay;
+  return Math.max(point - sinceFirstAttemptMs, 1_000);
 }
 
 /** How a failed delivery attempt is counted: by its failure type, "error" for anything else. */
@@ -63,7 +70,7 @@ export class WebhookSender {
   async deliver(
     clientId: string,
     event: WebhookEvent,
-    session: { sealedSessionId?: string; sessionId?: string; attempt?: number } = {},
+    session: { sealedSessionId?: string; sessionId?: string; firstScheduledMs?: number } = {},
   ): Promise<WebhookOutcome> {
     const client = this.clients.get(clientId);
     if (!client?.webhookUrl || !client.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
@@ -72,11 +79,12 @@ export class WebhookSender {
     let data: Record<string, unknown> = { sessionId, ...event.data };
     if (event.type === 'session.consumed') {
       // Read at send time: a session archived meanwhile has no result left to send.
-      const result = (await this.readResultOrRetrySoon(sessionId, session.attempt ?? 1)) ?? null;
+      const result = (await this.readResultOrFail(sessionId)) ?? null;
       data = { ...data, result, resultSignature: result === null ? null : signResult(result, client.secret) };
     }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
     const timestamp = Math.floor(Date.now() / 1000);
+    const receiverSchedule = { nextRetryDelay: receiverRetryDelayMs(Date.now() - (session.firstScheduledMs ?? Date.now())) };
     let answer;
     try {
       answer = await request(client.webhookUrl, {
@@ -92,7 +100,11 @@ export class WebhookSender {
       });
       await answer.body.dump();
     } catch (err) {
-      throw ApplicationFailure.retryable(`the webhook endpoint could not be reached (${(err as { code?: string }).code ?? 'network_error'})`, FAILURE_TYPES.unreachable);
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.unreachable,
+        message: `the webhook endpoint could not be reached (${(err as { code?: string }).code ?? 'network_error'})`,
+        ...receiverSchedule,
+      });
     }
     if (answer.statusCode >= 200 && answer.statusCode < 300) return { delivered: true, status: answer.statusCode };
     if (answer.statusCode === 410) {
@@ -102,19 +114,16 @@ export class WebhookSender {
     throw ApplicationFailure.create({
       type: FAILURE_TYPES.refused,
       message: `the webhook endpoint answered ${answer.statusCode}`,
-      ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : {}),
+      ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : receiverSchedule),
     });
   }
 
-  private async readResultOrRetrySoon(sessionId: string, attempt: number): Promise<unknown> {
+  /** A read that fails is our side's trouble: retried on the outbox's own short schedule, not the receiver's. */
+  private async readResultOrFail(sessionId: string): Promise<unknown> {
     try {
       return await this.readResult(sessionId);
     } catch (err) {
-      throw ApplicationFailure.create({
-        type: 'SessionResultUnavailable',
-        message: `the session's result could not be read yet (${(err as Error).name}); the delivery is tried again shortly`,
-        nextRetryDelay: resultRetryDelayMs(attempt),
-      });
+      throw ApplicationFailure.retryable(`the session's result could not be read yet (${(err as Error).name})`, 'SessionResultUnavailable');
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * One outbox per session with webhooks on: events arrive by signal in the session's order and
  * are delivered one after another, so a receiver sees them in that order. Each delivery is
- * retried by Temporal on the schedule below for up to three days; a 429's Retry-After is
+ * retried by Temporal on the schedules below for up to three days; a 429's Retry-After is
  * honoured; a 410 stops all further deliveries. The session never waits for any of it.
  */
 import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
@@ -9,14 +9,17 @@ import type { Activities } from '../activities';
 import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookOutboxInput } from './messages';
 import { declareVersioningBehavior } from './versioning';
 
-// The documented schedule: after 5 s, then ×3 each time (15 s, 45 s, 2¼ min, 6¾ min, 20 min,
-// 1 h, 3 h), then every 6 h, until three days after the first attempt. The delivery heartbeats:
-// an attempt on a worker that died is given up after 10 s, not the whole 30 s.
+// Two schedules. A receiver's failure (network error, non-2xx) sets its own delay: the documented
+// schedule, 5 s then ×3 each time (15 s, 45 s, 2¼ min, 6¾ min, 20 min, 1 h, 3 h), then every 6 h,
+// counted from the first attempt, or a 429's Retry-After. The policy below is for our side's
+// failures: a worker that died mid-attempt (noticed by the heartbeat within 10 s) or a session
+// result not readable yet, retried after 1 s doubling to 1 min. All end three days after the
+// first attempt.
 const deliveries = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '3 days',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 3, maximumInterval: '6 hours', nonRetryableErrorTypes: ['WebhookGone'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['WebhookGone'] },
 });
 
 export interface OutboxSummary {

@@ -1,68 +1,115 @@
 /**
- * The consumed event reads the session's result when it is sent. A read that fails is our side's
- * trouble (a worker restarting, Temporal busy), not the receiver's: the attempt fails with its
- * own type and a short retry delay, and nothing is sent half-made.
+ * One delivery attempt and the delay it asks for. A receiver's failure asks for the next point
+ * of the documented schedule, counted from the first attempt; a 429 asks for its Retry-After.
+ * A session result that cannot be read is our side's trouble: it fails with its own type and
+ * leaves the delay to the outbox's short retry policy, and nothing is sent half-made.
  */
 import { createServer, type Server } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
-import { resultRetryDelayMs, WebhookSender } from '../../src/activities/webhooks';
+import { receiverRetryDelayMs, WebhookSender } from '../../src/activities/webhooks';
 import { SessionSecret } from '../../src/session-secret';
 import type { WebhookEvent } from '../../src/workflows/messages';
+import { freePort } from '../../scripts/dev-server';
 
 let receiver: Server;
-let received = 0;
 let url: string;
+let received = 0;
+/** What the endpoint answers next; 204 when empty. */
+const plan: Array<{ status: number; retryAfter?: string }> = [];
 
 beforeAll(async () => {
   receiver = createServer((request, response) => {
     received += 1;
     request.resume();
-    request.on('end', () => response.writeHead(204).end());
+    request.on('end', () => {
+      const next = plan.shift() ?? { status: 204 };
+      response.writeHead(next.status, next.retryAfter ? { 'retry-after': next.retryAfter } : {}).end();
+    });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
 });
 
-afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+const senders: WebhookSender[] = [];
 
-const client = { id: 'tenant-a', secret: 'tenant-a-secret', webhookUrl: '', webhookSecret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` };
-const consumed: WebhookEvent = { id: 'ref.6', seq: 6, type: 'session.consumed', occurredAt: Date.UTC(2026, 10, 30), data: {} } as WebhookEvent;
+afterAll(async () => {
+  await Promise.all(senders.map((s) => s.close()));
+  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+});
 
-function sender(readResult: (sessionId: string) => Promise<unknown>): WebhookSender {
-  return new WebhookSender([{ ...client, webhookUrl: url }], readResult, new SessionSecret('unit-test-session-secret-0123456789abcdef'));
+const client = { id: 'tenant-a', secret: 'tenant-a-secret', webhookSecret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` };
+const consumed = { id: 'ref.6', seq: 6, type: 'session.consumed', occurredAt: Date.UTC(2026, 10, 30), data: {} } as WebhookEvent;
+const created = { ...consumed, id: 'ref.1', seq: 1, type: 'session.created' } as WebhookEvent;
+
+function sender(readResult: (sessionId: string) => Promise<unknown> = async () => ({ outcome: 'success' }), endpoint = url): WebhookSender {
+  const made = new WebhookSender([{ ...client, webhookUrl: endpoint }], readResult, new SessionSecret('unit-test-session-secret-0123456789abcdef'));
+  senders.push(made);
+  return made;
 }
 
-test('a result that cannot be read fails the attempt as SessionResultUnavailable, retried after 1 s doubling to 1 min; nothing is sent', async () => {
+async function failure(attempt: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+test('the receiver schedule: 5 s, then ×3 each time up to every 6 h, counted from the first attempt', () => {
+  const s = 1_000;
+  expect(receiverRetryDelayMs(0)).toBe(5 * s);
+  expect(receiverRetryDelayMs(3 * s)).toBe(2 * s);
+  expect(receiverRetryDelayMs(5 * s)).toBe(15 * s);
+  expect(receiverRetryDelayMs(20 * s)).toBe(45 * s);
+  expect(receiverRetryDelayMs(65 * s)).toBe(135 * s);
+  expect(receiverRetryDelayMs(200 * s)).toBe(405 * s);
+  expect(receiverRetryDelayMs(605 * s)).toBe(1_215 * s);
+  expect(receiverRetryDelayMs(1_820 * s)).toBe(3_645 * s);
+  expect(receiverRetryDelayMs(5_465 * s)).toBe(10_935 * s);
+  expect(receiverRetryDelayMs(16_400 * s)).toBe(21_600 * s);
+  expect(receiverRetryDelayMs((16_400 + 21_600) * s)).toBe(21_600 * s);
+  // An attempt that ends just before a point of the schedule still waits a second.
+  expect(receiverRetryDelayMs(5 * s - 1)).toBe(s);
+});
+
+test('a non-2xx answer asks for the next point of the schedule after the first attempt, whatever the attempts in between', async () => {
+  plan.push({ status: 500 });
+  const refused = await failure(sender().deliver('tenant-a', created, { sessionId: 'DSsession', firstScheduledMs: Date.now() - 30_000 }));
+  expect(refused).toMatchObject({ type: 'WebhookRefused', nonRetryable: false });
+  // 30 s after the first attempt, the next point is at 65 s.
+  expect(refused.nextRetryDelay).toBeGreaterThan(30_000);
+  expect(refused.nextRetryDelay).toBeLessThanOrEqual(35_000);
+});
+
+test("a 429's Retry-After is the delay asked for", async () => {
+  plan.push({ status: 429, retryAfter: '7' });
+  const limited = await failure(sender().deliver('tenant-a', created, { sessionId: 'DSsession', firstScheduledMs: Date.now() }));
+  expect(limited).toMatchObject({ type: 'WebhookRefused', nextRetryDelay: 7_000 });
+});
+
+test('an endpoint that cannot be reached asks for the schedule too', async () => {
+  const closed = await freePort();
+  const unreachable = await failure(sender(undefined, `http://127.0.0.1:${closed}/hook`).deliver('tenant-a', created, { sessionId: 'DSsession', firstScheduledMs: Date.now() }));
+  expect(unreachable).toMatchObject({ type: 'WebhookUnreachable', nonRetryable: false });
+  expect(unreachable.nextRetryDelay).toBeGreaterThan(0);
+  expect(unreachable.nextRetryDelay).toBeLessThanOrEqual(5_000);
+});
+
+test("a result that cannot be read fails as SessionResultUnavailable, leaving the delay to the outbox's policy; nothing is sent", async () => {
   const before = received;
   const failing = sender(async () => {
     throw Object.assign(new Error('deadline'), { name: 'ServiceError' });
   });
-  for (const [attempt, delayMs] of [
-    [1, 1_000],
-    [2, 2_000],
-    [4, 8_000],
-    [7, 60_000],
-    [30, 60_000],
-  ]) {
-    const failure = await failing.deliver('tenant-a', consumed, { sessionId: 'DSsession', attempt }).catch((err: unknown) => err);
-    expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: 'SessionResultUnavailable', nonRetryable: false, nextRetryDelay: delayMs });
-    expect((failure as Error).message).not.toContain('DSsession');
-  }
+  const unavailable = await failure(failing.deliver('tenant-a', consumed, { sessionId: 'DSsession', firstScheduledMs: Date.now() }));
+  expect(unavailable).toMatchObject({ type: 'SessionResultUnavailable', nonRetryable: false });
+  expect(unavailable.nextRetryDelay).toBeUndefined();
+  expect(unavailable.message).not.toContain('DSsession');
   expect(received).toBe(before);
-  await failing.close();
 });
 
-test('a result that can be read is sent, signed, with the consumed event', async () => {
+test('a result that can be read is sent with the consumed event', async () => {
   const before = received;
-  const reading = sender(async () => ({ outcome: 'success' }));
-  await expect(reading.deliver('tenant-a', consumed, { sessionId: 'DSsession', attempt: 3 })).resolves.toEqual({ delivered: true, status: 204 });
+  await expect(sender().deliver('tenant-a', consumed, { sessionId: 'DSsession', firstScheduledMs: Date.now() })).resolves.toEqual({ delivered: true, status: 204 });
   expect(received).toBe(before + 1);
-  await reading.close();
-});
-
-test('the retry delay never goes below 1 s or above 1 min', () => {
-  expect(resultRetryDelayMs(0)).toBe(1_000);
-  expect(resultRetryDelayMs(6)).toBe(32_000);
-  expect(resultRetryDelayMs(1_000)).toBe(60_000);
 });
