@@ -84,7 +84,8 @@ export class WebhookSender {
     }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
     const timestamp = Math.floor(Date.now() / 1000);
-    const receiverSchedule = { nextRetryDelay: receiverRetryDelayMs(Date.now() - (session.firstScheduledMs ?? Date.now())) };
+    // Reckoned when the attempt fails: a slow endpoint's attempt may outlast a point of the schedule.
+    const receiverSchedule = () => ({ nextRetryDelay: receiverRetryDelayMs(Date.now() - (session.firstScheduledMs ?? Date.now())) });
     let answer;
     try {
       answer = await request(client.webhookUrl, {
@@ -103,7 +104,7 @@ export class WebhookSender {
       throw ApplicationFailure.create({
         type: FAILURE_TYPES.unreachable,
         message: `the webhook endpoint could not be reached (${(err as { code?: string }).code ?? 'network_error'})`,
-        ...receiverSchedule,
+        ...receiverSchedule(),
       });
     }
     if (answer.statusCode >= 200 && answer.statusCode < 300) return { delivered: true, status: answer.statusCode };
@@ -114,7 +115,7 @@ export class WebhookSender {
     throw ApplicationFailure.create({
       type: FAILURE_TYPES.refused,
       message: `the webhook endpoint answered ${answer.statusCode}`,
-      ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : receiverSchedule),
+      ...(retryAfter !== undefined ? { nextRetryDelay: Math.max(retryAfter, 1) } : receiverSchedule()),
     });
   }
 
