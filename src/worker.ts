@@ -79,7 +79,7 @@ async function versionedSource(
 /**
  * How long reading a session's result may take. A query sent to a worker that dies before it
  * answers waits out its whole deadline; this one leaves room for the server's fallback from a
- * dead worker's sticky queue (10 s) and ends well inside the delivery's 30 s.
+ * dead worker's sticky queue (10 s) and ends well inside the delivery's start-to-close timeout.
  */
 const RESULT_READ_DEADLINE_MS = 20_000;
 

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
 import type { TenantClient } from '../src/tenants/registry';
 import type { FlowMachine } from '../src/flows/core/types';
 import { verifyResultSignature } from '../src/result-signature';
@@ -182,6 +184,25 @@ test('a 410 from the endpoint stops all further deliveries', async () => {
   expect(goneReceiver.attempts).toBe(1);
   expect(goneReceiver.accepted).toHaveLength(0);
   expect((await stack.gateway.status(sessionId)).status).toBe('consumed');
+});
+
+test("a 429's Retry-After of minutes is waited out in full, as the server schedules it", async () => {
+  goneReceiver.plan = [{ status: 429, retryAfter: '150' }];
+  const { sessionId } = await stack.gateway.create({ clientId: goneTenant.id, tag: 'REF-retry-after', webhook: true, definition: stack.definition('consent-only') });
+  const outbox = stack.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId)));
+  const waiting = await eventually(async () => {
+    // The session starts its outbox with its first event.
+    const described = await outbox.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+    const pending = described?.raw.pendingActivities?.[0];
+    return pending?.nextAttemptScheduleTime && pending.lastAttemptCompleteTime ? pending : undefined;
+  }, 20_000, 'the refused delivery to wait for its next attempt');
+  // Longer than the outbox policy's maximum interval (1 min, for our side's failures): the delay an
+  // activity's failure asks for overrides it.
+  expect(tsToMs(waiting.nextAttemptScheduleTime) - tsToMs(waiting.lastAttemptCompleteTime)).toBe(150_000);
+  await outbox.terminate('the test saw the schedule it needed');
 });
 
 test('sessions without webhook: true send nothing', async () => {

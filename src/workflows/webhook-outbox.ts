@@ -13,10 +13,12 @@ import { declareVersioningBehavior } from './versioning';
 // schedule, 5 s then ×3 each time (15 s, 45 s, 2¼ min, 6¾ min, 20 min, 1 h, 3 h), then every 6 h,
 // counted from the first attempt, or a 429's Retry-After. The policy below is for our side's
 // failures: a worker that died mid-attempt (noticed by the heartbeat within 10 s) or a session
-// result not readable yet, retried after 1 s doubling to 1 min. All end three days after the
-// first attempt.
+// result not readable yet, retried after 1 s, doubling to 1 min (a delay an activity's failure
+// asks for is not capped by that maximum: the webhooks test checks it). The start-to-close timeout
+// covers the result read (20 s) and the request (its timeouts add up to 35 s); a dead worker is
+// the heartbeat's to notice. All end three days after the first attempt.
 const deliveries = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '1 minute',
   heartbeatTimeout: '10 seconds',
   scheduleToCloseTimeout: '3 days',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['WebhookGone'] },
