@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AddressLimitsConfig } from '../config';
-import { BackendError, DeviceError } from './errors';
+import { BackendError, DeviceError, retryAfterSeconds } from './errors';
 import { routingPath } from './request-guards';
 
 const WINDOW_SECONDS = 60;
@@ -26,7 +26,7 @@ function tooMany(device: boolean, what: string, retryAfterSeconds: number): Erro
 }
 
 function retryAfter(res: RateLimiterRes): number {
-  return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  return retryAfterSeconds(res.msBeforeNext);
 }
 
 /**

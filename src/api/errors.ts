@@ -23,6 +23,11 @@ export const BACKEND_CODES = {
   5033: { status: 503, message: 'The provider could not be asked yet; try again shortly' },
 } as const;
 export type BackendCode = keyof typeof BACKEND_CODES;
+
+/** A wait in milliseconds as a `Retry-After` in whole seconds: rounded up, at least 1. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
 export const BACKEND_ERROR_CODES = Object.keys(BACKEND_CODES).map(Number) as BackendCode[];
 
 export class BackendError extends Error {

@@ -19,6 +19,7 @@
  */
 import type { Pool } from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { retryAfterSeconds } from './errors';
 
 export interface RateLimits {
   perSecond: number;
@@ -50,11 +51,6 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 function checkLimit(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive whole number`);
-}
-
-/** Whole seconds from `now` to `until` (epoch ms), rounded up and at least 1, for Retry-After. */
-function secondsUntil(until: number, now: number): number {
-  return Math.max(1, Math.ceil((until - now) / SECOND_MS));
 }
 
 /** The two stores a limiter counts in; limiters given the same ones count together. */
@@ -122,7 +118,7 @@ export class RateLimiter {
     const day = Math.floor(now / DAY_MS);
     const secondKey = `${clientId}:${second}`;
     const dayKey = `${clientId}:${day}`;
-    const dayRefusal: RateDecision = { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: secondsUntil((day + 1) * DAY_MS, now) };
+    const dayRefusal: RateDecision = { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((day + 1) * DAY_MS - now) };
 
     // Each consume is one atomic increment that answers this request's place in the window.
     const inSecond = await consumed(this.counters.second, secondKey);
@@ -130,7 +126,7 @@ export class RateLimiter {
       // The daily refusal wins when both apply: its Retry-After is the one worth waiting for.
       const dayCount = (await this.counters.day.get(dayKey))?.consumedPoints ?? 0;
       if (dayCount >= limits.perDay) return dayRefusal;
-      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: secondsUntil((second + 1) * SECOND_MS, now) };
+      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((second + 1) * SECOND_MS - now) };
     }
     const inDay = await consumed(this.counters.day, dayKey);
     if (inDay > limits.perDay) {

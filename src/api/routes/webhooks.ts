@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ProviderError, type ProviderFailureType } from '../../providers/errors';
 import { verifyResultSignature } from '../../result-signature';
-import { BackendError } from '../errors';
+import { BackendError, retryAfterSeconds } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { attestrCompletion, received, type AttestrCompletion } from '../schemas/webhooks';
 import { SessionNotFoundError } from '../session-gateway';
@@ -43,7 +43,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         }
         // Attestr itself refuses (rate limit, quota) or is down: it retries its webhook, after our Retry-After.
         if (err instanceof ProviderError && PROVIDER_BUSY.has(err.type)) {
-          throw new BackendError(5033, 'Attestr could not be asked about this handshake yet', { retryAfterSeconds: Math.max(1, Math.ceil((err.retryAfterMs ?? 0) / 1000)) });
+          throw new BackendError(5033, 'Attestr could not be asked about this handshake yet', { retryAfterSeconds: retryAfterSeconds(err.retryAfterMs ?? 0) });
         }
         throw err; // 5001: Attestr retries its webhook
       }
