@@ -22,6 +22,7 @@ const NO_KEYS: KeyStore = {
   createIfAbsent: () => Promise.reject(new Error('the plain benchmark pair has no data keys')),
   destroy: async () => undefined,
   rewrapAll: async () => 0,
+  check: async () => undefined,
   close: async () => undefined,
 };
 

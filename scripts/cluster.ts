@@ -25,6 +25,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { loadConfigOrExit, type Config } from '../src/config';
+import { describeInit, initialiseKeyStore, initSettings } from '../src/keys/init';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { compileServices } from './compile-services';
 import { freePort } from './dev-server';
@@ -444,6 +445,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // worker and api reads the keys of the sessions the others started.
       SESSIONFLOW_KEY_STORE_URL: postgresUrl,
     };
+    // The key store's init step, before any process that reads keys (compose: the key-store-init job).
+    const keyStore = await initialiseKeyStore({ ...initSettings(config), keyStoreUrl: postgresUrl });
+    say(sink, describeInit(keyStore));
     const services: Service[] = [];
     const startApp = (name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp) => async () => {
       const service = await startService(name, entry, env, ready, sink);

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
 import { loadClients } from '../src/tenants/registry';
+import { describeInit, initialiseKeyStore, initSettings } from '../src/keys/init';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { runningBlock } from './running-block';
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
     const bundle = join(config.dataDir, 'workflow-bundle.js');
     await writeWorkflowBundle(bundle);
     const env = { ...process.env, ...versioning, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
+    // The key store's init step, before any process that reads keys (docs/security/key-store.md).
+    process.stdout.write(`${describeInit(await initialiseKeyStore(initSettings(config)))}\n`);
     // The Attestr sandbox posts completions to the api's webhook, as Attestr would.
     const webhook = config.sandbox.attestrWebhookUrl ?? `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
     await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: { ...env, ATTESTR_WEBHOOK_URL: webhook }, ready: /listening on/ });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { freePort, requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { loadConfig } from '../src/config';
 import { buildCodecServer } from '../src/keys/codec-server';
+import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { openKeyStore } from '../src/keys/key-store';
 
 /**
@@ -66,6 +67,8 @@ async function main(): Promise<number> {
   const codecUrl = `http://127.0.0.1:${codecPort}`;
   const server = await startOnFreePorts(cli, logFile, codecUrl);
   const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: server.address });
+  // The tests' default key store, made as `make start` makes it (each test stack runs the same init).
+  await initialiseKeyStore(initSettings(config));
   const codecKeys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const codec = buildCodecServer({ keys: codecKeys, uiOrigin: server.uiUrl ?? 'http://127.0.0.1', defaultNamespace: 'default' });
   await codec.listen({ host: '127.0.0.1', port: codecPort });

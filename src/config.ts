@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseKek } from './keys/kek';
+import { STORE_ID_PATTERN } from './keys/store-marker';
 
 /** The one error type of startup: every bad setting, whatever loads it, names its variable. */
 export class ConfigError extends Error {
@@ -109,6 +110,8 @@ export interface Config {
     keks?: Buffer[];
     /** How long a process keeps a key it read (the longest it can decode a session after its key is destroyed). */
     cacheSeconds: number;
+    /** SESSIONFLOW_KEY_STORE_ID: the store id (printed by `npm run keys:init`) every process and init insist on. */
+    keyStoreId?: string;
   };
   /** The operator codec server (Temporal's /encode and /decode): its own port, never the public one. */
   codec: { host: string; port: number; uiOrigin: string; operatorToken?: string };
@@ -181,6 +184,7 @@ export const CONFIG_VARIABLES = [
   'SESSIONFLOW_KEK',
   'SESSIONFLOW_KEK_FILE',
   'SESSIONFLOW_KEY_STORE_URL',
+  'SESSIONFLOW_KEY_STORE_ID',
   'SESSIONFLOW_KEY_CACHE_SECONDS',
   'CODEC_HOST',
   'CODEC_PORT',
@@ -377,6 +381,13 @@ function keyStoreUrl(env: Env): string | undefined {
   return raw;
 }
 
+function keyStoreId(env: Env): string | undefined {
+  const raw = text(env, 'SESSIONFLOW_KEY_STORE_ID', '');
+  if (raw === '') return undefined;
+  if (!STORE_ID_PATTERN.test(raw)) throw new ConfigError('SESSIONFLOW_KEY_STORE_ID', 'must be a key store id as `npm run keys:init` prints it (a lowercase UUID)');
+  return raw;
+}
+
 function operatorToken(env: Env): string {
   const value = env.CODEC_OPERATOR_TOKEN ?? '';
   if (value.length < 32 || !/^[\x21-\x7e]+$/.test(value)) throw new ConfigError('CODEC_OPERATOR_TOKEN', 'must be at least 32 printable characters without spaces');
@@ -490,7 +501,12 @@ export function loadConfig(env: Env = process.env): Config {
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
     ...workerDeployment(env),
     logLevel: logLevel as Config['logLevel'],
-    keys: { cacheSeconds: wholeNumber(env, 'SESSIONFLOW_KEY_CACHE_SECONDS', 30, 60), ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}), ...(keks(env) ? { keks: keks(env) } : {}) },
+    keys: {
+      cacheSeconds: wholeNumber(env, 'SESSIONFLOW_KEY_CACHE_SECONDS', 30, 60),
+      ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}),
+      ...(keks(env) ? { keks: keks(env) } : {}),
+      ...(keyStoreId(env) ? { keyStoreId: keyStoreId(env) } : {}),
+    },
     codec: {
       host: text(env, 'CODEC_HOST', '127.0.0.1'),
       port: port(env, 'CODEC_PORT', 8081),

@@ -6,6 +6,8 @@
  * run yet, answers everything else and still fails every create.
  */
 import type { ConnectionLike } from '@temporalio/client';
+import { KeyStoreUnavailableError } from './keys/errors';
+import type { KeyStore } from './keys/key-store';
 import type { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { GRPC_STATUS } from './temporal';
 import {
@@ -47,6 +49,8 @@ export const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {
 export interface Readiness {
   ready: boolean;
   temporal: { reachable: boolean; namespace: string };
+  /** Whether the key store is this deployment's, opened by its KEK, with the namespace key (docs/security/key-store.md). */
+  keyStore?: { available: boolean };
   /** What keeps it from being ready, in words safe to show an operator (names only). */
   problems: string[];
 }
@@ -71,5 +75,26 @@ export async function checkReadiness(connection: ConnectionLike, namespace: stri
     // Temporal answered: the namespace does not exist.
     if (code === GRPC_STATUS.NOT_FOUND) return { ready: false, temporal: { reachable: true, namespace }, problems: [`namespace ${namespace} does not exist`] };
     return { ready: false, temporal: { reachable: false, namespace }, problems: ['Temporal does not answer'] };
+  }
+}
+
+/**
+ * Asks the key store once, within `timeoutMs`: it must be initialised, the expected one, opened
+ * by the KEK, and hold the namespace key. Never throws; the problem names the reason, never a
+ * path or a host.
+ */
+export async function checkKeyStore(keys: KeyStore, namespace: string, timeoutMs: number): Promise<{ available: boolean; problems: string[] }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KeyStoreUnavailableError('it does not answer')), timeoutMs);
+  });
+  try {
+    await Promise.race([keys.check(namespace), timeout]);
+    return { available: true, problems: [] };
+  } catch (err) {
+    const problem = err instanceof KeyStoreUnavailableError ? err.message : 'key store unavailable';
+    return { available: false, problems: [problem] };
+  } finally {
+    clearTimeout(timer);
   }
 }

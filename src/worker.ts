@@ -27,7 +27,7 @@ import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type Ses
 import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, SessionStatusKey } from './workflows/messages';
 import { connectClient, connectOperator, connectWorker } from './temporal';
 import { openEncryption, type Encryption } from './keys/encryption';
-import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from './keys/key-store';
+import { KeyStoreUnavailableError, sessionKeyId } from './keys/key-store';
 import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from './workflow-bundle';
 import { adoptOrphans, recordSessionReplayEpoch, sessionReplayEpochOf, setCurrentVersion, versionName, type WorkerDeploymentVersion } from './worker-deployment';
 
@@ -289,7 +289,8 @@ async function main(): Promise<void> {
     current?.shutdown();
   };
   const encryption = openEncryption(config, pause);
-  const probeKey = () => encryption.keys.inner.createIfAbsent(namespaceKeyId(config.temporal.namespace));
+  // The store as it is now (not the cache): this deployment's, opened by the KEK, with the namespace key.
+  const probeKey = () => encryption.keys.check(config.temporal.namespace);
   let probing = false;
   const probe = setInterval(() => {
     if (keyStoreDown || stopping || probing) return;
@@ -309,7 +310,28 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const waitForKeyStore = async () => {
+    while (keyStoreDown && !stopping) {
+      await new Promise((resolve) => setTimeout(resolve, KEY_STORE_PROBE_MS));
+      try {
+        await probeKey();
+        keyStoreDown = false;
+        process.stdout.write('worker: the key store answers again; polling resumes\n');
+      } catch {
+        // still down
+      }
+    }
+  };
+  // A worker that cannot read keys would only fail tasks: it polls once the store answers.
+  try {
+    await probeKey();
+  } catch (err) {
+    keyStoreDown = true;
+    process.stderr.write(`worker: ${err instanceof KeyStoreUnavailableError ? err.message : 'the key store cannot be read'}; polling waits until it answers\n`);
+  }
   while (!stopping) {
+    await waitForKeyStore();
+    if (stopping) break;
     current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
     const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
     const as = current.version ? ` as ${versionName(current.version)}` : '';
@@ -324,16 +346,6 @@ async function main(): Promise<void> {
     }
     await current.close().catch(() => undefined);
     if (!keyStoreDown) break;
-    while (keyStoreDown && !stopping) {
-      await new Promise((resolve) => setTimeout(resolve, KEY_STORE_PROBE_MS));
-      try {
-        await probeKey();
-        keyStoreDown = false;
-        process.stdout.write('worker: the key store answers again; polling resumes\n');
-      } catch {
-        // still down
-      }
-    }
   }
   clearInterval(probe);
   health?.close();

@@ -21,8 +21,11 @@ const APP_ENTRIES: Record<string, string> = {
   worker: 'node dist/worker.js',
   sandbox: 'node dist/sandbox/main.js',
   codec: 'node dist/codec-server.js',
+  'key-store-init': 'node dist/key-store-init.js',
 };
-const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup'];
+const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup', 'key-store-init'];
+/** The services that read session data keys: the key store's init job runs before each. */
+const KEY_READERS = ['api', 'worker', 'codec'];
 const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
 const SECRET_NAME = /(SECRET|_KEY|PWD|PASSWORD|TOKEN)$/;
 /** `${NAME}`, `${NAME?message}` or `${NAME:?message}`: from the host, with no default to leak. */
@@ -326,7 +329,7 @@ const checks: Record<string, Check> = {
     }),
 
   'points api, worker and codec at one key store in the PostgreSQL service, with the KEK as a secret file': (c) =>
-    ['api', 'worker', 'codec'].flatMap((name) => {
+    [...KEY_READERS, 'key-store-init'].flatMap((name) => {
       const env = environment(c.services[name]);
       const problems: string[] = [];
       if (!/^postgres(ql)?:\/\/[^@]+@postgresql:5432\//.test(env.SESSIONFLOW_KEY_STORE_URL ?? '')) problems.push(`${name} does not keep keys in the postgresql service`);
@@ -336,6 +339,22 @@ const checks: Record<string, Check> = {
       if (!Object.keys(dependencies(c.services[name])).includes('postgresql') && !transitiveDependencies(c, name).has('postgresql')) problems.push(`${name} does not wait for postgresql`);
       return problems;
     }),
+
+  'makes the key store in one init job that api, worker and codec wait for, all insisting on one store id': (c) => {
+    const job = c.services['key-store-init'];
+    if (!job) return ['no key-store-init job'];
+    const problems = KEY_READERS.filter((name) => dependencies(c.services[name])['key-store-init'] !== 'service_completed_successfully').map(
+      (name) => `${name} does not wait for key-store-init to complete`,
+    );
+    const jobEnv = environment(job);
+    if (jobEnv.TEMPORAL_NAMESPACE !== environment(c.services.api).TEMPORAL_NAMESPACE) problems.push('key-store-init makes the key of another namespace than the app uses');
+    for (const name of [...KEY_READERS, 'key-store-init']) {
+      if (environment(c.services[name]).SESSIONFLOW_KEY_STORE_ID !== '${SESSIONFLOW_KEY_STORE_ID:-}') problems.push(`${name} does not take SESSIONFLOW_KEY_STORE_ID from the host`);
+    }
+    // One init job: no other service runs the init step.
+    const others = Object.entries(c.services).filter(([name, service]) => name !== 'key-store-init' && text(service.command).includes('key-store-init'));
+    return [...problems, ...others.map(([name]) => `${name} also runs the init step`)];
+  },
 
   'gives the UI the codec server as its codec endpoint, with credentials': (c) => {
     const ui = environment(c.services['temporal-ui']);
@@ -471,6 +490,15 @@ describe('the checks catch a broken file', () => {
       ['the worker keeps keys in files', (c) => delete env(c, 'worker').SESSIONFLOW_KEY_STORE_URL],
       ['the codec server reads another database', (c) => (env(c, 'codec').SESSIONFLOW_KEY_STORE_URL = 'postgres://u:p@postgresql:5432/other')],
       ['the api has no KEK mounted', (c) => (c.services.api.secrets = ['sessionflow-clients'])],
+      ['the init job makes a store in another database', (c) => (env(c, 'key-store-init').SESSIONFLOW_KEY_STORE_URL = 'postgres://u:p@postgresql:5432/other')],
+    ],
+    'makes the key store in one init job that api, worker and codec wait for, all insisting on one store id': [
+      ['there is no init job', (c) => delete c.services['key-store-init']],
+      ['the worker does not wait for it', (c) => delete (c.services.worker.depends_on as Record<string, unknown>)['key-store-init']],
+      ['the codec server only waits for it to start', (c) => ((c.services.codec.depends_on as Record<string, { condition?: string }>)['key-store-init'] = { condition: 'service_started' })],
+      ['the job makes another namespace key', (c) => (env(c, 'key-store-init').TEMPORAL_NAMESPACE = 'other')],
+      ['the api insists on no store id', (c) => delete env(c, 'api').SESSIONFLOW_KEY_STORE_ID],
+      ['the api runs the init step too', (c) => (c.services.api.command = ['sh', '-c', 'node dist/key-store-init.js && node dist/api/main.js'])],
     ],
     'gives the UI the codec server as its codec endpoint, with credentials': [
       ['the UI has no codec endpoint', (c) => delete env(c, 'temporal-ui').TEMPORAL_CODEC_ENDPOINT],

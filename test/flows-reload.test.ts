@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { loadConfig } from '../src/config';
+import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { basic, spawnApi, TENANT_A, type RunningApi } from './helpers/api';
 import { testEnv } from './helpers/stack';
 
@@ -65,6 +67,7 @@ function publish(flowId: string) {
 beforeAll(async () => {
   flowsDir = mkdtempSync(join(tmpdir(), 'sessionflow-flows-'));
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-reload-'));
+  await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir })));
   writeFlow('consent-only.json', consentOnly);
   const env = testEnv({
     TEMPORAL_TASK_QUEUE: `flows-reload-${randomUUID()}`,

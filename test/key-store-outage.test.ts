@@ -69,7 +69,7 @@ test('a key store that is down fails closed (api 503, the worker pauses, no sess
 
   // A client that read its keys before the outage and keeps them (like an api replica with a warm cache).
   const warmKeys = new CachedKeyStore(openKeyStore({ dataDir: stack.config.dataDir, ...stack.config.keys }), { ttlMs: 10 * 60_000 });
-  await warmKeys.createIfAbsent(namespaceKeyId('default'));
+  await warmKeys.get(namespaceKeyId('default'));
   const warmClient = new Client({ connection: stack.client.connection, namespace: 'default', dataConverter: encryptingDataConverter(new EncryptionCodec(warmKeys, { namespace: 'default' })) });
   const warm = new SessionGateway(warmClient, stack.taskQueue, sessionSecret, warmKeys);
   expect((await warm.status(sessionId)).status).toBe('in_progress');

@@ -11,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { loadConfig } from '../src/config';
+import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { freePort } from '../scripts/dev-server';
 import type { TenantClient } from '../src/tenants/registry';
 import { basic, DEVICE_TOKEN_SECRET, spawnApi, type RunningApi } from './helpers/api';
@@ -130,6 +132,7 @@ beforeAll(async () => {
   // The worker and the api share a data directory (the data keys and their KEK) and the session
   // secret, as the processes of one deployment do.
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-metrics-'));
+  await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir })));
   // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
   await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort), DATA_DIR: dataDir });
   api = await spawnApi(

@@ -29,7 +29,7 @@ import { hostedRoutes } from './routes/hosted';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
 import { guardedServerOptions, installRequestGuards, RequestGuardError, routingPath } from './request-guards';
-import { checkReadiness } from '../readiness';
+import { checkKeyStore, checkReadiness, type Readiness } from '../readiness';
 import type { SessionSecret } from '../session-secret';
 
 export interface ApiDeps {
@@ -53,7 +53,7 @@ export interface ApiDeps {
 export const BACKEND_PREFIX = '/api/v1/public/flowx';
 export const DEVICE_PREFIX = '/v1';
 
-/** How long /readyz waits for Temporal before calling it unreachable. */
+/** How long /readyz waits for Temporal (and the key store) before calling it unreachable. */
 const READINESS_TIMEOUT_MS = 2_000;
 
 /** Fastify's own errors (validation, body parsing) as a status and a message safe to show. */
@@ -197,10 +197,16 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   // Readiness: a session create would succeed now (see src/readiness.ts). 503 takes the replica
-  // out of the load balancer until Temporal and its search attributes answer.
+  // out of the load balancer until Temporal and its search attributes answer, and the key store.
   app.get('/readyz', async (_request, reply) => {
-    const readiness = await checkReadiness(deps.temporal.connection, deps.config.temporal.namespace, READINESS_TIMEOUT_MS);
-    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not_ready', ...readiness });
+    const namespace = deps.config.temporal.namespace;
+    const [temporal, keys] = await Promise.all([
+      checkReadiness(deps.temporal.connection, namespace, READINESS_TIMEOUT_MS),
+      deps.keys ? checkKeyStore(deps.keys, namespace, READINESS_TIMEOUT_MS) : null,
+    ]);
+    const ready = temporal.ready && (keys?.available ?? true);
+    const readiness: Readiness = { ready, temporal: temporal.temporal, ...(keys ? { keyStore: { available: keys.available } } : {}), problems: [...temporal.problems, ...(keys?.problems ?? [])] };
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', ...readiness });
   });
 
   app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });

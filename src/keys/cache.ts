@@ -80,6 +80,11 @@ export class CachedKeyStore implements KeyStore {
     return this.inner.rewrapAll();
   }
 
+  /** Never from the cache: readiness is about the store as it is now. */
+  check(namespace: string): Promise<void> {
+    return this.inner.check(namespace);
+  }
+
   close(): Promise<void> {
     this.entries.clear();
     return this.inner.close();

@@ -136,7 +136,9 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema } }, async (request) => {
     // Operators' encodes (e.g. a signal sent from the UI) have no workflow context: namespace key.
     const keyId = namespaceKeyId(namespaceOf(request));
-    const key = await keys.createIfAbsent(keyId);
+    // Made by the init step only: an encode never creates a key.
+    const key = await keys.get(keyId);
+    if (!key) throw new KeyStoreUnavailableError('its namespace key is missing');
     return { payloads: (request.body.payloads ?? []).map((payload) => toJson(encryptPayload(fromJson(payload), keyId, key))) };
   });
 

@@ -10,6 +10,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type DataConverter, type Payload, type PayloadCodec, type SerializationContext } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { KeyStoreUnavailableError } from './errors';
+import { isNamespaceKeyId } from './key-ids';
 import type { KeyStore } from './key-store';
 import { payloadKey } from './payload-keys';
 
@@ -90,13 +91,20 @@ export class EncryptionCodec implements PayloadCodec {
     }
   }
 
+  private async namespaceKey(keyId: string): Promise<Buffer> {
+    const key = await this.keys.get(keyId);
+    if (!key) throw new KeyStoreUnavailableError('its namespace key is missing');
+    return key;
+  }
+
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
     return Promise.all(
       payloads.map(async (payload) => {
-        const { keyId } = payloadKey(payload, context, this.options.namespace);
-        // Created when absent: the api creates a session's key before starting it, and
-        // sessions started before encryption get theirs on their first encoded payload.
-        const key = await this.guard(this.keys.createIfAbsent(keyId));
+        const { keyId, kind } = payloadKey(payload, context, this.options.namespace);
+        // A session key is created when absent: the api creates it before starting the session,
+        // and sessions started before encryption get theirs on their first encoded payload. The
+        // namespace key comes from the init step only: without it the store is not this one.
+        const key = await this.guard(kind === 'session' ? this.keys.createIfAbsent(keyId) : this.namespaceKey(keyId));
         return encryptPayload(payload, keyId, key);
       }),
     );
@@ -109,7 +117,7 @@ export class EncryptionCodec implements PayloadCodec {
         if (!isEncrypted(payload)) return payload;
         const keyId = payloadKeyId(payload);
         if (!keyId) throw new Error('an encrypted payload has no key id');
-        const key = await this.guard(this.keys.get(keyId));
+        const key = await this.guard(isNamespaceKeyId(keyId) ? this.namespaceKey(keyId) : this.keys.get(keyId));
         if (!key) throw new ShreddedPayloadError(keyId);
         return decryptPayload(payload, keyId, key);
       }),

@@ -32,10 +32,11 @@ export function kekOf(key: Buffer): Kek {
 }
 
 /**
- * The embedded default: one KEK generated once under the data directory, readable by the
- * owner only. Beyond one machine, set SESSIONFLOW_KEK or SESSIONFLOW_KEK_FILE instead.
+ * The embedded default: one KEK generated once under the data directory by the init step
+ * (src/keys/init.ts), readable by the owner only. Beyond one machine, set SESSIONFLOW_KEK or
+ * SESSIONFLOW_KEK_FILE instead.
  */
-export function embeddedKek(dataDir: string): Kek {
+export function createEmbeddedKek(dataDir: string): Kek {
   const path = join(dataDir, DEFAULT_KEK_FILE);
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true });
@@ -46,6 +47,13 @@ export function embeddedKek(dataDir: string): Kek {
     }
   }
   chmodSync(path, 0o600);
+  return embeddedKek(dataDir);
+}
+
+/** The generated KEK, for the processes: they never make one (a missing one is a data directory not initialised). */
+export function embeddedKek(dataDir: string): Kek {
+  const path = join(dataDir, DEFAULT_KEK_FILE);
+  if (!existsSync(path)) throw new KeyStoreUnavailableError(`the data directory has no generated KEK (${DEFAULT_KEK_FILE}): run \`npm run keys:init\``);
   const key = parseKek(readFileSync(path, 'utf8'));
   if (!key) throw new KeyStoreUnavailableError(`the generated KEK file ${DEFAULT_KEK_FILE} in the data directory is damaged`);
   return kekOf(key);

@@ -14,7 +14,7 @@
  *   checks on a kyc-basic run that no namespace-key payload of a session holds any of its values.
  */
 import type { Payload, SerializationContext } from '@temporalio/common';
-import { namespaceKeyId, sessionKeyId } from './key-store';
+import { namespaceKeyId, sessionKeyId } from './key-ids';
 
 const QUOTE = 0x22;
 
@@ -25,7 +25,7 @@ function isBareJsonString(payload: Payload): boolean {
 
 export interface KeyChoice {
   keyId: string;
-  /** Session keys are created with the session; the namespace key whenever first needed. */
+  /** Session keys are created with the session; the namespace key by the init step. */
   kind: 'session' | 'namespace';
 }
 

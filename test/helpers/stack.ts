@@ -16,6 +16,7 @@ import { FlowCatalog } from '../../src/flows/catalog';
 import type { FlowDefinition } from '../../src/flows/core/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { openEncryption, type Encryption } from '../../src/keys/encryption';
+import { initialiseKeyStore, initSettings } from '../../src/keys/init';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 import { sessionWorkflowId } from '../../src/session-secret';
 import { SessionStatusKey } from '../../src/workflows/messages';
@@ -31,6 +32,8 @@ export const sessionSecret = new SessionSecret(TEST_SESSION_SECRET);
 
 export interface Stack {
   config: Config;
+  /** The environment the stack's config was loaded from (worker processes get it too). */
+  env: Record<string, string | undefined>;
   taskQueue: string;
   client: Client;
   encryption: Encryption;
@@ -86,7 +89,8 @@ export async function startStack(
     runtimeInstalled = true;
   }
   const connection = await Connection.connect({ address: config.temporal.address });
-  // Encrypting, like every client of the project; keys in the stack's data directory.
+  // The key store's init step, as make start runs it; then encrypting, like every client of the project.
+  await initialiseKeyStore(initSettings(config));
   const encryption = openEncryption(config);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: encryption.dataConverter });
   const catalog = FlowCatalog.load(join(__dirname, '..', '..', 'flows'));
@@ -95,6 +99,7 @@ export async function startStack(
 
   return {
     config,
+    env: stackEnv,
     taskQueue,
     client,
     encryption,

@@ -50,6 +50,7 @@ const json = (payload: { metadata?: Record<string, Uint8Array> | null; data?: Ui
 const valueOf = (payload: { data: string }) => JSON.parse(Buffer.from(payload.data, 'base64').toString());
 
 beforeAll(async () => {
+  await store.initialise('default');
   app = buildCodecServer({ keys: store, uiOrigin: UI, operatorToken: TOKEN, defaultNamespace: 'default' });
   await app.listen({ host: '0.0.0.0', port: 0 });
   const { port } = app.server.address() as AddressInfo;

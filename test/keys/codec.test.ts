@@ -12,7 +12,7 @@ import { EncryptionCodec, ENCRYPTED_ENCODING, payloadKeyId, ShreddedPayloadError
 import { FileKeyStore } from '../../src/keys/file-store';
 import { kekOf } from '../../src/keys/kek';
 import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from '../../src/keys/key-store';
-import { unreachableKeyStore } from '../helpers/key-stores';
+import { initialisedFileStore, unreachableKeyStore } from '../helpers/key-stores';
 
 const SESSION_WF = `session-${'ab'.repeat(16)}`;
 const session: SerializationContext = { type: 'workflow', namespace: 'default', workflowId: SESSION_WF };
@@ -23,13 +23,12 @@ const deviceClient: SerializationContext = { type: 'workflow', namespace: 'defau
 const toPayload = (value: unknown) => defaultPayloadConverter.toPayload(value);
 const fromPayload = (payload: Payload) => defaultPayloadConverter.fromPayload(payload);
 
-function fileStore(): FileKeyStore {
-  return new FileKeyStore(mkdtempSync(join('.data', 'test-codec-')), [kekOf(randomBytes(32))]);
-}
+const fileStore = () => initialisedFileStore('test-codec-');
 
 describe('the key of each payload', () => {
-  const store = fileStore();
+  const store = new FileKeyStore(mkdtempSync(join('.data', 'test-codec-')), [kekOf(randomBytes(32))]);
   const codec = new EncryptionCodec(store, { namespace: 'default' });
+  beforeAll(() => store.initialise('default'));
 
   test('a session workflow and its activities use its own key; other workflows and no context the namespace key', async () => {
     const person = { name: 'Ada Example' };
@@ -94,7 +93,7 @@ test('a key store that cannot be read fails closed: an error, reported, and neve
   const reported: unknown[] = [];
   const codec = new EncryptionCodec(down, { namespace: 'default', onKeyStoreError: (err) => reported.push(err) });
   await expect(codec.encode([toPayload({ a: 1 })], session)).rejects.toBeInstanceOf(KeyStoreUnavailableError);
-  const [encrypted] = await new EncryptionCodec(fileStore(), { namespace: 'default' }).encode([toPayload({ a: 1 })], session);
+  const [encrypted] = await new EncryptionCodec(await fileStore(), { namespace: 'default' }).encode([toPayload({ a: 1 })], session);
   await expect(codec.decode([encrypted])).rejects.toBeInstanceOf(KeyStoreUnavailableError);
   expect(reported).toHaveLength(2);
 });
@@ -102,7 +101,7 @@ test('a key store that cannot be read fails closed: an error, reported, and neve
 describe('the key cache', () => {
   test('serves repeated lookups from memory, and a destroyed key at most KEY_CACHE_TTL_MS (30 s) longer', async () => {
     let now = 1_000_000;
-    const inner = fileStore();
+    const inner = await fileStore();
     const cache = new CachedKeyStore(inner, { now: () => now });
     const id = sessionKeyId(SESSION_WF)!;
     const key = await cache.createIfAbsent(id);
@@ -118,7 +117,7 @@ describe('the key cache', () => {
   });
 
   test('never caches an absent key, and holds at most maxEntries keys (the oldest go first)', async () => {
-    const cache = new CachedKeyStore(fileStore(), { maxEntries: 3 });
+    const cache = new CachedKeyStore(await fileStore(), { maxEntries: 3 });
     expect(await cache.get('session-absent')).toBeNull();
     expect(cache.size).toBe(0);
     for (const id of ['k1', 'k2', 'k3', 'k4']) await cache.createIfAbsent(id);

@@ -114,6 +114,8 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['WORKER_METRICS_PORT', '70000'],
     ['WORKER_MAX_CACHED_WORKFLOWS', '0'],
     ['WORKER_MAX_CACHED_WORKFLOWS', 'lots'],
+    ['SESSIONFLOW_KEY_STORE_ID', 'production'],
+    ['SESSIONFLOW_KEY_STORE_ID', '0F8FAD5B-D9CB-469F-A165-70867728950E'],
   ])('%s=%p', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);
@@ -124,6 +126,11 @@ describe('loadConfig refuses bad values, naming the variable', () => {
   it('refuses one port for the worker metrics and health servers', () => {
     expect(configError({ WORKER_METRICS_PORT: '9465', WORKER_HEALTH_PORT: '9465' }).variable).toBe('WORKER_METRICS_PORT');
     expect(loadConfig({ WORKER_METRICS_PORT: '9465', WORKER_HEALTH_PORT: '9466' }).workerMetricsPort).toBe(9465);
+  });
+
+  it('takes the key store id the init step prints, and none when it is empty', () => {
+    expect(loadConfig({ SESSIONFLOW_KEY_STORE_ID: '0f8fad5b-d9cb-469f-a165-70867728950e' }).keys.keyStoreId).toBe('0f8fad5b-d9cb-469f-a165-70867728950e');
+    expect(loadConfig({ SESSIONFLOW_KEY_STORE_ID: '' }).keys.keyStoreId).toBeUndefined();
   });
 
   it('sizes the worker cache only when asked', () => {
