@@ -2,8 +2,8 @@
  * The key store for more than one machine: wrapped keys in a PostgreSQL table (through `pg`),
  * and the store marker (store-marker.ts) as the one row of a second table. A destroyed key keeps
  * its row with the wrapped key set to NULL, so it cannot be created again. PostgreSQL keeps dead
- * row versions until VACUUM; the README says to let autovacuum run and to treat backups of this
- * database as holding the keys they contain.
+ * row versions until VACUUM; docs/guides/personal-data.md says to let autovacuum run and to treat
+ * backups of this database as holding the keys they contain.
  *
  * Only the init step creates the tables and the marker. Every read comes with the marker, and
  * every write is conditional on it, so a missing database or table, an empty database or another
