@@ -15,6 +15,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/tenants/registry';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config';
 import { openEncryption } from '../src/keys/encryption';
+import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { sessionWorkflowId } from '../src/session-secret';
 import { statusQuery } from '../src/workflows/messages';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
@@ -118,6 +119,8 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
     WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),
     WORKER_METRICS_PORT: String(workerPort),
   };
+  // The key store's init step, as make start runs it, before any process that reads keys.
+  await initialiseKeyStore(initSettings(loadConfig(env)));
   const { services } = started;
   const start = (name: string, entry: string, extra: NodeJS.ProcessEnv, ready: RegExp) => startService(name, entry, { ...env, ...extra }, ready, sink);
   const startWorker = () => start('worker', join(dist, 'worker.js'), {}, /polling task queue/);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { openEncryption } from '../src/keys/encryption';
+import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { FlowCatalog } from '../src/flows/catalog';
 import { freePort } from '../scripts/dev-server';
 import { sessionSecret } from './helpers/stack';
@@ -70,6 +71,8 @@ test('when Temporal refuses the work, the api answers 5001 / internal_error and 
   // A namespace that does not exist: every call fails at once, for a reason the caller must not see.
   const address = process.env.TEMPORAL_ADDRESS!;
   const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace' });
+  // Its namespace key exists (the init step for that namespace), so the request gets as far as Temporal.
+  await initialiseKeyStore(initSettings(config));
   const connection = await Connection.connect({ address });
   const tenant = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789' };
   const app = buildApp({ config, temporal: new Client({ connection, namespace: config.temporal.namespace, dataConverter: openEncryption(config).dataConverter }), clients: [tenant], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef', sessionSecret });
