@@ -266,9 +266,10 @@ function serveHealth(state: () => string, port: number): Server {
 const KEY_STORE_PROBE_MS = 2_000;
 
 /**
- * Runs workers one after another. When a key cannot be read (the store is down, the KEK is
- * wrong), the task fails (nothing is written; Temporal retries it after its timeout) and the
- * worker stops polling until the store answers again, then a fresh worker polls. While paused
+ * Runs workers one after another, the first once the key store answers (a worker that cannot
+ * read keys would only fail tasks; docs/security/key-store.md). When a key cannot be read (the
+ * store is down, the KEK is wrong), the task fails (nothing is written; Temporal retries it after
+ * its timeout) and the worker stops polling until the store answers again, then a fresh worker polls. While paused
  * no activity runs, so an outage of any length uses up no activity's retry budget and ends no
  * session in `error`. The store is also probed while polling, so an outage that no task has met
  * yet stops polling too: otherwise the next activity attempt due (a provider call's last one,
