@@ -1,10 +1,11 @@
 /**
  * The key store's states through the real stack (docs/security/key-store.md): the api on
  * loopback, a worker process, Temporal; once over the file store and once over the PostgreSQL
- * store. A store that is not there, is empty, is another one or is opened under a wrong KEK is
- * unavailable: 503 with the documented codes, /readyz and the worker's /healthz not ready, and
- * nothing written, neither a key nor a workflow. Once the store is back, everything from before
- * works, and a create refused meanwhile succeeds with its Idempotency-Key.
+ * store. A store that is not there, is empty, is another one, lacks its namespace key or is
+ * opened under a wrong KEK is unavailable: 503 with the documented codes, /readyz and the
+ * worker's /healthz not ready, and nothing written, neither a key nor a workflow. Once the store
+ * is back, everything from before works, and a create refused meanwhile succeeds with its
+ * Idempotency-Key.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -50,6 +51,8 @@ interface Kind {
   moveAway(config: Config): Promise<() => Promise<void>>;
   /** Puts another store, initialised under the same KEK, in the store's place. */
   swapForAnother(config: Config): Promise<() => Promise<void>>;
+  /** Takes the namespace key out of the store. */
+  hideNamespaceKey(config: Config): Promise<() => Promise<void>>;
   /** Everything stored, to see that nothing was written. */
   contents(config: Config): Promise<string>;
   cleanup(config: Config): Promise<void>;
@@ -91,6 +94,11 @@ const fileKind: Kind = {
       renameSync(join(config.dataDir, 'keys-away'), join(config.dataDir, 'keys'));
     };
   },
+  hideNamespaceKey: async ({ dataDir }) => {
+    const [key, away] = [join(dataDir, 'keys', 'namespace-default.json'), join(dataDir, 'namespace-key-away')];
+    renameSync(key, away);
+    return async () => renameSync(away, key);
+  },
   contents: async ({ dataDir }) => listing(dataDir),
   cleanup: async ({ dataDir }) => rmSync(dataDir, { recursive: true, force: true }),
 };
@@ -122,6 +130,11 @@ const postgresKind: Kind = {
       await sql(url, `DROP TABLE ${TABLES.join(', ')}`);
       await rename(url, TABLES, '_away', '');
     };
+  },
+  hideNamespaceKey: async ({ keys }) => {
+    const move = (from: string, to: string) => sql(keys.keyStoreUrl!, `UPDATE sessionflow_data_keys SET key_id = '${to}' WHERE key_id = '${from}'`);
+    await move('namespace-default', 'away-namespace-default');
+    return async () => void (await move('away-namespace-default', 'namespace-default'));
   },
   contents: async ({ keys }) => {
     const url = keys.keyStoreUrl!;
@@ -254,6 +267,23 @@ describe.each([fileKind, postgresKind])('$name', (kind) => {
     await putBack();
     await noWorkflowFor(key);
     expect((await create('REF-other', key)).status).toBe(200);
+    expect((await step(before.id, before.nonce)).status).toBe(200);
+    await workerHealthIs('ok');
+  }, 120_000);
+
+  test('the namespace key missing: 503 and nothing written, not ready; back, everything answers', async () => {
+    const before = await launchedSession();
+    const putBack = await kind.hideNamespaceKey(stack.config);
+    const contents = await kind.contents(stack.config);
+    const key = `states-${randomUUID()}`;
+    expect((await create('REF-namespace', key)).body).toEqual(UNAVAILABLE);
+    expect((await api.call('GET', `${HANDSHAKE}/${before.id}`)).body).toEqual(UNAVAILABLE);
+    expect(await expectNotReady()).toContain('namespace key is missing');
+    await workerHealthIs('key_store_unavailable');
+    expect(await kind.contents(stack.config)).toBe(contents);
+    await putBack();
+    await noWorkflowFor(key);
+    expect((await create('REF-namespace', key)).status).toBe(200);
     expect((await step(before.id, before.nonce)).status).toBe(200);
     await workerHealthIs('ok');
   }, 120_000);

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { KeyDestroyedError, sessionKeyId, type KeyStore } from '../keys/key-store';
+import { KeyDestroyedError, KeyStoreUnavailableError, namespaceKeyId, sessionKeyId, type KeyStore } from '../keys/key-store';
 import { legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
 import type { FlowDefinition } from '../flows/core/types';
 import { contentHash } from '../util/hash';
@@ -209,11 +209,13 @@ export class SessionGateway {
   /**
    * Creates the session's data key before its workflow starts (createIfAbsent, so racing
    * idempotent creates end with one key). False when the key was destroyed: the session exists
-   * and was archived.
+   * and was archived. The namespace key is read first: a store without it is not this
+   * deployment's, and nothing is written into it.
    */
   private async ensureSessionKey(workflowId: string): Promise<boolean> {
     const keyId = sessionKeyId(workflowId);
     if (!this.keys || !keyId) return true;
+    if (!(await this.keys.get(namespaceKeyId(this.client.options.namespace)))) throw new KeyStoreUnavailableError('its namespace key is missing');
     try {
       await this.keys.createIfAbsent(keyId);
       return true;

@@ -90,6 +90,16 @@ test('encode answers payloads the codec decodes, under the namespace key', async
   expect(defaultPayloadConverter.fromPayload(decoded[0])).toBe('hello');
 });
 
+test('encode never creates a namespace key: a namespace the init step did not make answers 503, and no key appears', async () => {
+  const answer = await fetch(`${url}/encode`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-namespace': 'not-initialised' },
+    body: JSON.stringify({ payloads: [json(defaultPayloadConverter.toPayload('hello'))] }),
+  });
+  expect(answer.status).toBe(503);
+  expect(await store.get('namespace-not-initialised')).toBeNull();
+});
+
 test('an empty batch in protobuf JSON (`{}`: an update without arguments) answers an empty batch', async () => {
   for (const path of ['/decode', '/encode']) {
     const answer = await post(url, path, {});

@@ -98,6 +98,18 @@ test('a key store that cannot be read fails closed: an error, reported, and neve
   expect(reported).toHaveLength(2);
 });
 
+test('a missing namespace key is an unavailable store, never a shredded payload, and is never created', async () => {
+  const store = await fileStore();
+  const codec = new EncryptionCodec(store, { namespace: 'default' });
+  const [summary] = await codec.encode([toPayload('a bare string: the namespace key')], session);
+  await store.destroy(namespaceKeyId('default'));
+  await expect(codec.decode([summary])).rejects.toThrow('namespace key is missing');
+  await expect(codec.encode([toPayload({ a: 1 })], outbox)).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+  const other = new EncryptionCodec(store, { namespace: 'other' });
+  await expect(other.encode([toPayload({ a: 1 })])).rejects.toThrow('namespace key is missing');
+  expect(await store.get(namespaceKeyId('other'))).toBeNull();
+});
+
 describe('the key cache', () => {
   test('serves repeated lookups from memory, and a destroyed key at most KEY_CACHE_TTL_MS (30 s) longer', async () => {
     let now = 1_000_000;
