@@ -3,8 +3,9 @@
  * answers: URLs, the credentials of the first client and a first `curl`.
  */
 import { join } from 'node:path';
-import { loadClients } from '../src/tenants/registry';
+import type { LoadedClients } from '../src/tenants/registry';
 import type { Config } from '../src/config';
+import { tenantPageUrls } from '../src/util/tenant-pages';
 
 export interface RunningBlock {
   config: Config;
@@ -19,18 +20,26 @@ export interface RunningBlock {
   extra?: string[];
   /** The hosted page of a consent-only session made for the reader to open in a browser. */
   hostedUrl?: string;
+  /** The clients as the services load them. */
+  clients: LoadedClients;
 }
 
 export function runningBlock(options: RunningBlock): string {
   const { config, apiUrls } = options;
-  const { clients, source } = loadClients(process.env, config.dataDir);
+  const { clients, source } = options.clients;
   const [client] = clients;
-  const credentials =
-    source === 'dev'
-      ? [`  dev client   id ${client.id}  secret ${client.secret}  (kept in ${join(config.dataDir, 'clients.json')})`]
-      : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
+  const dev = source === 'dev';
+  const credentials = dev
+    ? [`  dev client   id ${client.id}  secret ${client.secret}  (kept in ${join(config.dataDir, 'clients.json')})`]
+    : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
   const apiLines = apiUrls.map((url, i) => `  ${apiUrls.length > 1 ? `api ${i + 1}      ` : 'api          '}${url}   (OpenAPI: ${url}/openapi.json)`);
   const [apiUrl] = apiUrls;
+  // The sandbox's inbox, when the first client's webhooks go there (the development client's do).
+  const sandboxPages = tenantPageUrls(Number(new URL(options.sandboxUrl).port));
+  const inbox = client.webhookUrl === sandboxPages.webhookUrl ? sandboxPages.webhookUrl.replace('127.0.0.1', 'localhost') : null;
+  const returnUrl = client.redirectUrls?.[0];
+  const hostedNote = [returnUrl ? `returns to ${returnUrl}` : null, inbox ? 'sends its webhooks to the inbox' : null].filter(Boolean).join(' and ');
+  const body = JSON.stringify({ flow: 'consent-only', tag: 'REF-1', ...(inbox ? { webhook: true } : {}), ...(returnUrl ? { returnUrl } : {}) });
   return [
     '',
     options.headline,
@@ -38,14 +47,15 @@ export function runningBlock(options: RunningBlock): string {
     ...(options.uiUrl ? [`  Temporal UI  ${options.uiUrl.replace('127.0.0.1', 'localhost')}`] : []),
     `  Temporal     ${options.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
     `  sandboxes    ${options.sandboxUrl}/attestr  ${options.sandboxUrl}/finqware`,
+    ...(inbox ? [`  inbox        ${inbox}   (the ${dev ? 'dev ' : ''}client's webhooks, each signature checked)`] : []),
     ...(options.extra ?? []),
     ...credentials,
     '',
     'Try:',
-    ...(options.hostedUrl ? [`  open         ${options.hostedUrl}   (a consent-only session's hosted page, made for you)`] : []),
+    ...(options.hostedUrl ? [`  open         ${options.hostedUrl}   (a consent-only session made for you${hostedNote ? `: finish it, it ${hostedNote}` : ''})`] : []),
     `  curl ${apiUrl}/readyz`,
-    `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
-    `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
+    `  curl -u '${client.id}:${dev ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
+    `    -d '${body}' ${apiUrl}/api/v1/public/flowx/handshake`,
     '',
   ].join('\n');
 }
