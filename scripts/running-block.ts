@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { LoadedClients } from '../src/tenants/registry';
 import type { Config } from '../src/config';
-import { tenantPageUrls } from '../src/util/tenant-pages';
+import { INBOX_PATH, tenantPageUrls } from '../src/util/tenant-pages';
 
 export interface RunningBlock {
   config: Config;
@@ -24,6 +24,19 @@ export interface RunningBlock {
   clients: LoadedClients;
 }
 
+/**
+ * What the Try block's session and `curl` add to a create: a webhook to the sandbox's inbox and
+ * a return to its page, when the first client is the development client pointed at them (never
+ * a configured client's real endpoints).
+ */
+export function tryExtras(loaded: LoadedClients, sandboxPort: number): { webhook: true; returnUrl: string } | null {
+  const [client] = loaded.clients;
+  const pages = tenantPageUrls(sandboxPort);
+  const [returnUrl] = pages.redirectUrls;
+  const pointed = client.webhookUrl === pages.webhookUrl && client.webhookSecret !== undefined && client.redirectUrls?.includes(returnUrl);
+  return loaded.source === 'dev' && pointed ? { webhook: true, returnUrl } : null;
+}
+
 export function runningBlock(options: RunningBlock): string {
   const { config, apiUrls } = options;
   const { clients, source } = options.clients;
@@ -34,12 +47,10 @@ export function runningBlock(options: RunningBlock): string {
     : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
   const apiLines = apiUrls.map((url, i) => `  ${apiUrls.length > 1 ? `api ${i + 1}      ` : 'api          '}${url}   (OpenAPI: ${url}/openapi.json)`);
   const [apiUrl] = apiUrls;
-  // The sandbox's inbox, when the first client's webhooks go there (the development client's do).
-  const sandboxPages = tenantPageUrls(Number(new URL(options.sandboxUrl).port));
-  const inbox = client.webhookUrl === sandboxPages.webhookUrl ? sandboxPages.webhookUrl.replace('127.0.0.1', 'localhost') : null;
-  const returnUrl = client.redirectUrls?.[0];
-  const hostedNote = [returnUrl ? `returns to ${returnUrl}` : null, inbox ? 'sends its webhooks to the inbox' : null].filter(Boolean).join(' and ');
-  const body = JSON.stringify({ flow: 'consent-only', tag: 'REF-1', ...(inbox ? { webhook: true } : {}), ...(returnUrl ? { returnUrl } : {}) });
+  const sandboxPort = Number(new URL(options.sandboxUrl).port);
+  const extras = tryExtras(options.clients, sandboxPort);
+  const inbox = extras ? `${options.sandboxUrl}${INBOX_PATH}` : null;
+  const body = JSON.stringify({ flow: 'consent-only', tag: 'REF-1', ...extras });
   return [
     '',
     options.headline,
@@ -47,12 +58,14 @@ export function runningBlock(options: RunningBlock): string {
     ...(options.uiUrl ? [`  Temporal UI  ${options.uiUrl.replace('127.0.0.1', 'localhost')}`] : []),
     `  Temporal     ${options.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
     `  sandboxes    ${options.sandboxUrl}/attestr  ${options.sandboxUrl}/finqware`,
-    ...(inbox ? [`  inbox        ${inbox}   (the ${dev ? 'dev ' : ''}client's webhooks, each signature checked)`] : []),
+    ...(inbox ? [`  inbox        ${inbox}   (the dev client's webhooks, each signature checked)`] : []),
     ...(options.extra ?? []),
     ...credentials,
     '',
     'Try:',
-    ...(options.hostedUrl ? [`  open         ${options.hostedUrl}   (a consent-only session made for you${hostedNote ? `: finish it, it ${hostedNote}` : ''})`] : []),
+    ...(options.hostedUrl
+      ? [`  open         ${options.hostedUrl}   (a consent-only session made for you${extras ? `: finish it, it returns to ${extras.returnUrl} and sends its webhooks to the inbox` : ''})`]
+      : []),
     `  curl ${apiUrl}/readyz`,
     `  curl -u '${client.id}:${dev ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
     `    -d '${body}' ${apiUrl}/api/v1/public/flowx/handshake`,

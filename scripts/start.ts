@@ -14,7 +14,7 @@ import { tenantPageUrls } from '../src/util/tenant-pages';
 import { openAccessLog } from './access-log';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
-import { runningBlock } from './running-block';
+import { runningBlock, tryExtras } from './running-block';
 import { Supervisor } from './supervisor';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
@@ -37,17 +37,16 @@ async function waitUntilApiReady(url: string, timeoutMs: number): Promise<void> 
 
 /**
  * A consent-only session of the first client, for the Try block: its hosted page is what a user
- * sees; it returns to the client's first redirect URL and sends webhooks when the client has
- * them (the development client has both: the sandbox's pages). Null when the create fails (the
- * block still prints; the curl below shows how).
+ * sees; for the development client it also returns to the sandbox's page and sends its webhooks
+ * to the sandbox's inbox (`extras`). Null when the create fails (the block still prints; the
+ * curl below shows how).
  */
-async function demoSession(apiUrl: string, client: TenantClient): Promise<string | null> {
+async function demoSession(apiUrl: string, client: TenantClient, extras: object | null): Promise<string | null> {
   try {
-    const returnUrl = client.redirectUrls?.[0];
     const answer = await fetch(`${apiUrl}/api/v1/public/flowx/handshake`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}` },
-      body: JSON.stringify({ flow: 'consent-only', tag: 'REF-try', ...(client.webhookUrl && client.webhookSecret ? { webhook: true } : {}), ...(returnUrl ? { returnUrl } : {}) }),
+      body: JSON.stringify({ flow: 'consent-only', tag: 'REF-try', ...extras }),
       signal: AbortSignal.timeout(10_000),
     });
     return answer.ok ? ((await answer.json()) as { url: string }).url : null;
@@ -128,7 +127,7 @@ async function main(): Promise<void> {
     return;
   }
   const temporal: DevServer = server!;
-  const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, clients.clients[0]);
+  const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, clients.clients[0], tryExtras(clients, config.sandbox.port));
 
   process.stdout.write(
     runningBlock({

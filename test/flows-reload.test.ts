@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { basic, spawnApi, TENANT_A, type RunningApi } from './helpers/api';
 import { testEnv } from './helpers/stack';
-import { FLOW_FAILED_TO_LOAD } from '../src/api/flow-resolution';
 
 const consentOnly = JSON.parse(readFileSync(join(__dirname, '..', 'flows', 'consent-only.json'), 'utf8')) as Record<string, unknown> & {
   draft: { initial: string };
@@ -106,7 +105,7 @@ test('a running api picks up new, changed, published and removed flow files, and
   expect(await create(apis[0], 'consent-only')).toEqual({ status: 200, code: undefined });
   expect(await create(apis[0], 'not-broken')).toEqual({ status: 400, code: 4002 });
   // The flow its file names did not load: the tenant is told so, and nothing of the problems.
-  expect(await create(apis[0], 'broken')).toEqual({ status: 400, code: 4002, details: FLOW_FAILED_TO_LOAD });
+  expect(await create(apis[0], 'broken')).toEqual({ status: 400, code: 4002, details: 'the flow is not available: its definition failed to load; ask the operator' });
 
   // An invalid edit of a flow that serves: its last valid version keeps serving.
   writeFlow('hot-flow.json', { ...consentOnly, id: 'hot-flow', name: 'Hot flow', snapshots: {}, draft: { ...consentOnly.draft, initial: 'nowhere' } });
