@@ -45,7 +45,7 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   const body = JSON.stringify({ code: 4001, message: 'Malformed data or missing required parameter values', details: message });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+      `x-request-id: ${randomUUID()}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -120,8 +120,8 @@ export function guardedServerOptions(sendError: (request: FastifyRequest, reply:
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request, reply) => {
       // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path. No route, so
-      // no onSend hook runs: the request id is set here.
-      reply.header('x-request-id', request.id);
+      // no onSend hook runs: the headers every answer has are set here.
+      reply.header('x-request-id', request.id).header('cache-control', 'no-store');
       sendError(request, reply, new RequestGuardError(400, 'invalid_request', 'the request URL is malformed'));
     },
   };
