@@ -145,7 +145,10 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyE
     }
   }
   if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
-  if (failure instanceof DeviceError) return reply.code(failure.http).send(failure.body(request.id));
+  if (failure instanceof DeviceError) {
+    request.deviceErrorCode = failure.code;
+    return reply.code(failure.http).send(failure.body(request.id));
+  }
   return reply.code(failure.status).send(failure.body());
 }
 
