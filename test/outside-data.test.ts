@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type Payload } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { freePort } from '../scripts/dev-server';
 import { signResult } from '../src/result-signature';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
@@ -24,6 +24,7 @@ import {
   submitStepUpdate,
   type InboundRefusal,
   type SessionInput,
+  webhookOutboxWorkflowId,
 } from '../src/workflows/messages';
 import { MAX_WAKE_FETCHES } from '../src/workflows/session/runner';
 import { startApi, type Api } from './helpers/api';
@@ -97,6 +98,21 @@ async function recordedRefusals(events: HistoryEvent[]): Promise<InboundRefusal[
   return refusals;
 }
 
+/** Runs `use` with a client whose every payload claims to be encrypted under a key no one has. */
+async function withForger(use: (forger: Client) => Promise<void>): Promise<void> {
+  const garbage = async (payloads: Payload[]) =>
+    payloads.map(() => ({
+      metadata: { encoding: Buffer.from('binary/encrypted'), 'encryption-key-id': Buffer.from(`session-${'0'.repeat(32)}`), 'encryption-cipher': Buffer.from('AES256GCM') },
+      data: randomBytes(64),
+    }));
+  const connection = await Connection.connect({ address: stack.config.temporal.address });
+  try {
+    await use(new Client({ connection, namespace: stack.config.temporal.namespace, dataConverter: { payloadCodecs: [{ encode: garbage, decode: async (p) => p }] } }));
+  } finally {
+    await connection.close();
+  }
+}
+
 function failedTasks(events: HistoryEvent[]): number {
   return events.filter((e) => e.workflowTaskFailedEventAttributes).length;
 }
@@ -163,15 +179,16 @@ describe('wake-ups', () => {
     // A completion Attestr once signed, posted again and again (any body Attestr ever signed would do).
     const body = { _id: handshakeId, tag: `${sessionRef(sessionId)}.aadhaar.2`, result: FORGED_RESULT, resultSignature: signResult(FORGED_RESULT, SANDBOX_CREDENTIALS.attestr.secret) };
     const posts = await Promise.all(Array.from({ length: 50 }, () => api.call('POST', '/webhooks/attestr', { body, as: null })));
-    expect(new Set(posts.map((p) => p.status))).toEqual(new Set([202]));
     const handle = stack.client.workflow.getHandle(workflowId);
     await Promise.all(Array.from({ length: 50 }, () => handle.signal('attestrResult')));
-    const events = await settled(workflowId, 100);
+    const events = await settled(workflowId, posts.filter((p) => p.status === 202).length + 50);
+    const asked = async () => ((await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ method: string; path: string }>).filter((c) => c.method === 'GET' && c.path.includes(handshakeId)).length;
+    expect(await asked()).toBeLessThanOrEqual(MAX_WAKE_FETCHES);
 
+    expect(new Set(posts.map((p) => p.status))).toEqual(new Set([202]));
     const fetches = activityOutcomes(events, 'attestrFetchVerifiedResult');
     expect(fetches.length).toBeGreaterThanOrEqual(1);
     expect(fetches.length).toBeLessThanOrEqual(MAX_WAKE_FETCHES);
-    const asked = async () => ((await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ method: string; path: string }>).filter((c) => c.method === 'GET' && c.path.includes(handshakeId)).length;
     expect(await asked()).toBe(fetches.length);
     expect(failedTasks(events)).toBe(0);
 
@@ -190,6 +207,22 @@ describe('wake-ups', () => {
       return activityOutcomes(seen, 'attestrFetchVerifiedResult').includes('ok') ? seen : undefined;
     }, 30_000, 'the wake-up fetch');
     expect(activityOutcomes(events, 'attestrFetchVerifiedResult')).toEqual(['ok']);
+    // The wake-up's cost in history (docs/security/outside-data.md): the signal and its task, the
+    // patch marker, the fetch, and the task its answer wakes; 4 events when the signal carried the result.
+    const woken = (await settled(workflowId, 1)).slice(events.findIndex((e) => e.workflowExecutionSignaledEventAttributes));
+    expect(woken.map((e) => e.eventType)).toEqual([
+      'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED',
+      'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
+      'EVENT_TYPE_WORKFLOW_TASK_STARTED',
+      'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
+      'EVENT_TYPE_MARKER_RECORDED',
+      'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED',
+      'EVENT_TYPE_ACTIVITY_TASK_STARTED',
+      'EVENT_TYPE_ACTIVITY_TASK_COMPLETED',
+      'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
+      'EVENT_TYPE_WORKFLOW_TASK_STARTED',
+      'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
+    ].map((name) => temporal.api.enums.v1.EventType[name as keyof typeof temporal.api.enums.v1.EventType]));
     const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
     expect(aadhaar.data.step).toBe('bank');
     expect(activityOutcomes(await historyOf(workflowId), 'attestrFetchVerifiedResult')).toEqual(['ok']);
@@ -231,18 +264,7 @@ describe('payloads in a session started with encryption', () => {
 
   test('a payload that cannot be decrypted (a made-up key) is refused and recorded, without a failed workflow task', async () => {
     const { sessionId, workflowId } = await kycAtAadhaar('REF-undecryptable');
-    const garbage = async (payloads: Payload[]) =>
-      payloads.map(() => ({
-        metadata: { encoding: Buffer.from('binary/encrypted'), 'encryption-key-id': Buffer.from('session-00000000000000000000000000000000'), 'encryption-cipher': Buffer.from('AES256GCM') },
-        data: randomBytes(64),
-      }));
-    const connection = await Connection.connect({ address: stack.config.temporal.address });
-    try {
-      const forger = new Client({ connection, namespace: stack.config.temporal.namespace, dataConverter: { payloadCodecs: [{ encode: garbage, decode: async (p) => p }] } });
-      await forger.workflow.getHandle(workflowId).signal('attestrResult', { result: FORGED_RESULT });
-    } finally {
-      await connection.close();
-    }
+    await withForger((forger) => forger.workflow.getHandle(workflowId).signal('attestrResult', { result: FORGED_RESULT }));
     const events = await eventually(async () => {
       const seen = await historyOf(workflowId);
       return (await recordedRefusals(seen)).length > 0 || failedTasks(seen) > 0 ? seen : undefined;
@@ -252,6 +274,15 @@ describe('payloads in a session started with encryption', () => {
     expect(activityOutcomes(events, 'attestrFetchVerifiedResult')).toEqual([]);
     // The session still answers and moves.
     expect((await stack.gateway.status(sessionId)).status).toBe('in_progress');
+  });
+
+  test('a webhook outbox ignores an event it cannot decrypt, without a failed workflow task', async () => {
+    const workflowId = webhookOutboxWorkflowId(`outside-data-${randomBytes(8).toString('hex')}`);
+    const outbox = await stack.client.workflow.start('webhookOutboxWorkflow', { taskQueue: stack.taskQueue, workflowId, args: [{ sealedSessionId: 'sealed', clientId: 'tenant-a' }] });
+    await withForger((forger) => forger.workflow.getHandle(workflowId).signal('webhookEvent', { id: 'forged.1', seq: 1, type: 'session.consumed', occurredAt: 0, data: {} }));
+    await outbox.signal('closeOutbox');
+    expect(await outbox.result()).toEqual({ delivered: 0, failed: 0, gone: false });
+    expect(failedTasks(await historyOf(workflowId))).toBe(0);
   });
 
   test('a session started before encryption (its input unencrypted) keeps taking unencrypted payloads', async () => {
