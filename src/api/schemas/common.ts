@@ -15,7 +15,7 @@ export const backendError = {
   type: 'object',
   description: "Attestr's error shape.",
   properties: {
-    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (README, Backend API): 5031 (session data keys unavailable) and 5032 (Temporal recovering the session) are retried after Retry-After.' },
+    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (docs/reference/errors.md): 5031 (session data keys unavailable) and 5032 (Temporal recovering the session) are retried after Retry-After.' },
     message: { type: 'string' },
     details: { type: 'string' },
   },
@@ -45,6 +45,13 @@ export const deviceError = {
  * per-tenant `__client_<client id>`).
  */
 export const deviceCredentialOptional: Array<Record<string, string[]>> = [{}, { deviceBearer: [] }, { deviceCookie: [] }];
+
+/**
+ * Text in a request body: no control characters but tab, line feed and carriage return. Every
+ * string of every body is checked for them anyway (request-guards.ts, 400); the pattern says so
+ * in /openapi.json.
+ */
+export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$';
 
 /** A free-form JSON object (stage input and output, step data). */
 export const anyObject = { type: 'object', additionalProperties: true } as const;
