@@ -29,7 +29,7 @@ const NO_KEYS: KeyStore = {
 function plainEncryption(namespace: string): Encryption {
   const keys = new CachedKeyStore(NO_KEYS);
   // Default data converter: payloads as plain JSON, failures as the SDK writes them.
-  return { keys, codec: new EncryptionCodec(keys, { namespace }), dataConverter: {}, close: () => keys.close() };
+  return { keys, codec: new EncryptionCodec(keys, { namespace }), dataConverter: {}, workerDataConverter: {}, close: () => keys.close() };
 }
 
 async function api(): Promise<void> {

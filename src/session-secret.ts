@@ -12,8 +12,9 @@
  *   HMAC, under SESSION_SECRET, of the session id and the step's update id, so a retried
  *   request (on any api replica) gets the same nonce back without the workflow holding it.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from './config';
+import { canonicalJson } from './util/json';
 import { embeddedSecret } from './util/secret-file';
 import { sessionWorkflowIdOfRef } from './workflows/messages';
 
@@ -55,6 +56,7 @@ export class SessionSecret {
   private readonly nonceKey: Buffer;
   private readonly sealKey: Buffer;
   private readonly ivKey: Buffer;
+  private readonly eventKey: Buffer;
 
   constructor(secret: string) {
     if (secret.length < 32) throw new SessionSecretError('must have at least 32 characters');
@@ -63,6 +65,24 @@ export class SessionSecret {
     this.nonceKey = derive('next-nonce');
     this.sealKey = derive('seal-session-id');
     this.ivKey = derive('seal-session-id-iv');
+    this.eventKey = derive('backend-event-proof');
+  }
+
+  /**
+   * The api's proof that a backend event came through it (an authenticated tenant) to this
+   * session: an HMAC of the session's workflow id and the event. The worker checks it before the
+   * session takes the event, so access to Temporal alone cannot make one up.
+   */
+  eventProof(workflowId: string, event: { eventId: string; type: string; data: unknown }): string {
+    const content = canonicalJson({ eventId: event.eventId, type: event.type, data: event.data });
+    return createHmac('sha256', this.eventKey).update(`${workflowId}\u0000${content}`).digest('base64url');
+  }
+
+  verifyEventProof(workflowId: string, event: { eventId: string; type: string; data: unknown; proof?: unknown }): boolean {
+    if (typeof event.proof !== 'string') return false;
+    const expected = Buffer.from(this.eventProof(workflowId, event));
+    const given = Buffer.from(event.proof);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /** The nonce a step's answer hands out: the same for the same session and update id, on any replica. */

@@ -128,7 +128,7 @@ export async function createSessionWorker(
   const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
-  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
   const worker = await Worker.create({
     connection,
@@ -137,8 +137,9 @@ export async function createSessionWorker(
     ...source,
     ...deploymentOptions,
     activities,
-    // Payloads encrypted with each session's key; failure messages and stack traces too.
-    dataConverter: encryption.dataConverter,
+    // Payloads encrypted with each session's key; failure messages and stack traces too. What
+    // cannot be decrypted reaches the workflow as a refused value, never a failed task.
+    dataConverter: encryption.workerDataConverter,
     shutdownGraceTime: '10 seconds',
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
@@ -151,7 +152,7 @@ export async function createSessionWorker(
         taskQueue: providerTaskQueue(taskQueue, provider),
         // Every activity may land here (a session of older code schedules them on its own queue).
         activities,
-        dataConverter: encryption.dataConverter,
+        dataConverter: encryption.workerDataConverter,
         shutdownGraceTime: '10 seconds',
         // Part of the same version: a pinned session's provider calls go to its own build's workers.
         ...deploymentOptions,

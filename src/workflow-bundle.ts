@@ -23,12 +23,14 @@ export interface BundleSource {
 
 /** Bundles the workflow code of a source tree; the code the worker loads. */
 export async function bundleWorkflows({ root, workflowsPath = join(root, 'src', 'workflows') }: BundleSource): Promise<string> {
-  // Failure messages and stack traces are encoded (and so encrypted) from inside workflows too;
-  // a tree from before payload encryption has no converter.
+  // Failure messages and stack traces are encoded (and so encrypted) from inside workflows too,
+  // and values not decrypted are marked; a tree from before either has no such converter.
   const failureConverter = join(root, 'src', 'keys', 'failure-converter.ts');
+  const payloadConverter = join(root, 'src', 'keys', 'payload-converter.ts');
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     ...(existsSync(failureConverter) ? { failureConverterPath: failureConverter } : {}),
+    ...(existsSync(payloadConverter) ? { payloadConverterPath: payloadConverter } : {}),
     // Module names relative to the root, and a linked node_modules kept under the root's name:
     // the bundle does not depend on where the tree is.
     webpackConfigHook: (config) => ({ ...config, context: root, resolve: { ...config.resolve, symlinks: false } }),

@@ -10,10 +10,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { loadConfig } from '../src/config';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { freePort } from '../scripts/dev-server';
+import { sessionWorkflowId } from '../src/session-secret';
 import type { TenantClient } from '../src/tenants/registry';
 import { basic, DEVICE_TOKEN_SECRET, spawnApi, type RunningApi } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
@@ -303,4 +305,30 @@ test('webhook delivery attempts are counted by outcome', async () => {
   const name = 'sessionflow_webhook_deliveries_total';
   // The worker counts an attempt once the receiver's answer reached it: a moment after the receiver counted.
   await expectWorkerCounter(name, { delivered: receiver.accepted, refused: receiver.refused });
+});
+
+test('outside data a session refused is counted: a result that does not verify at its source, a payload not encrypted, and wake-ups by outcome', async () => {
+  const kyc = await handshake('kyc-basic');
+  const identity = await step(kyc, 'kyc-basic', 'input', await launch(kyc), 'identity', IDENTITY);
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(kyc));
+  await sandboxCall(stack, 'POST', '/attestr/_faults', { badSignature: true, count: 1 });
+  await completeAttestr(stack, identity.body.data.handshakeId);
+  // A wake-up carries nothing; the session fetches the result, whose signature Attestr (here) got wrong.
+  await handle.signal('attestrResult');
+  const refusedResults = 'sessionflow_provider_results_refused_total';
+  const labels = { provider: 'attestr', reason: 'bad_signature' };
+  await eventually(async () => ((await scrape(workerMetricsUrl)).metrics.sum(refusedResults, labels) - before.worker.sum(refusedResults, labels) === 1 ? true : undefined), 20_000);
+  // The same signal with content, sent without the codec: refused unread.
+  const connection = await Connection.connect({ address: stack.config.temporal.address });
+  try {
+    await new Client({ connection, namespace: stack.config.temporal.namespace }).workflow.getHandle(sessionWorkflowId(kyc)).signal('attestrResult', { result: { forged: true } });
+  } finally {
+    await connection.close();
+  }
+  const refusedInbound = 'sessionflow_inbound_refused_total';
+  const inbound = { message: 'attestrResult', reason: 'unencrypted' };
+  await eventually(async () => ((await scrape(workerMetricsUrl)).metrics.sum(refusedInbound, inbound) - before.worker.sum(refusedInbound, inbound) === 1 ? true : undefined), 20_000);
+  const { metrics } = await scrape(workerMetricsUrl);
+  for (const name of [refusedResults, refusedInbound, 'sessionflow_attestr_wakeups_total']) expect(metrics.families.get(name)?.type).toBe('counter');
+  expect(metrics.sum('sessionflow_attestr_wakeups_total', { outcome: 'fetched' }) - before.worker.sum('sessionflow_attestr_wakeups_total', { outcome: 'fetched' })).toBe(1);
 });

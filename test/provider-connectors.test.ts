@@ -44,27 +44,31 @@ async function activityNames(sessionId: string): Promise<string[]> {
 }
 
 describe("Attestr's completion webhook", () => {
-  test('reaches the session as a signal, and the stage uses it without asking Attestr again', async () => {
+  test('wakes the session, which fetches and verifies the result once; the stage then uses it without asking Attestr again', async () => {
     const { sessionId, identity, handshakeId } = await kycAtAadhaar('REF-webhook');
     await completeAttestr(stack, handshakeId);
     const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
     await eventually(async () => {
       const events = (await handle.fetchHistory()).events ?? [];
-      return events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attestrResult') ? true : undefined;
-    }, 10_000, 'the webhook signal');
+      const fetch = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attestrFetchVerifiedResult');
+      return fetch && events.some((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(fetch.eventId)) ? true : undefined;
+    }, 10_000, 'the wake-up fetch to complete');
+    const signals = ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attestrResult');
+    // The signal carries nothing: the session takes no fact from it.
+    expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes?.input?.payloads ?? [])).toEqual([[]]);
     const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
     expect(aadhaar.data.step).toBe('bank');
-    expect(await activityNames(sessionId)).not.toContain('attestrFetchVerifiedResult');
-    // One fetch by id, the api's own check of the webhook; the workflow asked nothing more.
+    expect((await activityNames(sessionId)).filter((name) => name === 'attestrFetchVerifiedResult')).toHaveLength(1);
+    // One fetch by id, the session's own; the api asked Attestr nothing.
     const calls = (await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ method: string; path: string }>;
     expect(calls.filter((c) => c.method === 'GET' && c.path.includes(handshakeId))).toHaveLength(1);
   });
 
-  test('a webhook whose signature does not verify is refused and changes nothing', async () => {
+  test('a webhook whose signature does not verify, or that names no session, is refused and changes nothing', async () => {
     const { sessionId, handshakeId } = await kycAtAadhaar('REF-webhook-forged');
     const result = { FSforged: { input: {}, output: { name: 'Forged' } } };
     const forged = await api.call('POST', '/webhooks/attestr', {
-      body: { event: 'handshake.completed', _id: handshakeId, tag: `${sessionId}.aadhaar.2`, result, resultSignature: signResult(result, 'not-the-secret') },
+      body: { event: 'handshake.completed', _id: handshakeId, tag: `${sessionRef(sessionId)}.aadhaar.2`, result, resultSignature: signResult(result, 'not-the-secret') },
       as: null,
     });
     expect(forged).toMatchObject({ status: 401, body: { code: 4016 } });
@@ -72,29 +76,23 @@ describe("Attestr's completion webhook", () => {
     expect(events.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
 
     const signed = { result, resultSignature: signResult(result, SANDBOX_CREDENTIALS.attestr.secret) };
-    const unknown = await api.call('POST', '/webhooks/attestr', { body: { _id: 'DSnosuchhandshake', tag: 'x', ...signed }, as: null });
-    expect(unknown).toMatchObject({ status: 403, body: { code: 4031 } });
-    // A validly signed result replayed under this session's handshake id: the api asks Attestr
-    // about that handshake, which has no result yet, so nothing reaches the session.
-    const replayed = await api.call('POST', '/webhooks/attestr', { body: { _id: handshakeId, tag: `${sessionId}.aadhaar.2`, ...signed }, as: null });
-    expect(replayed).toMatchObject({ status: 409, body: { code: 4001 } });
-    const after = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
-    expect(after.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
+    for (const tag of ['x', 'device-client-x.aadhaar.2', `${'0'.repeat(32)}.aadhaar.2`]) {
+      const unknown = await api.call('POST', '/webhooks/attestr', { body: { _id: 'DSnosuchhandshake', tag, ...signed }, as: null });
+      expect(unknown).toMatchObject({ status: 403, body: { code: 4031 } });
+    }
   });
 
-  test('a webhook arriving while Attestr rate-limits us answers 503 5033 with its Retry-After, and changes nothing', async () => {
-    const { sessionId, handshakeId } = await kycAtAadhaar('REF-webhook-busy');
-    const result = { FSbusy: { input: {}, output: { name: 'Busy' } } };
-    const body = { _id: handshakeId, tag: `${sessionId}.aadhaar.2`, result, resultSignature: signResult(result, SANDBOX_CREDENTIALS.attestr.secret) };
-    await sandboxCall(stack, 'POST', '/attestr/_faults', { status: 429, code: 4291, retryAfter: 7, count: 1 });
-    const busy = await api.call('POST', '/webhooks/attestr', { body, as: null });
-    expect(busy).toMatchObject({ status: 503, body: { code: 5033 } });
-    expect(busy.headers['retry-after']).toBe('7');
-    // The repeat reaches Attestr, which has no result for this handshake yet: nothing reached the session.
-    const repeated = await api.call('POST', '/webhooks/attestr', { body, as: null });
-    expect(repeated).toMatchObject({ status: 409, body: { code: 4001 } });
-    const events = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
-    expect(events.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
+  test("a validly signed result replayed under this session's tag only wakes it: Attestr, asked, has no result, and nothing changes", async () => {
+    const { sessionId, handshakeId } = await kycAtAadhaar('REF-webhook-replayed');
+    const result = { FSreplayed: { input: {}, output: { name: 'Replayed' } } };
+    const body = { _id: handshakeId, tag: `${sessionRef(sessionId)}.aadhaar.2`, result, resultSignature: signResult(result, SANDBOX_CREDENTIALS.attestr.secret) };
+    const replayed = await api.call('POST', '/webhooks/attestr', { body, as: null });
+    expect(replayed).toMatchObject({ status: 202, body: { received: true } });
+    await eventually(async () => ((await activityNames(sessionId)).includes('attestrFetchVerifiedResult') ? true : undefined), 10_000, 'the wake-up fetch');
+    await eventually(async () => ((await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).describe()).raw.pendingActivities?.length ? undefined : true));
+    const view = await stack.gateway.view(sessionId);
+    expect(view.status).toMatchObject({ status: 'in_progress', stage: 'aadhaar' });
+    expect(JSON.stringify(view.result)).not.toContain('Replayed');
   });
 });
 

@@ -10,7 +10,8 @@ import type { FinqwareConnector } from '../providers/finqware';
 import type { HttpStageConnector } from '../providers/http-stage';
 import type { HttpRequestSpec } from '../flows/core/http-stage';
 import type { ProviderName } from '../flows/core/types';
-import type { WebhookEvent } from '../workflows/messages';
+import type { BackendEventArgs, InboundRefusal, WebhookEvent } from '../workflows/messages';
+import type { SessionSecret } from '../session-secret';
 import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
 import type { SessionShredder } from './shred';
 import { failedDeliveryOutcome, type WebhookSender } from './webhooks';
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   http: HttpStageConnector;
   webhooks: WebhookSender;
   shredder: SessionShredder;
+  /** Checks the api's proofs on backend events. */
+  sessionSecret: SessionSecret;
   /** The longest a provider's daily quota is waited for before the stage fails. */
   quotaWaitCapMs: number;
   metrics: WorkerMetrics;
@@ -56,6 +59,8 @@ async function callProvider<T>(deps: ActivityDeps, provider: ProviderName, work:
       throw err;
     }
     outcome = err.type;
+    // Refused at the source check: the result never reaches the session.
+    if (err.type === 'ProviderSignatureInvalid') deps.metrics.providerResultRefused({ provider, reason: codeLabel(provider, err.details) });
     const failure = err.toFailure({ quotaWaitCapMs: deps.quotaWaitCapMs });
     if (willRetry(failure, attempt, retryPolicy)) deps.metrics.providerRetry({ provider, type: err.type, code: codeLabel(provider, err.details) });
     throw failure;
@@ -70,8 +75,9 @@ export function createActivities(deps: ActivityDeps) {
     attestrCreateHandshake(args: { flow: string; snapshot: string | null; tag: string }) {
       return providerCall('attestr', () => deps.attestr.createHandshake(args));
     },
-    attestrFetchVerifiedResult(args: { handshakeId: string }) {
-      return providerCall('attestr', () => deps.attestr.fetchVerifiedResult(args.handshakeId));
+    /** `tag`: the one the handshake was created with; absent in calls scheduled before it was checked. */
+    attestrFetchVerifiedResult(args: { handshakeId: string; tag?: string }) {
+      return providerCall('attestr', () => deps.attestr.fetchVerifiedResult(args.handshakeId, args.tag));
     },
     finqwareCreateSession(args: { tenantUserId: string; skill: string }) {
       return providerCall('finqware', () => deps.finqware.createSession(args));
@@ -92,6 +98,20 @@ export function createActivities(deps: ActivityDeps) {
         deps.metrics.webhookDelivery(failedDeliveryOutcome(err));
         throw err;
       }
+    },
+    /**
+     * A local activity: a session refused a message unread. Its marker is the refusal's record in
+     * the session's history, and it is counted here, once (a replay reads the marker instead).
+     */
+    async recordInboundRefusal(args: InboundRefusal): Promise<InboundRefusal> {
+      deps.metrics.inboundRefusal(args);
+      return args;
+    },
+    /** A local activity: whether a backend event carries the api's proof for this session (its marker records the answer). */
+    async verifyBackendEvent(args: { workflowId: string; event: BackendEventArgs }): Promise<{ proven: boolean }> {
+      const proven = deps.sessionSecret.verifyEventProof(args.workflowId, args.event);
+      if (!proven) deps.metrics.inboundRefusal({ message: 'deliverEvent', reason: 'unproven' });
+      return { proven };
     },
     destroySessionKey(args: { sessionWorkflowId: string }) {
       return deps.shredder.destroyWhenClosed(args.sessionWorkflowId);

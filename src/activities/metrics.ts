@@ -10,6 +10,8 @@ import { noopMetricMeter, type ApplicationFailure, type MetricCounter, type Metr
 export const WORKER_METRICS = {
   providerCallDuration: 'sessionflow_provider_call_duration',
   providerRetries: 'sessionflow_provider_retries',
+  providerResultsRefused: 'sessionflow_provider_results_refused',
+  inboundRefused: 'sessionflow_inbound_refused',
   webhookDeliveries: 'sessionflow_webhook_deliveries',
 } as const;
 
@@ -50,12 +52,20 @@ export function codeLabel(provider: string, details: { code?: string; status?: n
 export class WorkerMetrics {
   private readonly providerCalls: MetricHistogram;
   private readonly providerRetries: MetricCounter;
+  private readonly providerResultsRefused: MetricCounter;
+  private readonly inboundRefused: MetricCounter;
   private readonly webhookDeliveries: MetricCounter;
 
   /** Records on `meter`: the runtime's, which exports them when a Prometheus port is set. */
   constructor(meter: MetricMeter = noopMetricMeter) {
     this.providerCalls = meter.createHistogram(WORKER_METRICS.providerCallDuration, 'float', 'seconds', 'Provider call attempts, by provider, activity and outcome (ok or the failure type)');
     this.providerRetries = meter.createCounter(WORKER_METRICS.providerRetries, undefined, 'Provider call attempts that failed and that Temporal retries, by provider, failure type and error code');
+    this.providerResultsRefused = meter.createCounter(
+      WORKER_METRICS.providerResultsRefused,
+      undefined,
+      'Provider results refused at their source check (a signature that does not verify, the answer of another handshake), by provider and reason',
+    );
+    this.inboundRefused = meter.createCounter(WORKER_METRICS.inboundRefused, undefined, 'Messages a session refused before reading them (a payload not encrypted, or not decryptable; an event without a valid proof), by message and reason');
     this.webhookDeliveries = meter.createCounter(WORKER_METRICS.webhookDeliveries, undefined, 'Webhook delivery attempts, by outcome');
   }
 
@@ -65,6 +75,14 @@ export class WorkerMetrics {
 
   providerRetry(labels: { provider: string; type: string; code: string }): void {
     this.providerRetries.add(1, labels);
+  }
+
+  providerResultRefused(labels: { provider: string; reason: string }): void {
+    this.providerResultsRefused.add(1, labels);
+  }
+
+  inboundRefusal(labels: { message: string; reason: string }): void {
+    this.inboundRefused.add(1, labels);
   }
 
   webhookDelivery(outcome: WebhookDeliveryOutcome): void {

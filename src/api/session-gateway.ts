@@ -53,7 +53,6 @@ import {
   sessionWorkflowIdOfRef,
   submitStepUpdate,
   viewQuery,
-  type AttestrDelivery,
   type LaunchAnswer,
   type RefusalType,
   type ResultView,
@@ -554,13 +553,14 @@ export class SessionGateway {
   }
 
   /**
-   * Hands a verified Attestr result to the session (the stage uses it instead of polling). The
+   * Wakes the session for an Attestr result (it fetches and verifies the result itself). The
    * session is named by the ref the Attestr tag carries (sessions from before: their id).
    */
-  async deliverAttestrResult(ref: string, delivery: AttestrDelivery): Promise<void> {
-    const workflowId = /^[0-9a-f]{32}$/.test(ref) ? sessionWorkflowIdOfRef(ref) : legacySessionWorkflowId(ref);
+  async wakeForAttestr(ref: string): Promise<void> {
+    const workflowId = /^[0-9a-f]{32}$/.test(ref) ? sessionWorkflowIdOfRef(ref) : isSessionId(ref) ? legacySessionWorkflowId(ref) : null;
+    if (workflowId === null) throw new SessionNotFoundError('session not found');
     try {
-      await this.client.workflow.getHandle(workflowId).signal(attestrResultSignal, delivery);
+      await this.client.workflow.getHandle(workflowId).signal(attestrResultSignal);
     } catch (err) {
       refusalOf(err);
     }
@@ -596,10 +596,16 @@ export class SessionGateway {
     return Object.fromEntries(counts) as Record<SessionStatus, number>;
   }
 
-  /** Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only. */
-  async deliverEvent(sessionId: string, event: BackendEventArgs): Promise<StatusView> {
+  /**
+   * Hands a backend event to a session waiting in a `wait` stage; the event id makes it once-only.
+   * It carries the api's proof that it came through here, which the session checks.
+   */
+  async deliverEvent(sessionId: string, event: Omit<BackendEventArgs, 'proof'>): Promise<StatusView> {
     try {
-      const view = await this.onSession(sessionId, (handle) => handle.executeUpdate(deliverEventUpdate, { args: [event], updateId: `event-${event.eventId}` }));
+      const view = await this.onSession(sessionId, (handle) => {
+        const args: BackendEventArgs = { ...event, proof: this.secret.eventProof(handle.workflowId, event) };
+        return handle.executeUpdate(deliverEventUpdate, { args: [args], updateId: `event-${event.eventId}` });
+      });
       return { ...view, sessionId };
     } catch (err) {
       return refusalOf(err);

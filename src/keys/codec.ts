@@ -3,15 +3,20 @@
  * node:crypto with a per-session data key (see payload-keys.ts for which key), the key id in
  * the payload's metadata and bound to the ciphertext as additional data. Decoding follows the
  * key id in the metadata, never the context; payloads written before encryption (no
- * `binary/encrypted` encoding) pass through unchanged, so older sessions keep running.
- * A key that cannot be read fails the call (fail closed): nothing is ever written in plain text.
+ * `binary/encrypted` encoding) pass through, noted as unencrypted (NOT_DECRYPTED_METADATA), so
+ * older sessions keep running and sessions started with encryption refuse them.
+ * A key store that cannot be read fails the call (fail closed): nothing is ever written in plain
+ * text. In the worker (`refuseUndecryptable`) a payload that can never decrypt (no key id, a
+ * destroyed or unknown key, a tampered ciphertext) becomes `{}` noted as undecryptable instead of
+ * an error: an error would fail the workflow task, which Temporal retries for ever.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type DataConverter, type Payload, type PayloadCodec, type SerializationContext } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { KeyStoreUnavailableError } from './errors';
+import { KEY_ID_PATTERN, KeyStoreUnavailableError } from './errors';
 import { isNamespaceKeyId } from './key-ids';
 import type { KeyStore } from './key-store';
+import { NOT_DECRYPTED_METADATA } from './payload-converter';
 import { payloadKey } from './payload-keys';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -69,11 +74,23 @@ export function payloadKeyId(payload: Payload): string | undefined {
   return text(payload.metadata?.[KEY_ID_METADATA]);
 }
 
+/** A payload as it arrived, noted as not encrypted. */
+function notedUnencrypted(payload: Payload): Payload {
+  return { ...payload, metadata: { ...payload.metadata, [NOT_DECRYPTED_METADATA]: Buffer.from('unencrypted') } };
+}
+
+/** What the worker decodes a payload that can never decrypt to: `{}`, noted as undecryptable. */
+function undecryptable(): Payload {
+  return { metadata: { encoding: Buffer.from('json/plain'), [NOT_DECRYPTED_METADATA]: Buffer.from('undecryptable') }, data: Buffer.from('{}') };
+}
+
 export interface EncryptionCodecOptions {
   /** The namespace whose key encodes payloads given without a context. */
   namespace: string;
   /** Called with every key store failure before it is rethrown (the worker pauses polling on it). */
   onKeyStoreError?: (err: KeyStoreUnavailableError) => void;
+  /** The worker's: a payload that can never decrypt decodes to `{}` noted as undecryptable, not an error. */
+  refuseUndecryptable?: boolean;
 }
 
 export class EncryptionCodec implements PayloadCodec {
@@ -114,24 +131,36 @@ export class EncryptionCodec implements PayloadCodec {
   async decode(payloads: Payload[], _context?: SerializationContext): Promise<Payload[]> {
     return Promise.all(
       payloads.map(async (payload) => {
-        if (!isEncrypted(payload)) return payload;
-        const keyId = payloadKeyId(payload);
-        if (!keyId) throw new Error('an encrypted payload has no key id');
-        const key = await this.guard(isNamespaceKeyId(keyId) ? this.namespaceKey(keyId) : this.keys.get(keyId));
-        if (!key) throw new ShreddedPayloadError(keyId);
-        return decryptPayload(payload, keyId, key);
+        if (!isEncrypted(payload)) return notedUnencrypted(payload);
+        try {
+          return await this.decrypt(payload);
+        } catch (err) {
+          // A key store that cannot be read now may tomorrow: that error stands, and is retried.
+          if (!this.options.refuseUndecryptable || err instanceof KeyStoreUnavailableError) throw err;
+          return undecryptable();
+        }
       }),
     );
+  }
+
+  private async decrypt(payload: Payload): Promise<Payload> {
+    const keyId = payloadKeyId(payload);
+    if (!keyId || !KEY_ID_PATTERN.test(keyId)) throw new Error('an encrypted payload has no valid key id');
+    const key = await this.guard(isNamespaceKeyId(keyId) ? this.namespaceKey(keyId) : this.keys.get(keyId));
+    if (!key) throw new ShreddedPayloadError(keyId);
+    return decryptPayload(payload, keyId, key);
   }
 }
 
 /**
- * The failure converter that encodes messages and stack traces (failure-converter.ts), by path:
- * workers and workflow bundles load it from there, and clients use the same file.
+ * The failure converter that encodes messages and stack traces (failure-converter.ts), and the
+ * payload converter that marks what was not decrypted (payload-converter.ts), by path: workers
+ * and workflow bundles load them from there, and clients use the same files.
  */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+export const PAYLOAD_CONVERTER_PATH = require.resolve('./payload-converter');
 
-/** For every client and worker the project creates: the codec and the encoding failure converter. */
+/** For every client and worker the project creates: the codec and the two converters. */
 export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
-  return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH };
+  return { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH, payloadConverterPath: PAYLOAD_CONVERTER_PATH };
 }

@@ -12,12 +12,17 @@ import { openKeyStore } from './key-store';
 export interface Encryption {
   keys: CachedKeyStore;
   codec: EncryptionCodec;
+  /** For clients: a payload that cannot be decrypted is an error. */
   dataConverter: DataConverter;
+  /** For workers: such a payload decodes to a value the workflow refuses (see codec.ts). */
+  workerDataConverter: DataConverter;
   close(): Promise<void>;
 }
 
 export function openEncryption(config: Config, onKeyStoreError?: (err: KeyStoreUnavailableError) => void): Encryption {
   const keys = new CachedKeyStore(openKeyStore({ dataDir: config.dataDir, ...config.keys }), { ttlMs: config.keys.cacheSeconds * 1000 });
-  const codec = new EncryptionCodec(keys, { namespace: config.temporal.namespace, ...(onKeyStoreError ? { onKeyStoreError } : {}) });
-  return { keys, codec, dataConverter: encryptingDataConverter(codec), close: () => keys.close() };
+  const options = { namespace: config.temporal.namespace, ...(onKeyStoreError ? { onKeyStoreError } : {}) };
+  const codec = new EncryptionCodec(keys, options);
+  const workerCodec = new EncryptionCodec(keys, { ...options, refuseUndecryptable: true });
+  return { keys, codec, dataConverter: encryptingDataConverter(codec), workerDataConverter: encryptingDataConverter(workerCodec), close: () => keys.close() };
 }

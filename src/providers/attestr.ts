@@ -49,8 +49,12 @@ export class AttestrConnector {
     return { handshakeId, number: String(field(answer.body, 'number') ?? '') };
   }
 
-  /** The verified result; ProviderResultPending while the user has not finished on the device. */
-  async fetchVerifiedResult(handshakeId: string): Promise<AttestrVerifiedResult> {
+  /**
+   * The verified result; ProviderResultPending while the user has not finished on the device.
+   * The signature covers the result only, so the answer must also name the handshake asked
+   * about, and (when given) the tag it was created with.
+   */
+  async fetchVerifiedResult(handshakeId: string, expectedTag?: string): Promise<AttestrVerifiedResult> {
     const answer = await this.http.request(
       'GET',
       `/api/v1/public/flowx/handshake/${encodeURIComponent(handshakeId)}`,
@@ -68,6 +72,9 @@ export class AttestrConnector {
       throw new ProviderError('ProviderSignatureInvalid', 'attestr result signature does not verify', { ...details, code: 'bad_signature' });
     }
     const tag = field(answer.body, 'tag');
+    if (field(answer.body, '_id') !== handshakeId || (expectedTag !== undefined && tag !== expectedTag)) {
+      throw new ProviderError('ProviderSignatureInvalid', 'attestr answered with the result of another handshake', { ...details, code: 'handshake_mismatch' });
+    }
     return { handshakeId, tag: typeof tag === 'string' ? tag : null, requestId, result: result as Record<string, unknown> };
   }
 

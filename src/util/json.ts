@@ -18,3 +18,22 @@ export function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * Set (not enumerable, so JSON and spreads never see it) on a value decoded from a payload the
+ * codec did not decrypt: `unencrypted`, or `undecryptable` (then the value is `{}`). See
+ * src/keys/payload-converter.ts, which sets it, and src/workflows/session/inbound.ts.
+ */
+const NOT_DECRYPTED = Symbol.for('sessionflow.not-decrypted');
+
+export type NotDecrypted = 'unencrypted' | 'undecryptable';
+
+export function markNotDecrypted(value: unknown, why: NotDecrypted): void {
+  if (typeof value === 'object' && value !== null && Object.isExtensible(value)) Object.defineProperty(value, NOT_DECRYPTED, { value: why });
+}
+
+/** Why `value` was not decrypted, or null when it was (or is not an object, which cannot be marked). */
+export function notDecryptedBecause(value: unknown): NotDecrypted | null {
+  if (typeof value !== 'object' || value === null) return null;
+  return ((value as Record<symbol, unknown>)[NOT_DECRYPTED] as NotDecrypted | undefined) ?? null;
+}

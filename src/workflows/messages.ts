@@ -3,7 +3,7 @@
  * import this module as well as the workflow, so it must stay free of Node built-ins.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { FlowDefinition, JsonSchema, Outcome, StageKind } from '../flows/core/types';
 
 /** Providers whose calls run on an activity task queue of their own, rate-limited by the server. */
@@ -99,8 +99,10 @@ export interface SessionState {
   deviceClientId?: string | null;
   /** Data prepared for the current stage (an Attestr handshake id), handed to the device. */
   prepared: Record<string, unknown> | null;
-  /** A provider result delivered by webhook for the current stage, before the device asked. */
+  /** Attestr's result for the current stage, fetched and verified on a wake-up before the device asked. */
   delivered?: AttestrDelivery | null;
+  /** The Attestr fetches wake-ups made for a stage entry (at most MAX_WAKE_FETCHES per entry). */
+  attestrWakes?: { entry: number; fetches: number };
   result: SessionResult;
   outcome: Outcome | null;
   /** Why the session ended other than by its flow (expiry, step budget), for operators. */
@@ -118,7 +120,10 @@ export interface SessionState {
   retention?: boolean;
 }
 
-/** Attestr's completion webhook, its signature already verified by the api. */
+/**
+ * Attestr's result for a handshake, as the fetch activity verified it at Attestr. (In histories
+ * recorded before wake-ups, the api verified it and the attestrResult signal carried it.)
+ */
 export interface AttestrDelivery {
   handshakeId: string;
   requestId: string | null;
@@ -279,7 +284,12 @@ export const submitStepUpdate = defineUpdate<StepAnswer, [StepArgs]>('submitStep
 export const archiveUpdate = defineUpdate<StatusView, []>('archive');
 /** Ends a live session early (a device ended its sessions); the status becomes expired. */
 export const expireUpdate = defineUpdate<StatusView, [ExpireArgs]>('expire');
-export const attestrResultSignal = defineSignal<[AttestrDelivery]>('attestrResult');
+/**
+ * A wake-up: Attestr may have a result for the handshake the session waits on. Whatever the
+ * signal carries is ignored; the session fetches the result from Attestr and checks its
+ * signature (histories recorded before took an AttestrDelivery from it, see session.ts).
+ */
+export const attestrResultSignal = defineSignal<[unknown?]>('attestrResult');
 export const statusQuery = defineQuery<StatusView>('status');
 export const resultQuery = defineQuery<ResultView>('result');
 /**
@@ -428,6 +438,39 @@ export interface BackendEventArgs {
   eventId: string;
   type: string;
   data: Record<string, unknown>;
+  /**
+   * The api's proof that the event came through it to this session (SessionSecret.eventProof),
+   * checked by the worker before the session takes it. Absent in recorded histories only.
+   */
+  proof?: string;
 }
 
 export const deliverEventUpdate = defineUpdate<StatusView, [BackendEventArgs]>('deliverEvent');
+
+/**
+ * Why a session refused a message without reading it: its payload arrived unencrypted in a
+ * session started with encryption, or could not be decrypted (the worker's codec never throws
+ * on it, see src/keys/codec.ts); or a backend event's proof did not verify.
+ */
+export type InboundRefusalReason = 'unencrypted' | 'undecryptable' | 'unproven';
+
+/** A refusal as the session records it (a local activity's marker) and the worker counts it. */
+export interface InboundRefusal {
+  /** The signal or update name. */
+  message: string;
+  reason: InboundRefusalReason;
+}
+
+/** The failure type of an update a session refused unread. */
+export const INBOUND_REFUSED = 'InboundRefused';
+
+const REFUSED_BECAUSE: Record<InboundRefusalReason, string> = {
+  unencrypted: 'its payload was not encrypted, and the session was started with encryption',
+  undecryptable: 'its payload could not be decrypted',
+  unproven: 'it carries no valid proof that it came through the api',
+};
+
+/** The failure an update refused unread ends with (after its refusal was recorded). */
+export function inboundRefusedFailure(refusal: InboundRefusal): ApplicationFailure {
+  return ApplicationFailure.create({ type: INBOUND_REFUSED, message: `${refusal.message} refused: ${REFUSED_BECAUSE[refusal.reason]}`, nonRetryable: true, details: [refusal] });
+}

@@ -48,6 +48,30 @@ function attestrResult(waitSeconds: number) {
   });
 }
 
+// A wake-up's fetch: one attempt, whatever the answer, so each wake-up costs Attestr one call at
+// most (the bound on wake-ups is the runner's). A result still missing waits for the device.
+const WAKE_FETCH: ActivityOptions = {
+  scheduleToCloseTimeout: '1 minute',
+  startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
+/**
+ * Attestr's result for `handshakeId`, fetched from Attestr with its signature checked, and the
+ * tag the handshake was created with; null when there is none yet, or it does not verify (the
+ * activity's failure in history says which).
+ */
+export async function fetchAttestrResult(handshakeId: string, tag: string): Promise<AttestrDelivery | null> {
+  try {
+    const verified = await providerCalls('attestr', WAKE_FETCH).attestrFetchVerifiedResult({ handshakeId, tag });
+    return { handshakeId, requestId: verified.requestId, result: verified.result };
+  } catch (err) {
+    if (err instanceof ActivityFailure) return null;
+    throw err;
+  }
+}
+
 export type StageOutcome = { ok: true; output: Record<string, unknown> } | { ok: false; error: StageError };
 
 function stageError(err: unknown): StageError {
@@ -94,7 +118,7 @@ export interface StageContext {
   prepared: Record<string, unknown> | null;
   idempotencyKey: string;
   session: { id: string; tag: string };
-  /** Attestr's result when its webhook delivered it already: no need to ask Attestr again. */
+  /** Attestr's result when a wake-up fetched and verified it already: no need to ask Attestr again. */
   delivered: AttestrDelivery | null;
   /** How long a provider result still pending is waited for in this step (StepArgs.pendingWaitSeconds). */
   pendingWaitSeconds?: number;
@@ -107,7 +131,7 @@ async function attestrStage(context: StageContext): Promise<StageOutcome> {
     const verified =
       context.delivered?.handshakeId === handshakeId
         ? context.delivered
-        : await attestrResult(context.pendingWaitSeconds ?? DEFAULT_PENDING_WAIT_SECONDS).attestrFetchVerifiedResult({ handshakeId });
+        : await attestrResult(context.pendingWaitSeconds ?? DEFAULT_PENDING_WAIT_SECONDS).attestrFetchVerifiedResult({ handshakeId, tag: context.idempotencyKey });
     return { ok: true, output: { handshakeId, requestId: verified.requestId, verified: true, result: verified.result } };
   } catch (err) {
     if (boundSpent(err)) return { ok: false, error: { type: 'ProviderResultPending', message: 'attestr has no result for this handshake yet', provider: 'attestr' } };

@@ -10,6 +10,7 @@
  * not a nonce (only its hash).
  */
 import {
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -33,10 +34,19 @@ import {
   progressQuery,
   submitStepUpdate,
   viewQuery,
+  INBOUND_REFUSED,
+  type AttestrDelivery,
+  type BackendEventArgs,
+  type ExpireArgs,
+  type LaunchArgs,
+  type ResumeArgs,
   type SessionInput,
+  type StepArgs,
   type StatusView,
 } from './messages';
-import { prepareStage, runStage } from './providers';
+import { fetchAttestrResult, prepareStage, runStage } from './providers';
+import { notDecryptedBecause } from '../util/json';
+import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
 import { reportPosition } from './session/search-attributes';
 import { SessionRunner } from './session/runner';
@@ -54,7 +64,16 @@ const MAX_UPDATES_PER_RUN = 500;
  */
 const continueOnTargetBuild = makeContinueAsNewFunc<typeof sessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
 
+/**
+ * Histories recorded before it took the attestrResult signal's content as Attestr's result; from
+ * it, the signal only wakes the session, which fetches and verifies the result itself.
+ */
+const WAKE_ONLY_PATCH = 'attestr-signal-wakes-only-1';
+
 export async function sessionWorkflow(input: SessionInput): Promise<StatusView> {
+  // Decoding never fails a workflow task (it would retry for ever): the session fails instead.
+  if (notDecryptedBecause(input) === 'undecryptable') throw ApplicationFailure.nonRetryable('the session input could not be decrypted', INBOUND_REFUSED);
+  const inbound = new InboundGuard(input);
   const session = new SessionModel(input);
   const { state } = session;
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
@@ -64,6 +83,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const reportsStage = patched('session-stage-search-attributes');
   // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
   const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
+  const wakeups = metricMeter.createCounter('sessionflow_attestr_wakeups', undefined, 'attestrResult wake-ups, by what they led to (a fetch, one shared with a fetch running, nothing waiting, the bound spent)');
   const runner = new SessionRunner(
     session,
     pump,
@@ -76,6 +96,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       reportsStage,
       prepareStage,
       runStage,
+      fetchAttestrResult,
+      proveEvent: (event) => inbound.eventProven(event),
       timers: (on) => new SessionTimers(session, on),
     },
     continued,
@@ -93,19 +115,30 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // Before any handler is set: setting one runs the updates already waiting for it (a launch
   // sent right after the start), and their events must come after this one.
   if (!input.state) pump.emit('session.created');
-  setHandler(attestrResultSignal, (delivery) => runner.attestrDelivered(delivery));
+  setHandler(attestrResultSignal, async (content) => {
+    if (!patched(WAKE_ONLY_PATCH)) return runner.attestrDelivered(content as AttestrDelivery);
+    if (await inbound.refused(attestrResultSignal.name, content)) return;
+    wakeups.add(1, { outcome: await runner.attestrWake() });
+  });
   // Its workflow task is the point: the condition below sees a changed target build in it.
   setHandler(deploymentWakeSignal, () => undefined);
   setHandler(statusQuery, () => session.statusView());
   setHandler(resultQuery, () => session.resultView());
-  setHandler(progressQuery, ({ nonceHash }) => ({ status: session.statusView(), nonceCurrent: session.holdsNonceHash(nonceHash) }));
+  setHandler(progressQuery, (args) => ({
+    status: session.statusView(),
+    nonceCurrent: inbound.refusal(args) === null && session.holdsNonceHash(args?.nonceHash ?? null),
+  }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
-  setHandler(launchUpdate, counted((args) => runner.launch(args)), { validator: (args) => session.checkLaunch(args) });
-  setHandler(resumeUpdate, counted((args) => runner.resume(args)), { validator: (args) => session.checkResume(args) });
-  setHandler(submitStepUpdate, counted((args) => runner.submitStep(args)), { validator: (args) => session.checkStep(args) });
+  // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
+  const { update, validator } = { update: inbound.update.bind(inbound), validator: inbound.validator.bind(inbound) };
+  setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => session.checkLaunch(args)) });
+  setHandler(resumeUpdate, counted(update(resumeUpdate.name, (args: ResumeArgs) => runner.resume(args))), { validator: validator((args: ResumeArgs) => session.checkResume(args)) });
+  setHandler(submitStepUpdate, counted(update(submitStepUpdate.name, (args: StepArgs) => runner.submitStep(args))), { validator: validator((args: StepArgs) => session.checkStep(args)) });
   setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => session.checkArchive() });
-  setHandler(expireUpdate, counted((args) => runner.expire(args)), { validator: (args) => session.checkExpire(args) });
-  setHandler(deliverEventUpdate, counted((event) => runner.deliverEvent(event)), { validator: (event) => session.checkEvent(event) });
+  setHandler(expireUpdate, counted(update(expireUpdate.name, (args: ExpireArgs) => runner.expire(args))), { validator: validator((args: ExpireArgs) => session.checkExpire(args)) });
+  setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
+    validator: validator((event: BackendEventArgs) => session.checkEvent(event)),
+  });
 
   void pump.run();
   runner.start();

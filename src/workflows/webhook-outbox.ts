@@ -6,6 +6,7 @@
  */
 import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { notDecryptedBecause } from '../util/json';
 import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookOutboxInput } from './messages';
 import { declareVersioningBehavior } from './versioning';
 
@@ -38,7 +39,8 @@ export async function webhookOutboxWorkflow(input: WebhookOutboxInput): Promise<
   const summary: OutboxSummary = { delivered: 0, failed: 0, gone };
 
   setHandler(webhookEventSignal, (event) => {
-    if (gone || seen.has(event.id)) return;
+    // What the worker could not decrypt (src/keys/codec.ts) is no event of the session's.
+    if (notDecryptedBecause(event) === 'undecryptable' || gone || seen.has(event.id)) return;
     seen.add(event.id);
     queue.push(event);
   });

@@ -12,6 +12,8 @@ import { EncryptionCodec, ENCRYPTED_ENCODING, payloadKeyId, ShreddedPayloadError
 import { FileKeyStore } from '../../src/keys/file-store';
 import { kekOf } from '../../src/keys/kek';
 import { KeyStoreUnavailableError, namespaceKeyId, sessionKeyId } from '../../src/keys/key-store';
+import { NOT_DECRYPTED_METADATA, payloadConverter } from '../../src/keys/payload-converter';
+import { notDecryptedBecause } from '../../src/util/json';
 import { initialisedFileStore, unreachableKeyStore } from '../helpers/key-stores';
 
 const SESSION_WF = `session-${'ab'.repeat(16)}`;
@@ -66,9 +68,35 @@ describe('the key of each payload', () => {
     expect(fromPayload((await codec.decode([encoded], deviceClient))[0])).toEqual({ a: 1 });
   });
 
-  test('plain payloads written before encryption decode unchanged', async () => {
+  test('plain payloads written before encryption decode unchanged, noted as unencrypted, and the value carries the note', async () => {
     const plain = toPayload({ legacy: true });
-    expect(await codec.decode([plain])).toEqual([plain]);
+    const [decoded] = await codec.decode([plain]);
+    expect(decoded).toEqual({ ...plain, metadata: { ...plain.metadata, [NOT_DECRYPTED_METADATA]: Buffer.from('unencrypted') } });
+    const value = payloadConverter.fromPayload(decoded);
+    expect(value).toEqual({ legacy: true });
+    expect(JSON.stringify(value)).toBe('{"legacy":true}');
+    expect(notDecryptedBecause(value)).toBe('unencrypted');
+    const [encrypted] = await codec.encode([toPayload({ fresh: true })], session);
+    expect(notDecryptedBecause(payloadConverter.fromPayload((await codec.decode([encrypted]))[0]))).toBeNull();
+  });
+
+  test("in the worker, a payload that can never decrypt decodes to {} noted as undecryptable: never an error, which would fail the workflow task for ever", async () => {
+    const worker = new EncryptionCodec(store, { namespace: 'default', refuseUndecryptable: true });
+    const [encoded] = await codec.encode([toPayload({ a: 1 })], session);
+    const flipped = { ...encoded, data: Buffer.from(encoded.data!).map((byte, i) => (i === 20 ? byte ^ 1 : byte)) };
+    const unknownKey = { ...encoded, metadata: { ...encoded.metadata, 'encryption-key-id': Buffer.from(`session-${'00'.repeat(16)}`) } };
+    const badKeyId = { ...encoded, metadata: { ...encoded.metadata, 'encryption-key-id': Buffer.from('../../etc/passwd') } };
+    const noKeyId = { metadata: { encoding: Buffer.from(ENCRYPTED_ENCODING) }, data: Buffer.from('x') };
+    for (const payload of [flipped, unknownKey, badKeyId, noKeyId]) {
+      const [decoded] = await worker.decode([payload]);
+      const value = payloadConverter.fromPayload(decoded);
+      expect(value).toEqual({});
+      expect(notDecryptedBecause(value)).toBe('undecryptable');
+      await expect(codec.decode([payload])).rejects.toThrow();
+    }
+    // A key store that is down may be back tomorrow: that stays an error, and the task is retried.
+    const down = new EncryptionCodec(unreachableKeyStore(), { namespace: 'default', refuseUndecryptable: true });
+    await expect(down.decode([encoded])).rejects.toBeInstanceOf(KeyStoreUnavailableError);
   });
 
   test('a tampered ciphertext or a key id moved to another payload fails', async () => {

@@ -4,11 +4,11 @@
  * timer or the expiry does to the session and what the runner asks of Temporal, in order.
  */
 import type { FlowMachine } from '../../src/flows/core/types';
-import type { SessionInput, SessionStatus, StageError, StepArgs } from '../../src/workflows/messages';
+import type { AttestrDelivery, SessionInput, SessionStatus, StageError, StepArgs } from '../../src/workflows/messages';
 import type { StageContext, StageOutcome } from '../../src/workflows/providers';
 import { Exclusive, type Wait } from '../../src/workflows/session/exclusive';
 import { SessionModel } from '../../src/workflows/session/model';
-import { SessionRunner } from '../../src/workflows/session/runner';
+import { MAX_WAKE_FETCHES, SessionRunner } from '../../src/workflows/session/runner';
 import type { TimerHandlers } from '../../src/workflows/session/timers';
 import { sampleDraft } from './fixtures';
 
@@ -56,6 +56,9 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
   const prepared: Array<StageOutcome | Promise<StageOutcome>> = [];
   const ran: Array<StageOutcome | Promise<StageOutcome>> = [];
   const contexts: StageContext[] = [];
+  /** What each wake-up fetch answers, in order (null: nothing that verifies); `fetches` what it was asked. */
+  const fetched: Array<AttestrDelivery | null | Promise<AttestrDelivery | null>> = [];
+  const fetches: string[] = [];
   let timers: TimerHandlers | undefined;
   const runner = new SessionRunner(
     session,
@@ -76,6 +79,11 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
         contexts.push(context);
         return ran.shift() ?? { ok: true, output: {} };
       },
+      proveEvent: (event) => event.proof === 'proof' || Promise.resolve(false),
+      fetchAttestrResult: async (handshakeId, tag) => {
+        fetches.push(`${handshakeId} ${tag}`);
+        return (await fetched.shift()) ?? null;
+      },
       timers: (on) => {
         timers = on;
         return {
@@ -90,7 +98,7 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
   );
   // Nonces as the workflow gets them: hashes (the values are opaque to it).
   const step = (nonce: string, stepId: string, stepInput: unknown, nextNonce: string): StepArgs => ({ nonceHash: nonce, step: stepId, input: stepInput, nextNonceHash: nextNonce });
-  return { session, runner, log, prepared, ran, contexts, timers: () => timers!, step };
+  return { session, runner, log, prepared, ran, contexts, fetched, fetches, timers: () => timers!, step };
 }
 
 const failure = (type: string): StageOutcome => ({ ok: false, error: { type, message: `${type} happened` } satisfies StageError });
@@ -160,7 +168,55 @@ describe('SessionRunner', () => {
     expect(h.session.state).toMatchObject({ status: 'consumed', outcome: 'error', endReason: 'the flow reached its limit of 2 steps' });
   });
 
-  it('hands the provider the prepared handshake and a webhook-delivered result of that handshake only', async () => {
+  it('a wake-up fetches the result of the handshake the stage waits on, under its tag, and the step uses it without asking again', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    expect(await h.runner.attestrWake()).toBe('not_waiting');
+    await h.runner.launch({ nonceHash: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    const verified = { handshakeId: 'HS1', requestId: 'R1', result: { FS1: { input: {}, output: { name: 'Verified' } } } };
+    h.fetched.push(verified);
+    expect(await h.runner.attestrWake()).toBe('fetched');
+    expect(h.fetches).toEqual(['HS1 DSsession0001.aadhaar.2']);
+    // The result is there: later wake-ups cost nothing.
+    expect(await h.runner.attestrWake()).toBe('not_waiting');
+    await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(h.contexts[0]).toMatchObject({ delivered: verified });
+    expect(h.fetches).toHaveLength(1);
+  });
+
+  it('wake-ups share a fetch running, and a stage entry makes at most MAX_WAKE_FETCHES', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonceHash: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    const first = deferred<AttestrDelivery | null>();
+    h.fetched.push(first.promise);
+    const running = h.runner.attestrWake();
+    const storm = await Promise.all(Array.from({ length: 50 }, () => h.runner.attestrWake()));
+    expect(new Set(storm)).toEqual(new Set(['coalesced']));
+    first.resolve(null); // no result yet (or one that does not verify)
+    // The first fetch and one more for the 50 that came meanwhile.
+    expect(await running).toBe('fetched');
+    expect(h.fetches).toHaveLength(2);
+    for (let i = 0; i < 10; i += 1) await h.runner.attestrWake();
+    expect(h.fetches).toHaveLength(MAX_WAKE_FETCHES);
+    expect(await h.runner.attestrWake()).toBe('over_bound');
+    expect(h.session.state).toMatchObject({ stage: 'aadhaar', delivered: null, attestrWakes: { entry: 2, fetches: MAX_WAKE_FETCHES } });
+  });
+
+  it("drops a wake-up's result when the stage moved on while it was fetched", async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonceHash: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    const late = deferred<AttestrDelivery | null>();
+    h.fetched.push(late.promise);
+    const waking = h.runner.attestrWake();
+    await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    late.resolve({ handshakeId: 'HS1', requestId: 'R1', result: {} });
+    await waking;
+    expect(h.session.state).toMatchObject({ stage: 'bank', delivered: null });
+  });
+
+  it('hands the provider the prepared handshake, and (histories from before wake-ups) a signalled result of that handshake only', async () => {
     const h = harness(sampleDraft('kyc-basic'));
     await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
@@ -218,9 +274,22 @@ describe('SessionRunner', () => {
     const h = harness(timed);
     await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'answer', {}, N2));
-    const view = await h.runner.deliverEvent({ eventId: 'ev-1', type: 'approved', data: { by: 'ops' } });
+    const view = await h.runner.deliverEvent({ eventId: 'ev-1', type: 'approved', data: { by: 'ops' }, proof: 'proof' });
     expect(view).toMatchObject({ status: 'consumed', outcome: 'success' });
     expect(h.session.state.result.approval).toEqual({ input: { event: 'approved', eventId: 'ev-1' }, output: { by: 'ops' } });
+  });
+
+  it('refuses a backend event without the api proof: nothing recorded, the stage stays, the session is free again', async () => {
+    const h = harness(timed);
+    await h.runner.launch({ nonceHash: N1 });
+    await h.runner.submitStep(h.step(N1, 'answer', {}, N2));
+    await expect(h.runner.deliverEvent({ eventId: 'ev-1', type: 'approved', data: { by: 'forger' }, proof: 'made up' })).rejects.toMatchObject({
+      type: 'InboundRefused',
+      message: 'deliverEvent refused: it carries no valid proof that it came through the api',
+    });
+    expect(h.session.state).toMatchObject({ status: 'in_progress', stage: 'approval' });
+    expect(h.session.state.result.approval).toBeUndefined();
+    expect(h.session.busy).toBe(false);
   });
 
   it('expires and archives on request, each reported once', async () => {

@@ -7,6 +7,7 @@
 import type { FlowEvent, FlowPosition, FlowTimer, StageInfo } from '../../flows/core/engine';
 import {
   DEVICE_STATUS,
+  inboundRefusedFailure,
   type AttestrDelivery,
   type BackendEventArgs,
   type ExpireArgs,
@@ -32,6 +33,16 @@ import type { SessionClock, TimerHandlers } from './timers';
  */
 export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
 
+/**
+ * Attestr fetches wake-ups may make for one entry into a stage. Past it, wake-ups are ignored and
+ * the device's own step polls: a storm of signals (or webhook posts) costs the tenant's Attestr
+ * quota and credits this many calls at most.
+ */
+export const MAX_WAKE_FETCHES = 3;
+
+/** What one wake-up led to, for the worker's metric. */
+export type WakeOutcome = 'fetched' | 'coalesced' | 'not_waiting' | 'over_bound';
+
 /** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
 export function needsPreparation(stage: StageInfo): boolean {
   return stage.kind === 'provider' && stage.provider === 'attestr';
@@ -50,6 +61,10 @@ export interface RunnerEffects {
   reportsStage: boolean;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
+  /** Attestr's verified result for the handshake created with `tag`, or null (see providers.ts). */
+  fetchAttestrResult(handshakeId: string, tag: string): Promise<AttestrDelivery | null>;
+  /** Whether a backend event carries the api's proof for this session (checked by the worker). */
+  proveEvent(event: BackendEventArgs): true | Promise<boolean>;
   timers(on: TimerHandlers): SessionClock;
 }
 
@@ -64,6 +79,9 @@ export class SessionRunner implements TimerHandlers {
   /** The stage and entry time last reported (the api sets the first stage's at the start). */
   private reportedStage: string;
   private readonly clock: SessionClock;
+  /** A wake-up's fetch is running; `wakeAgain`: more wake-ups came meanwhile (they share one more fetch). */
+  private wakeFetching = false;
+  private wakeAgain = false;
 
   /** `continued`: this run was started by continue-as-new, so its status was reported already. */
   constructor(
@@ -263,6 +281,9 @@ export class SessionRunner implements TimerHandlers {
     const stage = session.stageInProgress();
     this.exclusive.take();
     try {
+      // Held meanwhile: nothing else moves the session while the worker checks the proof.
+      const proven = this.effects.proveEvent(event);
+      if (proven !== true && !(await proven)) throw inboundRefusedFailure({ message: 'deliverEvent', reason: 'unproven' });
       session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
       this.move(stage.id, session.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
@@ -317,8 +338,46 @@ export class SessionRunner implements TimerHandlers {
     if (status === 'consumed' || status === 'expired') this.archive();
   }
 
-  /** Attestr's completion webhook: kept only for the handshake the current stage waits for; anything else is stale. */
+  /**
+   * Histories recorded before wake-ups only: the signal carried the result, which was kept for
+   * the handshake the current stage waits for.
+   */
   attestrDelivered(delivery: AttestrDelivery): void {
-    if (this.session.isLive && this.state.prepared?.handshakeId === delivery.handshakeId) this.state.delivered = delivery;
+    if (this.session.isLive && this.state.prepared?.handshakeId === delivery?.handshakeId) this.state.delivered = delivery;
+  }
+
+  /**
+   * Attestr may have a result for the handshake the current stage waits on (its webhook, or
+   * anyone who can signal, says so). The result is fetched from Attestr and its signature checked
+   * in an activity; one that does not verify is refused there, and the stage stays as it was.
+   * One fetch runs at a time, wake-ups meanwhile share one more, and a stage entry makes
+   * MAX_WAKE_FETCHES at most.
+   */
+  async attestrWake(): Promise<WakeOutcome> {
+    if (this.wakeFetching) {
+      this.wakeAgain = true;
+      return 'coalesced';
+    }
+    this.wakeFetching = true;
+    try {
+      let outcome: WakeOutcome = 'not_waiting';
+      do {
+        this.wakeAgain = false;
+        const stage = this.session.currentStage();
+        const handshakeId = this.state.prepared?.handshakeId;
+        if (!this.session.isLive || !stage || !needsPreparation(stage) || typeof handshakeId !== 'string') return outcome;
+        if (this.state.delivered?.handshakeId === handshakeId) return outcome;
+        const { entry } = this.state;
+        const fetches = this.state.attestrWakes?.entry === entry ? this.state.attestrWakes.fetches : 0;
+        if (fetches >= MAX_WAKE_FETCHES) return outcome === 'fetched' ? outcome : 'over_bound';
+        this.state.attestrWakes = { entry, fetches: fetches + 1 };
+        outcome = 'fetched';
+        const delivery = await this.effects.fetchAttestrResult(handshakeId, this.idempotencyKey(stage));
+        if (delivery && this.stillAt(stage.id, entry) && this.state.prepared?.handshakeId === handshakeId) this.state.delivered = delivery;
+      } while (this.wakeAgain);
+      return outcome;
+    } finally {
+      this.wakeFetching = false;
+    }
   }
 }
