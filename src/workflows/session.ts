@@ -64,6 +64,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const reportsStage = patched('session-stage-search-attributes');
   // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
   const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
+  const refusedProofs = metricMeter.createCounter('sessionflow_refused_proofs', undefined, 'Device updates refused for a failed proof (forged, or a spent nonce), by update');
   const runner = new SessionRunner(
     session,
     pump,
@@ -77,6 +78,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       prepareStage,
       runStage,
       timers: (on) => new SessionTimers(session, on),
+      proofRefused: (update) => refusedProofs.add(1, { update }),
     },
     continued,
   );

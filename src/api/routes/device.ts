@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
-import { deviceCredential } from '../device-auth';
+import { deviceCredential, requestDevice } from '../device-auth';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
@@ -37,6 +37,10 @@ const ENDED_CODES: Record<SessionStatus, DeviceErrorCode> = {
   archived: 'session_archived',
 };
 
+function invalidNonce(): DeviceError {
+  return new DeviceError(400, 'invalid_request', 'invalid_nonce', 'the nonce is not the one this session expects');
+}
+
 function sessionNotFound(): DeviceError {
   return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
 }
@@ -64,6 +68,7 @@ function deviceFailure(err: unknown): never {
     case REFUSALS.WRONG_FLOW:
       throw new DeviceError(400, 'invalid_request', 'invalid_skill', err.message);
     case REFUSALS.WRONG_CLIENT:
+    case REFUSALS.INVALID_PROOF:
       throw sessionNotFound();
   }
   throw err;
@@ -121,7 +126,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
   if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
   await admit(context, client.id, request);
-  const credential = await deviceCredential(request, context);
+  const credential = await deviceCredential(request, context, { bearerOnly: true });
   if (credential && credential.tenantId !== client.id) {
     throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
   }
@@ -138,7 +143,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
 }
 
 async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Headers: LaunchHeaders }>) {
-  const credential = await deviceCredential(request, context);
+  const credential = await deviceCredential(request, context, { bearerOnly: true });
   try {
     return await context.gateway.launch(request.params.id, credential, request.headers['idempotency-key']);
   } catch (err) {
@@ -148,8 +153,10 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
+  // Before anything else: a nonce this api did not mint for this session id (a made-up id) costs no Temporal call.
+  if (!context.gateway.isMintedFor(request.params.id, body.nonce)) throw invalidNonce();
   await admit(context, body.client_id, request);
-  const credential = await deviceCredential(request, context, { tenantId: body.client_id });
+  const device = await requestDevice(request, context, request.params.id, body.client_id);
   try {
     return await context.gateway.submitStep(request.params.id, {
       nonce: body.nonce,
@@ -157,7 +164,7 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
       input: body.data,
       clientId: body.client_id,
       flowId: body.skill,
-      deviceClientId: credential?.deviceClientId ?? null,
+      deviceClientId: device ?? null,
       pendingWaitSeconds: context.config.providers.pendingWaitSeconds,
     });
   } catch (err) {
