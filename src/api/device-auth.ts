@@ -19,7 +19,7 @@ export const CLIENT_COOKIE = '__client';
 
 /** The device client cookie's name for this request (`__Host-client` over HTTPS). */
 export function clientCookie(request: FastifyRequest, context: ApiContext): string {
-  return cookieName(CLIENT_COOKIE, servedOverHttps(request, context.config));
+  return servedOverHttps(request, context.config) ? cookieName('client', true) : CLIENT_COOKIE;
 }
 
 /** The cookie old hosted pages set per tenant; read for the sessions they launched, never set. */

@@ -199,13 +199,27 @@ export class SessionModel {
       refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
     }
     if (this.busy) refuse(REFUSALS.BUSY, 'the previous step is still running');
-    const proofs = this.provesUpdates;
-    if (!proofs) {
+    if (!this.provesUpdates) {
       // A hashed expectation takes only a hash; a nonce kept from before takes only that nonce.
       const submitted = this.state.nonceHashed ? args?.nonceHash : args?.nonce;
       if (typeof submitted !== 'string' || this.state.nonce === null || submitted !== this.state.nonce) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+      this.checkSubmission(args, args.nonceHash);
+      return;
     }
-    const spent = proofs ? this.state.nonce : args.nonceHash;
+    // A wrong nonce answers invalid_nonce whatever else is wrong, as before proofs; but only an
+    // otherwise acceptable step with one is let through to be recorded (a failed proof).
+    const proven = this.stepProofHolds(args);
+    try {
+      this.checkSubmission(args, this.state.nonce);
+    } catch (err) {
+      if (!proven) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+      throw err;
+    }
+    if (!proven) this.admitFailedProof(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+  }
+
+  /** What a step submits: a fresh next nonce (not `spent`), the current stage, input it accepts. */
+  private checkSubmission(args: StepArgs, spent: string | null | undefined): void {
     if (typeof args.nextNonceHash !== 'string' || args.nextNonceHash.length < 16 || args.nextNonceHash === spent) {
       refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
     }
@@ -224,8 +238,6 @@ export class SessionModel {
     if (stage.kind === 'input' && this.flow.advance(stage.id, { type: 'SUBMIT', input: args.input }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
-    // Last: only an otherwise acceptable step with a wrong nonce is a failed proof.
-    if (proofs && !this.stepProofHolds(args)) this.admitFailedProof(REFUSALS.INVALID_NONCE, WRONG_NONCE);
   }
 
   /** The handlers' half of the proof checks (the validators let failed proofs through to be recorded). */
