@@ -145,11 +145,12 @@ test('two sessions in one browser each get their own cookie, and both go on', as
   expect((await consent(second, openedSecond.body.nonce, browser)).body).toMatchObject({ status: 'SESSION_COMPLETED' });
 });
 
+/** Another api on the same stack, with some settings of its own. */
+function apiWith(settings: Partial<Config['api']>) {
+  return startApi({ ...stack, config: { ...stack.config, api: { ...stack.config.api, ...settings } } } as Stack, [TENANT_A, TENANT_B]);
+}
+
 describe('__Host- cookies over HTTPS, decided by configuration', () => {
-  async function apiWith(api: Partial<Config['api']>) {
-    const running = await startApi({ ...stack, config: { ...stack.config, api: { ...stack.config.api, ...api } } } as Stack, [TENANT_A, TENANT_B]);
-    return running;
-  }
 
   test('PUBLIC_URL https: the key cookie is __Host- and Secure, and only that name is read', async () => {
     const https = await apiWith({ publicUrl: 'https://flows.example.com' });
@@ -184,6 +185,23 @@ describe('__Host- cookies over HTTPS, decided by configuration', () => {
       await proxied.close();
     }
   });
+});
+
+test('a nonce from before tags reaches the session only while UNTAGGED_NONCES_UNTIL lets it', async () => {
+  const id = await backendSession('REF-untagged');
+  const step = (running: { call: typeof api.call }) =>
+    running.call('POST', `/v1/sessions/${id}/steps`, { as: null, body: { client_id: TENANT_A.id, nonce: 'n'.repeat(43), skill: 'consent-only', step: 'consent', data: { accepted: true } } });
+  // Refused at once by default; let through until the configured time, where the session (not launched) refuses it.
+  expect((await step(api)).body.code).toBe('invalid_nonce');
+  const upgrading = await apiWith({ untaggedNoncesUntil: Date.now() + 3_600_000 });
+  const past = await apiWith({ untaggedNoncesUntil: Date.now() - 1 });
+  try {
+    expect((await step(upgrading)).body.code).toBe('session_not_launched');
+    expect((await step(past)).body.code).toBe('invalid_nonce');
+  } finally {
+    await upgrading.close();
+    await past.close();
+  }
 });
 
 test('a step naming a made-up session, with a well-formed nonce, is refused without Temporal being asked', async () => {

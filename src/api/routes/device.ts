@@ -41,6 +41,12 @@ function invalidNonce(): DeviceError {
   return new DeviceError(400, 'invalid_request', 'invalid_nonce', 'the nonce is not the one this session expects');
 }
 
+/** A nonce handed out before tags (32 bytes, base64url), while UNTAGGED_NONCES_UNTIL lets those through to the session. */
+function untaggedAccepted(context: ApiContext, nonce: string): boolean {
+  const until = context.config.api.untaggedNoncesUntil;
+  return until !== undefined && Date.now() < until && /^[A-Za-z0-9_-]{43}$/.test(nonce);
+}
+
 function sessionNotFound(): DeviceError {
   return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
 }
@@ -154,7 +160,7 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
   // Before anything else: a nonce this api did not mint for this session id (a made-up id) costs no Temporal call.
-  if (!context.gateway.isMintedFor(request.params.id, body.nonce)) throw invalidNonce();
+  if (!context.gateway.isMintedFor(request.params.id, body.nonce) && !untaggedAccepted(context, body.nonce)) throw invalidNonce();
   await admit(context, body.client_id, request);
   const device = await requestDevice(request, context, request.params.id, body.client_id);
   try {
