@@ -86,7 +86,9 @@ test('failed authentications: bad device credentials, wrong app keys and unknown
   expect((await call(base, 'GET', '/v1/client', { authorization: 'Bearer sfc1.forged.credential' })).status).toBe(401);
   const wrongKey = await call(base, 'POST', '/v1/sessions', {}, { tenant_user_id: 'u', client_id: TENANT_A.id, client_app_key: 'wrong', skill: 'consent-only' });
   expect(wrongKey.status).toBe(401);
-  const unknownClient = await call(base, 'POST', '/v1/sessions/DSunknown0000000000000/steps', {}, { client_id: 'nobody', nonce: 'n'.repeat(43), skill: 'consent-only', step: 'consent', data: {} });
+  // A nonce minted for that id, so the refusal is the unknown client_id's (a made-up nonce is refused, and counted, first).
+  const nonce = sessionSecret.nextNonce('DSunknown0000000000000', 'step-x');
+  const unknownClient = await call(base, 'POST', '/v1/sessions/DSunknown0000000000000/steps', {}, { client_id: 'nobody', nonce, skill: 'consent-only', step: 'consent', data: {} });
   expect(unknownClient.status).toBe(404);
   expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`), true);
 });

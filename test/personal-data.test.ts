@@ -17,7 +17,7 @@ import { nonceHash, sessionRef, sessionWorkflowId } from '../src/session-secret'
 import { SessionArchivedAtKey, SessionNumberKey, SessionStatusKey, shredWorkflowId, webhookOutboxWorkflowId } from '../src/workflows/messages';
 import { DEVICE_TOKEN_SECRET, startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
-import { eventually, startStack, TEST_SESSION_SECRET, type Stack } from './helpers/stack';
+import { eventually, sessionSecret, startStack, TEST_SESSION_SECRET, type Stack } from './helpers/stack';
 
 /** Idempotency keys name the same session in every run, and the key store outlives a run's Temporal. */
 const RUN = randomBytes(6).toString('hex');
@@ -268,7 +268,8 @@ test('an archived session answers from search attributes and memo, and so does a
   // The device is told it was archived, although nothing can be encoded for it any more.
   const lateStep = await api.call('POST', `/v1/sessions/${id}/steps`, {
     as: null,
-    body: { client_id: tenant.id, skill: 'consent-only', nonce: 'n'.repeat(43), step: 'consent', data: { accepted: true } },
+    // A nonce of this session (one from anywhere else is invalid_nonce before the session is asked).
+    body: { client_id: tenant.id, skill: 'consent-only', nonce: sessionSecret.nextNonce(id, 'step-late'), step: 'consent', data: { accepted: true } },
   });
   expect(lateStep).toMatchObject({ status: 409, body: { code: 'session_archived' } });
   const lateLaunch = await api.call('POST', `/v1/handshakes/${id}/launch`, { as: null });

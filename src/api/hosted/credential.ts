@@ -7,11 +7,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context';
 import { cookieValues, servedOverHttps, setCookie } from '../cookies';
 import { legacyTenantCookie, sessionKeyCookie } from '../device-auth';
+import { DEFAULT_RETENTION_SECONDS } from '../../workflows/messages';
 
-/** The device key's cookie lives as long as the session can take steps. */
+/**
+ * The device key's cookie lives while the session can take steps, and the default retention
+ * beyond, so the browser that ran it can still see how it ended.
+ */
 export function setSessionKeyCookie(request: FastifyRequest, reply: FastifyReply, context: ApiContext, sessionId: string, key: string, expiresAt: number): void {
   const secure = servedOverHttps(request, context.config);
-  setCookie(reply, sessionKeyCookie(sessionId, secure), key, { maxAgeSeconds: (expiresAt - Date.now()) / 1000, secure, sameSite: 'Strict' });
+  const maxAgeSeconds = (expiresAt - Date.now()) / 1000 + DEFAULT_RETENTION_SECONDS;
+  setCookie(reply, sessionKeyCookie(sessionId, secure), key, { maxAgeSeconds, secure, sameSite: 'Strict' });
 }
 
 /**

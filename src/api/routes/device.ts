@@ -160,7 +160,10 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
   // Before anything else: a nonce this api did not mint for this session id (a made-up id) costs no Temporal call.
-  if (!context.gateway.isMintedFor(request.params.id, body.nonce) && !untaggedAccepted(context, body.nonce)) throw invalidNonce();
+  if (!context.gateway.isMintedFor(request.params.id, body.nonce) && !untaggedAccepted(context, body.nonce)) {
+    request.authFailed = true; // for the address, the step's credential failed
+    throw invalidNonce();
+  }
   await admit(context, body.client_id, request);
   const device = await requestDevice(request, context, request.params.id, body.client_id);
   try {
