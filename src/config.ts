@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseKek } from './keys/kek';
+import { isWebhookSecret, WEBHOOK_SECRET_RULE } from './util/webhook-secret';
 
 /** The one error type of startup: every bad setting, whatever loads it, names its variable. */
 export class ConfigError extends Error {
@@ -87,7 +88,13 @@ export interface Config {
      */
     untaggedNoncesUntil?: number;
   };
-  sandbox: { host: string; port: number; attestrWebhookUrl?: string };
+  /**
+   * `inboxWebhookSecret`: the Standard Webhooks secret the sandbox's webhook inbox verifies
+   * deliveries with (`make start` passes the development client's); without it none verifies.
+   */
+  sandbox: { host: string; port: number; attestrWebhookUrl?: string; inboxWebhookSecret?: string };
+  /** `make start` only: where its services' access lines go, a rotated file under dataDir or its own stdout. */
+  accessLog: 'file' | 'stdout';
   /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
   workerMetricsPort?: number;
   /** The worker's GET /healthz port; no health server when absent. */
@@ -132,6 +139,10 @@ export interface AddressLimitsConfig {
   deviceClientsPerMinute: number;
   launchesPerMinute: number;
   authFailuresPerMinute: number;
+  /** Requests to the device routes that reach a session (steps, launch, open, read). */
+  sessionRequestsPerMinute: number;
+  /** Failed answers of those routes (an unknown session, a wrong nonce...): far fewer than requests. */
+  sessionFailuresPerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -155,6 +166,8 @@ export const CONFIG_VARIABLES = [
   'ADDRESS_DEVICE_CLIENTS_PER_MINUTE',
   'ADDRESS_LAUNCHES_PER_MINUTE',
   'ADDRESS_AUTH_FAILURES_PER_MINUTE',
+  'ADDRESS_SESSION_REQUESTS_PER_MINUTE',
+  'ADDRESS_SESSION_FAILURES_PER_MINUTE',
   'TRUSTED_PROXIES',
   'DEVICE_CLIENT_UNUSED_SECONDS',
   'PUBLIC_URL',
@@ -162,6 +175,8 @@ export const CONFIG_VARIABLES = [
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
+  'SANDBOX_INBOX_WEBHOOK_SECRET',
+  'SESSIONFLOW_ACCESS_LOG',
   'WORKER_METRICS_PORT',
   'WORKER_HEALTH_PORT',
   'WORKER_MAX_CACHED_WORKFLOWS',
@@ -386,6 +401,20 @@ function keks(env: Env): Buffer[] | undefined {
   });
 }
 
+/** A Standard Webhooks secret; the message never repeats the value. */
+function webhookSecret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!isWebhookSecret(raw)) throw new ConfigError(name, `must be ${WEBHOOK_SECRET_RULE}`);
+  return raw;
+}
+
+function accessLog(env: Env): Config['accessLog'] {
+  const value = text(env, 'SESSIONFLOW_ACCESS_LOG', 'file');
+  if (value !== 'file' && value !== 'stdout') throw new ConfigError('SESSIONFLOW_ACCESS_LOG', `must be file or stdout (got "${value}")`);
+  return value;
+}
+
 function keyStoreUrl(env: Env): string | undefined {
   const raw = env.SESSIONFLOW_KEY_STORE_URL;
   if (!raw) return undefined;
@@ -485,6 +514,10 @@ export function loadConfig(env: Env = process.env): Config {
         deviceClientsPerMinute: positiveInteger(env, 'ADDRESS_DEVICE_CLIENTS_PER_MINUTE', 20, 1_000_000),
         launchesPerMinute: positiveInteger(env, 'ADDRESS_LAUNCHES_PER_MINUTE', 60, 1_000_000),
         authFailuresPerMinute: positiveInteger(env, 'ADDRESS_AUTH_FAILURES_PER_MINUTE', 20, 1_000_000),
+        // Many phones can share one address (carrier NAT): generous for what people do, strict
+        // for what only a script does (docs/security/edge.md).
+        sessionRequestsPerMinute: positiveInteger(env, 'ADDRESS_SESSION_REQUESTS_PER_MINUTE', 600, 1_000_000),
+        sessionFailuresPerMinute: positiveInteger(env, 'ADDRESS_SESSION_FAILURES_PER_MINUTE', 30, 1_000_000),
       },
       trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
       deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,
@@ -495,7 +528,9 @@ export function loadConfig(env: Env = process.env): Config {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),
       port: sandboxPort,
       ...(env.ATTESTR_WEBHOOK_URL ? { attestrWebhookUrl: url(env, 'ATTESTR_WEBHOOK_URL', '') } : {}),
+      ...(webhookSecret(env, 'SANDBOX_INBOX_WEBHOOK_SECRET') ? { inboxWebhookSecret: webhookSecret(env, 'SANDBOX_INBOX_WEBHOOK_SECRET') } : {}),
     },
+    accessLog: accessLog(env),
     ...(env.WORKER_METRICS_PORT ? { workerMetricsPort: port(env, 'WORKER_METRICS_PORT', 0) } : {}),
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
     ...(env.WORKER_MAX_CACHED_WORKFLOWS

@@ -42,7 +42,7 @@ describe('loadConfig defaults', () => {
       host: '127.0.0.1',
       port: 8080,
       bodyLimitBytes: 65536,
-      addressLimits: { deviceClientsPerMinute: 20, launchesPerMinute: 60, authFailuresPerMinute: 20 },
+      addressLimits: { deviceClientsPerMinute: 20, launchesPerMinute: 60, authFailuresPerMinute: 20, sessionRequestsPerMinute: 600, sessionFailuresPerMinute: 30 },
       trustedProxies: [],
       deviceClientUnusedMs: 3_600_000,
     });
@@ -63,6 +63,19 @@ describe('loadConfig defaults', () => {
     expect(config.api.deviceClientUnusedMs).toBe(60_000);
     for (const bad of ['proxy.example', '10.0.0.1/33', '10.0.0.0/8/1', '*']) expect(configError({ TRUSTED_PROXIES: bad }).message).toMatch(/TRUSTED_PROXIES/);
     expect(configError({ ADDRESS_LAUNCHES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_LAUNCHES_PER_MINUTE/);
+    const session = loadConfig({ ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1200', ADDRESS_SESSION_FAILURES_PER_MINUTE: '10' }).api.addressLimits;
+    expect(session).toMatchObject({ sessionRequestsPerMinute: 1200, sessionFailuresPerMinute: 10 });
+    expect(configError({ ADDRESS_SESSION_FAILURES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_SESSION_FAILURES_PER_MINUTE/);
+  });
+
+  it("sends make start's access lines to a file unless SESSIONFLOW_ACCESS_LOG=stdout, and reads the inbox's webhook secret", () => {
+    expect(loadConfig({}).accessLog).toBe('file');
+    expect(loadConfig({ SESSIONFLOW_ACCESS_LOG: 'stdout' }).accessLog).toBe('stdout');
+    const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    expect(loadConfig({ SANDBOX_INBOX_WEBHOOK_SECRET: secret }).sandbox).toEqual({ host: '127.0.0.1', port: 8090, inboxWebhookSecret: secret });
+    // A bad secret is named, never repeated.
+    const wrong = `whsec_${Buffer.alloc(8, 9).toString('base64')}`;
+    expect(configError({ SANDBOX_INBOX_WEBHOOK_SECRET: wrong }).message).not.toContain(wrong.slice(6));
   });
 
   it('reads UNTAGGED_NONCES_UNTIL as an instant with its offset, unset by default, and refuses anything else', () => {
@@ -121,6 +134,9 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['WORKER_METRICS_PORT', '70000'],
     ['WORKER_MAX_CACHED_WORKFLOWS', '0'],
     ['WORKER_MAX_CACHED_WORKFLOWS', 'lots'],
+    ['SESSIONFLOW_ACCESS_LOG', 'stderr'],
+    ['SANDBOX_INBOX_WEBHOOK_SECRET', 'not-a-whsec-secret'],
+    ['SANDBOX_INBOX_WEBHOOK_SECRET', `whsec_${Buffer.alloc(16, 1).toString('base64')}`],
   ])('%s=%p', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);
