@@ -113,8 +113,8 @@ export function directInputStep(http: HttpJson, client: Client, clientId: string
   return async (recorder, tag) => {
     const { id, nonce } = await openSession(http, clientId, clientSecret, tag);
     const { step, data } = STEPS[0];
-    // As the api sends it: hashes of this nonce and of the next one.
-    const args: StepArgs = { nonceHash: nonceHash(nonce), step, input: data, clientId, flowId: BENCH_FLOW, nextNonceHash: nonceHash(randomUUID()) };
+    // As the api sends it: this nonce (the proof the session checks) and its hash, the next one's hash.
+    const args: StepArgs = { nonce, nonceHash: nonceHash(nonce), step, input: data, clientId, flowId: BENCH_FLOW, nextNonceHash: nonceHash(randomUUID()) };
     const handle = client.workflow.getHandle(sessionWorkflowId(id));
     const check = (answer: StepAnswer) => expectField({ ...answer }, 'status', 'SESSION_IN_PROGRESS', DIRECT_INPUT_STEP);
     await recorder.time(DIRECT_INPUT_STEP, () => handle.executeUpdate(submitStepUpdate, { args: [args], updateId: randomUUID() }), check);

@@ -83,6 +83,11 @@ export interface Config {
      * the origin the create request came to, right for local use only.
      */
     publicUrl?: string;
+    /**
+     * Unix ms until which a step may carry a nonce handed out before nonces were tagged with their
+     * session (UNTAGGED_NONCES_UNTIL, for an upgrade with sessions in progress); absent: refused.
+     */
+    untaggedNoncesUntil?: number;
   };
   /**
    * `inboxWebhookSecret`: the Standard Webhooks secret the sandbox's webhook inbox verifies
@@ -169,6 +174,7 @@ export const CONFIG_VARIABLES = [
   'TRUSTED_PROXIES',
   'DEVICE_CLIENT_UNUSED_SECONDS',
   'PUBLIC_URL',
+  'UNTAGGED_NONCES_UNTIL',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
@@ -217,6 +223,16 @@ function text(env: Env, name: string, fallback: string): string {
   if (value === undefined || value === '') return fallback;
   if (value.trim() !== value) throw new ConfigError(name, 'must not have leading or trailing spaces');
   return value;
+}
+
+/** An ISO 8601 date and time with its offset (`2030-01-31T00:00:00Z`), as unix ms. */
+function instant(env: Env, name: string): number {
+  const raw = text(env, name, '');
+  const ms = Date.parse(raw);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw) || Number.isNaN(ms)) {
+    throw new ConfigError(name, `must be an ISO 8601 date and time with its offset, like 2030-01-31T00:00:00Z (got "${raw}")`);
+  }
+  return ms;
 }
 
 function port(env: Env, name: string, fallback: number): number {
@@ -517,6 +533,7 @@ export function loadConfig(env: Env = process.env): Config {
       trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
       deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,
       ...(env.PUBLIC_URL ? { publicUrl: url(env, 'PUBLIC_URL', '') } : {}),
+      ...(env.UNTAGGED_NONCES_UNTIL ? { untaggedNoncesUntil: instant(env, 'UNTAGGED_NONCES_UNTIL') } : {}),
     },
     sandbox: {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),

@@ -8,11 +8,18 @@
  * - Where the id must travel with the session (webhooks, whose receiver needs it; the api's
  *   list of a tag's sessions), it is sealed with AES-256-GCM under a key from SESSION_SECRET,
  *   which the api and the worker's activities hold and Temporal never does.
- * - The workflow keeps only a hash of the next nonce. The api derives each next nonce as an
- *   HMAC, under SESSION_SECRET, of the session id and the step's update id, so a retried
- *   request (on any api replica) gets the same nonce back without the workflow holding it.
+ * - The workflow keeps only a hash of the next nonce. The api derives each nonce as an HMAC,
+ *   under SESSION_SECRET, of the session id and the update id it is handed out by, so a retried
+ *   request (on any api replica) gets the same nonce back without the workflow holding it, and
+ *   the device that launched a session gets its current nonce again from the update id the
+ *   session names. A nonce ends in a tag over the session id, so the api refuses one presented
+ *   for another (or a made-up) session before it asks Temporal anything.
+ * - Launch proofs: the create stores the hash of an HMAC of the session id; a launch carries the
+ *   HMAC itself, which only the api can make (docs/security/device-binding.md).
+ * - Device keys: the hosted page's launch binds the session to a random key it sets as the
+ *   browser's cookie for that session, tagged like a nonce; the session keeps only its hash.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from './config';
 import { canonicalJson } from './util/json';
 import { embeddedSecret } from './util/secret-file';
@@ -52,11 +59,24 @@ export function nonceHash(nonce: string): string {
 
 const SEALED_PREFIX = 'sid1.';
 
+/** Bindings to a device key start so; any other is a device client id (`dc_…`). */
+export const DEVICE_KEY_BINDING_PREFIX = 'key_';
+
+/** A session's device key binding, as the session keeps it: never the key, its hash. */
+export function deviceKeyBinding(key: string): string {
+  return `${DEVICE_KEY_BINDING_PREFIX}${nonceHash(key)}`;
+}
+
+/** A tagged value: `<body>.<tag>`, both base64url; the tag is 96 bits of HMAC over session and body. */
+const TAGGED = /^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{16})$/;
+
 export class SessionSecret {
   private readonly nonceKey: Buffer;
   private readonly sealKey: Buffer;
   private readonly ivKey: Buffer;
   private readonly eventKey: Buffer;
+  private readonly tagKey: Buffer;
+  private readonly launchKey: Buffer;
 
   constructor(secret: string) {
     if (secret.length < 32) throw new SessionSecretError('must have at least 32 characters');
@@ -65,6 +85,8 @@ export class SessionSecret {
     this.nonceKey = derive('next-nonce');
     this.sealKey = derive('seal-session-id');
     this.ivKey = derive('seal-session-id-iv');
+    this.tagKey = derive('session-tag');
+    this.launchKey = derive('launch-proof');
     this.eventKey = derive('backend-event-proof');
   }
 
@@ -85,9 +107,46 @@ export class SessionSecret {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  /** The nonce a step's answer hands out: the same for the same session and update id, on any replica. */
+  /**
+   * The nonce an update's answer hands out (a launch's, a step's): the same for the same session
+   * and update id, on any replica, tagged with the session (see isMintedFor).
+   */
   nextNonce(sessionId: string, updateId: string): string {
-    return createHmac('sha256', this.nonceKey).update(`${sessionId}\u0000${updateId}`).digest('base64url');
+    const body = createHmac('sha256', this.nonceKey).update(`${sessionId}\u0000${updateId}`).digest().subarray(0, 24).toString('base64url');
+    return this.tagged(sessionId, body);
+  }
+
+  /** A new device key for a launch of this session: random, tagged with the session. */
+  newDeviceKey(sessionId: string): string {
+    return this.tagged(sessionId, randomBytes(24).toString('base64url'));
+  }
+
+  /**
+   * Whether this api minted `value` (a nonce or a device key) for this session: a value for
+   * another session, a made-up one, or one from before tags is not, and costs no Temporal call.
+   */
+  isMintedFor(sessionId: string, value: string): boolean {
+    const match = TAGGED.exec(value);
+    if (!match) return false;
+    const expected = Buffer.from(this.tag(sessionId, match[1]));
+    const given = Buffer.from(match[2]);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  /**
+   * What launches the session: an HMAC of its id. The create stores its hash; the launch
+   * update carries it, so nobody without SESSION_SECRET can launch a session through Temporal.
+   */
+  launchProof(sessionId: string): string {
+    return createHmac('sha256', this.launchKey).update(sessionId).digest('base64url');
+  }
+
+  private tag(sessionId: string, body: string): string {
+    return createHmac('sha256', this.tagKey).update(`${sessionId}\u0000${body}`).digest().subarray(0, 12).toString('base64url');
+  }
+
+  private tagged(sessionId: string, body: string): string {
+    return `${body}.${this.tag(sessionId, body)}`;
   }
 
   /**

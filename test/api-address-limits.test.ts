@@ -92,7 +92,9 @@ test('failed authentications: bad device credentials, wrong app keys and unknown
   expect((await call(base, 'GET', '/v1/client', { authorization: 'Bearer sfc1.forged.credential' })).status).toBe(401);
   const wrongKey = await call(base, 'POST', '/v1/sessions', {}, { tenant_user_id: 'u', client_id: TENANT_A.id, client_app_key: 'wrong', skill: 'consent-only' });
   expect(wrongKey.status).toBe(401);
-  const unknownClient = await call(base, 'POST', '/v1/sessions/DSunknown0000000000000/steps', {}, { client_id: 'nobody', nonce: 'n'.repeat(43), skill: 'consent-only', step: 'consent', data: {} });
+  // A nonce minted for that id, so the refusal is the unknown client_id's (a made-up nonce is refused first, as invalid_nonce).
+  const nonce = sessionSecret.nextNonce('DSunknown0000000000000', 'step-x');
+  const unknownClient = await call(base, 'POST', '/v1/sessions/DSunknown0000000000000/steps', {}, { client_id: 'nobody', nonce, skill: 'consent-only', step: 'consent', data: {} });
   expect(unknownClient.status).toBe(404);
   expectRateLimited(await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`), true);
 });
@@ -209,12 +211,13 @@ describe('the device routes that reach a session (issue 23, item 1)', () => {
     await flood;
 
     for (const answer of deviceAnswers) expect(answer).toMatchObject({ status: 200, body: { status: 'SESSION_COMPLETED' } });
-    // The flooder: a few made-up sessions looked up (those in flight when the limit filled), then 429.
+    // The flooder: a few made-up steps refused as invalid_nonce (before any Temporal call: their
+    // nonces were minted for no such session), those in flight when the limit filled, then 429.
     expect(statuses).toHaveLength(400);
-    expect(statuses.filter((status) => status === 404).length).toBeLessThanOrEqual(failures + 8);
+    expect(statuses.filter((status) => status === 400).length).toBeLessThanOrEqual(failures + 8);
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(400 - failures - 8);
-    expect(statuses.every((status) => status === 404 || status === 429)).toBe(true);
-    expect([...codes].sort()).toEqual(['rate_limit_exceeded', 'session_not_found']);
+    expect(statuses.every((status) => status === 400 || status === 429)).toBe(true);
+    expect([...codes].sort()).toEqual(['invalid_nonce', 'rate_limit_exceeded']);
 
     // The tenant's quota counted exactly the two accepted steps: a third is over its day.
     const launched = await call(base, 'POST', `/v1/handshakes/${sessions[2]}/launch`, {}, undefined, device);

@@ -104,7 +104,8 @@ describe('POST /v1/sessions/:id/steps', () => {
     expectDeviceError(await step(id, { nonce: 'x'.repeat(43), step: 'consent', data: { accepted: true } }), 400, 'invalid_nonce');
     expectDeviceError(await step(id, { nonce, step: 'consent', data: { accepted: true }, client_id: TENANT_B.id }), 404, 'session_not_found');
     expectDeviceError(await step(id, { nonce, step: 'consent', data: { accepted: true }, skill: 'kyc-basic' }), 400, 'invalid_skill');
-    expectDeviceError(await step('DSnope0000000000000000', { nonce, step: 'consent', data: { accepted: true } }), 404, 'session_not_found');
+    // Another session's nonce: refused before Temporal is asked (see test/device-binding.test.ts).
+    expectDeviceError(await step('DSnope0000000000000000', { nonce, step: 'consent', data: { accepted: true } }), 400, 'invalid_nonce');
     expect(await stack.gateway.view(id)).toEqual(before);
   });
 

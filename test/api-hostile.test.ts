@@ -3,6 +3,7 @@
  * (never a 500, always with x-request-id and the documented shape) and change nothing.
  */
 import { basic, rawCall, TENANT_A, TENANT_B } from './helpers/api';
+import { sessionSecret } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 
 const WEB_APP = { id: 'web-app', secret: 'web-app-secret-0123456789', perSecond: 1000, perDay: 1_000_000, redirectUrls: ['https://app.example.com/done'] };
@@ -67,14 +68,15 @@ describe("D5: another workflow's id used as a session id looks exactly like a mi
     }
   });
 
-  test('device launch and step: 404 session_not_found', async () => {
-    for (const id of ids) {
-      expect(await api.call('POST', `/v1/handshakes/${id}/launch`, { as: null })).toMatchObject({ status: 404, body: { code: 'session_not_found' } });
-      const step = await api.call('POST', `/v1/sessions/${id}/steps`, {
+  test('device launch: 404 session_not_found; a step: 400 invalid_nonce, as for any id its nonce was not minted for', async () => {
+    const step = (id: string) =>
+      api.call('POST', `/v1/sessions/${id}/steps`, {
         as: null,
-        body: { client_id: TENANT_A.id, nonce: 'n'.repeat(43), skill: 'consent-only', step: 'consent', data: { accepted: true } },
+        body: { client_id: TENANT_A.id, nonce: sessionSecret.nextNonce('DSmadeup0000000000000a', 'step-x'), skill: 'consent-only', step: 'consent', data: { accepted: true } },
       });
-      expect(step).toMatchObject({ status: 404, body: { code: 'session_not_found' } });
+    for (const id of [...ids, 'DSmadeup0000000000000b']) {
+      expect(await api.call('POST', `/v1/handshakes/${id}/launch`, { as: null })).toMatchObject({ status: 404, body: { code: 'session_not_found' } });
+      expect(await step(id)).toMatchObject({ status: 400, body: { code: 'invalid_nonce' } });
     }
   });
 });
@@ -154,10 +156,13 @@ describe('D8: ids over 100 characters get the documented error shape', () => {
     expect(authenticated.text).not.toContain(long);
   });
 
-  test('device: 404 session_not_found, with x-request-id, not echoing the path', async () => {
-    for (const path of [`/v1/handshakes/${long}/launch`, `/v1/sessions/${long}/steps`]) {
+  test('device: 404 session_not_found (a step: 400 invalid_nonce), with x-request-id, not echoing the path', async () => {
+    for (const [path, expected] of [
+      [`/v1/handshakes/${long}/launch`, { status: 404, body: { type: 'not_found', code: 'session_not_found' } }],
+      [`/v1/sessions/${long}/steps`, { status: 400, body: { type: 'invalid_request', code: 'invalid_nonce' } }],
+    ] as const) {
       const answer = await raw('POST', path, { 'content-type': 'application/json' }, JSON.stringify({ client_id: TENANT_A.id, nonce: 'n'.repeat(43), skill: 'consent-only', step: 'consent', data: {} }));
-      expect(answer).toMatchObject({ status: 404, body: { type: 'not_found', code: 'session_not_found' } });
+      expect(answer).toMatchObject(expected);
       expect(answer.headers['x-request-id']).toBe(answer.body.id);
       expect(answer.text).not.toContain(long);
     }

@@ -112,7 +112,7 @@ beforeAll(async () => {
   const handshake = await call('GET', `/v1/client/handshake?redirect_url=${encodeURIComponent('https://app.example.com/done/next')}`, { headers: device });
   expect(handshake.status).toBe(307);
   expect((await call('GET', `/flow/${id}/extra`)).status).toBe(404);
-  expect((await call('POST', `/v1/sessions/${id}x/steps`, { body: { client_id: TENANT.id, skill: 'kyc-basic', nonce: 'n'.repeat(43), step: 'identity', data: {} } })).status).toBe(404);
+  expect((await call('POST', `/v1/sessions/${id}x/steps`, { body: { client_id: TENANT.id, skill: 'kyc-basic', nonce: 'n'.repeat(43), step: 'identity', data: {} } })).status).toBe(400);
   expect((await call('GET', `/api/v1/public/flowx/handshake/%zz${id}`, { headers: backend })).status).toBe(400);
 
   api.child.kill('SIGTERM');

@@ -320,7 +320,7 @@ test('a page reload in the middle resumes at the same stage, with a usable nonce
   await heading(tab.page, 'Verify your Aadhaar with Attestr');
   await tab.page.close();
 
-  // Each resume hands out a fresh nonce (the tab's replaced the page's): a reload picks it up and goes on.
+  // Each pick-up hands out the session's current nonce again: a reload picks it up and goes on.
   await page.reload();
   await heading(page, 'Verify your Aadhaar with Attestr');
   await page.getByRole('button', { name: 'Continue with Attestr' }).click();
@@ -349,18 +349,22 @@ test('a keyboard-only run of consent-only', async () => {
   expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'success' });
 });
 
-test('one browser runs sessions of two tenants, each with its own credential', async () => {
-  const mine = await createSession('consent-only');
-  const theirs = await createSession('consent-only', { as: OTHER_TENANT });
-  const { page, context } = await browse(DESKTOP);
-  await page.goto(mine.url);
-  await startConsent(page);
-  const other = await browse(DESKTOP, context);
-  await other.page.goto(theirs.url);
-  await startConsent(other.page);
-  const cookies = (await context.cookies()).map((cookie) => cookie.name).sort();
-  expect(cookies).toEqual([`__client_${OTHER_TENANT.id}`, `__client_${TENANT.id}`]);
-  for (const running of [page, other.page]) {
+test('one browser runs three sessions, two of one tenant and one of another, each with its own cookie', async () => {
+  const sessions = [await createSession('consent-only'), await createSession('consent-only'), await createSession('consent-only', { as: OTHER_TENANT })];
+  const first = await browse(DESKTOP);
+  const tabs = [first, await browse(DESKTOP, first.context), await browse(DESKTOP, first.context)];
+  for (const [index, tab] of tabs.entries()) {
+    await tab.page.goto(sessions[index].url);
+    await startConsent(tab.page);
+  }
+  const cookies = await first.context.cookies();
+  expect(cookies.map((cookie) => cookie.name)).toEqual([expect.stringMatching(/^session_[0-9a-f]{16}$/), expect.stringMatching(/^session_[0-9a-f]{16}$/), expect.stringMatching(/^session_[0-9a-f]{16}$/)]);
+  expect(new Set(cookies.map((cookie) => cookie.name)).size).toBe(3);
+  expect(cookies.every((cookie) => cookie.httpOnly && cookie.sameSite === 'Strict')).toBe(true);
+  // The first session is picked up again after the others launched, then every one finishes.
+  await tabs[0].page.reload();
+  await heading(tabs[0].page, 'Accept the terms');
+  for (const running of tabs.map((tab) => tab.page)) {
     await acceptTerms(running);
     await heading(running, 'All done');
   }

@@ -17,7 +17,7 @@ import { nonceHash, sessionRef, sessionWorkflowId } from '../src/session-secret'
 import { SessionArchivedAtKey, SessionNumberKey, SessionStatusKey, shredWorkflowId, webhookOutboxWorkflowId } from '../src/workflows/messages';
 import { DEVICE_TOKEN_SECRET, startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
-import { eventually, startStack, TEST_SESSION_SECRET, type Stack } from './helpers/stack';
+import { eventually, sessionSecret, startStack, TEST_SESSION_SECRET, type Stack } from './helpers/stack';
 
 /** Idempotency keys name the same session in every run, and the key store outlives a run's Temporal. */
 const RUN = randomBytes(6).toString('hex');
@@ -85,6 +85,12 @@ afterAll(async () => {
 /** Everything handed out during the test that would let someone launch a session or submit a step. */
 const credentials = new Set<string>([TEST_SESSION_SECRET, DEVICE_TOKEN_SECRET, WEBHOOK_SECRET]);
 
+/**
+ * Nonces once their step was taken: the step's update carried each as the proof the session
+ * checks, so history may hold them, spent (docs/security/device-binding.md).
+ */
+const spent = new Set<string>();
+
 function keep<T extends string | null | undefined>(value: T): T {
   if (typeof value === 'string' && value !== '') credentials.add(value);
   return value;
@@ -106,6 +112,8 @@ async function launch(id: string, headers: Record<string, string> = {}): Promise
 async function step(client: TenantClient, id: string, skill: string, nonce: string, name: string, data: unknown, headers: Record<string, string> = {}) {
   const answer = await api.call('POST', `/v1/sessions/${id}/steps`, { as: null, headers, body: { client_id: client.id, skill, nonce, step: name, data } });
   expect(answer.status).toBe(200);
+  credentials.delete(nonce);
+  spent.add(nonce);
   keep(answer.body.nonce);
   return answer.body;
 }
@@ -168,7 +176,7 @@ async function historyText(history: unknown): Promise<string> {
   return parts.join('\n');
 }
 
-test('no handshake id, nonce, device credential or secret is anywhere in any workflow history', async () => {
+test('no handshake id, live nonce, device credential or secret is anywhere in any workflow history', async () => {
   // A kyc-basic run through the api, with webhooks, then archived.
   const kyc = await createSession(tenant, 'kyc-basic', 'REF-pd-kyc');
   let nonce = await launch(kyc._id);
@@ -220,8 +228,9 @@ test('no handshake id, nonce, device credential or secret is anywhere in any wor
   expect(text).toContain('sid1.');
   expect(text).toContain(nonceHash(deviceSession.body.nonce));
   expect([...credentials].filter((credential) => text.includes(credential))).toEqual([]);
-  // 3 secrets, 2 + 1 + 2 handshake ids, 3 + 1 + 1 nonces, 1 device credential.
-  expect(credentials.size).toBe(14 - 2);
+  // 3 secrets, 2 + 1 + 2 handshake ids, 1 device credential; the 3 + 1 + 1 nonces were all spent.
+  expect(credentials.size).toBe(9 - 2);
+  expect(spent.size).toBe(5);
 });
 
 test('an archived session answers from search attributes and memo, and so does an idempotent create that finds it', async () => {
@@ -259,7 +268,8 @@ test('an archived session answers from search attributes and memo, and so does a
   // The device is told it was archived, although nothing can be encoded for it any more.
   const lateStep = await api.call('POST', `/v1/sessions/${id}/steps`, {
     as: null,
-    body: { client_id: tenant.id, skill: 'consent-only', nonce: 'n'.repeat(43), step: 'consent', data: { accepted: true } },
+    // A nonce of this session (one from anywhere else is invalid_nonce before the session is asked).
+    body: { client_id: tenant.id, skill: 'consent-only', nonce: sessionSecret.nextNonce(id, 'step-late'), step: 'consent', data: { accepted: true } },
   });
   expect(lateStep).toMatchObject({ status: 409, body: { code: 'session_archived' } });
   const lateLaunch = await api.call('POST', `/v1/handshakes/${id}/launch`, { as: null });

@@ -133,9 +133,17 @@ test('refused steps change nothing: wrong stage, invalid input, wrong nonce, rep
   ]) {
     await expectRefusedWithoutTrace(sessionId, REFUSALS.INVALID_INPUT, () => gateway.submitStep(sessionId, { nonce, step: 'identity', input }));
   }
-  await expectRefusedWithoutTrace(sessionId, REFUSALS.INVALID_NONCE, () =>
-    gateway.submitStep(sessionId, { nonce: `${nonce}x`, step: 'identity', input: identity }),
-  );
+  // A wrong nonce on a step otherwise acceptable is a failed proof: refused as well, but its
+  // refusal is recorded in history (docs/security/device-binding.md); nothing else changes.
+  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  const before = { views: await views(sessionId), events: (await handle.fetchHistory()).events!.length };
+  await expect(gateway.submitStep(sessionId, { nonce: `${nonce}x`, step: 'identity', input: identity })).rejects.toMatchObject({ type: REFUSALS.INVALID_NONCE });
+  expect(await views(sessionId)).toEqual(before.views);
+  const after = (await handle.fetchHistory()).events!;
+  expect(after.length).toBeGreaterThan(before.events);
+  expect(after.at(-1)?.workflowExecutionUpdateCompletedEventAttributes?.outcome?.failure?.applicationFailureInfo?.type).toBe(REFUSALS.INVALID_NONCE);
+  // With anything else wrong too, it is refused without a trace.
+  await expectRefusedWithoutTrace(sessionId, REFUSALS.INVALID_NONCE, () => gateway.submitStep(sessionId, { nonce: `${nonce}x`, step: 'bank', input: {} }));
 
   const first = await gateway.submitStep(sessionId, { nonce, step: 'identity', input: identity });
   expect(first).toMatchObject({ status: 'SESSION_IN_PROGRESS', data: { step: 'aadhaar', kind: 'provider' } });
@@ -171,8 +179,8 @@ test('two submissions with one nonce under different update ids: exactly one app
     handle
       .executeUpdate('submitStep', {
         updateId,
-        // As the api sends them: hashes of the nonce and of the next one.
-        args: [{ nonceHash: nonceHash(launch.nonce!), step: 'consent', input: { accepted }, nextNonceHash: nonceHash(`${updateId}-next-nonce-value`) }],
+        // As the api sends them: the nonce (and its hash), the hash of the next one.
+        args: [{ nonce: launch.nonce!, nonceHash: nonceHash(launch.nonce!), step: 'consent', input: { accepted }, nextNonceHash: nonceHash(`${updateId}-next-nonce-value`) }],
       })
       .then(
         (answer) => ({ ok: true as const, answer }),

@@ -100,7 +100,7 @@ export function buildOpenApi(routes: RouteOptions[]): Schema {
       securitySchemes: {
         basicAuth: { type: 'http', scheme: 'basic', description: 'base64(clientId:secret)' },
         deviceBearer: { type: 'http', scheme: 'bearer', description: 'A device client credential (sfc1...), as native apps send it.' },
-        deviceCookie: { type: 'apiKey', in: 'cookie', name: '__client', description: "A device client credential, as browsers send it: `__client` (the /v1/client routes), or `__client_<client id>` as the hosted page's launch sets it, one per tenant." },
+        deviceCookie: { type: 'apiKey', in: 'cookie', name: '__client', description: "A device credential, as browsers send it: `__client` (`__Host-client` over HTTPS), the /v1/client routes' device client credential; or the device key the hosted page's launch sets for one session, `session_<16 hex>` (`__Host-session_<16 hex>` over HTTPS). Cookies never bind a launch." },
       },
     },
     paths,

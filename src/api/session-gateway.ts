@@ -5,8 +5,9 @@
  * workflow's refusal type; an unknown session as SessionNotFoundError.
  *
  * No live credential reaches Temporal (see src/session-secret.ts): sessions live under
- * `session-<ref>`, the workflow gets only hashes of nonces (the next one derived here from the
- * session and the update id), and the session id travels sealed.
+ * `session-<ref>`, the workflow gets the hashes of nonces it will take (each derived here from the
+ * session and an update id) and the proofs it checks against the hashes it keeps, spent once
+ * taken (docs/security/device-binding.md), and the session id travels sealed.
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
@@ -20,7 +21,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { KeyDestroyedError, KeyStoreUnavailableError, namespaceKeyId, sessionKeyId, type KeyStore } from '../keys/key-store';
-import { legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
+import { DEVICE_KEY_BINDING_PREFIX, legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
 import type { FlowDefinition } from '../flows/core/types';
 import { contentHash } from '../util/hash';
 import {
@@ -70,8 +71,8 @@ import { REFRESH_WINDOW_MS } from './device-tokens';
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
 
-/** A device step as the api receives it: the nonce itself, which the workflow never sees. */
-export type StepSubmission = Omit<StepArgs, 'nonceHash' | 'nextNonceHash' | 'nonce' | 'nextNonce'> & { nonce: string };
+/** A device step as the api receives it: the nonce, which the workflow sees only as the proof it spends. */
+export type StepSubmission = Omit<StepArgs, 'nonceHash' | 'nextNonceHash' | 'nonce' | 'nextNonce' | 'nextNonceSource'> & { nonce: string };
 
 /** A session as the api answers it: the workflow's view plus the session id, which the workflow never holds. */
 export type StatusView = WorkflowStatusView & { sessionId: string };
@@ -159,9 +160,14 @@ export function newSessionNumber(): string {
   return `${digits(4)}-${digits(6)}-${digits(4)}`;
 }
 
-/** 32 random bytes, base64url: what each accepted step hands the device for the next one. */
-export function newNonce(): string {
-  return randomBytes(32).toString('base64url');
+/** An update id no other request has: the nonce a launch without an Idempotency-Key hands out is derived from it. */
+function newUpdateId(kind: 'launch' | 'resume'): string {
+  return `${kind}-${randomBytes(16).toString('hex')}`;
+}
+
+/** Whether a binding names a device client (`dc_…`), whose workflow lists what it launched, rather than a device key. */
+function isDeviceClient(binding: string): boolean {
+  return !binding.startsWith(DEVICE_KEY_BINDING_PREFIX);
 }
 
 /**
@@ -299,6 +305,7 @@ export class SessionGateway {
     const input: SessionInput = {
       ref,
       sealedId,
+      launchProofHash: nonceHash(this.secret.launchProof(sessionId)),
       number: newSessionNumber(),
       clientId: request.clientId,
       tag: request.tag,
@@ -373,11 +380,13 @@ export class SessionGateway {
       ...options,
       workflowIdConflictPolicy: 'FAIL',
     });
-    const nonce = newNonce();
+    const updateId = newUpdateId('launch');
+    const nonce = this.secret.nextNonce(sessionId, updateId);
     let launch: LaunchAnswer;
     try {
       launch = await this.client.workflow.executeUpdateWithStart(launchUpdate, {
-        args: [{ nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
+        args: [{ ...this.launchArgs(sessionId, nonce, updateId), ...(device ? { deviceClientId: device.deviceClientId } : {}) }],
+        updateId,
         startWorkflowOperation: start,
       });
     } catch (err) {
@@ -388,33 +397,62 @@ export class SessionGateway {
   }
 
   /**
-   * Launches a session. With a device client, the session checks the tenant and its status
-   * first; only a launch that succeeded is recorded on the device client, so a refused launch
-   * (another tenant's session, one launched already, an unknown id) binds nothing.
+   * What every launch carries: the first nonce's hash and the update id it was derived from, and
+   * the launch proof (sessions created before proofs ignore both).
+   */
+  private launchArgs(sessionId: string, nonce: string, updateId: string) {
+    return { nonceHash: nonceHash(nonce), nonceSource: updateId, launchProof: this.secret.launchProof(sessionId) };
+  }
+
+  /**
+   * Launches a session, bound to a device when one is given (a device client, or a device key's
+   * binding, see deviceKeyBinding). The session checks the tenant and its status first; only a
+   * launch that succeeded is recorded on a device client, so a refused launch (another tenant's
+   * session, one launched already, an unknown id) binds nothing.
    */
   async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }, idempotencyKey?: string): Promise<LaunchAnswer & { session_id: string }> {
-    if (device) await this.checkDeviceCanBind(device.deviceClientId);
+    const deviceClient = device && isDeviceClient(device.deviceClientId) ? device.deviceClientId : undefined;
+    if (deviceClient) await this.checkDeviceCanBind(deviceClient);
     // With a key, a repeat is the same Temporal update (answered with the first one's outcome)
     // carrying the same nonce; the key is hashed with what the launch binds, like a step's id.
-    const updateId = idempotencyKey === undefined ? undefined : `launch-${contentHash([idempotencyKey, device?.deviceClientId ?? null])}`;
-    const nonce = updateId ? this.secret.nextNonce(sessionId, updateId) : newNonce();
+    const updateId = idempotencyKey === undefined ? newUpdateId('launch') : `launch-${contentHash([idempotencyKey, device?.deviceClientId ?? null])}`;
+    const nonce = this.secret.nextNonce(sessionId, updateId);
     let answer: LaunchAnswer;
     try {
-      const args = { nonceHash: nonceHash(nonce), ...(device ? { deviceClientId: device.deviceClientId, clientId: device.tenantId } : {}) };
-      answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args], ...(updateId ? { updateId } : {}) }));
+      const args = { ...this.launchArgs(sessionId, nonce, updateId), ...(device ? { deviceClientId: device.deviceClientId, clientId: device.tenantId } : {}) };
+      answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(launchUpdate, { args: [args], updateId }));
     } catch (err) {
       return refusalOf(err);
     }
-    if (device) await this.bindLaunched(device.deviceClientId, sessionId, this.secret.seal(sessionId));
+    if (deviceClient) await this.bindLaunched(deviceClient, sessionId, this.secret.seal(sessionId));
     return { session_id: sessionId, ...withNonce(answer, nonce) };
   }
 
   /**
-   * The device client that launched the session gets a fresh nonce for its current stage (a
-   * reload lost the last one; the workflow keeps only hashes). Anyone else is refused as unknown.
+   * The nonce a session with proofs expects now, from the update id it names (its status'
+   * `pickUp`): the api hands it to the bound device again, with no update and nothing in history.
+   */
+  currentNonce(sessionId: string, nonceSource: string): string {
+    return this.secret.nextNonce(sessionId, nonceSource);
+  }
+
+  /** Whether this api minted `value` (a nonce, a device key) for this session: checked before any Temporal call. */
+  isMintedFor(sessionId: string, value: string): boolean {
+    return this.secret.isMintedFor(sessionId, value);
+  }
+
+  /** A new device key for a launch of this session (the hosted page sets it as the browser's cookie). */
+  newDeviceKey(sessionId: string): string {
+    return this.secret.newDeviceKey(sessionId);
+  }
+
+  /**
+   * Sessions created before proofs: the device that launched the session gets a fresh nonce for
+   * its current stage (a reload lost the last one; the workflow keeps only hashes). Anyone else
+   * is refused as unknown. Sessions with proofs refuse it (see currentNonce).
    */
   async resume(sessionId: string, deviceClientId: string): Promise<LaunchAnswer & { session_id: string }> {
-    const nonce = newNonce();
+    const nonce = this.secret.nextNonce(sessionId, newUpdateId('resume'));
     try {
       const answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(resumeUpdate, { args: [{ nonceHash: nonceHash(nonce), deviceClientId }] }));
       return { session_id: sessionId, ...withNonce(answer, nonce) };
@@ -495,13 +533,10 @@ export class SessionGateway {
   async submitStep(sessionId: string, step: StepSubmission): Promise<StepAnswer> {
     const updateId = stepUpdateId(step);
     const nextNonce = this.secret.nextNonce(sessionId, updateId);
-    const { nonce, ...rest } = step;
-    const args: StepArgs = { ...rest, nonceHash: nonceHash(nonce), nextNonceHash: nonceHash(nextNonce) };
+    // The nonce is the proof (spent if taken); its hash is for sessions from before proofs.
+    const args: StepArgs = { ...step, nonceHash: nonceHash(step.nonce), nextNonceHash: nonceHash(nextNonce), nextNonceSource: updateId };
     try {
-      const answer = await this.onSession(sessionId, (handle, legacy) =>
-        // A session from before may still expect the nonce itself; only it is sent one.
-        handle.executeUpdate(submitStepUpdate, { args: [legacy ? { ...args, nonce } : args], updateId }),
-      );
+      const answer = await this.onSession(sessionId, (handle) => handle.executeUpdate(submitStepUpdate, { args: [args], updateId }));
       return withNonce(answer, nextNonce);
     } catch (err) {
       return refusalOf(err);

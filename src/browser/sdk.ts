@@ -153,7 +153,7 @@ export class FlowSession {
 
   /**
    * Launches the session in this browser (the first time), or resumes it (the same browser
-   * again): either way the answer is the current stage and a fresh nonce for it.
+   * again): either way the answer is the current stage and the nonce for it.
    */
   static async launch(sessionId: string, options: SdkOptions = {}): Promise<FlowSession> {
     const base = (options.baseUrl ?? '').replace(/\/+$/, '');
@@ -195,7 +195,7 @@ export class FlowSession {
     return { status: answer.status, step: answer.step ?? null, outcome: answer.outcome ?? null, changed: Boolean(answer.changed) };
   }
 
-  /** Reads the current stage again (after a change, or a StepInProgressError), with a fresh nonce. */
+  /** Reads the current stage again (after a change, or a StepInProgressError), with its nonce. */
   async reload(): Promise<Stage> {
     const again = await FlowSession.launch(this.sessionId, { baseUrl: this.base });
     this.nonce = again.nonce;

@@ -95,8 +95,17 @@ export interface SessionState {
   /** Webhook events emitted so far (their ids count up), and whether the outbox was started. */
   webhookSeq?: number;
   webhookOutbox?: boolean;
-  /** The device client that launched the session, if one did. */
+  /**
+   * The device the session is bound to, if any: a device client id (`dc_…`), or the hash of the
+   * device key the hosted page's launch set as the browser's cookie (`key_…`).
+   */
   deviceClientId?: string | null;
+  /**
+   * Sessions with proofs: the update id the api derived the current nonce from (it hands the
+   * bound device that nonce again), and how many updates were refused for a failed proof.
+   */
+  nonceSource?: string | null;
+  refusedProofs?: number;
   /** Data prepared for the current stage (an Attestr handshake id), handed to the device. */
   prepared: Record<string, unknown> | null;
   /** Attestr's result for the current stage, fetched and verified on a wake-up before the device asked. */
@@ -153,6 +162,12 @@ export interface SessionInput {
   retentionMs?: number;
   /** Where the hosted page sends the user once the flow ended (on the client's redirectUrls, checked by the api). */
   returnUrl?: string;
+  /**
+   * SHA-256 (base64url) of the session's launch proof, which only the api can make; a launch
+   * must carry the proof itself. Its presence makes every device update prove itself (see
+   * SessionModel.provesUpdates); absent in sessions created before.
+   */
+  launchProofHash?: string;
   /** Present only in a run started by continue-as-new. */
   state?: SessionState;
 }
@@ -173,7 +188,11 @@ export interface LaunchArgs {
   nonceHash: string;
   /** Sessions started before: the nonce itself, in recorded histories only. */
   nonce?: string;
-  /** The device client launching it: from then on only that client may submit steps. */
+  /** The launch proof (see SessionInput.launchProofHash); spent by the launch. */
+  launchProof?: string;
+  /** The update id the api derived the nonce from. */
+  nonceSource?: string;
+  /** The device launching it (see SessionState.deviceClientId): from then on only that device may submit steps. */
   deviceClientId?: string;
   /** When given, the session must belong to this tenant client, else it is refused as unknown. */
   clientId?: string;
@@ -200,8 +219,9 @@ export interface StepArgs {
   /** The hash of the submitted nonce (the api hashes what the device sent). */
   nonceHash: string;
   /**
-   * The nonce itself: sent only to sessions started before nonces were hashed, whose state may
-   * still hold one; in recorded histories, the only field.
+   * The nonce itself: the proof a session with proofs checks against the hash it keeps (and
+   * spends); sessions started before nonces were hashed compare it as it is; in recorded
+   * histories from before, sometimes the only field.
    */
   nonce?: string;
   step: string;
@@ -213,6 +233,8 @@ export interface StepArgs {
   deviceClientId?: string | null;
   /** The hash of the nonce the following submission must carry; the api derives that nonce. */
   nextNonceHash: string;
+  /** The update id the api derived that nonce from (this step's). */
+  nextNonceSource?: string;
   /** Recorded histories only. */
   nextNonce?: string;
   /**
@@ -252,6 +274,11 @@ export interface StatusView {
   deviceClientId: string | null;
   /** The hosted page's return URL, when the create gave one (absent in archived views). */
   returnUrl?: string | null;
+  /**
+   * A live session with proofs: what its bound device needs to pick it up again. `nonceSource`
+   * is the update id the api derives the current nonce from, null while a step runs.
+   */
+  pickUp?: { nonceSource: string | null; prompt: StepPrompt };
 }
 
 export interface ResultView {
@@ -264,7 +291,8 @@ export interface ResultView {
 
 /**
  * Why an update was refused. Validators throw these before anything is written to history,
- * so a refused request leaves no trace; the api maps each to its HTTP error.
+ * so a refused request leaves no trace (failed proofs aside, see MAX_REFUSED_PROOFS); the api
+ * maps each to its HTTP error.
  */
 export const REFUSALS = {
   WRONG_STATUS: 'SessionWrongStatus',
@@ -275,8 +303,20 @@ export const REFUSALS = {
   /** The session belongs to another client: answered like an unknown session. */
   WRONG_CLIENT: 'SessionWrongClient',
   WRONG_FLOW: 'SessionWrongFlow',
+  /**
+   * A launch or resume without the proof the session keeps the hash of (a step's is
+   * INVALID_NONCE). Such refusals are recorded in history, up to MAX_REFUSED_PROOFS a session.
+   */
+  INVALID_PROOF: 'SessionInvalidProof',
 } as const;
 export type RefusalType = (typeof REFUSALS)[keyof typeof REFUSALS];
+
+/**
+ * How many updates with a failed proof a session records (each as a refused update in its
+ * history, and in a metric); beyond that it refuses them in the validator, without a trace, so
+ * a storm of forged updates cannot grow its history.
+ */
+export const MAX_REFUSED_PROOFS = 10;
 
 export const launchUpdate = defineUpdate<LaunchAnswer, [LaunchArgs]>('launch');
 export const resumeUpdate = defineUpdate<LaunchAnswer, [ResumeArgs]>('resume');

@@ -1,13 +1,15 @@
 /**
  * One Temporal workflow per session. This file only wires messages to the session: updates
- * (validated synchronously by the SessionModel, so refusals leave no trace), the signal and
+ * (validated synchronously by the SessionModel, so refusals leave no trace, failed proofs aside:
+ * those are refused by the handler, so history records them), the signal and
  * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
  * with its timers (session/timers.ts), webhook pump (session/webhook-pump.ts) and what it reports
  * to visibility (session/search-attributes.ts) beside it.
  * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
  * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
  * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
- * not a nonce (only its hash).
+ * not a live nonce or launch proof (only their hashes; an update carries the preimage, which is
+ * spent once taken: docs/security/device-binding.md).
  */
 import {
   ApplicationFailure,
@@ -84,6 +86,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
   const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
   const wakeups = metricMeter.createCounter('sessionflow_attestr_wakeups', undefined, 'attestrResult wake-ups, by what they led to (a fetch, one shared with a fetch running, nothing waiting, the bound spent)');
+  const refusedProofs = metricMeter.createCounter('sessionflow_refused_proofs', undefined, 'Device updates refused for a failed proof (forged, or a spent nonce), by update');
   const runner = new SessionRunner(
     session,
     pump,
@@ -99,6 +102,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
       fetchAttestrResult,
       proveEvent: (event) => inbound.eventProven(event),
       timers: (on) => new SessionTimers(session, on),
+      proofRefused: (update) => refusedProofs.add(1, { update }),
     },
     continued,
   );

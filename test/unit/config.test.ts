@@ -78,6 +78,13 @@ describe('loadConfig defaults', () => {
     expect(configError({ SANDBOX_INBOX_WEBHOOK_SECRET: wrong }).message).not.toContain(wrong.slice(6));
   });
 
+  it('reads UNTAGGED_NONCES_UNTIL as an instant with its offset, unset by default, and refuses anything else', () => {
+    expect(loadConfig({}).api).not.toHaveProperty('untaggedNoncesUntil');
+    expect(loadConfig({ UNTAGGED_NONCES_UNTIL: '2030-01-31T00:00:00Z' }).api.untaggedNoncesUntil).toBe(Date.UTC(2030, 0, 31));
+    expect(loadConfig({ UNTAGGED_NONCES_UNTIL: '2030-01-31T02:00:00+02:00' }).api.untaggedNoncesUntil).toBe(Date.UTC(2030, 0, 31));
+    for (const bad of ['2030-01-31', 'tomorrow', '2030-13-45T00:00:00Z', '2030-01-31T00:00:00']) expect(configError({ UNTAGGED_NONCES_UNTIL: bad }).message).toMatch(/UNTAGGED_NONCES_UNTIL/);
+  });
+
   it('treats empty strings as unset', () => {
     const config = loadConfig({ PORT: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: '', TEMPORAL_TLS: '', TEMPORAL_API_KEY: '' });
     expect(config.api.port).toBe(8080);

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FlowPosition } from '../../src/flows/core/engine';
 import type { FlowMachine, StageMeta } from '../../src/flows/core/types';
-import { REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
+import { nonceHash } from '../../src/session-secret';
+import { MAX_REFUSED_PROOFS, REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
 import { initialState, nextNonceOf, SessionModel } from '../../src/workflows/session/model';
+import { proofHash } from '../../src/workflows/session/proof';
 import { DISTINCTIVE, sampleDraft } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
@@ -484,5 +487,81 @@ describe('SessionModel views', () => {
     expect(model.state).toMatchObject({ stage: 'aadhaar', entry: 2, enteredAt: LAUNCHED_AT + 50, prepared: null, status: 'in_progress' });
     model.enter(finalAt('failed', 'error'), LAUNCHED_AT + 60);
     expect(model.state).toMatchObject({ stage: 'failed', entry: 3, status: 'consumed', outcome: 'error', endedAt: LAUNCHED_AT + 60 });
+  });
+});
+
+describe('sessions with proofs (docs/security/device-binding.md)', () => {
+  const LAUNCH_PROOF = 'the-launch-proof-only-the-api-makes';
+  const NONCE = 'the-first-nonce-0001';
+  const NEXT = 'the-next-nonce-00002';
+  const hash = (value: string) => createHash('sha256').update(value).digest('base64url');
+  const provingInput = (): SessionInput => ({ ...sessionInput(sampleDraft('consent-only')), launchProofHash: hash(LAUNCH_PROOF) });
+  const launchArgs = (launchProof: string) => ({ nonceHash: hash(NONCE), launchProof, nonceSource: 'launch-1' });
+  const stepArgs = (nonce: string): StepArgs => ({ nonce, nonceHash: hash(nonce), step: 'consent', input: { accepted: true }, nextNonceHash: hash(NEXT), nextNonceSource: 'step-1' });
+
+  function launchedWithProof(): SessionModel {
+    const model = new SessionModel(provingInput());
+    model.checkLaunch(launchArgs(LAUNCH_PROOF));
+    model.refuseFailedLaunchProof(launchArgs(LAUNCH_PROOF));
+    model.launch(launchArgs(LAUNCH_PROOF), LAUNCHED_AT);
+    return model;
+  }
+
+  test("the workflow's hash of a proof is the api's nonceHash", () => {
+    expect(proofHash(LAUNCH_PROOF)).toBe(nonceHash(LAUNCH_PROOF));
+    expect(proofHash('ünïcode')).toBe(nonceHash('ünïcode'));
+  });
+
+  test('the launch proof launches; the pick-up names where the current nonce comes from', () => {
+    const model = launchedWithProof();
+    expect(model.state).toMatchObject({ status: 'in_progress', nonce: hash(NONCE), nonceSource: 'launch-1' });
+    expect(model.statusView().pickUp).toEqual({ nonceSource: 'launch-1', prompt: expect.objectContaining({ step: 'consent' }) });
+  });
+
+  test('a launch with a hash or a preimage of its own passes the validator, then the handler refuses it and counts it', () => {
+    const model = new SessionModel(provingInput());
+    for (const forged of ['attackers-own-preimage', hash(LAUNCH_PROOF)]) {
+      expect(() => model.checkLaunch(launchArgs(forged))).not.toThrow();
+      expect(() => model.refuseFailedLaunchProof(launchArgs(forged))).toThrow(expect.objectContaining({ type: REFUSALS.INVALID_PROOF }));
+    }
+    expect(model.state).toMatchObject({ status: 'created', nonce: null, refusedProofs: 2 });
+  });
+
+  test('a step needs the preimage of the nonce hash the session keeps; a hash of it does not do', () => {
+    const model = launchedWithProof();
+    const forged = { ...stepArgs('attackers-own-nonce-01'), nonceHash: hash(NONCE) };
+    expect(() => model.checkStep(forged)).not.toThrow();
+    expect(() => model.refuseFailedStepProof(forged)).toThrow(expect.objectContaining({ type: REFUSALS.INVALID_NONCE }));
+    expect(model.state.refusedProofs).toBe(1);
+    model.checkStep(stepArgs(NONCE));
+    expect(() => model.refuseFailedStepProof(stepArgs(NONCE))).not.toThrow();
+  });
+
+  test(`past ${MAX_REFUSED_PROOFS} refused proofs the validators refuse failed ones outright, and good ones still pass`, () => {
+    const model = launchedWithProof();
+    model.state.refusedProofs = MAX_REFUSED_PROOFS;
+    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(stepArgs('attackers-own-nonce-01')));
+    expect(() => model.checkStep(stepArgs(NONCE))).not.toThrow();
+    model.state.deviceClientId = 'dc_x';
+    refusal(model, REFUSALS.INVALID_PROOF, () => model.checkResume({ nonceHash: hash('attackers-own-nonce-02'), deviceClientId: 'dc_x' }));
+  });
+
+  test('a resume can prove nothing: it is a failed proof; without proofs (sessions from before) it resumes as it did', () => {
+    const model = launchedWithProof();
+    model.state.deviceClientId = 'dc_x';
+    const args = { nonceHash: hash('attackers-own-nonce-02'), deviceClientId: 'dc_x' };
+    expect(() => model.checkResume(args)).not.toThrow();
+    expect(() => model.refuseResume()).toThrow(expect.objectContaining({ type: REFUSALS.INVALID_PROOF }));
+    const old = new SessionModel(sessionInput());
+    old.launch({ nonceHash: N1, deviceClientId: 'dc_x' }, LAUNCHED_AT);
+    expect(() => old.checkResume(args)).not.toThrow();
+    expect(() => old.refuseResume()).not.toThrow();
+    expect(old.statusView().pickUp).toBeUndefined();
+  });
+
+  test('while a step runs there is nothing to pick up', () => {
+    const model = launchedWithProof();
+    model.exclusive.take();
+    expect(model.statusView().pickUp?.nonceSource).toBeNull();
   });
 });

@@ -12,11 +12,34 @@ describe('SessionSecret', () => {
 
   test('the next nonce is the same for the same session and update id, on any instance, and differs otherwise', () => {
     const nonce = secret.nextNonce(SESSION, 'step-abc');
-    expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{16}$/);
     expect(new SessionSecret(SECRET).nextNonce(SESSION, 'step-abc')).toBe(nonce);
     expect(secret.nextNonce(SESSION, 'step-abd')).not.toBe(nonce);
     expect(secret.nextNonce(`${SESSION}x`, 'step-abc')).not.toBe(nonce);
     expect(new SessionSecret(`${SECRET}-other`).nextNonce(SESSION, 'step-abc')).not.toBe(nonce);
+  });
+
+  test('nonces and device keys carry a tag over the session id: the api tells those it minted for a session without asking anyone', () => {
+    const nonce = secret.nextNonce(SESSION, 'step-abc');
+    const key = secret.newDeviceKey(SESSION);
+    expect(key).not.toBe(secret.newDeviceKey(SESSION));
+    for (const value of [nonce, key]) {
+      expect(secret.isMintedFor(SESSION, value)).toBe(true);
+      expect(secret.isMintedFor(`${SESSION.slice(0, -1)}x`, value)).toBe(false);
+      expect(new SessionSecret(`${SECRET}-other`).isMintedFor(SESSION, value)).toBe(false);
+      const [body, tag] = value.split('.');
+      expect(secret.isMintedFor(SESSION, `${body}.${tag.slice(0, -1)}${tag.endsWith('A') ? 'B' : 'A'}`)).toBe(false);
+      expect(secret.isMintedFor(SESSION, `${body.slice(0, -1)}${body.endsWith('A') ? 'B' : 'A'}.${tag}`)).toBe(false);
+    }
+    // A nonce from before tags, and anything else, is not.
+    for (const other of [createHash('sha256').update('n').digest('base64url'), '', '.', 'x.y', `${nonce}.${nonce}`]) expect(secret.isMintedFor(SESSION, other)).toBe(false);
+  });
+
+  test('the launch proof is an HMAC of the session id: the same on any instance, another for another session or secret', () => {
+    const proof = secret.launchProof(SESSION);
+    expect(new SessionSecret(SECRET).launchProof(SESSION)).toBe(proof);
+    expect(secret.launchProof(`${SESSION}x`)).not.toBe(proof);
+    expect(new SessionSecret(`${SECRET}-other`).launchProof(SESSION)).not.toBe(proof);
   });
 
   test('a sealed id opens to the id, seals the same every time, and hides it', () => {

@@ -1,52 +1,41 @@
 /**
- * The browser's device credential for one tenant: the `__client_<tenant>` cookie (see
- * device-auth.ts). The hosted page's launch makes one when the browser has none for the
- * session's tenant, and refreshes an expired one within its refresh window.
+ * The hosted page's device credentials in the browser: the device key its launch mints for one
+ * session, set as that session's own cookie (see device-auth.ts), and, for sessions launched
+ * before device keys, the tenant's device client cookie (`__client_<tenant>`) they were bound to.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context';
-import { cookieValue, tenantCookie, type DeviceCredential } from '../device-auth';
-import { MAX_DEVICE_SESSIONS } from '../../workflows/messages';
+import { cookieValues, servedOverHttps, setCookie } from '../cookies';
+import { legacyTenantCookie, sessionKeyCookie } from '../device-auth';
+import { DEFAULT_RETENTION_SECONDS } from '../../workflows/messages';
 
-/** Local development runs on plain HTTP; everywhere else the cookie is Secure. */
-function isLocal(request: FastifyRequest): boolean {
-  const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-}
-
-export function setTenantCookie(request: FastifyRequest, reply: FastifyReply, tenantId: string, token: string, refreshUntil: number): void {
-  const maxAge = Math.max(0, Math.floor((refreshUntil - Date.now()) / 1000));
-  const attributes = [`${tenantCookie(tenantId)}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(isLocal(request) ? [] : ['Secure'])];
-  reply.header('set-cookie', attributes.join('; '));
+/**
+ * The device key's cookie lives while the session can take steps, and the default retention
+ * beyond, so the browser that ran it can still see how it ended.
+ */
+export function setSessionKeyCookie(request: FastifyRequest, reply: FastifyReply, context: ApiContext, sessionId: string, key: string, expiresAt: number): void {
+  const secure = servedOverHttps(request, context.config);
+  const maxAgeSeconds = (expiresAt - Date.now()) / 1000 + DEFAULT_RETENTION_SECONDS;
+  setCookie(reply, sessionKeyCookie(sessionId, secure), key, { maxAgeSeconds, secure, sameSite: 'Strict' });
 }
 
 /**
- * The tenant's credential this browser holds, refreshed when expired; undefined when it holds
- * none that is valid (a forged, revoked or other tenant's cookie counts as none).
+ * Whether the browser holds the device client a session from before device keys is bound to:
+ * every cookie of the tenant's name is tried, and only the bound client's counts. An expired one
+ * within its refresh window is refreshed, as those pages did.
  */
-export async function browserCredential(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  context: ApiContext,
-  tenantId: string,
-): Promise<(DeviceCredential & { full: boolean }) | undefined> {
-  const token = cookieValue(request.headers.cookie, tenantCookie(tenantId));
-  if (token === undefined) return undefined;
+export async function holdsBoundClient(request: FastifyRequest, reply: FastifyReply, context: ApiContext, tenantId: string, deviceClientId: string): Promise<boolean> {
   const now = Date.now();
-  const check = context.tokens.verify(token, now, { allowExpired: true });
-  if (!check.ok || check.claims.ten !== tenantId) return undefined;
-  const client = await context.gateway.deviceClient(check.claims.sub);
-  if (!client || client.revokedAt !== null || client.tenantId !== tenantId) return undefined;
-  if (now >= check.claims.exp) {
-    setTenantCookie(request, reply, tenantId, context.tokens.issue({ sub: client.deviceClientId, ten: tenantId, ref: client.refreshUntil }, now), client.refreshUntil);
+  for (const token of cookieValues(request.headers.cookie, legacyTenantCookie(tenantId))) {
+    const check = context.tokens.verify(token, now, { allowExpired: true });
+    if (!check.ok || check.claims.sub !== deviceClientId || check.claims.ten !== tenantId) continue;
+    const client = await context.gateway.deviceClient(deviceClientId);
+    if (!client || client.revokedAt !== null) return false;
+    if (now >= check.claims.exp) {
+      const fresh = context.tokens.issue({ sub: deviceClientId, ten: tenantId, ref: client.refreshUntil }, now);
+      setCookie(reply, legacyTenantCookie(tenantId), fresh, { maxAgeSeconds: (client.refreshUntil - now) / 1000, secure: servedOverHttps(request, context.config), sameSite: 'Lax' });
+    }
+    return true;
   }
-  // A device client launches at most MAX_DEVICE_SESSIONS sessions; a browser is not limited by that.
-  return { deviceClientId: client.deviceClientId, tenantId, refreshUntil: client.refreshUntil, full: client.sessionIds.length >= MAX_DEVICE_SESSIONS };
-}
-
-/** A new device client for this browser and tenant, its credential set as the tenant's cookie. */
-export async function newBrowserCredential(request: FastifyRequest, reply: FastifyReply, context: ApiContext, tenantId: string): Promise<DeviceCredential> {
-  const client = await context.gateway.createDeviceClient(tenantId, context.config.api.deviceClientUnusedMs);
-  setTenantCookie(request, reply, tenantId, context.tokens.issue({ sub: client.deviceClientId, ten: tenantId, ref: client.refreshUntil }), client.refreshUntil);
-  return { deviceClientId: client.deviceClientId, tenantId, refreshUntil: client.refreshUntil };
+  return false;
 }

@@ -6,39 +6,34 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DeviceClientView } from '../../workflows/messages';
 import type { ApiContext } from '../context';
-import { CLIENT_COOKIE, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
+import { cookieValues, servedOverHttps, setCookie } from '../cookies';
+import { clientCookie, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
 import { redirectAllowed } from '../redirects';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import { clientEnvelope, createClientQuery, handshakeQuery, redirect, type CreateClientQuery, type HandshakeQuery } from '../schemas/device-client';
 import { deviceError, errorAnswers } from '../schemas/common';
 
-/** Local development runs on plain HTTP; everywhere else the cookie is Secure. */
-function isLocal(request: FastifyRequest): boolean {
-  const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-}
-
 function wantsNative(request: FastifyRequest): boolean {
   const flag = (request.query as { _is_native?: string } | undefined)?._is_native;
   return flag === 'true' || flag === '1';
 }
 
-/** Hands the credential over: a cookie for browsers, the Authorization header for native apps. */
-function handOver(request: FastifyRequest, reply: FastifyReply, token: string, refreshUntil: number): void {
+/**
+ * Hands the credential over: a cookie for browsers (Secure and `__Host-client` over HTTPS, see
+ * cookies.ts), the Authorization header for native apps.
+ */
+function handOver(request: FastifyRequest, reply: FastifyReply, context: ApiContext, token: string, refreshUntil: number): void {
   if (wantsNative(request)) {
     reply.header('authorization', `Bearer ${token}`);
     return;
   }
-  const maxAge = Math.max(0, Math.floor((refreshUntil - Date.now()) / 1000));
-  const attributes = [`${CLIENT_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(isLocal(request) ? [] : ['Secure'])];
-  reply.header('set-cookie', attributes.join('; '));
+  setCookie(reply, clientCookie(request, context), token, { maxAgeSeconds: (refreshUntil - Date.now()) / 1000, secure: servedOverHttps(request, context.config), sameSite: 'Lax' });
 }
 
 /** Tells a browser to drop the credential cookie: the same name, path and attributes, expired. */
-function clearCookie(request: FastifyRequest, reply: FastifyReply): void {
-  const attributes = [`${CLIENT_COOKIE}=`, 'Path=/', 'HttpOnly', 'SameSite=Lax', 'Max-Age=0', ...(isLocal(request) ? [] : ['Secure'])];
-  reply.header('set-cookie', attributes.join('; '));
+function clearCookie(request: FastifyRequest, reply: FastifyReply, context: ApiContext): void {
+  setCookie(reply, clientCookie(request, context), '', { maxAgeSeconds: 0, secure: servedOverHttps(request, context.config), sameSite: 'Lax' });
 }
 
 /**
@@ -85,7 +80,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
     const tenant = clients.get(request.query.client_id);
     if (!tenant) throw new DeviceError(400, 'invalid_request', 'invalid_client_id', 'client_id names no client app');
     const client = await gateway.createDeviceClient(tenant.id, context.config.api.deviceClientUnusedMs);
-    handOver(request, reply, tokens.issue({ sub: client.deviceClientId, ten: tenant.id, ref: client.refreshUntil }), client.refreshUntil);
+    handOver(request, reply, context, tokens.issue({ sub: client.deviceClientId, ten: tenant.id, ref: client.refreshUntil }), client.refreshUntil);
     return clientView(context, client);
   }
 
@@ -113,7 +108,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
       }
     }
     // A browser holding the cookie drops it; native apps hold the credential themselves.
-    if (request.headers.cookie?.includes(`${CLIENT_COOKIE}=`)) clearCookie(request, reply);
+    if (cookieValues(request.headers.cookie, clientCookie(request, context)).length > 0) clearCookie(request, reply, context);
     return clientView(context, revoked);
   });
 
@@ -132,7 +127,7 @@ export function deviceClientRoutes(app: FastifyInstance, context: ApiContext): v
       if (!tenant || !redirectAllowed(request.query.redirect_url, tenant.redirectUrls ?? [])) {
         throw new DeviceError(422, 'invalid_request', 'redirect_url_not_allowed', "redirect_url is not on the client app's allow-list");
       }
-      handOver(request, reply, tokens.issue({ sub: credential.deviceClientId, ten: credential.tenantId, ref: credential.refreshUntil }), credential.refreshUntil);
+      handOver(request, reply, context, tokens.issue({ sub: credential.deviceClientId, ten: credential.tenantId, ref: credential.refreshUntil }), credential.refreshUntil);
       return reply.code(307).header('location', request.query.redirect_url).send();
     },
   );

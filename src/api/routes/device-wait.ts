@@ -3,8 +3,8 @@
  * and may ask to wait (at most 25 s) until either changes, instead of holding a step open or
  * polling fast. The one request the api holds past 15 s, and only because the device asked.
  *
- * Authorised like the session's next step: a session launched with a device credential needs
- * that credential; any other needs its current nonce in the `x-session-nonce` header (the api
+ * Authorised like the session's next step: a session bound to a device needs that device's
+ * credential (its device key cookie, or its device client credential); any other needs its current nonce in the `x-session-nonce` header (the api
  * hashes it and the workflow compares that with the next nonce's hash it keeps, see
  * progressQuery: no nonce enters Temporal). Anything else is the same 404 as an unknown id.
  * Waiting reads the session with a query every half second: no history events, no workers woken
@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DEVICE_STATUS, type StatusView } from '../../workflows/messages';
-import { deviceCredential } from '../device-auth';
+import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
 import { SessionNotFoundError } from '../session-gateway';
 import type { ApiContext } from '../context';
@@ -56,10 +56,8 @@ export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext
         if (err instanceof SessionNotFoundError) throw sessionNotFound();
         throw err;
       }
-      // The session names its tenant, whose cookie the browser holds (see device-auth.ts).
-      const credential = await deviceCredential(request, context, { tenantId: first.status.clientId });
       const boundTo = first.status.deviceClientId;
-      const authorised = boundTo !== null ? credential?.deviceClientId === boundTo : first.nonceCurrent;
+      const authorised = boundTo !== null ? (await requestDevice(request, context, id, first.status.clientId)) === boundTo : first.nonceCurrent;
       if (!authorised) throw sessionNotFound();
 
       const deadline = Date.now() + Math.min(Number(request.query.wait ?? 0), MAX_WAIT_SECONDS) * 1000;

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
-import { deviceCredential } from '../device-auth';
+import { deviceCredential, requestDevice } from '../device-auth';
 import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
@@ -39,6 +39,16 @@ const ENDED_CODES: Record<SessionStatus, DeviceErrorCode> = {
   archived: 'session_archived',
 };
 
+function invalidNonce(): DeviceError {
+  return new DeviceError(400, 'invalid_request', 'invalid_nonce', 'the nonce is not the one this session expects');
+}
+
+/** A nonce handed out before tags (32 bytes, base64url), while UNTAGGED_NONCES_UNTIL lets those through to the session. */
+function untaggedAccepted(context: ApiContext, nonce: string): boolean {
+  const until = context.config.api.untaggedNoncesUntil;
+  return until !== undefined && Date.now() < until && /^[A-Za-z0-9_-]{43}$/.test(nonce);
+}
+
 function sessionNotFound(): DeviceError {
   return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
 }
@@ -66,6 +76,7 @@ function deviceFailure(err: unknown): never {
     case REFUSALS.WRONG_FLOW:
       throw new DeviceError(400, 'invalid_request', 'invalid_skill', err.message);
     case REFUSALS.WRONG_CLIENT:
+    case REFUSALS.INVALID_PROOF:
       throw sessionNotFound();
   }
   throw err;
@@ -135,7 +146,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
   // Authenticated by the client's own secret: counted up front, like the backend's requests.
   overLimit(await context.limiter.check(deviceKey(client), limitsOf(client, context)));
-  const credential = await deviceCredential(request, context);
+  const credential = await deviceCredential(request, context, { bearerOnly: true });
   if (credential && credential.tenantId !== client.id) {
     throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
   }
@@ -152,7 +163,7 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
 }
 
 async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Headers: LaunchHeaders }>) {
-  const credential = await deviceCredential(request, context);
+  const credential = await deviceCredential(request, context, { bearerOnly: true });
   try {
     return await context.gateway.launch(request.params.id, credential, request.headers['idempotency-key']);
   } catch (err) {
@@ -162,8 +173,11 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
+  // Before anything else: a nonce this api did not mint for this session id (a made-up id) costs no Temporal call.
+  // (For the address it is a failed session request, like any invalid_nonce: address-limits.ts.)
+  if (!context.gateway.isMintedFor(request.params.id, body.nonce) && !untaggedAccepted(context, body.nonce)) throw invalidNonce();
   const client = await admitStep(context, body.client_id, request);
-  const credential = await deviceCredential(request, context, { tenantId: body.client_id });
+  const device = await requestDevice(request, context, request.params.id, body.client_id);
   let answer;
   try {
     answer = await context.gateway.submitStep(request.params.id, {
@@ -172,7 +186,7 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
       input: body.data,
       clientId: body.client_id,
       flowId: body.skill,
-      deviceClientId: credential?.deviceClientId ?? null,
+      deviceClientId: device ?? null,
       pendingWaitSeconds: context.config.providers.pendingWaitSeconds,
     });
   } catch (err) {

@@ -5,17 +5,19 @@
  *
  * Opening the page is a GET that reads nothing; the session launches only on the POST the
  * user's first action sends, so link previewers and mail scanners cannot use it up. The launch
- * binds the session to the browser's credential for the session's tenant; that browser may
- * come back (a reload, another tab) and gets the current stage with a fresh nonce; any other
- * browser is told the session is open on another device.
+ * binds the session to a device key minted for it, set as the browser's cookie for that one
+ * session (never to a credential the browser brought along: docs/security/device-binding.md);
+ * that browser may come back (a reload, another tab) and gets the current stage and nonce; any
+ * other browser is told the session is open on another device.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as httpRequest } from 'undici';
 import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../workflows/messages';
+import { DEVICE_KEY_BINDING_PREFIX, deviceKeyBinding } from '../../session-secret';
 import type { ApiContext } from '../context';
-import { deviceCredential } from '../device-auth';
+import { requestDevice, sessionKeyBinding } from '../device-auth';
 import { DeviceError } from '../errors';
-import { browserCredential, newBrowserCredential } from '../hosted/credential';
+import { holdsBoundClient, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
 import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
@@ -47,7 +49,7 @@ function openFailure(err: unknown): never {
   if (err instanceof SessionNotFoundError) throw sessionNotFound();
   if (err instanceof SessionRefusedError) {
     if (err.type === REFUSALS.BUSY) throw new DeviceError(409, 'conflict', 'step_in_progress', err.message);
-    if (err.type === REFUSALS.WRONG_STATUS || err.type === REFUSALS.WRONG_CLIENT) throw openElsewhere();
+    if (err.type === REFUSALS.WRONG_STATUS || err.type === REFUSALS.WRONG_CLIENT || err.type === REFUSALS.INVALID_PROOF) throw openElsewhere();
   }
   throw err;
 }
@@ -57,7 +59,6 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
   const status = await statusOf(context, sessionId);
   const tenant = context.clients.get(status.clientId);
   if (!tenant) throw sessionNotFound();
-  const credential = await browserCredential(request, reply, context, tenant.id);
   const answer = (launched: LaunchAnswer) => ({
     session_id: sessionId,
     client_id: tenant.id,
@@ -68,20 +69,29 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
     data: launched.data,
     return_url: status.returnUrl ?? null,
   });
+  const ended = () => answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
   try {
     if (status.status === 'created') {
-      // None yet, or one that launched as many sessions as a device client may: a new one.
-      const launching = credential && !credential.full ? credential : await newBrowserCredential(request, reply, context, tenant.id);
-      return answer(await context.gateway.launch(sessionId, launching));
+      // A key minted for this launch; its cookie is set only once the launch succeeded.
+      const key = context.gateway.newDeviceKey(sessionId);
+      const launched = await context.gateway.launch(sessionId, { deviceClientId: deviceKeyBinding(key), tenantId: tenant.id });
+      setSessionKeyCookie(request, reply, context, sessionId, key, status.expiry);
+      return answer(launched);
     }
     const bound = status.deviceClientId;
     // Never launched in a browser and ended (expired unopened): anyone with the link may see that.
-    if (bound === null && status.status !== 'in_progress') {
-      return answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
-    }
-    if (bound === null || credential?.deviceClientId !== bound) throw openElsewhere();
-    if (status.status === 'in_progress') return answer(await context.gateway.resume(sessionId, credential.deviceClientId));
-    return answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
+    if (bound === null && status.status !== 'in_progress') return ended();
+    if (bound === null) throw openElsewhere();
+    const holdsKey = bound.startsWith(DEVICE_KEY_BINDING_PREFIX)
+      ? sessionKeyBinding(request, context, sessionId) === bound
+      : await holdsBoundClient(request, reply, context, tenant.id, bound);
+    if (!holdsKey) throw openElsewhere();
+    if (status.status !== 'in_progress') return ended();
+    // A session with proofs names where its current nonce comes from; one from before is resumed.
+    if (!status.pickUp) return answer(await context.gateway.resume(sessionId, bound));
+    const { nonceSource, prompt } = status.pickUp;
+    if (nonceSource === null) throw new DeviceError(409, 'conflict', 'step_in_progress', 'a step is still running');
+    return answer({ nonce: context.gateway.currentNonce(sessionId, nonceSource), status: DEVICE_STATUS.in_progress, step: prompt.step, data: prompt });
   } catch (err) {
     return openFailure(err);
   }
@@ -96,8 +106,8 @@ function attestrIsSandbox(context: ApiContext): boolean {
 async function completeSandboxHandshake(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: AttestrSandboxBody }>) {
   if (!attestrIsSandbox(context)) throw new DeviceError(404, 'not_found', 'route_not_found', 'Attestr is not the sandbox here: the user completes the handshake in Attestr');
   const status = await statusOf(context, request.params.id);
-  const credential = await deviceCredential(request, context, { tenantId: status.clientId });
-  if (!credential || status.deviceClientId !== credential.deviceClientId || status.status !== 'in_progress') throw sessionNotFound();
+  const device = await requestDevice(request, context, request.params.id, status.clientId);
+  if (device === undefined || status.deviceClientId !== device || status.status !== 'in_progress') throw sessionNotFound();
   const url = `${context.config.providers.attestr.baseUrl}/_device/handshakes/${encodeURIComponent(request.body.handshake_id)}/complete`;
   const answer = await httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   await answer.body.dump();

@@ -41,8 +41,8 @@ export const deviceError = {
 
 /**
  * Routes that take a device credential when there is one (a session launched with one belongs
- * to it): anonymous, the bearer token, or the cookie (`__client`, or the hosted page's
- * per-tenant `__client_<client id>`).
+ * to it): anonymous, the bearer token, or a cookie (`__client`, or the hosted page's device key
+ * for one session, see src/api/device-auth.ts).
  */
 export const deviceCredentialOptional: Array<Record<string, string[]>> = [{}, { deviceBearer: [] }, { deviceCookie: [] }];
 

@@ -8,8 +8,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../../flows/core/engine';
 import { validateAgainstSchema } from '../../flows/core/schema';
 import { Exclusive } from './exclusive';
+import { proofHash } from './proof';
 import {
   DEVICE_STATUS,
+  MAX_REFUSED_PROOFS,
   REFUSALS,
   type BackendEventArgs,
   type ExpireArgs,
@@ -32,15 +34,15 @@ function refuse(type: RefusalType, message: string, details?: unknown): never {
 
 const LIVE: ReadonlySet<SessionStatus> = new Set(['created', 'in_progress']);
 
-/** What a submission's nonce is recorded and compared as: its hash (the raw nonce only in recorded histories). */
-function submittedNonce(args: StepArgs): string | undefined {
-  return args?.nonceHash ?? args?.nonce;
+/** The next nonce a step sets, whether it is a hash, and the update id the api derived it from. */
+export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean; source?: string } {
+  if (args.nextNonceHash === undefined) return { nonce: args.nextNonce as string, hashed: false };
+  return { nonce: args.nextNonceHash, hashed: true, ...(args.nextNonceSource !== undefined ? { source: args.nextNonceSource } : {}) };
 }
 
-/** The next nonce a step sets, and whether it is a hash. */
-export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean } {
-  return args.nextNonceHash !== undefined ? { nonce: args.nextNonceHash, hashed: true } : { nonce: args.nextNonce as string, hashed: false };
-}
+const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
+const WRONG_NONCE = 'the nonce is not the one this session expects';
+const NO_RESUME = 'this session is picked up through the api, not resumed';
 
 export function initialState(input: SessionInput, flow = new CompiledFlow(input.definition.machine)): SessionState {
   const start = flow.start();
@@ -94,6 +96,46 @@ export class SessionModel {
     return LIVE.has(this.state.status);
   }
 
+  /**
+   * Whether device updates prove themselves (sessions created since launch proofs): a launch
+   * carries the preimage of `launchProofHash`, a step the preimage of the nonce hash the session
+   * keeps, and a resume is never needed (docs/security/device-binding.md). Sessions created
+   * before keep the checks they started with, so their histories replay as they ran.
+   */
+  get provesUpdates(): boolean {
+    return this.input.launchProofHash !== undefined;
+  }
+
+  launchProofHolds(args: LaunchArgs): boolean {
+    return typeof args?.launchProof === 'string' && proofHash(args.launchProof) === this.input.launchProofHash;
+  }
+
+  /** Whether a step carries the nonce whose hash the session keeps. */
+  stepProofHolds(args: StepArgs): boolean {
+    return typeof args?.nonce === 'string' && this.state.nonce !== null && proofHash(args.nonce) === this.state.nonce;
+  }
+
+  /**
+   * A failed proof passes the validator while the session still records such refusals, so the
+   * handler refuses it (refuseProof) where history keeps it; past MAX_REFUSED_PROOFS the
+   * validator refuses it without a trace.
+   */
+  private admitFailedProof(type: RefusalType, message: string): void {
+    if ((this.state.refusedProofs ?? 0) >= MAX_REFUSED_PROOFS) refuse(type, message);
+  }
+
+  /** Counts a failed proof and refuses its update: called by handlers, so history records it. */
+  refuseProof(type: RefusalType, message: string): never {
+    this.state.refusedProofs = (this.state.refusedProofs ?? 0) + 1;
+    refuse(type, message);
+  }
+
+  /** What a submission's nonce is recorded and compared as: its hash (the raw nonce only in recorded histories). */
+  private submittedNonce(args: StepArgs): string | undefined {
+    if (this.provesUpdates) return typeof args?.nonce === 'string' ? proofHash(args.nonce) : undefined;
+    return args?.nonceHash ?? args?.nonce;
+  }
+
   currentStage(): StageInfo | null {
     return stageInfo(this.machine, this.state.stage);
   }
@@ -115,6 +157,7 @@ export class SessionModel {
       });
     }
     if (typeof args?.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
+    if (this.provesUpdates && !this.launchProofHolds(args)) this.admitFailedProof(REFUSALS.INVALID_PROOF, WRONG_LAUNCH_PROOF);
   }
 
   /** Only the device client that launched the session resumes it, while it is in progress and no step runs. */
@@ -126,12 +169,14 @@ export class SessionModel {
     }
     if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
     if (typeof args.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'resume needs a nonce');
+    // It would set a nonce without proving anything: a failed proof.
+    if (this.provesUpdates) this.admitFailedProof(REFUSALS.INVALID_PROOF, NO_RESUME);
   }
 
   /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
   isRetryOfLastStep(args: StepArgs): boolean {
     const last = this.state.lastStep;
-    return Boolean(last && last.nonce === submittedNonce(args) && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
+    return Boolean(last && last.nonce === this.submittedNonce(args) && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
   }
 
   /** The answer of the last accepted submission when `args` repeats it exactly, else null. */
@@ -154,12 +199,28 @@ export class SessionModel {
       refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
     }
     if (this.busy) refuse(REFUSALS.BUSY, 'the previous step is still running');
-    // A hashed expectation takes only a hash; a nonce kept from before takes only that nonce.
-    const submitted = this.state.nonceHashed ? args?.nonceHash : args?.nonce;
-    if (typeof submitted !== 'string' || this.state.nonce === null || submitted !== this.state.nonce) {
-      refuse(REFUSALS.INVALID_NONCE, 'the nonce is not the one this session expects');
+    if (!this.provesUpdates) {
+      // A hashed expectation takes only a hash; a nonce kept from before takes only that nonce.
+      const submitted = this.state.nonceHashed ? args?.nonceHash : args?.nonce;
+      if (typeof submitted !== 'string' || this.state.nonce === null || submitted !== this.state.nonce) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+      this.checkSubmission(args, args.nonceHash);
+      return;
     }
-    if (typeof args.nextNonceHash !== 'string' || args.nextNonceHash.length < 16 || args.nextNonceHash === args.nonceHash) {
+    // A wrong nonce answers invalid_nonce whatever else is wrong, as before proofs; but only an
+    // otherwise acceptable step with one is let through to be recorded (a failed proof).
+    const proven = this.stepProofHolds(args);
+    try {
+      this.checkSubmission(args, this.state.nonce);
+    } catch (err) {
+      if (!proven) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+      throw err;
+    }
+    if (!proven) this.admitFailedProof(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+  }
+
+  /** What a step submits: a fresh next nonce (not `spent`), the current stage, input it accepts. */
+  private checkSubmission(args: StepArgs, spent: string | null | undefined): void {
+    if (typeof args.nextNonceHash !== 'string' || args.nextNonceHash.length < 16 || args.nextNonceHash === spent) {
       refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
     }
     const stage = this.currentStage();
@@ -177,6 +238,19 @@ export class SessionModel {
     if (stage.kind === 'input' && this.flow.advance(stage.id, { type: 'SUBMIT', input: args.input }) === null) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
+  }
+
+  /** The handlers' half of the proof checks (the validators let failed proofs through to be recorded). */
+  refuseFailedLaunchProof(args: LaunchArgs): void {
+    if (this.provesUpdates && !this.launchProofHolds(args)) this.refuseProof(REFUSALS.INVALID_PROOF, WRONG_LAUNCH_PROOF);
+  }
+
+  refuseFailedStepProof(args: StepArgs): void {
+    if (this.provesUpdates && !this.stepProofHolds(args)) this.refuseProof(REFUSALS.INVALID_NONCE, WRONG_NONCE);
+  }
+
+  refuseResume(): void {
+    if (this.provesUpdates) this.refuseProof(REFUSALS.INVALID_PROOF, NO_RESUME);
   }
 
   /** A backend event is taken only by a live session waiting in a `wait` stage that has a transition for it. */
@@ -214,6 +288,7 @@ export class SessionModel {
     this.state.nonce = args.nonceHash ?? (args.nonce as string);
     this.state.nonceHashed = args.nonceHash !== undefined;
     this.state.deviceClientId = args.deviceClientId ?? null;
+    if (this.provesUpdates) this.state.nonceSource = args.nonceSource ?? null;
   }
 
   /** Moves to `position`; ends the session when it is final. */
@@ -236,14 +311,15 @@ export class SessionModel {
   }
 
   /** The nonce the next submission must carry, or none. */
-  expectNonce(next: { nonce: string; hashed: boolean } | null): void {
+  expectNonce(next: { nonce: string; hashed: boolean; source?: string } | null): void {
     this.state.nonce = next?.nonce ?? null;
     if (next) this.state.nonceHashed = next.hashed;
+    if (this.provesUpdates) this.state.nonceSource = next?.source ?? null;
   }
 
   /** Remembers an accepted submission and its answer, for an identical retry. */
   rememberStep(args: StepArgs, answer: StepAnswer): void {
-    this.state.lastStep = { nonce: submittedNonce(args) as string, step: args.step, input: args.input, answer };
+    this.state.lastStep = { nonce: this.submittedNonce(args) as string, step: args.step, input: args.input, answer };
   }
 
   record(stageId: string, input: unknown, output: unknown): void {
@@ -312,7 +388,14 @@ export class SessionModel {
       endReason: state.endReason,
       deviceClientId: state.deviceClientId ?? null,
       ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
+      ...(this.provesUpdates && this.isLive ? { pickUp: this.pickUp() } : {}),
     };
+  }
+
+  /** While a step runs (its nonce spent, or the next stage still being prepared) there is nothing to pick up. */
+  private pickUp(): { nonceSource: string | null; prompt: StepPrompt } {
+    const ready = this.state.nonce !== null && !this.busy;
+    return { nonceSource: ready ? (this.state.nonceSource ?? null) : null, prompt: this.prompt() };
   }
 
   resultView(): ResultView {

@@ -66,6 +66,8 @@ export interface RunnerEffects {
   /** Whether a backend event carries the api's proof for this session (checked by the worker). */
   proveEvent(event: BackendEventArgs): true | Promise<boolean>;
   timers(on: TimerHandlers): SessionClock;
+  /** An update was refused for a failed proof (a metric); absent in unit tests. */
+  proofRefused?(update: 'launch' | 'resume' | 'submitStep'): void;
 }
 
 /** Where the session's webhook events go (the WebhookPump). */
@@ -190,8 +192,19 @@ export class SessionRunner implements TimerHandlers {
     }
   }
 
+  /** Counted in the metric, then refused by the session (which records it in its state). */
+  private provenOrRefused(update: 'launch' | 'resume' | 'submitStep', check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      this.effects.proofRefused?.(update);
+      throw err;
+    }
+  }
+
   async launch(args: LaunchArgs): Promise<LaunchAnswer> {
     const { session, state } = this;
+    this.provenOrRefused('launch', () => session.refuseFailedLaunchProof(args));
     session.launch(args, Date.now());
     this.exclusive.take();
     try {
@@ -210,6 +223,7 @@ export class SessionRunner implements TimerHandlers {
   /** The bound device comes back: a fresh nonce for the stage it is at; nothing else changes. */
   resume(args: ResumeArgs): LaunchAnswer {
     const { session, state } = this;
+    this.provenOrRefused('resume', () => session.refuseResume());
     session.resume(args);
     const prompt = session.prompt();
     return { nonce: state.nonce, status: DEVICE_STATUS[state.status], step: prompt.step, data: prompt };
@@ -219,6 +233,7 @@ export class SessionRunner implements TimerHandlers {
     const { session, state } = this;
     const repeated = session.lastAnswerFor(args);
     if (repeated) return repeated;
+    this.provenOrRefused('submitStep', () => session.refuseFailedStepProof(args));
     const stage = session.stageInProgress();
     const entry = state.entry;
     this.exclusive.take();
