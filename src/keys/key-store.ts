@@ -51,12 +51,14 @@ export interface KeyStoreConfig {
   dataDir: string;
   /** `postgres://...`: the PostgreSQL store; absent: the file store under `<dataDir>/keys/`. */
   keyStoreUrl?: string;
-  /** KEKs from SESSIONFLOW_KEK / SESSIONFLOW_KEK_FILE, newest first; absent: one generated under dataDir. */
+  /** KEKs from SESSIONFLOW_KEK / SESSIONFLOW_KEK_FILE, newest first; absent: one generated in devKekDir. */
   keks?: Buffer[];
+  /** Where the generated development KEK lives, outside dataDir (src/keys/kek.ts embeddedKek). */
+  devKekDir: string;
 }
 
 export function configuredKeks(config: KeyStoreConfig): Kek[] {
-  return config.keks && config.keks.length > 0 ? config.keks.map(kekOf) : [embeddedKek(config.dataDir)];
+  return config.keks && config.keks.length > 0 ? config.keks.map(kekOf) : [embeddedKek(config.dataDir, config.devKekDir)];
 }
 
 /** The configured store, without a cache (the codec server and key tools read it directly). */
