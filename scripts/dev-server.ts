@@ -132,9 +132,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch'] : ['--headless']));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.uiPort && options.uiCodecEndpoint) {
-    // The CLI's environment file sets any flag (`env: { <name>: { <flag>: <value> } }`).
-    writePrivateFile(options.uiCodecEndpoint.cliEnvFile, `env:\n  default:\n    ui-codec-endpoint: ${JSON.stringify(options.uiCodecEndpoint.url)}\n`);
-    args.push('--env-file', options.uiCodecEndpoint.cliEnvFile);
+    // The CLI's environment file sets any flag (`env: { <name>: { <flag>: <value> } }`); `--env`
+    // names the entry whatever TEMPORAL_ENV says.
+    writePrivateFile(options.uiCodecEndpoint.cliEnvFile, `env:\n  sessionflow:\n    ui-codec-endpoint: ${JSON.stringify(options.uiCodecEndpoint.url)}\n`);
+    args.push('--env-file', options.uiCodecEndpoint.cliEnvFile, '--env', 'sessionflow');
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
@@ -144,13 +145,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // The database and its journals hold session data (encrypted, but with search attributes and
   // ids in clear): owner-only, new ones through the server's umask, older ones made so here.
   if (options.dbFile) makePrivate(options.dbFile, `${options.dbFile}-wal`, `${options.dbFile}-shm`);
-  // The env file's `default` entry applies only when no other CLI environment is chosen.
-  const env = { ...process.env };
-  delete env.TEMPORAL_ENV;
   const umask = process.umask(0o077);
   let child: ChildProcess;
   try {
-    child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } finally {
     process.umask(umask);
   }
