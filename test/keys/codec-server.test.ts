@@ -121,6 +121,7 @@ test('from loopback, without a credential or with a wrong one: 401 on /decode an
     expect((await post(url, path, { payloads: [] })).status).toBe(401);
     expect((await post(url, path, { payloads: [] }, { authorization: `Bearer ${newOperatorToken()}` })).status).toBe(401);
     expect((await post(url, path, { payloads: [] }, { cookie: `${CODEC_COOKIE}=forged` })).status).toBe(401);
+    expect((await post(url, path, { payloads: [] }, { cookie: `${CODEC_COOKIE}=%E0%A4%A` })).status).toBe(401);
   }
 });
 
