@@ -26,10 +26,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { exitOnConfigError, loadConfigOrExit, type Config } from '../src/config';
+import { exitOnConfigError, loadConfig, loadConfigOrExit, type Config } from '../src/config';
 import { UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
-import { loadCodecSettings } from '../src/settings';
+import { loadCodecSettings, loadTenantClients } from '../src/settings';
+import { devInboxSecret } from '../src/tenants/registry';
 import { privateAppendStream, writePrivateFile } from '../src/util/private-files';
+import { tenantPageUrls } from '../src/util/tenant-pages';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { compileServices } from './compile-services';
 import { freePort } from './dev-server';
@@ -467,7 +469,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
     // The Attestr sandbox posts completions to the first api's webhook, as Attestr would to a load balancer.
-    const startSandbox = startApp('sandbox', join(dist, 'sandbox', 'main.js'), { ...appEnv, ATTESTR_WEBHOOK_URL: `${apiUrls[0]}/webhooks/attestr` }, /listening on/);
+    // The sandbox's inbox verifies the development client's webhooks, as under `make start`.
+    const inboxSecret = devInboxSecret(loadTenantClients(loadConfig(appEnv), appEnv), tenantPageUrls(ports.sandbox).webhookUrl);
+    const sandboxEnv = { ...appEnv, ATTESTR_WEBHOOK_URL: `${apiUrls[0]}/webhooks/attestr`, ...(inboxSecret ? { SANDBOX_INBOX_WEBHOOK_SECRET: inboxSecret } : {}) };
+    const startSandbox = startApp('sandbox', join(dist, 'sandbox', 'main.js'), sandboxEnv, /listening on/);
     const sandbox = supervise('sandbox', await startSandbox(), startSandbox, () => stopping, sink);
     const startCodec = startApp(
       'codec',
@@ -573,6 +578,9 @@ async function main(): Promise<void> {
   refresh.unref();
   const attestrRate = config.providers.attestr.maxCallsPerSecond ?? 'unlimited';
   const finqwareRate = config.providers.finqware.maxCallsPerSecond ?? 'unlimited';
+  // The clients as the apis and workers load them: with the cluster's sandbox port.
+  const sandboxPort = new URL(cluster.sandboxUrl).port;
+  const clients = exitOnConfigError(() => loadTenantClients(loadConfig({ ...process.env, SANDBOX_PORT: sandboxPort })));
   process.stdout.write(
     runningBlock({
       config,
@@ -581,6 +589,7 @@ async function main(): Promise<void> {
       temporalAddress: cluster.temporalAddress,
       sandboxUrl: cluster.sandboxUrl.replace('127.0.0.1', 'localhost'),
       operatorCommand: { codecUrl: cluster.codecUrl.replace('127.0.0.1', 'localhost'), tokenFile: cluster.operatorTokenFile },
+      clients,
       headline: `sessionflow cluster is running. Ctrl-C stops it; sessions are kept in PostgreSQL under ${join(config.dataDir, 'cluster')} for the next start.`,
       extra: [
         `  PostgreSQL   ${cluster.postgresUrl.replace(/\/[^/]*$/, '')} (databases temporal, temporal_visibility, sessionflow: limits and data keys)`,

@@ -5,8 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadClients } from '../src/tenants/registry';
+import type { LoadedClients } from '../src/tenants/registry';
 import type { Config } from '../src/config';
+import { INBOX_PATH, tenantPageUrls } from '../src/util/tenant-pages';
 
 export interface RunningBlock {
   config: Config;
@@ -23,6 +24,8 @@ export interface RunningBlock {
   hostedUrl?: string;
   /** The Temporal CLI command an operator runs through the codec server. */
   operatorCommand?: OperatorCommand;
+  /** The clients as the services load them. */
+  clients: LoadedClients;
 }
 
 export interface OperatorCommand {
@@ -65,16 +68,33 @@ export function operatorCommandLine(config: Config, temporalAddress: string, com
   ].join(' ');
 }
 
+/**
+ * What the Try block's session and `curl` add to a create: a webhook to the sandbox's inbox and
+ * a return to its page, when the first client is the development client pointed at them (never
+ * a configured client's real endpoints).
+ */
+export function tryExtras(loaded: LoadedClients, sandboxPort: number): { webhook: true; returnUrl: string } | null {
+  const [client] = loaded.clients;
+  const pages = tenantPageUrls(sandboxPort);
+  const [returnUrl] = pages.redirectUrls;
+  const pointed = client.webhookUrl === pages.webhookUrl && client.webhookSecret !== undefined && client.redirectUrls?.includes(returnUrl);
+  return loaded.source === 'dev' && pointed ? { webhook: true, returnUrl } : null;
+}
+
 export function runningBlock(options: RunningBlock): string {
   const { config, apiUrls } = options;
-  const { clients, source } = loadClients(process.env, config.dataDir);
+  const { clients, source } = options.clients;
   const [client] = clients;
-  const credentials =
-    source === 'dev'
-      ? [`  dev client   id ${client.id}  secret ${client.secret}  (kept in ${join(config.dataDir, 'clients.json')})`]
-      : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
+  const dev = source === 'dev';
+  const credentials = dev
+    ? [`  dev client   id ${client.id}  secret ${client.secret}  (kept in ${join(config.dataDir, 'clients.json')})`]
+    : [`  clients      ${clients.length} from ${source === 'env' ? 'SESSIONFLOW_CLIENTS' : 'SESSIONFLOW_CLIENTS_FILE'}`];
   const apiLines = apiUrls.map((url, i) => `  ${apiUrls.length > 1 ? `api ${i + 1}      ` : 'api          '}${url}   (OpenAPI: ${url}/openapi.json)`);
   const [apiUrl] = apiUrls;
+  const sandboxPort = Number(new URL(options.sandboxUrl).port);
+  const extras = tryExtras(options.clients, sandboxPort);
+  const inbox = extras ? `${options.sandboxUrl}${INBOX_PATH}` : null;
+  const body = JSON.stringify({ flow: 'consent-only', tag: 'REF-1', ...extras });
   return [
     '',
     options.headline,
@@ -82,14 +102,17 @@ export function runningBlock(options: RunningBlock): string {
     ...(options.uiUrl ? [`  Temporal UI  ${options.uiUrl.replace('127.0.0.1', 'localhost')}`] : []),
     `  Temporal     ${options.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
     `  sandboxes    ${options.sandboxUrl}/attestr  ${options.sandboxUrl}/finqware`,
+    ...(inbox ? [`  inbox        ${inbox}   (the dev client's webhooks, each signature checked)`] : []),
     ...(options.extra ?? []),
     ...credentials,
     '',
     'Try:',
-    ...(options.hostedUrl ? [`  open         ${options.hostedUrl}   (a consent-only session's hosted page, made for you)`] : []),
+    ...(options.hostedUrl
+      ? [`  open         ${options.hostedUrl}   (a consent-only session made for you${extras ? `: finish it, it returns to ${extras.returnUrl} and sends its webhooks to the inbox` : ''})`]
+      : []),
     `  curl ${apiUrl}/readyz`,
-    `  curl -u '${client.id}:${source === 'dev' ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
-    `    -d '{"flow":"consent-only","snapshot":null,"tag":"REF-1"}' ${apiUrl}/api/v1/public/flowx/handshake`,
+    `  curl -u '${client.id}:${dev ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
+    `    -d '${body}' ${apiUrl}/api/v1/public/flowx/handshake`,
     ...(options.operatorCommand
       ? [
           '',

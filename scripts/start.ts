@@ -1,8 +1,9 @@
 /**
  * `make start`: the whole embedded stack on one machine. The Temporal dev server (SQLite under
  * .data/, Web UI), the provider sandboxes, the worker and the api, each a child process whose
- * output is prefixed with its name. A process that dies is said and started again after a
- * bounded backoff (scripts/supervisor.ts). Ctrl-C stops them all, the api first and Temporal last.
+ * output is prefixed with its name; their access lines go to a file (scripts/access-log.ts). A
+ * process that dies is said and started again after a bounded backoff (scripts/supervisor.ts).
+ * Ctrl-C stops them all, the api first and Temporal last.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -10,11 +11,13 @@ import { join } from 'node:path';
 import { exitOnConfigError } from '../src/config';
 import { UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
 import { sessionWorkflowId } from '../src/session-secret';
-import { loadCodecSettings } from '../src/settings';
-import { loadClients } from '../src/tenants/registry';
+import { loadCodecSettings, loadTenantClients } from '../src/settings';
+import { devInboxSecret, type TenantClient } from '../src/tenants/registry';
+import { tenantPageUrls } from '../src/util/tenant-pages';
+import { openAccessLog } from './access-log';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
-import { runningBlock } from './running-block';
+import { runningBlock, tryExtras } from './running-block';
 import { Supervisor } from './supervisor';
 
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT || 8233);
@@ -37,15 +40,16 @@ async function waitUntilApiReady(url: string, timeoutMs: number): Promise<void> 
 
 /**
  * A consent-only session of the first client, for the Try block: its hosted page is what a user
- * sees. Null when the create fails (the block still prints; the curl below shows how).
+ * sees; for the development client it also returns to the sandbox's page and sends its webhooks
+ * to the sandbox's inbox (`extras`). Null when the create fails (the block still prints; the
+ * curl below shows how).
  */
-async function demoSession(apiUrl: string, dataDir: string): Promise<string | null> {
+async function demoSession(apiUrl: string, client: TenantClient, extras: object | null): Promise<string | null> {
   try {
-    const [client] = loadClients(process.env, dataDir).clients;
     const answer = await fetch(`${apiUrl}/api/v1/public/flowx/handshake`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}` },
-      body: JSON.stringify({ flow: 'consent-only', snapshot: null, tag: 'REF-try' }),
+      body: JSON.stringify({ flow: 'consent-only', tag: 'REF-try', ...extras }),
       signal: AbortSignal.timeout(10_000),
     });
     return answer.ok ? ((await answer.json()) as { url: string }).url : null;
@@ -84,8 +88,12 @@ async function main(): Promise<void> {
   const codecEndpoint = `http://localhost:${config.codec.port}`;
   const capability = uiCapability(operators.source === 'dev' ? operators.registry.operators[0].name : null);
   if (!capability) process.stdout.write('note: the operators are configured and CODEC_UI_CAPABILITY is not: the embedded UI shows payloads encoded\n');
+  const clients = exitOnConfigError(() => loadTenantClients(config));
+  // The sandbox's inbox verifies the development client's webhooks with its secret.
+  const inboxSecret = devInboxSecret(clients, tenantPageUrls(config.sandbox.port).webhookUrl);
 
-  const supervisor = new Supervisor((line) => process.stdout.write(`[supervisor] ${line}\n`));
+  const accessLog = openAccessLog(config.dataDir, config.accessLog, (line) => process.stdout.write(`${line}\n`));
+  const supervisor = new Supervisor((line) => process.stdout.write(`[supervisor] ${line}\n`), accessLog.sink);
   let server: DevServer | null = null;
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
     process.stdout.write('\nstopping sessionflow...\n');
     await supervisor.stop();
     await server?.stop();
+    await accessLog.close();
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -127,7 +136,8 @@ async function main(): Promise<void> {
     const env = { ...process.env, ...versioning, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
     // The Attestr sandbox posts completions to the api's webhook, as Attestr would.
     const webhook = config.sandbox.attestrWebhookUrl ?? `http://127.0.0.1:${config.api.port}/webhooks/attestr`;
-    await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: { ...env, ATTESTR_WEBHOOK_URL: webhook }, ready: /listening on/ });
+    const sandboxEnv = { ...env, ATTESTR_WEBHOOK_URL: webhook, ...(inboxSecret ? { SANDBOX_INBOX_WEBHOOK_SECRET: inboxSecret } : {}) };
+    await supervisor.startService({ name: 'sandbox', entry: 'src/sandbox/main.ts', env: sandboxEnv, ready: /listening on/ });
     await supervisor.startService({ name: 'worker', entry: 'src/worker.ts', env, ready: /polling task queue/ });
     await supervisor.startService({ name: 'api', entry: 'src/api/main.ts', env, ready: /Server listening at/ });
     const uiOrigin = `http://localhost:${UI_PORT}`;
@@ -141,7 +151,7 @@ async function main(): Promise<void> {
     return;
   }
   const temporal: DevServer = server!;
-  const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, config.dataDir);
+  const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, clients.clients[0], tryExtras(clients, config.sandbox.port));
   const demoId = hostedUrl ? /\/flow\/([^/?#]+)/.exec(hostedUrl)?.[1] : undefined;
 
   process.stdout.write(
@@ -152,7 +162,11 @@ async function main(): Promise<void> {
       temporalAddress: temporal.address,
       sandboxUrl: `http://localhost:${config.sandbox.port}`,
       headline: `sessionflow is running. Ctrl-C stops it; sessions are kept in ${config.dataDir}/ for the next start.`,
-      extra: [`  codec        ${codecEndpoint}   (${operators.source === 'dev' ? `operator ${operators.registry.operators[0].name}, token in ${operators.devTokenFile}` : 'configured operators'})`],
+      extra: [
+        `  codec        ${codecEndpoint}   (${operators.source === 'dev' ? `operator ${operators.registry.operators[0].name}, token in ${operators.devTokenFile}` : 'configured operators'})`,
+        ...(accessLog.file ? [`  access log   ${accessLog.file}   (SESSIONFLOW_ACCESS_LOG=stdout prints it here)`] : []),
+      ],
+      clients,
       ...(hostedUrl ? { hostedUrl } : {}),
       operatorCommand: { codecUrl: codecEndpoint, tokenFile: operators.devTokenFile ?? null, ...(demoId ? { workflowId: sessionWorkflowId(demoId) } : {}) },
     }),

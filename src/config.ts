@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseKek } from './keys/kek';
+import { isWebhookSecret, WEBHOOK_SECRET_RULE } from './util/webhook-secret';
 
 /** The one error type of startup: every bad setting, whatever loads it, names its variable. */
 export class ConfigError extends Error {
@@ -84,7 +85,13 @@ export interface Config {
      */
     publicUrl?: string;
   };
-  sandbox: { host: string; port: number; attestrWebhookUrl?: string };
+  /**
+   * `inboxWebhookSecret`: the Standard Webhooks secret the sandbox's webhook inbox verifies
+   * deliveries with (`make start` passes the development client's); without it none verifies.
+   */
+  sandbox: { host: string; port: number; attestrWebhookUrl?: string; inboxWebhookSecret?: string };
+  /** `make start` only: where its services' access lines go, a rotated file under dataDir or its own stdout. */
+  accessLog: 'file' | 'stdout';
   /** The worker's Prometheus GET /metrics port (the Temporal SDK's exporter); off when absent. */
   workerMetricsPort?: number;
   /** The worker's GET /healthz port; no health server when absent. */
@@ -172,6 +179,8 @@ export const CONFIG_VARIABLES = [
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
+  'SANDBOX_INBOX_WEBHOOK_SECRET',
+  'SESSIONFLOW_ACCESS_LOG',
   'WORKER_METRICS_PORT',
   'WORKER_HEALTH_PORT',
   'WORKER_MONITORING_HOST',
@@ -390,6 +399,20 @@ function keks(env: Env): Buffer[] | undefined {
   });
 }
 
+/** A Standard Webhooks secret; the message never repeats the value. */
+function webhookSecret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!isWebhookSecret(raw)) throw new ConfigError(name, `must be ${WEBHOOK_SECRET_RULE}`);
+  return raw;
+}
+
+function accessLog(env: Env): Config['accessLog'] {
+  const value = text(env, 'SESSIONFLOW_ACCESS_LOG', 'file');
+  if (value !== 'file' && value !== 'stdout') throw new ConfigError('SESSIONFLOW_ACCESS_LOG', `must be file or stdout (got "${value}")`);
+  return value;
+}
+
 function keyStoreUrl(env: Env): string | undefined {
   const raw = env.SESSIONFLOW_KEY_STORE_URL;
   if (!raw) return undefined;
@@ -528,7 +551,9 @@ export function loadConfig(env: Env = process.env): Config {
       host: text(env, 'SANDBOX_HOST', '127.0.0.1'),
       port: sandboxPort,
       ...(env.ATTESTR_WEBHOOK_URL ? { attestrWebhookUrl: url(env, 'ATTESTR_WEBHOOK_URL', '') } : {}),
+      ...(webhookSecret(env, 'SANDBOX_INBOX_WEBHOOK_SECRET') ? { inboxWebhookSecret: webhookSecret(env, 'SANDBOX_INBOX_WEBHOOK_SECRET') } : {}),
     },
+    accessLog: accessLog(env),
     ...(env.WORKER_METRICS_PORT ? { workerMetricsPort: port(env, 'WORKER_METRICS_PORT', 0) } : {}),
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
     workerMonitoringHost: ipAddress(env, 'WORKER_MONITORING_HOST', '127.0.0.1'),

@@ -10,6 +10,7 @@ import { FlowCatalog, FlowLoadError } from './flows/catalog';
 import { FlowWatcher } from './flows/watch';
 import { loadClients, type LoadedClients } from './tenants/registry';
 import { loadOperators, type LoadedOperators } from './operators/load';
+import { tenantPageUrls } from './util/tenant-pages';
 
 type Env = Record<string, string | undefined>;
 
@@ -29,7 +30,12 @@ export interface ApiSettings extends WorkerSettings {
 /** The worker's settings: the configuration and the clients it signs webhooks for. */
 export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
   const config = loadConfig(env);
-  return { config, clients: loadClients(env, config.dataDir) };
+  return { config, clients: loadTenantClients(config, env) };
+}
+
+/** The clients; the development client's webhooks and returns go to the sandbox's pages by default. */
+export function loadTenantClients(config: Config, env: Env = process.env): LoadedClients {
+  return loadClients(env, config.dataDir, tenantPageUrls(config.sandbox.port));
 }
 
 /** The api's settings: the worker's, the flows (with the event rules checked against them) and the device-token secret. */

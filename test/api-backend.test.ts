@@ -40,10 +40,26 @@ describe('POST /handshake', () => {
     expect(unknown.body.code).toBe(4001);
   });
 
+  test('snapshot may be left out, meaning the draft as null does (our extension), documented in /openapi.json', async () => {
+    const headers = { 'idempotency-key': 'key-REF-no-snapshot' };
+    const omitted = await api.call('POST', HANDSHAKE, { body: { flow: 'consent-only', tag: 'REF-no-snapshot' }, headers });
+    expect(omitted.status).toBe(200);
+    // The same request with snapshot: null is the same request: the same session again.
+    const withNull = await api.call('POST', HANDSHAKE, { body: consent('REF-no-snapshot'), headers });
+    expect(withNull).toMatchObject({ status: 200, body: { _id: omitted.body._id } });
+    // It runs the draft: the draft's first step.
+    const launched = await api.call('POST', `/v1/handshakes/${omitted.body._id}/launch`);
+    expect(launched.body).toMatchObject({ step: stack.catalog.get('consent-only')!.draft.initial });
+    const spec = (await api.call('GET', '/openapi.json')).body;
+    const body = spec.paths['/api/v1/public/flowx/handshake'].post.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(['flow', 'tag']);
+    expect(body.properties.snapshot.description).toMatch(/left out runs the draft.*Attestr requires this field.*extension/);
+  });
+
   test.each([
     ['malformed JSON', { raw: '{"flow": "consent-only",' }],
     ['a missing tag', { body: { flow: 'consent-only', snapshot: null } }],
-    ['a missing snapshot', { body: { flow: 'consent-only', tag: 'x' } }],
+    ['a missing flow', { body: { snapshot: null, tag: 'x' } }],
     ['a wrong type', { body: { flow: 'consent-only', snapshot: null, tag: 42 } }],
     ['an unknown field', { body: { ...consent('x'), color: 'blue' } }],
     ['an expiry in the past', { body: { ...consent('x'), expiry: Date.now() - 1000 } }],

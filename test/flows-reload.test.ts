@@ -24,14 +24,14 @@ function writeFlow(name: string, content: unknown): void {
   writeFileSync(join(flowsDir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
 }
 
-async function create(api: RunningApi, flow: string, snapshot: string | null = null): Promise<{ status: number; code?: number }> {
+async function create(api: RunningApi, flow: string, snapshot: string | null = null): Promise<{ status: number; code?: number; details?: string }> {
   const answer = await request(`${api.url}/api/v1/public/flowx/handshake`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: basic(TENANT_A) },
     body: JSON.stringify({ flow, snapshot, tag: 'REF-reload' }),
   });
-  const body = (await answer.body.json()) as { code?: number };
-  return { status: answer.statusCode, code: body.code };
+  const body = (await answer.body.json()) as { code?: number; details?: string };
+  return { status: answer.statusCode, code: body.code, details: body.details };
 }
 
 /** Polls until `check` holds, every 100 ms, for at most 20 s (far above the 1 s scan, for a loaded machine). */
@@ -104,6 +104,8 @@ test('a running api picks up new, changed, published and removed flow files, and
   });
   expect(await create(apis[0], 'consent-only')).toEqual({ status: 200, code: undefined });
   expect(await create(apis[0], 'not-broken')).toEqual({ status: 400, code: 4002 });
+  // The flow its file names did not load: the tenant is told so, and nothing of the problems.
+  expect(await create(apis[0], 'broken')).toEqual({ status: 400, code: 4002, details: 'the flow is not available: its definition failed to load; ask the operator' });
 
   // An invalid edit of a flow that serves: its last valid version keeps serving.
   writeFlow('hot-flow.json', { ...consentOnly, id: 'hot-flow', name: 'Hot flow', snapshots: {}, draft: { ...consentOnly.draft, initial: 'nowhere' } });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { freePort } from '../scripts/dev-server';
-import { testEnv } from './helpers/stack';
+import { eventually, testEnv } from './helpers/stack';
 
 const cli = process.env.TEMPORAL_CLI;
 let dataDir: string;
@@ -85,8 +85,15 @@ async function operatorCommandWorksAsPrinted(output: string): Promise<void> {
   expect(withoutCredential.text).not.toContain('REF-try');
 }
 
-/** Runs `make start`'s script until it prints that it is running; then sends the README's create at once. */
-async function startAndCreateFirstSession(ports: Record<string, number>): Promise<{ status: number; body: unknown }> {
+/**
+ * Runs `make start`'s script until it prints that it is running; then sends the README's create
+ * at once. Answers it, and what the terminal showed.
+ */
+async function startAndCreateFirstSession(
+  ports: Record<string, number>,
+  extra: Record<string, string> = {},
+  showing?: RegExp,
+): Promise<{ status: number; body: unknown; terminal: string }> {
   const env = testEnv({
     TEMPORAL_CLI: cli!,
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
@@ -99,7 +106,8 @@ async function startAndCreateFirstSession(ports: Record<string, number>): Promis
     LOG_LEVEL: 'info',
   });
   // The stack's own settings, not the test run's.
-  for (const name of ['WORKFLOW_BUNDLE_PATH', 'TEMPORAL_TASK_QUEUE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_CLIENTS_FILE']) delete env[name];
+  for (const name of ['WORKFLOW_BUNDLE_PATH', 'TEMPORAL_TASK_QUEUE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_ACCESS_LOG']) delete env[name];
+  Object.assign(env, extra);
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -137,7 +145,9 @@ async function startAndCreateFirstSession(ports: Record<string, number>): Promis
     expect(modes).toEqual({ 'temporal.db': '600', 'temporal.log': '600', 'operator-token': '600', 'temporal-cli.env.yaml': '600' });
     expect(existsSync(join(dataDir, 'kek'))).toBe(false);
     expect(existsSync(join(dataDir, 'kek-id'))).toBe(true);
-    return { status: answer.statusCode, body };
+    // The terminal once it showed what is awaited (lines come through two pipes, a moment later).
+    if (showing) await eventually(async () => (showing.test(output) ? true : undefined), 30_000, `the terminal to show ${showing}`);
+    return { status: answer.statusCode, body, terminal: output };
   } finally {
     const code = await stopped(child, 'SIGINT');
     expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
@@ -149,7 +159,13 @@ test('after a restart on existing data, the first create sent when make start sa
   // Every port free, the codec's too: start-supervisor.test.ts may run a make start beside this one.
   const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort(), sandbox: await freePort(), codec: await freePort() };
   const upgraded = await startAndCreateFirstSession(ports);
-  expect(upgraded).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }) });
-  const restarted = await startAndCreateFirstSession(ports);
-  expect(restarted).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }) });
+  expect(upgraded).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }), terminal: expect.any(String) });
+  // Access lines stay off the terminal by default (start-first-hour.test.ts: they are in a file);
+  // SESSIONFLOW_ACCESS_LOG=stdout brings them back.
+  expect(upgraded.terminal).not.toContain('"msg":"incoming request"');
+  const createLine = /\[api\] \{"level":30,.*"req":\{"method":"POST","url":"\/api\/v1\/public\/flowx\/handshake"\},"msg":"incoming request"\}/;
+  const restarted = await startAndCreateFirstSession(ports, { SESSIONFLOW_ACCESS_LOG: 'stdout' }, createLine);
+  expect(restarted).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }), terminal: expect.any(String) });
+  expect(restarted.terminal).toMatch(createLine);
+  expect(restarted.terminal).not.toContain('access log   ');
 }, 400_000);

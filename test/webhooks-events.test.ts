@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { request } from 'undici';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { TenantClient } from '../src/tenants/registry';
@@ -222,6 +223,11 @@ describe('backend events in', () => {
     const again = await post(event);
     expect(first).toMatchObject({ status: 200, body: { action: 'start', sessions: [{ created: true }] } });
     expect(again.body.sessions[0]).toEqual({ ...first.body.sessions[0], created: false });
+    // The hosted page's url, as a create answers it; it opens.
+    expect(first.body.sessions[0].url).toBe(`${api.url}/flow/${first.body.sessions[0]._id}`);
+    const page = await request(first.body.sessions[0].url);
+    expect(page.statusCode).toBe(200);
+    await page.body.dump();
     expect((await stack.gateway.status(first.body.sessions[0]._id)).tag).toBe('REF-evt-start');
     const reused = await post({ ...event, tag: 'REF-other' });
     expect(reused).toMatchObject({ status: 400, body: { code: 4001 } });

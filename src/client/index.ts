@@ -8,8 +8,8 @@ import { verifyResultSignature } from '../result-signature';
 
 export interface CreateSessionParams {
   flow: string;
-  /** null runs the flow's draft. */
-  snapshot: string | null;
+  /** null or left out runs the flow's draft (Attestr requires it; sessionflow does not). */
+  snapshot?: string | null;
   tag: string;
   webhook?: boolean;
   /** Unix time in ms. */

@@ -31,9 +31,18 @@ export class FlowLoadError extends Error {
   }
 }
 
+/** `unavailable_flow`: no version of the flow serves because its file failed to load. */
 export type ResolveResult =
   | { ok: true; definition: FlowDefinition }
-  | { ok: false; reason: 'unknown_flow' | 'inactive_flow' | 'unknown_snapshot' };
+  | { ok: false; reason: 'unknown_flow' | 'unavailable_flow' | 'inactive_flow' | 'unknown_snapshot' };
+
+/** A flow file the running api could not load, with the loader's problems. */
+export interface FlowFileFailure {
+  file: string;
+  problems: string[];
+  /** An earlier valid version of the file's flow still serves. */
+  servesEarlierVersion: boolean;
+}
 
 const FILE_KEYS = new Set(['id', 'name', 'description', 'active', 'maxSteps', 'draft', 'snapshots']);
 
@@ -83,6 +92,8 @@ export function parseFlowFile(file: string, text: string): ParsedFlowFile {
 }
 
 export class FlowCatalog {
+  private failures: readonly FlowFileFailure[] = [];
+
   private constructor(private flows: ReadonlyMap<string, FlowFile>) {}
 
   static empty(): FlowCatalog {
@@ -103,9 +114,23 @@ export class FlowCatalog {
     return FlowCatalog.fromFiles(readFlowFiles(dir));
   }
 
-  /** Serves `flows` from now on; sessions already running keep the definition they started with. */
-  replace(flows: ReadonlyMap<string, FlowFile>): void {
+  /**
+   * Serves `flows` from now on; sessions already running keep the definition they started with.
+   * `failures`: the files that failed to load (a flow is named by its file, `<id>.json`).
+   */
+  replace(flows: ReadonlyMap<string, FlowFile>, failures: readonly FlowFileFailure[] = []): void {
     this.flows = flows;
+    this.failures = failures;
+  }
+
+  /** The flow files that failed to load, by file name, for operators. */
+  failedFiles(): FlowFileFailure[] {
+    return [...this.failures].sort((a, b) => a.file.localeCompare(b.file));
+  }
+
+  /** Whether the flow serves nothing because its file failed to load (rather than being unknown). */
+  failedToLoad(flowId: string): boolean {
+    return !this.flows.has(flowId) && this.failures.some((failure) => failure.file === `${flowId}.json`);
   }
 
   list(): FlowFile[] {
@@ -129,7 +154,7 @@ export class FlowCatalog {
   /** The definition a new session of this flow runs: the draft for `null`, else that snapshot. */
   resolve(flowId: string, snapshotId: string | null): ResolveResult {
     const flow = this.flows.get(flowId);
-    if (!flow) return { ok: false, reason: 'unknown_flow' };
+    if (!flow) return { ok: false, reason: this.failedToLoad(flowId) ? 'unavailable_flow' : 'unknown_flow' };
     if (!flow.active) return { ok: false, reason: 'inactive_flow' };
     const machine = snapshotId === null ? flow.draft : Object.hasOwn(flow.snapshots, snapshotId) ? flow.snapshots[snapshotId] : undefined;
     if (!machine) return { ok: false, reason: 'unknown_snapshot' };

@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlowCatalog, FlowLoadError, parseFlowFile } from './catalog';
+import { FlowCatalog, FlowLoadError, parseFlowFile, type FlowFileFailure } from './catalog';
 import type { FlowFile } from './core/types';
 
 /** What the watcher reports; the api passes its logger. */
@@ -24,8 +24,8 @@ interface FileState {
   stamp: string;
   /** The last valid version of this file's flow, served while the file is invalid. */
   valid?: FlowFile;
-  /** The problems last reported for this file, so the same content is reported once. */
-  reported?: string;
+  /** The problems of the file's current content, when it is not a valid flow. */
+  problems?: string[];
 }
 
 export const DEFAULT_FLOW_SCAN_INTERVAL_MS = 1_000;
@@ -71,8 +71,12 @@ export class FlowWatcher {
     for (const name of names.sort()) changed = this.scanFile(name) || changed;
     if (!changed) return;
     const flows = new Map<string, FlowFile>();
-    for (const state of this.files.values()) if (state.valid) flows.set(state.valid.id, state.valid);
-    this.catalog.replace(flows);
+    const failures: FlowFileFailure[] = [];
+    for (const [file, state] of this.files) {
+      if (state.valid) flows.set(state.valid.id, state.valid);
+      if (state.problems) failures.push({ file, problems: state.problems, servesEarlierVersion: state.valid !== undefined });
+    }
+    this.catalog.replace(flows, failures);
   }
 
   /** Scans every `intervalMs` until stop(); a directory that becomes unreadable is reported once and the catalog kept. */
@@ -94,7 +98,7 @@ export class FlowWatcher {
     this.timer = null;
   }
 
-  /** True when the file's flow changed. */
+  /** True when the file's flow or its problems changed. */
   private scanFile(name: string): boolean {
     const path = join(this.dir, name);
     let stamp: string;
@@ -114,18 +118,16 @@ export class FlowWatcher {
     if (parsed.ok) {
       const before = state.valid;
       state.valid = parsed.flow;
-      state.reported = undefined;
+      state.problems = undefined;
       this.log.info({ file: name, flow: parsed.flow.id }, before ? 'flow file changed: new sessions use it' : 'flow file loaded');
       return true;
     }
-    const reported = parsed.problems.join('\n');
-    if (state.reported !== reported) {
-      state.reported = reported;
-      this.log.error(
-        { file: name, problems: parsed.problems },
-        state.valid ? 'flow file skipped: it is not a valid flow; its last valid version keeps serving' : 'flow file skipped: it is not a valid flow',
-      );
-    }
-    return false;
+    if (state.problems?.join('\n') === parsed.problems.join('\n')) return false;
+    state.problems = parsed.problems;
+    this.log.error(
+      { file: name, problems: parsed.problems },
+      state.valid ? 'flow file skipped: it is not a valid flow; its last valid version keeps serving' : 'flow file skipped: it is not a valid flow',
+    );
+    return true;
   }
 }

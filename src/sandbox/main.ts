@@ -10,6 +10,7 @@ async function main(): Promise<void> {
     port: config.sandbox.port,
     attestr: { clientId: attestr.clientId, secret: attestr.secret, webhookUrl: config.sandbox.attestrWebhookUrl },
     finqware: { clientId: finqware.clientId, appKey: finqware.secret },
+    ...(config.sandbox.inboxWebhookSecret ? { inboxWebhookSecret: config.sandbox.inboxWebhookSecret } : {}),
     logger: config.logLevel === 'debug' || config.logLevel === 'trace',
   });
   process.stdout.write(`sandbox listening on ${sandbox.url}\n`);

@@ -7,7 +7,9 @@
  *   2. `SESSIONFLOW_CLIENTS_FILE`: a path to a file holding it (docker-compose mounts a secret);
  *   3. neither: the embedded default, `<DATA_DIR>/clients.json`, created on first start with
  *      one development client and random secrets, then reused so that api and worker (and the
- *      next start) agree on them.
+ *      next start) agree on them. Where the file gives that client no webhookUrl or
+ *      redirectUrls, it gets the sandbox's inbox and "returned" page (`devPages`), so a bare
+ *      `make start` shows webhooks and returns; they follow SANDBOX_PORT, so they are not stored.
  * Setting both variables is an error rather than a silent choice.
  *
  * A ConfigError message is one line naming the source (the variable) and the problem. It never holds a
@@ -19,6 +21,7 @@ import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSyn
 import { join } from 'node:path';
 import { ConfigError, parseJsonArray } from '../config';
 import { isObject } from '../util/json';
+import { isWebhookSecret, WEBHOOK_SECRET_RULE } from '../util/webhook-secret';
 
 export interface TenantClient {
   id: string;
@@ -55,10 +58,6 @@ const CLIENT_KEYS: ReadonlySet<string> = new Set([
   'redirectUrls',
   'retentionSeconds',
 ]);
-/** Standard Webhooks: secrets are between 24 and 64 bytes. */
-const WEBHOOK_SECRET_MIN_BYTES = 24;
-const WEBHOOK_SECRET_MAX_BYTES = 64;
-const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type Env = Record<string, string | undefined>;
 
@@ -80,16 +79,6 @@ function isHttpUrl(value: unknown, allowFragment: boolean): boolean {
   if (url.hostname === '' || url.username !== '' || url.password !== '') return false;
   if (!allowFragment && value.includes('#')) return false;
   return true;
-}
-
-function isWebhookSecret(value: unknown): boolean {
-  if (typeof value !== 'string' || !value.startsWith('whsec_')) return false;
-  const encoded = value.slice('whsec_'.length);
-  if (!STANDARD_BASE64.test(encoded)) return false;
-  const bytes = Buffer.from(encoded, 'base64');
-  // Canonical encodings only, so two spellings of one key cannot both pass.
-  if (bytes.toString('base64') !== encoded) return false;
-  return bytes.length >= WEBHOOK_SECRET_MIN_BYTES && bytes.length <= WEBHOOK_SECRET_MAX_BYTES;
 }
 
 function isPositiveInteger(value: unknown): value is number {
@@ -120,9 +109,7 @@ function parseClient(raw: unknown, index: number, source: string): TenantClient 
   }
   if (raw.webhookSecret !== undefined) {
     if (!isWebhookSecret(raw.webhookSecret)) {
-      fail(
-        `webhookSecret must be "whsec_" followed by the standard base64 of ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} bytes`,
-      );
+      fail(`webhookSecret must be ${WEBHOOK_SECRET_RULE}`);
     }
     client.webhookSecret = raw.webhookSecret as string;
   }
@@ -238,8 +225,15 @@ export interface LoadedClients {
   devFile?: string;
 }
 
-/** Loads the client registry for the api and the worker; throws ConfigError on any problem. */
-export function loadClients(env: Env, dataDir: string): LoadedClients {
+/** The development client's defaults for the keys its file leaves out (see src/util/tenant-pages.ts). */
+export type DevClientPages = Pick<TenantClient, 'webhookUrl' | 'redirectUrls'>;
+
+/**
+ * Loads the client registry for the api and the worker; throws ConfigError on any problem.
+ * `devPages` fills in the development client's webhookUrl and redirectUrls when the embedded
+ * default is used and its file lacks them.
+ */
+export function loadClients(env: Env, dataDir: string, devPages?: DevClientPages): LoadedClients {
   const inline = env[CLIENTS_ENV];
   const file = env[CLIENTS_FILE_ENV];
   const hasInline = inline !== undefined && inline !== '';
@@ -255,7 +249,18 @@ export function loadClients(env: Env, dataDir: string): LoadedClients {
   const devFile = join(dataDir, DEV_CLIENTS_FILE_NAME);
   ensureDevFile(dataDir, devFile);
   const text = readSource(devFile, DEV_CLIENTS_SOURCE, 'cannot be read');
-  return { clients: parseClients(text, DEV_CLIENTS_SOURCE), source: 'dev', devFile };
+  const clients = parseClients(text, DEV_CLIENTS_SOURCE).map((client) => (devPages && client.id === DEV_CLIENT_ID ? { ...devPages, ...client } : client));
+  return { clients, source: 'dev', devFile };
+}
+
+/**
+ * The webhook secret the sandbox's inbox verifies with: the development client's, when the
+ * embedded default is in use and that client's webhooks go to `inboxUrl`.
+ */
+export function devInboxSecret(loaded: LoadedClients, inboxUrl: string): string | undefined {
+  if (loaded.source !== 'dev') return undefined;
+  const client = loaded.clients.find((candidate) => candidate.id === DEV_CLIENT_ID);
+  return client?.webhookUrl === inboxUrl ? client.webhookSecret : undefined;
 }
 
 function digest(text: string): Buffer {

@@ -45,6 +45,13 @@ const RULES: Rule[] = [
   // Browser code is bundled for the browser: nothing of the server's may leak into it.
   { name: 'browser code imports only browser code', applies: (file, { target }) => under('src/browser')(file) && target.startsWith('src/') && !under('src/browser')(target) },
   { name: 'only the api imports browser code, and only its strings', applies: (file, { target }) => !under('src/browser')(file) && under('src/browser')(target) && !(under('src/api')(file) && target === 'src/browser/strings') },
+  // The sandbox plays the other parties (providers, a tenant's inbox): it knows nothing of ours
+  // but the shared floor, and its entry reads the configuration (a secret comes in by environment).
+  {
+    name: 'the sandbox imports only the sandbox and src/util (its entry: the configuration too)',
+    applies: (file, { target }) =>
+      under('src/sandbox')(file) && target.startsWith('src/') && !under('src/sandbox')(target) && !under('src/util')(target) && !(file === 'src/sandbox/main' && target === 'src/config'),
+  },
 ];
 
 function resolveSpecifier(file: string, specifier: string): string | null {
@@ -128,6 +135,8 @@ describe('import boundaries', () => {
       ['src/providers/attestr.ts', "import type { Activities } from '../activities';", 'shared modules do not import process code'],
       ['src/browser/sdk.ts', "import { DEVICE_STATUS } from '../workflows/messages';", 'browser code imports only browser code'],
       ['src/api/routes/hosted.ts', "import { FlowSession } from '../../browser/sdk';", 'only the api imports browser code, and only its strings'],
+      ['src/sandbox/tenant-pages.ts', "import { loadClients } from '../tenants/registry';", 'the sandbox imports only the sandbox and src/util'],
+      ['src/sandbox/server.ts', "import { loadConfig } from '../config';", 'the sandbox imports only the sandbox and src/util'],
     ];
     for (const [file, text, rule] of cases) expect(violations(graph(file, text))).toEqual([expect.stringContaining(rule)]);
   });
@@ -138,6 +147,8 @@ describe('import boundaries', () => {
       ['src/workflows/session.ts', "import { type Activities } from '../activities';"],
       ['src/api/routes/device.ts', "import { deviceCredential } from '../device-auth';"],
       ['src/worker.ts', "import { loadClients } from './tenants/registry';"],
+      ['src/sandbox/main.ts', "import { loadConfigOrExit } from '../config';"],
+      ['src/sandbox/tenant-pages.ts', "import { INBOX_PATH } from '../util/tenant-pages';"],
     ];
     for (const [file, text] of allowed) expect(violations(new Map([[file.replace(/\.ts$/, ''), importsOf(file, text)]]))).toEqual([]);
   });

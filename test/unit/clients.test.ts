@@ -6,11 +6,13 @@ import { Webhook } from 'standardwebhooks';
 import {
   ClientDirectory,
   DEV_CLIENTS_SOURCE,
+  devInboxSecret,
   loadClients,
   parseClients,
   type TenantClient,
 } from '../../src/tenants/registry';
 import { ConfigError } from '../../src/config';
+import { tenantPageUrls } from '../../src/util/tenant-pages';
 
 // Clients are built as loose JSON here, since most of them are deliberately wrong.
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -286,6 +288,34 @@ describe('loadClients', () => {
     const elsewhere = loadClients({}, join(dir, 'other'));
     expect(elsewhere.clients[0].secret).not.toBe(client.secret);
     expect(elsewhere.clients[0].webhookSecret).not.toBe(client.webhookSecret);
+  });
+
+  it("gives the development client the sandbox's inbox and returned page, unless its file says otherwise", () => {
+    const dataDir = join(dir, 'pages');
+    const pages = tenantPageUrls(41234);
+    const loaded = loadClients({}, dataDir, pages);
+    const [client] = loaded.clients;
+    expect(client).toMatchObject({
+      id: 'dev-client',
+      webhookUrl: 'http://127.0.0.1:41234/inbox',
+      redirectUrls: ['http://localhost:41234/returned', 'http://127.0.0.1:41234/returned'],
+    });
+    // Not stored: they follow SANDBOX_PORT from one start to the next.
+    expect(readFileSync(join(dataDir, 'clients.json'), 'utf8')).not.toContain('41234');
+    expect(devInboxSecret(loaded, pages.webhookUrl)).toBe(client.webhookSecret);
+    expect(devInboxSecret(loaded, 'http://127.0.0.1:1/inbox')).toBeUndefined();
+
+    // A development file that names its own endpoints keeps them.
+    const own = { id: 'dev-client', secret: 'own-secret-0123456789', webhookUrl: 'https://hooks.example/x', webhookSecret: WHSEC_24, redirectUrls: ['https://app.example/done'] };
+    writeFileSync(join(dir, 'clients.json'), JSON.stringify([own]));
+    const kept = loadClients({}, dir, pages);
+    expect(kept.clients).toEqual([own]);
+    expect(devInboxSecret(kept, pages.webhookUrl)).toBeUndefined();
+
+    // Configured clients are never given the sandbox's pages.
+    const configured = loadClients({ SESSIONFLOW_CLIENTS: JSON.stringify([{ id: 'dev-client', secret: '0123456789abcdef' }]) }, dir, pages);
+    expect(configured.clients).toEqual([{ id: 'dev-client', secret: '0123456789abcdef' }]);
+    expect(devInboxSecret(configured, pages.webhookUrl)).toBeUndefined();
   });
 
   it('reads an existing development file as it is', () => {

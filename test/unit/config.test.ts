@@ -65,6 +65,16 @@ describe('loadConfig defaults', () => {
     expect(configError({ ADDRESS_LAUNCHES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_LAUNCHES_PER_MINUTE/);
   });
 
+  it("sends make start's access lines to a file unless SESSIONFLOW_ACCESS_LOG=stdout, and reads the inbox's webhook secret", () => {
+    expect(loadConfig({}).accessLog).toBe('file');
+    expect(loadConfig({ SESSIONFLOW_ACCESS_LOG: 'stdout' }).accessLog).toBe('stdout');
+    const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    expect(loadConfig({ SANDBOX_INBOX_WEBHOOK_SECRET: secret }).sandbox).toEqual({ host: '127.0.0.1', port: 8090, inboxWebhookSecret: secret });
+    // A bad secret is named, never repeated.
+    const wrong = `whsec_${Buffer.alloc(8, 9).toString('base64')}`;
+    expect(configError({ SANDBOX_INBOX_WEBHOOK_SECRET: wrong }).message).not.toContain(wrong.slice(6));
+  });
+
   it('treats empty strings as unset', () => {
     const config = loadConfig({ PORT: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: '', TEMPORAL_TLS: '', TEMPORAL_API_KEY: '' });
     expect(config.api.port).toBe(8080);
@@ -114,6 +124,9 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['WORKER_METRICS_PORT', '70000'],
     ['WORKER_MAX_CACHED_WORKFLOWS', '0'],
     ['WORKER_MAX_CACHED_WORKFLOWS', 'lots'],
+    ['SESSIONFLOW_ACCESS_LOG', 'stderr'],
+    ['SANDBOX_INBOX_WEBHOOK_SECRET', 'not-a-whsec-secret'],
+    ['SANDBOX_INBOX_WEBHOOK_SECRET', `whsec_${Buffer.alloc(16, 1).toString('base64')}`],
   ])('%s=%p', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);

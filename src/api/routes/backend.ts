@@ -15,7 +15,7 @@ import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { redirectAllowed } from '../redirects';
 import { hostedPageUrl } from '../hosted/urls';
-import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
+import { FLOW_FAILED_TO_LOAD, hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { backendError, errorAnswers } from '../schemas/common';
 import {
   createHandshakeBody,
@@ -102,7 +102,9 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
   if (body.returnUrl !== undefined && !redirectAllowed(body.returnUrl, client.redirectUrls ?? [])) {
     throw new BackendError(4001, "returnUrl is not on the client's redirectUrls");
   }
-  const definition = resolveFlow(context.catalog, body.flow, body.snapshot);
+  // A left-out snapshot is the draft, as null is (our extension: Attestr requires the field).
+  const snapshot = body.snapshot ?? null;
+  const definition = resolveFlow(context.catalog, body.flow, snapshot);
   try {
     const created = await context.gateway.create({
       clientId: client.id,
@@ -112,7 +114,8 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
       definition,
       ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
       ...(body.returnUrl !== undefined ? { returnUrl: body.returnUrl } : {}),
-      ...(key ? { idempotency: { key, requestHash: contentHash(body), clientSecret: client.secret } } : {}),
+      // Hashed with the snapshot written out, so a retry that leaves it out matches one that sent null.
+      ...(key ? { idempotency: { key, requestHash: contentHash({ ...body, snapshot }), clientSecret: client.secret } } : {}),
     });
     return {
       _id: created.sessionId,
@@ -182,7 +185,7 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
     { schema: { summary: 'Get a flow with its versions as Mermaid diagrams', params: flowParams, response: { 200: flowDetail, ...errors } } },
     async (request) => {
       const flow = catalog.get(request.params.id);
-      if (!flow) throw new BackendError(4002);
+      if (!flow) throw new BackendError(4002, catalog.failedToLoad(request.params.id) ? FLOW_FAILED_TO_LOAD : undefined);
       return flowDetailOf(flow);
     },
   );

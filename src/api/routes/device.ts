@@ -113,6 +113,7 @@ function draftOf(context: ApiContext, skill: string): FlowDefinition {
   const resolved = context.catalog.resolve(skill, null);
   if (resolved.ok) return resolved.definition;
   if (resolved.reason === 'inactive_flow') throw new DeviceError(400, 'invalid_request', 'inactive_skill', 'Requested flow is inactive');
+  if (resolved.reason === 'unavailable_flow') throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID is not available: its definition failed to load; ask the operator');
   throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
 }
 

@@ -14,6 +14,7 @@ import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { eventAnswer, eventBody, type EventAnswer, type EventBody } from '../schemas/events';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { hostedPageUrl } from '../hosted/urls';
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, catalog } = context;
@@ -52,7 +53,8 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
               clientSecret: client.secret,
             },
           });
-          return { id: event.id, action: rule.action, sessions: [{ _id: created.sessionId, number: created.number, created: created.created }] };
+          const session = { _id: created.sessionId, number: created.number, created: created.created, url: hostedPageUrl(context, request, created.sessionId) };
+          return { id: event.id, action: rule.action, sessions: [session] };
         } catch (err) {
           if (err instanceof IdempotencyConflictError) throw new BackendError(4001, `event ${event.id} was taken before with another type or tag`);
           throw err;

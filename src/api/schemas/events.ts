@@ -23,7 +23,13 @@ export const eventAnswer = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { _id: { type: 'string' }, number: { type: 'string' }, created: { type: 'boolean' }, status: { type: 'string' } },
+        properties: {
+          _id: { type: 'string' },
+          number: { type: 'string' },
+          created: { type: 'boolean' },
+          status: { type: 'string' },
+          url: { type: 'string', description: "start: the session's hosted page, as a create answers it." },
+        },
         required: ['_id'],
         additionalProperties: false,
       },

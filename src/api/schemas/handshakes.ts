@@ -7,7 +7,11 @@ export const createHandshakeBody = {
   type: 'object',
   properties: {
     flow: { ...flowId, description: 'Id of the flow to run.' },
-    snapshot: { type: ['string', 'null'], maxLength: 64, description: 'Snapshot id of the flow; null runs the draft.' },
+    snapshot: {
+      type: ['string', 'null'],
+      maxLength: 64,
+      description: "Snapshot id of the flow; null or left out runs the draft. Attestr requires this field: leaving it out is sessionflow's extension.",
+    },
     tag: { type: 'string', minLength: 1, maxLength: 128, description: "The caller's own reference for the user or device, e.g. REF-1234." },
     webhook: { type: 'boolean', description: 'Send webhook events for this session.' },
     expiry: { type: 'integer', description: 'Unix time in ms; default 24 hours after creation, at most one year.' },
@@ -18,7 +22,7 @@ export const createHandshakeBody = {
       description: "Where the hosted page sends the user once the flow ended; must be on the client's redirectUrls (else 4001).",
     },
   },
-  required: ['flow', 'snapshot', 'tag'],
+  required: ['flow', 'tag'],
   additionalProperties: false,
 } as const;
 
