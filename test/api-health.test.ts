@@ -14,7 +14,8 @@ import { freePort } from '../scripts/dev-server';
 import { sessionSecret } from './helpers/stack';
 
 async function probe(address: string, path: '/healthz' | '/readyz', namespace = 'default') {
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace });
+  // The run's own development KEK folder: `.data`'s KEK is kept there (scripts/with-temporal.ts).
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR });
   const connection = await Connection.connect({ address, connectTimeout: 500 }).catch(() => Connection.lazy({ address }));
   const app = buildApp({
     config,
@@ -69,7 +70,7 @@ test('readyz answers 503 naming a namespace Temporal does not have', async () =>
 test('when Temporal refuses the work, the api answers 5001 / internal_error and hides the cause', async () => {
   // A namespace that does not exist: every call fails at once, for a reason the caller must not see.
   const address = process.env.TEMPORAL_ADDRESS!;
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace' });
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace', SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR });
   const connection = await Connection.connect({ address });
   const tenant = { id: 'tenant-a', secret: 'tenant-a-secret-0123456789' };
   const app = buildApp({ config, temporal: new Client({ connection, namespace: config.temporal.namespace, dataConverter: openEncryption(config).dataConverter }), clients: [tenant], catalog: FlowCatalog.load('flows'), deviceTokenSecret: 'test-device-token-secret-0123456789abcdef', sessionSecret });
