@@ -8,7 +8,8 @@
  *                         the module) and compose's environment and dynamic config
  *   namespace, attributes scripts/temporal-namespace.sh, as compose's temporal-setup job
  *   Temporal UI           built from github.com/temporalio/ui-server/v2 at compose's UI version,
- *                         its codec endpoint the codec server below
+ *                         its codec endpoint the codec server below, by a capability URL acting
+ *                         as the development operator (as `make start` gives its UI)
  *   sandboxes, 2 workers, 2 apis (limits counted together in PostgreSQL), the codec server;
  *                         workers, apis and codec server keep session data keys in PostgreSQL
  *
@@ -20,13 +21,16 @@
  * the drill.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { exitOnConfigError, loadConfig, loadConfigOrExit, type Config } from '../src/config';
-import { loadTenantClients } from '../src/settings';
+import { UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
+import { loadCodecSettings, loadTenantClients } from '../src/settings';
 import { devInboxSecret } from '../src/tenants/registry';
+import { privateAppendStream, writePrivateFile } from '../src/util/private-files';
 import { tenantPageUrls } from '../src/util/tenant-pages';
 import { describeInit, initialiseKeyStore, initSettings } from '../src/keys/init';
 import { writeWorkflowBundle } from './bundle-workflows';
@@ -102,6 +106,8 @@ export interface Cluster {
   uiUrl: string | null;
   /** The operator codec server, the UI's codec endpoint. */
   codecUrl: string;
+  /** The development operator's token file, for `--codec-auth`; null with configured operators. */
+  operatorTokenFile: string | null;
   temporalAddress: string;
   sandboxUrl: string;
   postgresUrl: string;
@@ -338,7 +344,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       env: { ...process.env, SQL_HOST: database.host, SQL_PORT: database.port, SQL_USER: database.user, SQL_PASSWORD: database.password },
     })
       .then((out) => say(sink, out.trim().split('\n').pop() ?? ''))
-      .finally(() => writeFileSync(join(dir, 'schema.log'), `${schemaLog.join('\n')}\n`));
+      .finally(() => writePrivateFile(join(dir, 'schema.log'), `${schemaLog.join('\n')}\n`));
     stillStarting();
 
     const temporalAddress = `127.0.0.1:${ports.server.FRONTEND_GRPC_PORT}`;
@@ -358,7 +364,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       LOG_LEVEL: 'warn',
       ...Object.fromEntries(Object.entries(ports.server).map(([name, port]) => [name, String(port)])),
     };
-    const serverLog = createWriteStream(join(dir, 'temporal.log'), { flags: 'a' });
+    const serverLog = privateAppendStream(join(dir, 'temporal.log'));
     const startServer = async (): Promise<ChildProcess> => {
       const child = spawn(tools.TEMPORAL_SERVER, ['--config-file', join(tools.TEMPORAL_MODULE, 'config/docker.yaml'), '--allow-no-auth', 'start'], {
         cwd: dir,
@@ -390,11 +396,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const codecUrl = `http://127.0.0.1:${ports.codec}`;
     // What the browser uses: the running block prints the UI as localhost, so that is its origin.
     const browserCodecUrl = `http://localhost:${ports.codec}`;
+    // The UI server sends no credentials of its own: its codec URL is one (see scripts/start.ts
+    // uiCapability), bound to the development operator, fresh each start, in 0600 files only.
+    const { operators } = exitOnConfigError(() => loadCodecSettings({ ...process.env, ...options.env, DATA_DIR: config.dataDir }));
+    const capability = operators.source === 'dev' ? { operator: operators.registry.operators[0].name, secret: randomBytes(32).toString('base64url') } : null;
     if (tools.TEMPORAL_UI && tools.TEMPORAL_UI_MODULE) {
       // The UI server's own config file (its docker template has no listen address): loopback only.
       const uiDir = join(dir, 'ui-config');
       mkdirSync(uiDir, { recursive: true });
-      writeFileSync(
+      writePrivateFile(
         join(uiDir, 'cluster.yaml'),
         [
           `temporalGrpcAddress: ${temporalAddress}`,
@@ -405,13 +415,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           'disableNewsFetch: true',
           'cors:',
           '  cookieInsecure: true',
-          // The browser decodes payloads through the codec server (from loopback: no credential).
-          'codec:',
-          `  endpoint: ${browserCodecUrl}`,
+          // The browser decodes payloads through the codec server, the URL its credential.
+          ...(capability ? ['codec:', `  endpoint: ${browserCodecUrl}${UI_CAPABILITY_PREFIX}${capability.secret}`] : []),
           '',
         ].join('\n'),
       );
-      const uiLog = createWriteStream(join(dir, 'ui.log'), { flags: 'a' });
+      const uiLog = privateAppendStream(join(dir, 'ui.log'));
       const startUi = async (): Promise<ChildProcess> => {
         const child = spawn(tools.TEMPORAL_UI as string, ['--root', dir, '--config', 'ui-config', '--env', 'cluster', 'start'], {
           cwd: dir,
@@ -472,7 +481,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const startCodec = startApp(
       'codec',
       join(dist, 'codec-server.js'),
-      { ...appEnv, CODEC_HOST: '127.0.0.1', CODEC_PORT: String(ports.codec), CODEC_UI_ORIGIN: `http://localhost:${ports.ui}` },
+      {
+        ...appEnv,
+        // The folder its operators were loaded from above (the development operator's token).
+        DATA_DIR: config.dataDir,
+        CODEC_HOST: '127.0.0.1',
+        CODEC_PORT: String(ports.codec),
+        CODEC_UI_ORIGIN: `http://localhost:${ports.ui}`,
+        ...(capability ? { CODEC_UI_CAPABILITY: `${capability.operator}:${capability.secret}` } : {}),
+      },
       /codec server listening/,
     );
     const codec = supervise('codec', await startCodec(), startCodec, () => stopping, sink);
@@ -495,6 +512,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       apiUrls,
       uiUrl,
       codecUrl,
+      operatorTokenFile: operators.devTokenFile ?? null,
       temporalAddress,
       sandboxUrl,
       postgresUrl,
@@ -574,11 +592,12 @@ async function main(): Promise<void> {
       uiUrl: cluster.uiUrl,
       temporalAddress: cluster.temporalAddress,
       sandboxUrl: cluster.sandboxUrl.replace('127.0.0.1', 'localhost'),
+      operatorCommand: { codecUrl: cluster.codecUrl.replace('127.0.0.1', 'localhost'), tokenFile: cluster.operatorTokenFile },
       clients,
       headline: `sessionflow cluster is running. Ctrl-C stops it; sessions are kept in PostgreSQL under ${join(config.dataDir, 'cluster')} for the next start.`,
       extra: [
         `  PostgreSQL   ${cluster.postgresUrl.replace(/\/[^/]*$/, '')} (databases temporal, temporal_visibility, sessionflow: limits and data keys)`,
-        `  codec        ${cluster.codecUrl.replace('127.0.0.1', 'localhost')}   (the UI's codec endpoint; temporal workflow show --codec-endpoint ...)`,
+        `  codec        ${cluster.codecUrl.replace('127.0.0.1', 'localhost')}   (the UI's codec endpoint; operator commands below)`,
         `  workers      ${cluster.workers.length} (provider calls a second: attestr ${attestrRate}, finqware ${finqwareRate})`,
       ],
     }),

@@ -4,7 +4,7 @@
  * answers and its namespace has those search attributes (src/readiness.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { makePrivate, privateAppendStream, writePrivateFile } from '../src/util/private-files';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { checkReadiness, INDEXED_VALUE_TYPE, SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
@@ -60,8 +60,12 @@ export interface DevServerOptions {
   dbFile?: string;
   logFile: string;
   dynamicConfig?: Record<string, unknown>;
-  /** The codec server the Web UI decodes payloads through (`--ui-codec-endpoint`). */
-  uiCodecEndpoint?: string;
+  /**
+   * The codec server the Web UI decodes payloads through (`--ui-codec-endpoint`). It may hold a
+   * capability, so it goes in `cliEnvFile` (0600), never on the command line, which every local
+   * user can read.
+   */
+  uiCodecEndpoint?: { url: string; cliEnvFile: string };
 }
 
 export interface DevServer {
@@ -127,13 +131,27 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch'] : ['--headless']));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  if (options.uiPort && options.uiCodecEndpoint) {
+    // The CLI's environment file sets any flag (`env: { <name>: { <flag>: <value> } }`); `--env`
+    // names the entry whatever TEMPORAL_ENV says.
+    writePrivateFile(options.uiCodecEndpoint.cliEnvFile, `env:\n  sessionflow:\n    ui-codec-endpoint: ${JSON.stringify(options.uiCodecEndpoint.url)}\n`);
+    args.push('--env-file', options.uiCodecEndpoint.cliEnvFile, '--env', 'sessionflow');
+  }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
-  const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = privateAppendStream(options.logFile);
+  // The database and its journals hold session data (encrypted, but with search attributes and
+  // ids in clear): owner-only, new ones through the server's umask, older ones made so here.
+  if (options.dbFile) makePrivate(options.dbFile, `${options.dbFile}-wal`, `${options.dbFile}-shm`);
+  const umask = process.umask(0o077);
+  let child: ChildProcess;
+  try {
+    child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    process.umask(umask);
+  }
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const address = `127.0.0.1:${options.port}`;

@@ -1,7 +1,9 @@
 /**
  * The "sessionflow is running" block `make start` and `make cluster` print once everything
- * answers: URLs, the credentials of the first client and a first `curl`.
+ * answers: URLs, the credentials of the first client, a first `curl`, and the Temporal CLI
+ * command an operator runs to see a session decoded.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedClients } from '../src/tenants/registry';
 import type { Config } from '../src/config';
@@ -20,8 +22,50 @@ export interface RunningBlock {
   extra?: string[];
   /** The hosted page of a consent-only session made for the reader to open in a browser. */
   hostedUrl?: string;
+  /** The Temporal CLI command an operator runs through the codec server. */
+  operatorCommand?: OperatorCommand;
   /** The clients as the services load them. */
   clients: LoadedClients;
+}
+
+export interface OperatorCommand {
+  codecUrl: string;
+  /** The file holding the operator's token (the development operator's, 0600); never printed itself. */
+  tokenFile: string | null;
+  /** A session workflow to show; `workflow list` without one. */
+  workflowId?: string;
+}
+
+/** Where scripts/install-temporal.sh links the CLI it found: a short path that stays the same. */
+export const TEMPORAL_CLI_LINK = '.tools/bin/temporal';
+
+/** A word the shell reads as is: quoted when it holds anything special. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The Temporal CLI command, runnable as printed from the repository: the CLI at its link, the
+ * stack's own address and namespace (not whatever owns localhost:7233), and the codec server
+ * with the operator's token read from its file by the shell.
+ */
+export function operatorCommandLine(config: Config, temporalAddress: string, command: OperatorCommand): string {
+  const cli = existsSync(TEMPORAL_CLI_LINK) ? TEMPORAL_CLI_LINK : (process.env.TEMPORAL_CLI ?? 'temporal');
+  // --detailed: the table leaves payloads out; the sections show them, decoded.
+  const what = command.workflowId ? ['workflow', 'show', '--workflow-id', command.workflowId, '--detailed'] : ['workflow', 'list', '--limit', '5'];
+  const token = command.tokenFile ? shellWord(command.tokenFile) : '<your operator token file>';
+  return [
+    shellWord(cli),
+    ...what,
+    '--address',
+    temporalAddress,
+    '--namespace',
+    shellWord(config.temporal.namespace),
+    '--codec-endpoint',
+    command.codecUrl,
+    '--codec-auth',
+    `"Bearer $(cat ${token})"`,
+  ].join(' ');
 }
 
 /**
@@ -69,6 +113,13 @@ export function runningBlock(options: RunningBlock): string {
     `  curl ${apiUrl}/readyz`,
     `  curl -u '${client.id}:${dev ? client.secret : '<secret>'}' -H 'content-type: application/json' \\`,
     `    -d '${body}' ${apiUrl}/api/v1/public/flowx/handshake`,
+    ...(options.operatorCommand
+      ? [
+          '',
+          `Operators (the Temporal CLI is at ${TEMPORAL_CLI_LINK}; the token is read from its file, never shown):`,
+          `  ${operatorCommandLine(config, options.temporalAddress, options.operatorCommand)}`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

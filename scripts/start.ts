@@ -5,10 +5,13 @@
  * process that dies is said and started again after a bounded backoff (scripts/supervisor.ts).
  * Ctrl-C stops them all, the api first and Temporal last.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { exitOnConfigError, loadConfigOrExit } from '../src/config';
-import { loadTenantClients } from '../src/settings';
+import { exitOnConfigError } from '../src/config';
+import { UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
+import { sessionWorkflowId } from '../src/session-secret';
+import { loadCodecSettings, loadTenantClients } from '../src/settings';
 import { devInboxSecret, type TenantClient } from '../src/tenants/registry';
 import { tenantPageUrls } from '../src/util/tenant-pages';
 import { openAccessLog } from './access-log';
@@ -56,11 +59,27 @@ async function demoSession(apiUrl: string, client: TenantClient, extras: object 
   }
 }
 
+/**
+ * The embedded UI's codec URL: `temporal server start-dev` cannot make the UI send credentials,
+ * so the URL itself is one, a fresh secret path each start acting as the development operator
+ * (or as the operator of a CODEC_UI_CAPABILITY set by hand). It reaches the dev server through a
+ * 0600 file and the codec server through its environment; it is never printed or logged.
+ */
+function uiCapability(devOperator: string | null): { operator: string; secret: string } | null {
+  const configured = process.env.CODEC_UI_CAPABILITY;
+  if (configured) {
+    const split = configured.indexOf(':');
+    return { operator: configured.slice(0, split), secret: configured.slice(split + 1) };
+  }
+  return devOperator ? { operator: devOperator, secret: randomBytes(32).toString('base64url') } : null;
+}
+
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  // Loading the operators creates the development operator and its token file on a first start.
+  const { config, operators } = exitOnConfigError(() => loadCodecSettings(process.env));
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
   // Worker Versioning (docs/guides/deploying.md): each restart makes its build current
   // and hands it the workflows of the build it replaced. WORKER_DEPLOYMENT_NAME= turns it off.
@@ -68,6 +87,8 @@ async function main(): Promise<void> {
   const versioning = deploymentName ? { WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_SET_CURRENT: process.env.WORKER_SET_CURRENT ?? 'true' } : {};
   if (deploymentName) requireVersioningServer(cli);
   const codecEndpoint = `http://localhost:${config.codec.port}`;
+  const capability = uiCapability(operators.source === 'dev' ? operators.registry.operators[0].name : null);
+  if (!capability) process.stdout.write('note: the operators are configured and CODEC_UI_CAPABILITY is not: the embedded UI shows payloads encoded\n');
   const clients = exitOnConfigError(() => loadTenantClients(config));
   // The sandbox's inbox verifies the development client's webhooks with its secret.
   const inboxSecret = devInboxSecret(clients, tenantPageUrls(config.sandbox.port).webhookUrl);
@@ -101,7 +122,9 @@ async function main(): Promise<void> {
           dbFile: join(config.dataDir, 'temporal.db'),
           logFile: join(config.dataDir, 'temporal.log'),
           // The embedded UI decodes live sessions' payloads through the codec server below.
-          uiCodecEndpoint: codecEndpoint,
+          ...(capability
+            ? { uiCodecEndpoint: { url: `${codecEndpoint}${UI_CAPABILITY_PREFIX}${capability.secret}`, cliEnvFile: join(config.dataDir, 'temporal-cli.env.yaml') } }
+            : {}),
         });
         return server.process;
       },
@@ -121,7 +144,8 @@ async function main(): Promise<void> {
     await supervisor.startService({ name: 'worker', entry: 'src/worker.ts', env, ready: /polling task queue/ });
     await supervisor.startService({ name: 'api', entry: 'src/api/main.ts', env, ready: /Server listening at/ });
     const uiOrigin = `http://localhost:${UI_PORT}`;
-    await supervisor.startService({ name: 'codec', entry: 'src/codec-server.ts', env: { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin }, ready: /codec server listening/ });
+    const codecEnv = { ...env, CODEC_UI_ORIGIN: process.env.CODEC_UI_ORIGIN || uiOrigin, ...(capability ? { CODEC_UI_CAPABILITY: `${capability.operator}:${capability.secret}` } : {}) };
+    await supervisor.startService({ name: 'codec', entry: 'src/codec-server.ts', env: codecEnv, ready: /codec server listening/ });
     // "running" only once a create would succeed: the api's own /readyz says so.
     await waitUntilApiReady(`http://127.0.0.1:${config.api.port}/readyz`, 60_000);
   } catch (err) {
@@ -131,6 +155,7 @@ async function main(): Promise<void> {
   }
   const temporal: DevServer = server!;
   const hostedUrl = await demoSession(`http://localhost:${config.api.port}`, clients.clients[0], tryExtras(clients, config.sandbox.port));
+  const demoId = hostedUrl ? /\/flow\/([^/?#]+)/.exec(hostedUrl)?.[1] : undefined;
 
   process.stdout.write(
     runningBlock({
@@ -141,11 +166,12 @@ async function main(): Promise<void> {
       sandboxUrl: `http://localhost:${config.sandbox.port}`,
       headline: `sessionflow is running. Ctrl-C stops it; sessions are kept in ${config.dataDir}/ for the next start.`,
       extra: [
-        `  codec        ${codecEndpoint}   (operators: temporal workflow show --codec-endpoint ${codecEndpoint} ...)`,
+        `  codec        ${codecEndpoint}   (${operators.source === 'dev' ? `operator ${operators.registry.operators[0].name}, token in ${operators.devTokenFile}` : 'configured operators'})`,
         ...(accessLog.file ? [`  access log   ${accessLog.file}   (SESSIONFLOW_ACCESS_LOG=stdout prints it here)`] : []),
       ],
       clients,
       ...(hostedUrl ? { hostedUrl } : {}),
+      operatorCommand: { codecUrl: codecEndpoint, tokenFile: operators.devTokenFile ?? null, ...(demoId ? { workflowId: sessionWorkflowId(demoId) } : {}) },
     }),
   );
 }

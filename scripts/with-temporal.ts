@@ -3,18 +3,21 @@
  * database, the session search attributes. Used by `make test`:
  *   tsx scripts/with-temporal.ts -- jest
  * The command sees TEMPORAL_ADDRESS and TEMPORAL_UI_URL (the UI decodes payloads through a codec
- * server run here, at TEMPORAL_CODEC_URL), and TEST_POSTGRES_URL: a PostgreSQL
- * server (scripts/postgres.sh, under .data/) for the PostgreSQL key store's tests. Both servers
- * stop when the command ends, and the exit code is the command's.
+ * server run here, at TEMPORAL_CODEC_URL, as the development operator of `.data/`, by a capability
+ * URL as `make start` gives it), and TEST_POSTGRES_URL: a PostgreSQL server (scripts/postgres.sh)
+ * for the PostgreSQL key store's tests. Both servers stop when the command ends, and the exit code
+ * is the command's. Generated development KEKs go to `.data/test-dev-keks` (SESSIONFLOW_DEV_KEK_DIR)
+ * rather than the user's own folder, as tests make many data folders.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { freePort, requireVersioningServer, startDevServer, type DevServer } from './dev-server';
-import { loadConfig } from '../src/config';
-import { buildCodecServer } from '../src/keys/codec-server';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort, requireVersioningServer, startDevServer, type DevServer, type DevServerOptions } from './dev-server';
+import { buildCodecServer, UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { openKeyStore } from '../src/keys/key-store';
+import { loadCodecSettings } from '../src/settings';
 
 /**
  * Low enough that the tests' long sessions get a continue-as-new suggestion, high enough that
@@ -26,7 +29,7 @@ export const TEST_SUGGEST_CONTINUE_AS_NEW_EVENTS = 400;
  * The dev server picks free ports of its own for its internal services, so a port chosen here
  * can be taken between choosing and binding: try again on fresh ports a couple of times.
  */
-async function startOnFreePorts(cli: string, logFile: string, uiCodecEndpoint: string): Promise<DevServer> {
+async function startOnFreePorts(cli: string, logFile: string, uiCodecEndpoint: DevServerOptions['uiCodecEndpoint']): Promise<DevServer> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await startDevServer({
@@ -62,27 +65,35 @@ async function main(): Promise<number> {
   const logDir = join('.data', 'test-logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `temporal-${process.pid}.log`);
+  const runEnv = { SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR || resolve('.data', 'test-dev-keks') };
   // The UI decodes payloads through a codec server over the tests' default key store (.data/keys).
   const codecPort = await freePort();
   const codecUrl = `http://127.0.0.1:${codecPort}`;
-  const server = await startOnFreePorts(cli, logFile, codecUrl);
-  const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: server.address });
+  const capability = randomBytes(32).toString('base64url');
+  const cliEnvFile = join(logDir, `temporal-${process.pid}.env.yaml`);
+  const server = await startOnFreePorts(cli, logFile, { url: `${codecUrl}${UI_CAPABILITY_PREFIX}${capability}`, cliEnvFile });
+  const { config, operators } = loadCodecSettings({ ...process.env, ...runEnv, TEMPORAL_ADDRESS: server.address });
   // The tests' default key store, made as `make start` makes it (each test stack runs the same init).
   await initialiseKeyStore(initSettings(config));
   const codecKeys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
-  const codec = buildCodecServer({ keys: codecKeys, uiOrigin: server.uiUrl ?? 'http://127.0.0.1', defaultNamespace: 'default' });
+  const [devOperator] = operators.registry.operators;
+  const codec = buildCodecServer({
+    keys: codecKeys,
+    uiOrigin: server.uiUrl ?? 'http://127.0.0.1',
+    operators: operators.registry,
+    allowedHosts: config.codec.allowedHosts,
+    uiCapability: { operator: devOperator.name, secret: capability },
+    defaultNamespace: 'default',
+  });
   await codec.listen({ host: '127.0.0.1', port: codecPort });
   // One data directory per run; scripts/postgres.sh installs and runs PostgreSQL from Debian's packages.
   const postgresDir = join('.data', `test-postgres-${process.pid}`);
   const postgresUrl = execFileSync('bash', ['scripts/postgres.sh', 'start', postgresDir, String(await freePort())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  const stopPostgres = () => {
-    execFileSync('bash', ['scripts/postgres.sh', 'stop', postgresDir], { stdio: 'ignore' });
-    rmSync(postgresDir, { recursive: true, force: true });
-  };
+  const stopPostgres = () => execFileSync('bash', ['scripts/postgres.sh', 'remove', postgresDir], { stdio: 'ignore' });
   process.stdout.write(`with-temporal: dev server on ${server.address}, UI ${server.uiUrl}, log ${logFile}\n`);
   const child = spawn(command[0], command.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default', TEST_POSTGRES_URL: postgresUrl, TEMPORAL_CODEC_URL: codecUrl },
+    env: { ...process.env, ...runEnv, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl ?? '', TEMPORAL_NAMESPACE: 'default', TEST_POSTGRES_URL: postgresUrl, TEMPORAL_CODEC_URL: codecUrl },
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
@@ -91,6 +102,7 @@ async function main(): Promise<number> {
   await server.stop();
   await codec.close();
   await codecKeys.close();
+  rmSync(cliEnvFile, { force: true });
   stopPostgres();
   return code;
 }

@@ -1,18 +1,22 @@
 /**
  * The codec server process (see src/keys/codec-server.ts): `CODEC_HOST`:`CODEC_PORT`, keys
- * straight from the configured store.
+ * straight from the configured store, operators from src/operators.
  */
-import { loadConfigOrExit } from './config';
+import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
 import { openKeyStore } from './keys/key-store';
+import { loadCodecSettings } from './settings';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const { config, operators } = exitOnConfigError(() => loadCodecSettings(process.env));
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const app = buildCodecServer({
     keys,
     uiOrigin: config.codec.uiOrigin,
-    ...(config.codec.operatorToken ? { operatorToken: config.codec.operatorToken } : {}),
+    operators: operators.registry,
+    allowedHosts: config.codec.allowedHosts,
+    trustedProxies: config.codec.trustedProxies,
+    ...(config.codec.uiCapability ? { uiCapability: config.codec.uiCapability } : {}),
     defaultNamespace: config.temporal.namespace,
     logger: { level: config.logLevel },
   });

@@ -9,6 +9,8 @@
  */
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseKek } from './keys/kek';
 import { STORE_ID_PATTERN } from './keys/store-marker';
 import { isWebhookSecret, WEBHOOK_SECRET_RULE } from './util/webhook-secret';
@@ -100,6 +102,8 @@ export interface Config {
   workerMetricsPort?: number;
   /** The worker's GET /healthz port; no health server when absent. */
   workerHealthPort?: number;
+  /** Where the worker's metrics and health servers listen: loopback unless set (compose scrapes them on 0.0.0.0). */
+  workerMonitoringHost: string;
   /** How many sessions the worker keeps in memory between steps; the SDK's own default when absent. */
   workerMaxCachedWorkflows?: number;
   flowsDir: string;
@@ -118,15 +122,27 @@ export interface Config {
   keys: {
     /** A postgres:// URL: the PostgreSQL key store; absent: files under `<dataDir>/keys/`. */
     keyStoreUrl?: string;
-    /** From SESSIONFLOW_KEK or SESSIONFLOW_KEK_FILE, newest (wrapping) first; absent: generated under dataDir. */
+    /** From SESSIONFLOW_KEK or SESSIONFLOW_KEK_FILE, newest (wrapping) first; absent: a development KEK generated under devKekDir. */
     keks?: Buffer[];
+    /** Where generated development KEKs live: outside DATA_DIR, so a copy of the data folder holds no KEK. */
+    devKekDir: string;
     /** How long a process keeps a key it read (the longest it can decode a session after its key is destroyed). */
     cacheSeconds: number;
     /** SESSIONFLOW_KEY_STORE_ID: the store id (printed by `npm run keys:init`) every process and init insist on. */
     keyStoreId?: string;
   };
   /** The operator codec server (Temporal's /encode and /decode): its own port, never the public one. */
-  codec: { host: string; port: number; uiOrigin: string; operatorToken?: string };
+  codec: {
+    host: string;
+    port: number;
+    uiOrigin: string;
+    /** Host names it answers for (the Host header, port aside): any other is refused (DNS rebinding). */
+    allowedHosts: string[];
+    /** Proxies whose X-Forwarded-* headers it believes (IPs or CIDRs); none by default, loopback included. */
+    trustedProxies: string[];
+    /** The UI's capability URL: requests under `/ui/<secret>/` act as this operator (CODEC_UI_CAPABILITY). */
+    uiCapability?: { operator: string; secret: string };
+  };
   providers: {
     attestr: ProviderEndpoint;
     finqware: ProviderEndpoint;
@@ -182,6 +198,7 @@ export const CONFIG_VARIABLES = [
   'SESSIONFLOW_ACCESS_LOG',
   'WORKER_METRICS_PORT',
   'WORKER_HEALTH_PORT',
+  'WORKER_MONITORING_HOST',
   'WORKER_MAX_CACHED_WORKFLOWS',
   'WORKER_DEPLOYMENT_NAME',
   'WORKER_BUILD_ID',
@@ -207,10 +224,13 @@ export const CONFIG_VARIABLES = [
   'SESSIONFLOW_KEY_STORE_URL',
   'SESSIONFLOW_KEY_STORE_ID',
   'SESSIONFLOW_KEY_CACHE_SECONDS',
+  'SESSIONFLOW_DEV_KEK_DIR',
   'CODEC_HOST',
   'CODEC_PORT',
   'CODEC_UI_ORIGIN',
-  'CODEC_OPERATOR_TOKEN',
+  'CODEC_ALLOWED_HOSTS',
+  'CODEC_TRUSTED_PROXIES',
+  'CODEC_UI_CAPABILITY',
 ] as const;
 
 /** A bound against typos: each cached session costs worker memory (see bench/). */
@@ -433,10 +453,40 @@ function keyStoreId(env: Env): string | undefined {
   return raw;
 }
 
-function operatorToken(env: Env): string {
-  const value = env.CODEC_OPERATOR_TOKEN ?? '';
-  if (value.length < 32 || !/^[\x21-\x7e]+$/.test(value)) throw new ConfigError('CODEC_OPERATOR_TOKEN', 'must be at least 32 printable characters without spaces');
+/** The generated development KEKs' folder: `$XDG_DATA_HOME/sessionflow/dev-keks` (`~/.local/share/...`). */
+function devKekDir(env: Env): string {
+  const configured = text(env, 'SESSIONFLOW_DEV_KEK_DIR', '');
+  if (configured) return configured;
+  return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share'), 'sessionflow', 'dev-keks');
+}
+
+/** An IP address to listen on (the SDK's metrics exporter takes no host name). */
+function ipAddress(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (isIP(value) === 0) throw new ConfigError(name, `must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0 (got "${value}")`);
   return value;
+}
+
+/** Host names, comma-separated: letters, digits, dots and dashes, or an IP address. */
+function hostNames(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.split(',').map((entry) => {
+    const value = entry.trim().toLowerCase();
+    if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(value) && isIP(value) === 0) {
+      throw new ConfigError(name, `must list host names or IP addresses, separated by commas (got "${entry.trim()}")`);
+    }
+    return value;
+  });
+}
+
+/** `<operator>:<secret>`; the message never repeats the value. */
+function uiCapability(env: Env): { operator: string; secret: string } | undefined {
+  const raw = env.CODEC_UI_CAPABILITY;
+  if (!raw) return undefined;
+  const match = /^([A-Za-z0-9][A-Za-z0-9_.@-]{0,63}):([A-Za-z0-9_-]{43,128})$/.exec(raw);
+  if (!match) throw new ConfigError('CODEC_UI_CAPABILITY', 'must be <operator name>:<secret>, the secret 43 to 128 characters of A-Z, a-z, 0-9, "-" and "_" (256 random bits as base64url)');
+  return { operator: match[1], secret: match[2] };
 }
 
 /** Deployment names and build ids: Temporal joins them with ':' and '.', so neither may hold one. */
@@ -544,6 +594,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessLog: accessLog(env),
     ...(env.WORKER_METRICS_PORT ? { workerMetricsPort: port(env, 'WORKER_METRICS_PORT', 0) } : {}),
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
+    workerMonitoringHost: ipAddress(env, 'WORKER_MONITORING_HOST', '127.0.0.1'),
     ...(env.WORKER_MAX_CACHED_WORKFLOWS
       ? { workerMaxCachedWorkflows: positiveInteger(env, 'WORKER_MAX_CACHED_WORKFLOWS', 1, MAX_CACHED_WORKFLOWS_LIMIT) }
       : {}),
@@ -558,12 +609,15 @@ export function loadConfig(env: Env = process.env): Config {
       ...(keyStoreUrl(env) ? { keyStoreUrl: keyStoreUrl(env) } : {}),
       ...(keks(env) ? { keks: keks(env) } : {}),
       ...(keyStoreId(env) ? { keyStoreId: keyStoreId(env) } : {}),
+      devKekDir: devKekDir(env),
     },
     codec: {
       host: text(env, 'CODEC_HOST', '127.0.0.1'),
       port: port(env, 'CODEC_PORT', 8081),
       uiOrigin: url(env, 'CODEC_UI_ORIGIN', 'http://localhost:8233'),
-      ...(env.CODEC_OPERATOR_TOKEN ? { operatorToken: operatorToken(env) } : {}),
+      allowedHosts: hostNames(env, 'CODEC_ALLOWED_HOSTS', ['localhost', '127.0.0.1', '::1']),
+      trustedProxies: addressList(env, 'CODEC_TRUSTED_PROXIES'),
+      ...(uiCapability(env) ? { uiCapability: uiCapability(env) } : {}),
     },
     providers: {
       // The defaults are the local provider sandboxes and their published test credentials.
@@ -586,6 +640,8 @@ export function loadConfig(env: Env = process.env): Config {
       pendingWaitSeconds: positiveInteger(env, 'PROVIDER_PENDING_WAIT_SECONDS', 10, 14),
     },
   };
+  // The one shared token gave way to named operators: say so rather than ignore it.
+  if (env.CODEC_OPERATOR_TOKEN) throw new ConfigError('CODEC_OPERATOR_TOKEN', 'is no longer read: configure named operators with SESSIONFLOW_OPERATORS_FILE (docs/security/operators-and-codec.md)');
   requireCredentialsOffSandbox(env, 'ATTESTR_BASE_URL', 'ATTESTR_CLIENT_SECRET');
   requireCredentialsOffSandbox(env, 'FINQWARE_BASE_URL', 'FINQWARE_CLIENT_APP_KEY');
   if (config.api.metricsPort === config.api.port) throw new ConfigError('API_METRICS_PORT', 'must differ from PORT (metrics stay off the public port)');

@@ -9,6 +9,7 @@ import { embeddedSecret } from './util/secret-file';
 import { FlowCatalog, FlowLoadError } from './flows/catalog';
 import { FlowWatcher } from './flows/watch';
 import { loadClients, type LoadedClients } from './tenants/registry';
+import { loadOperators, type LoadedOperators } from './operators/load';
 import { tenantPageUrls } from './util/tenant-pages';
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +44,22 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
   const flowWatcher = loadFlows(config);
   checkEventRules(config, flowWatcher.catalog);
   return { config, clients, catalog: flowWatcher.catalog, flowWatcher, deviceTokenSecret: loadDeviceTokenSecret(env, config.dataDir) };
+}
+
+export interface CodecSettings {
+  config: Config;
+  operators: LoadedOperators;
+}
+
+/** The codec server's settings: the configuration and the operators, the UI capability's operator among them. */
+export function loadCodecSettings(env: Env = process.env): CodecSettings {
+  const config = loadConfig(env);
+  const operators = loadOperators(env, config.dataDir);
+  const capability = config.codec.uiCapability;
+  if (capability && !operators.registry.byName(capability.operator)) {
+    throw new ConfigError('CODEC_UI_CAPABILITY', `names operator "${capability.operator}", who is not configured`);
+  }
+  return { config, operators };
 }
 
 /** The valid flow files; an invalid one is reported (once the api's logger is attached) and skipped. */

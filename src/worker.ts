@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { isIPv6 } from 'node:net';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type MetricsExporterConfig, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { exitOnConfigError, type Config } from './config';
@@ -230,13 +231,13 @@ const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
 
 /**
  * The SDK's Prometheus exporter: Temporal's worker metrics and the project's own (recorded on
- * the runtime's meter) at GET /metrics, on every interface like /healthz, named the Prometheus
- * way (counters `_total`, durations in seconds with a `_seconds` suffix).
+ * the runtime's meter) at GET /metrics, on WORKER_MONITORING_HOST like /healthz (loopback unless
+ * set), named the Prometheus way (counters `_total`, durations in seconds with a `_seconds` suffix).
  */
-function prometheusExporter(port: number): MetricsExporterConfig {
+function prometheusExporter(host: string, port: number): MetricsExporterConfig {
   return {
     prometheus: {
-      bindAddress: `0.0.0.0:${port}`,
+      bindAddress: `${isIPv6(host) ? `[${host}]` : host}:${port}`,
       countersTotalSuffix: true,
       unitSuffix: true,
       useSecondsForDurations: true,
@@ -249,18 +250,18 @@ function prometheusExporter(port: number): MetricsExporterConfig {
 export function installRuntime(config: Config): void {
   Runtime.install({
     logger: new DefaultLogger(SDK_LOG_LEVELS[config.logLevel]),
-    ...(config.workerMetricsPort ? { telemetryOptions: { metrics: prometheusExporter(config.workerMetricsPort) } } : {}),
+    ...(config.workerMetricsPort ? { telemetryOptions: { metrics: prometheusExporter(config.workerMonitoringHost, config.workerMetricsPort) } } : {}),
   });
 }
 
 /** GET /healthz: 200 while the worker runs, 503 otherwise (`key_store_unavailable` while paused). */
-function serveHealth(state: () => string, port: number): Server {
+function serveHealth(state: () => string, host: string, port: number): Server {
   return createServer((request, response) => {
     const status = state();
     response.statusCode = request.url === '/healthz' ? (status === 'ok' ? 200 : 503) : 404;
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ status }));
-  }).listen(port);
+  }).listen(port, host);
 }
 
 /** How often the worker asks the key store whether it answers: while polling, and while paused. */
@@ -305,7 +306,7 @@ async function main(): Promise<void> {
   }, KEY_STORE_PROBE_MS);
   probe.unref();
   const state = () => (keyStoreDown ? 'key_store_unavailable' : (current?.worker.getState().toLowerCase().replace('running', 'ok') ?? 'starting'));
-  const health = config.workerHealthPort ? serveHealth(state, config.workerHealthPort) : null;
+  const health = config.workerHealthPort ? serveHealth(state, config.workerMonitoringHost, config.workerHealthPort) : null;
   const stop = () => {
     stopping = true;
     current?.shutdown();

@@ -15,7 +15,8 @@ import { freePort } from '../scripts/dev-server';
 import { sessionSecret } from './helpers/stack';
 
 async function probe(address: string, path: '/healthz' | '/readyz', namespace = 'default') {
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace });
+  // The run's own development KEK folder: `.data`'s KEK is kept there (scripts/with-temporal.ts).
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR });
   const connection = await Connection.connect({ address, connectTimeout: 500 }).catch(() => Connection.lazy({ address }));
   const app = buildApp({
     config,
@@ -70,7 +71,7 @@ test('readyz answers 503 naming a namespace Temporal does not have', async () =>
 test('when Temporal refuses the work, the api answers 5001 / internal_error and hides the cause', async () => {
   // A namespace that does not exist: every call fails at once, for a reason the caller must not see.
   const address = process.env.TEMPORAL_ADDRESS!;
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace' });
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'sessionflow-no-such-namespace', SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR });
   // Its namespace key exists (the init step for that namespace), so the request gets as far as Temporal.
   await initialiseKeyStore(initSettings(config));
   const connection = await Connection.connect({ address });

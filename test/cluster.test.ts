@@ -12,7 +12,7 @@
  *   - a second `make cluster` on the same data still answers the first one's sessions.
  * The Makefile builds the server before jest (`make temporal-server`), so no build runs here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -141,6 +141,8 @@ describe('make cluster', () => {
 
   afterAll(async () => {
     if (running && running.make.exitCode === null && running.make.signalCode === null) await stopMakeCluster(running);
+    // Its data may live outside the folder (scripts/postgres.sh, for a checkout `postgres` cannot reach).
+    execFileSync('bash', ['scripts/postgres.sh', 'remove', join(DATA_DIR, 'cluster', 'postgres')], { cwd: ROOT, stdio: 'ignore' });
     rmSync(join(ROOT, DATA_DIR), { recursive: true, force: true });
   });
 
@@ -282,21 +284,31 @@ describe('make cluster', () => {
       expect(await row(keyId)).toEqual({ wrapped: false, destroyed: true });
       expect(await apis.call('GET', `/api/v1/public/flowx/handshake/${session.id}`, undefined, basicAuth(CLIENT))).toMatchObject({ _id: session.id, status: 'archived', result: null });
 
-      // The codec server reads the same store: what it encodes, under the namespace key, is a row there.
-      const encoded = await fetch(`${cluster.codecUrl}/encode`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
-        body: JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"codec"').toString('base64') }] }),
-      });
-      expect(encoded.status).toBe(200);
+      // The codec server reads the same store: what it encodes, under the namespace key, is a row
+      // there. It wants an operator: the development admin's token, from its file.
+      const encode = (headers: Record<string, string>) =>
+        fetch(`${cluster.codecUrl}/encode`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers },
+          body: JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"codec"').toString('base64') }] }),
+        });
+      expect((await encode({})).status).toBe(401);
+      const token = readFileSync(join(ROOT, DATA_DIR, 'operator-token'), 'utf8').trim();
+      expect((await encode({ authorization: `Bearer ${token}` })).status).toBe(200);
       expect(await row('namespace-default')).toEqual({ wrapped: true, destroyed: false });
     } finally {
       await db.end();
     }
-    // The UI's settings name the codec server as its endpoint, as the browser reaches it.
+    // The UI's settings name the codec server as its endpoint, as the browser reaches it, by a
+    // capability URL that decodes with no other credential and is printed nowhere.
     const settings = (await (await fetch(`${cluster.uiUrl}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
-    expect(settings.Codec?.Endpoint).toBe(cluster.codecUrl.replace('127.0.0.1', 'localhost'));
-    expect(running.output()).toContain(`codec        ${cluster.codecUrl.replace('127.0.0.1', 'localhost')}`);
+    const browserCodecUrl = cluster.codecUrl.replace('127.0.0.1', 'localhost');
+    const capability = new RegExp(`^${browserCodecUrl}/ui/([A-Za-z0-9_-]{43})$`).exec(settings.Codec?.Endpoint ?? '')?.[1];
+    expect(capability).toBeDefined();
+    const decoded = await fetch(`${cluster.codecUrl}/ui/${capability}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+    expect(decoded.status).toBe(200);
+    expect(running.output()).toContain(`codec        ${browserCodecUrl}`);
+    expect(running.output()).not.toContain(capability);
   });
 
   it('stops on Ctrl-C and, started again, still has the sessions of the first run', async () => {

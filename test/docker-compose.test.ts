@@ -12,8 +12,8 @@ import { SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
 
 const ROOT = resolve(__dirname, '..');
 
-/** Read outside src/config.ts, by the secret loaders: the client registry, the device token key, the session secret. */
-const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET'];
+/** Read outside src/config.ts, by the secret loaders: the client and operator registries, the device token key, the session secret. */
+const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_OPERATORS_FILE', 'SESSIONFLOW_OPERATORS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET'];
 const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
 
 const APP_ENTRIES: Record<string, string> = {
@@ -364,9 +364,19 @@ const checks: Record<string, Check> = {
     const port = environment(codec).CODEC_PORT;
     if (!(ui.TEMPORAL_CODEC_ENDPOINT ?? '').includes(`:${port}`)) problems.push('the UI codec endpoint is not the codec port');
     if (ui.TEMPORAL_CODEC_INCLUDE_CREDENTIALS !== 'true') problems.push('the UI sends no credentials to the codec server');
-    if (!environment(codec).CODEC_OPERATOR_TOKEN) problems.push('the codec server has no operator token');
+    const operatorsFile = environment(codec).SESSIONFLOW_OPERATORS_FILE;
+    if (!operatorsFile || !readOnlyMounts(c, codec).includes(operatorsFile)) problems.push('the codec server has no operators file mounted at SESSIONFLOW_OPERATORS_FILE');
+    // The default endpoint's host must be one the codec server answers for (its Host check).
+    const endpointHost = /\/\/([^:/]+)/.exec(/:-([^}]*)\}/.exec(ui.TEMPORAL_CODEC_ENDPOINT ?? '')?.[1] ?? ui.TEMPORAL_CODEC_ENDPOINT ?? '')?.[1];
+    const allowedHosts = /:-([^}]*)\}/.exec(environment(codec).CODEC_ALLOWED_HOSTS ?? '')?.[1] ?? environment(codec).CODEC_ALLOWED_HOSTS ?? '';
+    if (!endpointHost || !allowedHosts.split(',').includes(endpointHost)) problems.push("the codec server does not answer for the UI's codec endpoint host");
     if (port === environment(c.services.api).PORT) problems.push('the codec server shares the public port');
     return problems;
+  },
+
+  'serves worker metrics and health on every interface, for the scraper and the healthcheck': (c) => {
+    const env = environment(c.services.worker);
+    return env.WORKER_METRICS_PORT && env.WORKER_MONITORING_HOST !== '0.0.0.0' ? ['the worker listens for metrics and health on loopback only (set WORKER_MONITORING_HOST)'] : [];
   },
 
   'escapes shell variables from compose interpolation in job scripts': (c) =>
@@ -504,6 +514,12 @@ describe('the checks catch a broken file', () => {
       ['the UI has no codec endpoint', (c) => delete env(c, 'temporal-ui').TEMPORAL_CODEC_ENDPOINT],
       ['the UI sends no cookie', (c) => delete env(c, 'temporal-ui').TEMPORAL_CODEC_INCLUDE_CREDENTIALS],
       ['the codec server is missing', (c) => delete c.services.codec],
+      ['the codec server has no operators', (c) => delete env(c, 'codec').SESSIONFLOW_OPERATORS_FILE],
+      ['the operators file is not mounted', (c) => (c.services.codec.secrets = ['sessionflow-kek'])],
+      ['the UI reaches the codec by a name it refuses', (c) => (env(c, 'codec').CODEC_ALLOWED_HOSTS = 'codec.example')],
+    ],
+    'serves worker metrics and health on every interface, for the scraper and the healthcheck': [
+      ['the worker keeps the default loopback', (c) => delete env(c, 'worker').WORKER_MONITORING_HOST],
     ],
     'escapes shell variables from compose interpolation in job scripts': [
       ['a single $', (c) => editScript(c, 'temporal-setup', (s) => `echo $NAMESPACE; ${s}`)],

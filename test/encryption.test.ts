@@ -14,6 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { isEncrypted, payloadKeyId, SHREDDED_MARKER } from '../src/keys/codec';
 import { buildCodecServer } from '../src/keys/codec-server';
+import { OperatorRegistry } from '../src/operators/registry';
+import { newOperatorToken, operatorTokenSha256 } from '../src/operators/tokens';
 import { namespaceKeyId, openKeyStore, sessionKeyId, type KeyStore } from '../src/keys/key-store';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { shredWorkflowId } from '../src/workflows/messages';
@@ -35,6 +37,9 @@ let codec: FastifyInstance;
 let codecKeys: KeyStore;
 let codecUrl: string;
 let sessionId: string;
+const OPERATOR_TOKEN = newOperatorToken();
+const viewers = new OperatorRegistry([{ name: 'viewer-1', role: 'viewer', tokenSha256: [operatorTokenSha256(OPERATOR_TOKEN)] }]);
+const codecAuth = ['--codec-auth', `Bearer ${OPERATOR_TOKEN}`];
 
 /** The CLI, asynchronously: the codec server it may call runs in this process. */
 async function temporal(args: string[], timeout = 0): Promise<string> {
@@ -51,7 +56,7 @@ beforeAll(async () => {
   worker.stdout?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
   worker.stderr?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
   codecKeys = openKeyStore({ dataDir: stack.config.dataDir, ...stack.config.keys });
-  codec = buildCodecServer({ keys: codecKeys, uiOrigin: 'http://localhost:8233', defaultNamespace: 'default' });
+  codec = buildCodecServer({ keys: codecKeys, uiOrigin: 'http://localhost:8233', operators: viewers, allowedHosts: ['127.0.0.1'], defaultNamespace: 'default' });
   await codec.listen({ host: '127.0.0.1', port: 0 });
   codecUrl = `http://127.0.0.1:${(codec.server.address() as AddressInfo).port}`;
 
@@ -112,7 +117,7 @@ test('no workflow in the namespace shows any of the values in `temporal workflow
 });
 
 test('through the codec server the CLI shows the values decoded; namespace-key payloads hold none of them', async () => {
-  const decoded = JSON.parse(await temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json', '--codec-endpoint', codecUrl])) as unknown;
+  const decoded = JSON.parse(await temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json', '--codec-endpoint', codecUrl, ...codecAuth])) as unknown;
   const decodedPayloads = collectPayloads(decoded);
   // Decoded: plain JSON payloads (the CLI prints their data base64), the person's values inside.
   expect(decodedPayloads.every((payload) => !isEncrypted(payload))).toBe(true);
@@ -124,7 +129,7 @@ test('through the codec server the CLI shows the values decoded; namespace-key p
   expect(namespaceKeyed.length).toBeGreaterThan(0);
   const answer = await fetch(`${codecUrl}/decode`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+    headers: { 'content-type': 'application/json', 'x-namespace': 'default', authorization: `Bearer ${OPERATOR_TOKEN}` },
     body: JSON.stringify({ payloads: namespaceKeyed.map(toJson) }),
   });
   const { payloads } = (await answer.json()) as { payloads: Array<{ data: string }> };
@@ -146,7 +151,7 @@ test('after archive, the CLI with the codec endpoint shows the marker and none o
   }, 60_000, 'the shredder to complete');
   expect(await codecKeys.get(sessionKeyId(sessionWorkflowId(sessionId))!)).toBeNull();
 
-  const shown = await temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json', '--codec-endpoint', codecUrl], 60_000);
+  const shown = await temporal(['workflow', 'show', '--workflow-id', sessionWorkflowId(sessionId), '--output', 'json', '--codec-endpoint', codecUrl, ...codecAuth], 60_000);
   for (const value of VALUES) expect({ value, found: shown.includes(value) }).toEqual({ value, found: false });
   const payloads = collectPayloads(JSON.parse(shown) as unknown);
   const texts = payloads.map((payload) => Buffer.from(payload.data).toString());

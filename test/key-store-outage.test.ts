@@ -13,7 +13,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { freePort } from '../scripts/dev-server';
@@ -59,8 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await stack?.stop();
-  postgres('stop', dir);
-  rmSync(dir, { recursive: true, force: true });
+  postgres('remove', dir);
 }, 240_000);
 
 test('a key store that is down fails closed (api 503, the worker pauses, no session ends) and everything recovers', async () => {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
@@ -62,6 +62,7 @@ let stack: Stack;
 let api: RunningApi;
 let dataDir: string;
 let workerMetricsUrl: string;
+let workerHealthPort: number;
 let apiMetricsUrl: string;
 const sessionIds: string[] = [];
 
@@ -127,6 +128,7 @@ beforeAll(async () => {
     perDay: 1_000_000,
   };
   const [workerPort, apiPort] = [await freePort(), await freePort()];
+  workerHealthPort = await freePort();
   workerMetricsUrl = `http://127.0.0.1:${workerPort}/metrics`;
   apiMetricsUrl = `http://127.0.0.1:${apiPort}/metrics`;
   const clients = JSON.stringify([tenant]);
@@ -136,7 +138,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-metrics-'));
   await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir })));
   // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
-  await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort), DATA_DIR: dataDir });
+  await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort), WORKER_HEALTH_PORT: String(workerHealthPort), DATA_DIR: dataDir });
   api = await spawnApi(
     testEnv({
       TEMPORAL_TASK_QUEUE: stack.taskQueue,
@@ -209,6 +211,22 @@ test('both endpoints answer valid Prometheus text, with no session id or tag in 
     expect(metrics.families.size).toBeGreaterThan(5);
     for (const id of sessionIds) expect(text).not.toContain(id);
     expect(text).not.toContain('REF-metrics');
+  }
+});
+
+test("the worker's metrics and health listen on loopback only, as WORKER_MONITORING_HOST defaults", async () => {
+  const outside = Object.values(networkInterfaces())
+    .flat()
+    .find((info) => info && !info.internal && info.family === 'IPv4')?.address;
+  if (!outside) throw new Error("this test needs a non-loopback IPv4 interface to try the worker's ports from off loopback");
+  const metricsPort = new URL(workerMetricsUrl).port;
+  for (const url of [workerMetricsUrl, `http://127.0.0.1:${workerHealthPort}/healthz`]) {
+    const answer = await request(url);
+    await answer.body.dump();
+    expect(answer.statusCode).toBe(200);
+  }
+  for (const port of [metricsPort, String(workerHealthPort)]) {
+    await expect(request(`http://${outside}:${port}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   }
 });
 

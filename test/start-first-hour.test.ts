@@ -128,8 +128,9 @@ test('a create with "webhook": true and a returnUrl succeeds, runs through as th
 test('the terminal shows no access lines: they are in the data folder, in a file only its owner reads', async () => {
   const file = join(dataDir, 'logs', 'access.log');
   expect(output).toContain(`access log   ${file}   (SESSIONFLOW_ACCESS_LOG=stdout prints it here)`);
-  // A codec decode, as the UI asks for one.
-  const decoded = await request(`http://127.0.0.1:${codec}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+  // A codec decode, as an operator's CLI asks for one (the development admin's token).
+  const token = readFileSync(join(dataDir, 'operator-token'), 'utf8').trim();
+  const decoded = await request(`http://127.0.0.1:${codec}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"payloads":[]}' });
   expect(decoded.statusCode).toBe(200);
   await decoded.body.dump();
   await call('GET', '/readyz');

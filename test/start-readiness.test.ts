@@ -3,10 +3,13 @@
  * will succeed. Both restarts the issue saw: on a `.data/` written by a Temporal that never had
  * the session search attributes (as after an upgrade that adds one), and a plain restart on the
  * data the first run left. Each time the README's first create, sent the moment "running" is
- * printed, must answer 200.
+ * printed, must answer 200. Each time, too, the operator command it prints runs as printed and
+ * shows the session decoded; the database, logs and token are the owner's only; and no KEK is
+ * in the data folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -58,6 +61,28 @@ async function writeDatabaseWithoutSearchAttributes(dbFile: string): Promise<voi
   } finally {
     await stopped(server, 'SIGTERM');
   }
+}
+
+/**
+ * The operator command under "Operators", run by the shell as printed, from the repository: it
+ * shows the made-for-you session decoded through the codec server with the development
+ * operator's token, which the block never prints (nor the UI's capability URL). Without
+ * `--codec-auth` the codec server refuses the CLI and nothing is decoded.
+ */
+async function operatorCommandWorksAsPrinted(output: string): Promise<void> {
+  const command = /\nOperators \(the Temporal CLI is at \.tools\/bin\/temporal[^\n]*\n {2}(\S[^\n]*)\n/.exec(output)?.[1];
+  expect(command).toMatch(/^\.tools\/bin\/temporal workflow show --workflow-id session-[0-9a-f]{32} --detailed --address 127\.0\.0\.1:\d+ --namespace default --codec-endpoint http:\/\/localhost:\d+ --codec-auth "Bearer \$\(cat .+operator-token\)"$/);
+  const run = (line: string) => promisify(execFile)('bash', ['-c', line], { cwd: join(__dirname, '..'), encoding: 'utf8', timeout: 60_000 }).then(
+    ({ stdout }) => ({ ok: true, text: stdout }),
+    (err: { stdout?: string; stderr?: string }) => ({ ok: false, text: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+  );
+  const shown = await run(command!);
+  expect(shown).toEqual({ ok: true, text: expect.stringContaining('REF-try') });
+  const token = readFileSync(join(dataDir, 'operator-token'), 'utf8').trim();
+  expect(output).not.toContain(token);
+  expect(output).not.toMatch(/\/ui\/[A-Za-z0-9_-]{43}/);
+  const withoutCredential = await run(command!.replace(/ --codec-auth .*$/, ''));
+  expect(withoutCredential.text).not.toContain('REF-try');
 }
 
 /**
@@ -113,6 +138,13 @@ async function startAndCreateFirstSession(
     const ready = await request(`http://127.0.0.1:${ports.api}/readyz`);
     expect(ready.statusCode).toBe(200);
     await ready.body.dump();
+    await operatorCommandWorksAsPrinted(output);
+    const modes = Object.fromEntries(
+      ['temporal.db', 'temporal.log', 'operator-token', 'temporal-cli.env.yaml'].map((file) => [file, (statSync(join(dataDir, file)).mode & 0o777).toString(8)]),
+    );
+    expect(modes).toEqual({ 'temporal.db': '600', 'temporal.log': '600', 'operator-token': '600', 'temporal-cli.env.yaml': '600' });
+    expect(existsSync(join(dataDir, 'kek'))).toBe(false);
+    expect(existsSync(join(dataDir, 'kek-id'))).toBe(true);
     // The terminal once it showed what is awaited (lines come through two pipes, a moment later).
     if (showing) await eventually(async () => (showing.test(output) ? true : undefined), 30_000, `the terminal to show ${showing}`);
     return { status: answer.statusCode, body, terminal: output };

@@ -4,32 +4,50 @@
  * namespace in `X-Namespace`), so the Temporal UI and CLI show live sessions decoded.
  *
  * - It runs on its own operator port (CODEC_PORT), never on the api's public one.
+ * - Every request names one of the configured host names in its Host header (DNS rebinding is
+ *   refused with 421), and carries an operator credential (src/operators), wherever it comes
+ *   from, loopback included (401 without one):
+ *   - `Authorization: Bearer <token>` (the CLI's `--codec-auth`);
+ *   - the `sessionflow_codec` cookie, set by `POST /auth`, which the UI then sends cross-origin;
+ *   - a path under `/ui/<secret>/`: the UI's capability URL (CODEC_UI_CAPABILITY), for a UI that
+ *     cannot send credentials (`temporal server start-dev`). It acts as its operator.
+ * - `/decode` wants the `decode` permission (every role), `/encode` the `encode` one (admins:
+ *   it encrypts whatever it is sent with the namespace key). 403 otherwise.
+ * - X-Forwarded-* headers count only from configured proxies (CODEC_TRUSTED_PROXIES), never
+ *   because the peer is on loopback.
  * - CORS answers the configured UI origin only (CODEC_UI_ORIGIN), with credentials.
- * - From loopback it needs nothing; from anywhere else an operator credential: the
- *   `sessionflow_codec` cookie (set by `POST /auth`, which the UI then sends cross-origin) or
- *   `Authorization: Bearer <CODEC_OPERATOR_TOKEN>` (the CLI's `--codec-auth`). Without a
- *   configured token, only loopback is served.
  * - It reads keys straight from the store, never cached, so a shredded session shows
  *   SHREDDED_MARKER at once; the rest of the batch decodes. A store that cannot be read answers
  *   503 for the batch: it never guesses.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Payload } from '@temporalio/common';
+import type { Operator, OperatorRegistry } from '../operators/registry';
+import { may, type Permission } from '../operators/roles';
 import { decryptPayload, encryptPayload, isEncrypted, payloadKeyId, SHREDDED_MARKER } from './codec';
 import { KeyStoreUnavailableError } from './errors';
 import { namespaceKeyId, type KeyStore } from './key-store';
 
 export const CODEC_COOKIE = 'sessionflow_codec';
+/** The capability URL's prefix: `/ui/<secret>/decode`. */
+export const UI_CAPABILITY_PREFIX = '/ui/';
 
 export interface CodecServerOptions {
   keys: KeyStore;
   /** The Temporal UI's origin, the only one CORS allows. */
   uiOrigin: string;
-  /** The operator credential for requests from outside loopback; loopback only when absent. */
-  operatorToken?: string;
+  operators: OperatorRegistry;
+  /** Host names (without port) the Host header may name. */
+  allowedHosts: readonly string[];
+  /** Proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and -Proto count; none when absent. */
+  trustedProxies?: readonly string[];
+  /** The UI's capability: requests under `/ui/<secret>/` act as `operator`. */
+  uiCapability?: { operator: string; secret: string };
   defaultNamespace: string;
-  logger?: false | { level: string };
+  /** Fastify's logger: off when absent; `stream` lets a test read what it writes. */
+  logger?: false | { level: string; stream?: { write(line: string): void } };
 }
 
 interface JsonPayload {
@@ -53,10 +71,6 @@ function toJson(payload: Payload): JsonPayload {
 
 const shredded = (): Payload => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(SHREDDED_MARKER)) });
 
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
-}
-
 function sameSecret(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(given), digest(expected));
@@ -65,7 +79,12 @@ function sameSecret(given: string, expected: string): boolean {
 function cookie(request: FastifyRequest, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      return undefined; // malformed: no credential
+    }
   }
   return undefined;
 }
@@ -87,16 +106,41 @@ const payloadsSchema = {
   },
 } as const;
 
-export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 * 1024 });
-  const { keys } = options;
+/** The Host header's name, port and IPv6 brackets aside. */
+function hostName(request: FastifyRequest): string {
+  return request.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+}
 
-  const authorized = (request: FastifyRequest): boolean => {
-    if (isLoopback(request.socket.remoteAddress)) return true;
-    if (!options.operatorToken) return false;
-    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const given = bearer ?? cookie(request, CODEC_COOKIE);
-    return given !== undefined && sameSecret(given, options.operatorToken);
+export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
+  const { keys, operators } = options;
+  const allowedHosts = new Set(options.allowedHosts.map((host) => host.toLowerCase()));
+  const capabilityOperator = options.uiCapability ? operators.byName(options.uiCapability.operator) : null;
+  if (options.uiCapability && !capabilityOperator) throw new Error(`the UI capability names operator "${options.uiCapability.operator}", who is not configured`);
+  // The secret taken off a request's path before routing, so the routes, and every log line, see only `/decode`.
+  const presentedCapability = new WeakMap<IncomingMessage, string>();
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024 * 1024,
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
+    rewriteUrl: (raw) => {
+      const url = raw.url ?? '/';
+      if (!url.startsWith(UI_CAPABILITY_PREFIX)) return url;
+      const rest = url.slice(UI_CAPABILITY_PREFIX.length);
+      const end = rest.search(/[/?]/);
+      presentedCapability.set(raw, end === -1 ? rest : rest.slice(0, end));
+      const path = end === -1 ? '/' : rest.slice(end);
+      (raw as IncomingMessage & { originalUrl?: string }).originalUrl = path;
+      return path.startsWith('/') ? path : `/${path}`;
+    },
+  });
+
+  const authenticate = (request: FastifyRequest): Operator | null => {
+    const capability = presentedCapability.get(request.raw);
+    if (capability !== undefined) return capabilityOperator && sameSecret(capability, options.uiCapability!.secret) ? capabilityOperator : null;
+    const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearer ?? cookie(request, CODEC_COOKIE);
+    return token ? operators.byToken(token) : null;
   };
 
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
@@ -108,6 +152,8 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   };
 
   app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/healthz') return;
+    if (!allowedHosts.has(hostName(request))) return reply.code(421).send({ message: 'this codec server does not answer for that host name' });
     cors(request, reply);
     if (request.method === 'OPTIONS') {
       if (request.headers.origin === options.uiOrigin) {
@@ -117,8 +163,11 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
       }
       return reply.code(204).send();
     }
-    if (request.url === '/auth' || request.url === '/healthz') return;
-    if (!authorized(request)) return reply.code(401).send({ message: 'an operator credential is required' });
+    if (request.url === '/auth') return;
+    const operator = authenticate(request);
+    if (!operator) return reply.code(401).send({ message: 'an operator credential is required' });
+    const permission = (request.routeOptions.config as { permission?: Permission }).permission;
+    if (permission && !may(operator.role, permission)) return reply.code(403).send({ message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -133,7 +182,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     return typeof header === 'string' && header !== '' ? header : options.defaultNamespace;
   };
 
-  app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema } }, async (request) => {
+  app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema }, config: { permission: 'encode' } }, async (request) => {
     // Operators' encodes (e.g. a signal sent from the UI) have no workflow context: namespace key.
     const keyId = namespaceKeyId(namespaceOf(request));
     // Made by the init step only: an encode never creates a key.
@@ -142,7 +191,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     return { payloads: (request.body.payloads ?? []).map((payload) => toJson(encryptPayload(fromJson(payload), keyId, key))) };
   });
 
-  app.post<{ Body: { payloads?: JsonPayload[] } }>('/decode', { schema: { body: payloadsSchema } }, async (request) => {
+  app.post<{ Body: { payloads?: JsonPayload[] } }>('/decode', { schema: { body: payloadsSchema }, config: { permission: 'decode' } }, async (request) => {
     const decoded = await Promise.all(
       (request.body.payloads ?? []).map(async (json) => {
         const payload = fromJson(json);
@@ -162,7 +211,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  // The browser side of the cookie credential: an operator posts the token once; the cookie is
+  // The browser side of the cookie credential: an operator posts their token once; the cookie is
   // HttpOnly, Secure and SameSite=None so the UI's cross-origin fetches (credentials included) carry it.
   app.get('/auth', async (_request, reply) =>
     reply
@@ -172,7 +221,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
   app.post<{ Body: { token?: string } }>('/auth', async (request, reply) => {
     const token = request.body?.token ?? '';
-    if (!options.operatorToken || !sameSecret(token, options.operatorToken)) return reply.code(401).send({ message: 'wrong operator token' });
+    if (!operators.byToken(token)) return reply.code(401).send({ message: 'wrong operator token' });
     reply.header('set-cookie', `${CODEC_COOKIE}=${encodeURIComponent(token)}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=43200`);
     return reply.type('text/plain').send('signed in: the Temporal UI can now decode payloads through this codec server\n');
   });

@@ -12,7 +12,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config';
 import { KeyStoreUnavailableError } from './errors';
-import { createEmbeddedKek, DEFAULT_KEK_FILE, kekOf } from './kek';
+import { createEmbeddedKek, hasEmbeddedKek, kekOf } from './kek';
 import { openInitialisableStore, RECORDED_STORE_ID_FILE, recordedStoreId, type KeyStoreConfig, type KeyStoreInit } from './key-store';
 
 export interface KeyStoreInitConfig extends KeyStoreConfig {
@@ -31,10 +31,10 @@ export async function initialiseKeyStore(config: KeyStoreInitConfig): Promise<Ke
   const configured = config.keks && config.keks.length > 0 ? config.keks.map(kekOf) : null;
   // A KEK is generated only with a new store: an existing one's (an id is expected) would not be opened by it.
   const expected = config.keyStoreId ?? recorded;
-  if (!configured && expected && !existsSync(join(config.dataDir, DEFAULT_KEK_FILE))) {
-    throw new KeyStoreUnavailableError(`the data directory has no generated KEK (${DEFAULT_KEK_FILE}), and key store ${expected} is expected`);
+  if (!configured && expected && !hasEmbeddedKek(config.dataDir)) {
+    throw new KeyStoreUnavailableError(`the data directory has no generated KEK, and key store ${expected} is expected`);
   }
-  const keks = configured ?? [createEmbeddedKek(config.dataDir)];
+  const keks = configured ?? [createEmbeddedKek(config.dataDir, config.devKekDir)];
   const store = openInitialisableStore(config, keks);
   try {
     const result = await store.initialise(config.namespace);

@@ -4,7 +4,7 @@
  * A KEK is 32 random bytes, given as 64 hex characters or base64.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyStoreUnavailableError } from './errors';
 
@@ -14,8 +14,88 @@ export interface Kek {
   key: Buffer;
 }
 
-/** Where the embedded default keeps its generated KEK (mode 0600). */
-export const DEFAULT_KEK_FILE = 'kek';
+/**
+ * The embedded default's KEK lives outside the data folder (Config keys.devKekDir), so a copy
+ * of the folder holds wrapped keys only: with the KEK beside them, anyone who copied it could
+ * read a shredded session's data from an older copy of its key. The folder keeps only `kek-id`,
+ * the name (not a secret) of its KEK in devKekDir.
+ */
+export const DEV_KEK_ID_FILE = 'kek-id';
+/** Where the KEK was generated before it moved out; a folder from then has it moved once. */
+const LEGACY_KEK_FILE = 'kek';
+
+/** Hard links are missing on some filesystems (some network and container volumes). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** Creates `file` with `text` unless it exists, never visible half written; false when another process's file was there first. */
+function createOnce(file: string, text: string): boolean {
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temporary, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_LINKS.has(code)) throw err;
+    try {
+      writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+      return true;
+    } catch (inner) {
+      if ((inner as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw inner;
+    }
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/**
+ * The embedded default: one KEK per data folder, generated once in `devKekDir` (mode 0600) by
+ * the init step (src/keys/init.ts), the only place one is made. A folder from before the KEK
+ * moved out has its `kek` moved once. Beyond one machine, set SESSIONFLOW_KEK or
+ * SESSIONFLOW_KEK_FILE instead.
+ */
+export function createEmbeddedKek(dataDir: string, devKekDir: string): Kek {
+  const idFile = join(dataDir, DEV_KEK_ID_FILE);
+  const legacy = join(dataDir, LEGACY_KEK_FILE);
+  if (!existsSync(idFile)) {
+    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(devKekDir, { recursive: true, mode: 0o700 });
+    const id = randomBytes(16).toString('hex');
+    // The KEK first, then the id naming it: whoever reads the id finds its KEK.
+    const text = existsSync(legacy) ? readFileSync(legacy, 'utf8') : `${randomBytes(32).toString('hex')}\n`;
+    createOnce(join(devKekDir, id), text);
+    if (!createOnce(idFile, `${id}\n`)) rmSync(join(devKekDir, id), { force: true });
+  }
+  const kek = embeddedKek(dataDir, devKekDir);
+  // Moved out: the copy beside the keys goes (only when it is the same KEK, so none is ever lost).
+  if (existsSync(legacy) && parseKek(readFileSync(legacy, 'utf8'))?.equals(kek.key)) rmSync(legacy, { force: true });
+  return kek;
+}
+
+/** Whether this data folder has a development KEK (named by `kek-id`, or still beside the keys from before it moved out). */
+export function hasEmbeddedKek(dataDir: string): boolean {
+  return existsSync(join(dataDir, DEV_KEK_ID_FILE)) || existsSync(join(dataDir, LEGACY_KEK_FILE));
+}
+
+/**
+ * The generated KEK, for the processes: they never make one. A folder without one was not
+ * initialised; a folder whose KEK is not in devKekDir (copied from another machine or user) is
+ * unavailable, never given a new KEK.
+ */
+export function embeddedKek(dataDir: string, devKekDir: string): Kek {
+  const idFile = join(dataDir, DEV_KEK_ID_FILE);
+  if (!existsSync(idFile)) throw new KeyStoreUnavailableError('the data directory has no generated KEK: run `npm run keys:init`');
+  const id = readFileSync(idFile, 'utf8').trim();
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new KeyStoreUnavailableError(`the data directory's ${DEV_KEK_ID_FILE} is damaged`);
+  const path = join(devKekDir, id);
+  if (!existsSync(path)) throw new KeyStoreUnavailableError("the data directory's development KEK is not in SESSIONFLOW_DEV_KEK_DIR (was the folder copied from elsewhere?)");
+  chmodSync(path, 0o600);
+  const key = parseKek(readFileSync(path, 'utf8'));
+  if (!key) throw new KeyStoreUnavailableError('the generated development KEK file is damaged');
+  return kekOf(key);
+}
 
 export function parseKek(text: string): Buffer | null {
   const value = text.trim();
@@ -29,34 +109,6 @@ export function parseKek(text: string): Buffer | null {
 
 export function kekOf(key: Buffer): Kek {
   return { id: createHash('sha256').update('sessionflow-kek').update(key).digest('hex').slice(0, 16), key };
-}
-
-/**
- * The embedded default: one KEK generated once under the data directory by the init step
- * (src/keys/init.ts), readable by the owner only. Beyond one machine, set SESSIONFLOW_KEK or
- * SESSIONFLOW_KEK_FILE instead.
- */
-export function createEmbeddedKek(dataDir: string): Kek {
-  const path = join(dataDir, DEFAULT_KEK_FILE);
-  if (!existsSync(path)) {
-    mkdirSync(dataDir, { recursive: true });
-    try {
-      writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  chmodSync(path, 0o600);
-  return embeddedKek(dataDir);
-}
-
-/** The generated KEK, for the processes: they never make one (a missing one is a data directory not initialised). */
-export function embeddedKek(dataDir: string): Kek {
-  const path = join(dataDir, DEFAULT_KEK_FILE);
-  if (!existsSync(path)) throw new KeyStoreUnavailableError(`the data directory has no generated KEK (${DEFAULT_KEK_FILE}): run \`npm run keys:init\``);
-  const key = parseKek(readFileSync(path, 'utf8'));
-  if (!key) throw new KeyStoreUnavailableError(`the generated KEK file ${DEFAULT_KEK_FILE} in the data directory is damaged`);
-  return kekOf(key);
 }
 
 const WRAP_VERSION = 1;

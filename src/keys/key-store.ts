@@ -50,8 +50,10 @@ export interface KeyStoreConfig {
   dataDir: string;
   /** `postgres://...`: the PostgreSQL store; absent: the file store under `<dataDir>/keys/`. */
   keyStoreUrl?: string;
-  /** KEKs from SESSIONFLOW_KEK / SESSIONFLOW_KEK_FILE, newest first; absent: the one the init step generated under dataDir. */
+  /** KEKs from SESSIONFLOW_KEK / SESSIONFLOW_KEK_FILE, newest first; absent: the one the init step generated in devKekDir. */
   keks?: Buffer[];
+  /** Where the generated development KEK lives, outside dataDir (src/keys/kek.ts embeddedKek). */
+  devKekDir: string;
   /** SESSIONFLOW_KEY_STORE_ID: the store every process expects. */
   keyStoreId?: string;
 }
@@ -69,7 +71,7 @@ export function recordedStoreId(dataDir: string): string | undefined {
 }
 
 export function configuredKeks(config: KeyStoreConfig): Kek[] {
-  return config.keks && config.keks.length > 0 ? config.keks.map(kekOf) : [embeddedKek(config.dataDir)];
+  return config.keks && config.keks.length > 0 ? config.keks.map(kekOf) : [embeddedKek(config.dataDir, config.devKekDir)];
 }
 
 /** The store the configuration names, as the init step sees it. */

@@ -1,38 +1,70 @@
 /**
  * The operator codec server: Temporal's /encode and /decode protocol over real HTTP on
- * loopback, CORS for the UI's origin only, the operator credential for everyone off loopback
- * (reached through the machine's own non-loopback address), the shredded marker
- * without failing the batch, and 503 when the store cannot be read.
+ * loopback. Every request needs an operator credential, from loopback too and through a local
+ * proxy (trusted or not); the Host header must name a configured host; /encode is for admins;
+ * the UI's capability path acts as its operator and never shows in the logs; CORS answers the
+ * UI's origin only; a shredded session shows the marker without failing the batch; 503 when
+ * the store cannot be read.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { EncryptionCodec, SHREDDED_MARKER } from '../../src/keys/codec';
-import { buildCodecServer, CODEC_COOKIE } from '../../src/keys/codec-server';
+import { buildCodecServer, CODEC_COOKIE, type CodecServerOptions } from '../../src/keys/codec-server';
 import { FileKeyStore } from '../../src/keys/file-store';
 import { kekOf } from '../../src/keys/kek';
-import { sessionKeyId } from '../../src/keys/key-store';
+import { namespaceKeyId, sessionKeyId } from '../../src/keys/key-store';
+import { OperatorRegistry } from '../../src/operators/registry';
+import { newOperatorToken, operatorTokenSha256 } from '../../src/operators/tokens';
 import { unreachableKeyStore } from '../helpers/key-stores';
 
 const UI = 'http://ui.example:8233';
-const TOKEN = 'operator-token-0123456789-abcdefghijkl';
+const ADMIN_TOKEN = newOperatorToken();
+const VIEWER_TOKEN = newOperatorToken();
+const CAPABILITY = randomBytes(32).toString('base64url');
+const operators = new OperatorRegistry([
+  { name: 'ada', role: 'admin', tokenSha256: [operatorTokenSha256(ADMIN_TOKEN)] },
+  { name: 'vic', role: 'viewer', tokenSha256: [operatorTokenSha256(VIEWER_TOKEN)] },
+]);
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const viewer = { authorization: `Bearer ${VIEWER_TOKEN}` };
 const store = new FileKeyStore(mkdtempSync(join('.data', 'test-codec-server-')), [kekOf(randomBytes(32))]);
 const codec = new EncryptionCodec(store, { namespace: 'default' });
-let app: FastifyInstance;
+const servers: Array<FastifyInstance | Server> = [];
+let logs = '';
 let url: string;
-/** The same server reached through a non-loopback interface: requests arrive from that address. */
-let remoteUrl: string;
 
-function nonLoopbackAddress(): string {
-  const address = Object.values(networkInterfaces())
-    .flat()
-    .find((info) => info && !info.internal && info.family === 'IPv4')?.address;
-  if (!address) throw new Error('this test needs a non-loopback IPv4 interface to reach the codec server from off loopback');
-  return address;
+/** A codec server on a free loopback port; `allowedHosts` as `make start` has them unless given. */
+async function start(options: Partial<CodecServerOptions> = {}): Promise<string> {
+  const app = buildCodecServer({ keys: store, uiOrigin: UI, operators, allowedHosts: ['localhost', '127.0.0.1', '::1'], defaultNamespace: 'default', ...options });
+  servers.push(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+/**
+ * A plain local proxy on 127.0.0.1 (the kind that puts TLS in front): passes the request on
+ * with its Host header, adding X-Forwarded-For as such proxies do.
+ */
+async function proxyTo(target: string): Promise<string> {
+  const { hostname, port } = new URL(target);
+  const proxy = createServer((incoming, outgoing) => {
+    const forwarded = httpRequest(
+      { host: hostname, port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, 'x-forwarded-for': incoming.socket.remoteAddress } },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    incoming.pipe(forwarded);
+  });
+  servers.push(proxy);
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 }
 
 const post = (base: string, path: string, body: string | object, headers: Record<string, string> = {}) =>
@@ -42,70 +74,122 @@ const post = (base: string, path: string, body: string | object, headers: Record
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
+/** A request with a Host header of our choosing (fetch will not set one); a POST of an empty batch unless `get`. */
+function withHost(base: string, path: string, host: string, headers: Record<string, string> = {}, get = false): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const method = get ? 'GET' : 'POST';
+    const sent = httpRequest({ host: hostname, port, method, path, headers: { host, ...(get ? {} : { 'content-type': 'application/json' }), ...headers } }, (answer) => {
+      answer.resume();
+      resolve(answer.statusCode ?? 0);
+    });
+    sent.on('error', reject);
+    sent.end(get ? undefined : '{"payloads":[]}');
+  });
+}
+
 const wf = (n: string) => ({ type: 'workflow' as const, namespace: 'default', workflowId: `session-${n.repeat(32)}` });
 const json = (payload: { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }) => ({
   metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   data: Buffer.from(payload.data ?? new Uint8Array()).toString('base64'),
 });
 const valueOf = (payload: { data: string }) => JSON.parse(Buffer.from(payload.data, 'base64').toString());
+const hello = { payloads: [json(defaultPayloadConverter.toPayload('hello'))] };
 
 beforeAll(async () => {
   await store.initialise('default');
-  app = buildCodecServer({ keys: store, uiOrigin: UI, operatorToken: TOKEN, defaultNamespace: 'default' });
-  await app.listen({ host: '0.0.0.0', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  url = `http://127.0.0.1:${port}`;
-  remoteUrl = `http://${nonLoopbackAddress()}:${port}`;
+  url = await start({ uiCapability: { operator: 'ada', secret: CAPABILITY }, logger: { level: 'info', stream: { write: (line) => (logs += line) } } });
 });
 
 afterAll(async () => {
-  await app.close();
+  for (const server of servers) await ('listening' in server ? new Promise((resolve) => server.close(resolve)) : server.close());
 });
 
-test('decodes a batch over HTTP from loopback; a shredded session shows the marker and the rest decodes', async () => {
+test('decodes a batch for an operator; a shredded session shows the marker and the rest decodes', async () => {
   const [live] = await codec.encode([defaultPayloadConverter.toPayload({ name: 'Live Person' })], wf('a'));
   const [gone] = await codec.encode([defaultPayloadConverter.toPayload({ name: 'Gone Person' })], wf('b'));
   const plain = defaultPayloadConverter.toPayload({ old: true });
   await store.destroy(sessionKeyId(wf('b').workflowId)!);
-  const answer = await fetch(`${url}/decode`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: UI },
-    body: JSON.stringify({ payloads: [json(live), json(gone), json(plain)] }),
-  });
+  const answer = await post(url, '/decode', { payloads: [json(live), json(gone), json(plain)] }, { 'x-namespace': 'default', origin: UI, ...viewer });
   expect(answer.status).toBe(200);
   expect(answer.headers.get('access-control-allow-origin')).toBe(UI);
   const { payloads } = (await answer.json()) as { payloads: Array<{ data: string }> };
   expect(payloads.map(valueOf)).toEqual([{ name: 'Live Person' }, SHREDDED_MARKER, { old: true }]);
 });
 
-test('encode answers payloads the codec decodes, under the namespace key', async () => {
-  const answer = await fetch(`${url}/encode`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
-    body: JSON.stringify({ payloads: [json(defaultPayloadConverter.toPayload('hello'))] }),
-  });
+test('from loopback, without a credential or with a wrong one: 401 on /decode and /encode', async () => {
+  for (const path of ['/decode', '/encode']) {
+    expect((await post(url, path, { payloads: [] })).status).toBe(401);
+    expect((await post(url, path, { payloads: [] }, { authorization: `Bearer ${newOperatorToken()}` })).status).toBe(401);
+    expect((await post(url, path, { payloads: [] }, { cookie: `${CODEC_COOKIE}=forged` })).status).toBe(401);
+    expect((await post(url, path, { payloads: [] }, { cookie: `${CODEC_COOKIE}=%E0%A4%A` })).status).toBe(401);
+  }
+});
+
+test('through a plain local proxy, trusted or not, a request without a credential is refused', async () => {
+  for (const trustedProxies of [[], ['127.0.0.1']]) {
+    const proxied = await proxyTo(await start({ trustedProxies }));
+    expect((await post(proxied, '/decode', { payloads: [] })).status).toBe(401);
+    expect((await post(proxied, '/decode', { payloads: [] }, { 'x-forwarded-for': '127.0.0.1' })).status).toBe(401);
+    expect((await post(proxied, '/decode', { payloads: [] }, viewer)).status).toBe(200);
+  }
+});
+
+test('a Host header naming another host is refused, even with a credential (DNS rebinding)', async () => {
+  const port = new URL(url).port;
+  expect(await withHost(url, '/decode', `rebound.example:${port}`, admin)).toBe(421);
+  expect(await withHost(url, '/decode', `127.0.0.1.nip.io:${port}`, admin)).toBe(421);
+  expect(await withHost(url, `/ui/${CAPABILITY}/decode`, `rebound.example:${port}`)).toBe(421);
+  for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) expect(await withHost(url, '/decode', host, admin)).toBe(200);
+  // Behind a trusted proxy the name the client used is its X-Forwarded-Host.
+  const behind = await start({ trustedProxies: ['127.0.0.1'], allowedHosts: ['codec.example'] });
+  expect(await withHost(behind, '/decode', 'codec.example', { ...admin, 'x-forwarded-host': 'rebound.example' })).toBe(421);
+  expect(await withHost(behind, '/decode', 'internal:1', { ...admin, 'x-forwarded-host': 'codec.example' })).toBe(200);
+  // Health checks name whatever host the orchestrator uses; the answer holds nothing.
+  expect(await withHost(url, '/healthz', 'anything.example', {}, true)).toBe(200);
+});
+
+test('/encode is for admins: a viewer gets 403 and nothing is written; an admin gets payloads the codec decodes', async () => {
+  const refused = await post(url, '/encode', hello, { 'x-namespace': 'viewer-ns', ...viewer });
+  expect(refused.status).toBe(403);
+  expect(await store.get(namespaceKeyId('viewer-ns'))).toBeNull();
+  const answer = await post(url, '/encode', hello, { 'x-namespace': 'default', ...admin });
+  expect(answer.status).toBe(200);
   const { payloads } = (await answer.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> };
   expect(Buffer.from(payloads[0].metadata['encryption-key-id'], 'base64').toString()).toBe('namespace-default');
   const decoded = await codec.decode([{ metadata: Object.fromEntries(Object.entries(payloads[0].metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])), data: Buffer.from(payloads[0].data, 'base64') }]);
   expect(defaultPayloadConverter.fromPayload(decoded[0])).toBe('hello');
 });
 
+test("the UI's capability path decodes and encodes as its operator; a wrong one is 401; the secret is never logged", async () => {
+  const [live] = await codec.encode([defaultPayloadConverter.toPayload({ name: 'Capable Person' })], wf('d'));
+  const answer = await post(url, `/ui/${CAPABILITY}/decode`, { payloads: [json(live)] }, { origin: UI });
+  expect(answer.status).toBe(200);
+  expect(((await answer.json()) as { payloads: Array<{ data: string }> }).payloads.map(valueOf)).toEqual([{ name: 'Capable Person' }]);
+  expect((await post(url, `/ui/${CAPABILITY}/encode`, hello)).status).toBe(200);
+  const preflight = await fetch(`${url}/ui/${CAPABILITY}/decode`, { method: 'OPTIONS', headers: { origin: UI, 'access-control-request-method': 'POST' } });
+  expect(preflight.headers.get('access-control-allow-origin')).toBe(UI);
+  for (const wrong of [randomBytes(32).toString('base64url'), '', CAPABILITY.slice(1)]) expect((await post(url, `/ui/${wrong}/decode`, { payloads: [] })).status).toBe(401);
+  // A capability bound to a viewer may decode but not encode.
+  const viewerUrl = await start({ uiCapability: { operator: 'vic', secret: CAPABILITY } });
+  expect((await post(viewerUrl, `/ui/${CAPABILITY}/decode`, { payloads: [] })).status).toBe(200);
+  expect((await post(viewerUrl, `/ui/${CAPABILITY}/encode`, hello)).status).toBe(403);
+  expect(logs).toContain('/decode');
+  expect(logs).not.toContain(CAPABILITY);
+});
+
 test('encode never creates a namespace key: a namespace the init step did not make answers 503, and no key appears', async () => {
-  const answer = await fetch(`${url}/encode`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-namespace': 'not-initialised' },
-    body: JSON.stringify({ payloads: [json(defaultPayloadConverter.toPayload('hello'))] }),
-  });
+  const answer = await post(url, '/encode', { payloads: [json(defaultPayloadConverter.toPayload('hello'))] }, { ...admin, 'x-namespace': 'not-initialised' });
   expect(answer.status).toBe(503);
   expect(await store.get('namespace-not-initialised')).toBeNull();
 });
 
 test('an empty batch in protobuf JSON (`{}`: an update without arguments) answers an empty batch', async () => {
   for (const path of ['/decode', '/encode']) {
-    const answer = await post(url, path, {});
+    const answer = await post(url, path, {}, admin);
     expect({ path, status: answer.status, body: await answer.json() }).toEqual({ path, status: 200, body: { payloads: [] } });
   }
-  expect((await post(url, '/decode', { payloads: 'nope' })).status).toBe(400);
+  expect((await post(url, '/decode', { payloads: 'nope' }, admin)).status).toBe(400);
 });
 
 test('CORS answers the UI origin only', async () => {
@@ -117,41 +201,19 @@ test('CORS answers the UI origin only', async () => {
   expect(other.headers.get('access-control-allow-origin')).toBeNull();
 });
 
-test('off loopback: 401 without the operator credential; the bearer token (CLI) or the cookie (UI) lets it through', async () => {
-  const body = { payloads: [] };
-  expect((await post(remoteUrl, '/decode', body)).status).toBe(401);
-  expect((await post(remoteUrl, '/decode', body, { authorization: 'Bearer wrong-token' })).status).toBe(401);
-  expect((await post(remoteUrl, '/decode', body, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
-  const signIn = await post(remoteUrl, '/auth', `token=${TOKEN}`);
+test("the UI's cookie: signing in with an operator's token sets it, and it carries that operator", async () => {
+  const signIn = await post(url, '/auth', `token=${VIEWER_TOKEN}`);
   expect(signIn.status).toBe(200);
   const setCookie = signIn.headers.get('set-cookie') ?? '';
   expect(setCookie).toMatch(new RegExp(`^${CODEC_COOKIE}=.*HttpOnly; Secure; SameSite=None`));
-  expect((await post(remoteUrl, '/decode', body, { cookie: setCookie.split(';')[0] })).status).toBe(200);
-  expect((await post(remoteUrl, '/decode', body, { cookie: `${CODEC_COOKIE}=forged` })).status).toBe(401);
-  expect((await post(remoteUrl, '/auth', 'token=nope')).status).toBe(401);
-});
-
-test('without a configured operator token only loopback is served', async () => {
-  const loopbackOnly = buildCodecServer({ keys: store, uiOrigin: UI, defaultNamespace: 'default' });
-  await loopbackOnly.listen({ host: '0.0.0.0', port: 0 });
-  const { port } = loopbackOnly.server.address() as AddressInfo;
-  try {
-    expect((await post(`http://${nonLoopbackAddress()}:${port}`, '/decode', { payloads: [] }, { authorization: 'Bearer anything' })).status).toBe(401);
-    expect((await post(`http://127.0.0.1:${port}`, '/decode', { payloads: [] })).status).toBe(200);
-  } finally {
-    await loopbackOnly.close();
-  }
+  const cookie = { cookie: setCookie.split(';')[0] };
+  expect((await post(url, '/decode', { payloads: [] }, cookie)).status).toBe(200);
+  expect((await post(url, '/encode', hello, cookie)).status).toBe(403);
+  expect((await post(url, '/auth', 'token=nope')).status).toBe(401);
 });
 
 test('a key store that cannot be read answers 503 for the batch: nothing is guessed', async () => {
-  const down = unreachableKeyStore();
   const [live] = await codec.encode([defaultPayloadConverter.toPayload({ a: 1 })], wf('c'));
-  const broken = buildCodecServer({ keys: down, uiOrigin: UI, defaultNamespace: 'default' });
-  await broken.listen({ host: '127.0.0.1', port: 0 });
-  try {
-    const answer = await post(`http://127.0.0.1:${(broken.server.address() as AddressInfo).port}`, '/decode', { payloads: [json(live)] });
-    expect(answer.status).toBe(503);
-  } finally {
-    await broken.close();
-  }
+  const broken = await start({ keys: unreachableKeyStore() });
+  expect((await post(broken, '/decode', { payloads: [json(live)] }, viewer)).status).toBe(503);
 });

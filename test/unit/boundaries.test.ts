@@ -24,7 +24,7 @@ const isRoute = (file: string) => /^src\/api\/routes\/[^/]+$/.test(file);
 const isWorkflowSafe = (file: string) => under('src/workflows')(file) || under('src/flows/core')(file) || file === 'src/util/json';
 /** The floors every process shares: they never import a process's own code. */
 const isShared = (file: string) =>
-  ['src/tenants', 'src/providers', 'src/util', 'src/flows'].some((folder) => under(folder)(file)) || file === 'src/config' || file === 'src/settings';
+  ['src/tenants', 'src/operators', 'src/providers', 'src/util', 'src/flows'].some((folder) => under(folder)(file)) || file === 'src/config' || file === 'src/settings';
 const isProcessCode = (file: string) =>
   under('src/api')(file) || under('src/activities')(file) || under('src/workflows')(file) || file === 'src/worker';
 

@@ -320,3 +320,46 @@ describe('TEMPORAL_ADDRESS and BODY_LIMIT_BYTES ranges', () => {
     expect(() => loadConfig({ BODY_LIMIT_BYTES: '99999999999999999999999' })).toThrow(/^BODY_LIMIT_BYTES /);
   });
 });
+
+describe('the codec server, the worker monitoring servers and the development KEK', () => {
+  const secret = 'A'.repeat(43);
+
+  it('the codec server answers for loopback names, believes no proxy and has no UI capability unless set', () => {
+    expect(loadConfig({}).codec).toEqual({ host: '127.0.0.1', port: 8081, uiOrigin: 'http://localhost:8233', allowedHosts: ['localhost', '127.0.0.1', '::1'], trustedProxies: [] });
+    const config = loadConfig({ CODEC_ALLOWED_HOSTS: 'Codec.Example, 10.0.0.5', CODEC_TRUSTED_PROXIES: '10.0.0.0/8', CODEC_UI_CAPABILITY: `dev-admin:${secret}` });
+    expect(config.codec).toMatchObject({ allowedHosts: ['codec.example', '10.0.0.5'], trustedProxies: ['10.0.0.0/8'], uiCapability: { operator: 'dev-admin', secret } });
+  });
+
+  it.each([
+    ['CODEC_ALLOWED_HOSTS', 'codec.example:8081'],
+    ['CODEC_ALLOWED_HOSTS', '*'],
+    ['CODEC_TRUSTED_PROXIES', 'proxy.example'],
+    ['CODEC_UI_CAPABILITY', secret],
+    ['CODEC_UI_CAPABILITY', 'dev-admin:short'],
+    ['CODEC_UI_CAPABILITY', `dev admin:${secret}`],
+    ['WORKER_MONITORING_HOST', 'localhost'],
+    ['WORKER_MONITORING_HOST', '0.0.0.0:9464'],
+  ])('refuses %s=%p, naming it', (variable, value) => {
+    const err = configError({ [variable]: value });
+    expect(err.variable).toBe(variable);
+    if (variable === 'CODEC_UI_CAPABILITY') expect(err.message).not.toContain('short');
+  });
+
+  it('refuses the old shared CODEC_OPERATOR_TOKEN, saying what replaced it, without repeating it', () => {
+    const err = configError({ CODEC_OPERATOR_TOKEN: 'operator-token-0123456789-abcdefghijkl' });
+    expect(err.variable).toBe('CODEC_OPERATOR_TOKEN');
+    expect(err.message).toContain('SESSIONFLOW_OPERATORS_FILE');
+    expect(err.message).not.toContain('0123456789');
+  });
+
+  it('worker metrics and health listen on loopback unless set', () => {
+    expect(loadConfig({}).workerMonitoringHost).toBe('127.0.0.1');
+    expect(loadConfig({ WORKER_MONITORING_HOST: '0.0.0.0' }).workerMonitoringHost).toBe('0.0.0.0');
+  });
+
+  it("keeps the development KEK in the user's data folder, outside DATA_DIR, unless set", () => {
+    expect(loadConfig({ HOME: '/home/someone' }).keys.devKekDir).toBe('/home/someone/.local/share/sessionflow/dev-keks');
+    expect(loadConfig({ XDG_DATA_HOME: '/xdg' }).keys.devKekDir).toBe('/xdg/sessionflow/dev-keks');
+    expect(loadConfig({ SESSIONFLOW_DEV_KEK_DIR: '/keks', XDG_DATA_HOME: '/xdg' }).keys.devKekDir).toBe('/keks');
+  });
+});
