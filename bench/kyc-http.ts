@@ -1,6 +1,6 @@
 /**
  * One kyc-basic session over sessionflow's HTTP API, as a tenant backend and a device drive it
- * (the README's "A whole kyc-basic run"), for the cluster smoke test and the drill. Each call
+ * (docs/guides/kyc-basic-walkthrough.md), for the cluster smoke test and the drill. Each call
  * goes to one of the given api URLs and, when an api does not answer (it was killed), to the
  * next one, as a client behind a load balancer would. 429s are waited out (Retry-After).
  */
@@ -85,7 +85,7 @@ export function basicAuth(client: KycClient): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}` };
 }
 
-/** The README's recipe: HMAC-SHA256 of the compact JSON of `result`, keyed with the client secret. */
+/** The recipe of docs/guides/concepts.md: HMAC-SHA256 of the compact JSON of `result`, keyed with the client secret. */
 export function signatureValid(secret: string, body: Record<string, unknown>): boolean {
   if (typeof body.resultSignature !== 'string') return false;
   const expected = createHmac('sha256', secret).update(JSON.stringify(body.result)).digest();

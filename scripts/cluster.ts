@@ -470,7 +470,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...options.env,
       TEMPORAL_ADDRESS: temporalAddress,
       WORKFLOW_BUNDLE_PATH: bundle,
-      // Both workers run one build; each start makes it current (README "Deploying a new version").
+      // Both workers run one build; each start makes it current (docs/guides/deploying.md).
       ...(process.env.WORKER_DEPLOYMENT_NAME === '' ? {} : { WORKER_DEPLOYMENT_NAME: process.env.WORKER_DEPLOYMENT_NAME ?? 'sessionflow', WORKER_SET_CURRENT: process.env.WORKER_SET_CURRENT ?? 'true' }),
       SANDBOX_PORT: String(ports.sandbox),
       LIMITS_DATABASE_URL: postgresUrl,

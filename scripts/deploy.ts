@@ -1,5 +1,5 @@
 /**
- * The deploy steps of README "Deploying a new version", against the Temporal of the usual
+ * The deploy steps of docs/guides/deploying.md, against the Temporal of the usual
  * variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS or API key) and the deployment named by
  * WORKER_DEPLOYMENT_NAME (default sessionflow):
  *   tsx scripts/deploy.ts ramp <build-id> <percent>   new sessions: this share to the build

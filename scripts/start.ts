@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make start`');
   mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
-  // Worker Versioning (README "Deploying a new version"): each restart makes its build current
+  // Worker Versioning (docs/guides/deploying.md): each restart makes its build current
   // and hands it the workflows of the build it replaced. WORKER_DEPLOYMENT_NAME= turns it off.
   const deploymentName = process.env.WORKER_DEPLOYMENT_NAME ?? 'sessionflow';
   const versioning = deploymentName ? { WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_SET_CURRENT: process.env.WORKER_SET_CURRENT ?? 'true' } : {};

@@ -98,7 +98,7 @@ export interface Config {
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
   /**
-   * Worker Deployment Versioning (README "Deploying a new version"); off when absent. `buildId`:
+   * Worker Deployment Versioning (docs/guides/deploying.md); off when absent. `buildId`:
    * the bundle's hash when absent. `setCurrent`: the worker makes its build the deployment's
    * current one once it polls (one-build setups: make start, compose, make cluster).
    */

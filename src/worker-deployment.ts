@@ -1,5 +1,5 @@
 /**
- * Worker Deployment Versioning, the operator's side (README "Deploying a new version"): make a
+ * Worker Deployment Versioning, the operator's side (docs/guides/deploying.md): make a
  * build current or ramp it, find the workflows still on other builds, wake the idle sessions
  * among them so they move at a quiet point, and hand workflows of builds no worker runs any more
  * to the current one (unless their session replay epoch differs). Used by the worker

@@ -206,7 +206,7 @@ async function announce(config: Config, version: WorkerDeploymentVersion, sessio
       process.stderr.write(
         `worker: ${kept.sessions} session(s) stay on ${kept.version}: its code declares session replay epoch ${kept.epoch}, this build ${sessionReplayEpoch}, ` +
           `so they cannot replay here. They wait, nothing lost: run that build's workers again beside this one (WORKER_BUILD_ID=${kept.version.slice(version.deploymentName.length + 1)}, ` +
-          `WORKER_SET_CURRENT unset) and \`tsx scripts/deploy.ts wake ${version.buildId}\` moves them here at a quiet point (README "Deploying a new version")\n`,
+          `WORKER_SET_CURRENT unset) and \`tsx scripts/deploy.ts wake ${version.buildId}\` moves them here at a quiet point (docs/guides/deploying.md)\n`,
       );
     }
   } catch (err) {

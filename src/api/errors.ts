@@ -6,7 +6,7 @@
 
 /**
  * The codes of Attestr's that this api answers, with their HTTP status and message: exactly
- * those (the README's backend error table and /openapi.json list the same; Attestr's other
+ * those (docs/reference/errors.md and /openapi.json list the same; Attestr's other
  * codes, such as 4005 or 4292, are the vendor's and never come from here).
  */
 export const BACKEND_CODES = {
@@ -52,7 +52,7 @@ export class BackendError extends Error {
 export const DEVICE_ERROR_TYPES = ['invalid_request', 'authentication_error', 'conflict', 'not_found', 'rate_limit_error', 'api_error'] as const;
 export type DeviceErrorType = (typeof DEVICE_ERROR_TYPES)[number];
 
-/** Every `code` a device route answers: the README's device error table and /openapi.json list exactly these. */
+/** Every `code` a device route answers: docs/reference/errors.md and /openapi.json list exactly these. */
 export const DEVICE_ERROR_CODES = [
   'invalid_request',
   'invalid_nonce',

@@ -1,7 +1,7 @@
 /**
  * The sessionflow browser SDK: runs a session a tenant's backend created, from the browser,
  * through the public device API. The hosted page is built on it; a tenant's own page can use
- * it the same way (see the README). Every failure is a SessionflowError with the api's code.
+ * it the same way (see docs/guides/hosted-page.md). Every failure is a SessionflowError with the api's code.
  *
  *   const session = await FlowSession.launch(sessionId);   // binds the session to this browser
  *   session.stage;                                          // what to show now
@@ -45,7 +45,7 @@ export interface Stage {
   error?: { type: string; message?: string };
 }
 
-/** An answer of the api other than success, with its stable code (see the README's device errors). */
+/** An answer of the api other than success, with its stable code (see docs/reference/errors.md). */
 export class SessionflowError extends Error {
   override readonly name: string = 'SessionflowError';
   constructor(

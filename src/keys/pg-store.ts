@@ -1,7 +1,7 @@
 /**
  * The key store for more than one machine: wrapped keys in a PostgreSQL table (through `pg`).
  * A destroyed key keeps its row with the wrapped key set to NULL, so it cannot be created
- * again. PostgreSQL keeps dead row versions until VACUUM; the README says to let autovacuum
+ * again. PostgreSQL keeps dead row versions until VACUUM; docs/guides/personal-data.md says to let autovacuum
  * run and to treat backups of this database as holding the keys they contain.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
- * How each workflow type behaves under Worker Deployment Versioning (README "Deploying a new
- * version"). Declared only when the worker runs versioned: the server refuses a behaviour from
- * an unversioned worker.
+ * How each workflow type behaves under Worker Deployment Versioning (docs/guides/deploying.md).
+ * Declared only when the worker runs versioned: the server refuses a behaviour from an
+ * unversioned worker.
  */
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { VersioningBehavior } from '@temporalio/common';
@@ -19,7 +19,7 @@ export function declareVersioningBehavior<A extends any[], R>(versioningBehavior
  * still accept. The replay gate (test/helpers/replay-gate.ts) then stops requiring the previous
  * build's session histories to replay here; the other workflow types are auto-upgrade and never
  * get this exemption. A restart that hands the sessions of a dead build to the current one
- * (adoptOrphans) refuses sessions of another epoch. README "Deploying a new version".
+ * (adoptOrphans) refuses sessions of another epoch. docs/guides/deploying.md.
  * Bump it by one, and say why on a line below:
  *   1: the first declaration (every build before it counts as 1).
  */

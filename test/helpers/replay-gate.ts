@@ -51,7 +51,7 @@ function gateFailure(failures: Array<{ name: string; session: boolean; error: Er
       '  - if it cannot be patched, declare it: bump SESSION_REPLAY_EPOCH in src/workflows/versioning.ts by one, with a line ' +
         "saying why. Sessions are pinned to their build, so the previous build's sessions then need not replay here, but they " +
         'keep needing their build: ship it only as a new Worker Deployment Version and keep the old build\'s workers until ' +
-        '`tsx scripts/deploy.ts status <old build id>` says 0 (README "Deploying a new version"); a restart (make start, compose, ' +
+        '`tsx scripts/deploy.ts status <old build id>` says 0 (docs/guides/deploying.md); a restart (make start, compose, ' +
         `make cluster) leaves them pinned instead of handing them over. Then re-record the session histories: ${RECORD_HISTORIES_COMMAND}.`,
     );
   }

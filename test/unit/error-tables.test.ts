@@ -1,5 +1,5 @@
 /**
- * The README's error tables list exactly the codes the api answers: BACKEND_CODES and
+ * The error tables of docs/reference/errors.md list exactly the codes the api answers: BACKEND_CODES and
  * DEVICE_ERROR_CODES, which the error classes are typed by (no other code compiles) and which
  * /openapi.json gives as the `code` enums (Schemathesis checks every answer against them).
  */
@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKEND_CODES, BACKEND_ERROR_CODES, DEVICE_ERROR_CODES } from '../../src/api/errors';
 
-const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const ERRORS_PAGE = readFileSync(join(__dirname, '..', '..', 'docs', 'reference', 'errors.md'), 'utf8');
 
 /** The rows of the first Markdown table after `marker`, as [HTTP column, code column]. */
 function tableAfter(marker: string): Array<[string, string]> {
-  const start = README.indexOf(marker);
+  const start = ERRORS_PAGE.indexOf(marker);
   expect(start).toBeGreaterThan(-1);
-  const lines = README.slice(start).split('\n');
+  const lines = ERRORS_PAGE.slice(start).split('\n');
   const first = lines.findIndex((line) => line.startsWith('|'));
   const rows: Array<[string, string]> = [];
   for (const line of lines.slice(first + 2)) {
