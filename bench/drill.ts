@@ -364,7 +364,7 @@ async function main(): Promise<void> {
     [
       '# make drill',
       '',
-      `${report.date}, ${report.machine}. ${DEVICES} devices over both apis of \`make cluster\` (Temporal ${cluster.temporalAddress.split(':')[0]} on PostgreSQL, 2 workers, 2 apis).`,
+      `${report.date}, ${report.machine}. ${DEVICES} devices over both apis of \`make cluster\` (Temporal ${cluster.temporalAddress.split(':')[0]} on PostgreSQL, mTLS between Temporal and its clients, 2 workers, 2 apis).`,
       '',
       '| | |',
       '|---|---|',

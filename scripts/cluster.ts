@@ -2,30 +2,35 @@
  * `make cluster`: the shape docker-compose.yml describes, run natively without Docker.
  *
  *   PostgreSQL            scripts/postgres.sh (Debian's packages), data under <DATA_DIR>/cluster/postgres
+ *   certificates          scripts/temporal-certs.sh, as compose's temporal-certs job, under
+ *                         <DATA_DIR>/cluster/certs: mTLS between Temporal and every client of it
  *   schemas               scripts/temporal-schema.sh, as compose's temporal-admin-tools job
  *   Temporal server       built from go.temporal.io/server at compose's version, started with the
  *                         config template of the temporalio/server image (config/docker.yaml in
- *                         the module) and compose's environment and dynamic config
+ *                         the module) and compose's environment and dynamic config; its frontend
+ *                         and internode traffic require a client certificate from the local CA
  *   namespace, attributes scripts/temporal-namespace.sh, as compose's temporal-setup job
  *   Temporal UI           built from github.com/temporalio/ui-server/v2 at compose's UI version,
  *                         its codec endpoint the codec server below, by a capability URL acting
  *                         as the development operator (as `make start` gives its UI)
  *   sandboxes, 2 workers, 2 apis (limits counted together in PostgreSQL), the codec server;
- *                         workers, apis and codec server keep session data keys in PostgreSQL
+ *                         workers, apis and codec server keep session data keys in PostgreSQL;
+ *                         workers, apis, the UI and the CLI calls each present a certificate of
+ *                         their own (the codec server and the sandbox do not talk to Temporal)
  *
  * Everything listens on 127.0.0.1, on the ports of the last run when they are free (kept in
  * cluster/ports.json) or on free ones; CLUSTER_API_PORT=8080 asks for 8080 and 8081. As compose's
  * `restart: unless-stopped`, a worker, api, sandbox or Temporal server that dies is started
  * again. Ctrl-C stops everything, apis first and PostgreSQL last; the next `make cluster` finds
  * the sessions in PostgreSQL. cluster/cluster.json names every process, for the smoke test and
- * the drill.
+ * the drill; cluster/temporal.env holds the CLI's settings (`set -a; . that-file; set +a`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { exitOnConfigError, loadConfig, loadConfigOrExit, type Config } from '../src/config';
 import { UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
 import { loadCodecSettings, loadTenantClients } from '../src/settings';
@@ -33,11 +38,13 @@ import { devInboxSecret } from '../src/tenants/registry';
 import { privateAppendStream, writePrivateFile } from '../src/util/private-files';
 import { tenantPageUrls } from '../src/util/tenant-pages';
 import { describeInit, initialiseKeyStore, initSettings } from '../src/keys/init';
+import { connectionOptions } from '../src/temporal';
 import { writeWorkflowBundle } from './bundle-workflows';
 import { compileServices } from './compile-services';
 import { freePort } from './dev-server';
 import { runningBlock } from './running-block';
 import { startService, stopService, type LineSink, type Service } from './services';
+import { certsFolders, clientTlsEnv, serverTlsEnv, withoutTemporalCredentials, type TemporalClient } from './temporal-tls';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -109,6 +116,8 @@ export interface Cluster {
   /** The development operator's token file, for `--codec-auth`; null with configured operators. */
   operatorTokenFile: string | null;
   temporalAddress: string;
+  /** scripts/temporal-certs.sh's certificates: server/ and clients/ (clientTlsEnv gives a client its own). */
+  certsDir: string;
   sandboxUrl: string;
   postgresUrl: string;
   codec: Supervised;
@@ -210,14 +219,19 @@ async function choosePorts(dir: string, apis: number, apiPort: number | undefine
   return ports;
 }
 
-async function waitForFrontend(address: string, child: () => ChildProcess, timeoutMs: number): Promise<void> {
+/** A client's connection options, from the variables it is given (src/config.ts reads and checks them). */
+export function clientConnection(address: string, clientsDir: string, client: TemporalClient): ConnectionOptions {
+  return connectionOptions(loadConfig({ TEMPORAL_ADDRESS: address, ...clientTlsEnv(clientsDir, client) }).temporal);
+}
+
+async function waitForFrontend(options: ConnectionOptions, child: () => ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {
     const process_ = child();
     if (process_.exitCode !== null || process_.signalCode !== null) throw new Error(`the Temporal server exited (${process_.exitCode ?? process_.signalCode}); see its log`);
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      const connection = await Connection.connect({ ...options, connectTimeout: 1_000 });
       try {
         await connection.workflowService.getSystemInfo({});
         return;
@@ -303,6 +317,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const { config } = options;
   const dir = resolve(join(config.dataDir, 'cluster'));
   mkdirSync(dir, { recursive: true });
+  const certsDir = join(dir, 'certs');
+  const certs = certsFolders(certsDir);
+  // What the cluster's processes inherit: the cluster's Temporal has its own certificates.
+  const inherited = withoutTemporalCredentials(process.env);
   const workerCount = options.workers ?? 2;
   const apiCount = options.apis ?? 2;
   let stopping = false;
@@ -347,6 +365,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       .finally(() => writePrivateFile(join(dir, 'schema.log'), `${schemaLog.join('\n')}\n`));
     stillStarting();
 
+    // Kept while valid; a new CA and set when one is missing or expires within 30 days.
+    await run('sh', ['scripts/temporal-certs.sh', certsDir], { sink, name: 'certs' }).then((out) => say(sink, out.trim()));
+    stillStarting();
+
     const temporalAddress = `127.0.0.1:${ports.server.FRONTEND_GRPC_PORT}`;
     const serverEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -362,6 +384,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       NUM_HISTORY_SHARDS: process.env.TEMPORAL_HISTORY_SHARDS || '4',
       DYNAMIC_CONFIG_FILE_PATH: join(ROOT, 'deploy/temporal-dynamic-config.yaml'),
       LOG_LEVEL: 'warn',
+      ...serverTlsEnv(certs.server),
       ...Object.fromEntries(Object.entries(ports.server).map(([name, port]) => [name, String(port)])),
     };
     const serverLog = privateAppendStream(join(dir, 'temporal.log'));
@@ -374,7 +397,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       });
       child.stdout?.pipe(serverLog, { end: false });
       child.stderr?.pipe(serverLog, { end: false });
-      await waitForFrontend(temporalAddress, () => child, 180_000);
+      await waitForFrontend(clientConnection(temporalAddress, certs.clients, 'cli'), () => child, 180_000);
       return child;
     };
     say(sink, `Temporal server ${temporalAddress} (log ${join(config.dataDir, 'cluster', 'temporal.log')})...`);
@@ -388,9 +411,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await run('sh', ['scripts/temporal-namespace.sh'], {
       sink,
       name: 'namespace',
-      env: { ...process.env, TEMPORAL_CLI: options.temporalCli, TEMPORAL_ADDRESS: temporalAddress, NAMESPACE: config.temporal.namespace },
+      env: { ...inherited, ...clientTlsEnv(certs.clients, 'cli'), TEMPORAL_CLI: options.temporalCli, TEMPORAL_ADDRESS: temporalAddress, NAMESPACE: config.temporal.namespace },
     }).then((out) => out.split('\n').filter(Boolean).forEach((line) => say(sink, line)));
     stillStarting();
+    // The Temporal CLI's settings for an operator (it reads the variables src/config.ts reads).
+    const cliEnv = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporal.namespace, ...clientTlsEnv(certs.clients, 'cli') };
+    writeFileSync(join(dir, 'temporal.env'), Object.entries(cliEnv).map(([name, value]) => `${name}='${value.replaceAll("'", "'\\''")}'\n`).join(''));
 
     let uiUrl: string | null = null;
     const codecUrl = `http://127.0.0.1:${ports.codec}`;
@@ -404,6 +430,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // The UI server's own config file (its docker template has no listen address): loopback only.
       const uiDir = join(dir, 'ui-config');
       mkdirSync(uiDir, { recursive: true });
+      const uiTls = clientTlsEnv(certs.clients, 'ui');
       writePrivateFile(
         join(uiDir, 'cluster.yaml'),
         [
@@ -413,6 +440,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           'enableUi: true',
           `defaultNamespace: ${config.temporal.namespace}`,
           'disableNewsFetch: true',
+          // The UI server's own client certificate; the server's is checked against the local CA.
+          'tls:',
+          `  caFile: ${JSON.stringify(uiTls.TEMPORAL_TLS_SERVER_CA_CERT_PATH)}`,
+          `  certFile: ${JSON.stringify(uiTls.TEMPORAL_TLS_CLIENT_CERT_PATH)}`,
+          `  keyFile: ${JSON.stringify(uiTls.TEMPORAL_TLS_CLIENT_KEY_PATH)}`,
+          `  serverName: ${uiTls.TEMPORAL_TLS_SERVER_NAME}`,
+          '  enableHostVerification: true',
           'cors:',
           '  cookieInsecure: true',
           // The browser decodes payloads through the codec server, the URL its credential.
@@ -445,7 +479,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     stillStarting();
     const apiUrls = ports.apis.map((port) => `http://127.0.0.1:${port}`);
     const appEnv: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       ...options.env,
       TEMPORAL_ADDRESS: temporalAddress,
       WORKFLOW_BUNDLE_PATH: bundle,
@@ -495,14 +529,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const codec = supervise('codec', await startCodec(), startCodec, () => stopping, sink);
     const workers: Supervised[] = [];
     for (let i = 1; i <= workerCount; i += 1) {
-      const start = startApp(`worker-${i}`, join(dist, 'worker.js'), appEnv, /polling task queue/);
+      const start = startApp(`worker-${i}`, join(dist, 'worker.js'), { ...appEnv, ...clientTlsEnv(certs.clients, 'worker') }, /polling task queue/);
       workers.push(supervise(`worker-${i}`, await start(), start, () => stopping, sink));
       stillStarting();
     }
     // One after the other: the first creates the limits table the others then find.
     const apis: Supervised[] = [];
     for (const [i, port] of ports.apis.entries()) {
-      const start = startApp(`api-${i + 1}`, join(dist, 'api', 'main.js'), { ...appEnv, PORT: String(port) }, /Server listening at/);
+      const start = startApp(`api-${i + 1}`, join(dist, 'api', 'main.js'), { ...appEnv, ...clientTlsEnv(certs.clients, 'api'), PORT: String(port) }, /Server listening at/);
       apis.push(supervise(`api-${i + 1}`, await start(), start, () => stopping, sink));
       stillStarting();
     }
@@ -514,6 +548,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       codecUrl,
       operatorTokenFile: operators.devTokenFile ?? null,
       temporalAddress,
+      certsDir,
       sandboxUrl,
       postgresUrl,
       codec,
@@ -545,12 +580,14 @@ export function writeState(cluster: Cluster): void {
     uiUrl: cluster.uiUrl,
     codecUrl: cluster.codecUrl,
     temporalAddress: cluster.temporalAddress,
+    certsDir: cluster.certsDir,
     sandboxUrl: cluster.sandboxUrl,
     postgresUrl: cluster.postgresUrl,
     pids: {
       cluster: process.pid,
       temporal: pid(cluster.temporal),
       sandbox: pid(cluster.sandbox),
+      codec: pid(cluster.codec),
       workers: cluster.workers.map(pid),
       apis: cluster.apis.map(pid),
     },
@@ -598,6 +635,7 @@ async function main(): Promise<void> {
       extra: [
         `  PostgreSQL   ${cluster.postgresUrl.replace(/\/[^/]*$/, '')} (databases temporal, temporal_visibility, sessionflow: limits and data keys)`,
         `  codec        ${cluster.codecUrl.replace('127.0.0.1', 'localhost')}   (the UI's codec endpoint; operator commands below)`,
+        `  mTLS         certificates in ${join(config.dataDir, 'cluster', 'certs')}; the Temporal CLI's settings: set -a; . ${join(config.dataDir, 'cluster', 'temporal.env')}; set +a`,
         `  workers      ${cluster.workers.length} (provider calls a second: attestr ${attestrRate}, finqware ${finqwareRate})`,
       ],
     }),

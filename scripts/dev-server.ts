@@ -127,6 +127,10 @@ async function waitUntilReady(address: string, child: ChildProcess, timeoutMs: n
   throw new Error(`the Temporal dev server was not ready within ${timeoutMs} ms (${lastProblem})`);
 }
 
+/**
+ * The dev server has no TLS and no client authentication: on loopback only, and any process on
+ * the machine has Temporal access (docs/security/mtls.md). `make cluster` is the mTLS shape.
+ */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch'] : ['--headless']));

@@ -5,6 +5,9 @@
 # Idempotent: existing ones are left as they are.
 #
 #   TEMPORAL_ADDRESS=host:port NAMESPACE=default [TEMPORAL_CLI=temporal] temporal-namespace.sh
+#   mTLS (docs/security/mtls.md): TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
+#   TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, passed on as flags (which every
+#   CLI version reads, unlike the variables).
 #
 # POSIX sh: the admin-tools image has no bash.
 set -eu
@@ -20,16 +23,25 @@ retry() {
   done
 }
 quiet() { "$@" >/dev/null 2>&1; }
-retry quiet "$cli" operator cluster health --address "$address"
-if ! quiet "$cli" operator namespace describe --address "$address" --namespace "$namespace"; then
-  out=$("$cli" operator namespace create --address "$address" --namespace "$namespace" 2>&1) ||
+# The Temporal CLI against this server, with the client certificate when one is given.
+temporal_cli() {
+  if [ -n "${TEMPORAL_TLS_CLIENT_CERT_PATH:-}" ]; then
+    set -- "$@" --tls-cert-path "$TEMPORAL_TLS_CLIENT_CERT_PATH" --tls-key-path "${TEMPORAL_TLS_CLIENT_KEY_PATH:?set TEMPORAL_TLS_CLIENT_KEY_PATH}"
+  fi
+  if [ -n "${TEMPORAL_TLS_SERVER_CA_CERT_PATH:-}" ]; then set -- "$@" --tls-ca-path "$TEMPORAL_TLS_SERVER_CA_CERT_PATH"; fi
+  if [ -n "${TEMPORAL_TLS_SERVER_NAME:-}" ]; then set -- "$@" --tls-server-name "$TEMPORAL_TLS_SERVER_NAME"; fi
+  "$cli" "$@" --address "$address"
+}
+retry quiet temporal_cli operator cluster health
+if ! quiet temporal_cli operator namespace describe --namespace "$namespace"; then
+  out=$(temporal_cli operator namespace create --namespace "$namespace" 2>&1) ||
     echo "$out" | grep -qi 'already exists' || { echo "$out" >&2; exit 1; }
 fi
 # A new namespace reaches the frontend's cache after a few seconds.
-retry quiet "$cli" operator search-attribute list --address "$address" --namespace "$namespace"
+retry quiet temporal_cli operator search-attribute list --namespace "$namespace"
 for entry in SessionStatus:Keyword SessionTag:Keyword FlowId:Keyword ClientId:Keyword SessionOutcome:Keyword SessionStage:Keyword SessionStageSince:Datetime SessionNumber:Keyword SessionArchivedAt:Datetime; do
   name=${entry%%:*}; type=${entry##*:}
-  if out=$("$cli" operator search-attribute create --address "$address" --namespace "$namespace" --name "$name" --type "$type" 2>&1); then
+  if out=$(temporal_cli operator search-attribute create --namespace "$namespace" --name "$name" --type "$type" 2>&1); then
     echo "search attribute $name: registered"
   elif echo "$out" | grep -qi 'different type'; then
     echo "$out" >&2; exit 1

@@ -7,6 +7,7 @@
  * Temporal connection variables follow the names the Temporal CLI and SDKs use, so the same
  * environment points api and worker at a local dev server or at Temporal Cloud.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -26,8 +27,10 @@ export class ConfigError extends Error {
   }
 }
 
+/** The SDK's TLSConfig (both Connection and NativeConnection take it as it is). */
 export interface TemporalTlsConfig {
-  serverName?: string;
+  /** The name the server's certificate is checked against, when not the address's host. */
+  serverNameOverride?: string;
   serverRootCACertificate?: Buffer;
   clientCertPair?: { crt: Buffer; key: Buffer };
 }
@@ -508,6 +511,47 @@ function workerDeployment(env: Env): Pick<Config, 'workerDeployment'> {
   return { workerDeployment: { name, ...(buildId ? { buildId } : {}), setCurrent: setCurrent ?? false } };
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** The certificates of a PEM file (a CA file may hold several); refused when there is none. */
+function pemCertificates(name: string, bytes: Buffer): X509Certificate[] {
+  const blocks = bytes.toString('utf8').match(PEM_CERTIFICATE) ?? [];
+  const certificates = blocks.flatMap((block) => {
+    try {
+      return [new X509Certificate(block)];
+    } catch {
+      return [];
+    }
+  });
+  if (certificates.length === 0 || certificates.length !== blocks.length) throw new ConfigError(name, 'must name a file of PEM certificates');
+  return certificates;
+}
+
+/**
+ * mTLS files, checked here so a wrong one stops the process with one line instead of a refused
+ * TLS handshake later: the client certificate must be readable and not expired, the key must be
+ * its own, the CA file must hold certificates. Messages never repeat a path or a file's content.
+ */
+function clientCertPair(env: Env): { crt: Buffer; key: Buffer } | undefined {
+  const crt = fileContents(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH');
+  const key = fileContents(env, 'TEMPORAL_TLS_CLIENT_KEY_PATH');
+  if (!crt && !key) return undefined;
+  if (!crt || !key) {
+    throw new ConfigError(crt ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'must be set together with its pair (client certificate and key)');
+  }
+  const [certificate] = pemCertificates('TEMPORAL_TLS_CLIENT_CERT_PATH', crt);
+  const expiry = new Date(certificate.validTo);
+  if (expiry.getTime() < Date.now()) throw new ConfigError('TEMPORAL_TLS_CLIENT_CERT_PATH', `names a certificate that expired on ${expiry.toISOString().slice(0, 10)}`);
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError('TEMPORAL_TLS_CLIENT_KEY_PATH', 'must name a PEM private key without a passphrase');
+  }
+  if (!certificate.checkPrivateKey(privateKey)) throw new ConfigError('TEMPORAL_TLS_CLIENT_KEY_PATH', 'is not the key of the certificate in TEMPORAL_TLS_CLIENT_CERT_PATH');
+  return { crt, key };
+}
+
 function temporalConfig(env: Env): TemporalConfig {
   const address = text(env, 'TEMPORAL_ADDRESS', 'localhost:7233');
   const parts = /^(?:[^\s:/[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(address);
@@ -515,23 +559,23 @@ function temporalConfig(env: Env): TemporalConfig {
     throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port with a port from 1 to 65535 (got "${address}")`);
   }
   const apiKey = env.TEMPORAL_API_KEY || undefined;
-  const cert = fileContents(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH');
-  const key = fileContents(env, 'TEMPORAL_TLS_CLIENT_KEY_PATH');
-  if (Boolean(cert) !== Boolean(key)) {
-    throw new ConfigError(
-      cert ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : 'TEMPORAL_TLS_CLIENT_CERT_PATH',
-      'must be set together with its pair (client certificate and key)',
-    );
-  }
+  const clientCert = clientCertPair(env);
   const ca = fileContents(env, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH');
-  const serverName = env.TEMPORAL_TLS_SERVER_NAME || undefined;
-  // TLS is on when asked for, or implied by an API key or client certificate (Temporal Cloud).
-  const tlsWanted = flag(env, 'TEMPORAL_TLS') ?? Boolean(apiKey || cert || ca || serverName);
+  if (ca) pemCertificates('TEMPORAL_TLS_SERVER_CA_CERT_PATH', ca);
+  const serverName = text(env, 'TEMPORAL_TLS_SERVER_NAME', '') || undefined;
+  const tlsFlag = flag(env, 'TEMPORAL_TLS');
+  if (tlsFlag === false) {
+    // An API key may go without TLS (a local proxy); certificates and a server name cannot.
+    const tlsOnly = (['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_SERVER_NAME'] as const).find((name) => env[name]);
+    if (tlsOnly) throw new ConfigError('TEMPORAL_TLS', `is false, but ${tlsOnly} is set: it needs TLS`);
+  }
+  // TLS is on when asked for, or implied by an API key, certificates or a server name (Temporal Cloud, mTLS).
+  const tlsWanted = tlsFlag ?? Boolean(apiKey || clientCert || ca || serverName);
   const tls: TemporalConfig['tls'] = tlsWanted
     ? {
-        ...(serverName ? { serverName } : {}),
+        ...(serverName ? { serverNameOverride: serverName } : {}),
         ...(ca ? { serverRootCACertificate: ca } : {}),
-        ...(cert && key ? { clientCertPair: { crt: cert, key } } : {}),
+        ...(clientCert ? { clientCertPair: clientCert } : {}),
       }
     : false;
   return {

@@ -10,7 +10,8 @@ import type { TemporalConfig } from './config';
 /** gRPC status codes Temporal answers with (the numbers are gRPC's; grpc-js is not a dependency of ours). */
 export const GRPC_STATUS = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
 
-function connectionOptions(config: TemporalConfig) {
+/** What both connections take: the address, TLS (mTLS with a client certificate) and an API key. */
+export function connectionOptions(config: TemporalConfig) {
   return {
     address: config.address,
     tls: config.tls === false ? undefined : config.tls,

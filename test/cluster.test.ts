@@ -9,13 +9,18 @@
  *     below the vendor's limit, counted in the sandbox's call log;
  *   - session data keys live in the cluster's PostgreSQL, and an archive destroys the key there;
  *     the UI's codec endpoint is the cluster's codec server;
+ *   - Temporal requires mTLS: a client without a certificate, or with one from another CA, is
+ *     refused; workers, apis, the UI and the Temporal CLI each connect with their own certificate,
+ *     and the codec server and sandbox get none;
  *   - a second `make cluster` on the same data still answers the first one's sessions.
  * The Makefile builds the server before jest (`make temporal-server`), so no build runs here.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { ApiPool, basicAuth, runKycSession, type KycClient } from '../bench/kyc-http';
 import { sessionKeyId } from '../src/keys/key-store';
@@ -38,7 +43,8 @@ interface ClusterState {
   postgresUrl: string;
   sandboxUrl: string;
   temporalAddress: string;
-  pids: { workers: number[]; apis: number[]; temporal: number };
+  certsDir: string;
+  pids: { workers: number[]; apis: number[]; temporal: number; codec: number; sandbox: number };
 }
 
 interface Running {
@@ -124,6 +130,27 @@ async function sandboxCalls(sandboxUrl: string, provider: string): Promise<Sandb
   return (await (await fetch(`${sandboxUrl}/${provider}/_calls`)).json()) as SandboxCall[];
 }
 
+/** What a process was started with (Linux's /proc), to see which certificate it was given. */
+function environmentOf(pid: number): Record<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+/** Connects and asks the frontend for its system info; the error's message when refused. */
+async function refusal(options: ConnectionOptions): Promise<string | null> {
+  try {
+    const connection = await Connection.connect({ ...options, connectTimeout: 10_000 });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return null;
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 jest.setTimeout(900_000);
 
 describe('make cluster', () => {
@@ -155,6 +182,62 @@ describe('make cluster', () => {
     expect(output).toContain(`Temporal     ${cluster.temporalAddress}`);
     expect(output).toMatch(/PostgreSQL +postgres:\/\/postgres@127\.0\.0\.1:\d+/);
     expect(output).toMatch(/Temporal UI +http:\/\/localhost:\d+/);
+  });
+
+  it('requires a client certificate from the cluster CA on the Temporal frontend', async () => {
+    const address = cluster.temporalAddress;
+    expect(await refusal({ address })).not.toBeNull();
+    const clients = join(cluster.certsDir, 'clients');
+    const ca = readFileSync(join(clients, 'ca.pem'));
+    const ownCertificate = { crt: readFileSync(join(clients, 'cli.pem')), key: readFileSync(join(clients, 'cli.key')) };
+    // The server's certificate names `temporal`, not the address: the name is checked.
+    expect(await refusal({ address, tls: { serverRootCACertificate: ca, clientCertPair: ownCertificate } })).not.toBeNull();
+    // Control: the cluster's own CLI certificate is let in.
+    expect(await refusal({ address, tls: { serverNameOverride: 'temporal', serverRootCACertificate: ca, clientCertPair: ownCertificate } })).toBeNull();
+
+    expect(await refusal({ address, tls: { serverNameOverride: 'temporal', serverRootCACertificate: ca } })).not.toBeNull();
+    // A certificate of the same shape from another CA (made by the same script).
+    const other = mkdtempSync(join(tmpdir(), 'sessionflow-other-ca-'));
+    try {
+      expect(spawnSync('sh', ['scripts/temporal-certs.sh', other], { cwd: ROOT }).status).toBe(0);
+      const foreign = { crt: readFileSync(join(other, 'clients', 'cli.pem')), key: readFileSync(join(other, 'clients', 'cli.key')) };
+      expect(await refusal({ address, tls: { serverNameOverride: 'temporal', serverRootCACertificate: ca, clientCertPair: foreign } })).not.toBeNull();
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('gives workers, apis, the UI and the Temporal CLI certificates of their own, and the codec server and sandbox none', async () => {
+    const clientCertificate = (pid: number) => environmentOf(pid).TEMPORAL_TLS_CLIENT_CERT_PATH;
+    for (const pid of state().pids.workers) expect(clientCertificate(pid)).toBe(join(cluster.certsDir, 'clients', 'worker.pem'));
+    for (const pid of state().pids.apis) expect(clientCertificate(pid)).toBe(join(cluster.certsDir, 'clients', 'api.pem'));
+    for (const pid of [state().pids.codec, state().pids.sandbox]) {
+      expect(Object.keys(environmentOf(pid)).filter((name) => name.startsWith('TEMPORAL_TLS') || name === 'TEMPORAL_API_KEY')).toEqual([]);
+    }
+
+    // The UI server reads Temporal over its own mTLS connection.
+    const namespaces = await fetch(`${cluster.uiUrl}/api/v1/namespaces`);
+    expect(namespaces.status).toBe(200);
+    expect(JSON.stringify(await namespaces.json())).toContain('"name":"default"');
+
+    // The Temporal CLI with the settings the running block names, and without them.
+    const cliFile = join(ROOT, DATA_DIR, 'cluster', 'temporal.env');
+    expect(running.output()).toContain(`. ${join(DATA_DIR, 'cluster', 'temporal.env')}`);
+    const cliEnv = Object.fromEntries(
+      readFileSync(cliFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 2, -1)]),
+    );
+    const cli = (env: Record<string, string>) =>
+      spawnSync(process.env.TEMPORAL_CLI as string, ['operator', 'namespace', 'describe', '--namespace', 'default'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    expect(cli(cliEnv).status).toBe(0);
+    expect(cli(cliEnv).stdout).toContain('default');
+    expect(cli({ TEMPORAL_ADDRESS: cluster.temporalAddress }).status).not.toBe(0);
   });
 
   it('runs a session through each api while a worker is killed mid-session, and restarts the worker', async () => {

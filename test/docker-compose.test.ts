@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config';
 import { SESSION_SEARCH_ATTRIBUTES } from '../src/readiness';
+import { clientTlsEnv, serverTlsEnv, TEMPORAL_CLIENTS, type TemporalClient } from '../scripts/temporal-tls';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -23,7 +24,7 @@ const APP_ENTRIES: Record<string, string> = {
   codec: 'node dist/codec-server.js',
   'key-store-init': 'node dist/key-store-init.js',
 };
-const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-setup', 'key-store-init'];
+const ONE_SHOT_JOBS = ['temporal-admin-tools', 'temporal-certs', 'temporal-setup', 'key-store-init'];
 /** The services that read session data keys: the key store's init job runs before each. */
 const KEY_READERS = ['api', 'worker', 'codec'];
 const SERVICES = ['postgresql', 'temporal', 'temporal-ui', ...ONE_SHOT_JOBS, ...Object.keys(APP_ENTRIES)];
@@ -48,6 +49,7 @@ interface Service {
 }
 interface Compose {
   services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
   secrets?: Record<string, { file?: string }>;
   configs?: Record<string, { file?: string; content?: string }>;
 }
@@ -119,6 +121,42 @@ function readOnlyMounts(compose: Compose, service: Service): string[] {
   });
   return [...secrets, ...volumes];
 }
+
+/** A service's named volumes: which volume, where, and whether read-only. */
+function namedVolumes(service: Service | undefined): { source: string; target: string; readOnly: boolean }[] {
+  return (service?.volumes ?? []).flatMap((volume) => {
+    if (typeof volume === 'string') {
+      const [source, target, mode] = volume.split(':');
+      return target ? [{ source, target, readOnly: Boolean(mode?.split(',').includes('ro')) }] : [];
+    }
+    const long = volume as { source?: string; target?: string; read_only?: boolean };
+    return long.source && long.target ? [{ source: long.source, target: long.target, readOnly: Boolean(long.read_only) }] : [];
+  });
+}
+
+/** The volumes temporal-certs writes: the server's files, and the clients'. */
+const CERT_VOLUMES = { server: 'temporal-server-certs', clients: 'temporal-client-certs' };
+
+/** Where a service mounts a certificate volume read-only; undefined when it does not. */
+function certsMount(service: Service | undefined, volume: string): string | undefined {
+  return namedVolumes(service).find((mount) => mount.source === volume && mount.readOnly)?.target;
+}
+
+/** Entries of `wanted` the environment lacks or sets otherwise. */
+function missingEnv(env: Record<string, string | null>, wanted: Record<string, string>): string[] {
+  return Object.entries(wanted)
+    .filter(([name, value]) => env[name] !== value)
+    .map(([name, value]) => `${name}=${value} (has ${env[name] ?? 'nothing'})`);
+}
+
+/** The Temporal clients and the certificate each presents; the UI image spells the variables its own way. */
+const TEMPORAL_CLIENT_SERVICES: Record<string, TemporalClient> = { api: 'api', worker: 'worker', 'temporal-setup': 'cli', 'temporal-ui': 'ui' };
+const UI_TLS_VARIABLES: Record<string, string> = {
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'TEMPORAL_TLS_CA',
+  TEMPORAL_TLS_CLIENT_CERT_PATH: 'TEMPORAL_TLS_CERT',
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'TEMPORAL_TLS_KEY',
+  TEMPORAL_TLS_SERVER_NAME: 'TEMPORAL_TLS_SERVER_NAME',
+};
 
 /**
  * What a job runs: its command, and the text of each config file it mounts that the command
@@ -379,6 +417,64 @@ const checks: Record<string, Check> = {
     return env.WORKER_METRICS_PORT && env.WORKER_MONITORING_HOST !== '0.0.0.0' ? ['the worker listens for metrics and health on loopback only (set WORKER_MONITORING_HOST)'] : [];
   },
 
+  'makes the certificates with scripts/temporal-certs.sh into the two volumes before Temporal starts': (c) => {
+    const job = c.services['temporal-certs'];
+    if (!job) return ['no temporal-certs job'];
+    const script = jobScript(c, 'temporal-certs');
+    const problems = ['openssl', 'server.pem'].filter((part) => !script.includes(part)).map((part) => `the certificate job does not mention ${part}`);
+    const made = /^clients="([^"]*)"/m.exec(script)?.[1].split(' ') ?? [];
+    problems.push(...TEMPORAL_CLIENTS.filter((client) => !made.includes(client)).map((client) => `the certificate job makes no certificate for ${client}`));
+    const mounts = namedVolumes(job);
+    for (const [folder, volume] of Object.entries(CERT_VOLUMES)) {
+      if (!mounts.some((mount) => mount.source === volume && !mount.readOnly && mount.target.endsWith(`/${folder}`))) problems.push(`temporal-certs does not write ${volume} as ${folder}/`);
+      if (!c.volumes || !(volume in c.volumes)) problems.push(`the volume ${volume} is not declared`);
+    }
+    if (dependencies(c.services.temporal)['temporal-certs'] !== 'service_completed_successfully') problems.push('temporal does not wait for temporal-certs');
+    return problems;
+  },
+
+  'runs Temporal with mTLS required on the frontend and internode, its own internal client included': (c) => {
+    const temporal = c.services.temporal;
+    const serverDir = certsMount(temporal, CERT_VOLUMES.server);
+    if (!serverDir) return ['temporal does not mount the server certificates read-only'];
+    const env = environment(temporal);
+    const problems = missingEnv(env, serverTlsEnv(serverDir)).map((entry) => `temporal lacks ${entry}`);
+    if (certsMount(temporal, CERT_VOLUMES.clients)) problems.push('temporal mounts the client keys');
+    return problems;
+  },
+
+  'gives every Temporal client its own certificate, read-only, checked against the server name': (c) =>
+    Object.entries(TEMPORAL_CLIENT_SERVICES).flatMap(([name, client]) => {
+      const service = c.services[name];
+      const clientsDir = certsMount(service, CERT_VOLUMES.clients);
+      if (!clientsDir) return [`${name} does not mount the client certificates read-only`];
+      const problems: string[] = [];
+      let wanted = clientTlsEnv(clientsDir, client);
+      if (name === 'temporal-ui') {
+        wanted = { ...Object.fromEntries(Object.entries(wanted).map(([variable, value]) => [UI_TLS_VARIABLES[variable], value])), TEMPORAL_TLS_ENABLE_HOST_VERIFICATION: 'true' };
+      }
+      problems.push(...missingEnv(environment(service), wanted).map((entry) => `${name} lacks ${entry}`));
+      if (certsMount(service, CERT_VOLUMES.server) || namedVolumes(service).some((mount) => mount.source === CERT_VOLUMES.server)) problems.push(`${name} mounts the server's key`);
+      return problems;
+    }),
+
+  'keeps certificates from services that do not talk to Temporal': (c) =>
+    Object.entries(c.services)
+      .filter(([name]) => !['temporal', 'temporal-certs', ...Object.keys(TEMPORAL_CLIENT_SERVICES)].includes(name))
+      .flatMap(([name, service]) => [
+        ...namedVolumes(service)
+          .filter((mount) => Object.values(CERT_VOLUMES).includes(mount.source))
+          .map((mount) => `${name} mounts ${mount.source}`),
+        ...Object.keys(environment(service))
+          .filter((variable) => variable.startsWith('TEMPORAL_TLS'))
+          .map((variable) => `${name} sets ${variable}`),
+      ]),
+
+  'publishes the UI, which has no login of its own, on this host only': (c) =>
+    (c.services['temporal-ui']?.ports ?? [])
+      .filter((port) => !(typeof port === 'string' && port.startsWith('127.0.0.1:')))
+      .map((port) => `temporal-ui publishes ${JSON.stringify(port)} beyond this host`),
+
   'escapes shell variables from compose interpolation in job scripts': (c) =>
     ONE_SHOT_JOBS.filter((name) => text(c.services[name]?.command).replaceAll('$$', '').includes('$')).map(
       (name) => `${name}'s script has a single $, which compose would interpolate`,
@@ -524,6 +620,32 @@ describe('the checks catch a broken file', () => {
     'escapes shell variables from compose interpolation in job scripts': [
       ['a single $', (c) => editScript(c, 'temporal-setup', (s) => `echo $NAMESPACE; ${s}`)],
     ],
+    'makes the certificates with scripts/temporal-certs.sh into the two volumes before Temporal starts': [
+      ['the job is removed', (c) => delete c.services['temporal-certs']],
+      ['the script is not mounted', (c) => delete c.services['temporal-certs'].configs],
+      ['the job writes no client volume', (c) => (c.services['temporal-certs'].volumes = ['temporal-server-certs:/certs/server'])],
+      ['the UI gets no certificate', (c) => editMountedScript(c, 'temporal-certs', (s) => s.replace('worker api ui cli', 'worker api cli'))],
+      ['temporal starts before the certificates', (c) => delete (c.services.temporal.depends_on as Record<string, unknown>)['temporal-certs']],
+    ],
+    'runs Temporal with mTLS required on the frontend and internode, its own internal client included': [
+      ['client certificates are not required', (c) => (env(c, 'temporal').TEMPORAL_TLS_REQUIRE_CLIENT_AUTH = 'false')],
+      ['the internal client checks no server name', (c) => delete env(c, 'temporal').TEMPORAL_TLS_FRONTEND_SERVER_NAME],
+      ['the frontend trusts no client CA', (c) => delete env(c, 'temporal').TEMPORAL_TLS_CLIENT1_CA_CERT],
+      ['the certificates are mounted writable', (c) => (c.services.temporal.volumes = ['temporal-server-certs:/certs/server'])],
+    ],
+    'gives every Temporal client its own certificate, read-only, checked against the server name': [
+      ['the worker has no certificate', (c) => delete env(c, 'worker').TEMPORAL_TLS_CLIENT_CERT_PATH],
+      ['the api presents the worker certificate', (c) => (env(c, 'api').TEMPORAL_TLS_CLIENT_CERT_PATH = '/certs/clients/worker.pem')],
+      ['the setup job mounts no certificates', (c) => delete c.services['temporal-setup'].volumes],
+      ['the UI skips host verification', (c) => (env(c, 'temporal-ui').TEMPORAL_TLS_ENABLE_HOST_VERIFICATION = 'false')],
+      ['the worker checks another server name', (c) => (env(c, 'worker').TEMPORAL_TLS_SERVER_NAME = 'localhost')],
+      ['the api mounts the server key', (c) => (c.services.api.volumes = [...(c.services.api.volumes ?? []), 'temporal-server-certs:/certs/server:ro'])],
+    ],
+    'keeps certificates from services that do not talk to Temporal': [
+      ['the codec server mounts the client keys', (c) => (c.services.codec.volumes = ['temporal-client-certs:/certs/clients:ro'])],
+      ['the sandbox is given a certificate path', (c) => (env(c, 'sandbox').TEMPORAL_TLS_CLIENT_CERT_PATH = '/certs/clients/api.pem')],
+    ],
+    'publishes the UI, which has no login of its own, on this host only': [['the UI on every interface', (c) => (c.services['temporal-ui'].ports = ['8233:8080'])]],
     'runs one Temporal version, the one scripts/install-temporal-server.sh builds': [
       ['the admin tools lag behind', (c) => (c.services['temporal-admin-tools'].image = 'temporalio/admin-tools:${TEMPORAL_VERSION:-1.30.1}')],
     ],

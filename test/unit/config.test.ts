@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
@@ -19,15 +20,23 @@ let dir: string;
 let certPath: string;
 let keyPath: string;
 let caPath: string;
+/** A key of another certificate, and a file that is neither a certificate nor a key. */
+let otherKeyPath: string;
+let junkPath: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sessionflow-config-'));
-  certPath = join(dir, 'client.pem');
-  keyPath = join(dir, 'client.key');
-  caPath = join(dir, 'ca.pem');
-  writeFileSync(certPath, 'CERTIFICATE BYTES');
-  writeFileSync(keyPath, 'KEY BYTES');
-  writeFileSync(caPath, 'CA BYTES');
+  // Real certificates, as `make cluster` makes them: two sets, each with its own CA.
+  for (const set of ['a', 'b']) {
+    const made = spawnSync('sh', [join(REPO_ROOT, 'scripts', 'temporal-certs.sh'), join(dir, set)], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`temporal-certs.sh failed: ${made.stderr}`);
+  }
+  certPath = join(dir, 'a', 'clients', 'api.pem');
+  keyPath = join(dir, 'a', 'clients', 'api.key');
+  caPath = join(dir, 'a', 'clients', 'ca.pem');
+  otherKeyPath = join(dir, 'b', 'clients', 'api.key');
+  junkPath = join(dir, 'junk.pem');
+  writeFileSync(junkPath, 'NOT PEM AT ALL');
 });
 
 afterAll(() => {
@@ -226,15 +235,46 @@ describe('loadConfig TLS', () => {
       TEMPORAL_TLS_SERVER_CA_CERT_PATH: caPath,
       TEMPORAL_TLS_SERVER_NAME: 'ns.tmprl.cloud',
     });
+    // serverNameOverride: the SDK's name for it (the server's certificate is checked against it).
     expect(temporal.tls).toEqual({
-      serverName: 'ns.tmprl.cloud',
-      serverRootCACertificate: Buffer.from('CA BYTES'),
-      clientCertPair: { crt: Buffer.from('CERTIFICATE BYTES'), key: Buffer.from('KEY BYTES') },
+      serverNameOverride: 'ns.tmprl.cloud',
+      serverRootCACertificate: readFileSync(caPath),
+      clientCertPair: { crt: readFileSync(certPath), key: readFileSync(keyPath) },
     });
   });
 
   it('turns TLS on for a server name alone', () => {
-    expect(loadConfig({ TEMPORAL_TLS_SERVER_NAME: 'x.example' }).temporal.tls).toEqual({ serverName: 'x.example' });
+    expect(loadConfig({ TEMPORAL_TLS_SERVER_NAME: 'x.example' }).temporal.tls).toEqual({ serverNameOverride: 'x.example' });
+  });
+
+  it.each([
+    ['a client certificate that is not PEM', { TEMPORAL_TLS_CLIENT_CERT_PATH: 'junk', TEMPORAL_TLS_CLIENT_KEY_PATH: 'key' }, 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'must name a file of PEM certificates'],
+    ['a client key that is not a key', { TEMPORAL_TLS_CLIENT_CERT_PATH: 'cert', TEMPORAL_TLS_CLIENT_KEY_PATH: 'junk' }, 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'must name a PEM private key'],
+    ['the key of another certificate', { TEMPORAL_TLS_CLIENT_CERT_PATH: 'cert', TEMPORAL_TLS_CLIENT_KEY_PATH: 'otherKey' }, 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'is not the key of the certificate in TEMPORAL_TLS_CLIENT_CERT_PATH'],
+    ['a CA file without a certificate', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'junk' }, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'must name a file of PEM certificates'],
+    ['TLS off with a certificate', { TEMPORAL_TLS: 'false', TEMPORAL_TLS_CLIENT_CERT_PATH: 'cert', TEMPORAL_TLS_CLIENT_KEY_PATH: 'key' }, 'TEMPORAL_TLS', 'is false, but TEMPORAL_TLS_CLIENT_CERT_PATH is set'],
+    ['TLS off with a server name', { TEMPORAL_TLS: 'false', TEMPORAL_TLS_SERVER_NAME: 'temporal' }, 'TEMPORAL_TLS', 'is false, but TEMPORAL_TLS_SERVER_NAME is set'],
+  ])('refuses %s in one line naming the variable, never the file', (_, files, variable, problem) => {
+    const paths: Record<string, string> = { junk: junkPath, cert: certPath, key: keyPath, otherKey: otherKeyPath };
+    const env = Object.fromEntries(Object.entries(files).map(([name, file]) => [name, paths[file] ?? file]));
+    const err = configError(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(problem);
+    expect(err.message).not.toContain('\n');
+    expect(err.message).not.toContain(dir);
+    expect(err.message).not.toContain('NOT PEM');
+  });
+
+  it('refuses an expired client certificate, saying when it expired', () => {
+    const validTo = new Date(new X509Certificate(readFileSync(certPath)).validTo);
+    jest.useFakeTimers({ now: validTo.getTime() + 24 * 3600_000 });
+    try {
+      const err = configError({ TEMPORAL_TLS_CLIENT_CERT_PATH: certPath, TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath });
+      expect(err.variable).toBe('TEMPORAL_TLS_CLIENT_CERT_PATH');
+      expect(err.message).toBe(`TEMPORAL_TLS_CLIENT_CERT_PATH names a certificate that expired on ${validTo.toISOString().slice(0, 10)}`);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 
