@@ -8,7 +8,7 @@
  * and docker-compose's key-store-init job all run this function before any api or worker.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config';
 import { KeyStoreUnavailableError } from './errors';
