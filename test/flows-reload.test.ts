@@ -67,7 +67,7 @@ function publish(flowId: string) {
 beforeAll(async () => {
   flowsDir = mkdtempSync(join(tmpdir(), 'sessionflow-flows-'));
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-reload-'));
-  await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir })));
+  await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir, SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR })));
   writeFlow('consent-only.json', consentOnly);
   const env = testEnv({
     TEMPORAL_TASK_QUEUE: `flows-reload-${randomUUID()}`,

@@ -136,7 +136,7 @@ beforeAll(async () => {
   // The worker and the api share a data directory (the data keys and their KEK) and the session
   // secret, as the processes of one deployment do.
   dataDir = mkdtempSync(join(tmpdir(), 'sessionflow-metrics-'));
-  await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir })));
+  await initialiseKeyStore(initSettings(loadConfig({ DATA_DIR: dataDir, SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR })));
   // Only the worker process gets the port: this jest process installs an SDK runtime of its own.
   await stack.spawnWorker({ WORKER_METRICS_PORT: String(workerPort), WORKER_HEALTH_PORT: String(workerHealthPort), DATA_DIR: dataDir });
   api = await spawnApi(

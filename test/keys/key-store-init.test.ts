@@ -23,7 +23,8 @@ function keysInit(dataDir: string, env: Record<string, string> = {}) {
 }
 
 /** What a process that starts now sees: the store its configuration opens. */
-const processStore = (dataDir: string, env: Record<string, string> = {}) => openKeyStore({ ...loadConfig({ DATA_DIR: dataDir, ...env }).keys, dataDir });
+const processStore = (dataDir: string, env: Record<string, string> = {}) =>
+  openKeyStore({ ...loadConfig({ DATA_DIR: dataDir, SESSIONFLOW_DEV_KEK_DIR: process.env.SESSIONFLOW_DEV_KEK_DIR, ...env }).keys, dataDir });
 
 const everything = (dir: string): string[] =>
   existsSync(dir) ? readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? everything(join(dir, name)).map((inner) => `${name}/${inner}`) : [name])).sort() : [];
@@ -36,7 +37,9 @@ test('keys:init makes the store, its KEK and namespace key, and records the stor
   expect(storeId).toBeDefined();
   expect(first.stdout).toContain(`set SESSIONFLOW_KEY_STORE_ID=${storeId}`);
   expect(readFileSync(join(dataDir, 'key-store-id'), 'utf8').trim()).toBe(storeId);
-  expect(statSync(join(dataDir, 'kek')).mode & 0o777).toBe(0o600);
+  // The KEK is outside the data directory, which only names it (kek-id).
+  const kekId = readFileSync(join(dataDir, 'kek-id'), 'utf8').trim();
+  expect(statSync(join(loadConfig(process.env).keys.devKekDir, kekId)).mode & 0o777).toBe(0o600);
   const files = everything(dataDir);
   const again = keysInit(dataDir);
   expect(again).toMatchObject({ status: 0, stdout: expect.stringContaining(`key store ${storeId} ready\n`) });
@@ -62,7 +65,7 @@ test('a data directory from before markers (keys and KEK, no marker) is adopted 
   const sessionKey = randomBytes(32);
   const ids = [namespaceKeyId('default'), `session-${'cd'.repeat(16)}`];
   for (const id of ids) writeFileSync(join(dataDir, 'keys', `${id}.json`), JSON.stringify(wrapKey(kekOf(kek), id, id === ids[1] ? sessionKey : randomBytes(32))));
-  await expect(processStore(dataDir).get(ids[1])).rejects.toThrow('not initialised');
+  await expect(processStore(dataDir).get(ids[1])).rejects.toThrow('keys:init');
   const adopted = keysInit(dataDir);
   expect(adopted.status).toBe(0);
   expect(adopted.stdout).toMatch(/key store [0-9a-f-]{36}: 2 existing key\(s\) adopted\n/);
@@ -83,7 +86,7 @@ test('the keys folder swapped for an empty one or for another store: every new p
   expect(readdirSync(join(dataDir, 'keys'))).toEqual([]);
   // Another store under the same KEK in its place (another machine's folder, say).
   const other = freshDataDir();
-  writeFileSync(join(other, 'kek'), readFileSync(join(dataDir, 'kek')));
+  writeFileSync(join(other, 'kek-id'), readFileSync(join(dataDir, 'kek-id')));
   expect(keysInit(other).status).toBe(0);
   renameSync(join(dataDir, 'keys'), join(dataDir, 'keys-empty'));
   renameSync(join(other, 'keys'), join(dataDir, 'keys'));
@@ -106,7 +109,7 @@ test('SESSIONFLOW_KEY_STORE_ID names the one store every process and keys:init a
   const fresh = freshDataDir();
   expect(keysInit(fresh, { SESSIONFLOW_KEY_STORE_ID: other })).toMatchObject({ status: 1, stderr: expect.stringContaining(`key store ${other} is expected`) });
   expect(everything(fresh)).toEqual([]);
-  writeFileSync(join(fresh, 'kek'), readFileSync(join(dataDir, 'kek')));
+  writeFileSync(join(fresh, 'kek-id'), readFileSync(join(dataDir, 'kek-id')));
   expect(keysInit(fresh, { SESSIONFLOW_KEY_STORE_ID: other })).toMatchObject({ status: 1, stderr: expect.stringContaining('holds no store marker') });
-  expect(everything(fresh)).toEqual(['kek']);
+  expect(everything(fresh)).toEqual(['kek-id']);
 });
