@@ -15,7 +15,10 @@ jest.setTimeout(180_000);
 
 const { stack, api } = useStack('api-recovering', { worker: false, api: { clients: [TENANT_A] } });
 
-/** A worker on the stack's task queue whose payload codec fails every decode: each workflow task it takes fails. */
+/**
+ * A worker on the stack's task queue whose payload codec fails every decode (as a key store that
+ * cannot be read does): each workflow task it takes fails.
+ */
 async function startUndecodingWorker() {
   const connection = await NativeConnection.connect({ address: stack.config.temporal.address });
   const failingDecode = {
@@ -28,7 +31,7 @@ async function startUndecodingWorker() {
     connection,
     clients: [],
     sessionSecret,
-    encryption: { ...stack.encryption, dataConverter: { payloadCodecs: [failingDecode as never] } },
+    encryption: { ...stack.encryption, workerDataConverter: { payloadCodecs: [failingDecode as never] } },
   });
   const running = worker.run();
   return async () => {

@@ -67,8 +67,8 @@ const MAX_UPDATES_PER_RUN = 500;
 const continueOnTargetBuild = makeContinueAsNewFunc<typeof sessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
 
 /**
- * Histories recorded before it took the attestrResult signal's content as Attestr's result; from
- * it, the signal only wakes the session, which fetches and verifies the result itself.
+ * Histories recorded before this patch took the attestrResult signal's content as Attestr's
+ * result; with it, the signal only wakes the session, which fetches and verifies the result itself.
  */
 const WAKE_ONLY_PATCH = 'attestr-signal-wakes-only-1';
 
@@ -134,7 +134,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   }));
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
-  const { update, validator } = { update: inbound.update.bind(inbound), validator: inbound.validator.bind(inbound) };
+  const { update, validator } = inbound;
   setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => session.checkLaunch(args)) });
   setHandler(resumeUpdate, counted(update(resumeUpdate.name, (args: ResumeArgs) => runner.resume(args))), { validator: validator((args: ResumeArgs) => session.checkResume(args)) });
   setHandler(submitStepUpdate, counted(update(submitStepUpdate.name, (args: StepArgs) => runner.submitStep(args))), { validator: validator((args: StepArgs) => session.checkStep(args)) });

@@ -44,20 +44,20 @@ export class InboundGuard {
   }
 
   /** An update handler that records a refused argument and fails, and otherwise runs `handle`. */
-  update<A, R>(message: string, handle: (arg: A) => R): (arg: A) => R | Promise<never> {
+  readonly update = <A, R>(message: string, handle: (arg: A) => R): ((arg: A) => R | Promise<never>) => {
     return (arg) => {
       const reason = this.refusal(arg);
       if (reason === null || !patched(REFUSALS_PATCH)) return handle(arg);
       return this.fail(message, reason);
     };
-  }
+  };
 
   /** An update validator that lets a refused argument through, so its handler records the refusal. */
-  validator<A>(validate: (arg: A) => void): (arg: A) => void {
+  readonly validator = <A>(validate: (arg: A) => void): ((arg: A) => void) => {
     return (arg) => {
       if (this.refusal(arg) === null) validate(arg);
     };
-  }
+  };
 
   /**
    * Whether a backend event carries the api's proof for this session, checked by the worker (which
