@@ -115,6 +115,8 @@ async function main(): Promise<void> {
     ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
     ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
     ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
+    ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1000000',
+    ADDRESS_SESSION_FAILURES_PER_MINUTE: '1000000',
   };
   const config = loadConfig({ ...process.env, ...env });
   // The cluster's own output goes to a file as it comes, so a drill that hangs can be read while it runs.

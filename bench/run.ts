@@ -113,6 +113,8 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
     ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
     ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
     ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
+    ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1000000',
+    ADDRESS_SESSION_FAILURES_PER_MINUTE: '1000000',
     WORKFLOW_BUNDLE_PATH: sessionBundle,
     // Room for every session the memory pass opens, so none is evicted from the cache.
     WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),

@@ -150,6 +150,10 @@ export interface AddressLimitsConfig {
   deviceClientsPerMinute: number;
   launchesPerMinute: number;
   authFailuresPerMinute: number;
+  /** Requests to the device routes that reach a session (steps, launch, open, read). */
+  sessionRequestsPerMinute: number;
+  /** Failed answers of those routes (an unknown session, a wrong nonce...): far fewer than requests. */
+  sessionFailuresPerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -173,6 +177,8 @@ export const CONFIG_VARIABLES = [
   'ADDRESS_DEVICE_CLIENTS_PER_MINUTE',
   'ADDRESS_LAUNCHES_PER_MINUTE',
   'ADDRESS_AUTH_FAILURES_PER_MINUTE',
+  'ADDRESS_SESSION_REQUESTS_PER_MINUTE',
+  'ADDRESS_SESSION_FAILURES_PER_MINUTE',
   'TRUSTED_PROXIES',
   'DEVICE_CLIENT_UNUSED_SECONDS',
   'PUBLIC_URL',
@@ -542,6 +548,10 @@ export function loadConfig(env: Env = process.env): Config {
         deviceClientsPerMinute: positiveInteger(env, 'ADDRESS_DEVICE_CLIENTS_PER_MINUTE', 20, 1_000_000),
         launchesPerMinute: positiveInteger(env, 'ADDRESS_LAUNCHES_PER_MINUTE', 60, 1_000_000),
         authFailuresPerMinute: positiveInteger(env, 'ADDRESS_AUTH_FAILURES_PER_MINUTE', 20, 1_000_000),
+        // Many phones can share one address (carrier NAT): generous for what people do, strict
+        // for what only a script does (docs/security/edge.md).
+        sessionRequestsPerMinute: positiveInteger(env, 'ADDRESS_SESSION_REQUESTS_PER_MINUTE', 600, 1_000_000),
+        sessionFailuresPerMinute: positiveInteger(env, 'ADDRESS_SESSION_FAILURES_PER_MINUTE', 30, 1_000_000),
       },
       trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
       deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,

@@ -2,11 +2,16 @@
  * Issue 13, D2: per-address limits on the anonymous routes (device-client creation, launch,
  * failed authentication) answer the documented 429 with Retry-After; X-Forwarded-For counts
  * only from a configured trusted proxy; a device client that launches nothing ends.
+ * Issue 23, item 1: the device routes that reach a session are limited per address, failures
+ * far more strictly than successes, IPv6 by /64; a step spends its client's limits only once its
+ * session accepted it, so a flood of made-up steps from one address leaves a real device on
+ * another address, and the tenant's quota, untouched.
  */
 import type { AddressInfo } from 'node:net';
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { buildApp } from '../src/api/app';
 import type { Config } from '../src/config';
+import type { TenantClient } from '../src/tenants/registry';
 import { deviceClientWorkflowId } from '../src/workflows/messages';
 import { basic, DEVICE_TOKEN_SECRET, TENANT_A } from './helpers/api';
 import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
@@ -25,21 +30,22 @@ afterAll(async () => {
 });
 
 /** An api of its own (its own counters) with these limits. */
-async function apiWith(api: Partial<Config['api']>): Promise<string> {
+async function apiWith(api: Partial<Config['api']>, clients: TenantClient[] = [TENANT_A]): Promise<string> {
   const config: Config = { ...stack.config, api: { ...stack.config.api, ...api } };
-  const app = buildApp({ config, temporal: stack.client, keys: stack.encryption.keys, clients: [TENANT_A], catalog: stack.catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
+  const app = buildApp({ config, temporal: stack.client, keys: stack.encryption.keys, clients, catalog: stack.catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
   await app.listen({ host: '127.0.0.1', port: 0 });
   closers.push(() => app.close());
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
-const limits = (deviceClientsPerMinute = 1000, launchesPerMinute = 1000, authFailuresPerMinute = 1000) => ({
-  addressLimits: { deviceClientsPerMinute, launchesPerMinute, authFailuresPerMinute },
+const limits = (deviceClientsPerMinute = 1000, launchesPerMinute = 1000, authFailuresPerMinute = 1000, sessionRequestsPerMinute = 1000, sessionFailuresPerMinute = 1000) => ({
+  addressLimits: { deviceClientsPerMinute, launchesPerMinute, authFailuresPerMinute, sessionRequestsPerMinute, sessionFailuresPerMinute },
 });
 
-async function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
+async function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown, dispatcher?: Dispatcher) {
   const answer = await request(`${base}${path}`, {
     method: method as 'POST',
+    ...(dispatcher ? { dispatcher } : {}),
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -159,5 +165,104 @@ describe('a device client that launches nothing does not live for 30 days', () =
     expect((await handle.describe()).status.name).toBe('COMPLETED');
     const answer = await call(base, 'GET', '/v1/client', { authorization: String(created.headers.authorization) });
     expect(answer).toMatchObject({ status: 401, body: { code: 'invalid_client_credential' } });
+  });
+});
+
+describe('the device routes that reach a session (issue 23, item 1)', () => {
+  const consent = (clientId: string, nonce: string, data: unknown = { accepted: true }) => ({ client_id: clientId, nonce, skill: 'consent-only', step: 'consent', data });
+  const createSession = async (clientId: string, tag: string) => (await stack.gateway.create({ clientId, tag, definition: stack.definition('consent-only') })).sessionId;
+  const madeUpId = (i: number) => `DSmadeup${String(i).padStart(14, '0')}`;
+
+  test('one address floods steps to made-up sessions: it gets 429, a device on another address and the tenant quota are untouched', async () => {
+    // The tenant's whole day is two steps: one flooded step charged to it would refuse the device's second.
+    const tenant: TenantClient = { id: 'tenant-flooded', secret: 'tenant-flooded-secret-0123456789', perSecond: 1000, perDay: 2 };
+    const failures = 20;
+    const base = await apiWith(limits(1000, 1000, 1000, 1000, failures), [tenant]);
+    const sessions = [await createSession(tenant.id, 'REF-flood-1'), await createSession(tenant.id, 'REF-flood-2'), await createSession(tenant.id, 'REF-flood-3')];
+
+    // The flooder: 400 anonymous steps to made-up ids, from 127.0.0.1, eight at a time.
+    const statuses: number[] = [];
+    const codes = new Set<string>();
+    let refused!: () => void;
+    const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
+    let next = 0;
+    const flooder = async () => {
+      while (next < 400) {
+        const answer = await call(base, 'POST', `/v1/sessions/${madeUpId(next++)}/steps`, {}, consent(tenant.id, 'n'.repeat(43)));
+        statuses.push(answer.status);
+        codes.add(answer.body.code);
+        if (answer.status === 429) refused();
+      }
+    };
+    const flood = Promise.all(Array.from({ length: 8 }, flooder));
+    await firstRefusal;
+
+    // While it floods: a real device on 127.0.0.2 launches and steps, within the tenant's day.
+    const device = new Agent({ localAddress: '127.0.0.2' });
+    closers.push(() => device.close());
+    const deviceAnswers = [];
+    for (const sessionId of sessions.slice(0, 2)) {
+      const launched = await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`, {}, undefined, device);
+      expect(launched.status).toBe(200);
+      deviceAnswers.push(await call(base, 'POST', `/v1/sessions/${sessionId}/steps`, {}, consent(tenant.id, launched.body.nonce), device));
+    }
+    await flood;
+
+    for (const answer of deviceAnswers) expect(answer).toMatchObject({ status: 200, body: { status: 'SESSION_COMPLETED' } });
+    // The flooder: a few made-up sessions looked up (those in flight when the limit filled), then 429.
+    expect(statuses).toHaveLength(400);
+    expect(statuses.filter((status) => status === 404).length).toBeLessThanOrEqual(failures + 8);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(400 - failures - 8);
+    expect(statuses.every((status) => status === 404 || status === 429)).toBe(true);
+    expect([...codes].sort()).toEqual(['rate_limit_exceeded', 'session_not_found']);
+
+    // The tenant's quota counted exactly the two accepted steps: a third is over its day.
+    const launched = await call(base, 'POST', `/v1/handshakes/${sessions[2]}/launch`, {}, undefined, device);
+    const third = await call(base, 'POST', `/v1/sessions/${sessions[2]}/steps`, {}, consent(tenant.id, launched.body.nonce), device);
+    expect(third).toMatchObject({ status: 429, body: { code: 'daily_limit_exceeded' } });
+  });
+
+  test('successes count against the generous limit, failures against the strict one; 409 and invalid_data are no failures', async () => {
+    const base = await apiWith(limits(1000, 1000, 1000, 1000, 3));
+    const sessionId = await createSession(TENANT_A.id, 'REF-failures');
+    const launched = await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`);
+    const nonce = { 'x-session-nonce': launched.body.nonce as string };
+    for (let i = 0; i < 10; i += 1) expect((await call(base, 'GET', `/v1/sessions/${sessionId}`, nonce)).status).toBe(200);
+    // A second tab, a double click, a typo: what people do.
+    for (let i = 0; i < 3; i += 1) expect((await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`)).body.code).toBe('session_already_launched');
+    for (let i = 0; i < 3; i += 1) expect((await call(base, 'POST', `/v1/sessions/${sessionId}/steps`, {}, consent(TENANT_A.id, launched.body.nonce, { accepted: 'yes' }))).body.code).toBe('invalid_data');
+    // Unknown sessions and wrong nonces: what scripts do.
+    expect((await call(base, 'GET', `/v1/sessions/${madeUpId(1)}`)).status).toBe(404);
+    expect((await call(base, 'POST', `/v1/handshakes/${madeUpId(2)}/launch`)).status).toBe(404);
+    expect((await call(base, 'POST', `/v1/sessions/${sessionId}/steps`, {}, consent(TENANT_A.id, 'n'.repeat(43)))).body.code).toBe('invalid_nonce');
+    expectRateLimited(await call(base, 'GET', `/v1/sessions/${sessionId}`, nonce), true);
+    expectRateLimited(await call(base, 'POST', `/v1/sessions/${sessionId}/steps`, {}, consent(TENANT_A.id, launched.body.nonce)), true);
+    // Refused before reaching the session: it still waits for its step.
+    expect((await stack.gateway.status(sessionId)).status).toBe('in_progress');
+    // Routes that reach no session are not held back.
+    expect((await call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`)).status).toBe(200);
+  });
+
+  test('every request to those routes counts against the per-address request limit', async () => {
+    const base = await apiWith(limits(1000, 1000, 1000, 4, 1000));
+    const sessionId = await createSession(TENANT_A.id, 'REF-requests');
+    const launched = await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`);
+    const nonce = { 'x-session-nonce': launched.body.nonce as string };
+    for (let i = 0; i < 3; i += 1) expect((await call(base, 'GET', `/v1/sessions/${sessionId}`, nonce)).status).toBe(200);
+    expectRateLimited(await call(base, 'POST', `/v1/sessions/${sessionId}/steps`, {}, consent(TENANT_A.id, launched.body.nonce)), true);
+    expect((await stack.gateway.status(sessionId)).status).toBe('in_progress');
+  });
+
+  test('IPv6 addresses count by their /64; an IPv4-mapped address as its IPv4 address', async () => {
+    const base = await apiWith({ ...limits(2), trustedProxies: ['127.0.0.1'] });
+    const from = (address: string) => call(base, 'POST', `/v1/client?client_id=${TENANT_A.id}`, { 'x-forwarded-for': address });
+    expect((await from('2001:db8:1:2::1')).status).toBe(200);
+    expect((await from('2001:db8:1:2:ffff:ffff:ffff:9')).status).toBe(200);
+    expectRateLimited(await from('2001:0db8:0001:0002::abcd'), true);
+    expect((await from('2001:db8:1:3::1')).status).toBe(200);
+
+    expect((await from('203.0.113.9')).status).toBe(200);
+    expect((await from('::ffff:203.0.113.9')).status).toBe(200);
+    expectRateLimited(await from('203.0.113.9'), true);
   });
 });

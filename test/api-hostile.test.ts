@@ -100,6 +100,11 @@ describe('D6 and D7: redirect_url that is not a clean allow-listed URL is refuse
     ['an encoded backslash', encodeURIComponent('https://app.example.com/done/..%5cx')],
     ['double encoding', encodeURIComponent('https://app.example.com/done/%252e%252e%252fx')],
     ['encoded dots as a segment', encodeURIComponent('https://app.example.com/done/%2e%2e/x')],
+    // Issue 23, item 6: servlet containers read `..;` as `..`.
+    ['a ..; segment', encodeURIComponent('https://app.example.com/done/..;/evil')],
+    ['a path parameter', encodeURIComponent('https://app.example.com/done;jsessionid=1/x')],
+    ['an encoded semicolon', encodeURIComponent('https://app.example.com/done/..%3b/evil')],
+    ['a backslash', encodeURIComponent('https://app.example.com/done/a\\b')],
   ])('%s', async (_what, query) => {
     const answer = await handshake(query);
     expect(answer.status).toBe(422);
@@ -107,6 +112,14 @@ describe('D6 and D7: redirect_url that is not a clean allow-listed URL is refuse
     expect(answer.headers['x-request-id']).toBe(answer.body.id);
     expect(answer.headers.location).toBeUndefined();
     expect(answer.headers['set-cookie']).toBeUndefined();
+  });
+
+  test("a session's returnUrl with a ..; segment: 400 4001, nothing created", async () => {
+    const answer = await api.call('POST', '/api/v1/public/flowx/handshake', {
+      as: WEB_APP,
+      body: { flow: 'consent-only', snapshot: null, tag: 'REF-return', returnUrl: 'https://app.example.com/done/..;/evil' },
+    });
+    expect(answer).toMatchObject({ status: 400, body: { code: 4001, details: "returnUrl is not on the client's redirectUrls" } });
   });
 
   test('a clean URL below the allowed path still redirects', async () => {

@@ -145,16 +145,32 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyE
     }
   }
   if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
-  if (failure instanceof DeviceError) return reply.code(failure.http).send(failure.body(request.id));
+  if (failure instanceof DeviceError) {
+    request.deviceErrorCode = failure.code;
+    return reply.code(failure.http).send(failure.body(request.id));
+  }
   return reply.code(failure.status).send(failure.body());
+}
+
+/**
+ * What a log line says about a request: its method and the route it matched, as the route's
+ * pattern (`/v1/sessions/:id/steps`). Never the URL: paths carry session ids, which launch a
+ * session (`/flow/:id`, `/v1/handshakes/:id/launch`), and query strings carry personal data;
+ * nor addresses, headers or bodies. Every request line of every route goes through this.
+ */
+function loggedRequest(request: FastifyRequest): { method: string; route: string } {
+  let route: string | undefined;
+  try {
+    route = request.is404 ? undefined : request.routeOptions.url;
+  } catch {
+    route = undefined; // a URL the router refused (bad percent-encoding) has no route context
+  }
+  return { method: request.method, route: route ?? '(no route)' };
 }
 
 export function buildApp(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
-    // No query strings, addresses or bodies in logs: they may carry personal data.
-    logger: deps.logger
-      ? { level: deps.logger.level, serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) } }
-      : false,
+    logger: deps.logger ? { level: deps.logger.level, serializers: { req: loggedRequest } } : false,
     bodyLimit: deps.config.api.bodyLimitBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
@@ -184,6 +200,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Answers carry results, nonces, credentials and personal data: no cache (a browser's, a
+    // shared proxy's) may keep one. Only the hosted page's static files say otherwise.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {

@@ -137,6 +137,36 @@ export class RateLimiter {
     }
     return { ok: true };
   }
+
+  /**
+   * Decides one request of `clientId` without counting it: refused when a window is full
+   * already. For requests counted only once done (`charge`): a device step counts only when its
+   * session accepted it, so nobody without the session's nonce can spend the client's limits.
+   */
+  async peek(clientId: string, limits: RateLimits): Promise<RateDecision> {
+    checkLimit('perSecond', limits.perSecond);
+    checkLimit('perDay', limits.perDay);
+    const now = this.now();
+    const second = Math.floor(now / SECOND_MS);
+    const day = Math.floor(now / DAY_MS);
+    const [inSecond, inDay] = await Promise.all([this.counters.second.get(`${clientId}:${second}`), this.counters.day.get(`${clientId}:${day}`)]);
+    if ((inDay?.consumedPoints ?? 0) >= limits.perDay) return { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((day + 1) * DAY_MS - now) };
+    if ((inSecond?.consumedPoints ?? 0) >= limits.perSecond) {
+      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((second + 1) * SECOND_MS - now) };
+    }
+    return { ok: true };
+  }
+
+  /**
+   * Counts one request `peek` let through, once it was done. Requests in flight together all
+   * pass `peek`, so a window can end a few over its limit: the limits hold back runaway use,
+   * they are not billing.
+   */
+  async charge(clientId: string): Promise<void> {
+    const now = this.now();
+    await consumed(this.counters.second, `${clientId}:${Math.floor(now / SECOND_MS)}`);
+    await consumed(this.counters.day, `${clientId}:${Math.floor(now / DAY_MS)}`);
+  }
 }
 
 /** Counts one request in the window `key` and answers how many that window holds now. */

@@ -3,9 +3,12 @@
  * error shape (with x-request-id) instead of Fastify's or Node's own pages:
  * - undeclared methods on known paths: 405 with `Allow`;
  * - bodies other than JSON (Fastify parses text/plain by default): 415;
+ * - bodies that are not UTF-8 (decoded strictly: a lenient decoder would turn bad bytes into
+ *   U+FFFD before any check sees them): 400;
  * - JSON nested deeper than MAX_JSON_DEPTH, or with a lone UTF-16 surrogate in a string or key
  *   (which no UTF-8 encoding can carry, so hashes and signatures over it would differ between
- *   languages): 400;
+ *   languages), or a control character (NUL and the like, which no text a person types holds
+ *   and which cut strings short in C code, logs and databases): 400;
  * - path parameters of any length reach their route (and its authentication) instead of
  *   Fastify's 414 page, and malformed URLs get a 400 that does not echo the path.
  */
@@ -42,7 +45,7 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   const body = JSON.stringify({ code: 4001, message: 'Malformed data or missing required parameter values', details: message });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+      `x-request-id: ${randomUUID()}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -60,6 +63,9 @@ export class RequestGuardError extends Error {
   }
 }
 
+/** Throws on bytes that are not UTF-8 (a leading BOM is dropped, as Fastify's parser drops it). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** With the u flag, pairs are one code point, so only an unpaired surrogate matches. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
@@ -68,13 +74,27 @@ export function isWellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
+/**
+ * The control characters refused in strings: C0 but tab, line feed and carriage return (which
+ * free text may hold), DEL and C1. The schemas' PLAIN_TEXT_PATTERN says the same for /openapi.json.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+function stringProblem(text: string, what: 'string' | 'key'): string | null {
+  if (!isWellFormed(text)) return `a ${what} holds a lone UTF-16 surrogate, which is not Unicode text`;
+  if (CONTROL_CHARACTER.test(text)) return `a ${what} holds a control character (such as NUL), which is not text`;
+  return null;
+}
+
 /** Why a JSON value may not be accepted, or null. Iterative, so no input can overflow the stack. */
 export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): string | null {
   const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
   while (stack.length > 0) {
     const { value: current, depth } = stack.pop()!;
     if (typeof current === 'string') {
-      if (!isWellFormed(current)) return 'a string holds a lone UTF-16 surrogate, which is not Unicode text';
+      const problem = stringProblem(current, 'string');
+      if (problem) return problem;
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
@@ -84,7 +104,8 @@ export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): str
       continue;
     }
     for (const [key, item] of Object.entries(current)) {
-      if (!isWellFormed(key)) return 'a key holds a lone UTF-16 surrogate, which is not Unicode text';
+      const problem = stringProblem(key, 'key');
+      if (problem) return problem;
       stack.push({ value: item, depth: depth + 1 });
     }
   }
@@ -99,8 +120,8 @@ export function guardedServerOptions(sendError: (request: FastifyRequest, reply:
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request, reply) => {
       // FST_ERR_BAD_URL (bad percent-encoding) and the like: never echo the path. No route, so
-      // no onSend hook runs: the request id is set here.
-      reply.header('x-request-id', request.id);
+      // no onSend hook runs: the headers every answer has are set here.
+      reply.header('x-request-id', request.id).header('cache-control', 'no-store');
       sendError(request, reply, new RequestGuardError(400, 'invalid_request', 'the request URL is malformed'));
     },
   };
@@ -140,6 +161,20 @@ export function installRequestGuards(app: FastifyInstance): void {
 
   // Only JSON bodies: without this, Fastify would parse text/plain and the schema answer 400.
   app.removeContentTypeParser('text/plain');
+  // JSON is UTF-8 (RFC 8259). Fastify's own parser decodes leniently (bad bytes become U+FFFD);
+  // this one refuses them, then parses as Fastify's does (prototype poisoning refused).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(body as Buffer);
+    } catch {
+      done(new RequestGuardError(400, 'invalid_request', 'the request body is not valid UTF-8'), undefined);
+      return;
+    }
+    void parseJson(request, text, done); // callback style: it answers through done
+  });
 
   app.addHook('onRequest', async (request) => {
     if (!request.is404) return;

@@ -42,7 +42,7 @@ describe('loadConfig defaults', () => {
       host: '127.0.0.1',
       port: 8080,
       bodyLimitBytes: 65536,
-      addressLimits: { deviceClientsPerMinute: 20, launchesPerMinute: 60, authFailuresPerMinute: 20 },
+      addressLimits: { deviceClientsPerMinute: 20, launchesPerMinute: 60, authFailuresPerMinute: 20, sessionRequestsPerMinute: 600, sessionFailuresPerMinute: 30 },
       trustedProxies: [],
       deviceClientUnusedMs: 3_600_000,
     });
@@ -63,6 +63,9 @@ describe('loadConfig defaults', () => {
     expect(config.api.deviceClientUnusedMs).toBe(60_000);
     for (const bad of ['proxy.example', '10.0.0.1/33', '10.0.0.0/8/1', '*']) expect(configError({ TRUSTED_PROXIES: bad }).message).toMatch(/TRUSTED_PROXIES/);
     expect(configError({ ADDRESS_LAUNCHES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_LAUNCHES_PER_MINUTE/);
+    const session = loadConfig({ ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1200', ADDRESS_SESSION_FAILURES_PER_MINUTE: '10' }).api.addressLimits;
+    expect(session).toMatchObject({ sessionRequestsPerMinute: 1200, sessionFailuresPerMinute: 10 });
+    expect(configError({ ADDRESS_SESSION_FAILURES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_SESSION_FAILURES_PER_MINUTE/);
   });
 
   it("sends make start's access lines to a file unless SESSIONFLOW_ACCESS_LOG=stdout, and reads the inbox's webhook secret", () => {

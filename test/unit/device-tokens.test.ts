@@ -69,6 +69,17 @@ describe('redirectAllowed', () => {
     ['data:text/html,hi', false],
     ['//app.example.com/callback', false],
     ['/callback', false],
+    // Path parameters: servlet containers read `..;` as `..` (issue 23, item 6).
+    ['https://app.example.com/callback/..;/evil', false],
+    ['https://app.example.com/callback/..;jsessionid=1/evil', false],
+    ['https://app.example.com/callback;x=1/deeper', false],
+    ['https://app.example.com/callback/.;/deeper', false],
+    ['https://app.example.com/callback/%3b/deeper', false],
+    ['https://app.example.com/callback/%2e%2e/evil', false],
+    ['https://app.example.com/callback/%2E%2E;/evil', false],
+    ['https://app.example.com/callback\\..\\evil', false],
+    ['https://app.example.com/callback/deeper\\x', false],
+    ['https://app.example.com/callback/deeper?next=a;b', true],
   ])('%s → %s', (target, allowed) => {
     expect(redirectAllowed(target, allow)).toBe(allowed);
   });

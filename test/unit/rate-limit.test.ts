@@ -132,3 +132,26 @@ describe('RateLimiter: bookkeeping', () => {
     await expect(limiter.check('acme', { perSecond: 1, perDay: Number.NaN })).rejects.toThrow('perDay must be a positive whole number');
   });
 });
+
+describe('RateLimiter: peek, then charge what was done (device steps, issue 23)', () => {
+  it('peek counts nothing, however often', async () => {
+    const { limiter } = limiterAt('2025-01-15T12:00:00.000Z');
+    const limits = { perSecond: 2, perDay: 3 };
+    expect(await times(50, () => limiter.peek('acme', limits))).toEqual(Array.from({ length: 50 }, () => OK));
+    expect(await times(2, () => limiter.check('acme', limits))).toEqual([OK, OK]);
+  });
+
+  it('charge counts in both windows; peek refuses once a window is full, the day first', async () => {
+    const { limiter, set } = limiterAt('2025-01-15T12:00:00.250Z');
+    const limits = { perSecond: 2, perDay: 3 };
+    await limiter.charge('acme');
+    await limiter.charge('acme');
+    expect(await limiter.peek('acme', limits)).toEqual({ ok: false, code: 4291, retryAfterSeconds: 1 });
+    set('2025-01-15T12:00:01.000Z');
+    expect(await limiter.peek('acme', limits)).toEqual(OK);
+    await limiter.charge('acme');
+    expect(await limiter.peek('acme', limits)).toEqual({ ok: false, code: 4293, retryAfterSeconds: 43_199 });
+    // Another client's windows are its own.
+    expect(await limiter.peek('initech', limits)).toEqual(OK);
+  });
+});

@@ -12,6 +12,8 @@ import { REFUSALS, type SessionStatus } from '../../workflows/messages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
+import type { RateDecision } from '../rate-limit';
+import type { TenantClient } from '../../tenants/registry';
 import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
 import {
   createSessionBody,
@@ -92,20 +94,30 @@ async function failure(context: ApiContext, err: unknown, sessionId: string, cli
   return deviceFailure(err);
 }
 
-async function admit(context: ApiContext, clientId: string, request: FastifyRequest): Promise<void> {
+/** Finqware's 429 for a refused per-client verdict. */
+function overLimit(verdict: RateDecision): void {
+  if (verdict.ok) return;
+  const daily = verdict.code === 4293;
+  throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
+}
+
+/** Device traffic counts apart from the backend's: a claimed client_id must not spend the tenant backend's own limits. */
+const deviceKey = (client: TenantClient) => `device:${client.id}`;
+
+/**
+ * A step's client, when its device limits are not spent; nothing is counted yet: the step
+ * counts once its session accepted it (see submitStep), so steps anyone can send to made-up
+ * sessions, or with a wrong nonce, never spend the client's limits.
+ */
+async function admitStep(context: ApiContext, clientId: string, request: FastifyRequest): Promise<TenantClient | undefined> {
   const client = context.clients.get(clientId);
   if (!client) {
     // Refused by the session itself, like an unknown id; for the address, a failed authentication.
     request.authFailed = true;
-    return;
+    return undefined;
   }
-  // Device traffic counts apart from the backend's: a claimed client_id must not be able to
-  // spend the tenant backend's own limits.
-  const verdict = await context.limiter.check(`device:${client.id}`, limitsOf(client, context));
-  if (!verdict.ok) {
-    const daily = verdict.code === 4293;
-    throw new DeviceError(429, 'rate_limit_error', daily ? 'daily_limit_exceeded' : 'rate_limit_exceeded', daily ? 'Maximum account daily limit exceeded' : 'Maximum account rate limit exceeded', verdict.retryAfterSeconds);
-  }
+  overLimit(await context.limiter.peek(deviceKey(client), limitsOf(client, context)));
+  return client;
 }
 
 /** The draft of the flow the wire calls `skill`, or Finqware's error for it. */
@@ -121,7 +133,8 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
   const body = request.body;
   const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
   if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
-  await admit(context, client.id, request);
+  // Authenticated by the client's own secret: counted up front, like the backend's requests.
+  overLimit(await context.limiter.check(deviceKey(client), limitsOf(client, context)));
   const credential = await deviceCredential(request, context);
   if (credential && credential.tenantId !== client.id) {
     throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
@@ -149,10 +162,11 @@ async function launch(context: ApiContext, request: FastifyRequest<{ Params: Ses
 
 async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
   const body = request.body;
-  await admit(context, body.client_id, request);
+  const client = await admitStep(context, body.client_id, request);
   const credential = await deviceCredential(request, context, { tenantId: body.client_id });
+  let answer;
   try {
-    return await context.gateway.submitStep(request.params.id, {
+    answer = await context.gateway.submitStep(request.params.id, {
       nonce: body.nonce,
       step: body.step,
       input: body.data,
@@ -164,6 +178,9 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
   } catch (err) {
     return failure(context, err, request.params.id, body.client_id);
   }
+  // Accepted: the step is the session's, so it counts. A counter that failed must not turn it into an error.
+  if (client) await context.limiter.charge(deviceKey(client)).catch((err: unknown) => request.log.warn({ err }, 'counting a device step failed'));
+  return answer;
 }
 
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {

@@ -46,6 +46,13 @@ export const deviceError = {
  */
 export const deviceCredentialOptional: Array<Record<string, string[]>> = [{}, { deviceBearer: [] }, { deviceCookie: [] }];
 
+/**
+ * Text in a request body: no control characters but tab, line feed and carriage return. Every
+ * string of every body is checked for them anyway (request-guards.ts, 400); the pattern says so
+ * in /openapi.json.
+ */
+export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$';
+
 /** A free-form JSON object (stage input and output, step data). */
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 

@@ -1,8 +1,8 @@
 /** Device API (Finqware Sessions shape): create and launch, launch a handshake, submit steps. */
 import { DEVICE_STATUS } from '../../workflows/messages';
-import { anyObject, deviceStatus, stepPrompt, type FromSchema } from './common';
+import { anyObject, deviceStatus, PLAIN_TEXT_PATTERN, stepPrompt, type FromSchema } from './common';
 
-const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, pattern: PLAIN_TEXT_PATTERN }) as const;
 
 export const createSessionBody = {
   type: 'object',

@@ -1,13 +1,13 @@
 /** Backend events in (POST /v1/events). */
 import { EVENT_ACTIONS } from '../../config';
-import type { FromSchema } from './common';
+import { PLAIN_TEXT_PATTERN, type FromSchema } from './common';
 
 export const eventBody = {
   type: 'object',
   properties: {
-    id: { type: 'string', minLength: 1, maxLength: 128, description: "The event's own id: a redelivery with the same id does nothing new." },
-    type: { type: 'string', minLength: 1, maxLength: 128 },
-    tag: { type: 'string', minLength: 1, maxLength: 128 },
+    id: { type: 'string', minLength: 1, maxLength: 128, pattern: PLAIN_TEXT_PATTERN, description: "The event's own id: a redelivery with the same id does nothing new." },
+    type: { type: 'string', minLength: 1, maxLength: 128, pattern: PLAIN_TEXT_PATTERN },
+    tag: { type: 'string', minLength: 1, maxLength: 128, pattern: PLAIN_TEXT_PATTERN },
     data: { type: 'object', additionalProperties: true },
   },
   required: ['id', 'type', 'tag'],

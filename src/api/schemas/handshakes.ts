@@ -1,7 +1,7 @@
 /** Backend API (Attestr FlowX shape): handshakes, i.e. sessions, and flows. */
-import { anyObject, nullableOutcome, sessionStatus, type FromSchema } from './common';
+import { anyObject, nullableOutcome, PLAIN_TEXT_PATTERN, sessionStatus, type FromSchema } from './common';
 
-const flowId = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const flowId = { type: 'string', minLength: 1, maxLength: 64, pattern: PLAIN_TEXT_PATTERN } as const;
 
 export const createHandshakeBody = {
   type: 'object',
@@ -10,15 +10,17 @@ export const createHandshakeBody = {
     snapshot: {
       type: ['string', 'null'],
       maxLength: 64,
+      pattern: PLAIN_TEXT_PATTERN,
       description: "Snapshot id of the flow; null or left out runs the draft. Attestr requires this field: leaving it out is sessionflow's extension.",
     },
-    tag: { type: 'string', minLength: 1, maxLength: 128, description: "The caller's own reference for the user or device, e.g. REF-1234." },
+    tag: { type: 'string', minLength: 1, maxLength: 128, pattern: PLAIN_TEXT_PATTERN, description: "The caller's own reference for the user or device, e.g. REF-1234." },
     webhook: { type: 'boolean', description: 'Send webhook events for this session.' },
     expiry: { type: 'integer', description: 'Unix time in ms; default 24 hours after creation, at most one year.' },
     returnUrl: {
       type: 'string',
       minLength: 1,
       maxLength: 2048,
+      pattern: PLAIN_TEXT_PATTERN,
       description: "Where the hosted page sends the user once the flow ended; must be on the client's redirectUrls (else 4001).",
     },
   },
