@@ -131,7 +131,7 @@ test('after a restart on existing data, the first create sent when make start sa
   // Access lines stay off the terminal by default (start-first-hour.test.ts: they are in a file);
   // SESSIONFLOW_ACCESS_LOG=stdout brings them back.
   expect(upgraded.terminal).not.toContain('"msg":"incoming request"');
-  const createLine = /\[api\] \{"level":30,.*"req":\{"method":"POST","url":"\/api\/v1\/public\/flowx\/handshake"\},"msg":"incoming request"\}/;
+  const createLine = /\[api\] \{"level":30,.*"req":\{"method":"POST","route":"\/api\/v1\/public\/flowx\/handshake"\},"msg":"incoming request"\}/;
   const restarted = await startAndCreateFirstSession(ports, { SESSIONFLOW_ACCESS_LOG: 'stdout' }, createLine);
   expect(restarted).toEqual({ status: 200, body: expect.objectContaining({ _id: expect.stringMatching(/^DS/) }), terminal: expect.any(String) });
   expect(restarted.terminal).toMatch(createLine);
