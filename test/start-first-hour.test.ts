@@ -142,7 +142,6 @@ test('the terminal shows no access lines: they are in the data folder, in a file
     30_000,
     'the codec decode in the access log',
   );
-  // The api names a request by its route (docs/security/edge.md), the codec server by its path.
   expect(lines).toContainEqual(expect.objectContaining({ service: 'api', req: expect.objectContaining({ route: '/api/v1/public/flowx/handshake' }) }));
   expect(statSync(file).mode & 0o777).toBe(0o600);
   expect(output).not.toMatch(/"msg":"(incoming request|request completed)"/);
