@@ -112,6 +112,11 @@ export interface Config {
   flowsDir: string;
   dataDir: string;
   eventRules: EventRule[];
+  /**
+   * Unix ms until which the api and the webhook activity still sign the result of a session
+   * without a seal (UNSEALED_SESSIONS_UNTIL, for an upgrade with sessions in progress); absent: never.
+   */
+  unsealedSessionsUntil?: number;
   /** A workflow bundle built ahead (scripts/bundle-workflows.ts); the worker bundles at start without one. */
   workflowBundlePath?: string;
   /**
@@ -194,6 +199,7 @@ export const CONFIG_VARIABLES = [
   'DEVICE_CLIENT_UNUSED_SECONDS',
   'PUBLIC_URL',
   'UNTAGGED_NONCES_UNTIL',
+  'UNSEALED_SESSIONS_UNTIL',
   'SANDBOX_HOST',
   'SANDBOX_PORT',
   'ATTESTR_WEBHOOK_URL',
@@ -645,6 +651,7 @@ export function loadConfig(env: Env = process.env): Config {
     flowsDir: text(env, 'FLOWS_DIR', 'flows'),
     dataDir: text(env, 'DATA_DIR', '.data'),
     eventRules: eventRules(env),
+    ...(env.UNSEALED_SESSIONS_UNTIL ? { unsealedSessionsUntil: instant(env, 'UNSEALED_SESSIONS_UNTIL') } : {}),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
     ...workerDeployment(env),
     logLevel: logLevel as Config['logLevel'],

@@ -77,6 +77,7 @@ export class SessionSecret {
   private readonly eventKey: Buffer;
   private readonly tagKey: Buffer;
   private readonly launchKey: Buffer;
+  private readonly inputSealKey: Buffer;
 
   constructor(secret: string) {
     if (secret.length < 32) throw new SessionSecretError('must have at least 32 characters');
@@ -88,6 +89,7 @@ export class SessionSecret {
     this.tagKey = derive('session-tag');
     this.launchKey = derive('launch-proof');
     this.eventKey = derive('backend-event-proof');
+    this.inputSealKey = derive('session-input-seal');
   }
 
   /**
@@ -139,6 +141,27 @@ export class SessionSecret {
    */
   launchProof(sessionId: string): string {
     return createHmac('sha256', this.launchKey).update(sessionId).digest('base64url');
+  }
+
+  /**
+   * The seal the create puts in a session's input (SessionInput.seal): an HMAC of its workflow id
+   * and the digest of the rest of its input (sessionInputDigest), so a workflow started with an
+   * input the api did not make, or under another session's id, carries none that holds.
+   */
+  inputSeal(workflowId: string, inputDigest: string): string {
+    return createHmac('sha256', this.inputSealKey).update(`${workflowId}\u0000${inputDigest}`).digest('base64url');
+  }
+
+  /**
+   * Whether this api may vouch for (sign) what the session at `workflowId` reports: its seal holds
+   * over the digest its workflow computed. A session without one (created before seals, or
+   * answering from a build before them) only while `unsealedUntil` (UNSEALED_SESSIONS_UNTIL) lasts.
+   */
+  vouchesFor(workflowId: string, reported: { inputDigest?: string; seal?: string | null }, unsealedUntil?: number, now = Date.now()): boolean {
+    if (typeof reported.seal !== 'string' || typeof reported.inputDigest !== 'string') return unsealedUntil !== undefined && now < unsealedUntil;
+    const expected = Buffer.from(this.inputSeal(workflowId, reported.inputDigest));
+    const given = Buffer.from(reported.seal);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   private tag(sessionId: string, body: string): string {

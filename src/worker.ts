@@ -21,7 +21,7 @@ import { AttestrConnector } from './providers/attestr';
 import { FinqwareConnector } from './providers/finqware';
 import { HttpStageConnector } from './providers/http-stage';
 import { SessionShredder } from './activities/shred';
-import { WebhookSender } from './activities/webhooks';
+import { WebhookSender, type ReadResult } from './activities/webhooks';
 import { loadWorkerSettings } from './settings';
 import type { TenantClient } from './tenants/registry';
 import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from './session-secret';
@@ -88,7 +88,7 @@ const RESULT_READ_DEADLINE_MS = 20_000;
  * A session's result, for its consumed event when it is sent; null once the session is archived
  * (its result is purged, and its key may be destroyed already: describe needs no key, a query would).
  */
-function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
+function sessionResult(temporal: Client, sessionId: string): Promise<ReadResult> {
   return temporal.withDeadline(Date.now() + RESULT_READ_DEADLINE_MS, async () => {
     // Sessions started before ids were hashed live under the id itself.
     for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
@@ -96,7 +96,7 @@ function sessionResult(temporal: Client, sessionId: string): Promise<unknown> {
       try {
         const { status, typedSearchAttributes } = await handle.describe();
         if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
-        return (await handle.query(resultQuery)).result;
+        return { workflowId, view: await handle.query(resultQuery) };
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
@@ -126,7 +126,7 @@ export async function createSessionWorker(
   const temporal = await connectClient(config.temporal, encryption.dataConverter);
   const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
   const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
-  const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret);
+  const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret, config.unsealedSessionsUntil);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });

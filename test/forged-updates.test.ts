@@ -8,13 +8,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { nonceHash, sessionWorkflowId } from '../src/session-secret';
+import { nonceHash, sessionRef, sessionWorkflowId } from '../src/session-secret';
+import { initialState } from '../src/workflows/session/model';
 import {
   attestrResultSignal,
+  INBOUND_REFUSED,
   launchUpdate,
   MAX_REFUSED_PROOFS,
   REFUSALS,
@@ -122,6 +124,47 @@ test('forged steps and a forged resume are refused and recorded; a storm of them
   expect(done.body).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
   // History holds the spent nonce only: nothing in it moves the session any more.
   expect(await outcome(() => handle.executeUpdate(submitStepUpdate, { args: [forgedStep({ deviceClientId, nonce: launched.body.nonce, input: { accepted: false } })] }))).toBe(REFUSALS.WRONG_STATUS);
+});
+
+/**
+ * Someone with Temporal access terminates a session the api created and starts a workflow of
+ * their own under its id (an input of their own, encrypted as an admin's /encode would; their own
+ * launch proof), then launches and completes it. It ends `success`, but carries no seal the api
+ * made, so the api answers no result for it (the answer an unknown session gets), signed or not.
+ * A run started with a session state (what only continue-as-new hands over) fails at once.
+ */
+test('a workflow posing as a session gets no result from the api, and a state in a fresh run fails it', async () => {
+  const { sessionId, handle } = await started('REF-posing');
+  await handle.terminate('replaced by a workflow of the attacker\'s own');
+  const now = Date.now();
+  const proof = 'the-attackers-own-launch-proof-000';
+  const input: SessionInput = {
+    ref: sessionRef(sessionId),
+    number: '1000-000000-0009',
+    clientId: TENANT_A.id,
+    tag: 'REF-posing',
+    webhook: false,
+    definition: stack.definition('consent-only'),
+    createdAt: now,
+    expiresAt: now + 3_600_000,
+    launchProofHash: nonceHash(proof),
+  };
+  const posing = await stack.client.workflow.start('sessionWorkflow', { taskQueue: stack.taskQueue, workflowId: handle.workflowId, args: [input] });
+  await posing.executeUpdate(launchUpdate, { args: [{ nonceHash: nonceHash('posing-nonce-1'), launchProof: proof, nonceSource: 'launch-posing' }] });
+  const done = await posing.executeUpdate(submitStepUpdate, { args: [forgedStep({ nonce: 'posing-nonce-1', nonceHash: nonceHash('posing-nonce-1'), nextNonceSource: 'step-posing' })] });
+  expect(done).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
+  expect(await api.call('GET', `/api/v1/public/flowx/handshake/${sessionId}`, { as: TENANT_A })).toMatchObject({ status: 403, body: { code: 4031 } });
+
+  // A state carried into a run that did not continue from one: the run fails before anything.
+  const state = { ...initialState(input), status: 'consumed' as const, outcome: 'success' as const, result: { outcome: 'success' } };
+  await posing.terminate('replaced again');
+  const carried = await stack.client.workflow.start('sessionWorkflow', { taskQueue: stack.taskQueue, workflowId: handle.workflowId, args: [{ ...input, state }] });
+  const failure = await carried.result().then(
+    () => null,
+    (err: unknown) => (err instanceof WorkflowFailedError ? err.cause : err),
+  );
+  expect(failure).toBeInstanceOf(ApplicationFailure);
+  expect((failure as ApplicationFailure).type).toBe(INBOUND_REFUSED);
 });
 
 /**

@@ -6,12 +6,13 @@
  * computed here, with the client secret the workflow never holds.
  */
 import { createHmac } from 'node:crypto';
+import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
 import type { TenantClient } from '../tenants/registry';
 import { signResult } from '../result-signature';
 import type { SessionSecret } from '../session-secret';
-import type { WebhookEvent } from '../workflows/messages';
+import type { ResultView, WebhookEvent } from '../workflows/messages';
 import type { WebhookDeliveryOutcome } from './metrics';
 import { parseRetryAfter } from '../providers/errors';
 
@@ -48,8 +49,11 @@ export function standardWebhookSignature(secret: string, messageId: string, time
   return `v1,${createHmac('sha256', key).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
+/** A session's result view as its workflow answered it now, and the workflow that answered. */
+export type ReadResult = { workflowId: string; view: ResultView } | null;
+
 /** Reads a session's result now (null once archived: then its key may already be destroyed). */
-export type ResultReader = (sessionId: string) => Promise<unknown>;
+export type ResultReader = (sessionId: string) => Promise<ReadResult>;
 
 export class WebhookSender {
   private readonly agent = new Agent({ connectTimeout: 5_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
@@ -59,6 +63,8 @@ export class WebhookSender {
     clients: TenantClient[],
     private readonly readResult: ResultReader,
     private readonly secret: SessionSecret,
+    /** UNSEALED_SESSIONS_UNTIL (see SessionSecret.vouchesFor). */
+    private readonly unsealedUntil?: number,
   ) {
     this.clients = new Map(clients.map((client) => [client.id, client]));
   }
@@ -79,7 +85,7 @@ export class WebhookSender {
     let data: Record<string, unknown> = { sessionId, ...event.data };
     if (event.type === 'session.consumed') {
       // Read at send time: a session archived meanwhile has no result left to send.
-      const result = (await this.readResultOrFail(sessionId)) ?? null;
+      const result = this.vouchedResult(await this.readResultOrFail(sessionId));
       data = { ...data, result, resultSignature: result === null ? null : signResult(result, client.secret) };
     }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
@@ -119,8 +125,16 @@ export class WebhookSender {
     });
   }
 
+  /** The result to sign: none for a session the api did not seal (one started straight through Temporal). */
+  private vouchedResult(read: ReadResult): unknown {
+    const result = read?.view.result ?? null;
+    if (result === null || this.secret.vouchesFor(read!.workflowId, read!.view, this.unsealedUntil)) return result;
+    log.warn('a session without a valid seal has a result: its consumed event carries none', { workflowId: read!.workflowId });
+    return null;
+  }
+
   /** A read that fails is our side's trouble: retried on the outbox's own short schedule, not the receiver's. */
-  private async readResultOrFail(sessionId: string): Promise<unknown> {
+  private async readResultOrFail(sessionId: string): Promise<ReadResult> {
     try {
       return await this.readResult(sessionId);
     } catch (err) {

@@ -182,7 +182,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
   installRequestGuards(app);
   installAddressLimits(app, new AddressLimits(deps.config.api.addressLimits, isDeviceRoute));
-  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys);
+  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys, deps.config.unsealedSessionsUntil);
   const context: ApiContext = {
     config: deps.config,
     gateway,

@@ -67,6 +67,7 @@ import {
 import type { deviceClientWorkflow } from '../workflows/device-client';
 import type { sessionWorkflow } from '../workflows/session';
 import { REFRESH_WINDOW_MS } from './device-tokens';
+import { sessionInputDigest } from '../workflows/session/proof';
 
 export const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EXPIRY_MS = 365 * 24 * 60 * 60 * 1000;
@@ -209,6 +210,8 @@ export class SessionGateway {
     private readonly taskQueue: string,
     private readonly secret: SessionSecret,
     private readonly keys?: KeyStore,
+    /** UNSEALED_SESSIONS_UNTIL (see SessionSecret.vouchesFor). */
+    private readonly unsealedUntil?: number,
   ) {}
 
   /**
@@ -302,7 +305,7 @@ export class SessionGateway {
       : newSessionId();
     const ref = sessionRef(sessionId);
     const sealedId = this.secret.seal(sessionId);
-    const input: SessionInput = {
+    const created: SessionInput = {
       ref,
       sealedId,
       launchProofHash: nonceHash(this.secret.launchProof(sessionId)),
@@ -316,12 +319,15 @@ export class SessionGateway {
       ...(request.retentionSeconds !== undefined ? { retentionMs: request.retentionSeconds * 1000 } : {}),
       ...(request.returnUrl !== undefined ? { returnUrl: request.returnUrl } : {}),
     };
+    const workflowId = sessionWorkflowIdOfRef(ref);
+    // Digested as the workflow decodes it (JSON: no undefined members), so the two digests agree.
+    const input: SessionInput = { ...created, seal: this.secret.inputSeal(workflowId, sessionInputDigest(JSON.parse(JSON.stringify(created)))) };
     const flow = request.definition;
     return {
       sessionId,
       input,
       options: {
-        workflowId: sessionWorkflowIdOfRef(ref),
+        workflowId,
         taskQueue: this.taskQueue,
         args: [input] as [SessionInput],
         typedSearchAttributes: new TypedSearchAttributes([
@@ -647,11 +653,24 @@ export class SessionGateway {
     }
   }
 
-  view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
-    return this.read(sessionId);
+  /** The session's status and result; a result only for a session this api sealed (it is signed). */
+  async view(sessionId: string): Promise<{ status: StatusView; result: ResultView }> {
+    const view = await this.read(sessionId);
+    this.vouchFor(sessionId, view.result);
+    return view;
   }
 
+  /** The session's result, under the same condition as view(). */
   async result(sessionId: string): Promise<ResultView> {
-    return (await this.read(sessionId)).result;
+    const { result } = await this.read(sessionId);
+    this.vouchFor(sessionId, result);
+    return result;
+  }
+
+  /** A session with a result whose seal does not hold was not created by this api: as if unknown. */
+  private vouchFor(sessionId: string, view: ResultView): void {
+    if (view.result !== null && !this.secret.vouchesFor(sessionWorkflowId(sessionId), view, this.unsealedUntil)) {
+      throw new SessionNotFoundError('session not found');
+    }
   }
 }

@@ -168,7 +168,14 @@ export interface SessionInput {
    * SessionModel.provesUpdates); absent in sessions created before.
    */
   launchProofHash?: string;
-  /** Present only in a run started by continue-as-new. */
+  /**
+   * The api's seal: an HMAC under SESSION_SECRET of the workflow id and sessionInputDigest of the
+   * rest of this input. The api and the webhook activity vouch for (sign) a session's result only
+   * when it holds, so a workflow started through Temporal with an input of its own gets none.
+   * Absent in sessions created before.
+   */
+  seal?: string;
+  /** Present only in a run started by continue-as-new (refused in any other run). */
   state?: SessionState;
 }
 
@@ -287,6 +294,13 @@ export interface ResultView {
   /** Null until the flow ends, and again once archived. */
   result: SessionResult | null;
   archived: number | null;
+  /**
+   * What the api checks before it signs the result: the digest of the session's input, as the
+   * workflow computed it, and the seal that input carries (null without one). Absent in answers
+   * from builds before seals and in archived views.
+   */
+  inputDigest?: string;
+  seal?: string | null;
 }
 
 /**

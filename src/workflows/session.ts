@@ -79,6 +79,9 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const session = new SessionModel(input);
   const { state } = session;
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
+  // A state comes only from this workflow's own continue-as-new: one in a run started any other
+  // way (straight through Temporal) would skip the flow, so that run fails before it begins.
+  if (input.state && !continued) throw ApplicationFailure.nonRetryable('a session state in a run that did not continue from one', INBOUND_REFUSED);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
   const pump = new WebhookPump(input, state, input.webhook && patched('webhooks-out-1'));
   // Sessions from before SessionStage and SessionOutcome upserted on status changes only.

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { sessionInputDigest } from '../../src/workflows/session/proof';
 import { loadSessionSecret, nonceHash, SealedIdError, SessionSecret, SessionSecretError, sessionRef, sessionWorkflowId } from '../../src/session-secret';
 
 const SECRET = 'unit-test-session-secret-0123456789abcdef';
@@ -66,6 +67,28 @@ describe('SessionSecret', () => {
   test('refuses a secret shorter than 32 characters', () => {
     expect(() => new SessionSecret('x'.repeat(31))).toThrow(SessionSecretError);
   });
+});
+
+test('an input seal holds only for its workflow id and input digest, under its secret; an unsealed session only within UNSEALED_SESSIONS_UNTIL', () => {
+  const secret = new SessionSecret(SECRET);
+  const workflowId = sessionWorkflowId(SESSION);
+  const input = { ref: sessionRef(SESSION), clientId: 'tenant-a', definition: { flowId: 'consent-only', machine: { initial: 'consent' } } };
+  const inputDigest = sessionInputDigest(input);
+  const seal = secret.inputSeal(workflowId, inputDigest);
+  expect(secret.vouchesFor(workflowId, { inputDigest, seal })).toBe(true);
+  // The same input, with its seal and a continued run's state, digests the same.
+  expect(sessionInputDigest({ ...input, seal, state: { status: 'in_progress' } })).toBe(inputDigest);
+  expect(secret.vouchesFor(sessionWorkflowId(`${SESSION}x`), { inputDigest, seal })).toBe(false);
+  expect(secret.vouchesFor(workflowId, { inputDigest: sessionInputDigest({ ...input, clientId: 'tenant-b' }), seal })).toBe(false);
+  expect(new SessionSecret(`${SECRET}-other`).vouchesFor(workflowId, { inputDigest, seal })).toBe(false);
+  const now = Date.UTC(2026, 11, 6);
+  for (const unsealed of [{ inputDigest, seal: null }, {}]) {
+    expect(secret.vouchesFor(workflowId, unsealed, undefined, now)).toBe(false);
+    expect(secret.vouchesFor(workflowId, unsealed, now + 1, now)).toBe(true);
+    expect(secret.vouchesFor(workflowId, unsealed, now, now)).toBe(false);
+  }
+  // The window never excuses a seal that does not hold.
+  expect(secret.vouchesFor(workflowId, { inputDigest, seal: `${seal.slice(0, -1)}A` === seal ? `${seal.slice(0, -1)}B` : `${seal.slice(0, -1)}A` }, now + 1, now)).toBe(false);
 });
 
 test('the workflow id is a SHA-256 of the session id, never the id; nonces are kept as SHA-256', () => {

@@ -6,7 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
-import { receiverRetryDelayMs, WebhookSender } from '../../src/activities/webhooks';
+import { receiverRetryDelayMs, WebhookSender, type ReadResult, type ResultReader } from '../../src/activities/webhooks';
+import { verifyResultSignature } from '../../src/result-signature';
 import { SessionSecret } from '../../src/session-secret';
 import type { WebhookEvent } from '../../src/workflows/messages';
 import { freePort } from '../../scripts/dev-server';
@@ -14,14 +15,17 @@ import { freePort } from '../../scripts/dev-server';
 let receiver: Server;
 let url: string;
 let received = 0;
+let lastBody = '';
 /** What the endpoint answers next; 204 when empty. */
 const plan: Array<{ status: number; retryAfter?: string }> = [];
 
 beforeAll(async () => {
   receiver = createServer((request, response) => {
     received += 1;
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      lastBody = Buffer.concat(chunks).toString('utf8');
       const next = plan.shift() ?? { status: 204 };
       response.writeHead(next.status, next.retryAfter ? { 'retry-after': next.retryAfter } : {}).end();
     });
@@ -41,8 +45,16 @@ const client = { id: 'tenant-a', secret: 'tenant-a-secret', webhookSecret: `whse
 const consumed = { id: 'ref.6', seq: 6, type: 'session.consumed', occurredAt: Date.UTC(2026, 10, 30), data: {} } as WebhookEvent;
 const created = { ...consumed, id: 'ref.1', seq: 1, type: 'session.created' } as WebhookEvent;
 
-function sender(readResult: (sessionId: string) => Promise<unknown> = async () => ({ outcome: 'success' }), endpoint = url): WebhookSender {
-  const made = new WebhookSender([{ ...client, webhookUrl: endpoint }], readResult, new SessionSecret('unit-test-session-secret-0123456789abcdef'));
+const secret = new SessionSecret('unit-test-session-secret-0123456789abcdef');
+/** A consumed session's result as its workflow answers it, under the seal the api made. */
+async function sealedResult(): Promise<ReadResult> {
+  const workflowId = 'session-unit';
+  const inputDigest = 'digest-of-the-session-input';
+  return { workflowId, view: { status: 'consumed', outcome: 'success', result: { consent: { input: { accepted: true }, output: null } }, archived: null, inputDigest, seal: secret.inputSeal(workflowId, inputDigest) } };
+}
+
+function sender(readResult: ResultReader = sealedResult, endpoint = url): WebhookSender {
+  const made = new WebhookSender([{ ...client, webhookUrl: endpoint }], readResult, secret);
   senders.push(made);
   return made;
 }
@@ -108,8 +120,11 @@ test("a result that cannot be read fails as SessionResultUnavailable, leaving th
   expect(received).toBe(before);
 });
 
-test('a result that can be read is sent with the consumed event', async () => {
+test('a result that can be read, of a session the api sealed, is sent signed with the consumed event', async () => {
   const before = received;
   await expect(sender().deliver('tenant-a', consumed, { sessionId: 'DSsession', firstScheduledMs: Date.now() })).resolves.toEqual({ delivered: true, status: 204 });
   expect(received).toBe(before + 1);
+  const { data } = JSON.parse(lastBody);
+  expect(data.result).toEqual({ consent: { input: { accepted: true }, output: null } });
+  expect(verifyResultSignature(data.result, data.resultSignature, client.secret)).toBe(true);
 });

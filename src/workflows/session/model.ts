@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../../flows/core/engine';
 import { validateAgainstSchema } from '../../flows/core/schema';
 import { Exclusive } from './exclusive';
-import { proofHash } from './proof';
+import { proofHash, sessionInputDigest } from './proof';
 import {
   DEVICE_STATUS,
   MAX_REFUSED_PROOFS,
@@ -85,6 +85,12 @@ export class SessionModel {
 
   get machine() {
     return this.input.definition.machine;
+  }
+
+  private digest?: string;
+  /** What the api's seal on this session covers (see SessionInput.seal), computed on first read. */
+  get inputDigest(): string {
+    return (this.digest ??= sessionInputDigest(this.input));
   }
 
   /** True while a step, an event or a stage timer is between acceptance and its answer. */
@@ -401,7 +407,7 @@ export class SessionModel {
   resultView(): ResultView {
     const { status, outcome, result, archivedAt } = this.state;
     const final = status === 'consumed' || status === 'expired';
-    return { status, outcome, result: final ? result : null, archived: archivedAt };
+    return { status, outcome, result: final ? result : null, archived: archivedAt, inputDigest: this.inputDigest, seal: this.input.seal ?? null };
   }
 
   /** One line for the Temporal UI's current details: where the session is, nothing personal. */
