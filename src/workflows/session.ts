@@ -1,6 +1,6 @@
 /**
  * One Temporal workflow per session. This file only wires messages to the session: updates
- * (validated synchronously by the SessionModel, so refusals leave no trace, failed proofs aside:
+ * (validated synchronously by SessionValidators, so refusals leave no trace, failed proofs aside:
  * those are refused by the handler, so history records them), the signal and
  * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
  * with its timers (session/timers.ts), webhook pump (session/webhook-pump.ts) and what it reports
@@ -53,6 +53,7 @@ import { SessionModel } from './session/model';
 import { reportPosition } from './session/search-attributes';
 import { SessionRunner } from './session/runner';
 import { SessionTimers } from './session/timers';
+import { SessionValidators } from './session/validators';
 import { WebhookPump } from './session/webhook-pump';
 import { startShredder } from './shred';
 import { declareVersioningBehavior } from './versioning';
@@ -77,6 +78,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   if (notDecryptedBecause(input) === 'undecryptable') throw ApplicationFailure.nonRetryable('the session input could not be decrypted', INBOUND_REFUSED);
   const inbound = new InboundGuard(input);
   const session = new SessionModel(input);
+  const validators = new SessionValidators(session);
   const { state } = session;
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
@@ -135,13 +137,13 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
   // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
   const { update, validator } = inbound;
-  setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => session.checkLaunch(args)) });
-  setHandler(resumeUpdate, counted(update(resumeUpdate.name, (args: ResumeArgs) => runner.resume(args))), { validator: validator((args: ResumeArgs) => session.checkResume(args)) });
-  setHandler(submitStepUpdate, counted(update(submitStepUpdate.name, (args: StepArgs) => runner.submitStep(args))), { validator: validator((args: StepArgs) => session.checkStep(args)) });
-  setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => session.checkArchive() });
-  setHandler(expireUpdate, counted(update(expireUpdate.name, (args: ExpireArgs) => runner.expire(args))), { validator: validator((args: ExpireArgs) => session.checkExpire(args)) });
+  setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => validators.checkLaunch(args)) });
+  setHandler(resumeUpdate, counted(update(resumeUpdate.name, (args: ResumeArgs) => runner.resume(args))), { validator: validator((args: ResumeArgs) => validators.checkResume(args)) });
+  setHandler(submitStepUpdate, counted(update(submitStepUpdate.name, (args: StepArgs) => runner.submitStep(args))), { validator: validator((args: StepArgs) => validators.checkStep(args)) });
+  setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => validators.checkArchive() });
+  setHandler(expireUpdate, counted(update(expireUpdate.name, (args: ExpireArgs) => runner.expire(args))), { validator: validator((args: ExpireArgs) => validators.checkExpire(args)) });
   setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
-    validator: validator((event: BackendEventArgs) => session.checkEvent(event)),
+    validator: validator((event: BackendEventArgs) => validators.checkEvent(event)),
   });
 
   void pump.run();

@@ -1,20 +1,16 @@
 /**
- * The session's state and its rules, as a plain class: what may happen in which status, what
- * each transition changes, and the views the api reads. No Temporal calls besides the
- * ApplicationFailure it throws, so it is unit-tested directly; the workflow wires it to
- * updates, queries, timers and activities.
+ * The session's state and its rules, as a plain class: what each transition changes, and the
+ * views the api reads. What may be accepted is asked of it read-only by the update validators
+ * (validators.ts). No Temporal calls besides the ApplicationFailure it throws, so it is
+ * unit-tested directly; the workflow wires it to updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../../flows/core/engine';
-import { validateAgainstSchema } from '../../flows/core/schema';
 import { Exclusive } from './exclusive';
 import { proofHash } from './proof';
 import {
   DEVICE_STATUS,
-  MAX_REFUSED_PROOFS,
   REFUSALS,
-  type BackendEventArgs,
-  type ExpireArgs,
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
@@ -28,7 +24,7 @@ import {
   type StepPrompt,
 } from '../messages';
 
-function refuse(type: RefusalType, message: string, details?: unknown): never {
+export function refuse(type: RefusalType, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
 }
 
@@ -40,9 +36,9 @@ export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean; s
   return { nonce: args.nextNonceHash, hashed: true, ...(args.nextNonceSource !== undefined ? { source: args.nextNonceSource } : {}) };
 }
 
-const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
-const WRONG_NONCE = 'the nonce is not the one this session expects';
-const NO_RESUME = 'this session is picked up through the api, not resumed';
+export const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
+export const WRONG_NONCE = 'the nonce is not the one this session expects';
+export const NO_RESUME = 'this session is picked up through the api, not resumed';
 
 export function initialState(input: SessionInput, flow = new CompiledFlow(input.definition.machine)): SessionState {
   const start = flow.start();
@@ -115,15 +111,6 @@ export class SessionModel {
     return typeof args?.nonce === 'string' && this.state.nonce !== null && proofHash(args.nonce) === this.state.nonce;
   }
 
-  /**
-   * A failed proof passes the validator while the session still records such refusals, so the
-   * handler refuses it (refuseProof) where history keeps it; past MAX_REFUSED_PROOFS the
-   * validator refuses it without a trace.
-   */
-  private admitFailedProof(type: RefusalType, message: string): void {
-    if ((this.state.refusedProofs ?? 0) >= MAX_REFUSED_PROOFS) refuse(type, message);
-  }
-
   /** Counts a failed proof and refuses its update: called by handlers, so history records it. */
   refuseProof(type: RefusalType, message: string): never {
     this.state.refusedProofs = (this.state.refusedProofs ?? 0) + 1;
@@ -147,32 +134,6 @@ export class SessionModel {
     return stage;
   }
 
-  // Validators: each throws a refusal, and changes nothing.
-
-  checkLaunch(args: LaunchArgs): void {
-    if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (this.state.status !== 'created') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a created session can be launched`, {
-        status: this.state.status,
-      });
-    }
-    if (typeof args?.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
-    if (this.provesUpdates && !this.launchProofHolds(args)) this.admitFailedProof(REFUSALS.INVALID_PROOF, WRONG_LAUNCH_PROOF);
-  }
-
-  /** Only the device client that launched the session resumes it, while it is in progress and no step runs. */
-  checkResume(args: ResumeArgs): void {
-    const boundTo = this.state.deviceClientId ?? null;
-    if (boundTo === null || args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (this.state.status !== 'in_progress') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a session in progress can be resumed`, { status: this.state.status });
-    }
-    if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
-    if (typeof args.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'resume needs a nonce');
-    // It would set a nonce without proving anything: a failed proof.
-    if (this.provesUpdates) this.admitFailedProof(REFUSALS.INVALID_PROOF, NO_RESUME);
-  }
-
   /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
   isRetryOfLastStep(args: StepArgs): boolean {
     const last = this.state.lastStep;
@@ -183,61 +144,6 @@ export class SessionModel {
   lastAnswerFor(args: StepArgs): StepAnswer | null {
     const last = this.state.lastStep;
     return last && this.isRetryOfLastStep(args) ? last.answer : null;
-  }
-
-  /** Refuses what may not be submitted now; an identical retry of the last step passes. */
-  checkStep(args: StepArgs): void {
-    if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (args?.flowId !== undefined && args.flowId !== this.input.definition.flowId) {
-      refuse(REFUSALS.WRONG_FLOW, `the session runs another flow than "${args.flowId}"`);
-    }
-    // A session a device client launched takes steps from that client only, whatever the nonce.
-    const boundTo = this.state.deviceClientId ?? null;
-    if (boundTo !== null && args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (this.isRetryOfLastStep(args)) return;
-    if (this.state.status !== 'in_progress') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
-    }
-    if (this.busy) refuse(REFUSALS.BUSY, 'the previous step is still running');
-    if (!this.provesUpdates) {
-      // A hashed expectation takes only a hash; a nonce kept from before takes only that nonce.
-      const submitted = this.state.nonceHashed ? args?.nonceHash : args?.nonce;
-      if (typeof submitted !== 'string' || this.state.nonce === null || submitted !== this.state.nonce) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
-      this.checkSubmission(args, args.nonceHash);
-      return;
-    }
-    // A wrong nonce answers invalid_nonce whatever else is wrong, as before proofs; but only an
-    // otherwise acceptable step with one is let through to be recorded (a failed proof).
-    const proven = this.stepProofHolds(args);
-    try {
-      this.checkSubmission(args, this.state.nonce);
-    } catch (err) {
-      if (!proven) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
-      throw err;
-    }
-    if (!proven) this.admitFailedProof(REFUSALS.INVALID_NONCE, WRONG_NONCE);
-  }
-
-  /** What a step submits: a fresh next nonce (not `spent`), the current stage, input it accepts. */
-  private checkSubmission(args: StepArgs, spent: string | null | undefined): void {
-    if (typeof args.nextNonceHash !== 'string' || args.nextNonceHash.length < 16 || args.nextNonceHash === spent) {
-      refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
-    }
-    const stage = this.currentStage();
-    if (!stage || stage.kind === 'wait' || args.step !== stage.id) {
-      refuse(REFUSALS.WRONG_STEP, `the session expects ${stage && stage.kind !== 'wait' ? `step "${stage.id}"` : 'no device step now'}`, {
-        expected: stage && stage.kind !== 'wait' ? stage.id : null,
-      });
-    }
-    const problems = validateAgainstSchema(stage.schema, args.input);
-    if (problems.length > 0) {
-      refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${problems.map((p) => p.message).join('; ')}`, {
-        problems,
-      });
-    }
-    if (stage.kind === 'input' && this.flow.advance(stage.id, { type: 'SUBMIT', input: args.input }) === null) {
-      refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
-    }
   }
 
   /** The handlers' half of the proof checks (the validators let failed proofs through to be recorded). */
@@ -251,32 +157,6 @@ export class SessionModel {
 
   refuseResume(): void {
     if (this.provesUpdates) this.refuseProof(REFUSALS.INVALID_PROOF, NO_RESUME);
-  }
-
-  /** A backend event is taken only by a live session waiting in a `wait` stage that has a transition for it. */
-  checkEvent(event: BackendEventArgs): void {
-    if (this.state.status !== 'in_progress') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it waits for no event`, { status: this.state.status });
-    }
-    if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
-    const stage = this.currentStage();
-    if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
-    if (typeof event?.type !== 'string' || this.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }) === null) {
-      refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
-    }
-  }
-
-  checkArchive(): void {
-    if (this.state.status !== 'consumed' && this.state.status !== 'expired') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a consumed or expired session can be archived`, {
-        status: this.state.status,
-      });
-    }
-  }
-
-  checkExpire(args: ExpireArgs): void {
-    if (!this.isLive) refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it has already ended`, { status: this.state.status });
-    if (typeof args?.reason !== 'string' || args.reason === '') refuse(REFUSALS.INVALID_INPUT, 'expire needs a reason');
   }
 
   // Transitions.
