@@ -82,7 +82,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const { state } = session;
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
-  const pump = new WebhookPump(input, state, input.webhook && patched('webhooks-out-1'));
+  const pump = new WebhookPump(session, input.webhook && patched('webhooks-out-1'));
   // Sessions from before SessionStage and SessionOutcome upserted on status changes only.
   const reportsStage = patched('session-stage-search-attributes');
   // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.

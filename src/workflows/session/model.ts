@@ -1,16 +1,18 @@
 /**
  * The session's state and its rules, as a plain class: what each transition changes, and the
- * views the api reads. What may be accepted is asked of it read-only by the update validators
- * (validators.ts). No Temporal calls besides the ApplicationFailure it throws, so it is
- * unit-tested directly; the workflow wires it to updates, queries, timers and activities.
+ * views the api reads. It is the only writer of the session's state; what may be accepted is
+ * asked of it read-only by the update validators (validators.ts). No Temporal calls besides the
+ * ApplicationFailure it throws, so it is unit-tested directly; the workflow wires it to
+ * updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../../flows/core/engine';
+import { CompiledFlow, stageInfo, type FlowEvent, type FlowPosition, type StageInfo } from '../../flows/core/engine';
 import { Exclusive } from './exclusive';
 import { proofHash } from './proof';
 import {
   DEVICE_STATUS,
   REFUSALS,
+  type AttestrDelivery,
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
@@ -182,6 +184,77 @@ export class SessionModel {
       this.state.outcome = position.outcome;
       this.end('consumed', null, now);
     }
+  }
+
+  /**
+   * Takes `event` at stage `from`. The one place a handler computes a transition, once per
+   * accepted step, event or stage timer: validators only ask whether the flow takes the event.
+   * No transition ends the session in error rather than leaving it stuck.
+   */
+  move(from: string, event: FlowEvent, now: number): void {
+    const next = this.flow.advance(from, event);
+    if (next === null) {
+      this.endInError(`stage ${from} has no transition for ${event.type}`, now);
+    } else {
+      this.enter(next, now);
+      this.endIfOverBudget(now);
+    }
+  }
+
+  /**
+   * The flow's bounds: device steps (retries included) against maxSteps, and every move,
+   * automatic ones too (ERROR loops, timers), against four times that.
+   */
+  endIfOverBudget(now: number): void {
+    const { maxSteps } = this.input.definition;
+    if (!this.isLive) return;
+    if (this.state.stepCount >= maxSteps || this.state.entry > maxSteps * 4) this.endInError(`the flow reached its limit of ${maxSteps} steps`, now);
+  }
+
+  private endInError(reason: string, now: number): void {
+    this.state.outcome = 'error';
+    this.end('consumed', reason, now);
+  }
+
+  /** An accepted step spends its nonce at once: nothing else may use it. */
+  spendNonce(): void {
+    this.state.nonce = null;
+  }
+
+  /** Counts a device step against the flow's bounds, whatever it led to. */
+  countStep(): void {
+    this.state.stepCount += 1;
+  }
+
+  /** What the provider prepared for the current stage (an Attestr handshake), for the device. */
+  keepPrepared(output: Record<string, unknown>): void {
+    this.state.prepared = output;
+  }
+
+  /** Attestr's verified result for the current stage's handshake, for the device's step. */
+  keepDelivered(delivery: AttestrDelivery): void {
+    this.state.delivered = delivery;
+  }
+
+  /** The Attestr fetches wake-ups made for the current stage entry. */
+  wakeFetches(): number {
+    const { attestrWakes, entry } = this.state;
+    return attestrWakes?.entry === entry ? attestrWakes.fetches : 0;
+  }
+
+  countWakeFetch(): void {
+    this.state.attestrWakes = { entry: this.state.entry, fetches: this.wakeFetches() + 1 };
+  }
+
+  /** Numbers the session's next webhook event: its seq, counted across continue-as-new. */
+  countWebhookEvent(): number {
+    this.state.webhookSeq = (this.state.webhookSeq ?? 0) + 1;
+    return this.state.webhookSeq;
+  }
+
+  /** Whether the session's outbox workflow runs (false once it was found gone: it is started anew). */
+  outboxStarted(started: boolean): void {
+    this.state.webhookOutbox = started;
   }
 
   /** A resumed device's fresh nonce replaces the one it lost. */

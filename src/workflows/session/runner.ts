@@ -4,7 +4,7 @@
  * SessionModel's; the Temporal calls (search attributes, activities, timers) come in through
  * RunnerEffects, so this class runs in unit tests as it runs in the workflow.
  */
-import type { FlowEvent, FlowPosition, FlowTimer, StageInfo } from '../../flows/core/engine';
+import type { FlowEvent, FlowTimer, StageInfo } from '../../flows/core/engine';
 import {
   DEVICE_STATUS,
   inboundRefusedFailure,
@@ -97,7 +97,8 @@ export class SessionRunner implements TimerHandlers {
     this.clock = effects.timers(this);
   }
 
-  private get state() {
+  /** Read-only here: the SessionModel makes every change. */
+  private get state(): Readonly<SessionModel['state']> {
     return this.session.state;
   }
 
@@ -148,30 +149,10 @@ export class SessionRunner implements TimerHandlers {
     return `${this.session.ref}.${stage.id}.${this.state.entry}`;
   }
 
-  /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
-  private move(from: string, next: FlowPosition | null, event: string): void {
-    const now = Date.now();
-    if (next === null) {
-      this.state.outcome = 'error';
-      this.session.end('consumed', `stage ${from} has no transition for ${event}`, now);
-    } else {
-      this.session.enter(next, now);
-      this.endIfOverBudget(now);
-    }
+  /** Moves the flow (SessionModel.move computes the transition, once) and re-arms the stage's timers. */
+  private move(from: string, event: FlowEvent): void {
+    this.session.move(from, event, Date.now());
     this.clock.armStage();
-  }
-
-  /**
-   * The flow's bounds: device steps (retries included) against maxSteps, and every move,
-   * automatic ones too (ERROR loops, timers), against four times that.
-   */
-  private endIfOverBudget(now: number): void {
-    const { maxSteps } = this.session.input.definition;
-    if (!this.session.isLive) return;
-    if (this.state.stepCount >= maxSteps || this.state.entry > maxSteps * 4) {
-      this.state.outcome = 'error';
-      this.session.end('consumed', `the flow reached its limit of ${maxSteps} steps`, now);
-    }
   }
 
   /** Runs the preparation of the current stage, following ERROR paths, until the device is awaited. */
@@ -184,11 +165,11 @@ export class SessionRunner implements TimerHandlers {
       const outcome = await this.effects.prepareStage(stage, this.idempotencyKey(stage));
       if (!this.stillAt(stage.id, entry)) return;
       if (outcome.ok) {
-        state.prepared = outcome.output;
+        session.keepPrepared(outcome.output);
         return;
       }
       session.record(stage.id, {}, { error: outcome.error });
-      this.move(stage.id, session.flow.advance(stage.id, { type: 'ERROR', error: outcome.error }), 'ERROR');
+      this.move(stage.id, { type: 'ERROR', error: outcome.error });
     }
   }
 
@@ -237,7 +218,7 @@ export class SessionRunner implements TimerHandlers {
     const stage = session.stageInProgress();
     const entry = state.entry;
     this.exclusive.take();
-    state.nonce = null; // spent on acceptance: nothing else may use it
+    session.spendNonce();
     try {
       let event: FlowEvent = { type: 'SUBMIT', input: args.input };
       let output: Record<string, unknown> = {};
@@ -258,9 +239,9 @@ export class SessionRunner implements TimerHandlers {
         event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
       }
       session.record(stage.id, args.input, output);
-      state.stepCount += 1;
+      session.countStep();
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
-      this.move(stage.id, session.flow.advance(stage.id, event), event.type);
+      this.move(stage.id, event);
       if (session.isLive) session.expectNonce(nextNonceOf(args));
       this.publish();
       await this.settle();
@@ -277,8 +258,8 @@ export class SessionRunner implements TimerHandlers {
    */
   private stayForRetry(stage: StageInfo, args: StepArgs, error: StageError): StepAnswer {
     const { session, state } = this;
-    state.stepCount += 1;
-    this.endIfOverBudget(Date.now());
+    session.countStep();
+    session.endIfOverBudget(Date.now());
     if (session.isLive) session.expectNonce(nextNonceOf(args));
     const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
     answer.data = { ...answer.data, error };
@@ -301,7 +282,7 @@ export class SessionRunner implements TimerHandlers {
       if (proven !== true && !(await proven)) throw inboundRefusedFailure({ message: 'deliverEvent', reason: 'unproven' });
       session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
-      this.move(stage.id, session.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
+      this.move(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data });
       this.publish();
       await this.settle();
     } finally {
@@ -319,7 +300,7 @@ export class SessionRunner implements TimerHandlers {
     this.exclusive.take();
     try {
       this.session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
-      this.move(stageId, this.session.flow.advance(stageId, { type: timer.event }), timer.event);
+      this.move(stageId, { type: timer.event });
       this.publish();
       await this.settle();
     } finally {
@@ -358,7 +339,7 @@ export class SessionRunner implements TimerHandlers {
    * the handshake the current stage waits for.
    */
   attestrDelivered(delivery: AttestrDelivery): void {
-    if (this.session.isLive && this.state.prepared?.handshakeId === delivery?.handshakeId) this.state.delivered = delivery;
+    if (this.session.isLive && this.state.prepared?.handshakeId === delivery?.handshakeId) this.session.keepDelivered(delivery);
   }
 
   /**
@@ -383,12 +364,11 @@ export class SessionRunner implements TimerHandlers {
         if (!this.session.isLive || !stage || !needsPreparation(stage) || typeof handshakeId !== 'string') return outcome;
         if (this.state.delivered?.handshakeId === handshakeId) return outcome;
         const { entry } = this.state;
-        const fetches = this.state.attestrWakes?.entry === entry ? this.state.attestrWakes.fetches : 0;
-        if (fetches >= MAX_WAKE_FETCHES) return outcome === 'fetched' ? outcome : 'over_bound';
-        this.state.attestrWakes = { entry, fetches: fetches + 1 };
+        if (this.session.wakeFetches() >= MAX_WAKE_FETCHES) return outcome === 'fetched' ? outcome : 'over_bound';
+        this.session.countWakeFetch();
         outcome = 'fetched';
         const delivery = await this.effects.fetchAttestrResult(handshakeId, this.idempotencyKey(stage));
-        if (delivery && this.stillAt(stage.id, entry) && this.state.prepared?.handshakeId === handshakeId) this.state.delivered = delivery;
+        if (delivery && this.stillAt(stage.id, entry) && this.state.prepared?.handshakeId === handshakeId) this.session.keepDelivered(delivery);
       } while (this.wakeAgain);
       return outcome;
     } finally {
