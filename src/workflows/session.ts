@@ -54,6 +54,7 @@ import { reportPosition } from './session/search-attributes';
 import { SessionRunner } from './session/runner';
 import { SessionTimers } from './session/timers';
 import { SessionValidators } from './session/validators';
+import { holdsNonceHash, resultView, statusView } from './session/views';
 import { WebhookPump } from './session/webhook-pump';
 import { startShredder } from './shred';
 import { declareVersioningBehavior } from './versioning';
@@ -128,13 +129,13 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   });
   // Its workflow task is the point: the condition below sees a changed target build in it.
   setHandler(deploymentWakeSignal, () => undefined);
-  setHandler(statusQuery, () => session.statusView());
-  setHandler(resultQuery, () => session.resultView());
+  setHandler(statusQuery, () => statusView(session));
+  setHandler(resultQuery, () => resultView(session));
   setHandler(progressQuery, (args) => ({
-    status: session.statusView(),
-    nonceCurrent: inbound.refusal(args) === null && session.holdsNonceHash(args?.nonceHash ?? null),
+    status: statusView(session),
+    nonceCurrent: inbound.refusal(args) === null && holdsNonceHash(session, args?.nonceHash ?? null),
   }));
-  setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
+  setHandler(viewQuery, () => ({ status: statusView(session), result: resultView(session) }));
   // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
   const { update, validator } = inbound;
   setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => validators.checkLaunch(args)) });
@@ -165,7 +166,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
   // closed without a shredder.
   if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
-  return session.statusView();
+  return statusView(session);
 }
 
 /**

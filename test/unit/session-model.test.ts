@@ -7,6 +7,7 @@ import { MAX_REFUSED_PROOFS, REFUSALS, type SessionInput, type StepArgs } from '
 import { initialState, nextNonceOf, SessionModel } from '../../src/workflows/session/model';
 import { proofHash } from '../../src/workflows/session/proof';
 import { SessionValidators } from '../../src/workflows/session/validators';
+import { currentDetails, holdsNonceHash, resultView, statusView } from '../../src/workflows/session/views';
 import { DISTINCTIVE, sampleDraft } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
@@ -157,8 +158,8 @@ describe('SessionValidators.checkResume, and SessionModel.resume', () => {
     const before = structuredClone(model.state);
     model.resume({ nonceHash: N2, deviceClientId: DEVICE });
     expect(model.state).toEqual({ ...before, nonce: N2, nonceHashed: true });
-    expect(model.holdsNonceHash(N1)).toBe(false);
-    expect(model.holdsNonceHash(N2)).toBe(true);
+    expect(holdsNonceHash(model, N1)).toBe(false);
+    expect(holdsNonceHash(model, N2)).toBe(true);
   });
 
   it('refuses another device, a session launched without a device, and a bad nonce', () => {
@@ -373,13 +374,13 @@ describe('SessionValidators.checkArchive and checkExpire', () => {
   });
 });
 
-describe('SessionModel views', () => {
+describe('SessionModel and its views', () => {
   // Read from the flow file itself, not through the engine.
   const identitySchema = (kyc.states.identity.meta as StageMeta).schema;
 
   it('created: no result, the first step is prompted', () => {
     const model = new SessionModel(sessionInput());
-    expect(model.statusView()).toEqual({
+    expect(statusView(model)).toEqual({
       number: '3897-518104-8640',
       tag: 'REF-42',
       clientId: 'client-1',
@@ -396,7 +397,7 @@ describe('SessionModel views', () => {
       endReason: null,
       deviceClientId: null,
     });
-    expect(model.resultView()).toEqual({ status: 'created', outcome: null, result: null, archived: null });
+    expect(resultView(model)).toEqual({ status: 'created', outcome: null, result: null, archived: null });
     expect(model.prompt()).toEqual({
       step: 'identity',
       kind: 'input',
@@ -404,15 +405,15 @@ describe('SessionModel views', () => {
       description: 'As they appear on your identity document.',
       schema: identitySchema,
     });
-    expect(model.details()).toContain('created');
-    expect(model.details()).toContain('identity');
+    expect(currentDetails(model)).toContain('created');
+    expect(currentDetails(model)).toContain('identity');
   });
 
   it('in progress: consumed is true, the result is still hidden, prepared data reaches the prompt', () => {
     const model = afterIdentity();
     model.state.prepared = { handshakeId: 'hs_123' };
-    expect(model.statusView()).toMatchObject({ status: 'in_progress', consumed: true, stage: 'aadhaar', stepCount: 1, outcome: null });
-    expect(model.resultView()).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null });
+    expect(statusView(model)).toMatchObject({ status: 'in_progress', consumed: true, stage: 'aadhaar', stepCount: 1, outcome: null });
+    expect(resultView(model)).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null });
     expect(model.prompt()).toEqual({
       step: 'aadhaar',
       kind: 'provider',
@@ -422,16 +423,16 @@ describe('SessionModel views', () => {
       handshakeId: 'hs_123',
     });
     expect(model.stepAnswer('aadhaar-2')).toEqual({ step_id: 'aadhaar-2', nonce: N2, status: 'SESSION_IN_PROGRESS', data: model.prompt() });
-    expect(model.details()).toContain('in_progress');
-    expect(model.details()).toContain('aadhaar');
-    expect(model.details()).toContain('provider');
+    expect(currentDetails(model)).toContain('in_progress');
+    expect(currentDetails(model)).toContain('aadhaar');
+    expect(currentDetails(model)).toContain('provider');
   });
 
   it('consumed: the result and outcome are shown, no step is prompted', () => {
     const model = consumed();
     expect(model.state).toMatchObject({ status: 'consumed', outcome: 'success', nonce: null, prepared: null, endedAt: LAUNCHED_AT + 30 });
-    expect(model.statusView()).toMatchObject({ status: 'consumed', consumed: true, stage: null, stepCount: 2, outcome: 'success', archived: null });
-    expect(model.resultView()).toEqual({
+    expect(statusView(model)).toMatchObject({ status: 'consumed', consumed: true, stage: null, stepCount: 2, outcome: 'success', archived: null });
+    expect(resultView(model)).toEqual({
       status: 'consumed',
       outcome: 'success',
       result: {
@@ -441,19 +442,19 @@ describe('SessionModel views', () => {
       },
       archived: null,
     });
-    expect(Object.keys(model.resultView().result ?? {})).toEqual(['identity', 'aadhaar', 'bank']);
+    expect(Object.keys(resultView(model).result ?? {})).toEqual(['identity', 'aadhaar', 'bank']);
     expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
     expect(model.stepAnswer('bank-2')).toMatchObject({ nonce: null, status: 'SESSION_COMPLETED' });
-    expect(model.details()).toContain('consumed');
-    expect(model.details()).toContain('success');
+    expect(currentDetails(model)).toContain('consumed');
+    expect(currentDetails(model)).toContain('success');
   });
 
   it('expired: the partial result is shown, no step is prompted', () => {
     const model = afterIdentity();
     model.end('expired', 'the expiry passed before the flow finished', EXPIRES_AT);
     expect(model.isLive).toBe(false);
-    expect(model.statusView()).toMatchObject({ status: 'expired', stage: null, endReason: 'the expiry passed before the flow finished' });
-    expect(model.resultView()).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null });
+    expect(statusView(model)).toMatchObject({ status: 'expired', stage: null, endReason: 'the expiry passed before the flow finished' });
+    expect(resultView(model)).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null });
     expect(model.prompt()).toEqual({ step: null });
   });
 
@@ -463,8 +464,8 @@ describe('SessionModel views', () => {
     model.archive(archivedAt);
     expect(model.state.result).toEqual({});
     expect(model.state.lastStep).toBeNull();
-    expect(model.resultView()).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt });
-    expect(model.statusView()).toMatchObject({ status: 'archived', archived: archivedAt, stage: null, consumed: true });
+    expect(resultView(model)).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt });
+    expect(statusView(model)).toMatchObject({ status: 'archived', archived: archivedAt, stage: null, consumed: true });
     expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
     expect(model.stepAnswer('x')).toMatchObject({ status: 'SESSION_ARCHIVED' });
     expect(JSON.stringify(model.state)).not.toContain('Zebediah');
@@ -476,7 +477,7 @@ describe('SessionModel views', () => {
     archived.archive(LAUNCHED_AT + 100);
     models.push(archived);
     for (const model of models) {
-      const details = model.details();
+      const details = currentDetails(model);
       expect(details).not.toContain('Zebediah');
       expect(details).not.toContain(BANK.accountNumber);
       expect(details).not.toContain(BANK.ifsc);
@@ -519,7 +520,7 @@ describe('sessions with proofs (docs/security/device-binding.md)', () => {
   test('the launch proof launches; the pick-up names where the current nonce comes from', () => {
     const model = launchedWithProof();
     expect(model.state).toMatchObject({ status: 'in_progress', nonce: hash(NONCE), nonceSource: 'launch-1' });
-    expect(model.statusView().pickUp).toEqual({ nonceSource: 'launch-1', prompt: expect.objectContaining({ step: 'consent' }) });
+    expect(statusView(model).pickUp).toEqual({ nonceSource: 'launch-1', prompt: expect.objectContaining({ step: 'consent' }) });
   });
 
   test('a launch with a hash or a preimage of its own passes the validator, then the handler refuses it and counts it', () => {
@@ -560,12 +561,12 @@ describe('sessions with proofs (docs/security/device-binding.md)', () => {
     old.launch({ nonceHash: N1, deviceClientId: 'dc_x' }, LAUNCHED_AT);
     expect(() => validate(old).checkResume(args)).not.toThrow();
     expect(() => old.refuseResume()).not.toThrow();
-    expect(old.statusView().pickUp).toBeUndefined();
+    expect(statusView(old).pickUp).toBeUndefined();
   });
 
   test('while a step runs there is nothing to pick up', () => {
     const model = launchedWithProof();
     model.exclusive.take();
-    expect(model.statusView().pickUp?.nonceSource).toBeNull();
+    expect(statusView(model).pickUp?.nonceSource).toBeNull();
   });
 });

@@ -1,9 +1,9 @@
 /**
- * The session's state and its rules, as a plain class: what each transition changes, and the
- * views the api reads. It is the only writer of the session's state; what may be accepted is
- * asked of it read-only by the update validators (validators.ts). No Temporal calls besides the
- * ApplicationFailure it throws, so it is unit-tested directly; the workflow wires it to
- * updates, queries, timers and activities.
+ * The session's state and its rules, as a plain class: what each transition changes, and what
+ * an update answers. It is the only writer of the session's state; the update validators
+ * (validators.ts) and the views queries answer with (views.ts) only read it. No Temporal calls
+ * besides the ApplicationFailure it throws, so it is unit-tested directly; the workflow wires
+ * it to updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { CompiledFlow, stageInfo, type FlowEvent, type FlowPosition, type StageInfo } from '../../flows/core/engine';
@@ -16,11 +16,9 @@ import {
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
-  type ResultView,
   type SessionInput,
   type SessionState,
   type SessionStatus,
-  type StatusView,
   type StepAnswer,
   type StepArgs,
   type StepPrompt,
@@ -294,7 +292,7 @@ export class SessionModel {
     this.state.lastStep = null;
   }
 
-  // Views.
+  // What an update answers.
 
   prompt(): StepPrompt {
     const stage = this.isLive ? this.currentStage() : null;
@@ -311,56 +309,5 @@ export class SessionModel {
 
   stepAnswer(stepId: string): StepAnswer {
     return { step_id: stepId, nonce: this.state.nonce, status: DEVICE_STATUS[this.state.status], data: this.prompt() };
-  }
-
-  /**
-   * True only for the hash of the nonce the next step must carry; nothing is current once the
-   * session ended. A session from before nonces were hashed holds a plain nonce, which is never
-   * compared here (no plain nonce is passed in): its device waits with its device credential.
-   */
-  holdsNonceHash(nonceHash: string | null): boolean {
-    return nonceHash !== null && this.state.nonceHashed === true && this.state.nonce !== null && nonceHash === this.state.nonce;
-  }
-
-  statusView(): StatusView {
-    const { input, state } = this;
-    return {
-      number: input.number,
-      tag: input.tag,
-      clientId: input.clientId,
-      flowId: input.definition.flowId,
-      snapshotId: input.definition.snapshotId,
-      status: state.status,
-      consumed: state.launchedAt !== null,
-      createdAt: input.createdAt,
-      expiry: input.expiresAt,
-      archived: state.archivedAt,
-      stage: this.isLive ? state.stage : null,
-      stepCount: state.stepCount,
-      outcome: state.outcome,
-      endReason: state.endReason,
-      deviceClientId: state.deviceClientId ?? null,
-      ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
-      ...(this.provesUpdates && this.isLive ? { pickUp: this.pickUp() } : {}),
-    };
-  }
-
-  /** While a step runs (its nonce spent, or the next stage still being prepared) there is nothing to pick up. */
-  private pickUp(): { nonceSource: string | null; prompt: StepPrompt } {
-    const ready = this.state.nonce !== null && !this.busy;
-    return { nonceSource: ready ? (this.state.nonceSource ?? null) : null, prompt: this.prompt() };
-  }
-
-  resultView(): ResultView {
-    const { status, outcome, result, archivedAt } = this.state;
-    const final = status === 'consumed' || status === 'expired';
-    return { status, outcome, result: final ? result : null, archived: archivedAt };
-  }
-
-  /** One line for the Temporal UI's current details: where the session is, nothing personal. */
-  details(): string {
-    const stage = this.currentStage();
-    const where = this.isLive && stage ? `stage ${stage.id} (${stage.kind})` : `outcome ${this.state.outcome ?? 'none'}`;
-    return `${this.state.status} · ${where} · ${this.state.stepCount} step(s)`;
   }
 }

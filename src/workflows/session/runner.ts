@@ -25,6 +25,7 @@ import {
 import type { StageContext, StageOutcome } from '../providers';
 import { nextNonceOf, type SessionModel } from './model';
 import type { SessionClock, TimerHandlers } from './timers';
+import { currentDetails, statusView } from './views';
 
 /**
  * Failures the device can retry: the stage stays where it is and the session stays in
@@ -124,7 +125,7 @@ export class SessionRunner implements TimerHandlers {
    */
   publish(): void {
     const { state } = this;
-    this.effects.showDetails(this.session.details());
+    this.effects.showDetails(currentDetails(this.session));
     const statusChanged = state.status !== this.reportedStatus;
     const stageKey = this.stageKey();
     if (statusChanged || (this.effects.reportsStage && stageKey !== this.reportedStage)) {
@@ -289,7 +290,7 @@ export class SessionRunner implements TimerHandlers {
       this.exclusive.release();
       this.publish();
     }
-    return session.statusView();
+    return statusView(session);
   }
 
   /** A delay of the stage passed: the stage records the timeout and the flow takes its `after` transition. */
@@ -319,13 +320,13 @@ export class SessionRunner implements TimerHandlers {
     this.session.end('expired', args.reason, Date.now());
     this.clock.armStage();
     this.publish();
-    return this.session.statusView();
+    return statusView(this.session);
   }
 
   archive(): StatusView {
     this.session.archive(Date.now());
     this.publish();
-    return this.session.statusView();
+    return statusView(this.session);
   }
 
   /** The client's retention passed since the session ended: it archives itself, as an explicit archive does. */
