@@ -8,7 +8,8 @@ import type { AttestrDelivery, SessionInput, SessionStatus, StageError, StepArgs
 import type { StageContext, StageOutcome } from '../../src/workflows/providers';
 import { Exclusive, type Wait } from '../../src/workflows/session/exclusive';
 import { SessionModel } from '../../src/workflows/session/model';
-import { MAX_WAKE_FETCHES, SessionRunner } from '../../src/workflows/session/runner';
+import { MAX_WAKE_FETCHES } from '../../src/workflows/session/attestr-wakeups';
+import { SessionRunner } from '../../src/workflows/session/runner';
 import type { TimerHandlers } from '../../src/workflows/session/timers';
 import { SessionValidators } from '../../src/workflows/session/validators';
 import { sampleDraft } from './fixtures';

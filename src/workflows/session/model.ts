@@ -36,6 +36,11 @@ export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean; s
   return { nonce: args.nextNonceHash, hashed: true, ...(args.nextNonceSource !== undefined ? { source: args.nextNonceSource } : {}) };
 }
 
+/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
+export function needsPreparation(stage: StageInfo): boolean {
+  return stage.kind === 'provider' && stage.provider === 'attestr';
+}
+
 export const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
 export const WRONG_NONCE = 'the nonce is not the one this session expects';
 export const NO_RESUME = 'this session is picked up through the api, not resumed';
@@ -125,6 +130,16 @@ export class SessionModel {
 
   currentStage(): StageInfo | null {
     return stageInfo(this.machine, this.state.stage);
+  }
+
+  /** Whether the session is still live at that entry into that stage: work that took a while checks it. */
+  isAt(stageId: string, entry: number): boolean {
+    return this.isLive && this.state.stage === stageId && this.state.entry === entry;
+  }
+
+  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
+  idempotencyKey(stage: StageInfo): string {
+    return `${this.ref}.${stage.id}.${this.state.entry}`;
   }
 
   /** The stage an accepted step or event works on: its validator made sure there is one. */

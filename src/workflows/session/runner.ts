@@ -23,7 +23,8 @@ import {
   type WebhookEventType,
 } from '../messages';
 import type { StageContext, StageOutcome } from '../providers';
-import { nextNonceOf, type SessionModel } from './model';
+import { AttestrWakeups, type FetchAttestrResult, type WakeOutcome } from './attestr-wakeups';
+import { needsPreparation, nextNonceOf, type SessionModel } from './model';
 import type { SessionClock, TimerHandlers } from './timers';
 import { currentDetails, statusView } from './views';
 
@@ -33,21 +34,6 @@ import { currentDetails, statusView } from './views';
  * taking the flow's ERROR path.
  */
 export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
-
-/**
- * Attestr fetches wake-ups may make for one entry into a stage. Past it, wake-ups are ignored and
- * the device's own step polls: a storm of signals (or webhook posts) costs the tenant's Attestr
- * quota and credits this many calls at most.
- */
-export const MAX_WAKE_FETCHES = 3;
-
-/** What one wake-up led to, for the worker's metric. */
-export type WakeOutcome = 'fetched' | 'coalesced' | 'not_waiting' | 'over_bound';
-
-/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
-export function needsPreparation(stage: StageInfo): boolean {
-  return stage.kind === 'provider' && stage.provider === 'attestr';
-}
 
 export interface RunnerEffects {
   /** The Temporal UI's current details. */
@@ -62,8 +48,7 @@ export interface RunnerEffects {
   reportsStage: boolean;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
-  /** Attestr's verified result for the handshake created with `tag`, or null (see providers.ts). */
-  fetchAttestrResult(handshakeId: string, tag: string): Promise<AttestrDelivery | null>;
+  fetchAttestrResult: FetchAttestrResult;
   /** Whether a backend event carries the api's proof for this session (checked by the worker). */
   proveEvent(event: BackendEventArgs): true | Promise<boolean>;
   timers(on: TimerHandlers): SessionClock;
@@ -82,9 +67,7 @@ export class SessionRunner implements TimerHandlers {
   /** The stage and entry time last reported (the api sets the first stage's at the start). */
   private reportedStage: string;
   private readonly clock: SessionClock;
-  /** A wake-up's fetch is running; `wakeAgain`: more wake-ups came meanwhile (they share one more fetch). */
-  private wakeFetching = false;
-  private wakeAgain = false;
+  private readonly wakeups: AttestrWakeups;
 
   /** `continued`: this run was started by continue-as-new, so its status was reported already. */
   constructor(
@@ -96,6 +79,7 @@ export class SessionRunner implements TimerHandlers {
     this.reportedStatus = continued ? session.state.status : 'created';
     this.reportedStage = this.stageKey();
     this.clock = effects.timers(this);
+    this.wakeups = new AttestrWakeups(session, (handshakeId, tag) => effects.fetchAttestrResult(handshakeId, tag));
   }
 
   /** Read-only here: the SessionModel makes every change. */
@@ -141,15 +125,6 @@ export class SessionRunner implements TimerHandlers {
     if (!this.session.isLive) this.clock.cancelExpiry();
   }
 
-  private stillAt(stageId: string, entry: number): boolean {
-    return this.session.isLive && this.state.stage === stageId && this.state.entry === entry;
-  }
-
-  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
-  private idempotencyKey(stage: StageInfo): string {
-    return `${this.session.ref}.${stage.id}.${this.state.entry}`;
-  }
-
   /** Moves the flow (SessionModel.move computes the transition, once) and re-arms the stage's timers. */
   private move(from: string, event: FlowEvent): void {
     this.session.move(from, event, Date.now());
@@ -163,8 +138,8 @@ export class SessionRunner implements TimerHandlers {
       const stage = session.currentStage();
       if (!session.isLive || !stage || !needsPreparation(stage) || state.prepared !== null) return;
       const entry = state.entry;
-      const outcome = await this.effects.prepareStage(stage, this.idempotencyKey(stage));
-      if (!this.stillAt(stage.id, entry)) return;
+      const outcome = await this.effects.prepareStage(stage, session.idempotencyKey(stage));
+      if (!session.isAt(stage.id, entry)) return;
       if (outcome.ok) {
         session.keepPrepared(outcome.output);
         return;
@@ -227,14 +202,14 @@ export class SessionRunner implements TimerHandlers {
         const outcome = await this.effects.runStage(stage, {
           input: args.input,
           prepared: state.prepared,
-          idempotencyKey: this.idempotencyKey(stage),
+          idempotencyKey: session.idempotencyKey(stage),
           // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
           session: { id: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
           ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });
         // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
-        if (!this.stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        if (!session.isAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
         if (!outcome.ok && DEVICE_RETRYABLE.has(outcome.error.type)) return this.stayForRetry(stage, args, outcome.error);
         output = outcome.ok ? outcome.output : { error: outcome.error };
         event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
@@ -296,8 +271,8 @@ export class SessionRunner implements TimerHandlers {
   /** A delay of the stage passed: the stage records the timeout and the flow takes its `after` transition. */
   async stageTimer(stageId: string, entry: number, timer: FlowTimer): Promise<void> {
     // A step in flight finishes first; if it moved the flow, this timer has nothing to do.
-    await this.exclusive.free(() => !this.stillAt(stageId, entry));
-    if (!this.stillAt(stageId, entry)) return;
+    await this.exclusive.free(() => !this.session.isAt(stageId, entry));
+    if (!this.session.isAt(stageId, entry)) return;
     this.exclusive.take();
     try {
       this.session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
@@ -335,45 +310,13 @@ export class SessionRunner implements TimerHandlers {
     if (status === 'consumed' || status === 'expired') this.archive();
   }
 
-  /**
-   * Histories recorded before wake-ups only: the signal carried the result, which was kept for
-   * the handshake the current stage waits for.
-   */
+  /** Histories recorded before wake-ups only: the signal carried Attestr's result (AttestrWakeups.delivered). */
   attestrDelivered(delivery: AttestrDelivery): void {
-    if (this.session.isLive && this.state.prepared?.handshakeId === delivery?.handshakeId) this.session.keepDelivered(delivery);
+    this.wakeups.delivered(delivery);
   }
 
-  /**
-   * Attestr may have a result for the handshake the current stage waits on (its webhook, or
-   * anyone who can signal, says so). The result is fetched from Attestr and its signature checked
-   * in an activity; one that does not verify is refused there, and the stage stays as it was.
-   * One fetch runs at a time, wake-ups meanwhile share one more, and a stage entry makes
-   * MAX_WAKE_FETCHES at most.
-   */
-  async attestrWake(): Promise<WakeOutcome> {
-    if (this.wakeFetching) {
-      this.wakeAgain = true;
-      return 'coalesced';
-    }
-    this.wakeFetching = true;
-    try {
-      let outcome: WakeOutcome = 'not_waiting';
-      do {
-        this.wakeAgain = false;
-        const stage = this.session.currentStage();
-        const handshakeId = this.state.prepared?.handshakeId;
-        if (!this.session.isLive || !stage || !needsPreparation(stage) || typeof handshakeId !== 'string') return outcome;
-        if (this.state.delivered?.handshakeId === handshakeId) return outcome;
-        const { entry } = this.state;
-        if (this.session.wakeFetches() >= MAX_WAKE_FETCHES) return outcome === 'fetched' ? outcome : 'over_bound';
-        this.session.countWakeFetch();
-        outcome = 'fetched';
-        const delivery = await this.effects.fetchAttestrResult(handshakeId, this.idempotencyKey(stage));
-        if (delivery && this.stillAt(stage.id, entry) && this.state.prepared?.handshakeId === handshakeId) this.session.keepDelivered(delivery);
-      } while (this.wakeAgain);
-      return outcome;
-    } finally {
-      this.wakeFetching = false;
-    }
+  /** Attestr may have a result for the stage's handshake: fetched at most MAX_WAKE_FETCHES times (AttestrWakeups). */
+  attestrWake(): Promise<WakeOutcome> {
+    return this.wakeups.wake();
   }
 }
