@@ -2,9 +2,10 @@
  * One Temporal workflow per session. This file only wires messages to the session: updates
  * (validated synchronously by SessionValidators, so refusals leave no trace, failed proofs aside:
  * those are refused by the handler, so history records them), the signal and
- * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
- * with its timers (session/timers.ts), webhook pump (session/webhook-pump.ts) and what it reports
- * to visibility (session/search-attributes.ts) beside it.
+ * queries (session/views.ts), and continue-as-new. What each message does is the SessionRunner's
+ * (session/runner.ts), with its effects (session/effects.ts), timers (session/timers.ts), webhook
+ * pump (session/webhook-pump.ts) and what it reports to visibility (session/search-attributes.ts)
+ * beside it; SessionModel (session/model.ts) makes every change to the session's state.
  * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
  * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
  * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
@@ -19,7 +20,6 @@ import {
   makeContinueAsNewFunc,
   metricMeter,
   patched,
-  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -46,13 +46,11 @@ import {
   type StepArgs,
   type StatusView,
 } from './messages';
-import { fetchAttestrResult, prepareStage, runStage } from './providers';
 import { notDecryptedBecause } from '../util/json';
+import { workflowEffects } from './session/effects';
 import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
-import { reportPosition } from './session/search-attributes';
 import { SessionRunner } from './session/runner';
-import { SessionTimers } from './session/timers';
 import { SessionValidators } from './session/validators';
 import { holdsNonceHash, resultView, statusView } from './session/views';
 import { WebhookPump } from './session/webhook-pump';
@@ -84,31 +82,9 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
   const pump = new WebhookPump(session, input.webhook && patched('webhooks-out-1'));
-  // Sessions from before SessionStage and SessionOutcome upserted on status changes only.
-  const reportsStage = patched('session-stage-search-attributes');
-  // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
-  const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
+  // Counted by the worker's SDK meter, which skips replays.
   const wakeups = metricMeter.createCounter('sessionflow_attestr_wakeups', undefined, 'attestrResult wake-ups, by what they led to (a fetch, one shared with a fetch running, nothing waiting, the bound spent)');
-  const refusedProofs = metricMeter.createCounter('sessionflow_refused_proofs', undefined, 'Device updates refused for a failed proof (forged, or a spent nonce), by update');
-  const runner = new SessionRunner(
-    session,
-    pump,
-    {
-      showDetails: setCurrentDetails,
-      reportPosition: (position) => {
-        if (position.status === 'consumed' && position.outcome !== null) finished.add(1, { outcome: position.outcome });
-        reportPosition(session, position, reportsStage);
-      },
-      reportsStage,
-      prepareStage,
-      runStage,
-      fetchAttestrResult,
-      proveEvent: (event) => inbound.eventProven(event),
-      timers: (on) => new SessionTimers(session, on),
-      proofRefused: (update) => refusedProofs.add(1, { update }),
-    },
-    continued,
-  );
+  const runner = new SessionRunner(session, pump, workflowEffects(session, inbound), continued);
 
   let updatesThisRun = 0;
   /** Counts an update towards this run's budget, then runs it. */
