@@ -1,8 +1,9 @@
 /**
  * Step handling: what launch, a device step, a backend event, a stage timer and the expiry do
- * to a session, in order. The rules (what may happen, what each transition changes) are the
- * SessionModel's; the Temporal calls (search attributes, activities, timers) come in through
- * RunnerEffects, so this class runs in unit tests as it runs in the workflow.
+ * to a session, in order. What each transition changes is the SessionModel's, which makes every
+ * change (what may be accepted at all is the validators', validators.ts); the Temporal calls
+ * (search attributes, activities, timers) come in through RunnerEffects (effects.ts), so this
+ * class runs in unit tests as it runs in the workflow.
  */
 import type { FlowEvent, FlowTimer, StageInfo } from '../../flows/core/engine';
 import {
