@@ -26,7 +26,7 @@ import {
   type SessionInput,
   webhookOutboxWorkflowId,
 } from '../src/workflows/messages';
-import { MAX_WAKE_FETCHES } from '../src/workflows/session/runner';
+import { MAX_WAKE_FETCHES } from '../src/workflows/session/attestr-wakeups';
 import { startApi, type Api } from './helpers/api';
 import { completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
 import { eventually, SANDBOX_CREDENTIALS, startStack, type Stack } from './helpers/stack';

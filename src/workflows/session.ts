@@ -1,10 +1,11 @@
 /**
  * One Temporal workflow per session. This file only wires messages to the session: updates
- * (validated synchronously by the SessionModel, so refusals leave no trace, failed proofs aside:
+ * (validated synchronously by SessionValidators, so refusals leave no trace, failed proofs aside:
  * those are refused by the handler, so history records them), the signal and
- * queries, and continue-as-new. What each message does is the SessionRunner's (session/runner.ts),
- * with its timers (session/timers.ts), webhook pump (session/webhook-pump.ts) and what it reports
- * to visibility (session/search-attributes.ts) beside it.
+ * queries (session/views.ts), and continue-as-new. What each message does is the SessionRunner's
+ * (session/runner.ts), with its effects (session/effects.ts), timers (session/timers.ts), webhook
+ * pump (session/webhook-pump.ts) and what it reports to visibility (session/search-attributes.ts)
+ * beside it; SessionModel (session/model.ts) makes every change to the session's state.
  * Deterministic code only: time is workflow time, nonce hashes arrive in update arguments.
  * The workflow never holds a live credential (DESIGN.md §5.4): not the handshake id (it knows
  * the session by its ref, a hash of the id, and carries the id only sealed for its webhooks),
@@ -19,7 +20,6 @@ import {
   makeContinueAsNewFunc,
   metricMeter,
   patched,
-  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -46,13 +46,13 @@ import {
   type StepArgs,
   type StatusView,
 } from './messages';
-import { fetchAttestrResult, prepareStage, runStage } from './providers';
 import { notDecryptedBecause } from '../util/json';
+import { workflowEffects } from './session/effects';
 import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
-import { reportPosition } from './session/search-attributes';
 import { SessionRunner } from './session/runner';
-import { SessionTimers } from './session/timers';
+import { SessionValidators } from './session/validators';
+import { holdsNonceHash, resultView, statusView } from './session/views';
 import { WebhookPump } from './session/webhook-pump';
 import { startShredder } from './shred';
 import { declareVersioningBehavior } from './versioning';
@@ -77,38 +77,17 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   if (notDecryptedBecause(input) === 'undecryptable') throw ApplicationFailure.nonRetryable('the session input could not be decrypted', INBOUND_REFUSED);
   const inbound = new InboundGuard(input);
   const session = new SessionModel(input);
+  const validators = new SessionValidators(session);
   const { state } = session;
   const continued = Boolean(workflowInfo().continuedFromExecutionRunId);
   // A state comes only from this workflow's own continue-as-new: one in a run started any other
   // way (straight through Temporal) would skip the flow, so that run fails before it begins.
   if (input.state && !continued) throw ApplicationFailure.nonRetryable('a session state in a run that did not continue from one', INBOUND_REFUSED);
   // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
-  const pump = new WebhookPump(input, state, input.webhook && patched('webhooks-out-1'));
-  // Sessions from before SessionStage and SessionOutcome upserted on status changes only.
-  const reportsStage = patched('session-stage-search-attributes');
-  // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
-  const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
+  const pump = new WebhookPump(session, input.webhook && patched('webhooks-out-1'));
+  // Counted by the worker's SDK meter, which skips replays.
   const wakeups = metricMeter.createCounter('sessionflow_attestr_wakeups', undefined, 'attestrResult wake-ups, by what they led to (a fetch, one shared with a fetch running, nothing waiting, the bound spent)');
-  const refusedProofs = metricMeter.createCounter('sessionflow_refused_proofs', undefined, 'Device updates refused for a failed proof (forged, or a spent nonce), by update');
-  const runner = new SessionRunner(
-    session,
-    pump,
-    {
-      showDetails: setCurrentDetails,
-      reportPosition: (position) => {
-        if (position.status === 'consumed' && position.outcome !== null) finished.add(1, { outcome: position.outcome });
-        reportPosition(session, position, reportsStage);
-      },
-      reportsStage,
-      prepareStage,
-      runStage,
-      fetchAttestrResult,
-      proveEvent: (event) => inbound.eventProven(event),
-      timers: (on) => new SessionTimers(session, on),
-      proofRefused: (update) => refusedProofs.add(1, { update }),
-    },
-    continued,
-  );
+  const runner = new SessionRunner(session, pump, workflowEffects(session, inbound), continued);
 
   let updatesThisRun = 0;
   /** Counts an update towards this run's budget, then runs it. */
@@ -129,22 +108,22 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   });
   // Its workflow task is the point: the condition below sees a changed target build in it.
   setHandler(deploymentWakeSignal, () => undefined);
-  setHandler(statusQuery, () => session.statusView());
-  setHandler(resultQuery, () => session.resultView());
+  setHandler(statusQuery, () => statusView(session));
+  setHandler(resultQuery, () => resultView(session));
   setHandler(progressQuery, (args) => ({
-    status: session.statusView(),
-    nonceCurrent: inbound.refusal(args) === null && session.holdsNonceHash(args?.nonceHash ?? null),
+    status: statusView(session),
+    nonceCurrent: inbound.refusal(args) === null && holdsNonceHash(session, args?.nonceHash ?? null),
   }));
-  setHandler(viewQuery, () => ({ status: session.statusView(), result: session.resultView() }));
+  setHandler(viewQuery, () => ({ status: statusView(session), result: resultView(session) }));
   // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
   const { update, validator } = inbound;
-  setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => session.checkLaunch(args)) });
-  setHandler(resumeUpdate, counted(update(resumeUpdate.name, (args: ResumeArgs) => runner.resume(args))), { validator: validator((args: ResumeArgs) => session.checkResume(args)) });
-  setHandler(submitStepUpdate, counted(update(submitStepUpdate.name, (args: StepArgs) => runner.submitStep(args))), { validator: validator((args: StepArgs) => session.checkStep(args)) });
-  setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => session.checkArchive() });
-  setHandler(expireUpdate, counted(update(expireUpdate.name, (args: ExpireArgs) => runner.expire(args))), { validator: validator((args: ExpireArgs) => session.checkExpire(args)) });
+  setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => validators.checkLaunch(args)) });
+  setHandler(resumeUpdate, counted(update(resumeUpdate.name, (args: ResumeArgs) => runner.resume(args))), { validator: validator((args: ResumeArgs) => validators.checkResume(args)) });
+  setHandler(submitStepUpdate, counted(update(submitStepUpdate.name, (args: StepArgs) => runner.submitStep(args))), { validator: validator((args: StepArgs) => validators.checkStep(args)) });
+  setHandler(archiveUpdate, counted(() => runner.archive()), { validator: () => validators.checkArchive() });
+  setHandler(expireUpdate, counted(update(expireUpdate.name, (args: ExpireArgs) => runner.expire(args))), { validator: validator((args: ExpireArgs) => validators.checkExpire(args)) });
   setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
-    validator: validator((event: BackendEventArgs) => session.checkEvent(event)),
+    validator: validator((event: BackendEventArgs) => validators.checkEvent(event)),
   });
 
   void pump.run();
@@ -166,7 +145,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
   // closed without a shredder.
   if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
-  return session.statusView();
+  return statusView(session);
 }
 
 /**

@@ -132,6 +132,8 @@ describe('CompiledFlow, one built machine for many transitions', () => {
     for (const [state, event, expected] of walk) {
       expect(flow.advance(state, event)?.state ?? null).toBe(expected);
       expect(advanceFlow(kyc, state, event)?.state ?? null).toBe(expected);
+      // What a validator asks: the same answer, without computing the next state.
+      expect(flow.takes(state, event)).toBe(expected !== null);
     }
     const consentFlow = new CompiledFlow(consent);
     expect(consentFlow.advance('consent', { type: 'SUBMIT', input: { accepted: false } })?.outcome).toBe('skipped');
@@ -149,6 +151,14 @@ describe('advanceFlow on an inline machine', () => {
     expect(advanceFlow(inline, 'ask', { type: 'SUBMIT', input: { choice: 'b' } })).toBeNull();
     expect(advanceFlow(inline, 'ask', { type: 'SUBMIT', input: { later: null } })).toBeNull();
     expect(advanceFlow(inline, 'ask', { type: 'SUBMIT' })).toBeNull();
+  });
+
+  it('takes an event exactly when it has a transition whose guard passes', () => {
+    const flow = new CompiledFlow(inline);
+    for (const input of [{ choice: 'a', later: 1 }, { choice: 'b', later: 1 }, { choice: 'b' }, { later: null }, undefined]) {
+      expect(flow.takes('ask', { type: 'SUBMIT', input })).toBe(flow.advance('ask', { type: 'SUBMIT', input }) !== null);
+    }
+    expect(flow.takes('ask', { type: 'SUBMIT', input: { choice: 'b' } })).toBe(false);
   });
 
   it('moves on when a delay\'s XState event arrives', () => {

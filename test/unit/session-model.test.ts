@@ -6,6 +6,8 @@ import { nonceHash } from '../../src/session-secret';
 import { MAX_REFUSED_PROOFS, REFUSALS, type SessionInput, type StepArgs } from '../../src/workflows/messages';
 import { initialState, nextNonceOf, SessionModel } from '../../src/workflows/session/model';
 import { proofHash } from '../../src/workflows/session/proof';
+import { SessionValidators } from '../../src/workflows/session/validators';
+import { currentDetails, holdsNonceHash, resultView, statusView } from '../../src/workflows/session/views';
 import { DISTINCTIVE, sampleDraft } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
@@ -84,6 +86,9 @@ function refusal(model: SessionModel, type: string, act: () => unknown): Applica
   return failure;
 }
 
+/** The update validators over `model`, as the workflow wires them. */
+const validate = (model: SessionModel) => new SessionValidators(model);
+
 const step = (overrides: Partial<StepArgs> = {}): StepArgs => ({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2, ...overrides });
 
 describe('initialState', () => {
@@ -114,32 +119,32 @@ describe('initialState', () => {
   });
 });
 
-describe('SessionModel.checkLaunch', () => {
+describe('SessionValidators.checkLaunch', () => {
   it('accepts a created session with a 16-character nonce and changes nothing', () => {
     const model = new SessionModel(sessionInput());
     const before = structuredClone(model.state);
-    expect(() => model.checkLaunch({ nonceHash: 'x'.repeat(16) })).not.toThrow();
+    expect(() => validate(model).checkLaunch({ nonceHash: 'x'.repeat(16) })).not.toThrow();
     expect(model.state).toEqual(before);
   });
 
   it('refuses a session that is not created', () => {
     const live = launched();
-    const failure = refusal(live, REFUSALS.WRONG_STATUS, () => live.checkLaunch({ nonceHash: N2 }));
+    const failure = refusal(live, REFUSALS.WRONG_STATUS, () => validate(live).checkLaunch({ nonceHash: N2 }));
     expect(failure.details).toEqual([{ status: 'in_progress' }]);
     const model = consumed();
-    expect(refusal(model, REFUSALS.WRONG_STATUS, () => model.checkLaunch({ nonceHash: N2 })).details).toEqual([{ status: 'consumed' }]);
+    expect(refusal(model, REFUSALS.WRONG_STATUS, () => validate(model).checkLaunch({ nonceHash: N2 })).details).toEqual([{ status: 'consumed' }]);
   });
 
   it('refuses a missing or short nonce', () => {
     const model = new SessionModel(sessionInput());
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonceHash: 'x'.repeat(15) }));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({} as never));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch(undefined as never));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkLaunch({ nonceHash: 1234567890123456 } as never));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkLaunch({ nonceHash: 'x'.repeat(15) }));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkLaunch({} as never));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkLaunch(undefined as never));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkLaunch({ nonceHash: 1234567890123456 } as never));
   });
 });
 
-describe('SessionModel.checkResume and resume', () => {
+describe('SessionValidators.checkResume, and SessionModel.resume', () => {
   const DEVICE = 'dc_device-one';
   function bound(): SessionModel {
     const model = new SessionModel(sessionInput());
@@ -149,80 +154,80 @@ describe('SessionModel.checkResume and resume', () => {
 
   it('gives the device that launched the session a fresh nonce for the stage it is at, and nothing else', () => {
     const model = bound();
-    expect(() => model.checkResume({ nonceHash: N2, deviceClientId: DEVICE })).not.toThrow();
+    expect(() => validate(model).checkResume({ nonceHash: N2, deviceClientId: DEVICE })).not.toThrow();
     const before = structuredClone(model.state);
     model.resume({ nonceHash: N2, deviceClientId: DEVICE });
     expect(model.state).toEqual({ ...before, nonce: N2, nonceHashed: true });
-    expect(model.holdsNonceHash(N1)).toBe(false);
-    expect(model.holdsNonceHash(N2)).toBe(true);
+    expect(holdsNonceHash(model, N1)).toBe(false);
+    expect(holdsNonceHash(model, N2)).toBe(true);
   });
 
   it('refuses another device, a session launched without a device, and a bad nonce', () => {
     const model = bound();
-    refusal(model, REFUSALS.WRONG_CLIENT, () => model.checkResume({ nonceHash: N2, deviceClientId: 'dc_someone-else' }));
+    refusal(model, REFUSALS.WRONG_CLIENT, () => validate(model).checkResume({ nonceHash: N2, deviceClientId: 'dc_someone-else' }));
     const unbound = launched();
-    refusal(unbound, REFUSALS.WRONG_CLIENT, () => unbound.checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkResume({ nonceHash: 'short', deviceClientId: DEVICE }));
+    refusal(unbound, REFUSALS.WRONG_CLIENT, () => validate(unbound).checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkResume({ nonceHash: 'short', deviceClientId: DEVICE }));
   });
 
   it('refuses while a step runs, and once the session ended', () => {
     const model = bound();
     model.exclusive.take();
-    refusal(model, REFUSALS.BUSY, () => model.checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
+    refusal(model, REFUSALS.BUSY, () => validate(model).checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
     model.exclusive.release();
     model.end('expired', 'test', LAUNCHED_AT + 5);
-    refusal(model, REFUSALS.WRONG_STATUS, () => model.checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
+    refusal(model, REFUSALS.WRONG_STATUS, () => validate(model).checkResume({ nonceHash: N2, deviceClientId: DEVICE }));
   });
 });
 
-describe('SessionModel.checkStep', () => {
+describe('SessionValidators.checkStep', () => {
   it('accepts the expected step and changes nothing', () => {
     const model = launched();
     const before = structuredClone(model.state);
-    expect(() => model.checkStep(step())).not.toThrow();
+    expect(() => validate(model).checkStep(step())).not.toThrow();
     expect(model.isRetryOfLastStep(step())).toBe(false);
     expect(model.state).toEqual(before);
   });
 
   it('accepts a provider stage step with its own schema', () => {
     const model = afterIdentity();
-    expect(() => model.checkStep({ nonceHash: N2, step: 'aadhaar', input: {}, nextNonceHash: N3 })).not.toThrow();
+    expect(() => validate(model).checkStep({ nonceHash: N2, step: 'aadhaar', input: {}, nextNonceHash: N3 })).not.toThrow();
     expect(model.isRetryOfLastStep({ nonceHash: N2, step: 'aadhaar', input: {}, nextNonceHash: N3 })).toBe(false);
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonceHash: N2, step: 'aadhaar', input: { x: 1 }, nextNonceHash: N3 }));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep({ nonceHash: N2, step: 'aadhaar', input: { x: 1 }, nextNonceHash: N3 }));
   });
 
   it('refuses a session that is not in progress', () => {
     const created = new SessionModel(sessionInput());
-    expect(refusal(created, REFUSALS.WRONG_STATUS, () => created.checkStep(step())).details).toEqual([{ status: 'created' }]);
+    expect(refusal(created, REFUSALS.WRONG_STATUS, () => validate(created).checkStep(step())).details).toEqual([{ status: 'created' }]);
     const done = consumed();
-    refusal(done, REFUSALS.WRONG_STATUS, () => done.checkStep({ nonceHash: N2, step: 'bank', input: BANK, nextNonceHash: N3 }));
+    refusal(done, REFUSALS.WRONG_STATUS, () => validate(done).checkStep({ nonceHash: N2, step: 'bank', input: BANK, nextNonceHash: N3 }));
   });
 
   it('refuses while the previous step is running', () => {
     const model = launched();
     model.exclusive.take();
-    refusal(model, REFUSALS.BUSY, () => model.checkStep(step()));
+    refusal(model, REFUSALS.BUSY, () => validate(model).checkStep(step()));
   });
 
   it('refuses a wrong or missing nonce', () => {
     const model = launched();
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: N2, nextNonceHash: N3 })));
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: undefined as never })));
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(undefined as never));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(step({ nonceHash: N2, nextNonceHash: N3 })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(step({ nonceHash: undefined as never })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(undefined as never));
   });
 
   it('compares hashes only: the nonce itself, even one equal to the expected hash, is refused', () => {
     const model = launched();
     expect(model.state).toMatchObject({ nonce: N1, nonceHashed: true });
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: undefined as never, nonce: N1 })));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(step({ nonceHash: undefined as never, nonce: N1 })));
   });
 
   it('a session from before, still holding a nonce itself, takes that nonce and then keeps a hash', () => {
     const model = new SessionModel(sessionInput());
     model.launch({ nonce: N1 } as never, LAUNCHED_AT); // as recorded histories launched
     expect(model.state).toMatchObject({ nonce: N1, nonceHashed: false });
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step({ nonceHash: N1 })));
-    expect(() => model.checkStep(step({ nonceHash: 'hash-of-the-nonce-1', nonce: N1 }))).not.toThrow();
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(step({ nonceHash: N1 })));
+    expect(() => validate(model).checkStep(step({ nonceHash: 'hash-of-the-nonce-1', nonce: N1 }))).not.toThrow();
     model.expectNonce(nextNonceOf(step()));
     expect(model.state).toMatchObject({ nonce: N2, nonceHashed: true });
   });
@@ -230,18 +235,18 @@ describe('SessionModel.checkStep', () => {
   it('refuses any nonce when none is expected', () => {
     const model = launched();
     model.state.nonce = null;
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(step()));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(step()));
   });
 
   it('refuses a next nonce that is short or not fresh', () => {
     const model = launched();
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonceHash: 'short' })));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ nextNonceHash: N1 })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep(step({ nextNonceHash: 'short' })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep(step({ nextNonceHash: N1 })));
   });
 
   it('refuses the wrong step, naming the expected one', () => {
     const model = launched();
-    const failure = refusal(model, REFUSALS.WRONG_STEP, () => model.checkStep(step({ step: 'bank', input: BANK })));
+    const failure = refusal(model, REFUSALS.WRONG_STEP, () => validate(model).checkStep(step({ step: 'bank', input: BANK })));
     expect(failure.details).toEqual([{ expected: 'identity' }]);
     expect(failure.message).toContain('identity');
   });
@@ -249,7 +254,7 @@ describe('SessionModel.checkStep', () => {
   it('refuses invalid input and lists the schema problems, without the submitted values', () => {
     const model = launched();
     const failure = refusal(model, REFUSALS.INVALID_INPUT, () =>
-      model.checkStep(step({ input: { name: '', birthDate: DISTINCTIVE, nickname: DISTINCTIVE } })),
+      validate(model).checkStep(step({ input: { name: '', birthDate: DISTINCTIVE, nickname: DISTINCTIVE } })),
     );
     const [details] = failure.details as [{ problems: Array<{ path: string; message: string }> }];
     expect(details.problems.map((p) => p.path)).toEqual(['/name', '/birthDate', '/nickname']);
@@ -262,10 +267,10 @@ describe('SessionModel.checkStep', () => {
 
   it('refuses input missing required fields, and input that is not an object', () => {
     const model = launched();
-    const missing = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ input: {} })));
+    const missing = refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep(step({ input: {} })));
     expect((missing.details as [{ problems: Array<{ path: string }> }])[0].problems.map((p) => p.path)).toEqual(['/name', '/birthDate']);
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ input: DISTINCTIVE })));
-    refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep(step({ input: undefined })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep(step({ input: DISTINCTIVE })));
+    refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep(step({ input: undefined })));
   });
 
   it('refuses schema-valid input that no transition takes', () => {
@@ -281,9 +286,9 @@ describe('SessionModel.checkStep', () => {
       },
     };
     const model = launched(picky);
-    expect(() => model.checkStep({ nonceHash: N1, step: 'ask', input: { ok: true }, nextNonceHash: N2 })).not.toThrow();
+    expect(() => validate(model).checkStep({ nonceHash: N1, step: 'ask', input: { ok: true }, nextNonceHash: N2 })).not.toThrow();
     expect(model.isRetryOfLastStep({ nonceHash: N1, step: 'ask', input: { ok: true }, nextNonceHash: N2 })).toBe(false);
-    const failure = refusal(model, REFUSALS.INVALID_INPUT, () => model.checkStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 }));
+    const failure = refusal(model, REFUSALS.INVALID_INPUT, () => validate(model).checkStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 }));
     expect(failure.message).toContain('no transition');
   });
 
@@ -301,7 +306,7 @@ describe('SessionModel.checkStep', () => {
     };
     const model = launched(again);
     const before = structuredClone(model.state);
-    expect(() => model.checkStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 })).not.toThrow();
+    expect(() => validate(model).checkStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 })).not.toThrow();
     expect(model.isRetryOfLastStep({ nonceHash: N1, step: 'ask', input: { ok: false }, nextNonceHash: N2 })).toBe(false);
     expect(model.state).toEqual(before);
   });
@@ -316,14 +321,14 @@ describe('SessionModel.checkStep', () => {
       },
     };
     const model = launched(waiting);
-    const failure = refusal(model, REFUSALS.WRONG_STEP, () => model.checkStep({ nonceHash: N1, step: 'hold', input: {}, nextNonceHash: N2 }));
+    const failure = refusal(model, REFUSALS.WRONG_STEP, () => validate(model).checkStep({ nonceHash: N1, step: 'hold', input: {}, nextNonceHash: N2 }));
     expect(failure.details).toEqual([{ expected: null }]);
   });
 
   it('recognises an identical retry of the last accepted step', () => {
     const model = afterIdentity();
     const before = structuredClone(model.state);
-    expect(() => model.checkStep({ nonceHash: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonceHash: N2 })).not.toThrow();
+    expect(() => validate(model).checkStep({ nonceHash: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonceHash: N2 })).not.toThrow();
     expect(model.isRetryOfLastStep({ nonceHash: N1, step: 'identity', input: structuredClone(IDENTITY), nextNonceHash: N2 })).toBe(true);
     expect(model.state).toEqual(before);
   });
@@ -331,51 +336,51 @@ describe('SessionModel.checkStep', () => {
   it('recognises the identical retry even while busy or after the flow ended', () => {
     const busy = afterIdentity();
     busy.exclusive.take();
-    expect(() => busy.checkStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).not.toThrow();
+    expect(() => validate(busy).checkStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).not.toThrow();
     expect(busy.isRetryOfLastStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).toBe(true);
     const done = consumed();
-    expect(() => done.checkStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).not.toThrow();
+    expect(() => validate(done).checkStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).not.toThrow();
     expect(done.isRetryOfLastStep({ nonceHash: N1, step: 'identity', input: IDENTITY, nextNonceHash: N2 })).toBe(true);
   });
 
   it('refuses the spent nonce with another payload or another step', () => {
     const model = afterIdentity();
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonceHash: N1, step: 'identity', input: { ...IDENTITY, name: 'B' }, nextNonceHash: N3 }));
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep({ nonceHash: N1, step: 'aadhaar', input: IDENTITY, nextNonceHash: N3 }));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep({ nonceHash: N1, step: 'identity', input: { ...IDENTITY, name: 'B' }, nextNonceHash: N3 }));
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep({ nonceHash: N1, step: 'aadhaar', input: IDENTITY, nextNonceHash: N3 }));
   });
 });
 
-describe('SessionModel.checkArchive and checkExpire', () => {
+describe('SessionValidators.checkArchive and checkExpire', () => {
   it('archives only consumed or expired sessions', () => {
     const created = new SessionModel(sessionInput());
-    refusal(created, REFUSALS.WRONG_STATUS, () => created.checkArchive());
+    refusal(created, REFUSALS.WRONG_STATUS, () => validate(created).checkArchive());
     const live = launched();
-    refusal(live, REFUSALS.WRONG_STATUS, () => live.checkArchive());
-    expect(() => consumed().checkArchive()).not.toThrow();
+    refusal(live, REFUSALS.WRONG_STATUS, () => validate(live).checkArchive());
+    expect(() => validate(consumed()).checkArchive()).not.toThrow();
     const expired = launched();
     expired.end('expired', 'ended by the device', LAUNCHED_AT + 5);
-    expect(() => expired.checkArchive()).not.toThrow();
+    expect(() => validate(expired).checkArchive()).not.toThrow();
     expired.archive(LAUNCHED_AT + 6);
-    refusal(expired, REFUSALS.WRONG_STATUS, () => expired.checkArchive());
+    refusal(expired, REFUSALS.WRONG_STATUS, () => validate(expired).checkArchive());
   });
 
   it('expires only live sessions, and needs a reason', () => {
-    expect(() => new SessionModel(sessionInput()).checkExpire({ reason: 'r' })).not.toThrow();
-    expect(() => launched().checkExpire({ reason: 'r' })).not.toThrow();
+    expect(() => validate(new SessionModel(sessionInput())).checkExpire({ reason: 'r' })).not.toThrow();
+    expect(() => validate(launched()).checkExpire({ reason: 'r' })).not.toThrow();
     const done = consumed();
-    refusal(done, REFUSALS.WRONG_STATUS, () => done.checkExpire({ reason: 'r' }));
+    refusal(done, REFUSALS.WRONG_STATUS, () => validate(done).checkExpire({ reason: 'r' }));
     const live = launched();
-    refusal(live, REFUSALS.INVALID_INPUT, () => live.checkExpire({ reason: '' }));
+    refusal(live, REFUSALS.INVALID_INPUT, () => validate(live).checkExpire({ reason: '' }));
   });
 });
 
-describe('SessionModel views', () => {
+describe('SessionModel and its views', () => {
   // Read from the flow file itself, not through the engine.
   const identitySchema = (kyc.states.identity.meta as StageMeta).schema;
 
   it('created: no result, the first step is prompted', () => {
     const model = new SessionModel(sessionInput());
-    expect(model.statusView()).toEqual({
+    expect(statusView(model)).toEqual({
       number: '3897-518104-8640',
       tag: 'REF-42',
       clientId: 'client-1',
@@ -392,7 +397,7 @@ describe('SessionModel views', () => {
       endReason: null,
       deviceClientId: null,
     });
-    expect(model.resultView()).toEqual({ status: 'created', outcome: null, result: null, archived: null });
+    expect(resultView(model)).toEqual({ status: 'created', outcome: null, result: null, archived: null });
     expect(model.prompt()).toEqual({
       step: 'identity',
       kind: 'input',
@@ -400,15 +405,15 @@ describe('SessionModel views', () => {
       description: 'As they appear on your identity document.',
       schema: identitySchema,
     });
-    expect(model.details()).toContain('created');
-    expect(model.details()).toContain('identity');
+    expect(currentDetails(model)).toContain('created');
+    expect(currentDetails(model)).toContain('identity');
   });
 
   it('in progress: consumed is true, the result is still hidden, prepared data reaches the prompt', () => {
     const model = afterIdentity();
     model.state.prepared = { handshakeId: 'hs_123' };
-    expect(model.statusView()).toMatchObject({ status: 'in_progress', consumed: true, stage: 'aadhaar', stepCount: 1, outcome: null });
-    expect(model.resultView()).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null });
+    expect(statusView(model)).toMatchObject({ status: 'in_progress', consumed: true, stage: 'aadhaar', stepCount: 1, outcome: null });
+    expect(resultView(model)).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null });
     expect(model.prompt()).toEqual({
       step: 'aadhaar',
       kind: 'provider',
@@ -418,16 +423,16 @@ describe('SessionModel views', () => {
       handshakeId: 'hs_123',
     });
     expect(model.stepAnswer('aadhaar-2')).toEqual({ step_id: 'aadhaar-2', nonce: N2, status: 'SESSION_IN_PROGRESS', data: model.prompt() });
-    expect(model.details()).toContain('in_progress');
-    expect(model.details()).toContain('aadhaar');
-    expect(model.details()).toContain('provider');
+    expect(currentDetails(model)).toContain('in_progress');
+    expect(currentDetails(model)).toContain('aadhaar');
+    expect(currentDetails(model)).toContain('provider');
   });
 
   it('consumed: the result and outcome are shown, no step is prompted', () => {
     const model = consumed();
     expect(model.state).toMatchObject({ status: 'consumed', outcome: 'success', nonce: null, prepared: null, endedAt: LAUNCHED_AT + 30 });
-    expect(model.statusView()).toMatchObject({ status: 'consumed', consumed: true, stage: null, stepCount: 2, outcome: 'success', archived: null });
-    expect(model.resultView()).toEqual({
+    expect(statusView(model)).toMatchObject({ status: 'consumed', consumed: true, stage: null, stepCount: 2, outcome: 'success', archived: null });
+    expect(resultView(model)).toEqual({
       status: 'consumed',
       outcome: 'success',
       result: {
@@ -437,19 +442,19 @@ describe('SessionModel views', () => {
       },
       archived: null,
     });
-    expect(Object.keys(model.resultView().result ?? {})).toEqual(['identity', 'aadhaar', 'bank']);
+    expect(Object.keys(resultView(model).result ?? {})).toEqual(['identity', 'aadhaar', 'bank']);
     expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
     expect(model.stepAnswer('bank-2')).toMatchObject({ nonce: null, status: 'SESSION_COMPLETED' });
-    expect(model.details()).toContain('consumed');
-    expect(model.details()).toContain('success');
+    expect(currentDetails(model)).toContain('consumed');
+    expect(currentDetails(model)).toContain('success');
   });
 
   it('expired: the partial result is shown, no step is prompted', () => {
     const model = afterIdentity();
     model.end('expired', 'the expiry passed before the flow finished', EXPIRES_AT);
     expect(model.isLive).toBe(false);
-    expect(model.statusView()).toMatchObject({ status: 'expired', stage: null, endReason: 'the expiry passed before the flow finished' });
-    expect(model.resultView()).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null });
+    expect(statusView(model)).toMatchObject({ status: 'expired', stage: null, endReason: 'the expiry passed before the flow finished' });
+    expect(resultView(model)).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null });
     expect(model.prompt()).toEqual({ step: null });
   });
 
@@ -459,8 +464,8 @@ describe('SessionModel views', () => {
     model.archive(archivedAt);
     expect(model.state.result).toEqual({});
     expect(model.state.lastStep).toBeNull();
-    expect(model.resultView()).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt });
-    expect(model.statusView()).toMatchObject({ status: 'archived', archived: archivedAt, stage: null, consumed: true });
+    expect(resultView(model)).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt });
+    expect(statusView(model)).toMatchObject({ status: 'archived', archived: archivedAt, stage: null, consumed: true });
     expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
     expect(model.stepAnswer('x')).toMatchObject({ status: 'SESSION_ARCHIVED' });
     expect(JSON.stringify(model.state)).not.toContain('Zebediah');
@@ -472,7 +477,7 @@ describe('SessionModel views', () => {
     archived.archive(LAUNCHED_AT + 100);
     models.push(archived);
     for (const model of models) {
-      const details = model.details();
+      const details = currentDetails(model);
       expect(details).not.toContain('Zebediah');
       expect(details).not.toContain(BANK.accountNumber);
       expect(details).not.toContain(BANK.ifsc);
@@ -501,7 +506,7 @@ describe('sessions with proofs (docs/security/device-binding.md)', () => {
 
   function launchedWithProof(): SessionModel {
     const model = new SessionModel(provingInput());
-    model.checkLaunch(launchArgs(LAUNCH_PROOF));
+    validate(model).checkLaunch(launchArgs(LAUNCH_PROOF));
     model.refuseFailedLaunchProof(launchArgs(LAUNCH_PROOF));
     model.launch(launchArgs(LAUNCH_PROOF), LAUNCHED_AT);
     return model;
@@ -515,13 +520,13 @@ describe('sessions with proofs (docs/security/device-binding.md)', () => {
   test('the launch proof launches; the pick-up names where the current nonce comes from', () => {
     const model = launchedWithProof();
     expect(model.state).toMatchObject({ status: 'in_progress', nonce: hash(NONCE), nonceSource: 'launch-1' });
-    expect(model.statusView().pickUp).toEqual({ nonceSource: 'launch-1', prompt: expect.objectContaining({ step: 'consent' }) });
+    expect(statusView(model).pickUp).toEqual({ nonceSource: 'launch-1', prompt: expect.objectContaining({ step: 'consent' }) });
   });
 
   test('a launch with a hash or a preimage of its own passes the validator, then the handler refuses it and counts it', () => {
     const model = new SessionModel(provingInput());
     for (const forged of ['attackers-own-preimage', hash(LAUNCH_PROOF)]) {
-      expect(() => model.checkLaunch(launchArgs(forged))).not.toThrow();
+      expect(() => validate(model).checkLaunch(launchArgs(forged))).not.toThrow();
       expect(() => model.refuseFailedLaunchProof(launchArgs(forged))).toThrow(expect.objectContaining({ type: REFUSALS.INVALID_PROOF }));
     }
     expect(model.state).toMatchObject({ status: 'created', nonce: null, refusedProofs: 2 });
@@ -530,38 +535,38 @@ describe('sessions with proofs (docs/security/device-binding.md)', () => {
   test('a step needs the preimage of the nonce hash the session keeps; a hash of it does not do', () => {
     const model = launchedWithProof();
     const forged = { ...stepArgs('attackers-own-nonce-01'), nonceHash: hash(NONCE) };
-    expect(() => model.checkStep(forged)).not.toThrow();
+    expect(() => validate(model).checkStep(forged)).not.toThrow();
     expect(() => model.refuseFailedStepProof(forged)).toThrow(expect.objectContaining({ type: REFUSALS.INVALID_NONCE }));
     expect(model.state.refusedProofs).toBe(1);
-    model.checkStep(stepArgs(NONCE));
+    validate(model).checkStep(stepArgs(NONCE));
     expect(() => model.refuseFailedStepProof(stepArgs(NONCE))).not.toThrow();
   });
 
   test(`past ${MAX_REFUSED_PROOFS} refused proofs the validators refuse failed ones outright, and good ones still pass`, () => {
     const model = launchedWithProof();
     model.state.refusedProofs = MAX_REFUSED_PROOFS;
-    refusal(model, REFUSALS.INVALID_NONCE, () => model.checkStep(stepArgs('attackers-own-nonce-01')));
-    expect(() => model.checkStep(stepArgs(NONCE))).not.toThrow();
+    refusal(model, REFUSALS.INVALID_NONCE, () => validate(model).checkStep(stepArgs('attackers-own-nonce-01')));
+    expect(() => validate(model).checkStep(stepArgs(NONCE))).not.toThrow();
     model.state.deviceClientId = 'dc_x';
-    refusal(model, REFUSALS.INVALID_PROOF, () => model.checkResume({ nonceHash: hash('attackers-own-nonce-02'), deviceClientId: 'dc_x' }));
+    refusal(model, REFUSALS.INVALID_PROOF, () => validate(model).checkResume({ nonceHash: hash('attackers-own-nonce-02'), deviceClientId: 'dc_x' }));
   });
 
   test('a resume can prove nothing: it is a failed proof; without proofs (sessions from before) it resumes as it did', () => {
     const model = launchedWithProof();
     model.state.deviceClientId = 'dc_x';
     const args = { nonceHash: hash('attackers-own-nonce-02'), deviceClientId: 'dc_x' };
-    expect(() => model.checkResume(args)).not.toThrow();
+    expect(() => validate(model).checkResume(args)).not.toThrow();
     expect(() => model.refuseResume()).toThrow(expect.objectContaining({ type: REFUSALS.INVALID_PROOF }));
     const old = new SessionModel(sessionInput());
     old.launch({ nonceHash: N1, deviceClientId: 'dc_x' }, LAUNCHED_AT);
-    expect(() => old.checkResume(args)).not.toThrow();
+    expect(() => validate(old).checkResume(args)).not.toThrow();
     expect(() => old.refuseResume()).not.toThrow();
-    expect(old.statusView().pickUp).toBeUndefined();
+    expect(statusView(old).pickUp).toBeUndefined();
   });
 
   test('while a step runs there is nothing to pick up', () => {
     const model = launchedWithProof();
     model.exclusive.take();
-    expect(model.statusView().pickUp?.nonceSource).toBeNull();
+    expect(statusView(model).pickUp?.nonceSource).toBeNull();
   });
 });

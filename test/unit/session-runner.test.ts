@@ -8,8 +8,10 @@ import type { AttestrDelivery, SessionInput, SessionStatus, StageError, StepArgs
 import type { StageContext, StageOutcome } from '../../src/workflows/providers';
 import { Exclusive, type Wait } from '../../src/workflows/session/exclusive';
 import { SessionModel } from '../../src/workflows/session/model';
-import { MAX_WAKE_FETCHES, SessionRunner } from '../../src/workflows/session/runner';
+import { MAX_WAKE_FETCHES } from '../../src/workflows/session/attestr-wakeups';
+import { SessionRunner } from '../../src/workflows/session/runner';
 import type { TimerHandlers } from '../../src/workflows/session/timers';
+import { SessionValidators } from '../../src/workflows/session/validators';
 import { sampleDraft } from './fixtures';
 
 const N1 = 'nonce-one-0000001';
@@ -123,6 +125,39 @@ describe('SessionRunner', () => {
     expect(h.log).toEqual(['emit session.step_completed', 'arm aadhaar#2', 'prepare aadhaar as DSsession0001.aadhaar.2']);
     expect(h.session.state.result.identity).toEqual({ input: IDENTITY, output: {} });
     expect(h.session.state.lastStep).toMatchObject({ nonce: N1, step: 'identity', answer });
+  });
+
+  it('computes an accepted step\'s transition once, in the handler: its validator only asks whether the flow takes the input, and writes nothing', async () => {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonceHash: N1 });
+    const advance = jest.spyOn(h.session.flow, 'advance');
+    const takes = jest.spyOn(h.session.flow, 'takes');
+    const args = h.step(N1, 'identity', IDENTITY, N2);
+    const before = structuredClone(h.session.state);
+    new SessionValidators(h.session).checkStep(args);
+    expect(h.session.state).toEqual(before);
+    expect(takes).toHaveBeenCalledTimes(1);
+    expect(advance).not.toHaveBeenCalled();
+    await h.runner.submitStep(args);
+    expect(advance).toHaveBeenCalledTimes(1);
+    expect(h.session.state.stage).toBe('aadhaar');
+  });
+
+  it('moves the same on replay, where no validator runs: the handler relies on nothing a validator computed', async () => {
+    const validated = harness(timed);
+    const replayed = harness(timed);
+    const advance = jest.spyOn(replayed.session.flow, 'advance');
+    const validators = new SessionValidators(validated.session);
+    for (const h of [validated, replayed]) await h.runner.launch({ nonceHash: N1 });
+    validators.checkStep(validated.step(N1, 'answer', {}, N2));
+    for (const h of [validated, replayed]) await h.runner.submitStep(h.step(N1, 'answer', {}, N2));
+    const event = { eventId: 'ev-1', type: 'approved', data: { by: 'ops' }, proof: 'proof' };
+    validators.checkEvent(event);
+    for (const h of [validated, replayed]) await h.runner.deliverEvent(event);
+    expect(advance).toHaveBeenCalledTimes(2); // once for the step, once for the event
+    const moved = ({ state }: SessionModel) => ({ stage: state.stage, entry: state.entry, status: state.status, outcome: state.outcome, stepCount: state.stepCount, result: state.result });
+    expect(moved(replayed.session)).toEqual(moved(validated.session));
+    expect(moved(replayed.session)).toMatchObject({ status: 'consumed', stage: 'done', outcome: 'success' });
   });
 
   it('answers an identical retry of the last step from memory, running nothing again', async () => {

@@ -88,7 +88,7 @@ function stateName(value: unknown): string {
 
 /**
  * A flow machine with its XState logic built once. Building it is most of the cost of a
- * transition, and a session takes several per step (the update's validator, then its handler).
+ * transition, and a session asks several questions of its flow per run.
  */
 export class CompiledFlow {
   private readonly logic: AnyStateMachine;
@@ -100,6 +100,15 @@ export class CompiledFlow {
   start(): FlowPosition {
     const [snapshot] = initialTransition(this.logic);
     return position(this.machine, stateName(snapshot.value));
+  }
+
+  /**
+   * Whether `state` takes `event` (a transition whose guards pass), without computing where it
+   * leads: what an update validator asks, so that only its handler computes the transition.
+   * The same answer as `advance(state, event) !== null`.
+   */
+  takes(state: string, event: FlowEvent): boolean {
+    return this.logic.resolveState({ value: state, context: {} }).can(event as never);
   }
 
   /**

@@ -1,34 +1,30 @@
 /**
- * The session's state and its rules, as a plain class: what may happen in which status, what
- * each transition changes, and the views the api reads. No Temporal calls besides the
- * ApplicationFailure it throws, so it is unit-tested directly; the workflow wires it to
- * updates, queries, timers and activities.
+ * The session's state and its rules, as a plain class: what each transition changes, and what
+ * an update answers. It is the only writer of the session's state; the update validators
+ * (validators.ts) and the views queries answer with (views.ts) only read it. No Temporal calls
+ * besides the ApplicationFailure it throws, so it is unit-tested directly; the workflow wires
+ * it to updates, queries, timers and activities.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../../flows/core/engine';
-import { validateAgainstSchema } from '../../flows/core/schema';
+import { CompiledFlow, stageInfo, type FlowEvent, type FlowPosition, type StageInfo } from '../../flows/core/engine';
 import { Exclusive } from './exclusive';
 import { proofHash, sessionInputDigest } from './proof';
 import {
   DEVICE_STATUS,
-  MAX_REFUSED_PROOFS,
   REFUSALS,
-  type BackendEventArgs,
-  type ExpireArgs,
+  type AttestrDelivery,
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
-  type ResultView,
   type SessionInput,
   type SessionState,
   type SessionStatus,
-  type StatusView,
   type StepAnswer,
   type StepArgs,
   type StepPrompt,
 } from '../messages';
 
-function refuse(type: RefusalType, message: string, details?: unknown): never {
+export function refuse(type: RefusalType, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
 }
 
@@ -40,9 +36,14 @@ export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean; s
   return { nonce: args.nextNonceHash, hashed: true, ...(args.nextNonceSource !== undefined ? { source: args.nextNonceSource } : {}) };
 }
 
-const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
-const WRONG_NONCE = 'the nonce is not the one this session expects';
-const NO_RESUME = 'this session is picked up through the api, not resumed';
+/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
+export function needsPreparation(stage: StageInfo): boolean {
+  return stage.kind === 'provider' && stage.provider === 'attestr';
+}
+
+export const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
+export const WRONG_NONCE = 'the nonce is not the one this session expects';
+export const NO_RESUME = 'this session is picked up through the api, not resumed';
 
 export function initialState(input: SessionInput, flow = new CompiledFlow(input.definition.machine)): SessionState {
   const start = flow.start();
@@ -121,15 +122,6 @@ export class SessionModel {
     return typeof args?.nonce === 'string' && this.state.nonce !== null && proofHash(args.nonce) === this.state.nonce;
   }
 
-  /**
-   * A failed proof passes the validator while the session still records such refusals, so the
-   * handler refuses it (refuseProof) where history keeps it; past MAX_REFUSED_PROOFS the
-   * validator refuses it without a trace.
-   */
-  private admitFailedProof(type: RefusalType, message: string): void {
-    if ((this.state.refusedProofs ?? 0) >= MAX_REFUSED_PROOFS) refuse(type, message);
-  }
-
   /** Counts a failed proof and refuses its update: called by handlers, so history records it. */
   refuseProof(type: RefusalType, message: string): never {
     this.state.refusedProofs = (this.state.refusedProofs ?? 0) + 1;
@@ -146,37 +138,21 @@ export class SessionModel {
     return stageInfo(this.machine, this.state.stage);
   }
 
+  /** Whether the session is still live at that entry into that stage: work that took a while checks it. */
+  isAt(stageId: string, entry: number): boolean {
+    return this.isLive && this.state.stage === stageId && this.state.entry === entry;
+  }
+
+  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
+  idempotencyKey(stage: StageInfo): string {
+    return `${this.ref}.${stage.id}.${this.state.entry}`;
+  }
+
   /** The stage an accepted step or event works on: its validator made sure there is one. */
   stageInProgress(): StageInfo {
     const stage = this.currentStage();
     if (!stage) refuse(REFUSALS.WRONG_STEP, 'the session is at no stage', { expected: null });
     return stage;
-  }
-
-  // Validators: each throws a refusal, and changes nothing.
-
-  checkLaunch(args: LaunchArgs): void {
-    if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (this.state.status !== 'created') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a created session can be launched`, {
-        status: this.state.status,
-      });
-    }
-    if (typeof args?.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'launch needs a nonce');
-    if (this.provesUpdates && !this.launchProofHolds(args)) this.admitFailedProof(REFUSALS.INVALID_PROOF, WRONG_LAUNCH_PROOF);
-  }
-
-  /** Only the device client that launched the session resumes it, while it is in progress and no step runs. */
-  checkResume(args: ResumeArgs): void {
-    const boundTo = this.state.deviceClientId ?? null;
-    if (boundTo === null || args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (this.state.status !== 'in_progress') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a session in progress can be resumed`, { status: this.state.status });
-    }
-    if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
-    if (typeof args.nonceHash !== 'string' || args.nonceHash.length < 16) refuse(REFUSALS.INVALID_INPUT, 'resume needs a nonce');
-    // It would set a nonce without proving anything: a failed proof.
-    if (this.provesUpdates) this.admitFailedProof(REFUSALS.INVALID_PROOF, NO_RESUME);
   }
 
   /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
@@ -191,61 +167,6 @@ export class SessionModel {
     return last && this.isRetryOfLastStep(args) ? last.answer : null;
   }
 
-  /** Refuses what may not be submitted now; an identical retry of the last step passes. */
-  checkStep(args: StepArgs): void {
-    if (args?.clientId !== undefined && args.clientId !== this.input.clientId) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (args?.flowId !== undefined && args.flowId !== this.input.definition.flowId) {
-      refuse(REFUSALS.WRONG_FLOW, `the session runs another flow than "${args.flowId}"`);
-    }
-    // A session a device client launched takes steps from that client only, whatever the nonce.
-    const boundTo = this.state.deviceClientId ?? null;
-    if (boundTo !== null && args?.deviceClientId !== boundTo) refuse(REFUSALS.WRONG_CLIENT, 'session not found');
-    if (this.isRetryOfLastStep(args)) return;
-    if (this.state.status !== 'in_progress') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it takes no steps`, { status: this.state.status });
-    }
-    if (this.busy) refuse(REFUSALS.BUSY, 'the previous step is still running');
-    if (!this.provesUpdates) {
-      // A hashed expectation takes only a hash; a nonce kept from before takes only that nonce.
-      const submitted = this.state.nonceHashed ? args?.nonceHash : args?.nonce;
-      if (typeof submitted !== 'string' || this.state.nonce === null || submitted !== this.state.nonce) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
-      this.checkSubmission(args, args.nonceHash);
-      return;
-    }
-    // A wrong nonce answers invalid_nonce whatever else is wrong, as before proofs; but only an
-    // otherwise acceptable step with one is let through to be recorded (a failed proof).
-    const proven = this.stepProofHolds(args);
-    try {
-      this.checkSubmission(args, this.state.nonce);
-    } catch (err) {
-      if (!proven) refuse(REFUSALS.INVALID_NONCE, WRONG_NONCE);
-      throw err;
-    }
-    if (!proven) this.admitFailedProof(REFUSALS.INVALID_NONCE, WRONG_NONCE);
-  }
-
-  /** What a step submits: a fresh next nonce (not `spent`), the current stage, input it accepts. */
-  private checkSubmission(args: StepArgs, spent: string | null | undefined): void {
-    if (typeof args.nextNonceHash !== 'string' || args.nextNonceHash.length < 16 || args.nextNonceHash === spent) {
-      refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
-    }
-    const stage = this.currentStage();
-    if (!stage || stage.kind === 'wait' || args.step !== stage.id) {
-      refuse(REFUSALS.WRONG_STEP, `the session expects ${stage && stage.kind !== 'wait' ? `step "${stage.id}"` : 'no device step now'}`, {
-        expected: stage && stage.kind !== 'wait' ? stage.id : null,
-      });
-    }
-    const problems = validateAgainstSchema(stage.schema, args.input);
-    if (problems.length > 0) {
-      refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${problems.map((p) => p.message).join('; ')}`, {
-        problems,
-      });
-    }
-    if (stage.kind === 'input' && this.flow.advance(stage.id, { type: 'SUBMIT', input: args.input }) === null) {
-      refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
-    }
-  }
-
   /** The handlers' half of the proof checks (the validators let failed proofs through to be recorded). */
   refuseFailedLaunchProof(args: LaunchArgs): void {
     if (this.provesUpdates && !this.launchProofHolds(args)) this.refuseProof(REFUSALS.INVALID_PROOF, WRONG_LAUNCH_PROOF);
@@ -257,32 +178,6 @@ export class SessionModel {
 
   refuseResume(): void {
     if (this.provesUpdates) this.refuseProof(REFUSALS.INVALID_PROOF, NO_RESUME);
-  }
-
-  /** A backend event is taken only by a live session waiting in a `wait` stage that has a transition for it. */
-  checkEvent(event: BackendEventArgs): void {
-    if (this.state.status !== 'in_progress') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it waits for no event`, { status: this.state.status });
-    }
-    if (this.busy) refuse(REFUSALS.BUSY, 'a step is still running');
-    const stage = this.currentStage();
-    if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
-    if (typeof event?.type !== 'string' || this.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }) === null) {
-      refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
-    }
-  }
-
-  checkArchive(): void {
-    if (this.state.status !== 'consumed' && this.state.status !== 'expired') {
-      refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; only a consumed or expired session can be archived`, {
-        status: this.state.status,
-      });
-    }
-  }
-
-  checkExpire(args: ExpireArgs): void {
-    if (!this.isLive) refuse(REFUSALS.WRONG_STATUS, `the session is ${this.state.status}; it has already ended`, { status: this.state.status });
-    if (typeof args?.reason !== 'string' || args.reason === '') refuse(REFUSALS.INVALID_INPUT, 'expire needs a reason');
   }
 
   // Transitions.
@@ -308,6 +203,77 @@ export class SessionModel {
       this.state.outcome = position.outcome;
       this.end('consumed', null, now);
     }
+  }
+
+  /**
+   * Takes `event` at stage `from`. The one place a handler computes a transition, once per
+   * accepted step, event or stage timer: validators only ask whether the flow takes the event.
+   * No transition ends the session in error rather than leaving it stuck.
+   */
+  move(from: string, event: FlowEvent, now: number): void {
+    const next = this.flow.advance(from, event);
+    if (next === null) {
+      this.endInError(`stage ${from} has no transition for ${event.type}`, now);
+    } else {
+      this.enter(next, now);
+      this.endIfOverBudget(now);
+    }
+  }
+
+  /**
+   * The flow's bounds: device steps (retries included) against maxSteps, and every move,
+   * automatic ones too (ERROR loops, timers), against four times that.
+   */
+  endIfOverBudget(now: number): void {
+    const { maxSteps } = this.input.definition;
+    if (!this.isLive) return;
+    if (this.state.stepCount >= maxSteps || this.state.entry > maxSteps * 4) this.endInError(`the flow reached its limit of ${maxSteps} steps`, now);
+  }
+
+  private endInError(reason: string, now: number): void {
+    this.state.outcome = 'error';
+    this.end('consumed', reason, now);
+  }
+
+  /** An accepted step spends its nonce at once: nothing else may use it. */
+  spendNonce(): void {
+    this.state.nonce = null;
+  }
+
+  /** Counts a device step against the flow's bounds, whatever it led to. */
+  countStep(): void {
+    this.state.stepCount += 1;
+  }
+
+  /** What the provider prepared for the current stage (an Attestr handshake), for the device. */
+  keepPrepared(output: Record<string, unknown>): void {
+    this.state.prepared = output;
+  }
+
+  /** Attestr's verified result for the current stage's handshake, for the device's step. */
+  keepDelivered(delivery: AttestrDelivery): void {
+    this.state.delivered = delivery;
+  }
+
+  /** The Attestr fetches wake-ups made for the current stage entry. */
+  wakeFetches(): number {
+    const { attestrWakes, entry } = this.state;
+    return attestrWakes?.entry === entry ? attestrWakes.fetches : 0;
+  }
+
+  countWakeFetch(): void {
+    this.state.attestrWakes = { entry: this.state.entry, fetches: this.wakeFetches() + 1 };
+  }
+
+  /** Numbers the session's next webhook event: its seq, counted across continue-as-new. */
+  countWebhookEvent(): number {
+    this.state.webhookSeq = (this.state.webhookSeq ?? 0) + 1;
+    return this.state.webhookSeq;
+  }
+
+  /** Whether the session's outbox workflow runs (false once it was found gone: it is started anew). */
+  outboxStarted(started: boolean): void {
+    this.state.webhookOutbox = started;
   }
 
   /** A resumed device's fresh nonce replaces the one it lost. */
@@ -347,7 +313,7 @@ export class SessionModel {
     this.state.lastStep = null;
   }
 
-  // Views.
+  // What an update answers.
 
   prompt(): StepPrompt {
     const stage = this.isLive ? this.currentStage() : null;
@@ -364,56 +330,5 @@ export class SessionModel {
 
   stepAnswer(stepId: string): StepAnswer {
     return { step_id: stepId, nonce: this.state.nonce, status: DEVICE_STATUS[this.state.status], data: this.prompt() };
-  }
-
-  /**
-   * True only for the hash of the nonce the next step must carry; nothing is current once the
-   * session ended. A session from before nonces were hashed holds a plain nonce, which is never
-   * compared here (no plain nonce is passed in): its device waits with its device credential.
-   */
-  holdsNonceHash(nonceHash: string | null): boolean {
-    return nonceHash !== null && this.state.nonceHashed === true && this.state.nonce !== null && nonceHash === this.state.nonce;
-  }
-
-  statusView(): StatusView {
-    const { input, state } = this;
-    return {
-      number: input.number,
-      tag: input.tag,
-      clientId: input.clientId,
-      flowId: input.definition.flowId,
-      snapshotId: input.definition.snapshotId,
-      status: state.status,
-      consumed: state.launchedAt !== null,
-      createdAt: input.createdAt,
-      expiry: input.expiresAt,
-      archived: state.archivedAt,
-      stage: this.isLive ? state.stage : null,
-      stepCount: state.stepCount,
-      outcome: state.outcome,
-      endReason: state.endReason,
-      deviceClientId: state.deviceClientId ?? null,
-      ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
-      ...(this.provesUpdates && this.isLive ? { pickUp: this.pickUp() } : {}),
-    };
-  }
-
-  /** While a step runs (its nonce spent, or the next stage still being prepared) there is nothing to pick up. */
-  private pickUp(): { nonceSource: string | null; prompt: StepPrompt } {
-    const ready = this.state.nonce !== null && !this.busy;
-    return { nonceSource: ready ? (this.state.nonceSource ?? null) : null, prompt: this.prompt() };
-  }
-
-  resultView(): ResultView {
-    const { status, outcome, result, archivedAt } = this.state;
-    const final = status === 'consumed' || status === 'expired';
-    return { status, outcome, result: final ? result : null, archived: archivedAt, inputDigest: this.inputDigest, seal: this.input.seal ?? null };
-  }
-
-  /** One line for the Temporal UI's current details: where the session is, nothing personal. */
-  details(): string {
-    const stage = this.currentStage();
-    const where = this.isLive && stage ? `stage ${stage.id} (${stage.kind})` : `outcome ${this.state.outcome ?? 'none'}`;
-    return `${this.state.status} · ${where} · ${this.state.stepCount} step(s)`;
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Step handling: what launch, a device step, a backend event, a stage timer and the expiry do
- * to a session, in order. The rules (what may happen, what each transition changes) are the
- * SessionModel's; the Temporal calls (search attributes, activities, timers) come in through
- * RunnerEffects, so this class runs in unit tests as it runs in the workflow.
+ * to a session, in order. What each transition changes is the SessionModel's, which makes every
+ * change (what may be accepted at all is the validators', validators.ts); the Temporal calls
+ * (search attributes, activities, timers) come in through RunnerEffects (effects.ts), so this
+ * class runs in unit tests as it runs in the workflow.
  */
-import type { FlowEvent, FlowPosition, FlowTimer, StageInfo } from '../../flows/core/engine';
+import type { FlowEvent, FlowTimer, StageInfo } from '../../flows/core/engine';
 import {
   DEVICE_STATUS,
   inboundRefusedFailure,
@@ -23,8 +24,10 @@ import {
   type WebhookEventType,
 } from '../messages';
 import type { StageContext, StageOutcome } from '../providers';
-import { nextNonceOf, type SessionModel } from './model';
+import { AttestrWakeups, type FetchAttestrResult, type WakeOutcome } from './attestr-wakeups';
+import { needsPreparation, nextNonceOf, type SessionModel } from './model';
 import type { SessionClock, TimerHandlers } from './timers';
+import { currentDetails, statusView } from './views';
 
 /**
  * Failures the device can retry: the stage stays where it is and the session stays in
@@ -32,21 +35,6 @@ import type { SessionClock, TimerHandlers } from './timers';
  * taking the flow's ERROR path.
  */
 export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
-
-/**
- * Attestr fetches wake-ups may make for one entry into a stage. Past it, wake-ups are ignored and
- * the device's own step polls: a storm of signals (or webhook posts) costs the tenant's Attestr
- * quota and credits this many calls at most.
- */
-export const MAX_WAKE_FETCHES = 3;
-
-/** What one wake-up led to, for the worker's metric. */
-export type WakeOutcome = 'fetched' | 'coalesced' | 'not_waiting' | 'over_bound';
-
-/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
-export function needsPreparation(stage: StageInfo): boolean {
-  return stage.kind === 'provider' && stage.provider === 'attestr';
-}
 
 export interface RunnerEffects {
   /** The Temporal UI's current details. */
@@ -61,8 +49,7 @@ export interface RunnerEffects {
   reportsStage: boolean;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
-  /** Attestr's verified result for the handshake created with `tag`, or null (see providers.ts). */
-  fetchAttestrResult(handshakeId: string, tag: string): Promise<AttestrDelivery | null>;
+  fetchAttestrResult: FetchAttestrResult;
   /** Whether a backend event carries the api's proof for this session (checked by the worker). */
   proveEvent(event: BackendEventArgs): true | Promise<boolean>;
   timers(on: TimerHandlers): SessionClock;
@@ -81,9 +68,7 @@ export class SessionRunner implements TimerHandlers {
   /** The stage and entry time last reported (the api sets the first stage's at the start). */
   private reportedStage: string;
   private readonly clock: SessionClock;
-  /** A wake-up's fetch is running; `wakeAgain`: more wake-ups came meanwhile (they share one more fetch). */
-  private wakeFetching = false;
-  private wakeAgain = false;
+  private readonly wakeups: AttestrWakeups;
 
   /** `continued`: this run was started by continue-as-new, so its status was reported already. */
   constructor(
@@ -95,9 +80,11 @@ export class SessionRunner implements TimerHandlers {
     this.reportedStatus = continued ? session.state.status : 'created';
     this.reportedStage = this.stageKey();
     this.clock = effects.timers(this);
+    this.wakeups = new AttestrWakeups(session, (handshakeId, tag) => effects.fetchAttestrResult(handshakeId, tag));
   }
 
-  private get state() {
+  /** Read-only here: the SessionModel makes every change. */
+  private get state(): Readonly<SessionModel['state']> {
     return this.session.state;
   }
 
@@ -123,7 +110,7 @@ export class SessionRunner implements TimerHandlers {
    */
   publish(): void {
     const { state } = this;
-    this.effects.showDetails(this.session.details());
+    this.effects.showDetails(currentDetails(this.session));
     const statusChanged = state.status !== this.reportedStatus;
     const stageKey = this.stageKey();
     if (statusChanged || (this.effects.reportsStage && stageKey !== this.reportedStage)) {
@@ -139,39 +126,10 @@ export class SessionRunner implements TimerHandlers {
     if (!this.session.isLive) this.clock.cancelExpiry();
   }
 
-  private stillAt(stageId: string, entry: number): boolean {
-    return this.session.isLive && this.state.stage === stageId && this.state.entry === entry;
-  }
-
-  /** Sent to providers (Attestr's tag, Finqware's tenant_user_id): the ref, never the session id. */
-  private idempotencyKey(stage: StageInfo): string {
-    return `${this.session.ref}.${stage.id}.${this.state.entry}`;
-  }
-
-  /** Moves the flow; a missing transition ends the session in error rather than leaving it stuck. */
-  private move(from: string, next: FlowPosition | null, event: string): void {
-    const now = Date.now();
-    if (next === null) {
-      this.state.outcome = 'error';
-      this.session.end('consumed', `stage ${from} has no transition for ${event}`, now);
-    } else {
-      this.session.enter(next, now);
-      this.endIfOverBudget(now);
-    }
+  /** Moves the flow (SessionModel.move computes the transition, once) and re-arms the stage's timers. */
+  private move(from: string, event: FlowEvent): void {
+    this.session.move(from, event, Date.now());
     this.clock.armStage();
-  }
-
-  /**
-   * The flow's bounds: device steps (retries included) against maxSteps, and every move,
-   * automatic ones too (ERROR loops, timers), against four times that.
-   */
-  private endIfOverBudget(now: number): void {
-    const { maxSteps } = this.session.input.definition;
-    if (!this.session.isLive) return;
-    if (this.state.stepCount >= maxSteps || this.state.entry > maxSteps * 4) {
-      this.state.outcome = 'error';
-      this.session.end('consumed', `the flow reached its limit of ${maxSteps} steps`, now);
-    }
   }
 
   /** Runs the preparation of the current stage, following ERROR paths, until the device is awaited. */
@@ -181,14 +139,14 @@ export class SessionRunner implements TimerHandlers {
       const stage = session.currentStage();
       if (!session.isLive || !stage || !needsPreparation(stage) || state.prepared !== null) return;
       const entry = state.entry;
-      const outcome = await this.effects.prepareStage(stage, this.idempotencyKey(stage));
-      if (!this.stillAt(stage.id, entry)) return;
+      const outcome = await this.effects.prepareStage(stage, session.idempotencyKey(stage));
+      if (!session.isAt(stage.id, entry)) return;
       if (outcome.ok) {
-        state.prepared = outcome.output;
+        session.keepPrepared(outcome.output);
         return;
       }
       session.record(stage.id, {}, { error: outcome.error });
-      this.move(stage.id, session.flow.advance(stage.id, { type: 'ERROR', error: outcome.error }), 'ERROR');
+      this.move(stage.id, { type: 'ERROR', error: outcome.error });
     }
   }
 
@@ -237,7 +195,7 @@ export class SessionRunner implements TimerHandlers {
     const stage = session.stageInProgress();
     const entry = state.entry;
     this.exclusive.take();
-    state.nonce = null; // spent on acceptance: nothing else may use it
+    session.spendNonce();
     try {
       let event: FlowEvent = { type: 'SUBMIT', input: args.input };
       let output: Record<string, unknown> = {};
@@ -245,22 +203,22 @@ export class SessionRunner implements TimerHandlers {
         const outcome = await this.effects.runStage(stage, {
           input: args.input,
           prepared: state.prepared,
-          idempotencyKey: this.idempotencyKey(stage),
+          idempotencyKey: session.idempotencyKey(stage),
           // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
           session: { id: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
           ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });
         // The session ended meanwhile (expiry, or ended by the device): nothing more to do.
-        if (!this.stillAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
+        if (!session.isAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
         if (!outcome.ok && DEVICE_RETRYABLE.has(outcome.error.type)) return this.stayForRetry(stage, args, outcome.error);
         output = outcome.ok ? outcome.output : { error: outcome.error };
         event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
       }
       session.record(stage.id, args.input, output);
-      state.stepCount += 1;
+      session.countStep();
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
-      this.move(stage.id, session.flow.advance(stage.id, event), event.type);
+      this.move(stage.id, event);
       if (session.isLive) session.expectNonce(nextNonceOf(args));
       this.publish();
       await this.settle();
@@ -277,8 +235,8 @@ export class SessionRunner implements TimerHandlers {
    */
   private stayForRetry(stage: StageInfo, args: StepArgs, error: StageError): StepAnswer {
     const { session, state } = this;
-    state.stepCount += 1;
-    this.endIfOverBudget(Date.now());
+    session.countStep();
+    session.endIfOverBudget(Date.now());
     if (session.isLive) session.expectNonce(nextNonceOf(args));
     const answer = session.stepAnswer(`${stage.id}-${state.stepCount}`);
     answer.data = { ...answer.data, error };
@@ -301,25 +259,25 @@ export class SessionRunner implements TimerHandlers {
       if (proven !== true && !(await proven)) throw inboundRefusedFailure({ message: 'deliverEvent', reason: 'unproven' });
       session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
-      this.move(stage.id, session.flow.advance(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }), 'EVENT');
+      this.move(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data });
       this.publish();
       await this.settle();
     } finally {
       this.exclusive.release();
       this.publish();
     }
-    return session.statusView();
+    return statusView(session);
   }
 
   /** A delay of the stage passed: the stage records the timeout and the flow takes its `after` transition. */
   async stageTimer(stageId: string, entry: number, timer: FlowTimer): Promise<void> {
     // A step in flight finishes first; if it moved the flow, this timer has nothing to do.
-    await this.exclusive.free(() => !this.stillAt(stageId, entry));
-    if (!this.stillAt(stageId, entry)) return;
+    await this.exclusive.free(() => !this.session.isAt(stageId, entry));
+    if (!this.session.isAt(stageId, entry)) return;
     this.exclusive.take();
     try {
       this.session.record(stageId, {}, { timedOut: true, afterMs: timer.delayMs });
-      this.move(stageId, this.session.flow.advance(stageId, { type: timer.event }), timer.event);
+      this.move(stageId, { type: timer.event });
       this.publish();
       await this.settle();
     } finally {
@@ -338,13 +296,13 @@ export class SessionRunner implements TimerHandlers {
     this.session.end('expired', args.reason, Date.now());
     this.clock.armStage();
     this.publish();
-    return this.session.statusView();
+    return statusView(this.session);
   }
 
   archive(): StatusView {
     this.session.archive(Date.now());
     this.publish();
-    return this.session.statusView();
+    return statusView(this.session);
   }
 
   /** The client's retention passed since the session ended: it archives itself, as an explicit archive does. */
@@ -353,46 +311,13 @@ export class SessionRunner implements TimerHandlers {
     if (status === 'consumed' || status === 'expired') this.archive();
   }
 
-  /**
-   * Histories recorded before wake-ups only: the signal carried the result, which was kept for
-   * the handshake the current stage waits for.
-   */
+  /** Histories recorded before wake-ups only: the signal carried Attestr's result (AttestrWakeups.delivered). */
   attestrDelivered(delivery: AttestrDelivery): void {
-    if (this.session.isLive && this.state.prepared?.handshakeId === delivery?.handshakeId) this.state.delivered = delivery;
+    this.wakeups.delivered(delivery);
   }
 
-  /**
-   * Attestr may have a result for the handshake the current stage waits on (its webhook, or
-   * anyone who can signal, says so). The result is fetched from Attestr and its signature checked
-   * in an activity; one that does not verify is refused there, and the stage stays as it was.
-   * One fetch runs at a time, wake-ups meanwhile share one more, and a stage entry makes
-   * MAX_WAKE_FETCHES at most.
-   */
-  async attestrWake(): Promise<WakeOutcome> {
-    if (this.wakeFetching) {
-      this.wakeAgain = true;
-      return 'coalesced';
-    }
-    this.wakeFetching = true;
-    try {
-      let outcome: WakeOutcome = 'not_waiting';
-      do {
-        this.wakeAgain = false;
-        const stage = this.session.currentStage();
-        const handshakeId = this.state.prepared?.handshakeId;
-        if (!this.session.isLive || !stage || !needsPreparation(stage) || typeof handshakeId !== 'string') return outcome;
-        if (this.state.delivered?.handshakeId === handshakeId) return outcome;
-        const { entry } = this.state;
-        const fetches = this.state.attestrWakes?.entry === entry ? this.state.attestrWakes.fetches : 0;
-        if (fetches >= MAX_WAKE_FETCHES) return outcome === 'fetched' ? outcome : 'over_bound';
-        this.state.attestrWakes = { entry, fetches: fetches + 1 };
-        outcome = 'fetched';
-        const delivery = await this.effects.fetchAttestrResult(handshakeId, this.idempotencyKey(stage));
-        if (delivery && this.stillAt(stage.id, entry) && this.state.prepared?.handshakeId === handshakeId) this.state.delivered = delivery;
-      } while (this.wakeAgain);
-      return outcome;
-    } finally {
-      this.wakeFetching = false;
-    }
+  /** Attestr may have a result for the stage's handshake: fetched at most MAX_WAKE_FETCHES times (AttestrWakeups). */
+  attestrWake(): Promise<WakeOutcome> {
+    return this.wakeups.wake();
   }
 }

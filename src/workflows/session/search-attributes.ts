@@ -13,6 +13,7 @@ import {
   type SearchPosition,
 } from '../messages';
 import type { SessionModel } from './model';
+import { statusView } from './views';
 
 /**
  * The search attributes, in one upsert (one history event): the status; for sessions started
@@ -35,7 +36,7 @@ export function reportPosition(session: SessionModel, position: SearchPosition, 
     ...(status === 'archived' && archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(archivedAt) }] : []),
   ]);
   if (status === 'archived' && patched('archived-memo-1')) {
-    const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = session.statusView();
+    const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = statusView(session);
     const archived: ArchivedMemo = { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
     upsertMemo({ archived: JSON.stringify(archived) });
   }

@@ -9,13 +9,13 @@ import {
   closeOutboxSignal,
   webhookEventSignal,
   webhookOutboxWorkflowId,
-  type SessionInput,
   type SessionState,
   type SessionStatus,
   type WebhookEvent,
   type WebhookEventType,
 } from '../messages';
 import { webhookOutboxWorkflow } from '../webhook-outbox';
+import type { SessionModel } from './model';
 
 type Queued = WebhookEvent | 'close';
 
@@ -25,14 +25,22 @@ export class WebhookPump {
 
   /** `enabled` is false for sessions without webhooks, and for those recorded before webhooks existed. */
   constructor(
-    private readonly input: SessionInput,
-    private readonly state: SessionState,
+    private readonly session: SessionModel,
     readonly enabled: boolean,
   ) {}
 
+  private get input() {
+    return this.session.input;
+  }
+
+  /** Read-only here: the SessionModel counts the events and remembers the outbox. */
+  private get state(): Readonly<SessionState> {
+    return this.session.state;
+  }
+
   /** The session's ref (sessions from before: their id): names the outbox and the events. */
   private get ref(): string {
-    return this.input.ref ?? (this.input.sessionId as string);
+    return this.session.ref;
   }
 
   /** Nothing waits to be handed over. */
@@ -43,10 +51,10 @@ export class WebhookPump {
   emit(type: WebhookEventType, extra: Record<string, unknown> = {}): void {
     if (!this.enabled) return;
     const { input, state } = this;
-    state.webhookSeq = (state.webhookSeq ?? 0) + 1;
+    const seq = this.session.countWebhookEvent();
     this.queue.push({
-      id: `${this.ref}.${state.webhookSeq}`,
-      seq: state.webhookSeq,
+      id: `${this.ref}.${seq}`,
+      seq,
       type,
       occurredAt: Date.now(),
       // No session id: the delivery adds it, opened from the sealed one.
@@ -101,7 +109,7 @@ export class WebhookPump {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    this.state.webhookOutbox = true;
+    this.session.outboxStarted(true);
   }
 
   /** Hands one queued item to the outbox; an outbox that is gone (terminated) is started anew once. */
@@ -114,7 +122,7 @@ export class WebhookPump {
         return;
       } catch (err) {
         if (attempt >= 2) throw err;
-        this.state.webhookOutbox = false;
+        this.session.outboxStarted(false);
       }
     }
   }
