@@ -11,7 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
 import { deviceClientWorkflowId } from '../src/workflows/messages';
-import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker-deployment';
+import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker/deployment';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { eventually, sessionClosed, sessionSecret, startStack, type Stack } from './helpers/stack';
 
