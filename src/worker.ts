@@ -22,7 +22,7 @@ function announcePolling(config: Config, worker: SessionWorker): void {
   const rates = RATE_LIMITED_PROVIDERS.map((p) => `${p} ${config.providers[p].maxCallsPerSecond ?? 'unlimited'}/s`).join(', ');
   const as = worker.version ? ` as ${versionName(worker.version)}` : '';
   process.stdout.write(`worker polling task queue ${config.temporal.taskQueue} and its provider queues (${rates}) on ${config.temporal.address}${as}\n`);
-  if (worker.version) void announce(config, worker.version, worker.sessionReplayEpoch!, config.workerDeployment?.setCurrent ?? false);
+  if (worker.version) void announce(config.temporal, worker.version, worker.sessionReplayEpoch!, config.workerDeployment?.setCurrent ?? false);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * What a versioned worker tells the server once it polls (docs/guides/deploying.md).
  */
-import type { Config } from '../config';
+import type { TemporalConfig } from '../config';
 import { connectOperator } from '../temporal';
 import { adoptOrphans, recordSessionReplayEpoch, setCurrentVersion, versionName, type WorkerDeploymentVersion } from './deployment';
 
@@ -11,13 +11,13 @@ import { adoptOrphans, recordSessionReplayEpoch, setCurrentVersion, versionName,
  * version, and workflows left on builds no worker runs follow it (a restart replaced every
  * worker), except sessions of another epoch, which cannot replay here.
  */
-export async function announce(config: Config, version: WorkerDeploymentVersion, sessionReplayEpoch: number, setCurrent: boolean): Promise<void> {
-  const connection = await connectOperator(config.temporal);
+export async function announce(temporal: TemporalConfig, version: WorkerDeploymentVersion, sessionReplayEpoch: number, setCurrent: boolean): Promise<void> {
+  const connection = await connectOperator(temporal);
   try {
-    await recordSessionReplayEpoch(connection, config.temporal.namespace, version, sessionReplayEpoch);
+    await recordSessionReplayEpoch(connection, temporal.namespace, version, sessionReplayEpoch);
     if (!setCurrent) return;
-    await setCurrentVersion(connection, config.temporal.namespace, version);
-    const { adopted, keptPinned } = await adoptOrphans(connection, config.temporal.namespace, version, sessionReplayEpoch);
+    await setCurrentVersion(connection, temporal.namespace, version);
+    const { adopted, keptPinned } = await adoptOrphans(connection, temporal.namespace, version, sessionReplayEpoch);
     process.stdout.write(`worker: ${versionName(version)} is the current version; ${adopted} workflow(s) of earlier builds follow it\n`);
     for (const kept of keptPinned) {
       process.stderr.write(

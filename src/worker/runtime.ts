@@ -37,7 +37,7 @@ function prometheusExporter(host: string, port: number): MetricsExporterConfig {
 }
 
 /** Sets the Temporal SDK's log level and metrics exporter once per process, before any worker exists. */
-export function installRuntime(config: Config): void {
+export function installRuntime(config: Pick<Config, 'logLevel' | 'workerMetricsPort' | 'workerMonitoringHost'>): void {
   Runtime.install({
     logger: new DefaultLogger(SDK_LOG_LEVELS[config.logLevel]),
     ...(config.workerMetricsPort ? { telemetryOptions: { metrics: prometheusExporter(config.workerMonitoringHost, config.workerMetricsPort) } } : {}),
