@@ -119,7 +119,7 @@ test('a session pins to its build; after a deploy, a wake moves the idle session
 
 /**
  * A restart that replaced every worker: a launched session (and a device client) on a build
- * whose workers stop, recording `epoch` as their process does (src/worker.ts), then a new build current.
+ * whose workers stop, recording `epoch` as their process does (src/worker/announce.ts), then a new build current.
  */
 async function restartedDeployment(epoch: number) {
   const deployment = `sf-test-${randomUUID().slice(0, 8)}`;
