@@ -17,8 +17,8 @@ import { freePort, requireVersioningServer, startDevServer } from '../scripts/de
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
-import { SOURCE_ROOT } from '../src/workflow-bundle';
-import { setCurrentVersion, setRampingVersion, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker-deployment';
+import { SOURCE_ROOT } from '../src/worker/workflow-bundle';
+import { setCurrentVersion, setRampingVersion, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker/deployment';
 import { BANK, completeAttestr, IDENTITY } from '../test/helpers/flows';
 import { buildWithSessionChange } from '../test/helpers/previous-build';
 import { sessionSecret, startStack, type Stack } from '../test/helpers/stack';

@@ -2,11 +2,11 @@
  * Bundles the workflow code once, ahead of time: `tsx scripts/bundle-workflows.ts <out.js>`.
  * A worker started with WORKFLOW_BUNDLE_PATH=<out.js> skips bundling at start; the tests use
  * this so every worker they start runs the same, already-built code. Prints the bundle's build
- * id (src/workflow-bundle.ts), the worker's default Worker Deployment build id.
+ * id (src/worker/workflow-bundle.ts), the worker's default Worker Deployment build id.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { bundleBuildId, bundleWorkflows, SOURCE_ROOT, type BundleSource } from '../src/workflow-bundle';
+import { bundleBuildId, bundleWorkflows, SOURCE_ROOT, type BundleSource } from '../src/worker/workflow-bundle';
 
 /** Writes the bundle of `source` (this checkout by default) to `outFile`; answers its build id. */
 export async function writeWorkflowBundle(outFile: string, workflowsPath?: string, source: BundleSource = { root: SOURCE_ROOT }): Promise<string> {

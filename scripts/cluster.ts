@@ -219,7 +219,7 @@ async function choosePorts(dir: string, apis: number, apiPort: number | undefine
   return ports;
 }
 
-/** A client's connection options, from the variables it is given (src/config.ts reads and checks them). */
+/** A client's connection options, from the variables it is given (src/config/ reads and checks them). */
 export function clientConnection(address: string, clientsDir: string, client: TemporalClient): ConnectionOptions {
   return connectionOptions(loadConfig({ TEMPORAL_ADDRESS: address, ...clientTlsEnv(clientsDir, client) }).temporal);
 }
@@ -414,7 +414,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       env: { ...inherited, ...clientTlsEnv(certs.clients, 'cli'), TEMPORAL_CLI: options.temporalCli, TEMPORAL_ADDRESS: temporalAddress, NAMESPACE: config.temporal.namespace },
     }).then((out) => out.split('\n').filter(Boolean).forEach((line) => say(sink, line)));
     stillStarting();
-    // The Temporal CLI's settings for an operator (it reads the variables src/config.ts reads).
+    // The Temporal CLI's settings for an operator (it reads the variables src/config/ reads).
     const cliEnv = { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporal.namespace, ...clientTlsEnv(certs.clients, 'cli') };
     writeFileSync(join(dir, 'temporal.env'), Object.entries(cliEnv).map(([name, value]) => `${name}='${value.replaceAll("'", "'\\''")}'\n`).join(''));
 

@@ -10,7 +10,7 @@
  */
 import { loadConfigOrExit } from '../src/config';
 import { connectOperator } from '../src/temporal';
-import { runningOn, setCurrentVersion, setRampingVersion, versionName, wakeUntilMoved, type WakeOutcome } from '../src/worker-deployment';
+import { runningOn, setCurrentVersion, setRampingVersion, versionName, wakeUntilMoved, type WakeOutcome } from '../src/worker/deployment';
 
 const USAGE = 'usage: tsx scripts/deploy.ts ramp <build-id> <percent> | current <build-id> [<seconds>] | wake <build-id> [<seconds>] | status <build-id>';
 

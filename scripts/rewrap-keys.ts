@@ -4,7 +4,7 @@
  * new KEK first; once it reports, the old KEKs can be removed from the configuration.
  */
 import { loadConfigOrExit } from '../src/config';
-import { openKeyStore } from '../src/keys/key-store';
+import { openKeyStore } from '../src/keys/open-store';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();

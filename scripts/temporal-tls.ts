@@ -17,7 +17,7 @@ export type TemporalClient = (typeof TEMPORAL_CLIENTS)[number];
 export const certsFolders = (certsDir: string) => ({ server: join(certsDir, 'server'), clients: join(certsDir, 'clients') });
 
 /**
- * A client's certificate in the standard variables, which src/config.ts and the Temporal CLI
+ * A client's certificate in the standard variables, which src/config/ and the Temporal CLI
  * read alike. The codec server and the sandbox do not talk to Temporal and get none.
  */
 export function clientTlsEnv(clientsDir: string, client: TemporalClient): Record<string, string> {

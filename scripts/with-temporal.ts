@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { freePort, requireVersioningServer, startDevServer, type DevServer, type DevServerOptions } from './dev-server';
 import { buildCodecServer, UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';
-import { openKeyStore } from '../src/keys/key-store';
+import { openKeyStore } from '../src/keys/open-store';
 import { loadCodecSettings } from '../src/settings';
 
 /**

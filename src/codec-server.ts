@@ -4,7 +4,7 @@
  */
 import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
-import { openKeyStore } from './keys/key-store';
+import { openKeyStore } from './keys/open-store';
 import { loadCodecSettings } from './settings';
 
 async function main(): Promise<void> {

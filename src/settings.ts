@@ -1,6 +1,6 @@
 /**
  * The startup contract: every setting a process needs beyond the environment variables of
- * config.ts (the tenant clients, the flows and the event rules that start them, the device-token
+ * src/config (the tenant clients, the flows and the event rules that start them, the device-token
  * secret) is loaded and checked here, once, before the process serves anything. Whatever is
  * wrong is a ConfigError naming its variable; entry points stop with `exitOnConfigError`.
  */

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ResultSignatureError, SessionflowApiError, SessionflowClient } from '../src/client';
-import { signResult } from '../src/result-signature';
+import { signResult } from '../src/util/result-signature';
 import { catalogWithInactiveFlow, TENANT_A, TENANT_B } from './helpers/api';
 import { BANK, IDENTITY } from './helpers/flows';
 import { eventually } from './helpers/stack';

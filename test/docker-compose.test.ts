@@ -13,7 +13,7 @@ import { clientTlsEnv, serverTlsEnv, TEMPORAL_CLIENTS, type TemporalClient } fro
 
 const ROOT = resolve(__dirname, '..');
 
-/** Read outside src/config.ts, by the secret loaders: the client and operator registries, the device token key, the session secret. */
+/** Read outside src/config/, by the secret loaders: the client and operator registries, the device token key, the session secret. */
 const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_OPERATORS_FILE', 'SESSIONFLOW_OPERATORS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET'];
 const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
 

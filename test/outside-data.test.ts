@@ -11,7 +11,7 @@ import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/clien
 import { ApplicationFailure, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { freePort } from '../scripts/dev-server';
-import { signResult } from '../src/result-signature';
+import { signResult } from '../src/util/result-signature';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import type { FlowMachine } from '../src/flows/core/types';
 import {

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signResult } from '../src/result-signature';
+import { signResult } from '../src/util/result-signature';
 import { freePort } from '../scripts/dev-server';
 import { startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';

@@ -6,7 +6,7 @@
  * histories are excused, and the device client's and webhook outbox's must still replay.
  */
 import { join } from 'node:path';
-import { SOURCE_ROOT } from '../src/workflow-bundle';
+import { SOURCE_ROOT } from '../src/worker/workflow-bundle';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { buildWithSessionChange, type Build } from './helpers/previous-build';
 import { checkReplay, isSessionHistory, recordFreshHistories, type NamedHistory } from './helpers/replay-gate';

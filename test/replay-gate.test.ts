@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { bundleBuildId } from '../src/workflow-bundle';
+import { bundleBuildId } from '../src/worker/workflow-bundle';
 import { sessionWorkflowId } from '../src/session-secret';
 import {
   bindSessionUpdate,

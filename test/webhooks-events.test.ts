@@ -12,7 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { TenantClient } from '../src/tenants/registry';
 import type { FlowMachine } from '../src/flows/core/types';
-import { verifyResultSignature } from '../src/result-signature';
+import { verifyResultSignature } from '../src/util/result-signature';
 import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
 import { inlineFlow, recordHistory } from './helpers/flows';
 import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';

@@ -11,7 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
 import { deviceClientWorkflowId } from '../src/workflows/messages';
-import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker-deployment';
+import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker/deployment';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { eventually, sessionClosed, sessionSecret, startStack, type Stack } from './helpers/stack';
 
@@ -119,7 +119,7 @@ test('a session pins to its build; after a deploy, a wake moves the idle session
 
 /**
  * A restart that replaced every worker: a launched session (and a device client) on a build
- * whose workers stop, recording `epoch` as their process does (src/worker.ts), then a new build current.
+ * whose workers stop, recording `epoch` as their process does (src/worker/announce.ts), then a new build current.
  */
 async function restartedDeployment(epoch: number) {
   const deployment = `sf-test-${randomUUID().slice(0, 8)}`;

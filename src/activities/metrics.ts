@@ -1,6 +1,6 @@
 /**
  * The worker's own metrics. They are recorded on the Temporal SDK's MetricMeter, so the one
- * Prometheus endpoint the SDK runtime serves (see installRuntime in src/worker.ts) exports them
+ * Prometheus endpoint the SDK runtime serves (see installRuntime in src/worker/runtime.ts) exports them
  * next to Temporal's own worker metrics. Labels stay few and bounded: never a session id, tag or
  * anything a person typed.
  */

@@ -10,7 +10,7 @@ import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
 import type { TenantClient } from '../tenants/registry';
-import { signResult } from '../result-signature';
+import { signResult } from '../util/result-signature';
 import type { SessionSecret } from '../session-secret';
 import type { ResultView, WebhookEvent } from '../workflows/messages';
 import type { WebhookDeliveryOutcome } from './metrics';

@@ -4,7 +4,7 @@
  * code, message, HTTP status and request id.
  */
 import { request, type Dispatcher } from 'undici';
-import { verifyResultSignature } from '../result-signature';
+import { verifyResultSignature } from '../util/result-signature';
 
 export interface CreateSessionParams {
   flow: string;

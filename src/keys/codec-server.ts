@@ -112,8 +112,7 @@ function hostName(request: FastifyRequest): string {
 }
 
 export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
-  const { keys, operators } = options;
-  const allowedHosts = new Set(options.allowedHosts.map((host) => host.toLowerCase()));
+  const { operators } = options;
   const capabilityOperator = options.uiCapability ? operators.byName(options.uiCapability.operator) : null;
   if (options.uiCapability && !capabilityOperator) throw new Error(`the UI capability names operator "${options.uiCapability.operator}", who is not configured`);
   // The secret taken off a request's path before routing, so the routes, and every log line, see only `/decode`.
@@ -143,6 +142,16 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     return token ? operators.byToken(token) : null;
   };
 
+  guardRequests(app, options, authenticate);
+  servePayloads(app, options);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  serveSignIn(app, operators);
+  return app;
+}
+
+/** Every request but /healthz: the Host header, CORS for the UI, then an operator allowed the route's permission (/auth aside). */
+function guardRequests(app: FastifyInstance, options: CodecServerOptions, authenticate: (request: FastifyRequest) => Operator | null): void {
+  const allowedHosts = new Set(options.allowedHosts.map((host) => host.toLowerCase()));
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
     if (request.headers.origin === options.uiOrigin) {
       reply.header('access-control-allow-origin', options.uiOrigin);
@@ -169,7 +178,10 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     const permission = (request.routeOptions.config as { permission?: Permission }).permission;
     if (permission && !may(operator.role, permission)) return reply.code(403).send({ message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
   });
+}
 
+/** /encode and /decode: Temporal's codec protocol, with the keys of the store. */
+function servePayloads(app: FastifyInstance, { keys, defaultNamespace }: Pick<CodecServerOptions, 'keys' | 'defaultNamespace'>): void {
   app.setErrorHandler((error, request, reply) => {
     request.log.warn({ err: error }, 'codec request refused');
     if (error instanceof KeyStoreUnavailableError) return reply.code(503).send({ message: 'the key store is unavailable' });
@@ -179,7 +191,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
 
   const namespaceOf = (request: FastifyRequest) => {
     const header = request.headers['x-namespace'];
-    return typeof header === 'string' && header !== '' ? header : options.defaultNamespace;
+    return typeof header === 'string' && header !== '' ? header : defaultNamespace;
   };
 
   app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema }, config: { permission: 'encode' } }, async (request) => {
@@ -208,9 +220,10 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     );
     return { payloads: decoded };
   });
+}
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
+/** /auth: the sign-in form, and the cookie credential it sets. */
+function serveSignIn(app: FastifyInstance, operators: OperatorRegistry): void {
   // The browser side of the cookie credential: an operator posts their token once; the cookie is
   // HttpOnly, Secure and SameSite=None so the UI's cross-origin fetches (credentials included) carry it.
   app.get('/auth', async (_request, reply) =>
@@ -225,6 +238,4 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     reply.header('set-cookie', `${CODEC_COOKIE}=${encodeURIComponent(token)}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=43200`);
     return reply.type('text/plain').send('signed in: the Temporal UI can now decode payloads through this codec server\n');
   });
-
-  return app;
 }

@@ -3,11 +3,11 @@
  * the data converter every Temporal client and worker of the project is built with.
  */
 import type { DataConverter } from '@temporalio/common';
-import type { Config } from '../config';
+import type { KeysConfig } from '../config';
 import { CachedKeyStore } from './cache';
 import { EncryptionCodec, encryptingDataConverter } from './codec';
 import type { KeyStoreUnavailableError } from './errors';
-import { openKeyStore } from './key-store';
+import { openKeyStore } from './open-store';
 
 export interface Encryption {
   keys: CachedKeyStore;
@@ -19,7 +19,14 @@ export interface Encryption {
   close(): Promise<void>;
 }
 
-export function openEncryption(config: Config, onKeyStoreError?: (err: KeyStoreUnavailableError) => void): Encryption {
+/** The slice of the configuration encryption is handed. */
+export interface EncryptionConfig {
+  dataDir: string;
+  keys: KeysConfig;
+  temporal: { namespace: string };
+}
+
+export function openEncryption(config: EncryptionConfig, onKeyStoreError?: (err: KeyStoreUnavailableError) => void): Encryption {
   const keys = new CachedKeyStore(openKeyStore({ dataDir: config.dataDir, ...config.keys }), { ttlMs: config.keys.cacheSeconds * 1000 });
   const options = { namespace: config.temporal.namespace, ...(onKeyStoreError ? { onKeyStoreError } : {}) };
   const codec = new EncryptionCodec(keys, options);

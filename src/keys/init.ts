@@ -10,10 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config';
+import type { EncryptionConfig } from './encryption';
 import { KeyStoreUnavailableError } from './errors';
 import { createEmbeddedKek, hasEmbeddedKek, kekOf } from './kek';
-import { openInitialisableStore, RECORDED_STORE_ID_FILE, recordedStoreId, type KeyStoreConfig, type KeyStoreInit } from './key-store';
+import type { KeyStoreConfig, KeyStoreInit } from './key-store';
+import { openInitialisableStore, RECORDED_STORE_ID_FILE, recordedStoreId } from './open-store';
 
 export interface KeyStoreInitConfig extends KeyStoreConfig {
   /** The Temporal namespace whose key is created. */
@@ -21,7 +22,7 @@ export interface KeyStoreInitConfig extends KeyStoreConfig {
 }
 
 /** The init step's settings in a loaded configuration. */
-export function initSettings(config: Config): KeyStoreInitConfig {
+export function initSettings(config: EncryptionConfig): KeyStoreInitConfig {
   return { dataDir: config.dataDir, ...config.keys, namespace: config.temporal.namespace };
 }
 

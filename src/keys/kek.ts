@@ -6,6 +6,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseKek } from '../util/key-formats';
 import { KeyStoreUnavailableError } from './errors';
 
 export interface Kek {
@@ -95,16 +96,6 @@ export function embeddedKek(dataDir: string, devKekDir: string): Kek {
   const key = parseKek(readFileSync(path, 'utf8'));
   if (!key) throw new KeyStoreUnavailableError('the generated development KEK file is damaged');
   return kekOf(key);
-}
-
-export function parseKek(text: string): Buffer | null {
-  const value = text.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
-  if (/^[A-Za-z0-9+/]{43}=?$/.test(value)) {
-    const key = Buffer.from(value, 'base64');
-    return key.length === 32 ? key : null;
-  }
-  return null;
 }
 
 export function kekOf(key: Buffer): Kek {

@@ -21,9 +21,6 @@ export interface StoreMarker {
   createdAt: string;
 }
 
-/** Store ids: what SESSIONFLOW_KEY_STORE_ID holds. */
-export const STORE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export const NOT_INITIALISED = 'it is not initialised (no store marker: a missing or empty folder, an empty database); run `npm run keys:init`';
 
 /** The check record is bound to its store id (the wrap's additional data): it cannot be copied to another store. */

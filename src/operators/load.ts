@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../config';
+import { ConfigError } from '../util/config-error';
 import { embeddedSecret } from '../util/secret-file';
 import { OperatorRegistry, parseOperators, type OperatorEntry } from './registry';
 import { newOperatorToken, operatorTokenSha256 } from './tokens';

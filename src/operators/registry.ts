@@ -13,7 +13,7 @@
  * well-formed name.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ConfigError, parseJsonArray } from '../config';
+import { ConfigError, parseJsonArray } from '../util/config-error';
 import { isObject } from '../util/json';
 import { isOperatorRole, OPERATOR_ROLES, type OperatorRole } from './roles';
 import { operatorTokenSha256 } from './tokens';

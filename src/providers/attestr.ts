@@ -3,7 +3,7 @@
  * result's signature (HMAC-SHA256 hex over JSON.stringify(result), keyed with our secret).
  */
 import type { ProviderEndpoint } from '../config';
-import { verifyResultSignature } from '../result-signature';
+import { verifyResultSignature } from '../util/result-signature';
 import { ProviderError } from './errors';
 import { answerFailure, field, ProviderHttp, type ProviderAnswer, type ProviderHttpOptions } from './http';
 

@@ -19,7 +19,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, parseJsonArray } from '../config';
+import { ConfigError, parseJsonArray } from '../util/config-error';
 import { isObject } from '../util/json';
 import { isWebhookSecret, WEBHOOK_SECRET_RULE } from '../util/webhook-secret';
 

@@ -1,15 +1,15 @@
 /**
  * Other builds of the workflow code, for the replay gate and the deploy drill. The previous
  * build: the workflow bundle of the last commit whose bundle differs from the current one
- * (compared by build id, src/workflow-bundle.ts), built from that commit's tree (`git archive`)
+ * (compared by build id, src/worker/workflow-bundle.ts), built from that commit's tree (`git archive`)
  * with today's node_modules, cached per commit under .data/. A session-changed build: this
  * checkout's code with a deliberate change that is nondeterministic for the sessions of this one.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sessionReplayEpochOf } from '../../src/worker-deployment';
-import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from '../../src/workflow-bundle';
+import { sessionReplayEpochOf } from '../../src/worker/deployment';
+import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from '../../src/worker/workflow-bundle';
 
 /** What the workflow bundle is made of; a commit that touches none of these makes the same bundle. */
 const BUNDLE_INPUTS = ['src/workflows', 'src/flows/core', 'src/util/json.ts', 'src/keys/failure-converter.ts', 'package-lock.json'];

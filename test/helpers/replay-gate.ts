@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { createSessionWorker } from '../../src/worker';
-import { SOURCE_ROOT } from '../../src/workflow-bundle';
+import { SOURCE_ROOT } from '../../src/worker/workflow-bundle';
 import { sessionRef, sessionWorkflowId } from '../../src/session-secret';
 import type { TenantClient } from '../../src/tenants/registry';
 import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../../src/workflows/messages';

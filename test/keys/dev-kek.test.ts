@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEV_KEK_ID_FILE } from '../../src/keys/kek';
 import { initialiseKeyStore } from '../../src/keys/init';
-import { KeyStoreUnavailableError, openKeyStore } from '../../src/keys/key-store';
+import { KeyStoreUnavailableError } from '../../src/keys/key-store';
+import { openKeyStore } from '../../src/keys/open-store';
 
 let root: string;
 let dataDir: string;

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { kekOf, wrapKey } from '../../src/keys/kek';
-import { KeyStoreUnavailableError, namespaceKeyId, openKeyStore } from '../../src/keys/key-store';
+import { KeyStoreUnavailableError, namespaceKeyId } from '../../src/keys/key-store';
+import { openKeyStore } from '../../src/keys/open-store';
 
 const freshDataDir = () => mkdtempSync(join('.data', 'test-keys-init-'));
 

@@ -1,4 +1,4 @@
-import { signResult, verifyResultSignature } from '../../src/result-signature';
+import { signResult, verifyResultSignature } from '../../src/util/result-signature';
 
 const RESULT = { consent: { input: { accepted: true }, output: {} } };
 const SECRET = 'secret';

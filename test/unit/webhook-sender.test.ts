@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import { receiverRetryDelayMs, WebhookSender, type ReadResult, type ResultReader } from '../../src/activities/webhooks';
-import { verifyResultSignature } from '../../src/result-signature';
+import { verifyResultSignature } from '../../src/util/result-signature';
 import { SessionSecret } from '../../src/session-secret';
 import type { WebhookEvent } from '../../src/workflows/messages';
 import { freePort } from '../../scripts/dev-server';

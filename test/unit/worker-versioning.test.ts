@@ -1,8 +1,8 @@
 /** The pure parts of Worker Versioning: the bundle's build id, the declared session replay epoch and the server version check. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleBuildId, SOURCE_ROOT } from '../../src/workflow-bundle';
-import { FIRST_SESSION_REPLAY_EPOCH, sessionReplayEpochOf } from '../../src/worker-deployment';
+import { bundleBuildId, SOURCE_ROOT } from '../../src/worker/workflow-bundle';
+import { FIRST_SESSION_REPLAY_EPOCH, sessionReplayEpochOf } from '../../src/worker/deployment';
 import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import { versioningProblem } from '../../scripts/dev-server';
 import { loadConfig } from '../../src/config';

@@ -8,7 +8,7 @@ import { BackendError } from '../errors';
 import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
 import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
-import { signResult } from '../../result-signature';
+import { signResult } from '../../util/result-signature';
 import { REFUSALS, type ResultView } from '../../workflows/messages';
 import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
 import type { ApiContext } from '../context';

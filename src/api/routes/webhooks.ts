@@ -8,7 +8,7 @@
  * and repeated posts cannot spend the tenant's Attestr quota.
  */
 import type { FastifyInstance } from 'fastify';
-import { verifyResultSignature } from '../../result-signature';
+import { verifyResultSignature } from '../../util/result-signature';
 import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { attestrCompletion, received, type AttestrCompletion } from '../schemas/webhooks';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 /** The repository root of this checkout: the source root of the current code. */
-export const SOURCE_ROOT = resolve(__dirname, '..');
+export const SOURCE_ROOT = resolve(__dirname, '../..');
 
 const quiet = { info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined, log: () => undefined };
 

@@ -1,0 +1,187 @@
+/**
+ * A worker of the session task queue and one per rate-limited provider, built from a loaded
+ * configuration; the worker process (src/worker.ts), the tests and the bench build theirs here.
+ *
+ * Each rate-limited provider's calls have an activity task queue of their own
+ * (providerTaskQueue), polled by a Worker of their own with maxTaskQueueActivitiesPerSecond
+ * from that provider's *_MAX_CALLS_PER_SECOND: the Temporal server then hands out at most that
+ * many of its tasks a second across all workers, so sessionflow stays under the vendor's limit
+ * instead of collecting its 429s. Every process sets the same rate (the server keeps the last one).
+ */
+import { readFileSync } from 'node:fs';
+import { Runtime, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { createActivities } from '../activities';
+import { WorkerMetrics } from '../activities/metrics';
+import { AttestrConnector } from '../providers/attestr';
+import { FinqwareConnector } from '../providers/finqware';
+import { HttpStageConnector } from '../providers/http-stage';
+import { SessionShredder } from '../activities/shred';
+import { WebhookSender, type ReadResult } from '../activities/webhooks';
+import type { TenantClient } from '../tenants/registry';
+import { legacySessionWorkflowId, loadSessionSecret, sessionWorkflowId, type SessionSecret } from '../session-secret';
+import { providerTaskQueue, RATE_LIMITED_PROVIDERS, resultQuery, SessionStatusKey } from '../workflows/messages';
+import { connectClient, connectWorker } from '../temporal';
+import { openEncryption, type Encryption } from '../keys/encryption';
+import { sessionKeyId } from '../keys/key-store';
+import { bundleBuildId, bundleWorkflows, SOURCE_ROOT } from './workflow-bundle';
+import { sessionReplayEpochOf, type WorkerDeploymentVersion } from './deployment';
+
+export interface SessionWorker {
+  /** The session task queue's worker: workflows, webhooks and the http stage. */
+  worker: Worker;
+  /** It and the provider task queues' workers. */
+  workers: Worker[];
+  /** Runs them all until shutdown; when one fails, shuts the others down and rejects. */
+  run(): Promise<void>;
+  shutdown(): void;
+  encryption: Encryption;
+  /** Closes the provider connection pools; call after the workers stopped. */
+  close(): Promise<void>;
+  /** Its Worker Deployment Version; null with Worker Versioning off. */
+  version: WorkerDeploymentVersion | null;
+  /** The SESSION_REPLAY_EPOCH its workflow code declares; null with Worker Versioning off. */
+  sessionReplayEpoch: number | null;
+}
+
+function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle']): Partial<WorkerOptions> {
+  if (bundle) return { workflowBundle: bundle };
+  if (config.workflowBundlePath) return { workflowBundle: { codePath: config.workflowBundlePath } };
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+/**
+ * With Worker Versioning, the workflow code and the version it runs as: the build id is the
+ * bundle's hash unless WORKER_BUILD_ID names one, so a worker bundles at start when no bundle was
+ * built ahead. Every workflow type declares its own behaviour (src/workflows); the default is
+ * for none.
+ */
+async function versionedSource(
+  config: Config,
+  bundle: WorkerOptions['workflowBundle'],
+): Promise<{ source: Partial<WorkerOptions>; version: WorkerDeploymentVersion | null; sessionReplayEpoch: number | null; deploymentOptions: Partial<WorkerOptions> }> {
+  const deployment = config.workerDeployment;
+  if (!deployment) return { source: workflowSource(config, bundle), version: null, sessionReplayEpoch: null, deploymentOptions: {} };
+  let code: string;
+  if (bundle && 'code' in bundle) code = bundle.code;
+  else if (bundle) code = readFileSync(bundle.codePath, 'utf8');
+  else if (config.workflowBundlePath) code = readFileSync(config.workflowBundlePath, 'utf8');
+  else code = await bundleWorkflows({ root: SOURCE_ROOT });
+  const version = { deploymentName: deployment.name, buildId: deployment.buildId ?? bundleBuildId(code) };
+  const workerDeploymentOptions: WorkerDeploymentOptions = { useWorkerVersioning: true, version, defaultVersioningBehavior: 'AUTO_UPGRADE' };
+  return { source: { workflowBundle: { code } }, version, sessionReplayEpoch: sessionReplayEpochOf(code), deploymentOptions: { workerDeploymentOptions } };
+}
+
+/**
+ * How long reading a session's result may take. A query sent to a worker that dies before it
+ * answers waits out its whole deadline; this one leaves room for the server's fallback from a
+ * dead worker's sticky queue (10 s) and ends well inside the delivery's start-to-close timeout.
+ */
+const RESULT_READ_DEADLINE_MS = 20_000;
+
+/**
+ * A session's result, for its consumed event when it is sent; null once the session is archived
+ * (its result is purged, and its key may be destroyed already: describe needs no key, a query would).
+ */
+function sessionResult(temporal: Client, sessionId: string): Promise<ReadResult> {
+  return temporal.withDeadline(Date.now() + RESULT_READ_DEADLINE_MS, async () => {
+    // Sessions started before ids were hashed live under the id itself.
+    for (const workflowId of [sessionWorkflowId(sessionId), legacySessionWorkflowId(sessionId)]) {
+      const handle = temporal.workflow.getHandle(workflowId);
+      try {
+        const { status, typedSearchAttributes } = await handle.describe();
+        if (status.name !== 'RUNNING' || typedSearchAttributes.get(SessionStatusKey) === 'archived') return null;
+        return { workflowId, view: await handle.query(resultQuery) };
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    return null;
+  });
+}
+
+/**
+ * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
+ * and their own task queue.
+ */
+export async function createSessionWorker(
+  config: Config,
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
+    clients: TenantClient[];
+    encryption?: Encryption;
+    sessionSecret?: SessionSecret;
+  },
+): Promise<SessionWorker> {
+  const encryption = overrides.encryption ?? openEncryption(config);
+  const attestr = new AttestrConnector(config.providers.attestr);
+  const finqware = new FinqwareConnector(config.providers.finqware);
+  const http = new HttpStageConnector(config.providers.httpStageSecrets);
+  // Exported by the runtime's Prometheus endpoint when installRuntime set one up; recorded nowhere otherwise.
+  const metrics = new WorkerMetrics(Runtime.instance().metricMeter);
+  const temporal = await connectClient(config.temporal, encryption.dataConverter);
+  const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
+  const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
+  const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret, config.unsealedSessionsUntil);
+  const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
+  const connection = overrides.connection ?? (await connectWorker(config.temporal));
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue,
+    ...source,
+    ...deploymentOptions,
+    activities,
+    // Payloads encrypted with each session's key; failure messages and stack traces too. What
+    // cannot be decrypted reaches the workflow as a refused value, never a failed task.
+    dataConverter: encryption.workerDataConverter,
+    shutdownGraceTime: '10 seconds',
+    ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
+  });
+  const providerWorkers = await Promise.all(
+    RATE_LIMITED_PROVIDERS.map((provider) => {
+      const rate = config.providers[provider].maxCallsPerSecond;
+      return Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: providerTaskQueue(taskQueue, provider),
+        // Every activity may land here (a session of older code schedules them on its own queue).
+        activities,
+        dataConverter: encryption.workerDataConverter,
+        shutdownGraceTime: '10 seconds',
+        // Part of the same version: a pinned session's provider calls go to its own build's workers.
+        ...deploymentOptions,
+        ...(rate ? { maxTaskQueueActivitiesPerSecond: rate } : {}),
+      });
+    }),
+  );
+  const workers = [worker, ...providerWorkers];
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    worker,
+    workers,
+    version,
+    sessionReplayEpoch,
+    shutdown,
+    async run() {
+      await Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            shutdown();
+            throw err;
+          }),
+        ),
+      );
+    },
+    encryption,
+    async close() {
+      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
+      if (!overrides.connection) await connection.close();
+      if (!overrides.encryption) await encryption.close();
+    },
+  };
+}
