@@ -20,9 +20,9 @@ export default tseslint.config(
     },
   },
   {
-    // Code the workflow bundle may contain: the workflows, the workflow-safe core of the flow
-    // format, and the plain-JSON helpers. test/unit/boundaries.test.ts checks they import nothing else.
-    files: ['src/workflows/**/*.ts', 'src/flows/core/**/*.ts', 'src/util/json.ts', 'bench/workflows.ts'],
+    // Code the workflow bundle may contain: the workflows, the workflow contracts, the workflow-safe
+    // core of the flow format, and the plain-JSON helpers. test/unit/boundaries.test.ts checks they import nothing else.
+    files: ['src/workflows/**/*.ts', 'src/contract/**/*.ts', 'src/flows/core/**/*.ts', 'src/util/json.ts', 'bench/workflows.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

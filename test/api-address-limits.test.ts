@@ -12,7 +12,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { buildApp } from '../src/api/app';
 import type { Config } from '../src/config';
 import type { TenantClient } from '../src/tenants/registry';
-import { deviceClientWorkflowId } from '../src/workflows/messages';
+import { deviceClientWorkflowId } from '../src/contract/workflow-ids';
 import { basic, DEVICE_TOKEN_SECRET, TENANT_A } from './helpers/api';
 import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
 

@@ -6,7 +6,7 @@
 import { TENANT_A } from './helpers/api';
 import { useStack } from './helpers/use-stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
-import { progressQuery } from '../src/workflows/messages';
+import { progressQuery } from '../src/contract/session';
 
 const { stack, api } = useStack('device-wait', { api: {} });
 

@@ -18,7 +18,7 @@ import { OperatorRegistry } from '../src/operators/registry';
 import { newOperatorToken, operatorTokenSha256 } from '../src/operators/tokens';
 import { namespaceKeyId, openKeyStore, sessionKeyId, type KeyStore } from '../src/keys/key-store';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
-import { shredWorkflowId } from '../src/workflows/messages';
+import { shredWorkflowId } from '../src/contract/workflow-ids';
 import { completeAttestr } from './helpers/flows';
 import { eventually, startStack, type Stack } from './helpers/stack';
 

@@ -13,16 +13,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
-import {
-  attestrResultSignal,
-  launchUpdate,
-  MAX_REFUSED_PROOFS,
-  REFUSALS,
-  resumeUpdate,
-  submitStepUpdate,
-  type SessionInput,
-  type StepArgs,
-} from '../src/workflows/messages';
+import { attestrResultSignal, launchUpdate, MAX_REFUSED_PROOFS, REFUSALS, resumeUpdate, submitStepUpdate, type StepArgs } from '../src/contract/session';
+import type { SessionInput } from '../src/contract/session-state';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { TENANT_A } from './helpers/api';
 import { checkReplay } from './helpers/replay-gate';

@@ -14,18 +14,9 @@ import { freePort } from '../scripts/dev-server';
 import { signResult } from '../src/result-signature';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import type { FlowMachine } from '../src/flows/core/types';
-import {
-  deliverEventUpdate,
-  expireUpdate,
-  INBOUND_REFUSED,
-  launchUpdate,
-  sessionWorkflowIdOfRef,
-  statusQuery,
-  submitStepUpdate,
-  type InboundRefusal,
-  type SessionInput,
-  webhookOutboxWorkflowId,
-} from '../src/workflows/messages';
+import { deliverEventUpdate, expireUpdate, INBOUND_REFUSED, launchUpdate, statusQuery, submitStepUpdate, type InboundRefusal } from '../src/contract/session';
+import type { SessionInput } from '../src/contract/session-state';
+import { sessionWorkflowIdOfRef, webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 import { MAX_WAKE_FETCHES } from '../src/workflows/session/runner';
 import { startApi, type Api } from './helpers/api';
 import { completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';

@@ -7,7 +7,7 @@
  * others. Temporal keeps that schedule; the test never times it on the wall clock.
  */
 import { tsToMs } from '@temporalio/common/lib/time';
-import type { StepAnswer } from '../src/workflows/messages';
+import type { StepAnswer } from '../src/contract/session';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import type { Stack } from './helpers/stack';

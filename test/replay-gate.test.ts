@@ -16,15 +16,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { bundleBuildId } from '../src/workflow-bundle';
 import { sessionWorkflowId } from '../src/session-secret';
-import {
-  bindSessionUpdate,
-  closeOutboxSignal,
-  deviceClientWorkflowId,
-  revokeDeviceClientUpdate,
-  webhookEventSignal,
-  webhookOutboxWorkflowId,
-  type WebhookEvent,
-} from '../src/workflows/messages';
+import { bindSessionUpdate, revokeDeviceClientUpdate } from '../src/contract/device-client';
+import { closeOutboxSignal, webhookEventSignal, type WebhookEvent } from '../src/contract/webhook-outbox';
+import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
 import { previousBuild, type CommitBuild } from './helpers/previous-build';

@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { activityScheduled, eventually, killWorker, startStack, type Stack } from './helpers/stack';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
-import { webhookOutboxWorkflowId } from '../src/workflows/messages';
+import { webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 
 let stack: Stack;
 

@@ -4,7 +4,7 @@
  */
 import type { FlowMachine } from '../src/flows/core/types';
 import { SessionRefusedError } from '../src/api/session-gateway';
-import { REFUSALS } from '../src/workflows/messages';
+import { REFUSALS } from '../src/contract/session';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
 import { eventually, sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';

@@ -4,7 +4,7 @@
  * status and result views exactly as they were.
  */
 import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
-import { REFUSALS, type RefusalType } from '../src/workflows/messages';
+import { REFUSALS, type RefusalType } from '../src/contract/session';
 import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';

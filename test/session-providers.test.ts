@@ -8,7 +8,7 @@ import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 import { stepUpdateId } from '../src/api/session-gateway';
 import { sessionWorkflowId } from '../src/session-secret';
-import { SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey } from '../src/workflows/messages';
+import { SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey } from '../src/contract/session-search';
 
 const { stack } = useStack('providers');
 

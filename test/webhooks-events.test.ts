@@ -17,7 +17,7 @@ import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
 import { inlineFlow, recordHistory } from './helpers/flows';
 import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';
 import { sessionRef } from '../src/session-secret';
-import { webhookOutboxWorkflowId } from '../src/workflows/messages';
+import { webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 
 interface Delivery {
   id: string;

@@ -10,7 +10,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
-import { deviceClientWorkflowId } from '../src/workflows/messages';
+import { deviceClientWorkflowId } from '../src/contract/workflow-ids';
 import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker-deployment';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { eventually, sessionClosed, sessionSecret, startStack, type Stack } from './helpers/stack';

@@ -11,7 +11,7 @@ import { Agent, request } from 'undici';
 import type { TenantClient } from '../tenants/registry';
 import { signResult } from '../result-signature';
 import type { SessionSecret } from '../session-secret';
-import type { WebhookEvent } from '../workflows/messages';
+import type { WebhookEvent } from '../contract/webhook-outbox';
 import type { WebhookDeliveryOutcome } from './metrics';
 import { parseRetryAfter } from '../providers/errors';
 

@@ -21,49 +21,15 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { KeyDestroyedError, KeyStoreUnavailableError, namespaceKeyId, sessionKeyId, type KeyStore } from '../keys/key-store';
-import { DEVICE_KEY_BINDING_PREFIX, legacySessionWorkflowId, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
+import { DEVICE_KEY_BINDING_PREFIX, nonceHash, sessionRef, sessionWorkflowId, type SessionSecret } from '../session-secret';
+import { legacySessionWorkflowId } from '../contract/workflow-ids';
 import type { FlowDefinition } from '../flows/core/types';
 import { contentHash } from '../util/hash';
-import {
-  archiveUpdate,
-  attestrResultSignal,
-  bindSessionUpdate,
-  deliverEventUpdate,
-  type BackendEventArgs,
-  type SessionStatus,
-  deviceClientQuery,
-  deviceClientWorkflowId,
-  revokeDeviceClientUpdate,
-  type DeviceClientInput,
-  type DeviceClientView,
-  ClientIdKey,
-  SESSION_STATUSES,
-  expireUpdate,
-  FlowIdKey,
-  launchUpdate,
-  resumeUpdate,
-  MAX_DEVICE_SESSIONS,
-  REFUSALS,
-  progressQuery,
-  SessionStageKey,
-  SessionStageSinceKey,
-  SessionStatusKey,
-  SessionTagKey,
-  SessionNumberKey,
-  SessionArchivedAtKey,
-  sessionWorkflowIdOfRef,
-  submitStepUpdate,
-  viewQuery,
-  type LaunchAnswer,
-  type RefusalType,
-  type ResultView,
-  type SessionInput,
-  type SessionMemo,
-  type ArchivedMemo,
-  type StatusView as WorkflowStatusView,
-  type StepAnswer,
-  type StepArgs,
-} from '../workflows/messages';
+import { bindSessionUpdate, deviceClientQuery, revokeDeviceClientUpdate, type DeviceClientInput, type DeviceClientView, MAX_DEVICE_SESSIONS } from '../contract/device-client';
+import { archiveUpdate, attestrResultSignal, deliverEventUpdate, type BackendEventArgs, type SessionStatus, SESSION_STATUSES, expireUpdate, launchUpdate, resumeUpdate, REFUSALS, progressQuery, submitStepUpdate, viewQuery, type LaunchAnswer, type RefusalType, type ResultView, type StatusView as WorkflowStatusView, type StepAnswer, type StepArgs } from '../contract/session';
+import { ClientIdKey, FlowIdKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, SessionTagKey, SessionNumberKey, SessionArchivedAtKey } from '../contract/session-search';
+import type { SessionInput, SessionMemo, ArchivedMemo } from '../contract/session-state';
+import { deviceClientWorkflowId, sessionWorkflowIdOfRef } from '../contract/workflow-ids';
 import type { deviceClientWorkflow } from '../workflows/device-client';
 import type { sessionWorkflow } from '../workflows/session';
 import { REFRESH_WINDOW_MS } from './device-tokens';

@@ -5,15 +5,8 @@
  */
 import { condition, setHandler } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  bindSessionUpdate,
-  deviceClientQuery,
-  MAX_DEVICE_SESSIONS,
-  REFUSALS,
-  revokeDeviceClientUpdate,
-  type DeviceClientInput,
-  type DeviceClientView,
-} from './messages';
+import { bindSessionUpdate, deviceClientQuery, MAX_DEVICE_SESSIONS, revokeDeviceClientUpdate, type DeviceClientInput, type DeviceClientView } from '../contract/device-client';
+import { REFUSALS } from '../contract/session';
 import { declareVersioningBehavior } from './versioning';
 
 export async function deviceClientWorkflow(input: DeviceClientInput): Promise<DeviceClientView> {

@@ -23,29 +23,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  archiveUpdate,
-  attestrResultSignal,
-  deliverEventUpdate,
-  deploymentWakeSignal,
-  expireUpdate,
-  launchUpdate,
-  resultQuery,
-  resumeUpdate,
-  statusQuery,
-  progressQuery,
-  submitStepUpdate,
-  viewQuery,
-  INBOUND_REFUSED,
-  type AttestrDelivery,
-  type BackendEventArgs,
-  type ExpireArgs,
-  type LaunchArgs,
-  type ResumeArgs,
-  type SessionInput,
-  type StepArgs,
-  type StatusView,
-} from './messages';
+import { archiveUpdate, attestrResultSignal, deliverEventUpdate, deploymentWakeSignal, expireUpdate, launchUpdate, resultQuery, resumeUpdate, statusQuery, progressQuery, submitStepUpdate, viewQuery, INBOUND_REFUSED, type BackendEventArgs, type ExpireArgs, type LaunchArgs, type ResumeArgs, type StepArgs, type StatusView } from '../contract/session';
+import type { AttestrDelivery, SessionInput } from '../contract/session-state';
 import { fetchAttestrResult, prepareStage, runStage } from './providers';
 import { notDecryptedBecause } from '../util/json';
 import { InboundGuard } from './session/inbound';

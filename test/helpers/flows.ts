@@ -9,7 +9,7 @@ import { request } from 'undici';
 import type { SessionGateway } from '../../src/api/session-gateway';
 import type { FlowDefinition, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
-import type { StepAnswer } from '../../src/workflows/messages';
+import type { StepAnswer } from '../../src/contract/session';
 import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 

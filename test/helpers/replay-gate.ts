@@ -17,7 +17,7 @@ import { createSessionWorker } from '../../src/worker';
 import { SOURCE_ROOT } from '../../src/workflow-bundle';
 import { sessionRef, sessionWorkflowId } from '../../src/session-secret';
 import type { TenantClient } from '../../src/tenants/registry';
-import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../../src/workflows/messages';
+import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../../src/contract/workflow-ids';
 import { runConsentOnly, runKycBasic } from './flows';
 import { eventually, sessionSecret, type Stack } from './stack';
 

@@ -21,7 +21,7 @@ function under(folder: string): (file: string) => boolean {
 }
 const isRoute = (file: string) => /^src\/api\/routes\/[^/]+$/.test(file);
 /** What Temporal bundles into workflow code: deterministic, no Node built-ins, no I/O. */
-const isWorkflowSafe = (file: string) => under('src/workflows')(file) || under('src/flows/core')(file) || file === 'src/util/json';
+const isWorkflowSafe = (file: string) => under('src/workflows')(file) || under('src/contract')(file) || under('src/flows/core')(file) || file === 'src/util/json';
 /** The floors every process shares: they never import a process's own code. */
 const isShared = (file: string) =>
   ['src/tenants', 'src/operators', 'src/providers', 'src/util', 'src/flows'].some((folder) => under(folder)(file)) || file === 'src/config' || file === 'src/settings';
@@ -37,6 +37,11 @@ const RULES: Rule[] = [
   { name: 'the worker and activities do not import the api', applies: (file, { target }) => (under('src/activities')(file) || file === 'src/worker') && under('src/api')(target) },
   { name: 'the api does not import activities', applies: (file, { target }) => under('src/api')(file) && under('src/activities')(target) },
   { name: 'a route file does not import another route file', applies: (file, { target }) => isRoute(file) && isRoute(target) },
+  // Every process imports the contracts, so they import nothing of any process, not even types.
+  {
+    name: 'a contract imports only the flow core, src/util/json and other contracts',
+    applies: (file, { target }) => under('src/contract')(file) && target.startsWith('src/') && !under('src/contract')(target) && !under('src/flows/core')(target) && target !== 'src/util/json',
+  },
   {
     name: 'workflow code imports only workflow-safe code (types aside)',
     applies: (file, { target, typeOnly }) => isWorkflowSafe(file) && !typeOnly && target.startsWith('src/') && !isWorkflowSafe(target),
@@ -131,9 +136,10 @@ describe('import boundaries', () => {
       ['src/api/metrics.ts', "const m = import('../activities/metrics');", 'the api does not import activities'],
       ['src/api/routes/events.ts', "import { resolveFlow } from './backend';", 'a route file does not import another route file'],
       ['src/workflows/session.ts', "import { FlowCatalog } from '../flows/catalog';", 'workflow code imports only workflow-safe code (types aside)'],
+      ['src/contract/session.ts', "import type { SessionModel } from '../workflows/session/model';", 'a contract imports only the flow core, src/util/json and other contracts'],
       ['src/flows/core/engine.ts', "import { contentHash } from '../../util/hash';", 'workflow code imports only workflow-safe code (types aside)'],
       ['src/providers/attestr.ts', "import type { Activities } from '../activities';", 'shared modules do not import process code'],
-      ['src/browser/sdk.ts', "import { DEVICE_STATUS } from '../workflows/messages';", 'browser code imports only browser code'],
+      ['src/browser/sdk.ts', "import { DEVICE_STATUS } from '../contract/session';", 'browser code imports only browser code'],
       ['src/api/routes/hosted.ts', "import { FlowSession } from '../../browser/sdk';", 'only the api imports browser code, and only its strings'],
       ['src/sandbox/tenant-pages.ts', "import { loadClients } from '../tenants/registry';", 'the sandbox imports only the sandbox and src/util'],
       ['src/sandbox/server.ts', "import { loadConfig } from '../config';", 'the sandbox imports only the sandbox and src/util'],

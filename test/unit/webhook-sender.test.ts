@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import { receiverRetryDelayMs, WebhookSender } from '../../src/activities/webhooks';
 import { SessionSecret } from '../../src/session-secret';
-import type { WebhookEvent } from '../../src/workflows/messages';
+import type { WebhookEvent } from '../../src/contract/webhook-outbox';
 import { freePort } from '../../scripts/dev-server';
 
 let receiver: Server;

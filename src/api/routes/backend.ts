@@ -9,7 +9,7 @@ import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
 import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../result-signature';
-import { REFUSALS, type ResultView } from '../../workflows/messages';
+import { REFUSALS, type ResultView } from '../../contract/session';
 import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';

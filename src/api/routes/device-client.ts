@@ -4,7 +4,7 @@
  * all, and refreshes its credential through a redirect to an allow-listed URL.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DeviceClientView } from '../../workflows/messages';
+import type { DeviceClientView } from '../../contract/device-client';
 import type { ApiContext } from '../context';
 import { cookieValues, servedOverHttps, setCookie } from '../cookies';
 import { clientCookie, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';

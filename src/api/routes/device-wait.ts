@@ -11,7 +11,7 @@
  * beyond a cached query.
  */
 import type { FastifyInstance } from 'fastify';
-import { DEVICE_STATUS, type StatusView } from '../../workflows/messages';
+import { DEVICE_STATUS, type StatusView } from '../../contract/session';
 import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
 import { SessionNotFoundError } from '../session-gateway';

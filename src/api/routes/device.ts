@@ -8,7 +8,7 @@ import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential, requestDevice } from '../device-auth';
-import { REFUSALS, type SessionStatus } from '../../workflows/messages';
+import { REFUSALS, type SessionStatus } from '../../contract/session';
 import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { contentHash } from '../../util/hash';
-import { REFUSALS } from '../../workflows/messages';
+import { REFUSALS } from '../../contract/session';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';

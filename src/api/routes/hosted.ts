@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as httpRequest } from 'undici';
-import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../workflows/messages';
+import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../contract/session';
 import { DEVICE_KEY_BINDING_PREFIX, deviceKeyBinding } from '../../session-secret';
 import type { ApiContext } from '../context';
 import { requestDevice, sessionKeyBinding } from '../device-auth';

@@ -9,24 +9,8 @@ import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../.
 import { validateAgainstSchema } from '../../flows/core/schema';
 import { Exclusive } from './exclusive';
 import { proofHash } from './proof';
-import {
-  DEVICE_STATUS,
-  MAX_REFUSED_PROOFS,
-  REFUSALS,
-  type BackendEventArgs,
-  type ExpireArgs,
-  type LaunchArgs,
-  type RefusalType,
-  type ResumeArgs,
-  type ResultView,
-  type SessionInput,
-  type SessionState,
-  type SessionStatus,
-  type StatusView,
-  type StepAnswer,
-  type StepArgs,
-  type StepPrompt,
-} from '../messages';
+import { DEVICE_STATUS, MAX_REFUSED_PROOFS, REFUSALS, type BackendEventArgs, type ExpireArgs, type LaunchArgs, type RefusalType, type ResumeArgs, type ResultView, type SessionStatus, type StatusView, type StepAnswer, type StepArgs, type StepPrompt } from '../../contract/session';
+import type { SessionInput, SessionState } from '../../contract/session-state';
 
 function refuse(type: RefusalType, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });

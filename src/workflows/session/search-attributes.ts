@@ -3,15 +3,8 @@
  * visibility queries) and, once archived, its memo. Workflow code: called from the workflow only.
  */
 import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import {
-  SessionArchivedAtKey,
-  SessionOutcomeKey,
-  SessionStageKey,
-  SessionStageSinceKey,
-  SessionStatusKey,
-  type ArchivedMemo,
-  type SearchPosition,
-} from '../messages';
+import { SessionArchivedAtKey, SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, type SearchPosition } from '../../contract/session-search';
+import type { ArchivedMemo } from '../../contract/session-state';
 import type { SessionModel } from './model';
 
 /**
