@@ -3,7 +3,7 @@
  * session, and the per-step history cost.
  */
 import type { FlowMachine } from '../src/flows/core/types';
-import { SessionRefusedError } from '../src/api/session-gateway';
+import { SessionRefusedError } from '../src/api/session-errors';
 import { REFUSALS } from '../src/contract/session';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
 import { eventually, sessionClosed } from './helpers/stack';

@@ -3,7 +3,8 @@
  * created → in_progress → consumed → archived, and every refused transition leaving the
  * status and result views exactly as they were.
  */
-import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
+import { SessionRefusedError } from '../src/api/session-errors';
+import type { SessionGateway } from '../src/api/session-gateway';
 import { REFUSALS, type RefusalType } from '../src/contract/session';
 import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';

@@ -6,7 +6,7 @@
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
 import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
-import { stepUpdateId } from '../src/api/session-gateway';
+import { stepUpdateId } from '../src/api/session-ids';
 import { sessionWorkflowId } from '../src/session-secret';
 import { SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey } from '../src/contract/session-search';
 

@@ -10,7 +10,7 @@ import { cookieValues, servedOverHttps, setCookie } from '../cookies';
 import { clientCookie, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
 import { redirectAllowed } from '../redirects';
-import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import { clientEnvelope, createClientQuery, handshakeQuery, redirect, type CreateClientQuery, type HandshakeQuery } from '../schemas/device-client';
 import { deviceError, errorAnswers } from '../schemas/common';
 

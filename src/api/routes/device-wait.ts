@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEVICE_STATUS, type StatusView } from '../../contract/session';
 import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
-import { SessionNotFoundError } from '../session-gateway';
+import { SessionNotFoundError } from '../session-errors';
 import type { ApiContext } from '../context';
 import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
 import { sessionParams, sessionProgressHeaders, sessionProgressQuery, sessionProgressResponse } from '../schemas/device';

@@ -9,7 +9,7 @@ import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential, requestDevice } from '../device-auth';
 import { REFUSALS, type SessionStatus } from '../../contract/session';
-import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
 import type { RateDecision } from '../rate-limit';

@@ -13,7 +13,7 @@ import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow
 import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { eventAnswer, eventBody, type EventAnswer, type EventBody } from '../schemas/events';
-import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import { hostedPageUrl } from '../hosted/urls';
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
