@@ -4,7 +4,7 @@
  * (`key_…`, the hosted page's) is kept by the session alone: nothing to record.
  */
 import type { Client } from '@temporalio/client';
-import { bindSessionUpdate, MAX_DEVICE_SESSIONS } from '../contract/device-client';
+import { MAX_DEVICE_SESSIONS } from '../contract/device-client';
 import { expireUpdate, REFUSALS } from '../contract/session';
 import { DEVICE_KEY_BINDING_PREFIX } from '../session-secret';
 import type { DeviceClients } from './device-clients';
@@ -38,7 +38,7 @@ export class DeviceBinding {
    */
   async bindLaunched(deviceClientId: string, sessionId: string, sealedId: string): Promise<void> {
     try {
-      await this.deviceClients.workflow(deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: sealedId }] });
+      await this.deviceClients.bind(deviceClientId, sealedId);
     } catch (err) {
       const reason = 'its device client was revoked while launching it';
       await onSession(this.client, sessionId, (handle) => handle.executeUpdate(expireUpdate, { args: [{ reason }] })).catch(() => undefined);

@@ -3,7 +3,7 @@
  * The session ids a device client lists are sealed; they are opened here.
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { deviceClientQuery, revokeDeviceClientUpdate, type DeviceClientInput, type DeviceClientView } from '../contract/device-client';
+import { bindSessionUpdate, deviceClientQuery, revokeDeviceClientUpdate, type DeviceClientInput, type DeviceClientView } from '../contract/device-client';
 import { deviceClientWorkflowId } from '../contract/workflow-ids';
 import type { SessionSecret } from '../session-secret';
 import type { deviceClientWorkflow } from '../workflows/device-client';
@@ -55,9 +55,9 @@ export class DeviceClients {
     }
   }
 
-  /** The raw workflow handle, for the device binding's update. */
-  workflow(deviceClientId: string): WorkflowHandle<typeof deviceClientWorkflow> {
-    return this.handle(deviceClientId);
+  /** Records a launched session on the device client, as its sealed id; the binding maps a failure (device-binding.ts). */
+  async bind(deviceClientId: string, sealedSessionId: string): Promise<void> {
+    await this.handle(deviceClientId).executeUpdate(bindSessionUpdate, { args: [{ sessionId: sealedSessionId }] });
   }
 
   private openSessionIds(view: DeviceClientView): DeviceClientView {
