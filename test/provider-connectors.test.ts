@@ -202,7 +202,7 @@ describe('the generic http stage', () => {
             provider: 'http',
             params: {
               method: 'POST',
-              url: `${url}/checks/{{input.country}}?session={{session.id}}`,
+              url: `${url}/checks/{{input.country}}?session={{session.ref}}`,
               headers: { authorization: 'Bearer {{secrets.PARTNER_TOKEN}}', 'x-tag': '{{session.tag}}' },
               body: { reference: '{{session.tag}}', amount: '{{input.amount}}', note: 'amount {{input.amount}}' },
               expectedStatuses: [201],

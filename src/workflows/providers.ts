@@ -118,7 +118,7 @@ export interface StageContext {
   input: unknown;
   prepared: Record<string, unknown> | null;
   idempotencyKey: string;
-  session: { id: string; tag: string };
+  session: { ref: string; tag: string };
   /** Attestr's result when a wake-up fetched and verified it already: no need to ask Attestr again. */
   delivered: AttestrDelivery | null;
   /** How long a provider result still pending is waited for in this step (StepArgs.pendingWaitSeconds). */

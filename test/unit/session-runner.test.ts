@@ -228,7 +228,7 @@ describe('SessionRunner', () => {
     expect(h.contexts[0]).toMatchObject({
       prepared: { handshakeId: 'HS1' },
       idempotencyKey: 'DSsession0001.aadhaar.2',
-      session: { id: 'DSsession0001', tag: 'REF-1' },
+      session: { ref: 'DSsession0001', tag: 'REF-1' },
       delivered: { handshakeId: 'HS1', requestId: 'R1' },
     });
   });

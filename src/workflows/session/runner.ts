@@ -233,8 +233,8 @@ export class SessionRunner implements TimerHandlers {
           input: args.input,
           prepared: state.prepared,
           idempotencyKey: this.idempotencyKey(stage),
-          // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
-          session: { id: session.ref, tag: session.input.tag },
+          // An http stage gets the ref (`{{session.ref}}`): the handshake id stays out of history.
+          session: { ref: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
           ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });
