@@ -11,7 +11,7 @@ import { progressQuery } from '../src/contract/session';
 const { stack, api } = useStack('device-wait', { api: {} });
 
 async function launched(headers: Record<string, string> = {}): Promise<{ id: string; nonce: string }> {
-  const { sessionId } = await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-wait', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-wait', definition: stack.definition('consent-only') });
   const launch = await api.call('POST', `/v1/handshakes/${sessionId}/launch`, { as: null, headers });
   expect(launch.status).toBe(200);
   return { id: sessionId, nonce: launch.body.nonce };

@@ -61,7 +61,7 @@ beforeAll(async () => {
   codecUrl = `http://127.0.0.1:${(codec.server.address() as AddressInfo).port}`;
 
   const { gateway } = stack;
-  ({ sessionId } = await gateway.create({ clientId: 'tenant-a', tag: 'REF-encrypted', definition: stack.definition('kyc-basic') }));
+  ({ sessionId } = await gateway.create({ tenantId: 'tenant-a', tag: 'REF-encrypted', definition: stack.definition('kyc-basic') }));
   const launch = await gateway.launch(sessionId);
   const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: PERSON });
   await completeAttestr(stack, String(identity.data.handshakeId));

@@ -53,7 +53,7 @@ async function recordedRefusals(handle: WorkflowHandle): Promise<string[]> {
 }
 
 async function started(tag: string) {
-  const { sessionId } = await stack.gateway.create({ clientId: TENANT_A.id, tag, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag, definition: stack.definition('consent-only') });
   return { sessionId, handle: stack.client.workflow.getHandle(sessionWorkflowId(sessionId)) };
 }
 

@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 async function kycAtAadhaar(tag: string) {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   return { sessionId, identity, handshakeId: String(identity.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
@@ -310,7 +310,7 @@ describe('backend events', () => {
   };
 
   test('an event sent straight to Temporal, without the api proof, is refused and recorded; the same event through the api is taken', async () => {
-    const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-forged-event', definition: inlineFlow(WAITING) });
+    const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-forged-event', definition: inlineFlow(WAITING) });
     await stack.gateway.launch(sessionId);
     const workflowId = sessionWorkflowId(sessionId);
     const forged = await stack.client.workflow

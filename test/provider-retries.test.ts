@@ -71,7 +71,7 @@ const BACKOFF = { initialIntervalMs: 1_000, backoffCoefficient: 2 };
 
 /** Creates and launches a kyc-basic session and submits `identity`, which enters `aadhaar`. */
 async function enterAadhaar(stack: Stack, tag: string): Promise<{ sessionId: string; identity: StepAnswer }> {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   return { sessionId, identity };

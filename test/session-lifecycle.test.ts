@@ -18,7 +18,7 @@ beforeAll(() => {
 });
 
 function consentSession(tag = 'REF-1') {
-  return gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('consent-only') });
+  return gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('consent-only') });
 }
 
 async function views(sessionId: string) {
@@ -118,7 +118,7 @@ test('refused transitions change nothing: launch twice, archive while live, step
 });
 
 test('refused steps change nothing: wrong stage, invalid input, wrong nonce, replayed nonce', async () => {
-  const { sessionId } = await gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-refusals', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-refusals', definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
   const nonce = launch.nonce!;
   const identity = { name: 'Test Person', birthDate: '26-12-1985' };

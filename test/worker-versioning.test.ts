@@ -60,7 +60,7 @@ async function describeSession(sessionId: string) {
 }
 
 async function createLaunched(): Promise<{ sessionId: string; nonce: string }> {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'versioning', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'versioning', definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   return { sessionId, nonce: launch.nonce! };
 }

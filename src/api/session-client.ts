@@ -49,7 +49,7 @@ export class SessionClient {
    * launch that succeeded is recorded on a device client, so a refused launch (another tenant's
    * session, one launched already, an unknown id) binds nothing.
    */
-  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }, idempotencyKey?: string): Promise<LaunchAnswer & { session_id: string }> {
+  async launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }, idempotencyKey?: string): Promise<LaunchAnswer> {
     const deviceClient = device && isDeviceClient(device.deviceClientId) ? device.deviceClientId : undefined;
     if (deviceClient) await this.binding.checkCanBind(deviceClient);
     // With a key, a repeat is the same Temporal update (answered with the first one's outcome)
@@ -64,7 +64,7 @@ export class SessionClient {
       return sessionFailure(err);
     }
     if (deviceClient) await this.binding.bindLaunched(deviceClient, sessionId, this.secret.seal(sessionId));
-    return { session_id: sessionId, ...withNonce(answer, nonce) };
+    return withNonce(answer, nonce);
   }
 
   /**
@@ -72,11 +72,11 @@ export class SessionClient {
    * its current stage (a reload lost the last one; the workflow keeps only hashes). Anyone else
    * is refused as unknown. Sessions with proofs refuse it (see currentNonce).
    */
-  async resume(sessionId: string, deviceClientId: string): Promise<LaunchAnswer & { session_id: string }> {
+  async resume(sessionId: string, deviceClientId: string): Promise<LaunchAnswer> {
     const nonce = this.secret.nextNonce(sessionId, newUpdateId('resume'));
     try {
       const answer = await onSession(this.client, sessionId, (handle) => handle.executeUpdate(resumeUpdate, { args: [{ nonceHash: nonceHash(nonce), deviceClientId }] }));
-      return { session_id: sessionId, ...withNonce(answer, nonce) };
+      return withNonce(answer, nonce);
     } catch (err) {
       return sessionFailure(err);
     }

@@ -28,8 +28,8 @@ export function expiryAllowed(expiresAt: number, now: number): boolean {
 }
 
 export interface CreateSessionRequest {
-  /** The tenant's id (persisted as the session's `clientId`). */
-  clientId: string;
+  /** Persisted as the session's `clientId` (its input, the ClientId search attribute). */
+  tenantId: string;
   tag: string;
   webhook?: boolean;
   definition: FlowDefinition;
@@ -43,7 +43,7 @@ export interface CreateSessionRequest {
    * For idempotent creates: the session id is derived from the tenant and this key, so a
    * repeated create starts nothing new; `requestHash` tells a repeat from a different request.
    */
-  idempotency?: { key: string; requestHash: string; clientSecret: string };
+  idempotency?: { key: string; requestHash: string; tenantSecret: string };
 }
 
 export interface CreatedSession {
@@ -136,7 +136,7 @@ export class SessionCreator {
 
   private startOptions(request: CreateSessionRequest, now: number) {
     const sessionId = request.idempotency
-      ? idempotentSessionId(request.idempotency.clientSecret, request.clientId, request.idempotency.key)
+      ? idempotentSessionId(request.idempotency.tenantSecret, request.tenantId, request.idempotency.key)
       : newSessionId();
     const ref = sessionRef(sessionId);
     const sealedId = this.secret.seal(sessionId);
@@ -145,7 +145,7 @@ export class SessionCreator {
       sealedId,
       launchProofHash: nonceHash(this.secret.launchProof(sessionId)),
       number: newSessionNumber(),
-      clientId: request.clientId,
+      clientId: request.tenantId,
       tag: request.tag,
       webhook: request.webhook ?? false,
       definition: request.definition,
@@ -166,14 +166,14 @@ export class SessionCreator {
           { key: SessionStatusKey, value: 'created' },
           { key: SessionTagKey, value: request.tag },
           { key: FlowIdKey, value: flow.flowId },
-          { key: ClientIdKey, value: request.clientId },
+          { key: ClientIdKey, value: request.tenantId },
           { key: SessionNumberKey, value: input.number },
           // The first stage from the start, so the workflow's first move is its first upsert.
           { key: SessionStageKey, value: flow.machine.initial },
           { key: SessionStageSinceKey, value: new Date(now) },
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
-        staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.clientId}`,
+        staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.tenantId}`,
         memo: { number: input.number, sealedId, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
         // An Idempotency-Key keeps meaning its session even after that session closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,

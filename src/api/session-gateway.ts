@@ -56,11 +56,11 @@ export class SessionGateway {
     return this.creator.createAndLaunch(request, device);
   }
 
-  launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }, idempotencyKey?: string): Promise<LaunchAnswer & { session_id: string }> {
+  launch(sessionId: string, device?: { deviceClientId: string; tenantId: string }, idempotencyKey?: string): Promise<LaunchAnswer> {
     return this.sessions.launch(sessionId, device, idempotencyKey);
   }
 
-  resume(sessionId: string, deviceClientId: string): Promise<LaunchAnswer & { session_id: string }> {
+  resume(sessionId: string, deviceClientId: string): Promise<LaunchAnswer> {
     return this.sessions.resume(sessionId, deviceClientId);
   }
 
