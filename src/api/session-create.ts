@@ -154,7 +154,7 @@ export class SessionCreator {
       ...(request.retentionSeconds !== undefined ? { retentionMs: request.retentionSeconds * 1000 } : {}),
       ...(request.returnUrl !== undefined ? { returnUrl: request.returnUrl } : {}),
     };
-    const flow = request.definition;
+    const definition = request.definition;
     return {
       sessionId,
       input,
@@ -165,15 +165,15 @@ export class SessionCreator {
         typedSearchAttributes: new TypedSearchAttributes([
           { key: SessionStatusKey, value: 'created' },
           { key: SessionTagKey, value: request.tag },
-          { key: FlowIdKey, value: flow.flowId },
+          { key: FlowIdKey, value: definition.flowId },
           { key: ClientIdKey, value: request.tenantId },
           { key: SessionNumberKey, value: input.number },
           // The first stage from the start, so the workflow's first move is its first upsert.
-          { key: SessionStageKey, value: flow.machine.initial },
+          { key: SessionStageKey, value: definition.machine.initial },
           { key: SessionStageSinceKey, value: new Date(now) },
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
-        staticSummary: `Session ${input.number} · flow ${flow.flowId}@${flow.snapshotId ?? 'draft'} · client ${request.tenantId}`,
+        staticSummary: `Session ${input.number} · flow ${definition.flowId}@${definition.snapshotId ?? 'draft'} · client ${request.tenantId}`,
         memo: { number: input.number, sealedId, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
         // An Idempotency-Key keeps meaning its session even after that session closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,

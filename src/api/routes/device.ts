@@ -86,9 +86,9 @@ function deviceFailure(err: unknown): never {
 /** Only names the catalog knows become labels: the body is the device's to fill with anything. */
 function stepLabels(context: ApiContext, body: Partial<SubmitStepBody> | undefined): StepLabels {
   const { catalog } = context;
-  const flow = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
-  const kind = flow && typeof body?.step === 'string' ? catalog.stageKind(flow, body.step) : undefined;
-  return { flow: flow ?? 'unknown', stage_kind: kind ?? 'unknown' };
+  const flowId = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
+  const kind = flowId && typeof body?.step === 'string' ? catalog.stageKind(flowId, body.step) : undefined;
+  return { flow: flowId ?? 'unknown', stage_kind: kind ?? 'unknown' };
 }
 
 /**
