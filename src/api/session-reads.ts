@@ -8,6 +8,7 @@ import { progressQuery, SESSION_STATUSES, viewQuery, type ResultView, type Sessi
 import { ClientIdKey, FlowIdKey, SessionArchivedAtKey, SessionNumberKey, SessionStatusKey, SessionTagKey } from '../contract/session-search';
 import type { ArchivedMemo, SessionMemo } from '../contract/session-state';
 import type { SessionSecret } from '../session-secret';
+import { sessionIdOfLegacyWorkflowId } from './legacy-sessions';
 import { sessionFailure } from './session-errors';
 import { onSession, type StatusView } from './session-handles';
 import { statusCountQuery, taggedSessionsQuery } from './session-visibility';
@@ -76,7 +77,7 @@ export class SessionReads {
     const ids: string[] = [];
     for await (const execution of this.client.workflow.list({ query: taggedSessionsQuery(tenantId, tag, statuses), pageSize: 100 })) {
       const sealed = (execution.memo as Partial<SessionMemo> | undefined)?.sealedId;
-      ids.push(sealed ? this.secret.open(sealed) : execution.workflowId);
+      ids.push(sealed ? this.secret.open(sealed) : sessionIdOfLegacyWorkflowId(execution.workflowId));
       if (ids.length >= 100) break;
     }
     return ids;
