@@ -10,7 +10,17 @@ import { KeyStoreUnavailableError } from './keys/errors';
 import type { KeyStore } from './keys/key-store';
 import type { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { GRPC_STATUS } from './temporal';
-import { ClientIdKey, FlowIdKey, SessionArchivedAtKey, SessionNumberKey, SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, SessionTagKey } from './contract/session-search';
+import {
+  ClientIdKey,
+  FlowIdKey,
+  SessionArchivedAtKey,
+  SessionNumberKey,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
+  SessionStatusKey,
+  SessionTagKey,
+} from './contract/session-search';
 
 /** Every search attribute a session sets: the dev server, docker-compose and the tests register these. */
 export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchAttributeKey<SearchAttributeType>>[] = [

@@ -5,7 +5,14 @@
  */
 import { condition, setHandler } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import { bindSessionUpdate, deviceClientQuery, MAX_DEVICE_SESSIONS, revokeDeviceClientUpdate, type DeviceClientInput, type DeviceClientView } from '../contract/device-client';
+import {
+  bindSessionUpdate,
+  deviceClientQuery,
+  MAX_DEVICE_SESSIONS,
+  revokeDeviceClientUpdate,
+  type DeviceClientInput,
+  type DeviceClientView,
+} from '../contract/device-client';
 import { REFUSALS } from '../contract/session';
 import { declareVersioningBehavior } from './versioning';
 

@@ -23,7 +23,27 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { archiveUpdate, attestrResultSignal, deliverEventUpdate, deploymentWakeSignal, expireUpdate, launchUpdate, resultQuery, resumeUpdate, statusQuery, progressQuery, submitStepUpdate, viewQuery, INBOUND_REFUSED, type BackendEventArgs, type ExpireArgs, type LaunchArgs, type ResumeArgs, type StepArgs, type StatusView } from '../contract/session';
+import {
+  archiveUpdate,
+  attestrResultSignal,
+  deliverEventUpdate,
+  deploymentWakeSignal,
+  expireUpdate,
+  launchUpdate,
+  resultQuery,
+  resumeUpdate,
+  statusQuery,
+  progressQuery,
+  submitStepUpdate,
+  viewQuery,
+  INBOUND_REFUSED,
+  type BackendEventArgs,
+  type ExpireArgs,
+  type LaunchArgs,
+  type ResumeArgs,
+  type StepArgs,
+  type StatusView,
+} from '../contract/session';
 import type { AttestrDelivery, SessionInput } from '../contract/session-state';
 import { fetchAttestrResult, prepareStage, runStage } from './providers';
 import { notDecryptedBecause } from '../util/json';

@@ -9,7 +9,22 @@ import { CompiledFlow, stageInfo, type FlowPosition, type StageInfo } from '../.
 import { validateAgainstSchema } from '../../flows/core/schema';
 import { Exclusive } from './exclusive';
 import { proofHash } from './proof';
-import { DEVICE_STATUS, MAX_REFUSED_PROOFS, REFUSALS, type BackendEventArgs, type ExpireArgs, type LaunchArgs, type RefusalType, type ResumeArgs, type ResultView, type SessionStatus, type StatusView, type StepAnswer, type StepArgs, type StepPrompt } from '../../contract/session';
+import {
+  DEVICE_STATUS,
+  MAX_REFUSED_PROOFS,
+  REFUSALS,
+  type BackendEventArgs,
+  type ExpireArgs,
+  type LaunchArgs,
+  type RefusalType,
+  type ResumeArgs,
+  type ResultView,
+  type SessionStatus,
+  type StatusView,
+  type StepAnswer,
+  type StepArgs,
+  type StepPrompt,
+} from '../../contract/session';
 import type { SessionInput, SessionState } from '../../contract/session-state';
 
 function refuse(type: RefusalType, message: string, details?: unknown): never {

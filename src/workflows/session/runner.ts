@@ -5,7 +5,19 @@
  * RunnerEffects, so this class runs in unit tests as it runs in the workflow.
  */
 import type { FlowEvent, FlowPosition, FlowTimer, StageInfo } from '../../flows/core/engine';
-import { DEVICE_STATUS, inboundRefusedFailure, type BackendEventArgs, type ExpireArgs, type LaunchAnswer, type LaunchArgs, type ResumeArgs, type SessionStatus, type StatusView, type StepAnswer, type StepArgs } from '../../contract/session';
+import {
+  DEVICE_STATUS,
+  inboundRefusedFailure,
+  type BackendEventArgs,
+  type ExpireArgs,
+  type LaunchAnswer,
+  type LaunchArgs,
+  type ResumeArgs,
+  type SessionStatus,
+  type StatusView,
+  type StepAnswer,
+  type StepArgs,
+} from '../../contract/session';
 import type { SearchPosition } from '../../contract/session-search';
 import type { AttestrDelivery, StageError } from '../../contract/session-state';
 import type { WebhookEventType } from '../../contract/webhook-outbox';

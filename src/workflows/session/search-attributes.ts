@@ -3,7 +3,14 @@
  * visibility queries) and, once archived, its memo. Workflow code: called from the workflow only.
  */
 import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import { SessionArchivedAtKey, SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, type SearchPosition } from '../../contract/session-search';
+import {
+  SessionArchivedAtKey,
+  SessionOutcomeKey,
+  SessionStageKey,
+  SessionStageSinceKey,
+  SessionStatusKey,
+  type SearchPosition,
+} from '../../contract/session-search';
 import type { ArchivedMemo } from '../../contract/session-state';
 import type { SessionModel } from './model';
 
