@@ -48,7 +48,7 @@ test('consent-only: created, launched, consumed with success, archived', async (
   expect(initial.expiry - initial.createdAt).toBe(24 * 60 * 60 * 1000);
 
   const launch = await gateway.launch(created.sessionId);
-  expect(launch).toMatchObject({ session_id: created.sessionId, status: 'SESSION_IN_PROGRESS', step: 'consent' });
+  expect(launch).toMatchObject({ status: 'SESSION_IN_PROGRESS', step: 'consent' });
   expect(launch.data.schema).toEqual({
     type: 'object',
     properties: { accepted: { type: 'boolean', title: 'Do you accept the terms?', description: 'Choose Yes to accept and continue, or No to stop here.' } },
