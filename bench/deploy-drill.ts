@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     for (const [stage, flow] of stages) {
       const made = await inBatches(Array.from({ length: PER_STAGE }), 10, async (_, i) => {
         const flowId = stage === 'created' && i % 2 === 1 ? 'kyc-basic' : flow;
-        const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: `drill-${stage}-${i}`, definition: stack.definition(flowId) });
+        const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: `drill-${stage}-${i}`, definition: stack.definition(flowId) });
         const session: DrillSession = { sessionId, flowId, stage, nonce: null, steps: 0 };
         if (stage === 'created') return session;
         session.nonce = (await stack.gateway.launch(sessionId)).nonce;
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     await startWorkers(B, bundleB, 2);
     await setRampingVersion(operator, 'default', B, 50);
     const ramped = await inBatches(Array.from({ length: RAMPED }), 10, async (_, i) => {
-      const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: `drill-ramp-${i}`, definition: stack.definition('consent-only') });
+      const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: `drill-ramp-${i}`, definition: stack.definition('consent-only') });
       const nonce = (await stack.gateway.launch(sessionId)).nonce;
       const build = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).describe()).raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId;
       return { session: { sessionId, flowId: 'consent-only', stage: 'started-during-ramp', nonce, steps: 0 } as DrillSession, build };

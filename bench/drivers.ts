@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'undici';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
-import { submitStepUpdate, type StepAnswer, type StepArgs } from '../src/workflows/messages';
+import { submitStepUpdate, type StepAnswer, type StepArgs } from '../src/contract/session';
 import type { Recorder } from './stats';
 import { emptyWorkflow, finishSignal, noopUpdate } from './workflows';
 

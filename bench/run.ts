@@ -17,7 +17,7 @@ import { CONFIG_VARIABLES, loadConfig } from '../src/config';
 import { openEncryption } from '../src/keys/encryption';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { sessionWorkflowId } from '../src/session-secret';
-import { statusQuery } from '../src/workflows/messages';
+import { statusQuery } from '../src/contract/session';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { compileServices } from '../scripts/compile-services';

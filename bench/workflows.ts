@@ -77,7 +77,7 @@ export async function peerSessionWorkflow(input: { machine: FlowMachine; tag: st
         input: submission.input,
         prepared: null,
         idempotencyKey: `${input.tag}-${view.handled}`,
-        session: { id: input.tag, tag: input.tag },
+        session: { ref: input.tag, tag: input.tag },
         delivered: null,
       });
       event = outcome.ok ? { type: 'DONE', output: outcome.output } : { type: 'ERROR', error: outcome.error };

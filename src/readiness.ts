@@ -20,7 +20,7 @@ import {
   SessionStageSinceKey,
   SessionStatusKey,
   SessionTagKey,
-} from './workflows/messages';
+} from './contract/session-search';
 
 /** Every search attribute a session sets: the dev server, docker-compose and the tests register these. */
 export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchAttributeKey<SearchAttributeType>>[] = [

@@ -23,7 +23,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
 import { ConfigError } from './config';
 import { canonicalJson } from './util/json';
 import { embeddedSecret } from './util/secret-file';
-import { sessionWorkflowIdOfRef } from './workflows/messages';
+import { sessionWorkflowIdOfRef } from './contract/workflow-ids';
 
 /** A SESSION_SECRET that cannot be used: a ConfigError, so entry points stop with one line naming it. */
 export class SessionSecretError extends ConfigError {
@@ -42,14 +42,9 @@ export function sessionRef(sessionId: string): string {
   return createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
 }
 
-/** Where a session lives in Temporal. */
+/** Where a session lives in Temporal: its ref, hashed here, in the id contract/workflow-ids.ts builds. */
 export function sessionWorkflowId(sessionId: string): string {
   return sessionWorkflowIdOfRef(sessionRef(sessionId));
-}
-
-/** Sessions started before the ids were hashed live under their id itself (`DS` + 20 base-62). */
-export function legacySessionWorkflowId(sessionId: string): string {
-  return sessionId;
 }
 
 /** What the workflow keeps of a nonce: SHA-256, base64url. A nonce is 256 random bits, so this is enough. */

@@ -7,7 +7,7 @@
 import { exitOnConfigError, type Config } from './config';
 import { loadWorkerSettings } from './settings';
 import { loadSessionSecret } from './session-secret';
-import { RATE_LIMITED_PROVIDERS } from './workflows/messages';
+import { RATE_LIMITED_PROVIDERS } from './contract/task-queues';
 import { openEncryption } from './keys/encryption';
 import { createSessionWorker, type SessionWorker } from './worker/session-worker';
 import { installRuntime, serveHealth } from './worker/runtime';

@@ -12,7 +12,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { buildApp } from '../src/api/app';
 import type { Config } from '../src/config';
 import type { TenantClient } from '../src/tenants/registry';
-import { deviceClientWorkflowId } from '../src/workflows/messages';
+import { deviceClientWorkflowId } from '../src/contract/workflow-ids';
 import { basic, DEVICE_TOKEN_SECRET, TENANT_A } from './helpers/api';
 import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
 
@@ -74,7 +74,7 @@ test('device-client creation: the limit per address, then 429 with Retry-After',
 test('launches: the limit per address, unknown ids included', async () => {
   const base = await apiWith(limits(1000, 3));
   for (let i = 0; i < 3; i += 1) expect((await call(base, 'POST', `/v1/handshakes/DSunknown${i}000000000000/launch`)).status).toBe(404);
-  const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-limits', definition: stack.definition('consent-only') })).sessionId;
+  const sessionId = (await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-limits', definition: stack.definition('consent-only') })).sessionId;
   expectRateLimited(await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`), true);
   expect((await stack.gateway.status(sessionId)).status).toBe('created');
 });
@@ -153,7 +153,7 @@ describe('a device client that launches nothing does not live for 30 days', () =
     expect(unused[0]).toBeGreaterThan(3_590);
     expect(unused[0]).toBeLessThanOrEqual(3_600);
 
-    const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-unused', definition: stack.definition('consent-only') })).sessionId;
+    const sessionId = (await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-unused', definition: stack.definition('consent-only') })).sessionId;
     expect((await call(base, 'POST', `/v1/handshakes/${sessionId}/launch`, { authorization: String(created.headers.authorization) })).status).toBe(200);
     const both = await eventually(async () => ((await timers(deviceClientId)).length === 2 ? timers(deviceClientId) : undefined), 20_000, 'the second timer');
     expect(both[1]).toBeGreaterThan(29 * 24 * 3600);
@@ -172,7 +172,7 @@ describe('a device client that launches nothing does not live for 30 days', () =
 
 describe('the device routes that reach a session (issue 23, item 1)', () => {
   const consent = (clientId: string, nonce: string, data: unknown = { accepted: true }) => ({ client_id: clientId, nonce, skill: 'consent-only', step: 'consent', data });
-  const createSession = async (clientId: string, tag: string) => (await stack.gateway.create({ clientId, tag, definition: stack.definition('consent-only') })).sessionId;
+  const createSession = async (clientId: string, tag: string) => (await stack.gateway.create({ tenantId: clientId, tag, definition: stack.definition('consent-only') })).sessionId;
   const madeUpId = (i: number) => `DSmadeup${String(i).padStart(14, '0')}`;
 
   test('one address floods steps to made-up sessions: it gets 429, a device on another address and the tenant quota are untouched', async () => {

@@ -143,7 +143,7 @@ describe('bytes that are not UTF-8 text, and control characters, are refused (is
   });
 
   test('a device step with invalid UTF-8 or NUL in its data: 400, and the session still takes the step', async () => {
-    const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-bytes', definition: stack.definition('consent-only') })).sessionId;
+    const sessionId = (await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-bytes', definition: stack.definition('consent-only') })).sessionId;
     const { nonce } = (await api.call('POST', `/v1/handshakes/${sessionId}/launch`, { as: null })).body;
     const step = (data: Buffer) =>
       postBytes(`/v1/sessions/${sessionId}/steps`, {}, Buffer.concat([Buffer.from(`{"client_id":"${TENANT_A.id}","nonce":"${nonce}","skill":"consent-only","step":"consent","data":`), data, Buffer.from('}')]));

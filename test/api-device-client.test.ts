@@ -34,7 +34,7 @@ async function newClient(native = false): Promise<Credential> {
 }
 
 async function backendSession(tag: string): Promise<string> {
-  const created = await stack.gateway.create({ clientId: TENANT.id, tag, definition: stack.definition('consent-only') });
+  const created = await stack.gateway.create({ tenantId: TENANT.id, tag, definition: stack.definition('consent-only') });
   return created.sessionId;
 }
 

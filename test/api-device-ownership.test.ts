@@ -16,7 +16,7 @@ async function newClient(tenantId: string): Promise<Record<string, string>> {
 }
 
 async function backendSession(tag: string, clientId = TENANT_A.id): Promise<string> {
-  return (await stack.gateway.create({ clientId, tag, definition: stack.definition('consent-only') })).sessionId;
+  return (await stack.gateway.create({ tenantId: clientId, tag, definition: stack.definition('consent-only') })).sessionId;
 }
 
 const launch = (id: string, headers: Record<string, string> = {}) => api.call('POST', `/v1/handshakes/${id}/launch`, { as: null, headers });

@@ -6,12 +6,12 @@
 import { TENANT_A } from './helpers/api';
 import { useStack } from './helpers/use-stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
-import { progressQuery } from '../src/workflows/messages';
+import { progressQuery } from '../src/contract/session';
 
 const { stack, api } = useStack('device-wait', { api: {} });
 
 async function launched(headers: Record<string, string> = {}): Promise<{ id: string; nonce: string }> {
-  const { sessionId } = await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-wait', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-wait', definition: stack.definition('consent-only') });
   const launch = await api.call('POST', `/v1/handshakes/${sessionId}/launch`, { as: null, headers });
   expect(launch.status).toBe(200);
   return { id: sessionId, nonce: launch.body.nonce };

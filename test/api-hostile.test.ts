@@ -20,7 +20,7 @@ function nested(depth: number): unknown {
 
 describe('D4: JSON nested too deep', () => {
   test.each([40, 3_000])('step data %i levels deep is refused with invalid_data, and the session is unchanged', async (depth) => {
-    const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: `REF-deep-${depth}`, definition: stack.definition('consent-only') })).sessionId;
+    const sessionId = (await stack.gateway.create({ tenantId: TENANT_A.id, tag: `REF-deep-${depth}`, definition: stack.definition('consent-only') })).sessionId;
     const launched = await api.call('POST', `/v1/handshakes/${sessionId}/launch`, { as: null });
     const before = await stack.gateway.view(sessionId);
     const answer = await api.call('POST', `/v1/sessions/${sessionId}/steps`, {
@@ -39,7 +39,7 @@ describe('D4: JSON nested too deep', () => {
   });
 
   test('data nested 20 levels is accepted as far as depth goes', async () => {
-    const sessionId = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-deep-ok', definition: stack.definition('consent-only') })).sessionId;
+    const sessionId = (await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-deep-ok', definition: stack.definition('consent-only') })).sessionId;
     const launched = await api.call('POST', `/v1/handshakes/${sessionId}/launch`, { as: null });
     const answer = await api.call('POST', `/v1/sessions/${sessionId}/steps`, {
       as: null,
@@ -55,7 +55,7 @@ describe("D5: another workflow's id used as a session id looks exactly like a mi
   let ids: string[];
   beforeAll(async () => {
     const device = await api.call('POST', `/v1/client?client_id=${TENANT_A.id}`, { as: null });
-    const webhookSession = (await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-d5', definition: stack.definition('consent-only') })).sessionId;
+    const webhookSession = (await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-d5', definition: stack.definition('consent-only') })).sessionId;
     const outbox = `webhooks-${webhookSession}`;
     await stack.client.workflow.start('webhookOutboxWorkflow', { workflowId: outbox, taskQueue: stack.taskQueue, args: [{ sessionId: webhookSession, clientId: TENANT_A.id, closed: true }] });
     ids = [`device-client-${device.body.client.id}`, outbox];

@@ -49,7 +49,7 @@ class Jar {
 }
 
 async function backendSession(tag: string, clientId = TENANT_A.id): Promise<string> {
-  return (await stack.gateway.create({ clientId, tag, definition: stack.definition('consent-only') })).sessionId;
+  return (await stack.gateway.create({ tenantId: clientId, tag, definition: stack.definition('consent-only') })).sessionId;
 }
 
 async function open(id: string, jar: Jar): Promise<Answer> {

@@ -19,7 +19,7 @@ import { newOperatorToken, operatorTokenSha256 } from '../src/operators/tokens';
 import { namespaceKeyId, sessionKeyId, type KeyStore } from '../src/keys/key-store';
 import { openKeyStore } from '../src/keys/open-store';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
-import { shredWorkflowId } from '../src/workflows/messages';
+import { shredWorkflowId } from '../src/contract/workflow-ids';
 import { completeAttestr } from './helpers/flows';
 import { eventually, startStack, type Stack } from './helpers/stack';
 
@@ -62,7 +62,7 @@ beforeAll(async () => {
   codecUrl = `http://127.0.0.1:${(codec.server.address() as AddressInfo).port}`;
 
   const { gateway } = stack;
-  ({ sessionId } = await gateway.create({ clientId: 'tenant-a', tag: 'REF-encrypted', definition: stack.definition('kyc-basic') }));
+  ({ sessionId } = await gateway.create({ tenantId: 'tenant-a', tag: 'REF-encrypted', definition: stack.definition('kyc-basic') }));
   const launch = await gateway.launch(sessionId);
   const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: PERSON });
   await completeAttestr(stack, String(identity.data.handshakeId));

@@ -22,9 +22,9 @@ import {
   REFUSALS,
   resumeUpdate,
   submitStepUpdate,
-  type SessionInput,
   type StepArgs,
-} from '../src/workflows/messages';
+} from '../src/contract/session';
+import type { SessionInput } from '../src/contract/session-state';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { TENANT_A } from './helpers/api';
 import { checkReplay } from './helpers/replay-gate';
@@ -63,7 +63,7 @@ async function recordedRefusals(handle: WorkflowHandle): Promise<string[]> {
 }
 
 async function started(tag: string) {
-  const { sessionId } = await stack.gateway.create({ clientId: TENANT_A.id, tag, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag, definition: stack.definition('consent-only') });
   return { sessionId, handle: stack.client.workflow.getHandle(sessionWorkflowId(sessionId)) };
 }
 

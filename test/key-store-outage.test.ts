@@ -63,7 +63,7 @@ afterAll(async () => {
 }, 240_000);
 
 test('a key store that is down fails closed (api 503, the worker pauses, no session ends) and everything recovers', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: TENANT_A.id, tag: 'REF-outage', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-outage', definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
 
   // A client that read its keys before the outage and keeps them (like an api replica with a warm cache).
@@ -127,7 +127,7 @@ const SCHEDULED = 1;
 
 test('an outage longer than a provider call\'s whole retry budget ends the session in success, on the last attempt', async () => {
   const { gateway } = stack;
-  const { sessionId } = await gateway.create({ clientId: TENANT_A.id, tag: 'REF-outage-budget', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await gateway.create({ tenantId: TENANT_A.id, tag: 'REF-outage-budget', definition: stack.definition('kyc-basic') });
   const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   const launch = await gateway.launch(sessionId);
   const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Client as TemporalClient, WorkflowNotFoundError } from '@temporalio/client';
 import { Client } from 'pg';
 import { freePort } from '../scripts/dev-server';
-import { idempotentSessionId } from '../src/api/session-gateway';
+import { idempotentSessionId } from '../src/api/session-ids';
 import type { Config } from '../src/config';
 import { openEncryption } from '../src/keys/encryption';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';

@@ -14,18 +14,9 @@ import { freePort } from '../scripts/dev-server';
 import { signResult } from '../src/util/result-signature';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import type { FlowMachine } from '../src/flows/core/types';
-import {
-  deliverEventUpdate,
-  expireUpdate,
-  INBOUND_REFUSED,
-  launchUpdate,
-  sessionWorkflowIdOfRef,
-  statusQuery,
-  submitStepUpdate,
-  type InboundRefusal,
-  type SessionInput,
-  webhookOutboxWorkflowId,
-} from '../src/workflows/messages';
+import { deliverEventUpdate, expireUpdate, INBOUND_REFUSED, launchUpdate, statusQuery, submitStepUpdate, type InboundRefusal } from '../src/contract/session';
+import type { SessionInput } from '../src/contract/session-state';
+import { sessionWorkflowIdOfRef, webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 import { MAX_WAKE_FETCHES } from '../src/workflows/session/attestr-wakeups';
 import { startApi, type Api } from './helpers/api';
 import { completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
@@ -58,7 +49,7 @@ afterAll(async () => {
 });
 
 async function kycAtAadhaar(tag: string) {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   return { sessionId, identity, handshakeId: String(identity.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
@@ -319,7 +310,7 @@ describe('backend events', () => {
   };
 
   test('an event sent straight to Temporal, without the api proof, is refused and recorded; the same event through the api is taken', async () => {
-    const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-forged-event', definition: inlineFlow(WAITING) });
+    const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-forged-event', definition: inlineFlow(WAITING) });
     await stack.gateway.launch(sessionId);
     const workflowId = sessionWorkflowId(sessionId);
     const forged = await stack.client.workflow

@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 async function kycAtAadhaar(tag: string) {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   return { sessionId, identity, handshakeId: String(identity.data.handshakeId) };
@@ -109,7 +109,7 @@ describe('without a webhook', () => {
   });
 
   test('a tampered resultSignature fails the stage clearly; the session stays in progress and a retry can succeed', async () => {
-    const { sessionId } = await quiet.gateway.create({ clientId: 'tenant-a', tag: 'REF-tampered', definition: quiet.definition('kyc-basic') });
+    const { sessionId } = await quiet.gateway.create({ tenantId: 'tenant-a', tag: 'REF-tampered', definition: quiet.definition('kyc-basic') });
     const launch = await quiet.gateway.launch(sessionId);
     const identity = await quiet.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
     await completeAttestr(quiet, String(identity.data.handshakeId));
@@ -134,7 +134,7 @@ describe('without a webhook', () => {
     const crashStack = await startStack('connectors-crash');
     try {
       const first = await crashStack.spawnWorker();
-      const { sessionId } = await crashStack.gateway.create({ clientId: 'tenant-a', tag: 'REF-fq-crash', definition: crashStack.definition('kyc-basic') });
+      const { sessionId } = await crashStack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-fq-crash', definition: crashStack.definition('kyc-basic') });
       const launch = await crashStack.gateway.launch(sessionId);
       const identity = await crashStack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
       await completeAttestr(crashStack, String(identity.data.handshakeId));
@@ -202,7 +202,7 @@ describe('the generic http stage', () => {
             provider: 'http',
             params: {
               method: 'POST',
-              url: `${url}/checks/{{input.country}}?session={{session.id}}`,
+              url: `${url}/checks/{{input.country}}?session={{session.ref}}`,
               headers: { authorization: 'Bearer {{secrets.PARTNER_TOKEN}}', 'x-tag': '{{session.tag}}' },
               body: { reference: '{{session.tag}}', amount: '{{input.amount}}', note: 'amount {{input.amount}}' },
               expectedStatuses: [201],
@@ -224,7 +224,7 @@ describe('the generic http stage', () => {
 
   test('renders the request from the input, session and secrets, and records the answer', async () => {
     reply = { status: 201, body: { checked: true, score: 7 } };
-    const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-http', definition: checkFlow() });
+    const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-http', definition: checkFlow() });
     const launch = await stack.gateway.launch(sessionId);
     const answer = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'check', input: { country: 'IN', amount: 250 } });
     expect(answer.data.outcome).toBe('success');
@@ -245,7 +245,7 @@ describe('the generic http stage', () => {
 
   test('an unexpected answer takes the ERROR path with the status recorded', async () => {
     reply = { status: 422, body: { code: 'bad_country' } };
-    const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-http-bad', definition: checkFlow() });
+    const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-http-bad', definition: checkFlow() });
     const launch = await stack.gateway.launch(sessionId);
     const answer = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'check', input: { country: 'XX', amount: 1 } });
     expect(answer.data.outcome).toBe('error');

@@ -7,7 +7,7 @@
  * others. Temporal keeps that schedule; the test never times it on the wall clock.
  */
 import { tsToMs } from '@temporalio/common/lib/time';
-import type { StepAnswer } from '../src/workflows/messages';
+import type { StepAnswer } from '../src/contract/session';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import type { Stack } from './helpers/stack';
@@ -71,7 +71,7 @@ const BACKOFF = { initialIntervalMs: 1_000, backoffCoefficient: 2 };
 
 /** Creates and launches a kyc-basic session and submits `identity`, which enters `aadhaar`. */
 async function enterAadhaar(stack: Stack, tag: string): Promise<{ sessionId: string; identity: StepAnswer }> {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   return { sessionId, identity };

@@ -16,15 +16,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { bundleBuildId } from '../src/worker/workflow-bundle';
 import { sessionWorkflowId } from '../src/session-secret';
-import {
-  bindSessionUpdate,
-  closeOutboxSignal,
-  deviceClientWorkflowId,
-  revokeDeviceClientUpdate,
-  webhookEventSignal,
-  webhookOutboxWorkflowId,
-  type WebhookEvent,
-} from '../src/workflows/messages';
+import { bindSessionUpdate, revokeDeviceClientUpdate } from '../src/contract/device-client';
+import { closeOutboxSignal, webhookEventSignal, type WebhookEvent } from '../src/contract/webhook-outbox';
+import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
 import { previousBuild, type CommitBuild } from './helpers/previous-build';
@@ -65,7 +59,7 @@ test('fresh histories of every sample flow, a webhook outbox and a device client
 test('this code takes over the continue-as-new state a run of the previous build hands it, mid-flow', async () => {
   // Holds with a SESSION_REPLAY_EPOCH bump too: a moving session is handed over this way.
   const old = await startBuildWorker(stack, previous.bundlePath);
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'gate-handover', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'gate-handover', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   await completeAttestr(stack, String(identity.data.handshakeId));

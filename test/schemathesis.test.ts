@@ -26,7 +26,7 @@ beforeAll(async () => {
   await stack.startWorker();
   api = await startApi(stack);
   const definition = stack.definition('consent-only');
-  const create = async (tag: string) => (await stack.gateway.create({ clientId: TENANT_A.id, tag, definition })).sessionId;
+  const create = async (tag: string) => (await stack.gateway.create({ tenantId: TENANT_A.id, tag, definition })).sessionId;
   ids.SF_CREATED_SESSION = await create('REF-st-created');
   ids.SF_OPEN_SESSION = await create('REF-st-open');
   ids.SF_CONSUMED_SESSION = await create('REF-st-consumed');

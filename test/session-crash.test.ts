@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { BANK, completeAttestr, IDENTITY, sandboxCall } from './helpers/flows';
 import { activityScheduled, eventually, killWorker, startStack, type Stack } from './helpers/stack';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
-import { webhookOutboxWorkflowId } from '../src/workflows/messages';
+import { webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 
 let stack: Stack;
 
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 test('a worker killed mid-activity: a new worker completes the session and the handshake exists once', async () => {
   const first = await stack.spawnWorker();
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-crash', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-crash', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
 
   // The handshake create will take 4 s at the provider: long enough to kill the worker inside it.
@@ -84,7 +84,7 @@ test('a worker killed mid-delivery: the delivery is tried again 1 s after its he
     };
     const env = { SESSIONFLOW_CLIENTS: JSON.stringify([tenant]) };
     const first = await hooks.spawnWorker(env);
-    const { sessionId } = await hooks.gateway.create({ clientId: tenant.id, tag: 'REF-crash-hook', webhook: true, definition: hooks.definition('consent-only') });
+    const { sessionId } = await hooks.gateway.create({ tenantId: tenant.id, tag: 'REF-crash-hook', webhook: true, definition: hooks.definition('consent-only') });
     await eventually(async () => (held.length > 0 ? true : undefined), 30_000, 'the first delivery to reach the endpoint');
     await killWorker(first);
     // Before any worker is back: the server has given up the attempt and scheduled the next. A

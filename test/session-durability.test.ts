@@ -3,8 +3,8 @@
  * session, and the per-step history cost.
  */
 import type { FlowMachine } from '../src/flows/core/types';
-import { SessionRefusedError } from '../src/api/session-gateway';
-import { REFUSALS } from '../src/workflows/messages';
+import { SessionRefusedError } from '../src/api/session-errors';
+import { REFUSALS } from '../src/contract/session';
 import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
 import { eventually, sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
@@ -50,7 +50,7 @@ function waitForStatus(sessionId: string, status: string) {
 
 test('a session with a 2-second expiry expires, and refuses steps afterwards', async () => {
   const { sessionId } = await stack.gateway.create({
-    clientId: 'tenant-a',
+    tenantId: 'tenant-a',
     tag: 'REF-expiry',
     definition: stack.definition('consent-only'),
     expiresAt: Date.now() + 2_000,
@@ -68,7 +68,7 @@ test('a session with a 2-second expiry expires, and refuses steps afterwards', a
 
 test('a created session that is never launched expires too', async () => {
   const { sessionId } = await stack.gateway.create({
-    clientId: 'tenant-a',
+    tenantId: 'tenant-a',
     tag: 'REF-expiry-created',
     definition: stack.definition('consent-only'),
     expiresAt: Date.now() + 1_000,
@@ -78,7 +78,7 @@ test('a created session that is never launched expires too', async () => {
 });
 
 test('expire ends a live session early with its reason, once', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-expire-now', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-expire-now', definition: stack.definition('consent-only') });
   await stack.gateway.launch(sessionId);
   expect(await stack.gateway.expire(sessionId, 'ended by the device')).toMatchObject({ status: 'expired', endReason: 'ended by the device' });
   await expect(stack.gateway.expire(sessionId, 'again')).rejects.toMatchObject({ type: REFUSALS.WRONG_STATUS });
@@ -86,7 +86,7 @@ test('expire ends a live session early with its reason, once', async () => {
 
 test("a stage's after delay runs as a durable timer", async () => {
   const definition = inlineFlow(TIMED);
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer', definition });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-timer', definition });
   await stack.gateway.launch(sessionId);
   const view = await waitForStatus(sessionId, 'consumed');
   expect(view.outcome).toBe('skipped');
@@ -98,7 +98,7 @@ test("a stage's after delay runs as a durable timer", async () => {
   recordHistory(stack, 'timed-stage', sessionId);
 
   // Answered in time, the timer is cancelled and never fires.
-  const second = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer-beaten', definition });
+  const second = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-timer-beaten', definition });
   const launch = await stack.gateway.launch(second.sessionId);
   await stack.gateway.submitStep(second.sessionId, { nonce: launch.nonce!, step: 'answer', input: {} });
   await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -106,7 +106,7 @@ test("a stage's after delay runs as a durable timer", async () => {
 });
 
 test("a stage's after delay waits for the launch: a created session does not move", async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer-unlaunched', definition: inlineFlow(TIMED) });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-timer-unlaunched', definition: inlineFlow(TIMED) });
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   expect(await stack.gateway.status(sessionId)).toMatchObject({ status: 'created', stage: 'answer' });
 });
@@ -131,7 +131,7 @@ test('a timer that falls due while a provider step is in flight waits for it, an
       timedOut: { type: 'final', meta: { outcome: 'skipped' } },
     },
   });
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-timer-busy', definition });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-timer-busy', definition });
   const launch = await stack.gateway.launch(sessionId);
   await sandboxCall(stack, 'POST', '/finqware/_faults', { delayMs: 2_500, count: 1 });
   const answer = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'bank', input: { accountNumber: '123456789012', ifsc: 'HDFC0001234' } });
@@ -140,7 +140,7 @@ test('a timer that falls due while a provider step is in flight waits for it, an
 });
 
 test('an intermediate input step costs six history events (one of them the SessionStage upsert)', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-step-cost', definition: inlineFlow(LOOP) });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-step-cost', definition: inlineFlow(LOOP) });
   const launch = await stack.gateway.launch(sessionId);
   const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
   const first = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'ping', input: { done: false } });
@@ -152,7 +152,7 @@ test('an intermediate input step costs six history events (one of them the Sessi
 
 test('a long session continues as new when Temporal suggests it, keeping its state and every step', async () => {
   const steps = 110; // ~5 events each: past the test server's suggestion threshold (scripts/with-temporal.ts)
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-long', definition: inlineFlow(LOOP, 200) });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-long', definition: inlineFlow(LOOP, 200) });
   let nonce = (await stack.gateway.launch(sessionId)).nonce!;
   for (let i = 1; i < steps; i += 1) {
     const answer = await stack.gateway.submitStep(sessionId, { nonce, step: 'ping', input: { done: false } });

@@ -3,8 +3,9 @@
  * created → in_progress → consumed → archived, and every refused transition leaving the
  * status and result views exactly as they were.
  */
-import { SessionRefusedError, type SessionGateway } from '../src/api/session-gateway';
-import { REFUSALS, type RefusalType } from '../src/workflows/messages';
+import { SessionRefusedError } from '../src/api/session-errors';
+import type { SessionGateway } from '../src/api/session-gateway';
+import { REFUSALS, type RefusalType } from '../src/contract/session';
 import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 import { nonceHash, sessionWorkflowId } from '../src/session-secret';
@@ -17,7 +18,7 @@ beforeAll(() => {
 });
 
 function consentSession(tag = 'REF-1') {
-  return gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('consent-only') });
+  return gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('consent-only') });
 }
 
 async function views(sessionId: string) {
@@ -47,7 +48,7 @@ test('consent-only: created, launched, consumed with success, archived', async (
   expect(initial.expiry - initial.createdAt).toBe(24 * 60 * 60 * 1000);
 
   const launch = await gateway.launch(created.sessionId);
-  expect(launch).toMatchObject({ session_id: created.sessionId, status: 'SESSION_IN_PROGRESS', step: 'consent' });
+  expect(launch).toMatchObject({ status: 'SESSION_IN_PROGRESS', step: 'consent' });
   expect(launch.data.schema).toEqual({
     type: 'object',
     properties: { accepted: { type: 'boolean', title: 'Do you accept the terms?', description: 'Choose Yes to accept and continue, or No to stop here.' } },
@@ -117,7 +118,7 @@ test('refused transitions change nothing: launch twice, archive while live, step
 });
 
 test('refused steps change nothing: wrong stage, invalid input, wrong nonce, replayed nonce', async () => {
-  const { sessionId } = await gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-refusals', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-refusals', definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
   const nonce = launch.nonce!;
   const identity = { name: 'Test Person', birthDate: '26-12-1985' };

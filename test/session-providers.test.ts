@@ -6,9 +6,9 @@
 import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
 import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
-import { stepUpdateId } from '../src/api/session-gateway';
+import { stepUpdateId } from '../src/api/session-ids';
 import { sessionWorkflowId } from '../src/session-secret';
-import { SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey } from '../src/workflows/messages';
+import { SessionOutcomeKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey } from '../src/contract/session-search';
 
 const { stack } = useStack('providers');
 
@@ -45,7 +45,7 @@ test('kyc-basic completes end to end against the sandboxes', async () => {
 });
 
 test('an Attestr result that lags behind the device is polled until it arrives', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-lag', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-lag', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   const submitted = stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
@@ -68,7 +68,7 @@ function stepEvents(events: Awaited<ReturnType<typeof historyEvents>>, updateId:
 }
 
 test('an Attestr result fetch still rate-limited when the step bound is spent answers pending too, and the session goes on', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-limited', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-limited', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   await completeAttestr(stack, String(identity.data.handshakeId));
@@ -81,7 +81,7 @@ test('an Attestr result fetch still rate-limited when the step bound is spent an
 });
 
 test('an Attestr result still missing when the step bound is spent answers pending with a fresh nonce, in no more history events', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-pending', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-pending', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   // The user has not finished Attestr's flow: the step waits at most the bound it is given.
@@ -116,7 +116,7 @@ test('an Attestr result still missing when the step bound is spent answers pendi
 });
 
 test('SessionStage, SessionStageSince and SessionOutcome follow the session, set with its status', async () => {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-attributes', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-attributes', definition: stack.definition('kyc-basic') });
   const attributes = async () => {
     const typed = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).describe()).typedSearchAttributes;
     return {
@@ -145,7 +145,7 @@ test('SessionStage, SessionStageSince and SessionOutcome follow the session, set
 
 test('a provider rejection takes the flow to its error outcome and records the error', async () => {
   await sandboxCall(stack, 'POST', '/attestr/_faults', { status: 403, code: 4035, count: 1 });
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'REF-kyc-rejected', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-rejected', definition: stack.definition('kyc-basic') });
   const launch = await stack.gateway.launch(sessionId);
   const answer = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   expect(answer).toMatchObject({ status: 'SESSION_COMPLETED', data: { step: null, outcome: 'error' } });

@@ -140,7 +140,7 @@ test('the Temporal UI lists sessions by SessionStatus, with their summary', asyn
 test('through the codec server the UI shows a live session decoded (screenshot for the README)', async () => {
   const uiUrl = process.env.TEMPORAL_UI_URL!;
   const person = { name: 'Quintessa Marlowbridge', birthDate: '03-11-1957' };
-  const { sessionId } = await stack.gateway.create({ clientId: TENANT.id, tag: 'REF-decoded', definition: stack.definition('kyc-basic') });
+  const { sessionId } = await stack.gateway.create({ tenantId: TENANT.id, tag: 'REF-decoded', definition: stack.definition('kyc-basic') });
   const launched = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launched.nonce!, step: 'identity', input: person });
 

@@ -17,7 +17,7 @@ import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
 import { inlineFlow, recordHistory } from './helpers/flows';
 import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';
 import { sessionRef } from '../src/session-secret';
-import { webhookOutboxWorkflowId } from '../src/workflows/messages';
+import { webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 
 interface Delivery {
   id: string;
@@ -125,7 +125,7 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
   // Down at first (a 503: retried after the schedule's first 5 s), then rate limited twice
   // (Retry-After: 1, honoured instead of the schedule's 15 s and 45 s), then up.
   receiver.plan = [{ status: 503 }, { status: 429, retryAfter: '1' }, { status: 429, retryAfter: '1' }];
-  const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-hooks', webhook: true, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: tenant.id, tag: 'REF-hooks', webhook: true, definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
   expect(receiver.accepted).toHaveLength(0); // the whole session ran while the receiver was down
@@ -159,7 +159,7 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
 test('a session archived before its consumed event went out sends no result', async () => {
   receiver.plan = [{ status: 503 }];
   const before = receiver.accepted.length;
-  const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-hooks-purged', webhook: true, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: tenant.id, tag: 'REF-hooks-purged', webhook: true, definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
   await stack.gateway.archive(sessionId);
@@ -178,7 +178,7 @@ test('webhook: true for a client without an endpoint is refused', async () => {
 
 test('a 410 from the endpoint stops all further deliveries', async () => {
   goneReceiver.plan = [{ status: 410 }];
-  const { sessionId } = await stack.gateway.create({ clientId: goneTenant.id, tag: 'REF-gone', webhook: true, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: goneTenant.id, tag: 'REF-gone', webhook: true, definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
   await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -189,7 +189,7 @@ test('a 410 from the endpoint stops all further deliveries', async () => {
 
 test("a 429's Retry-After of minutes is waited out in full, as the server schedules it", async () => {
   goneReceiver.plan = [{ status: 429, retryAfter: '150' }];
-  const { sessionId } = await stack.gateway.create({ clientId: goneTenant.id, tag: 'REF-retry-after', webhook: true, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: goneTenant.id, tag: 'REF-retry-after', webhook: true, definition: stack.definition('consent-only') });
   const outbox = stack.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId)));
   const waiting = await eventually(async () => {
     // The session starts its outbox with its first event.
@@ -208,7 +208,7 @@ test("a 429's Retry-After of minutes is waited out in full, as the server schedu
 
 test('sessions without webhook: true send nothing', async () => {
   const before = receiver.attempts;
-  const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-quiet', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: tenant.id, tag: 'REF-quiet', definition: stack.definition('consent-only') });
   await stack.gateway.launch(sessionId);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   expect(receiver.attempts).toBe(before);
@@ -234,7 +234,7 @@ describe('backend events in', () => {
   });
 
   test('a wait stage resumes on its event; the same event again changes nothing', async () => {
-    const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-evt-wait', definition: inlineFlow(WAITING) });
+    const { sessionId } = await stack.gateway.create({ tenantId: tenant.id, tag: 'REF-evt-wait', definition: inlineFlow(WAITING) });
     const launch = await stack.gateway.launch(sessionId);
     expect(launch.data).toMatchObject({ step: 'document', kind: 'wait' });
     const event = { id: 'evt-doc-1', type: 'document.uploaded', tag: 'REF-evt-wait', data: { valid: true } };
@@ -267,7 +267,7 @@ describe('backend events in', () => {
   });
 
   test("an archive rule archives the tag's ended sessions", async () => {
-    const { sessionId } = await stack.gateway.create({ clientId: tenant.id, tag: 'REF-evt-archive', definition: stack.definition('consent-only') });
+    const { sessionId } = await stack.gateway.create({ tenantId: tenant.id, tag: 'REF-evt-archive', definition: stack.definition('consent-only') });
     const launch = await stack.gateway.launch(sessionId);
     await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
     const answer = await eventually(async () => {

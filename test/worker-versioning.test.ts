@@ -10,7 +10,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createSessionWorker, type SessionWorker } from '../src/worker';
 import { sessionWorkflowId } from '../src/session-secret';
-import { deviceClientWorkflowId } from '../src/workflows/messages';
+import { deviceClientWorkflowId } from '../src/contract/workflow-ids';
 import { adoptOrphans, recordSessionReplayEpoch, runningOn, setCurrentVersion, versionName, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker/deployment';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { eventually, sessionClosed, sessionSecret, startStack, type Stack } from './helpers/stack';
@@ -60,7 +60,7 @@ async function describeSession(sessionId: string) {
 }
 
 async function createLaunched(): Promise<{ sessionId: string; nonce: string }> {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag: 'versioning', definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'versioning', definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   return { sessionId, nonce: launch.nonce! };
 }

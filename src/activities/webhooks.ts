@@ -12,7 +12,8 @@ import { Agent, request } from 'undici';
 import type { TenantClient } from '../tenants/registry';
 import { signResult } from '../util/result-signature';
 import type { SessionSecret } from '../session-secret';
-import type { ResultView, WebhookEvent } from '../workflows/messages';
+import type { ResultView } from '../contract/session';
+import type { WebhookEvent } from '../contract/webhook-outbox';
 import type { WebhookDeliveryOutcome } from './metrics';
 import { parseRetryAfter } from '../providers/errors';
 
@@ -57,16 +58,16 @@ export type ResultReader = (sessionId: string) => Promise<ReadResult>;
 
 export class WebhookSender {
   private readonly agent = new Agent({ connectTimeout: 5_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
-  private readonly clients: ReadonlyMap<string, TenantClient>;
+  private readonly tenants: ReadonlyMap<string, TenantClient>;
 
   constructor(
-    clients: TenantClient[],
+    tenants: TenantClient[],
     private readonly readResult: ResultReader,
     private readonly secret: SessionSecret,
     /** UNSEALED_SESSIONS_UNTIL (see SessionSecret.vouchesFor). */
     private readonly unsealedUntil?: number,
   ) {
-    this.clients = new Map(clients.map((client) => [client.id, client]));
+    this.tenants = new Map(tenants.map((tenant) => [tenant.id, tenant]));
   }
 
   /**
@@ -74,19 +75,19 @@ export class WebhookSender {
    * enters history. Events from before carry it themselves.
    */
   async deliver(
-    clientId: string,
+    tenantId: string,
     event: WebhookEvent,
     session: { sealedSessionId?: string; sessionId?: string; firstScheduledMs?: number } = {},
   ): Promise<WebhookOutcome> {
-    const client = this.clients.get(clientId);
-    if (!client?.webhookUrl || !client.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
+    const tenant = this.tenants.get(tenantId);
+    if (!tenant?.webhookUrl || !tenant.webhookSecret) return { delivered: false, reason: 'no_endpoint' };
     const sessionId = session.sealedSessionId ? this.secret.open(session.sealedSessionId) : String(session.sessionId ?? event.data.sessionId);
     const webhookId = event.seq !== undefined ? `${sessionId}.${event.seq}` : event.id;
     let data: Record<string, unknown> = { sessionId, ...event.data };
     if (event.type === 'session.consumed') {
       // Read at send time: a session archived meanwhile has no result left to send.
       const result = this.vouchedResult(await this.readResultOrFail(sessionId));
-      data = { ...data, result, resultSignature: result === null ? null : signResult(result, client.secret) };
+      data = { ...data, result, resultSignature: result === null ? null : signResult(result, tenant.secret) };
     }
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.occurredAt).toISOString(), data });
     const timestamp = Math.floor(Date.now() / 1000);
@@ -94,14 +95,14 @@ export class WebhookSender {
     const receiverSchedule = () => ({ nextRetryDelay: receiverRetryDelayMs(Date.now() - (session.firstScheduledMs ?? Date.now())) });
     let answer;
     try {
-      answer = await request(client.webhookUrl, {
+      answer = await request(tenant.webhookUrl, {
         dispatcher: this.agent,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'webhook-id': webhookId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': standardWebhookSignature(client.webhookSecret, webhookId, timestamp, body),
+          'webhook-signature': standardWebhookSignature(tenant.webhookSecret, webhookId, timestamp, body),
         },
         body,
       });

@@ -8,16 +8,16 @@ import type { ApiContext } from './context';
 import { BackendError } from './errors';
 
 /** The client's limits, or the defaults where its config sets none. */
-export function limitsOf(client: TenantClient, context: ApiContext): { perSecond: number; perDay: number } {
-  return { perSecond: client.perSecond ?? context.limits.perSecond, perDay: client.perDay ?? context.limits.perDay };
+export function limitsOf(tenant: TenantClient, context: ApiContext): { perSecond: number; perDay: number } {
+  return { perSecond: tenant.perSecond ?? context.limits.perSecond, perDay: tenant.perDay ?? context.limits.perDay };
 }
 
 export function requireBackendClient(app: FastifyInstance, context: ApiContext): void {
   app.addHook('onRequest', async (request) => {
-    const client = context.clients.authenticateBasic(request.headers.authorization);
-    if (!client) throw new BackendError(4016);
-    const verdict = await context.limiter.check(client.id, limitsOf(client, context));
+    const tenant = context.clients.authenticateBasic(request.headers.authorization);
+    if (!tenant) throw new BackendError(4016);
+    const verdict = await context.limiter.check(tenant.id, limitsOf(tenant, context));
     if (!verdict.ok) throw new BackendError(verdict.code, undefined, { retryAfterSeconds: verdict.retryAfterSeconds });
-    request.tenant = client;
+    request.tenant = tenant;
   });
 }

@@ -15,8 +15,8 @@ export const WEBHOOK_NEEDS_ENDPOINT = "webhook: true needs the client's webhookU
  */
 export const FLOW_FAILED_TO_LOAD = "the flow is not available: its definition failed to load; ask the operator";
 
-export function hasWebhookEndpoint(client: TenantClient): boolean {
-  return Boolean(client.webhookUrl && client.webhookSecret);
+export function hasWebhookEndpoint(tenant: TenantClient): boolean {
+  return Boolean(tenant.webhookUrl && tenant.webhookSecret);
 }
 
 /** The definition a new session runs, or the documented error: 4002 (with details when its file failed to load), 40034 or 4001. */

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../util/latency-buckets';
-import { SESSION_STATUSES, type SessionStatus } from '../workflows/messages';
+import { SESSION_STATUSES, type SessionStatus } from '../contract/session';
 
 /** How long one count of sessions answers scrapes: a scrape storm costs Temporal one count per status per period. */
 export const SESSION_COUNT_TTL_MS = 5_000;

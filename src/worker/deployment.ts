@@ -8,7 +8,7 @@
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { GRPC_STATUS } from '../temporal';
-import { deploymentWakeSignal } from '../workflows/messages';
+import { deploymentWakeSignal } from '../contract/session';
 
 export type { WorkerDeploymentVersion };
 

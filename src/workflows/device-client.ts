@@ -9,11 +9,11 @@ import {
   bindSessionUpdate,
   deviceClientQuery,
   MAX_DEVICE_SESSIONS,
-  REFUSALS,
   revokeDeviceClientUpdate,
   type DeviceClientInput,
   type DeviceClientView,
-} from './messages';
+} from '../contract/device-client';
+import { REFUSALS } from '../contract/session';
 import { declareVersioningBehavior } from './versioning';
 
 export async function deviceClientWorkflow(input: DeviceClientInput): Promise<DeviceClientView> {

@@ -6,7 +6,8 @@ import { ActivityFailure, ApplicationFailure, patched, proxyActivities, TimeoutF
 import type { Activities } from '../activities';
 import type { StageInfo } from '../flows/core/engine';
 import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/core/http-stage';
-import { providerTaskQueue, type AttestrDelivery, type RateLimitedProvider, type StageError } from './messages';
+import type { AttestrDelivery, StageError } from '../contract/session-state';
+import { providerTaskQueue, type RateLimitedProvider } from '../contract/task-queues';
 
 /** Classes a retry cannot fix: the stage fails on the first one. */
 const PERMANENT = ['ProviderRejected', 'ProviderSignatureInvalid'];
@@ -117,7 +118,7 @@ export interface StageContext {
   input: unknown;
   prepared: Record<string, unknown> | null;
   idempotencyKey: string;
-  session: { id: string; tag: string };
+  session: { ref: string; tag: string };
   /** Attestr's result when a wake-up fetched and verified it already: no need to ask Attestr again. */
   delivered: AttestrDelivery | null;
   /** How long a provider result still pending is waited for in this step (StepArgs.pendingWaitSeconds). */

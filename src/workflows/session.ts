@@ -37,15 +37,14 @@ import {
   submitStepUpdate,
   viewQuery,
   INBOUND_REFUSED,
-  type AttestrDelivery,
   type BackendEventArgs,
   type ExpireArgs,
   type LaunchArgs,
   type ResumeArgs,
-  type SessionInput,
   type StepArgs,
   type StatusView,
-} from './messages';
+} from '../contract/session';
+import type { AttestrDelivery, SessionInput } from '../contract/session-state';
 import { notDecryptedBecause } from '../util/json';
 import { workflowEffects } from './session/effects';
 import { InboundGuard } from './session/inbound';

@@ -7,7 +7,8 @@
 import { proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { shredWorkflowId, type ShredInput } from './messages';
+import type { ShredInput } from '../contract/shred';
+import { shredWorkflowId } from '../contract/workflow-ids';
 import { declareVersioningBehavior } from './versioning';
 
 // Retried until the session has closed (it closes right after its archive) and the key store

@@ -7,7 +7,7 @@
 import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { notDecryptedBecause } from '../util/json';
-import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookOutboxInput } from './messages';
+import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookOutboxInput } from '../contract/webhook-outbox';
 import { declareVersioningBehavior } from './versioning';
 
 // Two schedules. A receiver's failure (network error, non-2xx) sets its own delay: the documented

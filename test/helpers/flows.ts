@@ -9,7 +9,7 @@ import { request } from 'undici';
 import type { SessionGateway } from '../../src/api/session-gateway';
 import type { FlowDefinition, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
-import type { StepAnswer } from '../../src/workflows/messages';
+import type { StepAnswer } from '../../src/contract/session';
 import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 
@@ -40,7 +40,7 @@ export function completeAttestr(stack: Stack, handshakeId: string): Promise<unkn
 
 export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionId: string; answers: StepAnswer[] }> {
   const gateway: SessionGateway = stack.gateway;
-  const { sessionId } = await gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
+  const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
   const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   await completeAttestr(stack, String(identity.data.handshakeId));
@@ -50,7 +50,7 @@ export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionI
 }
 
 export async function runConsentOnly(stack: Stack, tag: string, accepted = true): Promise<string> {
-  const { sessionId } = await stack.gateway.create({ clientId: 'tenant-a', tag, definition: stack.definition('consent-only') });
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('consent-only') });
   const launch = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted } });
   return sessionId;

@@ -17,7 +17,7 @@ import { createSessionWorker } from '../../src/worker';
 import { SOURCE_ROOT } from '../../src/worker/workflow-bundle';
 import { sessionRef, sessionWorkflowId } from '../../src/session-secret';
 import type { TenantClient } from '../../src/tenants/registry';
-import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../../src/workflows/messages';
+import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../../src/contract/workflow-ids';
 import { runConsentOnly, runKycBasic } from './flows';
 import { eventually, sessionSecret, type Stack } from './stack';
 
@@ -167,7 +167,7 @@ export async function recordFreshHistories(stack: Stack, bundlePath: string, tag
       expect((await stack.gateway.status(sessionId)).status).toBe('consumed');
       workflowIds[flowId] = sessionWorkflowId(sessionId);
     }
-    const { sessionId } = await stack.gateway.create({ clientId: hooks.id, tag: `${tag}-webhooks`, webhook: true, definition: stack.definition('consent-only') });
+    const { sessionId } = await stack.gateway.create({ tenantId: hooks.id, tag: `${tag}-webhooks`, webhook: true, definition: stack.definition('consent-only') });
     const launch = await stack.gateway.launch(sessionId);
     await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted: true } });
     workflowIds['consent-only-webhooks'] = sessionWorkflowId(sessionId);

@@ -19,7 +19,7 @@ import { openEncryption, type Encryption } from '../../src/keys/encryption';
 import { initialiseKeyStore, initSettings } from '../../src/keys/init';
 import { createSessionWorker, installRuntime, type SessionWorker } from '../../src/worker';
 import { sessionWorkflowId } from '../../src/session-secret';
-import { SessionStatusKey } from '../../src/workflows/messages';
+import { SessionStatusKey } from '../../src/contract/session-search';
 
 export const SANDBOX_CREDENTIALS = {
   attestr: { clientId: 'test-attestr-client', secret: 'test-attestr-secret' },

@@ -11,7 +11,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
 import { WebhookSender } from '../../src/activities/webhooks';
 import { SessionSecret } from '../../src/session-secret';
 import type { InboxDelivery } from '../../src/sandbox/tenant-pages';
-import type { WebhookEvent } from '../../src/workflows/messages';
+import type { WebhookEvent } from '../../src/contract/webhook-outbox';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const credentials = { attestr: { clientId: 'c', secret: 's' }, finqware: { clientId: 'c', appKey: 'k' } };

@@ -1,13 +1,13 @@
 import { fillSecrets, httpParamsProblems, HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../../src/flows/core/http-stage';
 import { validateFlowMachine } from '../../src/flows/validate';
 
-const session = { id: 'DSabc', tag: 'REF 1/2' };
+const session = { ref: '0123456789abcdef0123456789abcdef', tag: 'REF 1/2' };
 
 describe('renderHttpRequest', () => {
   const params: HttpStageParams = {
     method: 'POST',
     url: 'https://partner.example/v1/{{input.country}}/check?tag={{session.tag}}',
-    headers: { authorization: 'Bearer {{secrets.TOKEN}}', 'x-session': '{{session.id}}' },
+    headers: { authorization: 'Bearer {{secrets.TOKEN}}', 'x-session': '{{session.ref}}' },
     body: { whole: '{{input.amount}}', nested: { list: ['{{input.country}}', 3] }, text: 'n={{input.amount}}', missing: '{{input.nope}}' },
     expectedStatuses: [201],
   };
@@ -17,10 +17,18 @@ describe('renderHttpRequest', () => {
     expect(spec).toEqual({
       method: 'POST',
       url: 'https://partner.example/v1/IN/check?tag=REF%201%2F2',
-      headers: { authorization: ['Bearer ', { secret: 'TOKEN' }], 'x-session': ['DSabc'] },
+      headers: { authorization: ['Bearer ', { secret: 'TOKEN' }], 'x-session': [session.ref] },
       body: { whole: 250, nested: { list: ['IN', 3] }, text: 'n=250', missing: null },
       expectedStatuses: [201],
     });
+  });
+
+  test('{{session.ref}} and its old name {{session.id}} both render the ref', () => {
+    const both: HttpStageParams = { method: 'POST', url: 'https://x.example/{{session.ref}}/{{session.id}}', headers: { a: '{{session.ref}}', b: '{{session.id}}' }, body: { ref: '{{session.ref}}', id: '{{session.id}}' } };
+    const spec = renderHttpRequest(both, { input: {}, session });
+    expect(spec.url).toBe(`https://x.example/${session.ref}/${session.ref}`);
+    expect(spec.headers).toEqual({ a: [session.ref], b: [session.ref] });
+    expect(spec.body).toEqual({ ref: session.ref, id: session.ref });
   });
 
   test('does not read inherited properties as input', () => {

@@ -4,7 +4,8 @@
  * timer or the expiry does to the session and what the runner asks of Temporal, in order.
  */
 import type { FlowMachine } from '../../src/flows/core/types';
-import type { AttestrDelivery, SessionInput, SessionStatus, StageError, StepArgs } from '../../src/workflows/messages';
+import type { SessionStatus, StepArgs } from '../../src/contract/session';
+import type { AttestrDelivery, SessionInput, StageError } from '../../src/contract/session-state';
 import type { StageContext, StageOutcome } from '../../src/workflows/providers';
 import { Exclusive, type Wait } from '../../src/workflows/session/exclusive';
 import { SessionModel } from '../../src/workflows/session/model';
@@ -262,7 +263,7 @@ describe('SessionRunner', () => {
     expect(h.contexts[0]).toMatchObject({
       prepared: { handshakeId: 'HS1' },
       idempotencyKey: 'DSsession0001.aadhaar.2',
-      session: { id: 'DSsession0001', tag: 'REF-1' },
+      session: { ref: 'DSsession0001', tag: 'REF-1' },
       delivered: { handshakeId: 'HS1', requestId: 'R1' },
     });
   });

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { receiverRetryDelayMs, WebhookSender, type ReadResult, type ResultReader } from '../../src/activities/webhooks';
 import { verifyResultSignature } from '../../src/util/result-signature';
 import { SessionSecret } from '../../src/session-secret';
-import type { WebhookEvent } from '../../src/workflows/messages';
+import type { WebhookEvent } from '../../src/contract/webhook-outbox';
 import { freePort } from '../../scripts/dev-server';
 
 let receiver: Server;

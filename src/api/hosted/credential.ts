@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context';
 import { cookieValues, servedOverHttps, setCookie } from '../cookies';
 import { legacyTenantCookie, sessionKeyCookie } from '../device-auth';
-import { DEFAULT_RETENTION_SECONDS } from '../../workflows/messages';
+import { DEFAULT_RETENTION_SECONDS } from '../../contract/session-state';
 
 /**
  * The device key's cookie lives while the session can take steps, and the default retention

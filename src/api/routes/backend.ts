@@ -9,8 +9,10 @@ import { contentHash, sha256Hex } from '../../util/hash';
 import { toMermaid } from '../../flows/mermaid';
 import { DEFAULT_MAX_STEPS, type FlowFile } from '../../flows/core/types';
 import { signResult } from '../../util/result-signature';
-import { REFUSALS, type ResultView } from '../../workflows/messages';
-import { expiryAllowed, IdempotencyConflictError, SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
+import { REFUSALS, type ResultView } from '../../contract/session';
+import { expiryAllowed } from '../session-create';
+import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-errors';
+import type { StatusView } from '../session-handles';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { redirectAllowed } from '../redirects';
@@ -63,18 +65,18 @@ function flowSummary(flow: FlowFile) {
   };
 }
 
-/** The session's views, if it exists and belongs to `client`. */
-async function visibleSession(context: ApiContext, client: TenantClient, sessionId: string) {
+/** The session's views, if it exists and belongs to `tenant`. */
+async function visibleSession(context: ApiContext, tenant: TenantClient, sessionId: string) {
   try {
     const view = await context.gateway.view(sessionId);
-    if (view.status.clientId === client.id) return view;
+    if (view.status.clientId === tenant.id) return view;
   } catch (err) {
     if (!(err instanceof SessionNotFoundError)) throw err;
   }
   throw notVisible();
 }
 
-function present(request: FastifyRequest, client: TenantClient, status: StatusView, result: ResultView['result']): HandshakeView {
+function present(request: FastifyRequest, tenant: TenantClient, status: StatusView, result: ResultView['result']): HandshakeView {
   return {
     _id: status.sessionId,
     number: status.number,
@@ -83,7 +85,7 @@ function present(request: FastifyRequest, client: TenantClient, status: StatusVi
     consumed: status.consumed,
     archived: status.archived,
     result,
-    resultSignature: result === null ? null : signResult(result, client.secret),
+    resultSignature: result === null ? null : signResult(result, tenant.secret),
     status: status.status,
     outcome: status.outcome,
     expiry: status.expiry,
@@ -91,15 +93,15 @@ function present(request: FastifyRequest, client: TenantClient, status: StatusVi
 }
 
 async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>): Promise<CreateHandshakeAnswer> {
-  const client = request.tenant!;
+  const tenant = request.tenant!;
   const body = request.body;
   const key = idempotencyKey(request);
   const now = Date.now();
   if (body.expiry !== undefined && !expiryAllowed(body.expiry, now)) {
     throw new BackendError(4001, 'expiry must be a unix time in ms in the future and at most one year ahead');
   }
-  if (body.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
-  if (body.returnUrl !== undefined && !redirectAllowed(body.returnUrl, client.redirectUrls ?? [])) {
+  if (body.webhook && !hasWebhookEndpoint(tenant)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
+  if (body.returnUrl !== undefined && !redirectAllowed(body.returnUrl, tenant.redirectUrls ?? [])) {
     throw new BackendError(4001, "returnUrl is not on the client's redirectUrls");
   }
   // A left-out snapshot is the draft, as null is (our extension: Attestr requires the field).
@@ -107,15 +109,15 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
   const definition = resolveFlow(context.catalog, body.flow, snapshot);
   try {
     const created = await context.gateway.create({
-      clientId: client.id,
+      tenantId: tenant.id,
       tag: body.tag,
       webhook: body.webhook ?? false,
-      retentionSeconds: client.retentionSeconds,
+      retentionSeconds: tenant.retentionSeconds,
       definition,
       ...(body.expiry !== undefined ? { expiresAt: body.expiry } : {}),
       ...(body.returnUrl !== undefined ? { returnUrl: body.returnUrl } : {}),
       // Hashed with the snapshot written out, so a retry that leaves it out matches one that sent null.
-      ...(key ? { idempotency: { key, requestHash: contentHash({ ...body, snapshot }), clientSecret: client.secret } } : {}),
+      ...(key ? { idempotency: { key, requestHash: contentHash({ ...body, snapshot }), tenantSecret: tenant.secret } } : {}),
     });
     return {
       _id: created.sessionId,
@@ -130,12 +132,12 @@ async function createHandshake(context: ApiContext, request: FastifyRequest<{ Bo
 }
 
 async function archiveHandshake(context: ApiContext, request: FastifyRequest<{ Params: HandshakeParams }>) {
-  const client = request.tenant!;
-  const { status } = await visibleSession(context, client, request.params.id);
+  const tenant = request.tenant!;
+  const { status } = await visibleSession(context, tenant, request.params.id);
   // An archived session's workflow has ended: say so rather than fail the update.
   if (status.status === 'archived') throw new BackendError(4001, 'the session is archived already');
   try {
-    return present(request, client, await context.gateway.archive(request.params.id), null);
+    return present(request, tenant, await context.gateway.archive(request.params.id), null);
   } catch (err) {
     if (err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) throw new BackendError(4001, err.message);
     throw err;

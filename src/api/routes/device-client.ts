@@ -4,13 +4,13 @@
  * all, and refreshes its credential through a redirect to an allow-listed URL.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DeviceClientView } from '../../workflows/messages';
+import type { DeviceClientView } from '../../contract/device-client';
 import type { ApiContext } from '../context';
 import { cookieValues, servedOverHttps, setCookie } from '../cookies';
 import { clientCookie, deviceCredential, unauthorized, type DeviceCredential } from '../device-auth';
 import { DeviceError } from '../errors';
 import { redirectAllowed } from '../redirects';
-import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import { clientEnvelope, createClientQuery, handshakeQuery, redirect, type CreateClientQuery, type HandshakeQuery } from '../schemas/device-client';
 import { deviceError, errorAnswers } from '../schemas/common';
 

@@ -11,10 +11,10 @@
  * beyond a cached query.
  */
 import type { FastifyInstance } from 'fastify';
-import { DEVICE_STATUS, type StatusView } from '../../workflows/messages';
+import { DEVICE_STATUS, type StatusView } from '../../contract/session';
 import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
-import { SessionNotFoundError } from '../session-gateway';
+import { SessionNotFoundError } from '../session-errors';
 import type { ApiContext } from '../context';
 import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
 import { sessionParams, sessionProgressHeaders, sessionProgressQuery, sessionProgressResponse } from '../schemas/device';

@@ -8,8 +8,8 @@ import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential, requestDevice } from '../device-auth';
-import { REFUSALS, type SessionStatus } from '../../workflows/messages';
-import { SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { REFUSALS, type SessionStatus } from '../../contract/session';
+import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
 import type { RateDecision } from '../rate-limit';
@@ -86,19 +86,19 @@ function deviceFailure(err: unknown): never {
 /** Only names the catalog knows become labels: the body is the device's to fill with anything. */
 function stepLabels(context: ApiContext, body: Partial<SubmitStepBody> | undefined): StepLabels {
   const { catalog } = context;
-  const flow = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
-  const kind = flow && typeof body?.step === 'string' ? catalog.stageKind(flow, body.step) : undefined;
-  return { flow: flow ?? 'unknown', stage_kind: kind ?? 'unknown' };
+  const flowId = typeof body?.skill === 'string' && catalog.get(body.skill) ? body.skill : undefined;
+  const kind = flowId && typeof body?.step === 'string' ? catalog.stageKind(flowId, body.step) : undefined;
+  return { flow: flowId ?? 'unknown', stage_kind: kind ?? 'unknown' };
 }
 
 /**
  * An archived session's workflow has ended, so updates find no session: tell the device it
- * was archived (for a session of its own client) instead of unknown.
+ * was archived (for a session of its own tenant) instead of unknown.
  */
-async function failure(context: ApiContext, err: unknown, sessionId: string, clientId?: string): Promise<never> {
+async function failure(context: ApiContext, err: unknown, sessionId: string, tenantId?: string): Promise<never> {
   if (err instanceof SessionNotFoundError) {
     const status = await context.gateway.status(sessionId).catch(() => null);
-    if (status?.status === 'archived' && (clientId === undefined || status.clientId === clientId)) {
+    if (status?.status === 'archived' && (tenantId === undefined || status.clientId === tenantId)) {
       throw new DeviceError(409, 'conflict', ENDED_CODES.archived, 'the session is archived');
     }
   }
@@ -113,22 +113,22 @@ function overLimit(verdict: RateDecision): void {
 }
 
 /** Device traffic counts apart from the backend's: a claimed client_id must not spend the tenant backend's own limits. */
-const deviceKey = (client: TenantClient) => `device:${client.id}`;
+const deviceKey = (tenant: TenantClient) => `device:${tenant.id}`;
 
 /**
- * A step's client, when its device limits are not spent; nothing is counted yet: the step
+ * A step's tenant, when its device limits are not spent; nothing is counted yet: the step
  * counts once its session accepted it (see submitStep), so steps anyone can send to made-up
- * sessions, or with a wrong nonce, never spend the client's limits.
+ * sessions, or with a wrong nonce, never spend the tenant's limits.
  */
-async function admitStep(context: ApiContext, clientId: string, request: FastifyRequest): Promise<TenantClient | undefined> {
-  const client = context.clients.get(clientId);
-  if (!client) {
+async function admitStep(context: ApiContext, tenantId: string, request: FastifyRequest): Promise<TenantClient | undefined> {
+  const tenant = context.clients.get(tenantId);
+  if (!tenant) {
     // Refused by the session itself, like an unknown id; for the address, a failed authentication.
     request.authFailed = true;
     return undefined;
   }
-  overLimit(await context.limiter.peek(deviceKey(client), limitsOf(client, context)));
-  return client;
+  overLimit(await context.limiter.peek(deviceKey(tenant), limitsOf(tenant, context)));
+  return tenant;
 }
 
 /** The draft of the flow the wire calls `skill`, or Finqware's error for it. */
@@ -142,18 +142,18 @@ function draftOf(context: ApiContext, skill: string): FlowDefinition {
 
 async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Body: CreateSessionBody }>) {
   const body = request.body;
-  const client = context.clients.authenticateSecret(body.client_id, body.client_app_key);
-  if (!client) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
+  const tenant = context.clients.authenticateSecret(body.client_id, body.client_app_key);
+  if (!tenant) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
   // Authenticated by the client's own secret: counted up front, like the backend's requests.
-  overLimit(await context.limiter.check(deviceKey(client), limitsOf(client, context)));
+  overLimit(await context.limiter.check(deviceKey(tenant), limitsOf(tenant, context)));
   const credential = await deviceCredential(request, context, { bearerOnly: true });
-  if (credential && credential.tenantId !== client.id) {
+  if (credential && credential.tenantId !== tenant.id) {
     throw new DeviceError(401, 'authentication_error', 'invalid_client_credential', 'The client credential belongs to another client app');
   }
   const definition = draftOf(context, body.skill);
   try {
     const { session, launch } = await context.gateway.createAndLaunch(
-      { clientId: client.id, tag: body.tenant_user_id, definition, retentionSeconds: client.retentionSeconds },
+      { tenantId: tenant.id, tag: body.tenant_user_id, definition, retentionSeconds: tenant.retentionSeconds },
       credential ? { deviceClientId: credential.deviceClientId } : undefined,
     );
     return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
@@ -165,7 +165,8 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
 async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Headers: LaunchHeaders }>) {
   const credential = await deviceCredential(request, context, { bearerOnly: true });
   try {
-    return await context.gateway.launch(request.params.id, credential, request.headers['idempotency-key']);
+    const launched = await context.gateway.launch(request.params.id, credential, request.headers['idempotency-key']);
+    return { session_id: request.params.id, ...launched };
   } catch (err) {
     return failure(context, err, request.params.id, credential?.tenantId);
   }
@@ -176,7 +177,7 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
   // Before anything else: a nonce this api did not mint for this session id (a made-up id) costs no Temporal call.
   // (For the address it is a failed session request, like any invalid_nonce: address-limits.ts.)
   if (!context.gateway.isMintedFor(request.params.id, body.nonce) && !untaggedAccepted(context, body.nonce)) throw invalidNonce();
-  const client = await admitStep(context, body.client_id, request);
+  const tenant = await admitStep(context, body.client_id, request);
   const device = await requestDevice(request, context, request.params.id, body.client_id);
   let answer;
   try {
@@ -193,7 +194,7 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
     return failure(context, err, request.params.id, body.client_id);
   }
   // Accepted: the step is the session's, so it counts. A counter that failed must not turn it into an error.
-  if (client) await context.limiter.charge(deviceKey(client)).catch((err: unknown) => request.log.warn({ err }, 'counting a device step failed'));
+  if (tenant) await context.limiter.charge(deviceKey(tenant)).catch((err: unknown) => request.log.warn({ err }, 'counting a device step failed'));
   return answer;
 }
 

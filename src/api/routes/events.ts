@@ -6,14 +6,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { contentHash } from '../../util/hash';
-import { REFUSALS } from '../../workflows/messages';
+import { REFUSALS } from '../../contract/session';
 import type { ApiContext } from '../context';
 import { requireBackendClient } from '../backend-auth';
 import { hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { eventAnswer, eventBody, type EventAnswer, type EventBody } from '../schemas/events';
-import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-gateway';
+import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import { hostedPageUrl } from '../hosted/urls';
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -31,26 +31,26 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
       },
     },
     async (request): Promise<EventAnswer> => {
-      const client = request.tenant!;
+      const tenant = request.tenant!;
       const event = request.body;
       const rule = context.config.eventRules.find((candidate) => candidate.type === event.type);
       if (!rule) throw new BackendError(4001, `no rule for event type "${event.type}" (SESSIONFLOW_EVENT_RULES)`);
 
       if (rule.action === 'start') {
         const definition = resolveFlow(catalog, rule.flowId, rule.snapshot);
-        if (rule.webhook && !hasWebhookEndpoint(client)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
+        if (rule.webhook && !hasWebhookEndpoint(tenant)) throw new BackendError(4001, WEBHOOK_NEEDS_ENDPOINT);
         try {
           const created = await gateway.create({
-            clientId: client.id,
+            tenantId: tenant.id,
             tag: event.tag,
             webhook: rule.webhook ?? false,
-            retentionSeconds: client.retentionSeconds,
+            retentionSeconds: tenant.retentionSeconds,
             definition,
             idempotency: {
               // A control character no Idempotency-Key header can hold keeps the two apart.
               key: `\u0001event:${event.id}`,
               requestHash: contentHash({ type: event.type, tag: event.tag }),
-              clientSecret: client.secret,
+              tenantSecret: tenant.secret,
             },
           });
           const session = { _id: created.sessionId, number: created.number, created: created.created, url: hostedPageUrl(context, request, created.sessionId) };
@@ -63,7 +63,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
 
       if (rule.action === 'deliver') {
         const delivered = [];
-        for (const sessionId of await gateway.findSessions(client.id, event.tag, ['in_progress'])) {
+        for (const sessionId of await gateway.findSessions(tenant.id, event.tag, ['in_progress'])) {
           try {
             const status = await gateway.deliverEvent(sessionId, { eventId: event.id, type: event.type, data: event.data ?? {} });
             delivered.push({ _id: sessionId, status: status.status });
@@ -79,7 +79,7 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
       }
 
       const archived = [];
-      for (const sessionId of await gateway.findSessions(client.id, event.tag, ['consumed', 'expired'])) {
+      for (const sessionId of await gateway.findSessions(tenant.id, event.tag, ['consumed', 'expired'])) {
         try {
           archived.push({ _id: sessionId, status: (await gateway.archive(sessionId)).status });
         } catch (err) {

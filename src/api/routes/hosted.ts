@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as httpRequest } from 'undici';
-import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../workflows/messages';
+import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../contract/session';
 import { DEVICE_KEY_BINDING_PREFIX, deviceKeyBinding } from '../../session-secret';
 import type { ApiContext } from '../context';
 import { requestDevice, sessionKeyBinding } from '../device-auth';
@@ -21,7 +21,8 @@ import { holdsBoundClient, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
 import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
-import { SessionNotFoundError, SessionRefusedError, type StatusView } from '../session-gateway';
+import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
+import type { StatusView } from '../session-handles';
 import { deviceCredentialOptional, deviceError, errorAnswers } from '../schemas/common';
 import { attestrSandboxBody, attestrSandboxResponse, openSessionResponse, sessionParams, type AttestrSandboxBody, type SessionParams } from '../schemas/device';
 

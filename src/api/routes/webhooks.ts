@@ -12,7 +12,7 @@ import { verifyResultSignature } from '../../util/result-signature';
 import { BackendError } from '../errors';
 import { backendError, errorAnswers } from '../schemas/common';
 import { attestrCompletion, received, type AttestrCompletion } from '../schemas/webhooks';
-import { SessionNotFoundError } from '../session-gateway';
+import { SessionNotFoundError } from '../session-errors';
 import type { ApiContext } from '../context';
 
 export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {

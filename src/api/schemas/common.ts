@@ -5,7 +5,7 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 import { OUTCOMES, STAGE_KINDS } from '../../flows/core/types';
-import { DEVICE_STATUSES, SESSION_STATUSES } from '../../workflows/messages';
+import { DEVICE_STATUSES, SESSION_STATUSES } from '../../contract/session';
 import { BACKEND_ERROR_CODES, DEVICE_ERROR_CODES, DEVICE_ERROR_TYPES } from '../errors';
 
 export type { FromSchema };

@@ -1,5 +1,5 @@
 /** Device API (Finqware Sessions shape): create and launch, launch a handshake, submit steps. */
-import { DEVICE_STATUS } from '../../workflows/messages';
+import { DEVICE_STATUS } from '../../contract/session';
 import { anyObject, deviceStatus, PLAIN_TEXT_PATTERN, stepPrompt, type FromSchema } from './common';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, pattern: PLAIN_TEXT_PATTERN }) as const;

@@ -1,6 +1,6 @@
 /**
  * The generic `http` provider stage: a request described in the flow with templates. The
- * workflow renders `{{input.<path>}}` and `{{session.id|tag}}` (pure, deterministic); the
+ * workflow renders `{{input.<path>}}` and `{{session.ref|tag}}` (pure, deterministic); the
  * activity renders `{{secrets.<NAME>}}` from the worker's configuration, so secrets never
  * enter workflow history. Secrets are allowed in headers only.
  */
@@ -71,10 +71,14 @@ export function httpParamsProblems(params: unknown): string[] {
  * values are stringified, and URL-encoded in the URL. In headers, secret placeholders become
  * references the activity fills in; anywhere else (where the loader refuses them) they vanish.
  */
-export function renderHttpRequest(params: HttpStageParams, context: { input: unknown; session: { id: string; tag: string } }): HttpRequestSpec {
+export function renderHttpRequest(params: HttpStageParams, context: { input: unknown; session: { ref: string; tag: string } }): HttpRequestSpec {
+  // `{{session.id}}` is the old name of `{{session.ref}}`: it always rendered the ref (the session
+  // id is a launch credential and stays out of history). Running sessions carry their flow
+  // definitions, so the old name keeps working.
+  const session = { ...context.session, id: context.session.ref };
   const resolve = (scope: string, path: string): unknown => {
     if (scope === 'input') return lookup(context.input, path);
-    if (scope === 'session') return lookup(context.session, path);
+    if (scope === 'session') return lookup(session, path);
     return undefined;
   };
   const text = (scope: string, path: string): string => {

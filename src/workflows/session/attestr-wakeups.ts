@@ -4,7 +4,7 @@
  * signature checked in an activity; one that does not verify is refused there, and the stage
  * stays as it was. What is fetched is kept through the SessionModel for the device's step.
  */
-import type { AttestrDelivery } from '../messages';
+import type { AttestrDelivery } from '../../contract/session-state';
 import { needsPreparation, type SessionModel } from './model';
 
 /**

@@ -10,7 +10,7 @@
 import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { notDecryptedBecause } from '../../util/json';
-import { inboundRefusedFailure, type BackendEventArgs, type InboundRefusalReason } from '../messages';
+import { inboundRefusedFailure, type BackendEventArgs, type InboundRefusalReason } from '../../contract/session';
 
 /** Sessions whose histories took such payloads before keep taking them on replay. */
 const REFUSALS_PATCH = 'refuse-inbound-payloads-1';

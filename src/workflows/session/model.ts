@@ -12,17 +12,15 @@ import { proofHash, sessionInputDigest } from './proof';
 import {
   DEVICE_STATUS,
   REFUSALS,
-  type AttestrDelivery,
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
-  type SessionInput,
-  type SessionState,
   type SessionStatus,
   type StepAnswer,
   type StepArgs,
   type StepPrompt,
-} from '../messages';
+} from '../../contract/session';
+import type { AttestrDelivery, SessionInput, SessionState } from '../../contract/session-state';
 
 export function refuse(type: RefusalType, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });

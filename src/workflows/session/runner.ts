@@ -9,20 +9,19 @@ import type { FlowEvent, FlowTimer, StageInfo } from '../../flows/core/engine';
 import {
   DEVICE_STATUS,
   inboundRefusedFailure,
-  type AttestrDelivery,
   type BackendEventArgs,
   type ExpireArgs,
   type LaunchAnswer,
   type LaunchArgs,
   type ResumeArgs,
-  type SearchPosition,
   type SessionStatus,
-  type StageError,
   type StatusView,
   type StepAnswer,
   type StepArgs,
-  type WebhookEventType,
-} from '../messages';
+} from '../../contract/session';
+import type { SearchPosition } from '../../contract/session-search';
+import type { AttestrDelivery, StageError } from '../../contract/session-state';
+import type { WebhookEventType } from '../../contract/webhook-outbox';
 import type { StageContext, StageOutcome } from '../providers';
 import { AttestrWakeups, type FetchAttestrResult, type WakeOutcome } from './attestr-wakeups';
 import { needsPreparation, nextNonceOf, type SessionModel } from './model';
@@ -204,8 +203,8 @@ export class SessionRunner implements TimerHandlers {
           input: args.input,
           prepared: state.prepared,
           idempotencyKey: session.idempotencyKey(stage),
-          // `{{session.id}}` of an http stage is the ref: the handshake id stays out of history.
-          session: { id: session.ref, tag: session.input.tag },
+          // An http stage gets the ref (`{{session.ref}}`): the handshake id stays out of history.
+          session: { ref: session.ref, tag: session.input.tag },
           delivered: state.delivered ?? null,
           ...(args.pendingWaitSeconds === undefined ? {} : { pendingWaitSeconds: args.pendingWaitSeconds }),
         });

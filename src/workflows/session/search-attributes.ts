@@ -9,9 +9,9 @@ import {
   SessionStageKey,
   SessionStageSinceKey,
   SessionStatusKey,
-  type ArchivedMemo,
   type SearchPosition,
-} from '../messages';
+} from '../../contract/session-search';
+import type { ArchivedMemo } from '../../contract/session-state';
 import type { SessionModel } from './model';
 import { statusView } from './views';
 

@@ -4,7 +4,7 @@
  * of its own; what a timer does when it fires is the runner's (TimerHandlers).
  */
 import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
-import { DEFAULT_RETENTION_SECONDS } from '../messages';
+import { DEFAULT_RETENTION_SECONDS } from '../../contract/session-state';
 import { timersOf, type FlowTimer } from '../../flows/core/engine';
 import type { SessionModel } from './model';
 

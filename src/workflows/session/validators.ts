@@ -16,9 +16,9 @@ import {
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
-  type SessionState,
   type StepArgs,
-} from '../messages';
+} from '../../contract/session';
+import type { SessionState } from '../../contract/session-state';
 import { NO_RESUME, refuse, WRONG_LAUNCH_PROOF, WRONG_NONCE, type SessionModel } from './model';
 
 /** What a validator may see of a session: its state read-only, and whether its flow takes an event. */

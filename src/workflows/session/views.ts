@@ -2,7 +2,7 @@
  * The session as queries and the Temporal UI read it: projections of its state that change
  * nothing. (The prompt an update answers with is the SessionModel's own.)
  */
-import type { ResultView, StatusView, StepPrompt } from '../messages';
+import type { ResultView, StatusView, StepPrompt } from '../../contract/session';
 import type { SessionModel } from './model';
 
 export function statusView(session: SessionModel): StatusView {

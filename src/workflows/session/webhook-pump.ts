@@ -5,15 +5,10 @@
  */
 import { condition, getExternalWorkflowHandle, log, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  closeOutboxSignal,
-  webhookEventSignal,
-  webhookOutboxWorkflowId,
-  type SessionState,
-  type SessionStatus,
-  type WebhookEvent,
-  type WebhookEventType,
-} from '../messages';
+import type { SessionStatus } from '../../contract/session';
+import type { SessionState } from '../../contract/session-state';
+import { closeOutboxSignal, webhookEventSignal, type WebhookEvent, type WebhookEventType } from '../../contract/webhook-outbox';
+import { webhookOutboxWorkflowId } from '../../contract/workflow-ids';
 import { webhookOutboxWorkflow } from '../webhook-outbox';
 import type { SessionModel } from './model';
 
