@@ -65,7 +65,7 @@ export async function peerSessionWorkflow(input: { machine: FlowMachine; tag: st
     await condition(() => queue.length > 0);
     const submission = queue.shift() as PeerSubmission;
     const stage = stageInfo(machine, position.state);
-    const problems = stage ? validateAgainstSchema(stage.schema, submission.input) : [];
+    const problems = stage ? validateAgainstSchema(stage.schema, submission.input, { now: Date.now() }) : [];
     if (!stage || submission.step !== stage.id || problems.length > 0) {
       view.lastError = stage && submission.step === stage.id ? 'invalid_data' : 'invalid_step';
       view.handled += 1;

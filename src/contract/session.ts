@@ -11,7 +11,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import type { JsonSchema, Outcome, StageKind } from '../flows/core/types';
+import type { FieldMeta, JsonSchema, Outcome, StageKind } from '../flows/core/types';
+import type { SchemaProblem } from '../flows/core/schema';
 
 export const SESSION_STATUSES = ['created', 'in_progress', 'consumed', 'expired', 'archived'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -35,6 +36,8 @@ export interface StepPrompt {
   title?: string;
   description?: string;
   schema?: JsonSchema;
+  /** The stage's UI hints and messages per property (meta.fields), when its flow gives them. */
+  fields?: Record<string, FieldMeta>;
   outcome?: Outcome;
   [prepared: string]: unknown;
 }
@@ -182,6 +185,16 @@ export const REFUSALS = {
   INVALID_PROOF: 'SessionInvalidProof',
 } as const;
 export type RefusalType = (typeof REFUSALS)[keyof typeof REFUSALS];
+
+/**
+ * The details of an INVALID_INPUT refusal of a step's data: every problem, as codes, and the
+ * stage's schema and fields, from which the api words them (the workflow holds no language).
+ */
+export interface InputProblems {
+  problems: SchemaProblem[];
+  schema: JsonSchema;
+  fields?: Record<string, FieldMeta>;
+}
 
 /**
  * How many updates with a failed proof a session records (each as a refused update in its

@@ -5,6 +5,7 @@
 import { GUARD_NAMES, startFlow } from './core/engine';
 import { httpParamsProblems } from './core/http-stage';
 import { lintSchema } from './core/schema';
+import { fieldsProblems } from './fields';
 import {
   OUTCOMES,
   PROVIDERS,
@@ -63,6 +64,7 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
   const stage = meta as unknown as StageMeta;
   if (stage.stage === 'input' && stage.schema === undefined) problems.push(`${where} is an input stage without meta.schema`);
   if (stage.schema !== undefined) problems.push(...lintSchema(stage.schema).map((p) => `${where} ${p}`));
+  problems.push(...fieldsProblems(stage.fields, stage.schema).map((p) => `${where} ${p}`));
   if (stage.stage === 'provider' && !PROVIDERS.includes(stage.provider as never)) {
     problems.push(`${where} needs meta.provider: one of ${PROVIDERS.join(', ')}`);
   }

@@ -279,15 +279,14 @@ describe('stageInfo', () => {
         type: 'object',
         properties: {
           name: { type: 'string', minLength: 1, maxLength: 200, title: 'Full name' },
-          birthDate: {
-            type: 'string',
-            pattern: '^(0[1-9]|[12][0-9]|3[01])-(0[1-9]|1[0-2])-[0-9]{4}$',
-            title: 'Date of birth',
-            description: 'DD-MM-YYYY, for example 24-01-1990',
-          },
+          birthDate: { type: 'string', format: 'date', minAge: 18, maxAge: 120, title: 'Date of birth', description: 'For example, 24 01 1990' },
         },
         required: ['name', 'birthDate'],
         additionalProperties: false,
+      },
+      fields: {
+        name: { autocomplete: 'name' },
+        birthDate: { input: 'date', autocomplete: 'bday', messages: { minAge: 'You must be 18 or older to continue', maxAge: 'Check the year of your date of birth' } },
       },
     });
     expect(info).not.toHaveProperty('provider');

@@ -1,8 +1,11 @@
-import { lintSchema, validateAgainstSchema } from '../../src/flows/core/schema';
+import { lintSchema, validateAgainstSchema, type ValidationContext } from '../../src/flows/core/schema';
 import type { JsonSchema } from '../../src/flows/core/types';
 import { DISTINCTIVE } from './fixtures';
 
-const paths = (schema: JsonSchema, value: unknown) => validateAgainstSchema(schema, value).map((p) => p.path);
+/** The workflow's time in these tests: 6 December 2026, 05:00 UTC. */
+const NOW = Date.UTC(2026, 11, 6, 5, 0, 0);
+const validate = (schema: JsonSchema, value: unknown, context: ValidationContext = { now: NOW }) => validateAgainstSchema(schema, value, context);
+const paths = (schema: JsonSchema, value: unknown) => validate(schema, value).map((p) => p.path);
 
 describe('validateAgainstSchema: type', () => {
   it.each([
@@ -17,7 +20,7 @@ describe('validateAgainstSchema: type', () => {
     ['object', {}],
     ['null', null],
   ] as const)('accepts a %s value (%p)', (type, value) => {
-    expect(validateAgainstSchema({ type }, value)).toEqual([]);
+    expect(validate({ type }, value)).toEqual([]);
   });
 
   it.each([
@@ -32,17 +35,17 @@ describe('validateAgainstSchema: type', () => {
     ['null', 0],
     ['string', undefined],
   ] as const)('refuses for type %s the value %p, at the root', (type, value) => {
-    expect(validateAgainstSchema({ type }, value)).toEqual([{ path: '', message: `input must be of type ${type}` }]);
+    expect(validate({ type }, value)).toEqual([{ path: '', code: 'type', params: { type } }]);
   });
 
   it('stops at a type mismatch instead of applying the other keywords', () => {
-    const problems = validateAgainstSchema({ type: 'string', minLength: 5, enum: ['abcdef'] }, 42);
+    const problems = validate({ type: 'string', minLength: 5, enum: ['abcdef'] }, 42);
     expect(problems).toHaveLength(1);
-    expect(problems[0].message).toContain('type string');
+    expect(problems[0]).toEqual({ path: '', code: 'type', params: { type: 'string' } });
   });
 
   it('accepts anything when the schema is empty', () => {
-    for (const value of [null, 0, 'x', [], {}, { a: [1] }]) expect(validateAgainstSchema({}, value)).toEqual([]);
+    for (const value of [null, 0, 'x', [], {}, { a: [1] }]) expect(validate({}, value)).toEqual([]);
   });
 });
 
@@ -55,14 +58,13 @@ describe('validateAgainstSchema: objects', () => {
   };
 
   it('accepts a conforming object, with optional fields absent or present', () => {
-    expect(validateAgainstSchema(person, { name: 'A' })).toEqual([]);
-    expect(validateAgainstSchema(person, { name: 'A', age: 3 })).toEqual([]);
+    expect(validate(person, { name: 'A' })).toEqual([]);
+    expect(validate(person, { name: 'A', age: 3 })).toEqual([]);
   });
 
   it('reports a missing required field at its pointer', () => {
-    const problems = validateAgainstSchema(person, { age: 3 });
-    expect(problems).toEqual([{ path: '/name', message: expect.stringContaining('required') }]);
-    expect(problems[0].message).toContain('/name');
+    const problems = validate(person, { age: 3 });
+    expect(problems).toEqual([{ path: '/name', code: 'required' }]);
   });
 
   it('reports every missing required field', () => {
@@ -70,30 +72,30 @@ describe('validateAgainstSchema: objects', () => {
   });
 
   it('treats a field present with value null as present for required', () => {
-    expect(validateAgainstSchema({ type: 'object', required: ['a'] }, { a: null })).toEqual([]);
+    expect(validate({ type: 'object', required: ['a'] }, { a: null })).toEqual([]);
   });
 
   it('refuses an extra field when additionalProperties is false', () => {
-    expect(validateAgainstSchema(person, { name: 'A', nickname: 'B' })).toEqual([
-      { path: '/nickname', message: expect.stringContaining('not an allowed field') },
+    expect(validate(person, { name: 'A', nickname: 'B' })).toEqual([
+      { path: '/nickname', code: 'additionalProperties' },
     ]);
   });
 
   it('allows extra fields when additionalProperties is absent or true', () => {
     const open: JsonSchema = { type: 'object', properties: { name: { type: 'string' } } };
-    expect(validateAgainstSchema(open, { name: 'A', nickname: 'B' })).toEqual([]);
-    expect(validateAgainstSchema({ ...open, additionalProperties: true }, { name: 'A', nickname: 'B' })).toEqual([]);
+    expect(validate(open, { name: 'A', nickname: 'B' })).toEqual([]);
+    expect(validate({ ...open, additionalProperties: true }, { name: 'A', nickname: 'B' })).toEqual([]);
   });
 
   it('refuses every field when additionalProperties is false and no properties are declared', () => {
     expect(paths({ type: 'object', additionalProperties: false }, { a: 1, b: 2 })).toEqual(['/a', '/b']);
-    expect(validateAgainstSchema({ type: 'object', additionalProperties: false }, {})).toEqual([]);
+    expect(validate({ type: 'object', additionalProperties: false }, {})).toEqual([]);
   });
 
   it('checks the declared properties and reports their problems at their pointer', () => {
-    expect(validateAgainstSchema(person, { name: 7, age: 1.5 })).toEqual([
-      { path: '/name', message: '/name must be of type string' },
-      { path: '/age', message: '/age must be of type integer' },
+    expect(validate(person, { name: 7, age: 1.5 })).toEqual([
+      { path: '/name', code: 'type', params: { type: 'string' } },
+      { path: '/age', code: 'type', params: { type: 'integer' } },
     ]);
   });
 
@@ -133,19 +135,19 @@ describe('validateAgainstSchema: arrays', () => {
   const list: JsonSchema = { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, maxItems: 3 };
 
   it('accepts arrays within the bounds whose items conform', () => {
-    expect(validateAgainstSchema(list, [0])).toEqual([]);
-    expect(validateAgainstSchema(list, [1, 2, 3])).toEqual([]);
+    expect(validate(list, [0])).toEqual([]);
+    expect(validate(list, [1, 2, 3])).toEqual([]);
   });
 
   it('enforces minItems and maxItems', () => {
-    expect(validateAgainstSchema(list, [])).toEqual([{ path: '', message: 'input must have at least 1 items' }]);
-    expect(validateAgainstSchema(list, [1, 2, 3, 4])).toEqual([{ path: '', message: 'input must have at most 3 items' }]);
+    expect(validate(list, [])).toEqual([{ path: '', code: 'minItems', params: { limit: 1 } }]);
+    expect(validate(list, [1, 2, 3, 4])).toEqual([{ path: '', code: 'maxItems', params: { limit: 3 } }]);
   });
 
   it('checks each item at its index', () => {
-    expect(validateAgainstSchema(list, [1, -1, 'x'])).toEqual([
-      { path: '/1', message: '/1 must be at least 0' },
-      { path: '/2', message: '/2 must be of type integer' },
+    expect(validate(list, [1, -1, 'x'])).toEqual([
+      { path: '/1', code: 'minimum', params: { limit: 0 } },
+      { path: '/2', code: 'type', params: { type: 'integer' } },
     ]);
   });
 });
@@ -153,59 +155,59 @@ describe('validateAgainstSchema: arrays', () => {
 describe('validateAgainstSchema: enum and const', () => {
   it('accepts only a listed enum value, comparing JSON values', () => {
     const schema: JsonSchema = { enum: ['red', 2, null, { a: [1] }] };
-    for (const value of ['red', 2, null, { a: [1] }]) expect(validateAgainstSchema(schema, value)).toEqual([]);
+    for (const value of ['red', 2, null, { a: [1] }]) expect(validate(schema, value)).toEqual([]);
     for (const value of ['blue', '2', 3, { a: [2] }, [], false]) {
-      expect(validateAgainstSchema(schema, value)).toEqual([{ path: '', message: expect.stringContaining('must be one of') }]);
+      expect(validate(schema, value)).toEqual([{ path: '', code: 'enum' }]);
     }
   });
 
   it('accepts only the const value', () => {
-    expect(validateAgainstSchema({ const: true }, true)).toEqual([]);
-    expect(validateAgainstSchema({ const: true }, 'true')).toEqual([{ path: '', message: 'input must equal true' }]);
-    expect(validateAgainstSchema({ const: { k: 'v' } }, { k: 'v' })).toEqual([]);
-    expect(validateAgainstSchema({ const: { k: 'v' } }, { k: 'w' })).toHaveLength(1);
+    expect(validate({ const: true }, true)).toEqual([]);
+    expect(validate({ const: true }, 'true')).toEqual([{ path: '', code: 'const' }]);
+    expect(validate({ const: { k: 'v' } }, { k: 'v' })).toEqual([]);
+    expect(validate({ const: { k: 'v' } }, { k: 'w' })).toHaveLength(1);
   });
 
   it('treats const: null as a constraint (only null passes)', () => {
-    expect(validateAgainstSchema({ const: null }, null)).toEqual([]);
-    expect(validateAgainstSchema({ const: null }, 0)).toHaveLength(1);
+    expect(validate({ const: null }, null)).toEqual([]);
+    expect(validate({ const: null }, 0)).toHaveLength(1);
   });
 });
 
 describe('validateAgainstSchema: strings', () => {
   it('applies pattern as an unanchored search', () => {
-    expect(validateAgainstSchema({ type: 'string', pattern: 'b' }, 'abc')).toEqual([]);
-    expect(validateAgainstSchema({ type: 'string', pattern: '^b' }, 'abc')).toEqual([
-      { path: '', message: 'input must match the pattern ^b' },
+    expect(validate({ type: 'string', pattern: 'b' }, 'abc')).toEqual([]);
+    expect(validate({ type: 'string', pattern: '^b' }, 'abc')).toEqual([
+      { path: '', code: 'pattern' },
     ]);
   });
 
   it('applies pattern with Unicode semantics (one astral character is one ".")', () => {
-    expect(validateAgainstSchema({ type: 'string', pattern: '^.$' }, '😀')).toEqual([]);
+    expect(validate({ type: 'string', pattern: '^.$' }, '😀')).toEqual([]);
   });
 
   it('counts minLength and maxLength in code points, not UTF-16 units', () => {
     const twoEmoji = '😀😀'; // 2 code points, 4 UTF-16 units
     expect(twoEmoji.length).toBe(4);
-    expect(validateAgainstSchema({ type: 'string', maxLength: 2 }, twoEmoji)).toEqual([]);
-    expect(validateAgainstSchema({ type: 'string', minLength: 3 }, twoEmoji)).toEqual([
-      { path: '', message: 'input must have at least 3 characters' },
+    expect(validate({ type: 'string', maxLength: 2 }, twoEmoji)).toEqual([]);
+    expect(validate({ type: 'string', minLength: 3 }, twoEmoji)).toEqual([
+      { path: '', code: 'minLength', params: { limit: 3 } },
     ]);
-    expect(validateAgainstSchema({ type: 'string', maxLength: 1 }, twoEmoji)).toEqual([
-      { path: '', message: 'input must have at most 1 characters' },
+    expect(validate({ type: 'string', maxLength: 1 }, twoEmoji)).toEqual([
+      { path: '', code: 'maxLength', params: { limit: 1 } },
     ]);
   });
 
   it('has inclusive length bounds', () => {
     const schema: JsonSchema = { type: 'string', minLength: 2, maxLength: 3 };
-    expect(validateAgainstSchema(schema, 'ab')).toEqual([]);
-    expect(validateAgainstSchema(schema, 'abc')).toEqual([]);
-    expect(validateAgainstSchema(schema, 'a')).toHaveLength(1);
-    expect(validateAgainstSchema(schema, 'abcd')).toHaveLength(1);
+    expect(validate(schema, 'ab')).toEqual([]);
+    expect(validate(schema, 'abc')).toEqual([]);
+    expect(validate(schema, 'a')).toHaveLength(1);
+    expect(validate(schema, 'abcd')).toHaveLength(1);
   });
 
   it('ignores string keywords for non-strings when no type is given', () => {
-    expect(validateAgainstSchema({ minLength: 3, pattern: '^x' }, 5)).toEqual([]);
+    expect(validate({ minLength: 3, pattern: '^x' }, 5)).toEqual([]);
   });
 });
 
@@ -213,14 +215,14 @@ describe('validateAgainstSchema: numbers', () => {
   const schema: JsonSchema = { type: 'number', minimum: 1.5, maximum: 10 };
 
   it('has inclusive bounds', () => {
-    expect(validateAgainstSchema(schema, 1.5)).toEqual([]);
-    expect(validateAgainstSchema(schema, 10)).toEqual([]);
-    expect(validateAgainstSchema(schema, 1.4)).toEqual([{ path: '', message: 'input must be at least 1.5' }]);
-    expect(validateAgainstSchema(schema, 10.01)).toEqual([{ path: '', message: 'input must be at most 10' }]);
+    expect(validate(schema, 1.5)).toEqual([]);
+    expect(validate(schema, 10)).toEqual([]);
+    expect(validate(schema, 1.4)).toEqual([{ path: '', code: 'minimum', params: { limit: 1.5 } }]);
+    expect(validate(schema, 10.01)).toEqual([{ path: '', code: 'maximum', params: { limit: 10 } }]);
   });
 });
 
-describe('validateAgainstSchema: messages leave the submitted value out', () => {
+describe('validateAgainstSchema: problems leave the submitted value out', () => {
   it('reports every problem without quoting any submitted value', () => {
     const schema: JsonSchema = {
       type: 'object',
@@ -234,7 +236,7 @@ describe('validateAgainstSchema: messages leave the submitted value out', () => 
       required: ['name', 'missing'],
       additionalProperties: false,
     };
-    const problems = validateAgainstSchema(schema, {
+    const problems = validate(schema, {
       name: DISTINCTIVE,
       title: DISTINCTIVE,
       accepted: DISTINCTIVE,
@@ -246,10 +248,8 @@ describe('validateAgainstSchema: messages leave the submitted value out', () => 
     expect(problems.map((p) => p.path).sort()).toEqual(
       ['/missing', '/name', '/name', '/title', '/accepted', '/age', '/tags/0', '/extra'].sort(),
     );
-    for (const problem of problems) {
-      expect(problem.message).not.toContain('Zebediah');
-      expect(problem.message).not.toContain('Quixotefield');
-    }
+    expect(JSON.stringify(problems)).not.toContain('Zebediah');
+    expect(JSON.stringify(problems)).not.toContain('Quixotefield');
   });
 });
 
@@ -275,15 +275,15 @@ describe('lintSchema', () => {
     expect(lintSchema({ type: 'object', additionalProperties: false })).toEqual([]);
   });
 
-  it.each(['format', 'oneOf', 'anyOf', '$ref', 'patternProperties', 'exclusiveMinimum'])('refuses the unknown keyword %s', (keyword) => {
+  it.each(['anyOf', 'allOf', '$ref', 'patternProperties', 'exclusiveMinimum', 'formatMinimum'])('refuses the unknown keyword %s', (keyword) => {
     expect(lintSchema({ type: 'string', [keyword]: 'x' })).toEqual([`schema uses unsupported keyword "${keyword}"`]);
   });
 
   it('refuses unknown keywords inside properties and items, naming where', () => {
-    expect(lintSchema({ type: 'object', properties: { email: { type: 'string', format: 'email' } } })).toEqual([
-      'schema.properties.email uses unsupported keyword "format"',
+    expect(lintSchema({ type: 'object', properties: { email: { type: 'string', anyOf: [] } } })).toEqual([
+      'schema.properties.email uses unsupported keyword "anyOf"',
     ]);
-    expect(lintSchema({ type: 'array', items: { oneOf: [] } })).toEqual(['schema.items uses unsupported keyword "oneOf"']);
+    expect(lintSchema({ type: 'array', items: { allOf: [] } })).toEqual(['schema.items uses unsupported keyword "allOf"']);
   });
 
   it.each([['float'], ['String'], [['string', 'null']], [7]])('refuses the type %p', (type) => {
@@ -323,12 +323,12 @@ describe('inherited property names are not schema properties', () => {
   const closed: JsonSchema = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false };
 
   test.each(['constructor', 'hasOwnProperty', 'toString'])('%s is refused as an extra field', (name) => {
-    expect(validateAgainstSchema(closed, { a: 'x', [name]: 'y' })).toEqual([{ path: `/${name}`, message: `/${name} is not an allowed field` }]);
+    expect(validate(closed, { a: 'x', [name]: 'y' })).toEqual([{ path: `/${name}`, code: 'additionalProperties' }]);
   });
 
   test('a parsed __proto__ key is refused as an extra field', () => {
     const value = JSON.parse('{"a":"x","__proto__":{"polluted":true}}');
-    expect(validateAgainstSchema(closed, value)).toEqual([{ path: '/__proto__', message: '/__proto__ is not an allowed field' }]);
+    expect(validate(closed, value)).toEqual([{ path: '/__proto__', code: 'additionalProperties' }]);
   });
 });
 

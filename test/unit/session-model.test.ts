@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { FlowPosition } from '../../src/flows/core/engine';
 import type { FlowMachine, StageMeta } from '../../src/flows/core/types';
 import { nonceHash } from '../../src/session-secret';
-import { MAX_REFUSED_PROOFS, REFUSALS, type StepArgs } from '../../src/contract/session';
+import { MAX_REFUSED_PROOFS, REFUSALS, type InputProblems, type StepArgs } from '../../src/contract/session';
 import type { SessionInput } from '../../src/contract/session-state';
 import { initialState, nextNonceOf, SessionModel } from '../../src/workflows/session/model';
 import { proofHash } from '../../src/workflows/session/proof';
@@ -257,13 +257,29 @@ describe('SessionValidators.checkStep', () => {
     const failure = refusal(model, REFUSALS.INVALID_INPUT, () =>
       validate(model).checkStep(step({ input: { name: '', birthDate: DISTINCTIVE, nickname: DISTINCTIVE } })),
     );
-    const [details] = failure.details as [{ problems: Array<{ path: string; message: string }> }];
-    expect(details.problems.map((p) => p.path)).toEqual(['/name', '/birthDate', '/nickname']);
-    expect(details.problems[0].message).toContain('at least 1');
-    expect(details.problems[1].message).toContain('pattern');
-    expect(details.problems[2].message).toContain('not an allowed field');
+    const [details] = failure.details as [InputProblems];
+    expect(details.problems).toEqual([
+      { path: '/name', code: 'minLength', params: { limit: 1 } },
+      { path: '/birthDate', code: 'format', params: { format: 'date' } },
+      { path: '/nickname', code: 'additionalProperties' },
+    ]);
+    // The stage's wording comes along for the api; the problems themselves hold no language.
+    expect(details.schema).toEqual(kyc.states.identity.meta && (kyc.states.identity.meta as StageMeta).schema);
+    expect(details.fields).toEqual((kyc.states.identity.meta as StageMeta).fields);
+    expect(failure.message).toBe('the input of step "identity" is invalid: /name minLength, /birthDate format, /nickname additionalProperties');
     expect(failure.message).not.toContain('Zebediah');
     expect(JSON.stringify(failure.details)).not.toContain('Zebediah');
+  });
+
+  it("refuses 31-02-1990, and bounds an age by the workflow's time it is given", () => {
+    const model = launched();
+    const at2026 = new SessionValidators(model, () => Date.UTC(2026, 11, 6, 12));
+    const codes = (input: unknown) => (refusal(model, REFUSALS.INVALID_INPUT, () => at2026.checkStep(step({ input }))).details as [InputProblems])[0].problems.map((p) => p.code);
+    expect(codes({ name: 'A', birthDate: '31-02-1990' })).toEqual(['format']);
+    expect(codes({ name: 'A', birthDate: '07-12-2008' })).toEqual(['minAge']);
+    expect(() => at2026.checkStep(step({ input: { name: 'A', birthDate: '06-12-2008' } }))).not.toThrow();
+    // The same date a day earlier in the workflow's time is under age.
+    expect(() => new SessionValidators(model, () => Date.UTC(2026, 11, 5, 12)).checkStep(step({ input: { name: 'A', birthDate: '06-12-2008' } }))).toThrow();
   });
 
   it('refuses input missing required fields, and input that is not an object', () => {
@@ -398,13 +414,14 @@ describe('SessionModel and its views', () => {
       endReason: null,
       deviceClientId: null,
     });
-    expect(resultView(model)).toEqual({ status: 'created', outcome: null, result: null, archived: null });
+    expect(resultView(model)).toEqual({ status: 'created', outcome: null, result: null, archived: null, inputDigest: model.inputDigest, seal: null });
     expect(model.prompt()).toEqual({
       step: 'identity',
       kind: 'input',
       title: 'Your name and date of birth',
       description: 'As they appear on your identity document.',
       schema: identitySchema,
+      fields: (kyc.states.identity.meta as StageMeta).fields,
     });
     expect(currentDetails(model)).toContain('created');
     expect(currentDetails(model)).toContain('identity');
@@ -414,7 +431,7 @@ describe('SessionModel and its views', () => {
     const model = afterIdentity();
     model.state.prepared = { handshakeId: 'hs_123' };
     expect(statusView(model)).toMatchObject({ status: 'in_progress', consumed: true, stage: 'aadhaar', stepCount: 1, outcome: null });
-    expect(resultView(model)).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null });
+    expect(resultView(model)).toEqual({ status: 'in_progress', outcome: null, result: null, archived: null, inputDigest: model.inputDigest, seal: null });
     expect(model.prompt()).toEqual({
       step: 'aadhaar',
       kind: 'provider',
@@ -442,6 +459,8 @@ describe('SessionModel and its views', () => {
         bank: { input: BANK, output: { accountHolder: DISTINCTIVE } },
       },
       archived: null,
+      inputDigest: model.inputDigest,
+      seal: null,
     });
     expect(Object.keys(resultView(model).result ?? {})).toEqual(['identity', 'aadhaar', 'bank']);
     expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
@@ -455,7 +474,7 @@ describe('SessionModel and its views', () => {
     model.end('expired', 'the expiry passed before the flow finished', EXPIRES_AT);
     expect(model.isLive).toBe(false);
     expect(statusView(model)).toMatchObject({ status: 'expired', stage: null, endReason: 'the expiry passed before the flow finished' });
-    expect(resultView(model)).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null });
+    expect(resultView(model)).toEqual({ status: 'expired', outcome: null, result: { identity: { input: IDENTITY, output: {} } }, archived: null, inputDigest: model.inputDigest, seal: null });
     expect(model.prompt()).toEqual({ step: null });
   });
 
@@ -465,7 +484,7 @@ describe('SessionModel and its views', () => {
     model.archive(archivedAt);
     expect(model.state.result).toEqual({});
     expect(model.state.lastStep).toBeNull();
-    expect(resultView(model)).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt });
+    expect(resultView(model)).toEqual({ status: 'archived', outcome: 'success', result: null, archived: archivedAt, inputDigest: model.inputDigest, seal: null });
     expect(statusView(model)).toMatchObject({ status: 'archived', archived: archivedAt, stage: null, consumed: true });
     expect(model.prompt()).toEqual({ step: null, outcome: 'success' });
     expect(model.stepAnswer('x')).toMatchObject({ status: 'SESSION_ARCHIVED' });

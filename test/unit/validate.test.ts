@@ -153,8 +153,11 @@ describe('validateFlowMachine: one problem class at a time', () => {
   });
 
   it('refuses a stage schema the validator does not support, naming the state', () => {
+    expect(problemsAfter((m) => (m.states.ask.meta.schema.properties.go.anyOf = []))).toEqual([
+      'state "ask" schema.properties.go uses unsupported keyword "anyOf"',
+    ]);
     expect(problemsAfter((m) => (m.states.ask.meta.schema.properties.go.format = 'date'))).toEqual([
-      'state "ask" schema.properties.go uses unsupported keyword "format"',
+      'state "ask" schema.properties.go.format needs "type": "string"',
     ]);
   });
 

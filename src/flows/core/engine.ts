@@ -5,7 +5,7 @@
  * of its own, so the session workflow can call it during replay and get the same answers.
  */
 import { initialTransition, setup, transition, type AnyStateMachine } from 'xstate';
-import type { FinalMeta, FlowMachine, JsonSchema, Outcome, ProviderName, StageKind, StageMeta } from './types';
+import type { FieldMeta, FinalMeta, FlowMachine, JsonSchema, Outcome, ProviderName, StageKind, StageMeta } from './types';
 
 export interface FlowEvent {
   type: string;
@@ -34,6 +34,7 @@ export interface StageInfo {
   title?: string;
   description?: string;
   schema: JsonSchema;
+  fields?: Record<string, FieldMeta>;
   provider?: ProviderName;
   params?: Record<string, unknown>;
 }
@@ -143,6 +144,7 @@ export function stageInfo(machine: FlowMachine, state: string): StageInfo | null
     ...(meta.title ? { title: meta.title } : {}),
     ...(meta.description ? { description: meta.description } : {}),
     schema: meta.schema ?? { type: 'object', additionalProperties: false },
+    ...(meta.fields ? { fields: meta.fields } : {}),
     ...(meta.provider ? { provider: meta.provider } : {}),
     ...(meta.params ? { params: meta.params } : {}),
   };

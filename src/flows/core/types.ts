@@ -34,13 +34,36 @@ export interface JsonSchema {
   items?: JsonSchema;
   enum?: unknown[];
   const?: unknown;
+  /** A choice whose options have labels: the value must equal one option's `const`. */
+  oneOf?: Array<{ const: unknown; title: string }>;
   pattern?: string;
+  /** `date`: DD-MM-YYYY (the seeds' wire form, unlike JSON Schema's), a real calendar date; `email`: an address's shape. */
+  format?: 'date' | 'email';
   minLength?: number;
   maxLength?: number;
   minimum?: number;
   maximum?: number;
   minItems?: number;
   maxItems?: number;
+  /** With `format: "date"`: the least and most whole years from the date to the workflow's today (UTC). */
+  minAge?: number;
+  maxAge?: number;
+}
+
+/** How a form asks for a string: `date` as day, month and year (a `format: "date"` property), the others as `<input type>`. */
+export const INPUT_KINDS = ['text', 'email', 'tel', 'date'] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+
+/**
+ * What a form shows for one property of a stage's schema, beside the schema (which only
+ * validates): how to ask for it, the browser's autofill token, and the flow's own wording of
+ * a refused rule (keyed by the problem code: `required`, `format`, `minAge`...).
+ */
+export interface FieldMeta {
+  input?: InputKind;
+  /** An HTML autofill field name (`name`, `email`, `tel`, `bday`...). */
+  autocomplete?: string;
+  messages?: Partial<Record<string, string>>;
 }
 
 export interface StageMeta {
@@ -50,6 +73,8 @@ export interface StageMeta {
   description?: string;
   /** What the device submits for this stage; a provider stage without one takes `{}`. */
   schema?: JsonSchema;
+  /** Per property of `schema`: UI hints and messages (see FieldMeta). */
+  fields?: Record<string, FieldMeta>;
   provider?: ProviderName;
   params?: Record<string, unknown>;
 }

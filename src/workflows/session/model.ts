@@ -322,6 +322,7 @@ export class SessionModel {
       ...(stage.title ? { title: stage.title } : {}),
       ...(stage.description ? { description: stage.description } : {}),
       schema: stage.schema,
+      ...(stage.fields ? { fields: stage.fields } : {}),
       ...(this.state.prepared ?? {}),
     };
   }

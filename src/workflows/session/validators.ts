@@ -13,6 +13,7 @@ import {
   REFUSALS,
   type BackendEventArgs,
   type ExpireArgs,
+  type InputProblems,
   type LaunchArgs,
   type RefusalType,
   type ResumeArgs,
@@ -28,7 +29,11 @@ export type SessionReadOnly = Pick<SessionModel, 'input' | 'busy' | 'isLive' | '
 };
 
 export class SessionValidators {
-  constructor(private readonly session: SessionReadOnly) {}
+  constructor(
+    private readonly session: SessionReadOnly,
+    /** The workflow's time (date bounds are computed from it): Date.now() in workflow code is deterministic. */
+    private readonly now: () => number = () => Date.now(),
+  ) {}
 
   private get state(): Readonly<SessionState> {
     return this.session.state;
@@ -112,11 +117,11 @@ export class SessionValidators {
         expected: stage && stage.kind !== 'wait' ? stage.id : null,
       });
     }
-    const problems = validateAgainstSchema(stage.schema, args.input);
+    const problems = validateAgainstSchema(stage.schema, args.input, { now: this.now() });
     if (problems.length > 0) {
-      refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${problems.map((p) => p.message).join('; ')}`, {
-        problems,
-      });
+      const details: InputProblems = { problems, schema: stage.schema, ...(stage.fields ? { fields: stage.fields } : {}) };
+      const listed = problems.map((p) => `${p.path || '(the input)'} ${p.code}`).join(', ');
+      refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${listed}`, details);
     }
     if (stage.kind === 'input' && !this.session.flow.takes(stage.id, { type: 'SUBMIT', input: args.input })) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
