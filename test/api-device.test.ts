@@ -109,6 +109,38 @@ describe('POST /v1/sessions/:id/steps', () => {
     expect(await stack.gateway.view(id)).toEqual(before);
   });
 
+  test('a step with several bad fields gets every one in one answer, in plain language, and changes nothing', async () => {
+    const created = await api.call('POST', '/v1/sessions', { body: createBody({ skill: 'kyc-basic' }) });
+    const id = created.body.session_id as string;
+    const nonce = created.body.nonce as string;
+    // The stage definition carries the flow's hints and messages, as the hosted page reads them.
+    expect(created.body.data.fields.birthDate).toMatchObject({ input: 'date', autocomplete: 'bday' });
+    const before = await stack.gateway.view(id);
+    const kycStep = (data: unknown) => step(id, { nonce, step: 'identity', skill: 'kyc-basic', data });
+
+    const bad = await kycStep({ name: '', birthDate: '31-02-1990', nickname: 'x' });
+    expectDeviceError(bad, 400, 'invalid_data');
+    expect(bad.body.param).toBe('/name');
+    expect(bad.body.errors).toEqual([
+      { param: '/name', rule: 'minLength', message: 'Enter your full name', params: { limit: 1 } },
+      { param: '/birthDate', rule: 'format', message: 'Date of birth must be a real date, for example 24 01 1990', params: { format: 'date' } },
+      { param: '/nickname', rule: 'additionalProperties', message: 'Nickname is not asked for in this step' },
+    ]);
+    expect(bad.body.message).toBe('Enter your full name; Date of birth must be a real date, for example 24 01 1990; Nickname is not asked for in this step');
+
+    const empty = await kycStep({});
+    expect(empty.body.errors.map((e: { param: string; message: string }) => `${e.param}: ${e.message}`)).toEqual([
+      '/name: Enter your full name',
+      '/birthDate: Enter your date of birth, for example 24 01 1990',
+    ]);
+    const young = await kycStep({ name: IDENTITY.name, birthDate: '01-01-2020' });
+    expect(young.body.errors).toEqual([{ param: '/birthDate', rule: 'minAge', message: 'You must be 18 or older to continue', params: { limit: 18 } }]);
+    for (const answer of [bad, empty, young]) expect(JSON.stringify(answer.body)).not.toMatch(/pattern|\^|\[0-9\]/);
+
+    expect(await stack.gateway.view(id)).toEqual(before);
+    expect((await kycStep(IDENTITY)).status).toBe(200);
+  });
+
   test('a retried step gets the same answer and applies once; a replayed nonce is refused; completed sessions take no steps', async () => {
     const { id, nonce } = await launched();
     const first = await step(id, { nonce, step: 'consent', data: { accepted: true } });

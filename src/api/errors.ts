@@ -3,6 +3,7 @@
  * device routes answer Finqware's `{ id, type, http, code, message }`. Routes throw these
  * classes; the app's error handler writes them, and hides every other error behind 5001.
  */
+import type { FieldError } from './field-errors';
 
 /**
  * The codes of Attestr's that this api answers, with their HTTP status and message: exactly
@@ -91,13 +92,23 @@ export class DeviceError extends Error {
     readonly code: DeviceErrorCode,
     message: string,
     readonly retryAfterSeconds?: number,
-    /** The field the error is about, as a JSON Pointer into the submitted data (invalid_data). */
+    /** The field the error is about, as a JSON Pointer into the submitted data (invalid_data): the first of `errors`. */
     readonly param?: string,
+    /** invalid_data from the stage's schema: every field refused, each in plain language. */
+    readonly errors?: FieldError[],
   ) {
     super(message);
   }
 
   body(requestId: string) {
-    return { id: requestId, type: this.type, http: this.http, code: this.code, message: this.message, ...(this.param !== undefined ? { param: this.param } : {}) };
+    return {
+      id: requestId,
+      type: this.type,
+      http: this.http,
+      code: this.code,
+      message: this.message,
+      ...(this.param !== undefined ? { param: this.param } : {}),
+      ...(this.errors !== undefined ? { errors: this.errors } : {}),
+    };
   }
 }

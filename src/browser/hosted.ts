@@ -94,7 +94,7 @@ function retryNote(stage: Stage): HTMLElement | null {
 function formStage(stage: Stage): void {
   const container = h('div', {});
   const label = stage.error ? S.tryAgainButton : S.submitButton;
-  const form = generateForm(stage.schema, label, async (generated) => {
+  const form = generateForm(stage.schema, stage.fields, label, async (generated) => {
     const submit = generated.form.querySelector('button[type=submit]') as HTMLButtonElement;
     const done = working(stage.kind === 'provider' ? S.providerWaiting : S.working, container, submit);
     try {
@@ -102,7 +102,7 @@ function formStage(stage: Stage): void {
       render();
     } catch (err) {
       done();
-      if (err instanceof InvalidDataError) return generated.showError(err.param, err.message);
+      if (err instanceof InvalidDataError) return generated.showErrors(err.errors, err.message);
       if (err instanceof StepInProgressError) return waitThenOpen();
       failure(err);
     }

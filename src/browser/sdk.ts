@@ -21,11 +21,31 @@ export interface FieldSchema {
   required?: string[];
   enum?: unknown[];
   const?: unknown;
+  /** A choice whose options have labels. */
+  oneOf?: Array<{ const: unknown; title: string }>;
+  /** `date` (sent as DD-MM-YYYY) or `email`. */
+  format?: string;
   pattern?: string;
   minLength?: number;
   maxLength?: number;
   minimum?: number;
   maximum?: number;
+}
+
+/** How the flow wants a property asked for (the stage's `fields`): input kind, autofill token, its own messages. */
+export interface FieldHints {
+  input?: 'text' | 'email' | 'tel' | 'date';
+  autocomplete?: string;
+  messages?: Record<string, string>;
+}
+
+/** One field refused by the api (invalid_data's `errors`), with its message in plain language. */
+export interface FieldError {
+  /** The value refused, as a JSON Pointer into the submitted data. */
+  param: string;
+  rule: string;
+  message: string;
+  params?: { limit?: number; type?: string; format?: string };
 }
 
 /** What the session asks for now. */
@@ -37,6 +57,7 @@ export interface Stage {
   title?: string;
   description?: string;
   schema?: FieldSchema;
+  fields?: Record<string, FieldHints>;
   /** Set once the flow ended. */
   outcome?: Outcome;
   /** An Attestr stage's handshake, to be completed on this device. */
@@ -52,8 +73,10 @@ export class SessionflowError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    /** invalid_data: the field refused, as a JSON Pointer into the submitted data. */
+    /** invalid_data: the first field refused, as a JSON Pointer into the submitted data. */
     readonly param?: string,
+    /** invalid_data: every field refused, each with its message. */
+    readonly errors: FieldError[] = [],
   ) {
     super(message);
   }
@@ -64,7 +87,7 @@ export class SessionOpenElsewhereError extends SessionflowError {
   override readonly name = 'SessionOpenElsewhereError';
 }
 
-/** The submitted data does not match the stage's schema; `param` names the field. */
+/** The submitted data does not match the stage's schema; `errors` names every field refused. */
 export class InvalidDataError extends SessionflowError {
   override readonly name = 'InvalidDataError';
 }
@@ -119,11 +142,11 @@ async function call(url: string, init: RequestInit): Promise<Answer> {
   } catch {
     throw new SessionflowError(0, 'network_error', 'the api could not be reached');
   }
-  const body = (await response.json().catch(() => null)) as (Answer & { code?: string; message?: string; param?: string }) | null;
+  const body = (await response.json().catch(() => null)) as (Answer & { code?: string; message?: string; param?: string; errors?: FieldError[] }) | null;
   if (!response.ok || body === null) {
     const code = body?.code ?? 'api_error';
     const Kind = ERRORS[code] ?? SessionflowError;
-    throw new Kind(response.status, code, body?.message ?? `the api answered ${response.status}`, body?.param);
+    throw new Kind(response.status, code, body?.message ?? `the api answered ${response.status}`, body?.param, body?.errors ?? []);
   }
   return body;
 }
@@ -131,7 +154,7 @@ async function call(url: string, init: RequestInit): Promise<Answer> {
 function stageOf(answer: Answer): Stage {
   const data = answer.data ?? { step: null };
   const stage: Stage = { status: answer.status, step: data.step };
-  for (const key of ['kind', 'title', 'description', 'schema', 'outcome', 'handshakeId', 'error'] as const) {
+  for (const key of ['kind', 'title', 'description', 'schema', 'fields', 'outcome', 'handshakeId', 'error'] as const) {
     if (data[key] !== undefined) (stage as unknown as Record<string, unknown>)[key] = data[key];
   }
   if (stage.outcome === undefined && answer.outcome) stage.outcome = answer.outcome;

@@ -1,7 +1,72 @@
 /**
- * Every string the hosted page shows, in one place: a translation is a copy of this file.
- * No string takes personal data; the page fills in only stage and field titles from the flow.
+ * Every string the hosted page shows, in one place: a translation is a copy of this file. The
+ * api words refused step data from FIELD_PROBLEMS here too, so the page and API clients read
+ * the same text. No string takes personal data; the page fills in only stage and field titles
+ * from the flow.
  */
+
+/** How a field is asked for, which decides how its refusals are worded. */
+export type FieldKind = 'text' | 'email' | 'tel' | 'date' | 'number' | 'choice' | 'boolean';
+
+/** What a refusal's wording may use: the field's label, its kind, and the rule's limit, type or format. */
+export interface ProblemWording {
+  label: string;
+  kind: FieldKind;
+  params: { limit?: number; type?: string; format?: string };
+}
+
+const DATE_EXAMPLE = '24 01 1990';
+
+/** A label inside a sentence: "Date of birth" becomes "date of birth"; a first word in capitals ("IFSC code") stays. */
+function inSentence(label: string): string {
+  const first = label.split(' ')[0];
+  return /[A-Z]/.test(first.slice(1)) ? label : label.charAt(0).toLowerCase() + label.slice(1);
+}
+
+function enter({ label, kind }: ProblemWording): string {
+  if (kind === 'date') return `Enter your ${inSentence(label)}, for example ${DATE_EXAMPLE}`;
+  if (kind === 'choice') return `Select your ${inSentence(label)}`;
+  if (kind === 'boolean') return `Choose Yes or No for “${label}”`;
+  return `Enter your ${inSentence(label)}`;
+}
+
+const limit = (wording: ProblemWording): number => wording.params.limit ?? 0;
+
+/**
+ * A refused rule in plain language, by problem code (src/flows/core/schema.ts PROBLEM_CODES):
+ * what to do, never a pattern or the value sent. A flow's meta.fields messages replace these.
+ */
+export const FIELD_PROBLEMS = {
+  required: enter,
+  type: (w: ProblemWording) =>
+    w.params.type === 'number' ? `Enter your ${inSentence(w.label)} as a number`
+    : w.params.type === 'integer' ? `Enter your ${inSentence(w.label)} as a whole number`
+    : w.params.type === 'boolean' || w.params.type === 'string' ? enter(w)
+    : `${w.label} is not in the form this step asks for`,
+  additionalProperties: (w: ProblemWording) => `${w.label} is not asked for in this step`,
+  const: (w: ProblemWording) => `Check your answer to “${w.label}”`,
+  enum: (w: ProblemWording) => `Select your ${inSentence(w.label)} from the list`,
+  oneOf: (w: ProblemWording) => `Select your ${inSentence(w.label)} from the list`,
+  pattern: (w: ProblemWording) => `Enter your ${inSentence(w.label)} in the right format`,
+  format: (w: ProblemWording) =>
+    w.params.format === 'date' ? `${w.label} must be a real date, for example ${DATE_EXAMPLE}` : `Enter your ${inSentence(w.label)} in the right format, like name@example.com`,
+  minLength: (w: ProblemWording) => (limit(w) <= 1 ? enter(w) : `${w.label} must be ${limit(w)} characters or more`),
+  maxLength: (w: ProblemWording) => `${w.label} must be ${limit(w)} characters or fewer`,
+  minimum: (w: ProblemWording) => `${w.label} must be ${limit(w)} or more`,
+  maximum: (w: ProblemWording) => `${w.label} must be ${limit(w)} or less`,
+  minItems: (w: ProblemWording) => `${w.label} needs at least ${limit(w)} ${limit(w) === 1 ? 'answer' : 'answers'}`,
+  maxItems: (w: ProblemWording) => `${w.label} takes at most ${limit(w)} ${limit(w) === 1 ? 'answer' : 'answers'}`,
+  minAge: (w: ProblemWording) => (limit(w) === 0 ? `${w.label} must be today or in the past` : `${w.label} must be at least ${limit(w)} years ago`),
+  // An age of at most N: born less than N + 1 years ago.
+  maxAge: (w: ProblemWording) => `${w.label} must be less than ${limit(w) + 1} years ago`,
+} as const;
+
+/** A property name as a label when its schema has no title: birthDate -> Birth date. */
+export function labelFromName(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 export const STRINGS = {
   lang: 'en',
   documentTitle: 'Verification',
@@ -17,8 +82,14 @@ export const STRINGS = {
   no: 'No',
   chooseOne: 'Choose one',
   requiredMark: '(required)',
-  fixErrorsHeading: 'Please check the highlighted field',
-  fieldRejected: 'This value was not accepted:',
+  errorSummaryHeading: 'There is a problem',
+  /** What a refusal of the step's data as a whole calls it. */
+  answersLabel: 'Your answers',
+  errorPrefix: 'Error:',
+  dateDay: 'Day',
+  dateMonth: 'Month',
+  dateYear: 'Year',
+  dateHint: `For example, ${DATE_EXAMPLE}`,
   working: 'Working on it. This can take a moment; please keep this page open.',
   providerWaiting: 'Checking with the provider…',
   attestrHeading: 'Continue with Attestr',

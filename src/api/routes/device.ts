@@ -8,7 +8,8 @@ import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential, requestDevice } from '../device-auth';
-import { REFUSALS, type SessionStatus } from '../../contract/session';
+import { REFUSALS, type InputProblems, type SessionStatus } from '../../contract/session';
+import { fieldErrors } from '../field-errors';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
@@ -53,6 +54,17 @@ function sessionNotFound(): DeviceError {
   return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
 }
 
+/**
+ * invalid_data: every field the stage's schema refused, in plain language (`errors`), the first
+ * also as `param` for Finqware-shaped clients; other refusals of the input keep their message.
+ */
+function invalidData(err: SessionRefusedError): DeviceError {
+  const details = err.details as Partial<InputProblems> | undefined;
+  if (!details?.problems?.length || !details.schema) return new DeviceError(400, 'invalid_request', 'invalid_data', err.message);
+  const errors = fieldErrors(details as InputProblems);
+  return new DeviceError(400, 'invalid_request', 'invalid_data', errors.map((e) => e.message).join('; '), undefined, errors[0].param, errors);
+}
+
 /** Maps a refused or failed session operation to the device error shape. */
 function deviceFailure(err: unknown): never {
   if (err instanceof SessionNotFoundError) throw sessionNotFound();
@@ -66,11 +78,8 @@ function deviceFailure(err: unknown): never {
       throw new DeviceError(400, 'invalid_request', 'invalid_nonce', err.message);
     case REFUSALS.WRONG_STEP:
       throw new DeviceError(400, 'invalid_request', 'invalid_step', err.message);
-    case REFUSALS.INVALID_INPUT: {
-      // The first field the schema refused, so a form can show the answer beside it.
-      const problems = (err.details as { problems?: Array<{ path: string }> } | undefined)?.problems;
-      throw new DeviceError(400, 'invalid_request', 'invalid_data', err.message, undefined, problems?.[0]?.path);
-    }
+    case REFUSALS.INVALID_INPUT:
+      throw invalidData(err);
     case REFUSALS.BUSY:
       throw new DeviceError(409, 'conflict', 'step_in_progress', err.message);
     case REFUSALS.WRONG_FLOW:

@@ -5,6 +5,7 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 import { OUTCOMES, STAGE_KINDS } from '../../flows/core/types';
+import { PROBLEM_CODES } from '../../flows/core/schema';
 import { DEVICE_STATUSES, SESSION_STATUSES } from '../../contract/session';
 import { BACKEND_ERROR_CODES, DEVICE_ERROR_CODES, DEVICE_ERROR_TYPES } from '../errors';
 
@@ -34,6 +35,26 @@ export const deviceError = {
     code: { type: 'string', enum: DEVICE_ERROR_CODES },
     message: { type: 'string' },
     param: { type: 'string', description: 'invalid_data: the first field refused, as a JSON Pointer into `data` (e.g. /birthDate).' },
+    errors: {
+      type: 'array',
+      description: "invalid_data from the stage's schema: every field refused at once, in plain language; the first is `param`, and `message` joins them all.",
+      items: {
+        type: 'object',
+        properties: {
+          param: { type: 'string', description: 'The value refused, as a JSON Pointer into `data`.' },
+          rule: { type: 'string', enum: PROBLEM_CODES, description: "The rule refused: the stage schema's keyword, or additionalProperties for a field it does not ask for." },
+          message: { type: 'string', description: "What to do, in plain language: the flow's own message for this property and rule (meta.fields), or the default." },
+          params: {
+            type: 'object',
+            description: 'What the rule asks for: its limit (minLength, minAge...), type or format.',
+            properties: { limit: { type: 'number' }, type: { type: 'string' }, format: { type: 'string' } },
+            additionalProperties: false,
+          },
+        },
+        required: ['param', 'rule', 'message'],
+        additionalProperties: false,
+      },
+    },
   },
   required: ['id', 'type', 'http', 'code', 'message'],
   additionalProperties: false,
@@ -65,6 +86,7 @@ export const stepPrompt = {
     title: { type: 'string' },
     description: { type: 'string', description: "The stage's help text." },
     schema: anyObject,
+    fields: { ...anyObject, description: "Per property of `schema`, the flow's UI hints and messages (meta.fields): `input` (text, email, tel, date), `autocomplete` (an HTML autofill token), `messages` (rule: text)." },
     outcome: { type: 'string', enum: OUTCOMES },
   },
   required: ['step'],
