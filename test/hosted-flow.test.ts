@@ -50,10 +50,43 @@ const WAIT_FLOW = {
   snapshots: {},
 };
 
+/** Email, phone and a labelled choice: the inputs kyc-basic does not ask. */
+const CONTACT_FLOW = {
+  id: 'hosted-contact',
+  name: 'Contact details',
+  active: true,
+  draft: {
+    id: 'hosted-contact',
+    initial: 'contact',
+    states: {
+      contact: {
+        meta: {
+          stage: 'input',
+          title: 'How can we reach you?',
+          schema: {
+            type: 'object',
+            properties: {
+              email: { type: 'string', format: 'email', title: 'Email address' },
+              phone: { type: 'string', minLength: 6, maxLength: 20, title: 'Phone number' },
+              country: { type: 'string', title: 'Country', oneOf: [{ const: 'IN', title: 'India' }, { const: 'GB', title: 'United Kingdom' }] },
+            },
+            required: ['email', 'phone', 'country'],
+            additionalProperties: false,
+          },
+          fields: { email: { autocomplete: 'email' }, phone: { input: 'tel', autocomplete: 'tel' }, country: { autocomplete: 'country' } },
+        },
+        on: { SUBMIT: 'done' },
+      },
+      done: { type: 'final', meta: { outcome: 'success' } },
+    },
+  },
+  snapshots: {},
+};
+
 function catalogWithWaitFlow(): FlowCatalog {
   const dir = join(__dirname, '..', 'flows');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
-  return FlowCatalog.fromFiles([...files, { file: 'hosted-wait.json', text: JSON.stringify(WAIT_FLOW) }]);
+  return FlowCatalog.fromFiles([...files, { file: 'hosted-wait.json', text: JSON.stringify(WAIT_FLOW) }, { file: 'hosted-contact.json', text: JSON.stringify(CONTACT_FLOW) }]);
 }
 
 const { api, stack } = useStack('hosted-flow', { api: { clients: [TENANT, OTHER_TENANT], catalog: catalogWithWaitFlow } });
@@ -155,6 +188,16 @@ function focusedId(page: Page): Promise<string | null> {
   return page.evaluate('document.activeElement ? document.activeElement.id : null') as Promise<string | null>;
 }
 
+/** The identity form: a full name, and a DD-MM-YYYY date typed into its day, month and year boxes. */
+async function fillIdentity(page: Page, name: string, date: string): Promise<void> {
+  await page.getByLabel('Full name').fill(name);
+  const [day, month, year] = date.split('-');
+  const birthDate = page.getByRole('group', { name: /Date of birth/ });
+  await birthDate.getByLabel('Day').fill(day);
+  await birthDate.getByLabel('Month').fill(month);
+  await birthDate.getByLabel('Year').fill(year);
+}
+
 function focusedText(page: Page): Promise<string | null> {
   return page.evaluate('document.activeElement ? document.activeElement.textContent : null') as Promise<string | null>;
 }
@@ -196,8 +239,7 @@ test('kyc-basic from create to its signed result: identity form, Attestr through
   await heading(page, 'Your name and date of birth');
   expect(await focusedId(page)).toBe('stage-heading');
   await accessible(page, 'identity form');
-  await page.getByLabel('Full name').fill(IDENTITY.name);
-  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
   await screenshot(page, '2-identity');
   await page.getByRole('button', { name: 'Continue' }).click();
 
@@ -254,32 +296,81 @@ test('consent-only, declined, on a phone: ends skipped, then redirects to return
   expect(browsing.errors).toEqual([]);
 });
 
-test("wrong input shows the api's answer at its field, and a corrected submit goes on", async () => {
+test('an empty identity form answers every error at once in an error summary; 31-02-1990 is refused; a corrected submit goes on', async () => {
   const session = await createSession('kyc-basic');
-  const { page } = await browse(DESKTOP);
+  const browsing = await browse(DESKTOP);
+  const { page } = browsing;
   await page.goto(session.url);
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
-  await page.getByLabel('Full name').fill(IDENTITY.name);
-  await page.getByLabel('Date of birth').fill('1985-12-26');
+  // The date is a real date input: day, month and year, with the browser's birthday autofill.
+  const birthDate = page.getByRole('group', { name: /Date of birth/ });
+  expect(await birthDate.getByLabel('Day').getAttribute('autocomplete')).toBe('bday-day');
+  expect(await birthDate.getByLabel('Year').getAttribute('autocomplete')).toBe('bday-year');
+  expect(await page.getByLabel('Full name').getAttribute('autocomplete')).toBe('name');
+
   await page.getByRole('button', { name: 'Continue' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  expect(await summary.getByRole('heading').textContent()).toBe('There is a problem');
+  expect(await summary.getByRole('link').allTextContents()).toEqual(['Enter your full name', 'Enter your date of birth, for example 24 01 1990']);
+  expect(await page.evaluate('document.activeElement && document.activeElement.classList.contains("error-summary")')).toBe(true);
+  expect(await page.locator('#field-name-error').textContent()).toBe('Error: Enter your full name');
+  expect(await page.locator('#field-birthDate-error').textContent()).toBe('Error: Enter your date of birth, for example 24 01 1990');
+  // No pattern, no code: plain language only.
+  expect(await page.textContent('main')).not.toMatch(/pattern|\^|\$|\[0-9\]|minLength|additionalProperties/);
+  await accessible(page, 'empty identity form with its errors');
 
-  const error = page.locator('#field-birthDate-error');
-  await error.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  expect(await error.textContent()).toContain('Date of birth must match the pattern');
-  const field = page.getByLabel('Date of birth');
-  expect(await field.getAttribute('aria-invalid')).toBe('true');
-  expect((await field.getAttribute('aria-describedby'))?.split(' ')).toContain('field-birthDate-error');
-  expect(await focusedId(page)).toBe('field-birthDate');
-  // The name was fine: no error beside it.
+  await fillIdentity(page, IDENTITY.name, '31-02-1990');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await summary.getByRole('link', { name: 'Date of birth must be a real date, for example 24 01 1990' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  expect(await summary.getByRole('link').count()).toBe(1);
   expect(await page.locator('#field-name-error').isVisible()).toBe(false);
-  await accessible(page, 'identity form with an error');
+  expect(await birthDate.getByLabel('Day').getAttribute('aria-invalid')).toBe('true');
+  expect((await birthDate.getAttribute('aria-describedby'))?.split(' ')).toContain('field-birthDate-error');
+  await accessible(page, 'identity form refusing 31-02-1990');
   await screenshot(page, '2b-identity-error');
+  // The summary links to the field: following it puts focus in the day box.
+  await summary.getByRole('link').click();
+  expect(await focusedId(page)).toBe('field-birthDate-day');
+  // Refused by the session itself: nothing moved.
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'in_progress' });
 
-  await field.fill(IDENTITY.birthDate);
+  await fillIdentity(page, IDENTITY.name, '01-01-2020');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await summary.getByRole('link', { name: 'You must be 18 or older to continue' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+
+  // One-digit day and month are sent as the wire form's two digits.
+  await fillIdentity(page, IDENTITY.name, '6-3-1985');
   await page.getByRole('button', { name: 'Continue' }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
-  expect(await page.locator('#field-birthDate-error').count()).toBe(0);
+  expect(await page.locator('.error-summary').count()).toBe(0);
+  expect(browsing.errors).toEqual([]);
+});
+
+test('email and tel inputs with their autofill tokens, a choice by its labels, and a bad email refused', async () => {
+  const session = await createSession('hosted-contact');
+  const { page } = await browse(PHONE);
+  await page.goto(session.url);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await heading(page, 'How can we reach you?');
+  const email = page.getByLabel('Email address');
+  const phone = page.getByLabel('Phone number');
+  expect([await email.getAttribute('type'), await email.getAttribute('autocomplete')]).toEqual(['email', 'email']);
+  expect([await phone.getAttribute('type'), await phone.getAttribute('autocomplete')]).toEqual(['tel', 'tel']);
+  expect(await page.getByLabel('Country').locator('option').allTextContents()).toEqual(['Choose one', 'India', 'United Kingdom']);
+
+  await email.fill('someone@example');
+  await phone.fill('+91 98765 43210');
+  await page.getByLabel('Country').selectOption({ label: 'India' });
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('.error-summary').getByRole('link', { name: 'Enter your email address in the right format, like name@example.com' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await accessible(page, 'contact form with an error');
+
+  await email.fill('someone@example.com');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await heading(page, 'All done');
+  expect((await handshake(session.id)).body.result.contact.input).toEqual({ email: 'someone@example.com', phone: '+91 98765 43210', country: 'IN' });
 });
 
 test('the same session opened in a second browser is refused', async () => {
@@ -306,8 +397,7 @@ test('a page reload in the middle resumes at the same stage, with a usable nonce
   await page.goto(session.url);
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
-  await page.getByLabel('Full name').fill(IDENTITY.name);
-  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
   await page.getByRole('button', { name: 'Continue' }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
 
@@ -391,8 +481,7 @@ test('a retryable provider error lets the user try again', async () => {
   await page.goto(session.url);
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
-  await page.getByLabel('Full name').fill(IDENTITY.name);
-  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
   await page.getByRole('button', { name: 'Continue' }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
   // Attestr's next answer (the stage's result) carries a signature that does not verify.
