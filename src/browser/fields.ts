@@ -88,7 +88,7 @@ function dateField(parts: FieldParts): BuiltField {
     return { input, element: h('div', { class: 'date-part' }, h('label', { for: input.id }, text), input) };
   };
   const [day, month, year] = [part('day', S.dateDay), part('month', S.dateMonth), part('year', S.dateYear)];
-  const fieldset = h('fieldset', { id: parts.id, role: 'group', 'aria-describedby': describedBy(parts) }, h('legend', {}, ...labelText(parts.label, parts.required)), parts.help, parts.error, h('div', { class: 'date-input' }, day.element, month.element, year.element));
+  const fieldset = h('fieldset', { id: parts.id, 'aria-describedby': describedBy(parts) }, h('legend', {}, ...labelText(parts.label, parts.required)), parts.help, parts.error, h('div', { class: 'date-input' }, day.element, month.element, year.element));
   const read = () => {
     const [d, m, y] = [day, month, year].map((p) => p.input.value.trim());
     if (d === '' && m === '' && y === '') return undefined;
