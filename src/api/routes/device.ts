@@ -60,7 +60,8 @@ function sessionNotFound(): DeviceError {
  */
 function invalidData(err: SessionRefusedError): DeviceError {
   const details = err.details as Partial<InputProblems> | undefined;
-  if (!details?.problems?.length || !details.schema) return new DeviceError(400, 'invalid_request', 'invalid_data', err.message);
+  // A worker from before worded refusals itself and sent no schema: its message, and its first field.
+  if (!details?.problems?.length || !details.schema) return new DeviceError(400, 'invalid_request', 'invalid_data', err.message, undefined, details?.problems?.[0]?.path);
   const errors = fieldErrors(details as InputProblems);
   return new DeviceError(400, 'invalid_request', 'invalid_data', errors.map((e) => e.message).join('; '), undefined, errors[0].param, errors);
 }
