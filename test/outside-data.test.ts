@@ -19,7 +19,7 @@ import type { SessionInput } from '../src/contract/session-state';
 import { sessionWorkflowIdOfRef, webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 import { MAX_WAKE_FETCHES } from '../src/workflows/session/attestr-wakeups';
 import { startApi, type Api } from './helpers/api';
-import { completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
+import { completeAttestr, inlineFlow, kycAtAadhaar, sandboxCall } from './helpers/flows';
 import { eventually, SANDBOX_CREDENTIALS, startStack, type Stack } from './helpers/stack';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -47,13 +47,6 @@ afterAll(async () => {
   await api?.close();
   await stack?.stop();
 });
-
-async function kycAtAadhaar(tag: string) {
-  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
-  const launch = await stack.gateway.launch(sessionId);
-  const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  return { sessionId, identity, handshakeId: String(identity.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
-}
 
 async function historyOf(workflowId: string): Promise<HistoryEvent[]> {
   return (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
@@ -123,7 +116,7 @@ const FORGED_RESULT = { FSforged: { input: {}, output: { name: 'Forged Person', 
 
 describe('a forged attestrResult signal', () => {
   test('encrypted through the codec: its content is ignored, Attestr is asked and has no result, and the session stays where it was', async () => {
-    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar('REF-forged-encrypted');
+    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar(stack, 'REF-forged-encrypted');
     await stack.client.workflow.getHandle(workflowId).signal('attestrResult', { handshakeId, requestId: 'forged', result: FORGED_RESULT });
     // The refusal in history: the wake-up's fetch, answered by Attestr that it has no result.
     const events = await eventually(async () => {
@@ -144,7 +137,7 @@ describe('a forged attestrResult signal', () => {
   });
 
   test('unencrypted, from the Temporal CLI: refused unread and recorded, no fetch, no failed workflow task, and the session stays', async () => {
-    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar('REF-forged-plain');
+    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar(stack, 'REF-forged-plain');
     execFileSync(process.env.TEMPORAL_CLI!, [
       'workflow', 'signal', '--workflow-id', workflowId, '--name', 'attestrResult',
       '--input', JSON.stringify({ handshakeId, requestId: 'forged', result: FORGED_RESULT }),
@@ -166,7 +159,7 @@ describe('a forged attestrResult signal', () => {
 
 describe('wake-ups', () => {
   test('a storm of 50 webhook posts and 50 signals costs Attestr at most MAX_WAKE_FETCHES calls, and the device still finishes the stage', async () => {
-    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar('REF-wake-storm');
+    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar(stack, 'REF-wake-storm');
     // A completion Attestr once signed, posted again and again (any body Attestr ever signed would do).
     const body = { _id: handshakeId, tag: `${sessionRef(sessionId)}.aadhaar.2`, result: FORGED_RESULT, resultSignature: signResult(FORGED_RESULT, SANDBOX_CREDENTIALS.attestr.secret) };
     const asked = async () => ((await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ method: string; path: string }>).filter((c) => c.method === 'GET' && c.path.includes(handshakeId)).length;
@@ -191,7 +184,7 @@ describe('wake-ups', () => {
   });
 
   test("Attestr's completion webhook wakes the session once: it fetches and verifies the result, and the device's step asks nothing more", async () => {
-    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar('REF-wake-once');
+    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar(stack, 'REF-wake-once');
     await completeAttestr(stack, handshakeId);
     const events = await eventually(async () => {
       const seen = await historyOf(workflowId);
@@ -225,7 +218,7 @@ describe('wake-ups', () => {
   });
 
   test('a result whose signature does not verify at its source is refused there; the stage stays, and a later try succeeds', async () => {
-    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar('REF-wake-bad-signature');
+    const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar(stack, 'REF-wake-bad-signature');
     await sandboxCall(stack, 'POST', '/attestr/_faults', { badSignature: true, count: 1 });
     await completeAttestr(stack, handshakeId);
     const events = await eventually(async () => {
@@ -241,7 +234,7 @@ describe('wake-ups', () => {
 
 describe('payloads in a session started with encryption', () => {
   test('an unencrypted update is refused and recorded, without a failed workflow task, and changes nothing', async () => {
-    const { sessionId, workflowId } = await kycAtAadhaar('REF-plain-update');
+    const { sessionId, workflowId } = await kycAtAadhaar(stack, 'REF-plain-update');
     const refused = await plain.workflow
       .getHandle(workflowId)
       .executeUpdate(expireUpdate, { args: [{ reason: 'forged' }] })
@@ -256,7 +249,7 @@ describe('payloads in a session started with encryption', () => {
   });
 
   test('a payload that cannot be decrypted (a made-up key) is refused and recorded, without a failed workflow task', async () => {
-    const { sessionId, workflowId } = await kycAtAadhaar('REF-undecryptable');
+    const { sessionId, workflowId } = await kycAtAadhaar(stack, 'REF-undecryptable');
     await withForger((forger) => forger.workflow.getHandle(workflowId).signal('attestrResult', { result: FORGED_RESULT }));
     const events = await eventually(async () => {
       const seen = await historyOf(workflowId);

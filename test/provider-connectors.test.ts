@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { signResult } from '../src/util/result-signature';
 import { freePort } from '../scripts/dev-server';
 import { startApi, type Api } from './helpers/api';
-import { BANK, completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
+import { BANK, completeAttestr, IDENTITY, inlineFlow, kycAtAadhaar, sandboxCall } from './helpers/flows';
 import { activityScheduled, eventually, killWorker, SANDBOX_CREDENTIALS, startStack, type Stack } from './helpers/stack';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 
@@ -31,13 +31,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function kycAtAadhaar(tag: string) {
-  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
-  const launch = await stack.gateway.launch(sessionId);
-  const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  return { sessionId, identity, handshakeId: String(identity.data.handshakeId) };
-}
-
 async function activityNames(sessionId: string): Promise<string[]> {
   const events = (await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory()).events ?? [];
   return events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
@@ -45,7 +38,7 @@ async function activityNames(sessionId: string): Promise<string[]> {
 
 describe("Attestr's completion webhook", () => {
   test('wakes the session, which fetches and verifies the result once; the stage then uses it without asking Attestr again', async () => {
-    const { sessionId, identity, handshakeId } = await kycAtAadhaar('REF-webhook');
+    const { sessionId, identity, handshakeId } = await kycAtAadhaar(stack, 'REF-webhook');
     await completeAttestr(stack, handshakeId);
     const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
     await eventually(async () => {
@@ -65,7 +58,7 @@ describe("Attestr's completion webhook", () => {
   });
 
   test('a webhook whose signature does not verify, or that names no session, is refused and changes nothing', async () => {
-    const { sessionId, handshakeId } = await kycAtAadhaar('REF-webhook-forged');
+    const { sessionId, handshakeId } = await kycAtAadhaar(stack, 'REF-webhook-forged');
     const result = { FSforged: { input: {}, output: { name: 'Forged' } } };
     const forged = await api.call('POST', '/webhooks/attestr', {
       body: { event: 'handshake.completed', _id: handshakeId, tag: `${sessionRef(sessionId)}.aadhaar.2`, result, resultSignature: signResult(result, 'not-the-secret') },
@@ -83,7 +76,7 @@ describe("Attestr's completion webhook", () => {
   });
 
   test("a validly signed result replayed under this session's tag only wakes it: Attestr, asked, has no result, and nothing changes", async () => {
-    const { sessionId, handshakeId } = await kycAtAadhaar('REF-webhook-replayed');
+    const { sessionId, handshakeId } = await kycAtAadhaar(stack, 'REF-webhook-replayed');
     const result = { FSreplayed: { input: {}, output: { name: 'Replayed' } } };
     const body = { _id: handshakeId, tag: `${sessionRef(sessionId)}.aadhaar.2`, result, resultSignature: signResult(result, SANDBOX_CREDENTIALS.attestr.secret) };
     const replayed = await api.call('POST', '/webhooks/attestr', { body, as: null });

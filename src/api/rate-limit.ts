@@ -49,8 +49,10 @@ const KEEP_DAY_KEY_S = 86_400 + 3_600;
 /** The counters decide nothing themselves: the limits differ per client, so check() compares. */
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
-function checkLimit(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive whole number`);
+function checkLimits(limits: RateLimits): void {
+  for (const name of ['perSecond', 'perDay'] as const) {
+    if (!Number.isSafeInteger(limits[name]) || limits[name] < 1) throw new RangeError(`${name} must be a positive whole number`);
+  }
 }
 
 /** The two stores a limiter counts in; limiters given the same ones count together. */
@@ -111,29 +113,23 @@ export class RateLimiter {
    * must not be able to create entries) and counts it when accepted.
    */
   async check(clientId: string, limits: RateLimits): Promise<RateDecision> {
-    checkLimit('perSecond', limits.perSecond);
-    checkLimit('perDay', limits.perDay);
-    const now = this.now();
-    const second = Math.floor(now / SECOND_MS);
-    const day = Math.floor(now / DAY_MS);
-    const secondKey = `${clientId}:${second}`;
-    const dayKey = `${clientId}:${day}`;
-    const dayRefusal: RateDecision = { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((day + 1) * DAY_MS - now) };
+    checkLimits(limits);
+    const { secondKey, dayKey, secondFull, dayFull } = this.windows(clientId);
 
     // Each consume is one atomic increment that answers this request's place in the window.
     const inSecond = await consumed(this.counters.second, secondKey);
     if (inSecond > limits.perSecond) {
       // The daily refusal wins when both apply: its Retry-After is the one worth waiting for.
       const dayCount = (await this.counters.day.get(dayKey))?.consumedPoints ?? 0;
-      if (dayCount >= limits.perDay) return dayRefusal;
-      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((second + 1) * SECOND_MS - now) };
+      if (dayCount >= limits.perDay) return dayFull;
+      return secondFull;
     }
     const inDay = await consumed(this.counters.day, dayKey);
     if (inDay > limits.perDay) {
       // Refused: give the second back, so the refusal counts against neither window. (The
       // day's own excess needs no undo: that window refuses everything until it ends.)
       await this.counters.second.reward(secondKey, 1);
-      return dayRefusal;
+      return dayFull;
     }
     return { ok: true };
   }
@@ -144,16 +140,11 @@ export class RateLimiter {
    * session accepted it, so nobody without the session's nonce can spend the client's limits.
    */
   async peek(clientId: string, limits: RateLimits): Promise<RateDecision> {
-    checkLimit('perSecond', limits.perSecond);
-    checkLimit('perDay', limits.perDay);
-    const now = this.now();
-    const second = Math.floor(now / SECOND_MS);
-    const day = Math.floor(now / DAY_MS);
-    const [inSecond, inDay] = await Promise.all([this.counters.second.get(`${clientId}:${second}`), this.counters.day.get(`${clientId}:${day}`)]);
-    if ((inDay?.consumedPoints ?? 0) >= limits.perDay) return { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((day + 1) * DAY_MS - now) };
-    if ((inSecond?.consumedPoints ?? 0) >= limits.perSecond) {
-      return { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((second + 1) * SECOND_MS - now) };
-    }
+    checkLimits(limits);
+    const { secondKey, dayKey, secondFull, dayFull } = this.windows(clientId);
+    const [inSecond, inDay] = await Promise.all([this.counters.second.get(secondKey), this.counters.day.get(dayKey)]);
+    if ((inDay?.consumedPoints ?? 0) >= limits.perDay) return dayFull;
+    if ((inSecond?.consumedPoints ?? 0) >= limits.perSecond) return secondFull;
     return { ok: true };
   }
 
@@ -163,9 +154,22 @@ export class RateLimiter {
    * they are not billing.
    */
   async charge(clientId: string): Promise<void> {
+    const { secondKey, dayKey } = this.windows(clientId);
+    await consumed(this.counters.second, secondKey);
+    await consumed(this.counters.day, dayKey);
+  }
+
+  /** The client's current one-second and one-day windows: their counters' keys, and the refusal each gives once full. */
+  private windows(clientId: string): { secondKey: string; dayKey: string; secondFull: RateDecision; dayFull: RateDecision } {
     const now = this.now();
-    await consumed(this.counters.second, `${clientId}:${Math.floor(now / SECOND_MS)}`);
-    await consumed(this.counters.day, `${clientId}:${Math.floor(now / DAY_MS)}`);
+    const second = Math.floor(now / SECOND_MS);
+    const day = Math.floor(now / DAY_MS);
+    return {
+      secondKey: `${clientId}:${second}`,
+      dayKey: `${clientId}:${day}`,
+      secondFull: { ok: false, code: RATE_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((second + 1) * SECOND_MS - now) },
+      dayFull: { ok: false, code: DAILY_LIMIT_CODE, retryAfterSeconds: retryAfterSeconds((day + 1) * DAY_MS - now) },
+    };
   }
 }
 

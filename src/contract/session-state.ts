@@ -5,7 +5,10 @@
  *
  * Legacy fields are grouped at the end of each type, with the condition under which they can go.
  */
+import { sha256 } from '@noble/hashes/sha2';
+import { base64urlnopad } from '@scure/base';
 import type { FlowDefinition, Outcome } from '../flows/core/types';
+import { canonicalJson } from '../util/json';
 import type { SessionResult, SessionStatus, StatusView, StepAnswer } from './session';
 
 /** How long a consumed or expired session is kept before it archives itself, unless its client says otherwise: 30 days. */
@@ -150,3 +153,17 @@ export interface SessionMemo {
 
 /** The parts of an archived session's StatusView that no search attribute holds. Identifiers only. */
 export type ArchivedMemo = Pick<StatusView, 'snapshotId' | 'consumed' | 'createdAt' | 'expiry' | 'stepCount' | 'outcome' | 'endReason' | 'deviceClientId'>;
+
+/**
+ * What the api's seal on a session covers (src/session-secret.ts inputSeal): the session's input
+ * as the api created it, i.e. without the seal itself and the state a continued run carries.
+ * Computed the same way by the api (on the input as JSON) and by the workflow (on its decoded
+ * input, with SHA-256 from @noble/hashes: no node:crypto there), so the workflow can report it
+ * and the api check the seal without reading history.
+ */
+export function sessionInputDigest(input: object): string {
+  const created: Record<string, unknown> = { ...input };
+  delete created.seal;
+  delete created.state;
+  return base64urlnopad.encode(sha256(canonicalJson(created)));
+}

@@ -10,6 +10,7 @@ import type { SessionGateway } from '../../src/api/session-gateway';
 import type { FlowDefinition, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
 import type { StepAnswer } from '../../src/contract/session';
+import { sessionWorkflowId } from '../../src/session-secret';
 import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 
@@ -38,12 +39,19 @@ export function completeAttestr(stack: Stack, handshakeId: string): Promise<unkn
   return sandboxCall(stack, 'POST', `/attestr/_device/handshakes/${handshakeId}/complete`);
 }
 
-export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionId: string; answers: StepAnswer[] }> {
+/** A kyc-basic session launched and past its identity step: at the Aadhaar stage, Attestr's handshake open. */
+export async function kycAtAadhaar(stack: Stack, tag: string) {
   const gateway: SessionGateway = stack.gateway;
   const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
   const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  await completeAttestr(stack, String(identity.data.handshakeId));
+  return { sessionId, identity, handshakeId: String(identity.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
+}
+
+export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionId: string; answers: StepAnswer[] }> {
+  const gateway: SessionGateway = stack.gateway;
+  const { sessionId, identity, handshakeId } = await kycAtAadhaar(stack, tag);
+  await completeAttestr(stack, handshakeId);
   const aadhaar = await gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
   const bank = await gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
   return { sessionId, answers: [identity, aadhaar, bank] };

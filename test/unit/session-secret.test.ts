@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { sessionInputDigest } from '../../src/workflows/session/proof';
+import { sessionInputDigest } from '../../src/contract/session-state';
 import { loadSessionSecret, nonceHash, SealedIdError, SessionSecret, SessionSecretError, sessionRef, sessionWorkflowId } from '../../src/session-secret';
 
 const SECRET = 'unit-test-session-secret-0123456789abcdef';

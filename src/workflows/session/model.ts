@@ -8,7 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { CompiledFlow, stageInfo, type FlowEvent, type FlowPosition, type StageInfo } from '../../flows/core/engine';
 import { Exclusive } from './exclusive';
-import { proofHash, sessionInputDigest } from './proof';
+import { proofHash } from './proof';
 import {
   DEVICE_STATUS,
   REFUSALS,
@@ -20,7 +20,7 @@ import {
   type StepArgs,
   type StepPrompt,
 } from '../../contract/session';
-import type { AttestrDelivery, SessionInput, SessionState } from '../../contract/session-state';
+import { sessionInputDigest, type AttestrDelivery, type SessionInput, type SessionState } from '../../contract/session-state';
 
 export function refuse(type: RefusalType, message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
