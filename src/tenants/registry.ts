@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { ConfigError, parseJsonArray } from '../util/config-error';
 import { isObject } from '../util/json';
 import { isWebhookSecret, WEBHOOK_SECRET_RULE } from '../util/webhook-secret';
+import { parseBrand, type TenantBrand } from './brand';
 
 export interface TenantClient {
   id: string;
@@ -34,6 +35,8 @@ export interface TenantClient {
   redirectUrls?: string[];
   /** How long a consumed or expired session is kept before it archives itself (default 30 days). */
   retentionSeconds?: number;
+  /** What the hosted page shows of the tenant (src/tenants/brand.ts); absent, the product's defaults. */
+  brand?: TenantBrand;
 }
 
 /** At most ten years: longer is a mistake, not a policy. */
@@ -57,6 +60,7 @@ const CLIENT_KEYS: ReadonlySet<string> = new Set([
   'perDay',
   'redirectUrls',
   'retentionSeconds',
+  'brand',
 ]);
 
 type Env = Record<string, string | undefined>;
@@ -132,6 +136,7 @@ function parseClient(raw: unknown, index: number, source: string): TenantClient 
     });
     client.redirectUrls = [...(urls as string[])];
   }
+  if (raw.brand !== undefined) client.brand = parseBrand(raw.brand, fail);
   return client;
 }
 
@@ -292,6 +297,10 @@ export class ClientDirectory {
 
   get(id: string): TenantClient | undefined {
     return this.byId.get(id)?.client;
+  }
+
+  list(): TenantClient[] {
+    return [...this.byId.values()].map((entry) => entry.client);
   }
 
   /** `client_id` + secret (Finqware's `client_app_key`), or the two halves of Basic auth. */
