@@ -1,0 +1,72 @@
+/**
+ * "Step N of M" for each stage of a flow machine, computed from the flow alone. Every stage
+ * (input, provider, wait) counts: the hosted page shows a screen for each. Paths run from the
+ * initial stage along the transitions (`on` and `after`), leaving out any that lead back to a
+ * stage on the way there (a retry), so a loop never counts as more steps.
+ *
+ * - N: the stage's place on the longest path that reaches it. A branch that skips stages jumps
+ *   ahead; N never counts back.
+ * - M: N plus the most stages that can still follow it. A short branch shows a smaller total
+ *   rather than promising steps that will not come.
+ */
+import type { FlowMachine, TransitionsConfig } from '../../flows/core/types';
+
+export type StageProgress = Record<string, [position: number, total: number]>;
+
+function targets(transitions: TransitionsConfig | undefined): string[] {
+  if (transitions === undefined) return [];
+  const list = Array.isArray(transitions) ? transitions : [transitions];
+  return list.map((t) => (typeof t === 'string' ? t : t.target));
+}
+
+function isStage(machine: FlowMachine, id: string): boolean {
+  const state = Object.hasOwn(machine.states, id) ? machine.states[id] : undefined;
+  return state !== undefined && state.type !== 'final' && state.meta !== undefined && 'stage' in state.meta;
+}
+
+function nextStages(machine: FlowMachine, id: string): string[] {
+  const state = machine.states[id];
+  const all = [...Object.values(state.on ?? {}), ...Object.values(state.after ?? {})].flatMap(targets);
+  return [...new Set(all)].filter((target) => isStage(machine, target));
+}
+
+/** The flow's stages and transitions without the ones that lead back (retries): a DAG, in visiting order. */
+function forwardGraph(machine: FlowMachine): Map<string, string[]> {
+  const forward = new Map<string, string[]>();
+  const onPath = new Set<string>();
+  const visit = (id: string): void => {
+    onPath.add(id);
+    forward.set(id, []);
+    for (const next of nextStages(machine, id)) {
+      if (onPath.has(next)) continue;
+      forward.get(id)!.push(next);
+      if (!forward.has(next)) visit(next);
+    }
+    onPath.delete(id);
+  };
+  visit(machine.initial);
+  return forward;
+}
+
+export function stageProgress(machine: FlowMachine): StageProgress {
+  if (!isStage(machine, machine.initial)) return {};
+  const forward = forwardGraph(machine);
+  const after = new Map<string, number>();
+  /** The most stages that can follow `id`. */
+  const stagesAfter = (id: string): number => {
+    if (!after.has(id)) after.set(id, Math.max(0, ...forward.get(id)!.map((next) => 1 + stagesAfter(next))));
+    return after.get(id)!;
+  };
+  const reach = new Map<string, number>();
+  /** The place of `id` on the longest path to it: 1 + the most of its predecessors'. */
+  const place = (id: string): number => {
+    if (!reach.has(id)) {
+      const before = [...forward].filter(([, nexts]) => nexts.includes(id)).map(([from]) => place(from));
+      reach.set(id, 1 + Math.max(0, ...before));
+    }
+    return reach.get(id)!;
+  };
+  const progress: StageProgress = {};
+  for (const id of forward.keys()) progress[id] = [place(id), place(id) + stagesAfter(id)];
+  return progress;
+}
