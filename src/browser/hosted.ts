@@ -4,6 +4,7 @@
  * A reload resumes at once (this tab remembers it started); the same browser in a new tab
  * resumes after Start. Every string comes from strings.ts.
  */
+import { brandFooter, progressText, readBrand } from './brand';
 import { h } from './dom';
 import { generateForm } from './form';
 import { FlowSession, InvalidDataError, SessionNotFoundError, SessionOpenElsewhereError, SessionflowError, StepInProgressError, type Stage } from './sdk';
@@ -15,13 +16,21 @@ const root = document.getElementById('app') as HTMLElement;
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 const startedKey = `sessionflow:started:${sessionId}`;
 let session: FlowSession | null = null;
+const brand = readBrand();
 
 /** Replaces the page with a new screen and moves focus to its heading, for screen readers and keyboards. */
 function screen(heading: string, ...content: Array<Node | null>): void {
   const title = h('h1', { id: 'stage-heading', tabindex: '-1' }, heading);
   root.replaceChildren(title, ...content.filter((node): node is Node => node !== null));
-  document.title = `${heading} · ${S.documentTitle}`;
+  document.title = `${brand.name} · ${heading}`;
   title.focus();
+}
+
+/** A stage's screen: its place in the flow goes in the heading, so it is read when focus lands there. */
+function stageScreen(stage: Stage, heading: string, ...content: Array<Node | null>): void {
+  screen(heading, ...content);
+  const place = progressText(brand, stage.step);
+  if (place) root.querySelector('h1')?.prepend(h('span', { class: 'progress' }, place));
 }
 
 function paragraph(text: string | undefined): HTMLElement | null {
@@ -108,7 +117,7 @@ function formStage(stage: Stage): void {
     }
   });
   container.append(form.form);
-  screen(stage.title ?? S.continueButton, paragraph(stage.description), retryNote(stage), container);
+  stageScreen(stage, stage.title ?? S.continueButton, paragraph(stage.description), retryNote(stage), container);
 }
 
 /** Attestr runs its own flow with the user; on the sandbox, a button plays it. Then the stage's step collects the result. */
@@ -132,13 +141,13 @@ function attestrStage(stage: Stage): void {
     }
   });
   container.append(go);
-  screen(stage.title ?? S.attestrHeading, paragraph(stage.description ?? S.attestrText), retryNote(stage), container);
+  stageScreen(stage, stage.title ?? S.attestrHeading, paragraph(stage.description ?? S.attestrText), retryNote(stage), container);
 }
 
 /** A wait stage: the backend moves the session on; long-poll until it does. */
 async function waitStage(stage: Stage): Promise<void> {
   const status = h('p', { role: 'status' }, S.waitStatus(S.statusNames[stage.status] ?? stage.status));
-  screen(stage.title ?? S.waitHeading, paragraph(stage.description ?? S.waitText), status);
+  stageScreen(stage, stage.title ?? S.waitHeading, paragraph(stage.description ?? S.waitText), status);
   try {
     for (;;) {
       const progress = await session!.waitForChange(25);
@@ -175,6 +184,9 @@ function failure(err: unknown): void {
   if (err instanceof SessionNotFoundError) return screen(S.notFoundHeading, paragraph(S.notFoundText));
   screen(S.failedHeading, paragraph(S.failedText), button(S.tryAgainButton, () => void open()));
 }
+
+const footer = brandFooter(brand);
+if (footer) root.after(footer);
 
 if (sessionStorage.getItem(startedKey)) {
   screen(S.resuming);

@@ -123,6 +123,12 @@ export const STRINGS = {
   failedText: 'Please try again in a moment.',
   redirecting: 'Taking you back…',
   returnLink: 'Go back now',
+  /** Above a stage's heading, from the flow (src/api/hosted/progress.ts). */
+  progress: (position: number, total: number) => `Step ${position} of ${total}`,
+  termsLink: 'Terms of service',
+  privacyLink: 'Privacy notice',
+  supportLink: 'Help and support',
+  opensInNewTab: '(opens in a new tab)',
 } as const;
 
 export type Strings = typeof STRINGS;

@@ -19,7 +19,9 @@ import { requestDevice, sessionKeyBinding } from '../device-auth';
 import { DeviceError } from '../errors';
 import { holdsBoundClient, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
-import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
+import { BRAND_FILE_HEADERS, BRAND_PATH, brandFiles, pageBrand } from '../hosted/brand';
+import { HOSTED_HEADERS, hostedPageHtml, type HostedPageOptions } from '../hosted/page';
+import { stageProgress } from '../hosted/progress';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { StatusView } from '../session-handles';
@@ -117,11 +119,37 @@ async function completeSandboxHandshake(context: ApiContext, request: FastifyReq
   return { completed: true as const };
 }
 
+/**
+ * The session's tenant's brand and its flow's steps, for the page. An unknown session, or one
+ * that cannot be read now, gets the defaults: the page then says what is true of the link, and
+ * its brand tells nothing more. A draft may have changed since the session began: a stage it
+ * no longer has gets no step count.
+ */
+async function pageOptions(context: ApiContext, sessionId: string): Promise<HostedPageOptions> {
+  let status: StatusView;
+  try {
+    status = await context.gateway.status(sessionId);
+  } catch {
+    return {};
+  }
+  const flow = context.catalog.get(status.flowId);
+  const machine = status.snapshotId === null ? flow?.draft : flow && Object.hasOwn(flow.snapshots, status.snapshotId) ? flow.snapshots[status.snapshotId] : undefined;
+  return { brand: pageBrand(context.clients.get(status.clientId)), progress: machine ? stageProgress(machine) : {} };
+}
+
 export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
   // No schema: pages and files, not API operations, so they stay out of /openapi.json.
-  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (_request, reply) =>
-    reply.headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml()),
+  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) =>
+    reply.headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml(await pageOptions(context, request.params.id))),
   );
+
+  // Named by content hash (src/api/hosted/brand.ts): built once, from the clients loaded at start.
+  const brand = brandFiles(context.clients.list());
+  app.get<{ Params: { file: string } }>(`${BRAND_PATH}/:file`, async (request, reply) => {
+    const file = brand.get(request.params.file);
+    if (!file) return reply.callNotFound();
+    return reply.headers(BRAND_FILE_HEADERS).type(file.type).send(file.body);
+  });
 
   app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => {
     const asset = (await hostedAssets()).get(request.params.file);
