@@ -9,20 +9,28 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { TenantClient } from '../src/tenants/registry';
+import { parseClients, type TenantClient } from '../src/tenants/registry';
 import { FlowCatalog } from '../src/flows/catalog';
 import { launchChromium } from '../scripts/chromium';
+import { KESTREL_BRAND } from './helpers/brand';
 import { BANK, IDENTITY } from './helpers/flows';
 import { useStack } from './helpers/use-stack';
 
 const RETURN_URL = 'https://tenant.example/back/done';
-const TENANT: TenantClient = {
-  id: 'hosted-tenant',
-  secret: 'hosted-tenant-secret-0123456789',
-  perSecond: 1000,
-  perDay: 1_000_000,
-  redirectUrls: ['https://tenant.example/back'],
-};
+/** Branded (a made-up bank), loaded through the registry's checks as the api's would be. */
+const [TENANT] = parseClients(
+  JSON.stringify([
+    {
+      id: 'hosted-tenant',
+      secret: 'hosted-tenant-secret-0123456789',
+      perSecond: 1000,
+      perDay: 1_000_000,
+      redirectUrls: ['https://tenant.example/back'],
+      brand: KESTREL_BRAND,
+    },
+  ]),
+  'the test',
+);
 const OTHER_TENANT: TenantClient = { id: 'hosted-other', secret: 'hosted-other-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
 const SCREENSHOTS = resolve(process.env.SCREENSHOTS_DIR ?? join(__dirname, '..', '.data', 'test-logs', 'hosted'));
 const PHONE = { width: 360, height: 740 };
@@ -184,6 +192,25 @@ function expectNoThirdParty(browsing: Browsing, apiUrl: string): void {
   expect(foreign).toEqual([]);
 }
 
+/**
+ * The tenant's brand on this page: its name, its logo (served by the api, and loaded), its terms
+ * link, the title "<tenant> · <stage>", and the stage's step when it has one.
+ */
+async function expectBranded(browsing: Browsing, stage: string, step: string | null): Promise<void> {
+  const { page } = browsing;
+  expect(await page.locator('header.brand .brand-name').textContent()).toBe(KESTREL_BRAND.name);
+  const logo = page.locator('header.brand img.brand-logo');
+  expect(await logo.getAttribute('src')).toMatch(/^\/hosted\/brand\/[0-9a-f]{16}\.svg$/);
+  await page.waitForFunction('(() => { const img = document.querySelector(".brand-logo"); return img && img.complete && img.naturalWidth > 0; })()');
+  expect(browsing.requests.some((url) => url.startsWith(`${api.url}/hosted/brand/`) && url.endsWith('.svg'))).toBe(true);
+  const footer = page.getByRole('contentinfo');
+  expect(await footer.getByRole('link', { name: /Terms of service/ }).getAttribute('href')).toBe(KESTREL_BRAND.termsUrl);
+  expect(await footer.getByRole('link', { name: /Privacy notice/ }).getAttribute('href')).toBe(KESTREL_BRAND.privacyUrl);
+  expect(await footer.getByRole('link', { name: /Help and support/ }).getAttribute('href')).toBe(KESTREL_BRAND.supportUrl);
+  expect(await page.title()).toBe(`${KESTREL_BRAND.name} · ${stage}`);
+  expect(await page.locator('h1 .progress').allTextContents()).toEqual(step === null ? [] : [step]);
+}
+
 function focusedId(page: Page): Promise<string | null> {
   return page.evaluate('document.activeElement ? document.activeElement.id : null') as Promise<string | null>;
 }
@@ -230,6 +257,9 @@ test('kyc-basic from create to its signed result: identity form, Attestr through
   expect(headers['referrer-policy']).toBe('no-referrer');
 
   await heading(page, "Let's get started");
+  await expectBranded(browsing, "Let's get started", null);
+  // The accent comes from the tenant's stylesheet: white on #0f6b5c on the buttons.
+  expect(await page.evaluate('getComputedStyle(document.querySelector("button.primary")).backgroundColor')).toBe('rgb(15, 107, 92)');
   await accessible(page, 'start');
   await screenshot(page, '1-start');
   // Opening the page changed nothing: the session waits for the user's first action.
@@ -238,23 +268,27 @@ test('kyc-basic from create to its signed result: identity form, Attestr through
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
   expect(await focusedId(page)).toBe('stage-heading');
+  await expectBranded(browsing, 'Your name and date of birth', 'Step 1 of 3');
   await accessible(page, 'identity form');
   await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
   await screenshot(page, '2-identity');
   await page.getByRole('button', { name: 'Continue' }).click();
 
   await heading(page, 'Verify your Aadhaar with Attestr');
+  await expectBranded(browsing, 'Verify your Aadhaar with Attestr', 'Step 2 of 3');
   await accessible(page, 'Attestr stage');
   await screenshot(page, '3-attestr');
   await page.getByRole('button', { name: 'Continue with Attestr' }).click();
 
   await heading(page, 'Link your bank account');
+  await expectBranded(browsing, 'Link your bank account', 'Step 3 of 3');
   await accessible(page, 'bank form');
   await page.getByLabel('Account number').fill(BANK.accountNumber);
   await page.getByLabel('IFSC code').fill(BANK.ifsc);
   await page.getByRole('button', { name: 'Continue' }).click();
 
   await heading(page, 'All done');
+  await expectBranded(browsing, 'All done', null);
   await accessible(page, 'success');
   await screenshot(page, '4-success');
   // The result is never shown to the user.
@@ -279,7 +313,12 @@ test('consent-only, declined, on a phone: ends skipped, then redirects to return
   const browsing = await browse(PHONE);
   const { page } = browsing;
   await page.goto(session.url);
+  await heading(page, "Let's get started");
+  await expectBranded(browsing, "Let's get started", null);
+  await accessible(page, 'start on a phone');
   await startConsent(page);
+  // The consent stage's text mentions the terms and the privacy notice: the tenant's own are linked below it.
+  await expectBranded(browsing, 'Accept the terms', 'Step 1 of 1');
   await accessible(page, 'consent form');
   await screenshot(page, 'phone-consent');
   // No horizontal scrolling on a 360-pixel-wide phone.
@@ -288,6 +327,7 @@ test('consent-only, declined, on a phone: ends skipped, then redirects to return
   await page.getByRole('button', { name: 'Continue' }).click();
 
   await heading(page, 'You did not continue');
+  await expectBranded(browsing, 'You did not continue', null);
   await accessible(page, 'skipped');
   await screenshot(page, 'phone-skipped');
   expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'skipped' });
@@ -496,4 +536,43 @@ test('a retryable provider error lets the user try again', async () => {
   await screenshot(page, '3b-attestr-retry');
   await page.getByRole('button', { name: 'Try again' }).click();
   await heading(page, 'Link your bank account');
+});
+
+test('a tenant with no brand gets the defaults; brand files are named by content, not by client, and served inert', async () => {
+  const session = await createSession('consent-only', { as: OTHER_TENANT });
+  const browsing = await browse(PHONE);
+  const { page } = browsing;
+  await page.goto(session.url);
+  await heading(page, "Let's get started");
+  expect(await page.locator('header.brand .brand-name').textContent()).toBe('sessionflow');
+  expect(await page.locator('header.brand img').count()).toBe(0);
+  expect(await page.getByRole('contentinfo').count()).toBe(0);
+  expect(await page.title()).toBe("sessionflow · Let's get started");
+  expect(await page.evaluate('getComputedStyle(document.querySelector("button.primary")).backgroundColor')).toBe('rgb(11, 87, 208)');
+  await startConsent(page);
+  expect(await page.locator('h1 .progress').textContent()).toBe('Step 1 of 1');
+  await accessible(page, 'consent form without a brand');
+  expect(browsing.requests.filter((url) => url.includes('/hosted/brand/'))).toEqual([]);
+
+  // An unknown session's page gets the defaults too: a link tells nothing about any tenant.
+  const unknown = await fetch(`${api.url}/flow/DSnot-a-session`);
+  const html = await unknown.text();
+  expect(html).toContain('<span class="brand-name">sessionflow</span>');
+  expect(html).not.toContain('/hosted/brand/');
+
+  // The branded tenant's files: its stylesheet sets only the accent; its SVG logo comes with nosniff and a CSP that runs nothing.
+  const branded = await fetch(`${api.url}/flow/${(await createSession('consent-only')).id}`).then((answer) => answer.text());
+  const [cssPath] = /\/hosted\/brand\/[0-9a-f]{16}\.css/.exec(branded) ?? [''];
+  const [logoPath] = /\/hosted\/brand\/[0-9a-f]{16}\.svg/.exec(branded) ?? [''];
+  expect(branded).toContain(`data-terms="${KESTREL_BRAND.termsUrl}"`);
+  const css = await fetch(`${api.url}${cssPath}`);
+  expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+  expect(await css.text()).toBe(':root { --accent: #0f6b5c; --accent-dark: #0c564a; }\n');
+  const logo = await fetch(`${api.url}${logoPath}`);
+  expect(logo.headers.get('content-type')).toBe('image/svg+xml');
+  expect(logo.headers.get('x-content-type-options')).toBe('nosniff');
+  expect(logo.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; sandbox");
+  expect(logo.headers.get('cache-control')).toContain('immutable');
+  expect((await fetch(`${api.url}/hosted/brand/${TENANT.id}.css`)).status).toBe(404);
+  expect((await fetch(`${api.url}/hosted/brand/0000000000000000.css`)).status).toBe(404);
 });
