@@ -3,8 +3,9 @@
  * it needs beyond the step API: the browser's launch-or-resume (POST /v1/sessions/:id/open)
  * and, against the Attestr sandbox only, the stand-in for Attestr's own flow on the device.
  *
- * Opening the page is a GET that reads nothing; the session launches only on the POST the
- * user's first action sends, so link previewers and mail scanners cannot use it up. The launch
+ * Opening the page is a GET that reads the session and changes nothing, to show at once what
+ * the link is (hosted/page-state.ts); the session launches only on the POST the user's first
+ * action sends, so link previewers and mail scanners cannot use it up. The launch
  * binds the session to a device key minted for it, set as the browser's cookie for that one
  * session (never to a credential the browser brought along: docs/security/device-binding.md);
  * that browser may come back (a reload, another tab) and gets the current stage and nonce; any
@@ -13,13 +14,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as httpRequest } from 'undici';
 import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../contract/session';
-import { DEVICE_KEY_BINDING_PREFIX, deviceKeyBinding } from '../../session-secret';
+import { deviceKeyBinding } from '../../session-secret';
 import type { ApiContext } from '../context';
-import { requestDevice, sessionKeyBinding } from '../device-auth';
+import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
-import { holdsBoundClient, setSessionKeyCookie } from '../hosted/credential';
+import { holdsBinding, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
-import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
+import { HOSTED_HEADERS, hostedPageHtml, type PageState } from '../hosted/page';
+import { hostedPageState } from '../hosted/page-state';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { StatusView } from '../session-handles';
@@ -83,9 +85,7 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
     // Never launched in a browser and ended (expired unopened): anyone with the link may see that.
     if (bound === null && status.status !== 'in_progress') return ended();
     if (bound === null) throw openElsewhere();
-    const holdsKey = bound.startsWith(DEVICE_KEY_BINDING_PREFIX)
-      ? sessionKeyBinding(request, context, sessionId) === bound
-      : await holdsBoundClient(request, reply, context, tenant.id, bound);
+    const holdsKey = await holdsBinding(request, reply, context, sessionId, tenant.id, bound);
     if (!holdsKey) throw openElsewhere();
     if (status.status !== 'in_progress') return ended();
     // A session with proofs names where its current nonce comes from; one from before is resumed.
@@ -117,17 +117,37 @@ async function completeSandboxHandshake(context: ApiContext, request: FastifyReq
   return { completed: true as const };
 }
 
+const RETRY_AFTER_SECONDS = 1;
+
+/** Temporal or the key store not answering: a page saying to try again, rather than a JSON error. */
+async function pageStateOrUnavailable(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<PageState> {
+  try {
+    return await hostedPageState(context, request, reply);
+  } catch (err) {
+    request.log.warn({ err: { name: err instanceof Error ? err.name : 'unknown' } }, 'hosted page: the session could not be read');
+    return { page: 'unavailable' };
+  }
+}
+
+async function sendAsset(reply: FastifyReply, file: string) {
+  const asset = (await hostedAssets()).get(file);
+  if (!asset) return reply.callNotFound();
+  return reply.headers({ ...HOSTED_HEADERS, 'cache-control': 'no-cache' }).type(asset.type).send(asset.body);
+}
+
 export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
   // No schema: pages and files, not API operations, so they stay out of /openapi.json.
-  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (_request, reply) =>
-    reply.headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml()),
-  );
-
-  app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => {
-    const asset = (await hostedAssets()).get(request.params.file);
-    if (!asset) return reply.callNotFound();
-    return reply.headers({ ...HOSTED_HEADERS, 'cache-control': 'no-cache' }).type(asset.type).send(asset.body);
+  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) => {
+    const state = await pageStateOrUnavailable(context, request, reply);
+    // Not valid answers 404, so a flood of made-up ids counts against the per-address failure limit.
+    const status = state.page === 'invalid' ? 404 : state.page === 'unavailable' ? 503 : 200;
+    if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return reply.code(status).headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml({ state }));
   });
+
+  app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => sendAsset(reply, request.params.file));
+  // Where browsers ask for an icon by default (a JSON answer, a page without <link rel=icon>).
+  app.get('/favicon.ico', async (_request, reply) => sendAsset(reply, 'favicon.svg'));
 
   app.post<{ Params: SessionParams }>(
     '/v1/sessions/:id/open',
