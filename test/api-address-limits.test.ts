@@ -6,6 +6,7 @@
  * far more strictly than successes, IPv6 by /64; a step spends its client's limits only once its
  * session accepted it, so a flood of made-up steps from one address leaves a real device on
  * another address, and the tenant's quota, untouched.
+ * Issue 27, item 1: the hosted page (GET /flow/:id) reads its session, so it is limited the same way.
  */
 import type { AddressInfo } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -254,6 +255,30 @@ describe('the device routes that reach a session (issue 23, item 1)', () => {
     for (let i = 0; i < 3; i += 1) expect((await call(base, 'GET', `/v1/sessions/${sessionId}`, nonce)).status).toBe(200);
     expectRateLimited(await call(base, 'POST', `/v1/sessions/${sessionId}/steps`, {}, consent(TENANT_A.id, launched.body.nonce)), true);
     expect((await stack.gateway.status(sessionId)).status).toBe('in_progress');
+  });
+
+  test('the hosted page reads its session, so it counts too: made-up ids are failures (404, the "not valid" page), then 429 before Temporal', async () => {
+    const base = await apiWith(limits(1000, 1000, 1000, 1000, 3));
+    const sessionId = await createSession(TENANT_A.id, 'REF-hosted-page');
+    const page = async (id: string, at = base) => {
+      const answer = await request(`${at}/flow/${id}`);
+      return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
+    };
+    expect((await page(sessionId)).status).toBe(200);
+    for (let i = 0; i < 3; i += 1) {
+      const refused = await page(madeUpId(i));
+      expect(refused.status).toBe(404);
+      expect(refused.text).toContain('data-page="invalid"');
+    }
+    // Over the failure limit: the documented device 429, for a real session's page too.
+    const limited = await page(sessionId);
+    expectRateLimited({ ...limited, body: JSON.parse(limited.text) }, true);
+    expect((await stack.gateway.status(sessionId)).status).toBe('created');
+
+    const requests = await apiWith(limits(1000, 1000, 1000, 2, 1000));
+    for (let i = 0; i < 2; i += 1) expect((await page(sessionId, requests)).status).toBe(200);
+    const over = await call(requests, 'GET', `/flow/${sessionId}`);
+    expectRateLimited(over, true);
   });
 
   test('IPv6 addresses count by their /64; an IPv4-mapped address as its IPv4 address', async () => {

@@ -411,16 +411,17 @@ test('email and tel inputs with their autofill tokens, a choice by its labels, a
   expect((await handshake(session.id)).body.result.contact.input).toEqual({ email: 'someone@example.com', phone: '+91 98765 43210', country: 'IN' });
 });
 
-test('the same session opened in a second browser is refused', async () => {
+test('the same session opened in a second browser says at once that it is open on another device', async () => {
   const session = await createSession('consent-only');
   const first = await browse(DESKTOP);
   await first.page.goto(session.url);
   await startConsent(first.page);
 
+  // Said at once by the GET: no Start button first.
   const second = await browse(DESKTOP);
   await second.page.goto(session.url);
-  await second.page.getByRole('button', { name: 'Start' }).click();
   await heading(second.page, 'This session is open on another device');
+  expect(await second.page.getByRole('button').count()).toBe(0);
   await accessible(second.page, 'open elsewhere');
   await screenshot(second.page, 'elsewhere');
 
@@ -441,11 +442,11 @@ test('a page reload in the middle resumes at the same stage, with a usable nonce
 
   await page.reload();
   await heading(page, 'Verify your Aadhaar with Attestr');
-  // The same browser in a new tab resumes too, after its Start.
+  // The same browser in a new tab resumes at once too: the GET saw the session's key.
   const tab = await browse(DESKTOP, context);
   await tab.page.goto(session.url);
-  await tab.page.getByRole('button', { name: 'Start' }).click();
   await heading(tab.page, 'Verify your Aadhaar with Attestr');
+  expect(await tab.page.getByRole('button', { name: 'Start' }).count()).toBe(0);
   await tab.page.close();
 
   // Each pick-up hands out the session's current nonce again: a reload picks it up and goes on.
@@ -575,4 +576,162 @@ test('a tenant with no brand gets the defaults; brand files are named by content
   expect(logo.headers.get('cache-control')).toContain('immutable');
   expect((await fetch(`${api.url}/hosted/brand/${TENANT.id}.css`)).status).toBe(404);
   expect((await fetch(`${api.url}/hosted/brand/0000000000000000.css`)).status).toBe(404);
+});
+
+describe('GET /flow/:id shows at once the page that is true for the link, and changes nothing (issue 27, item 1)', () => {
+  /** The page at both sizes: its heading, axe clean, a screenshot of the phone's. */
+  async function atBothSizes(url: string, name: string | RegExp, what: string, context?: BrowserContext): Promise<Page> {
+    let phone!: Page;
+    for (const viewport of [DESKTOP, PHONE]) {
+      const { page } = await browse(viewport, context);
+      if (context) await page.setViewportSize(viewport);
+      await page.goto(url);
+      await heading(page, name);
+      await accessible(page, `${what} at ${viewport.width} px`);
+      phone = page;
+    }
+    return phone;
+  }
+
+  test('start: several GETs launch nothing; an unknown id, a malformed one and a session of a client that is gone are "not valid" at once', async () => {
+    const session = await createSession('consent-only');
+    for (let i = 0; i < 3; i += 1) {
+      const { page } = await browse(DESKTOP);
+      const answer = await page.goto(session.url);
+      expect(answer!.status()).toBe(200);
+      expect(answer!.headers()['cache-control']).toBe('no-store');
+      await heading(page, "Let's get started");
+    }
+    // Link previewers fetch without a browser: the page itself says what it is, and nothing moved.
+    const previewed = await fetch(session.url);
+    expect(await previewed.text()).toContain('data-page="start"');
+    expect((await handshake(session.id)).body).toMatchObject({ status: 'created', consumed: false });
+
+    const gone = (await stack.gateway.create({ tenantId: 'hosted-gone', tag: 'REF-gone', definition: stack.definition('consent-only') })).sessionId;
+    for (const id of ['DSunknown000000000000a', 'not-a-session', gone]) {
+      const { page } = await browse(DESKTOP);
+      const answer = await page.goto(`${api.url}/flow/${id}`);
+      expect(answer!.status()).toBe(404);
+      expect(answer!.headers()['content-type']).toContain('text/html');
+      // The server's own page says it: the script never drew a Start button first.
+      expect(await answer!.text()).toContain('This link is not valid');
+      await heading(page, 'This link is not valid');
+      expect(await page.getByRole('button').count()).toBe(0);
+    }
+    const invalid = await atBothSizes(`${api.url}/flow/DSunknown000000000000b`, 'This link is not valid', 'not valid');
+    await screenshot(invalid, 'phone-not-valid');
+  });
+
+  test('in progress: resume here in any tab of the bound browser, also from a link on another site; open elsewhere in any other browser', async () => {
+    const session = await createSession('consent-only');
+    const bound = await browse(DESKTOP);
+    await bound.page.goto(session.url);
+    await startConsent(bound.page);
+    // A new tab of the same browser picks the stage up at once.
+    const tab = await browse(DESKTOP, bound.context);
+    await tab.page.goto(session.url);
+    await heading(tab.page, 'Accept the terms');
+    expect(await tab.page.getByRole('button', { name: 'Start' }).count()).toBe(0);
+    await tab.page.close();
+    // A link in a webmail: the navigation from another site carries no SameSite=Strict key,
+    // so the page loads itself again from its own origin, which does.
+    await bound.context.route('https://mail.example/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: `<!doctype html><title>Mail</title><a href="${session.url}">Continue</a>` }));
+    const fromMail = await browse(DESKTOP, bound.context);
+    await fromMail.page.goto('https://mail.example/inbox');
+    await fromMail.page.getByRole('link', { name: 'Continue' }).click();
+    await heading(fromMail.page, 'Accept the terms');
+    // Twice: the navigation from the mail without the key, then the page's own with it.
+    expect(fromMail.requests.filter((url) => url === session.url)).toHaveLength(2);
+    await fromMail.page.close();
+
+    const other = await atBothSizes(session.url, 'This session is open on another device', 'open elsewhere');
+    expect(await other.getByRole('button').count()).toBe(0);
+    expect((await handshake(session.id)).body).toMatchObject({ status: 'in_progress' });
+  });
+
+  test('ended: the bound browser sees how, after a reload too; any other browser sees "ended" and no outcome; both are offered the returnUrl', async () => {
+    const session = await createSession('consent-only', { returnUrl: RETURN_URL });
+    const bound = await browse(DESKTOP);
+    await bound.page.goto(session.url);
+    await startConsent(bound.page);
+    await bound.page.getByRole('radio', { name: 'No' }).check();
+    await bound.page.getByRole('button', { name: 'Continue' }).click();
+    await heading(bound.page, 'You did not continue');
+    await bound.page.waitForURL(RETURN_URL, { timeout: STEP_TIMEOUT_MS });
+
+    // Back to the link: the end page, not Start again, and no second redirect.
+    await bound.page.goto(session.url);
+    await heading(bound.page, 'You did not continue');
+    const back = bound.page.getByRole('link', { name: 'Go back to where you came from' });
+    expect(await back.getAttribute('href')).toBe(RETURN_URL);
+    await bound.page.reload();
+    await heading(bound.page, 'You did not continue');
+    await atBothSizes(session.url, 'You did not continue', 'ended, bound browser', bound.context);
+
+    const other = await atBothSizes(session.url, 'This session has ended', 'ended, another browser');
+    await screenshot(other, 'phone-ended-elsewhere');
+    const served = await (await fetch(session.url)).text();
+    for (const text of [served, (await other.textContent('body')) ?? '']) {
+      expect(text).not.toMatch(/did not continue|All done|could not complete|skipped|success/);
+    }
+    expect(await other.getByRole('link', { name: 'Go back to where you came from' }).getAttribute('href')).toBe(RETURN_URL);
+    expect(await other.getByRole('button').count()).toBe(0);
+    expect(bound.errors).toEqual([]);
+  });
+
+  test('expired: unopened, anyone with the link sees it, with the returnUrl; once launched, only the bound browser', async () => {
+    const unopened = await createSession('consent-only', { returnUrl: RETURN_URL });
+    await stack.gateway.expire(unopened.id, 'test');
+    const page = await atBothSizes(unopened.url, 'This link has expired', 'expired');
+    expect(await page.getByRole('link', { name: 'Go back to where you came from' }).getAttribute('href')).toBe(RETURN_URL);
+    await screenshot(page, 'phone-expired');
+
+    const launched = await createSession('consent-only');
+    const bound = await browse(DESKTOP);
+    await bound.page.goto(launched.url);
+    await startConsent(bound.page);
+    await stack.gateway.expire(launched.id, 'test');
+    await bound.page.goto(launched.url);
+    await heading(bound.page, 'This link has expired');
+    const other = await browse(PHONE);
+    await other.page.goto(launched.url);
+    await heading(other.page, 'This session has ended');
+  });
+});
+
+describe('small things (issue 27, item 6)', () => {
+  test('a favicon the api serves: /favicon.ico and the page icon answer 200 as SVG, and no page request fails', async () => {
+    for (const path of ['/favicon.ico', '/hosted/favicon.svg']) {
+      const answer = await fetch(`${api.url}${path}`);
+      expect({ path, status: answer.status, type: answer.headers.get('content-type') }).toEqual({ path, status: 200, type: 'image/svg+xml' });
+      expect(await answer.text()).toMatch(/^<svg /);
+    }
+    const session = await createSession('consent-only');
+    const browsing = await browse(DESKTOP);
+    const failed: string[] = [];
+    browsing.page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${new URL(response.url()).pathname}`);
+    });
+    await browsing.page.goto(session.url);
+    await heading(browsing.page, "Let's get started");
+    expect(await browsing.page.locator('link[rel=icon]').getAttribute('href')).toBe('/hosted/favicon.svg');
+    await startConsent(browsing.page);
+    expect(failed).toEqual([]);
+    expectNoThirdParty(browsing, api.url);
+  });
+
+  test('the heading a page focuses shows no box; a control reached with the keyboard shows a clear ring', async () => {
+    const session = await createSession('consent-only');
+    const { page } = await browse(DESKTOP);
+    await page.goto(session.url);
+    await heading(page, "Let's get started");
+    expect(await focusedId(page)).toBe('stage-heading');
+    const outline = (selector: string) => page.evaluate(`(() => { const s = getComputedStyle(document.querySelector(${JSON.stringify(selector)})); return s.outlineStyle + ' ' + s.outlineWidth; })()`);
+    // Chromium judges a focus a script moves at load as focus-visible: the rule must hold then.
+    expect(await page.evaluate('document.activeElement.matches(":focus-visible")')).toBe(true);
+    expect(await outline('#stage-heading')).toMatch(/^none /);
+    await page.keyboard.press('Tab');
+    expect(await focusedText(page)).toBe('Start');
+    expect(await outline('button')).toBe('solid 3px');
+  });
 });

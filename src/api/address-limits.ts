@@ -1,7 +1,7 @@
 /**
  * Per-address limits on what anyone can call without a tenant's secret: creating device
  * clients, launching sessions, the device routes that reach a session (steps, launch, open,
- * read), and failing authentication. A person never meets them; a script does, and gets the
+ * read, the hosted page), and failing authentication. A person never meets them; a script does, and gets the
  * documented 429 with Retry-After, before anything reaches Temporal. The client address is the
  * socket's, or X-Forwarded-For's only when the socket is a configured trusted proxy (Fastify's
  * trustProxy), since behind a proxy every user would otherwise share one address; IPv6
@@ -54,6 +54,8 @@ const SESSION_ROUTES = new Set([
   'POST /v1/sessions/:id/open',
   'GET /v1/sessions/:id',
   'POST /v1/sessions/:id/attestr-sandbox',
+  // The hosted page reads its session to say what the link is.
+  'GET /flow/:id',
 ]);
 
 function isSessionRoute(request: FastifyRequest): boolean {

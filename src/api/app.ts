@@ -26,6 +26,7 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { hostedRoutes } from './routes/hosted';
+import { HOSTED_PREFIX } from './hosted/urls';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
 import { guardedServerOptions, installRequestGuards, RequestGuardError, routingPath } from './request-guards';
@@ -74,10 +75,13 @@ function requestProblem(error: FastifyError): { status: number; message: string 
   return null;
 }
 
-/** Device routes answer Finqware's error shape; everything else, backend events included, Attestr's. */
+/**
+ * Device routes answer Finqware's error shape, and so does the hosted page (the device's own,
+ * when it is refused: a 429); everything else, backend events included, Attestr's.
+ */
 function isDeviceRoute(request: FastifyRequest): boolean {
   const path = routingPath(request);
-  return path.startsWith(`${DEVICE_PREFIX}/`) && !path.startsWith(`${DEVICE_PREFIX}/events`);
+  return (path.startsWith(`${DEVICE_PREFIX}/`) && !path.startsWith(`${DEVICE_PREFIX}/events`)) || path === `${HOSTED_PREFIX}/:id`;
 }
 
 /** Whether `matches` holds for this error or one under it (Temporal's client wraps gRPC and codec errors). */

@@ -1,8 +1,8 @@
 /**
  * The hosted flow page: renders whatever stage the session is at, from its definition alone.
  * Opening the page changes nothing: the session launches on the user's first action (Start).
- * A reload resumes at once (this tab remembers it started); the same browser in a new tab
- * resumes after Start. Every string comes from strings.ts.
+ * The server says what the link is (start, resume, open elsewhere, ended...) on <main>; the
+ * browser holding the session's key resumes at once, in any tab. Every string comes from strings.ts.
  */
 import { brandFooter, progressText, readBrand } from './brand';
 import { h } from './dom';
@@ -14,7 +14,6 @@ const REDIRECT_DELAY_MS = 2_500;
 
 const root = document.getElementById('app') as HTMLElement;
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
-const startedKey = `sessionflow:started:${sessionId}`;
 let session: FlowSession | null = null;
 const brand = readBrand();
 
@@ -57,10 +56,7 @@ function working(text: string, within: HTMLElement, control?: HTMLButtonElement 
 }
 
 function showStart(): void {
-  screen(S.startHeading, paragraph(S.startText), button(S.startButton, () => {
-    sessionStorage.setItem(startedKey, '1');
-    void open();
-  }));
+  screen(S.startHeading, paragraph(S.startText), button(S.startButton, () => void open()));
 }
 
 async function open(): Promise<void> {
@@ -170,7 +166,6 @@ const ENDINGS: Record<string, { heading: string; text: string }> = {
 
 /** Success, error, skipped or expired: a page of its own, then back to the tenant when it gave a returnUrl. The result is never shown. */
 function end(stage: Stage): void {
-  sessionStorage.removeItem(startedKey);
   const ending = stage.status === 'SESSION_EXPIRED' || !stage.outcome ? ENDINGS.expired : ENDINGS[stage.outcome];
   const returnUrl = session?.returnUrl ?? null;
   const back = returnUrl ? h('p', {}, S.redirecting, ' ', h('a', { href: returnUrl }, S.returnLink)) : null;
@@ -188,9 +183,38 @@ function failure(err: unknown): void {
 const footer = brandFooter(brand);
 if (footer) root.after(footer);
 
-if (sessionStorage.getItem(startedKey)) {
+/** What the server found the link to be when it served the page (src/api/hosted/page-state.ts). */
+function served(): { page?: string; outcome?: string; returnUrl?: string } {
+  const { page, outcome, returnUrl } = root.dataset;
+  return { page, outcome, returnUrl };
+}
+
+/** A page opened once the session is over: how it ended only for the browser that ran it, and a link back, without redirecting. */
+function over(page: string, outcome: string | undefined, returnUrl: string | undefined): void {
+  const ending = page === 'expired' ? ENDINGS.expired : outcome && ENDINGS[outcome] ? ENDINGS[outcome] : { heading: S.endedHeading, text: S.endedText };
+  screen(ending.heading, paragraph(ending.text), returnUrl ? h('p', {}, h('a', { href: returnUrl }, S.returnLinkLater)) : null);
+}
+
+const { page, outcome, returnUrl } = served();
+const recheckKey = `sessionflow:recheck:${sessionId}`;
+const rechecked = sessionStorage.getItem(recheckKey) !== null;
+sessionStorage.removeItem(recheckKey);
+if (page === 'recheck' && !rechecked) {
+  // Loaded from this origin, the request carries the session's SameSite=Strict key. Once only:
+  // a browser that still does not send it is answered by the launch-or-resume POST instead.
+  sessionStorage.setItem(recheckKey, '1');
+  location.replace(location.href);
+} else if (page === 'resume' || page === 'recheck') {
   screen(S.resuming);
   void open();
+} else if (page === 'ended' || page === 'expired') {
+  over(page, outcome, returnUrl);
+} else if (page === 'elsewhere') {
+  screen(S.elsewhereHeading, paragraph(S.elsewhereText));
+} else if (page === 'invalid') {
+  screen(S.notFoundHeading, paragraph(S.notFoundText));
+} else if (page === 'unavailable') {
+  screen(S.failedHeading, paragraph(S.failedText), button(S.tryAgainButton, () => location.reload()));
 } else {
   showStart();
 }

@@ -115,6 +115,8 @@ export const STRINGS = {
   skippedText: 'Nothing more is needed from you here.',
   expiredHeading: 'This link has expired',
   expiredText: 'Ask the organisation that sent you here for a new link.',
+  endedHeading: 'This session has ended',
+  endedText: 'Nothing more can be done with this link. If you need to, ask the organisation that sent you here for a new one.',
   elsewhereHeading: 'This session is open on another device',
   elsewhereText: 'For your security it can continue only on the device where it was started.',
   notFoundHeading: 'This link is not valid',
@@ -129,6 +131,8 @@ export const STRINGS = {
   privacyLink: 'Privacy notice',
   supportLink: 'Help and support',
   opensInNewTab: '(opens in a new tab)',
+  /** The link back to the tenant on a page opened after the session ended (no automatic redirect then). */
+  returnLinkLater: 'Go back to where you came from',
 } as const;
 
 export type Strings = typeof STRINGS;

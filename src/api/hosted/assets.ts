@@ -1,5 +1,5 @@
 /**
- * The hosted page's files: the page script, the SDK for tenants' own pages, the styles. Built
+ * The hosted page's files: the page script, the SDK for tenants' own pages, the styles, the icon. Built
  * ahead into dist/browser-bundle/ for production images (scripts/bundle-browser.ts); when
  * running from source (make start, tests) bundled once at first use with esbuild.
  */
@@ -16,6 +16,7 @@ export const ASSET_SOURCES = {
   'hosted.js': { entry: 'hosted.ts', type: 'text/javascript; charset=utf-8' },
   'sessionflow.js': { entry: 'sdk-global.ts', type: 'text/javascript; charset=utf-8', globalName: 'Sessionflow' },
   'hosted.css': { file: 'hosted.css', type: 'text/css; charset=utf-8' },
+  'favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 } as const satisfies Record<string, { type: string; entry?: string; file?: string; globalName?: string }>;
 
 const BROWSER_SOURCE = join(__dirname, '..', '..', 'browser');

@@ -6,8 +6,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context';
 import { cookieValues, servedOverHttps, setCookie } from '../cookies';
-import { legacyTenantCookie, sessionKeyCookie } from '../device-auth';
+import { legacyTenantCookie, sessionKeyBinding, sessionKeyCookie } from '../device-auth';
 import { DEFAULT_RETENTION_SECONDS } from '../../contract/session-state';
+import { DEVICE_KEY_BINDING_PREFIX } from '../../session-secret';
 
 /**
  * The device key's cookie lives while the session can take steps, and the default retention
@@ -38,4 +39,11 @@ export async function holdsBoundClient(request: FastifyRequest, reply: FastifyRe
     return true;
   }
   return false;
+}
+
+/** Whether this browser holds the device the session is bound to: its key, or (sessions from before keys) the device client cookie. */
+export function holdsBinding(request: FastifyRequest, reply: FastifyReply, context: ApiContext, sessionId: string, tenantId: string, bound: string): Promise<boolean> {
+  return bound.startsWith(DEVICE_KEY_BINDING_PREFIX)
+    ? Promise.resolve(sessionKeyBinding(request, context, sessionId) === bound)
+    : holdsBoundClient(request, reply, context, tenantId, bound);
 }

@@ -1,12 +1,15 @@
 /**
- * The hosted page's HTML: a static shell, the same for every session, so opening it reads
- * and changes nothing. The script renders the stages; the headers forbid everything else
- * (no inline script, nothing from another origin, no Referer sent to the tenant or anyone).
+ * The hosted page's HTML: a shell that says at once what the link is (start, resume, open on
+ * another device, ended, expired, not valid: page-state.ts decides, reading and changing
+ * nothing), as data attributes on <main> the script reads, and as text a browser without
+ * script shows. The script renders the stages; the headers forbid everything else (no inline
+ * script, nothing from another origin, no Referer sent to the tenant or anyone).
  */
 import { STRINGS } from '../../browser/strings';
+import type { Outcome } from '../../flows/core/types';
 import { DEFAULT_BRAND_NAME, type PageBrand } from './brand';
 import type { StageProgress } from './progress';
-import { HOSTED_ASSETS } from './urls';
+import { FAVICON, HOSTED_ASSETS } from './urls';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -33,7 +36,50 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/**
+ * What the server found the link to be. `recheck`: the bound browser may be the one asking,
+ * but its SameSite=Strict key was withheld on a navigation from another site (a link in a
+ * mail), so the script loads the page again from this origin, which sends it.
+ */
+export type HostedPage = 'start' | 'resume' | 'elsewhere' | 'ended' | 'expired' | 'invalid' | 'recheck' | 'unavailable';
+
+export interface PageState {
+  page: HostedPage;
+  /** How the session ended: given to the bound browser only. */
+  outcome?: Outcome;
+  /** The tenant's return page, offered once the session is over. */
+  returnUrl?: string;
+}
+
+const ENDED: Record<Outcome, { heading: string; text: string }> = {
+  success: { heading: STRINGS.successHeading, text: STRINGS.successText },
+  error: { heading: STRINGS.errorHeading, text: STRINGS.errorText },
+  skipped: { heading: STRINGS.skippedHeading, text: STRINGS.skippedText },
+};
+
+/** The heading, and for pages that need no script their text, as a browser without script shows them. */
+function wording(state: PageState): { heading: string; text?: string } {
+  switch (state.page) {
+    case 'elsewhere': return { heading: STRINGS.elsewhereHeading, text: STRINGS.elsewhereText };
+    case 'ended': return state.outcome ? ENDED[state.outcome] : { heading: STRINGS.endedHeading, text: STRINGS.endedText };
+    case 'expired': return { heading: STRINGS.expiredHeading, text: STRINGS.expiredText };
+    case 'invalid': return { heading: STRINGS.notFoundHeading, text: STRINGS.notFoundText };
+    case 'unavailable': return { heading: STRINGS.failedHeading, text: STRINGS.failedText };
+    case 'start': return { heading: STRINGS.startHeading };
+    case 'resume': return { heading: STRINGS.resuming };
+    default: return { heading: STRINGS.documentTitle };
+  }
+}
+
+/** The state as attributes of <main>: the page's script reads them (no inline script under the CSP). */
+function stateAttributes(state: PageState): string {
+  const attributes: Array<[string, string | undefined]> = [['page', state.page], ['outcome', state.outcome], ['return-url', state.returnUrl]];
+  return attributes.filter(([, value]) => value !== undefined).map(([name, value]) => ` data-${name}="${escapeHtml(value!)}"`).join('');
+}
+
 export interface HostedPageOptions {
+  /** What the link is, as page-state.ts found it. */
+  state: PageState;
   /** The session's tenant's brand; the defaults when absent (no session, or an unknown one). */
   brand?: PageBrand;
   /** "Step N of M" for each stage of the session's flow. */
@@ -57,25 +103,29 @@ function brandHeader(brand: PageBrand, progress: StageProgress): string {
   return `<header id="brand" class="brand"${data}>${logo}<span class="brand-name">${escapeHtml(brand.name)}</span></header>`;
 }
 
-export function hostedPageHtml(options: HostedPageOptions = {}): string {
+export function hostedPageHtml(options: HostedPageOptions): string {
+  const { state } = options;
   const brand = options.brand ?? { name: DEFAULT_BRAND_NAME };
-  const title = escapeHtml(STRINGS.documentTitle);
+  const { heading, text } = wording(state);
   const accent = brand.cssUrl ? `\n<link rel="stylesheet" href="${escapeHtml(brand.cssUrl)}">` : '';
+  const back = state.returnUrl ? `\n<p><a href="${escapeHtml(state.returnUrl)}">${escapeHtml(STRINGS.returnLinkLater)}</a></p>` : '';
+  const body = text === undefined ? `<noscript><p>${escapeHtml(STRINGS.noScript)}</p></noscript>` : `<p>${escapeHtml(text)}</p>${back}`;
   return `<!doctype html>
 <html lang="${escapeHtml(STRINGS.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
-<title>${escapeHtml(brand.name)} · ${title}</title>
+<title>${escapeHtml(brand.name)} · ${escapeHtml(heading)}</title>
+<link rel="icon" href="${FAVICON}" type="image/svg+xml">
 <link rel="stylesheet" href="${HOSTED_ASSETS}/hosted.css">${accent}
 <script src="${HOSTED_ASSETS}/hosted.js" defer></script>
 </head>
 <body>
 ${brandHeader(brand, options.progress ?? {})}
-<main id="app">
-<h1 id="stage-heading" tabindex="-1">${title}</h1>
-<noscript><p>${escapeHtml(STRINGS.noScript)}</p></noscript>
+<main id="app"${stateAttributes(state)}>
+<h1 id="stage-heading" tabindex="-1">${escapeHtml(heading)}</h1>
+${body}
 </main>
 </body>
 </html>

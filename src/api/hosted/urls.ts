@@ -5,6 +5,8 @@ import type { ApiContext } from '../context';
 export const HOSTED_PREFIX = '/flow';
 /** The page's own files (script, styles), served by the api: no third-party requests. */
 export const HOSTED_ASSETS = '/hosted';
+/** The page's icon (an SVG the api serves), also answered at /favicon.ico, where browsers look by default. */
+export const FAVICON = `${HOSTED_ASSETS}/favicon.svg`;
 
 /**
  * The hosted page of a session. PUBLIC_URL when configured; otherwise the origin the request

@@ -3,8 +3,9 @@
  * it needs beyond the step API: the browser's launch-or-resume (POST /v1/sessions/:id/open)
  * and, against the Attestr sandbox only, the stand-in for Attestr's own flow on the device.
  *
- * Opening the page is a GET that reads nothing; the session launches only on the POST the
- * user's first action sends, so link previewers and mail scanners cannot use it up. The launch
+ * Opening the page is a GET that reads the session and changes nothing, to show at once what
+ * the link is (hosted/page-state.ts); the session launches only on the POST the user's first
+ * action sends, so link previewers and mail scanners cannot use it up. The launch
  * binds the session to a device key minted for it, set as the browser's cookie for that one
  * session (never to a credential the browser brought along: docs/security/device-binding.md);
  * that browser may come back (a reload, another tab) and gets the current stage and nonce; any
@@ -13,14 +14,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as httpRequest } from 'undici';
 import { DEVICE_STATUS, REFUSALS, type LaunchAnswer } from '../../contract/session';
-import { DEVICE_KEY_BINDING_PREFIX, deviceKeyBinding } from '../../session-secret';
+import { deviceKeyBinding } from '../../session-secret';
 import type { ApiContext } from '../context';
-import { requestDevice, sessionKeyBinding } from '../device-auth';
+import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
-import { holdsBoundClient, setSessionKeyCookie } from '../hosted/credential';
+import { holdsBinding, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
 import { BRAND_FILE_HEADERS, BRAND_PATH, brandFiles, pageBrand } from '../hosted/brand';
 import { HOSTED_HEADERS, hostedPageHtml, type HostedPageOptions } from '../hosted/page';
+import { hostedPageState, pageStatus } from '../hosted/page-state';
 import { stageProgress } from '../hosted/progress';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
@@ -85,9 +87,7 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
     // Never launched in a browser and ended (expired unopened): anyone with the link may see that.
     if (bound === null && status.status !== 'in_progress') return ended();
     if (bound === null) throw openElsewhere();
-    const holdsKey = bound.startsWith(DEVICE_KEY_BINDING_PREFIX)
-      ? sessionKeyBinding(request, context, sessionId) === bound
-      : await holdsBoundClient(request, reply, context, tenant.id, bound);
+    const holdsKey = await holdsBinding(request, reply, context, sessionId, tenant.id, bound);
     if (!holdsKey) throw openElsewhere();
     if (status.status !== 'in_progress') return ended();
     // A session with proofs names where its current nonce comes from; one from before is resumed.
@@ -119,29 +119,47 @@ async function completeSandboxHandshake(context: ApiContext, request: FastifyReq
   return { completed: true as const };
 }
 
+const RETRY_AFTER_SECONDS = 1;
+
 /**
- * The session's tenant's brand and its flow's steps, for the page. An unknown session, or one
- * that cannot be read now, gets the defaults: the page then says what is true of the link, and
- * its brand tells nothing more. A draft may have changed since the session began: a stage it
- * no longer has gets no step count.
+ * The session's tenant's brand and its flow's steps, for the page. A link that is not valid gets
+ * the defaults, so its brand tells nothing more. A draft may have changed since the session
+ * began: a stage it no longer has gets no step count.
  */
-async function pageOptions(context: ApiContext, sessionId: string): Promise<HostedPageOptions> {
-  let status: StatusView;
-  try {
-    status = await context.gateway.status(sessionId);
-  } catch {
-    return {};
-  }
+function brandAndProgress(context: ApiContext, status: StatusView): Omit<HostedPageOptions, 'state'> {
   const flow = context.catalog.get(status.flowId);
   const machine = status.snapshotId === null ? flow?.draft : flow && Object.hasOwn(flow.snapshots, status.snapshotId) ? flow.snapshots[status.snapshotId] : undefined;
   return { brand: pageBrand(context.clients.get(status.clientId)), progress: machine ? stageProgress(machine) : {} };
 }
 
+/** What the page shows; Temporal or the key store not answering gives a page saying to try again, rather than a JSON error. */
+async function pageOptions(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<HostedPageOptions> {
+  try {
+    const status = await pageStatus(context, request.params.id);
+    const state = await hostedPageState(context, request, reply, status);
+    return status === null || state.page === 'invalid' ? { state } : { state, ...brandAndProgress(context, status) };
+  } catch (err) {
+    request.log.warn({ err: { name: err instanceof Error ? err.name : 'unknown' } }, 'hosted page: the session could not be read');
+    return { state: { page: 'unavailable' } };
+  }
+}
+
+async function sendAsset(reply: FastifyReply, file: string) {
+  const asset = (await hostedAssets()).get(file);
+  if (!asset) return reply.callNotFound();
+  return reply.headers({ ...HOSTED_HEADERS, 'cache-control': 'no-cache' }).type(asset.type).send(asset.body);
+}
+
 export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
   // No schema: pages and files, not API operations, so they stay out of /openapi.json.
-  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) =>
-    reply.headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml(await pageOptions(context, request.params.id))),
-  );
+  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) => {
+    const options = await pageOptions(context, request, reply);
+    const { page } = options.state;
+    // Not valid answers 404, so a flood of made-up ids counts against the per-address failure limit.
+    const status = page === 'invalid' ? 404 : page === 'unavailable' ? 503 : 200;
+    if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return reply.code(status).headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml(options));
+  });
 
   // Named by content hash (src/api/hosted/brand.ts): built once, from the clients loaded at start.
   const brand = brandFiles(context.clients.list());
@@ -151,11 +169,9 @@ export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
     return reply.headers(BRAND_FILE_HEADERS).type(file.type).send(file.body);
   });
 
-  app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => {
-    const asset = (await hostedAssets()).get(request.params.file);
-    if (!asset) return reply.callNotFound();
-    return reply.headers({ ...HOSTED_HEADERS, 'cache-control': 'no-cache' }).type(asset.type).send(asset.body);
-  });
+  app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => sendAsset(reply, request.params.file));
+  // Where browsers ask for an icon by default (a JSON answer, a page without <link rel=icon>).
+  app.get('/favicon.ico', async (_request, reply) => sendAsset(reply, 'favicon.svg'));
 
   app.post<{ Params: SessionParams }>(
     '/v1/sessions/:id/open',
