@@ -3,7 +3,7 @@
  * and changes nothing. The script renders the stages; the headers forbid everything else
  * (no inline script, nothing from another origin, no Referer sent to the tenant or anyone).
  */
-import { STRINGS } from '../../browser/strings';
+import { LANGUAGES, stringsFor, type Language } from '../../browser/languages';
 import { HOSTED_ASSETS } from './urls';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -31,10 +31,25 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function hostedPageHtml(): string {
-  const title = escapeHtml(STRINGS.documentTitle);
+export interface HostedPageOptions {
+  /** The page's language: its strings, its `<html lang>`, and what the page asks the api for. */
+  lang: Language;
+}
+
+/** Links to the page in each other language: real links, so the choice needs no script and survives a reload. */
+function languageSwitcher(lang: Language): string {
+  const links = LANGUAGES.filter((other) => other !== lang).map((other) => {
+    const name = escapeHtml(stringsFor(other).strings.languageName);
+    return `<li><a href="?lang=${other}" hreflang="${other}" lang="${other}">${name}</a></li>`;
+  });
+  return `<nav class="languages" aria-label="${escapeHtml(stringsFor(lang).strings.languageNav)}"><ul>${links.join('')}</ul></nav>`;
+}
+
+export function hostedPageHtml(options: HostedPageOptions): string {
+  const { strings } = stringsFor(options.lang);
+  const title = escapeHtml(strings.documentTitle);
   return `<!doctype html>
-<html lang="${escapeHtml(STRINGS.lang)}">
+<html lang="${escapeHtml(strings.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -44,9 +59,10 @@ export function hostedPageHtml(): string {
 <script src="${HOSTED_ASSETS}/hosted.js" defer></script>
 </head>
 <body>
+${languageSwitcher(options.lang)}
 <main id="app">
 <h1 id="stage-heading" tabindex="-1">${title}</h1>
-<noscript><p>${escapeHtml(STRINGS.noScript)}</p></noscript>
+<noscript><p>${escapeHtml(strings.noScript)}</p></noscript>
 </main>
 </body>
 </html>

@@ -20,6 +20,8 @@ import { DeviceError } from '../errors';
 import { holdsBoundClient, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
 import { HOSTED_HEADERS, hostedPageHtml } from '../hosted/page';
+import { answerLanguage, pageLanguage } from '../language';
+import { localizePrompt } from '../localize';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { StatusView } from '../session-handles';
@@ -57,6 +59,7 @@ function openFailure(err: unknown): never {
 
 async function open(context: ApiContext, request: FastifyRequest<{ Params: SessionParams }>, reply: FastifyReply) {
   const sessionId = request.params.id;
+  const lang = answerLanguage(request, reply);
   const status = await statusOf(context, sessionId);
   const tenant = context.clients.get(status.clientId);
   if (!tenant) throw sessionNotFound();
@@ -67,7 +70,7 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
     nonce: launched.nonce,
     status: launched.status,
     step: launched.step,
-    data: launched.data,
+    data: localizePrompt(launched.data, lang),
     return_url: status.returnUrl ?? null,
   });
   const ended = () => answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
@@ -119,9 +122,10 @@ async function completeSandboxHandshake(context: ApiContext, request: FastifyReq
 
 export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
   // No schema: pages and files, not API operations, so they stay out of /openapi.json.
-  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (_request, reply) =>
-    reply.headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml()),
-  );
+  app.get<{ Params: { id: string }; Querystring: { lang?: unknown } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) => {
+    const lang = pageLanguage(request, reply, context);
+    return reply.headers({ ...HOSTED_HEADERS, 'content-language': lang, vary: 'accept-language, cookie' }).type('text/html; charset=utf-8').send(hostedPageHtml({ lang }));
+  });
 
   app.get<{ Params: { file: string } }>(`${HOSTED_ASSETS}/:file`, async (request, reply) => {
     const asset = (await hostedAssets()).get(request.params.file);

@@ -77,6 +77,10 @@ export interface StageMeta {
   fields?: Record<string, FieldMeta>;
   provider?: ProviderName;
   params?: Record<string, unknown>;
+  /** A provider stage's own words for a provider error, by the provider's code or the failure type. */
+  providerErrors?: Record<string, string>;
+  /** Per language, the stage's strings by key (see src/flows/translations.ts). */
+  translations?: Record<string, Record<string, string>>;
 }
 
 export interface FinalMeta {
