@@ -128,6 +128,8 @@ export interface FlowFile {
   id: string;
   name: string;
   description?: string;
+  /** Per language, what review its translations still need (for people: the loader only checks it is text). */
+  translationReview?: Record<string, string>;
   active: boolean;
   maxSteps?: number;
   draft: FlowMachine;
