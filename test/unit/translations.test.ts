@@ -91,12 +91,12 @@ describe('the api words a stage in the language it answers in', () => {
     const pending = { type: 'ProviderResultPending', message: 'attestr has no result for this handshake yet', provider: 'attestr' };
     const prompt = { step: 'aadhaar', title: aadhaar.title, providerErrors: aadhaar.providerErrors, translations: aadhaar.translations, error: pending };
     expect(localizePrompt(prompt, 'en').error).toEqual({ ...pending, text: 'Attestr has not finished checking yet. Finish the check there, then choose Try again.' });
-    expect((localizePrompt(prompt, 'hi').error as { text: string }).text).toMatch(/^Attestr ने अभी/);
+    expect((localizePrompt(prompt, 'hi').error as unknown as { text: string }).text).toMatch(/^Attestr ने अभी/);
     expect(localizePrompt(prompt, 'hi')).not.toHaveProperty('providerErrors');
     const unknown = { ...prompt, error: { type: 'ProviderSignatureInvalid', code: 'E42', message: 'sig mismatch' } };
-    expect((localizePrompt(unknown, 'hi').error as { text: string }).text).toBe('इस बार जाँच पूरी नहीं हो सकी।');
+    expect((localizePrompt(unknown, 'hi').error as unknown as { text: string }).text).toBe('इस बार जाँच पूरी नहीं हो सकी।');
     const byCode = { ...prompt, providerErrors: { E42: 'Your bank said no' }, translations: undefined, error: { type: 'ProviderRejected', code: 'E42' } };
-    expect((localizePrompt(byCode, 'hi').error as { text: string }).text).toBe('Your bank said no');
+    expect((localizePrompt(byCode, 'hi').error as unknown as { text: string }).text).toBe('Your bank said no');
   });
 
   it('words invalid_data in the language, the flow\'s translated message first, params unchanged', () => {
