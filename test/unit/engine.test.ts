@@ -259,7 +259,7 @@ describe('stageInfo', () => {
       provider: 'attestr',
       params: { flow: 'FXsandboxaadhaar', snapshot: null },
       schema: { type: 'object', additionalProperties: false },
-      providerErrors: { ProviderResultPending: expect.any(String) },
+      providerErrors: { ProviderResultPending: expect.any(String), ProviderSignatureInvalid: expect.any(String) },
       translations: { hi: expect.objectContaining({ title: expect.any(String), 'providerErrors.ProviderResultPending': expect.any(String) }) },
     });
     expect(stageInfo(kyc, 'bank')).toMatchObject({

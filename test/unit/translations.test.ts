@@ -42,7 +42,7 @@ describe('a flow\'s translations at load', () => {
     const flow = sample('kyc-basic');
     delete flow.draft.states.aadhaar.meta.translations;
     expect(load(flow).problems).toEqual([
-      'draft: state "aadhaar" meta.translations.hi is missing (the flow declares hi): it lacks "title", "description", "providerErrors.ProviderResultPending"',
+      'draft: state "aadhaar" meta.translations.hi is missing (the flow declares hi): it lacks "title", "description", "providerErrors.ProviderResultPending", "providerErrors.ProviderSignatureInvalid"',
     ]);
   });
 
@@ -93,7 +93,7 @@ describe('the api words a stage in the language it answers in', () => {
     expect(localizePrompt(prompt, 'en').error).toEqual({ ...pending, text: 'Attestr has not finished checking yet. Finish the check there, then choose Try again.' });
     expect((localizePrompt(prompt, 'hi').error as unknown as { text: string }).text).toMatch(/^Attestr ने अभी/);
     expect(localizePrompt(prompt, 'hi')).not.toHaveProperty('providerErrors');
-    const unknown = { ...prompt, error: { type: 'ProviderSignatureInvalid', code: 'E42', message: 'sig mismatch' } };
+    const unknown = { ...prompt, error: { type: 'ProviderUnavailable', code: 'E42', message: 'upstream down' } };
     expect((localizePrompt(unknown, 'hi').error as unknown as { text: string }).text).toBe('इस बार जाँच पूरी नहीं हो सकी।');
     const byCode = { ...prompt, providerErrors: { E42: 'Your bank said no' }, translations: undefined, error: { type: 'ProviderRejected', code: 'E42' } };
     expect((localizePrompt(byCode, 'hi').error as unknown as { text: string }).text).toBe('Your bank said no');
