@@ -8,7 +8,7 @@ TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 # loaded machine it often cannot), and the script's own children would be left running.
 RUN_TS := exec node --import tsx
 
-.PHONY: start cluster drill deploy-drill temporal-server test bench lint typecheck unit deps chromium build clean
+.PHONY: start cluster drill deploy-drill temporal-server test bench lint typecheck unit deps chromium fonts build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. The lock is the
 # one this npm (11) writes, every platform's optional packages included, so `npm install` leaves
@@ -51,9 +51,13 @@ typecheck: deps
 chromium:
 	@bash scripts/install-chromium.sh >/dev/null
 
+# Noto fonts for the hosted page's Hindi (Devanagari) in the browser tests: Debian's package, installed when missing.
+fonts:
+	@bash scripts/install-fonts.sh
+
 # Lint and types first (fast), then jest against one isolated dev server for the whole run;
 # test/schemathesis.test.ts runs Schemathesis (pinned, from PyPI, into .tools/) in that run.
-test: lint typecheck chromium temporal-server
+test: lint typecheck chromium fonts temporal-server
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && \
 	  SCHEMATHESIS="$$(bash scripts/install-schemathesis.sh)" && export SCHEMATHESIS && \
 	  $(BIN)/tsx scripts/with-temporal.ts -- $(BIN)/jest $(JEST_ARGS)

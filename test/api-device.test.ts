@@ -26,8 +26,8 @@ const createBody = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-function step(sessionId: string, body: { nonce: string; step: string; data: unknown; skill?: string; client_id?: string }) {
-  return api.call('POST', `/v1/sessions/${sessionId}/steps`, { body: { client_id: TENANT_A.id, skill: 'consent-only', ...body } });
+function step(sessionId: string, body: { nonce: string; step: string; data: unknown; skill?: string; client_id?: string }, headers: Record<string, string> = {}) {
+  return api.call('POST', `/v1/sessions/${sessionId}/steps`, { body: { client_id: TENANT_A.id, skill: 'consent-only', ...body }, headers });
 }
 
 function expectDeviceError(answer: { status: number; body: Record<string, unknown>; headers: Record<string, unknown> }, http: number, code: string) {
@@ -139,6 +139,42 @@ describe('POST /v1/sessions/:id/steps', () => {
 
     expect(await stack.gateway.view(id)).toEqual(before);
     expect((await kycStep(IDENTITY)).status).toBe(200);
+  });
+
+  test('Accept-Language: stage definitions and invalid_data come in the language chosen by q-value; param and rules stay; English otherwise', async () => {
+    const created = await api.call('POST', '/v1/sessions', { body: createBody({ skill: 'kyc-basic' }), headers: { 'accept-language': 'en;q=0.5, hi-IN;q=0.9' } });
+    expect(created.headers['content-language']).toBe('hi');
+    expect(created.body.data).toMatchObject({ step: 'identity', title: 'आपका नाम और जन्म तिथि', schema: { properties: { name: { title: 'पूरा नाम' } } } });
+    // The flow's tables are the api's to use, not part of the answer.
+    expect(created.body.data).not.toHaveProperty('translations');
+    const id = created.body.session_id as string;
+    const nonce = created.body.nonce as string;
+    const before = await stack.gateway.view(id);
+    const kycStep = (data: unknown, lang: string) => step(id, { nonce, step: 'identity', skill: 'kyc-basic', data }, { 'accept-language': lang });
+
+    const hindi = await kycStep({ name: '', birthDate: '01-01-2020' }, 'hi');
+    expectDeviceError(hindi, 400, 'invalid_data');
+    expect(hindi.headers['content-language']).toBe('hi');
+    expect(hindi.body.param).toBe('/name');
+    expect(hindi.body.errors).toEqual([
+      { param: '/name', rule: 'minLength', message: 'पूरा नाम दर्ज करें', params: { limit: 1 } },
+      { param: '/birthDate', rule: 'minAge', message: 'आगे बढ़ने के लिए आपकी आयु कम से कम 18 वर्ष होनी चाहिए', params: { limit: 18 } },
+    ]);
+    expect(hindi.body.message).toBe('पूरा नाम दर्ज करें; आगे बढ़ने के लिए आपकी आयु कम से कम 18 वर्ष होनी चाहिए');
+
+    // The same refusal for a client asking for a language the flow does not have: English, the same params and rules.
+    const french = await kycStep({ name: '', birthDate: '01-01-2020' }, 'fr-FR, de;q=0.8');
+    expect(french.headers['content-language']).toBe('en');
+    expect(french.body.param).toBe('/name');
+    expect(french.body.errors.map((e: { param: string; rule: string }) => [e.param, e.rule])).toEqual(hindi.body.errors.map((e: { param: string; rule: string }) => [e.param, e.rule]));
+    expect(french.body.errors.map((e: { message: string }) => e.message)).toEqual(['Enter your full name', 'You must be 18 or older to continue']);
+    expect(await stack.gateway.view(id)).toEqual(before);
+
+    // The next stage comes in the language of the step that moved to it.
+    const next = await kycStep(IDENTITY, 'hi');
+    expect(next.status).toBe(200);
+    expect(next.body.data).toMatchObject({ step: 'aadhaar', title: 'Attestr के साथ अपना आधार सत्यापित करें' });
+    expect(next.body.data).not.toHaveProperty('providerErrors');
   });
 
   test('a retried step gets the same answer and applies once; a replayed nonce is refused; completed sessions take no steps', async () => {

@@ -139,9 +139,10 @@ interface Browsing {
 }
 
 /** A fresh browser profile (its own cookies), with the tenant's return page played by the test. */
-async function browse(viewport = DESKTOP, context?: BrowserContext): Promise<Browsing> {
+async function browse(viewport = DESKTOP, context?: BrowserContext, locale?: string): Promise<Browsing> {
   if (!context) {
-    context = await browser.newContext({ viewport });
+    // A locale makes Chromium send its Accept-Language (hi-IN: "hi-IN,hi").
+    context = await browser.newContext({ viewport, ...(locale ? { locale } : {}) });
     contexts.push(context);
     await context.route('https://tenant.example/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Tenant</title><p>Back at the tenant</p>' }));
   }
@@ -531,7 +532,8 @@ test('a retryable provider error lets the user try again', async () => {
   });
   expect(fault.status).toBe(200);
   await page.getByRole('button', { name: 'Continue with Attestr' }).click();
-  await page.getByRole('alert').filter({ hasText: 'The check could not be completed this time.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  // The flow's words for the provider's code (meta.providerErrors), never the provider's own text.
+  await page.getByRole('alert').filter({ hasText: "We could not confirm Attestr's answer. Please try again." }).waitFor({ timeout: STEP_TIMEOUT_MS });
   await heading(page, 'Verify your Aadhaar with Attestr');
   await accessible(page, 'provider stage with a retryable error');
   await screenshot(page, '3b-attestr-retry');
@@ -734,4 +736,107 @@ describe('small things (issue 27, item 6)', () => {
     expect(await focusedText(page)).toBe('Start');
     expect(await outline('button')).toBe('solid 3px');
   });
+});
+
+/** The language the page's <html> declares. */
+function pageLang(page: Page): Promise<string> {
+  return page.evaluate('document.documentElement.lang') as Promise<string>;
+}
+
+test('kyc-basic in Hindi from Accept-Language: every page, heading and field error in Hindi, axe clean; the result as in English', async () => {
+  const session = await createSession('kyc-basic');
+  const browsing = await browse(DESKTOP, undefined, 'hi-IN');
+  const { page } = browsing;
+  const opened = await page.goto(session.url);
+  expect(opened!.headers()['content-language']).toBe('hi');
+  expect(await pageLang(page)).toBe('hi');
+  await heading(page, 'आइए शुरू करें');
+  await accessible(page, 'start, Hindi');
+  await screenshot(page, 'hi-1-start');
+
+  await page.getByRole('button', { name: 'शुरू करें' }).click();
+  await heading(page, 'आपका नाम और जन्म तिथि');
+  await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+  const summary = page.getByRole('alert').filter({ hasText: 'कोई समस्या है' });
+  await summary.waitFor({ timeout: STEP_TIMEOUT_MS });
+  expect(await summary.getByRole('link').allTextContents()).toEqual(['पूरा नाम दर्ज करें', 'जन्म तिथि दर्ज करें, उदाहरण के लिए 24 01 1990']);
+  await accessible(page, 'identity errors, Hindi');
+  await screenshot(page, 'hi-2-identity-error');
+
+  await page.getByLabel('पूरा नाम').fill(IDENTITY.name);
+  const [day, month, year] = IDENTITY.birthDate.split('-');
+  const birthDate = page.getByRole('group', { name: /जन्म तिथि/ });
+  await birthDate.getByLabel('दिन').fill(day);
+  await birthDate.getByLabel('महीना').fill(month);
+  await birthDate.getByLabel('वर्ष').fill(year);
+  await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+
+  await heading(page, 'Attestr के साथ अपना आधार सत्यापित करें');
+  await accessible(page, 'Attestr stage, Hindi');
+  await page.getByRole('button', { name: 'Attestr के साथ आगे बढ़ें' }).click();
+  await heading(page, 'अपना बैंक खाता जोड़ें');
+  await page.getByLabel('खाता संख्या').fill(BANK.accountNumber);
+  await page.getByLabel('IFSC कोड').fill(BANK.ifsc);
+  await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+  await heading(page, 'सब हो गया');
+  await accessible(page, 'success, Hindi');
+  expect(await page.title()).toBe(`${KESTREL_BRAND.name} · सब हो गया`);
+
+  // The words changed, the data did not: the wire form and the result are the same as in English.
+  const finished = await handshake(session.id);
+  expect(finished.body).toMatchObject({ status: 'consumed', outcome: 'success' });
+  expect(finished.body.result.identity.input).toEqual(IDENTITY);
+  expect(finished.body.result.bank.input).toEqual(BANK);
+  expectNoThirdParty(browsing, api.url);
+  // The empty form's refusal is a 400 Chromium logs by design; nothing else may be.
+  expect(browsing.errors.filter((e) => !e.includes('status of 400'))).toEqual([]);
+});
+
+test('the language switcher, by keyboard, on a phone: mid-flow to Hindi and back, kept on reload and in a new tab', async () => {
+  const session = await createSession('consent-only');
+  const browsing = await browse(PHONE);
+  const { page } = browsing;
+  await page.goto(session.url);
+  expect(await pageLang(page)).toBe('en');
+  await startConsent(page);
+
+  // A real link, reached and followed with the keyboard alone.
+  const toHindi = page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'हिन्दी' });
+  expect(await toHindi.getAttribute('href')).toBe('?lang=hi');
+  await toHindi.focus();
+  await page.keyboard.press('Enter');
+  await heading(page, 'शर्तें स्वीकार करें');
+  expect(await pageLang(page)).toBe('hi');
+  expect(new URL(page.url()).searchParams.get('lang')).toBe('hi');
+  await accessible(page, 'consent form, Hindi, 360 px');
+  await screenshot(page, 'hi-phone-consent');
+  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+
+  await page.reload();
+  await heading(page, 'शर्तें स्वीकार करें');
+  // The link as the tenant sent it, without ?lang, in another tab of this browser: still Hindi.
+  const again = await browse(PHONE, browsing.context);
+  await again.page.goto(session.url);
+  expect(await pageLang(again.page)).toBe('hi');
+  await again.page.close();
+
+  // An error in Hindi, then back to English mid-flow: the same stage, in English.
+  await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+  await page.getByRole('alert').filter({ hasText: 'शर्तें स्वीकार करने के लिए हाँ चुनें, या यहीं रुकने के लिए नहीं' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  await accessible(page, 'consent error, Hindi, 360 px');
+  await page.getByRole('navigation', { name: 'भाषा' }).getByRole('link', { name: 'English' }).click();
+  await heading(page, 'Accept the terms');
+  expect(await pageLang(page)).toBe('en');
+  await page.getByRole('link', { name: 'हिन्दी' }).click();
+  await heading(page, 'शर्तें स्वीकार करें');
+  await page.getByRole('radio', { name: 'हाँ' }).check();
+  await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+  await heading(page, 'सब हो गया');
+  await accessible(page, 'success, Hindi, 360 px');
+  expect((await handshake(session.id)).body).toMatchObject({ status: 'consumed', outcome: 'success' });
+  // An unknown ?lang is ignored: the page answers as without it.
+  const unknown = await fetch(`${session.url}?lang=xx`, { headers: { 'accept-language': 'hi' } });
+  expect(unknown.headers.get('content-language')).toBe('hi');
+  expect(unknown.headers.get('set-cookie')).toBeNull();
+  expectNoThirdParty(browsing, api.url);
 });

@@ -4,10 +4,12 @@
  * and API clients show, from the strings in src/browser/strings.ts, or from the flow's own
  * message for that property and rule (`meta.fields.<property>.messages.<rule>`).
  */
-import { FIELD_PROBLEMS, labelFromName, STRINGS, type FieldKind, type ProblemWording } from '../browser/strings';
+import { stringsFor, type Language } from '../browser/languages';
+import { labelFromName, type FieldKind, type ProblemWording } from '../browser/strings';
 import type { InputProblems } from '../contract/session';
 import type { ProblemCode, SchemaProblem } from '../flows/core/schema';
 import type { FieldMeta, JsonSchema } from '../flows/core/types';
+import { translateParts } from '../flows/translations';
 
 /** One refused field of a step, as the device API answers it (`errors` of invalid_data). */
 export interface FieldError {
@@ -20,8 +22,8 @@ export interface FieldError {
   params?: SchemaProblem['params'];
 }
 
-/** Every code has its default wording: this fails to compile when a code is added without one. */
-const WORDING: Record<ProblemCode, (wording: ProblemWording) => string> = FIELD_PROBLEMS;
+/** Every code has its default wording in every language: this fails to compile when a code is added without one. */
+const wording = (lang: Language): Record<ProblemCode, (wording: ProblemWording) => string> => stringsFor(lang).problems;
 
 /** The stage property a pointer is about (its first segment, unescaped); '' for the data as a whole. */
 function propertyOf(path: string): string {
@@ -38,16 +40,19 @@ function kindOf(schema: JsonSchema | undefined, field: FieldMeta | undefined): F
   return 'text';
 }
 
-/** The text for each problem of a refused step, in the validator's order. */
-export function fieldErrors({ problems, schema, fields }: InputProblems): FieldError[] {
+/** The text for each problem of a refused step, in the validator's order, in `lang` (the flow's translation, else English). */
+export function fieldErrors(details: InputProblems, lang: Language): FieldError[] {
+  const { problems } = details;
+  const { schema, fields } = translateParts({ schema: details.schema, fields: details.fields }, details.translations?.[lang]);
+  const { strings } = stringsFor(lang);
   return problems.map((problem) => {
     const name = propertyOf(problem.path);
-    const properties = schema.properties ?? {};
+    const properties = schema?.properties ?? {};
     const property = Object.hasOwn(properties, name) ? properties[name] : undefined;
     const field = fields && Object.hasOwn(fields, name) ? fields[name] : undefined;
     const own = field?.messages?.[problem.code];
-    const label = property?.title ?? (name === '' ? STRINGS.answersLabel : labelFromName(name));
-    const message = own ?? WORDING[problem.code]({ label, kind: kindOf(property, field), params: problem.params ?? {} });
+    const label = property?.title ?? (name === '' ? strings.answersLabel : labelFromName(name));
+    const message = own ?? wording(lang)[problem.code]({ label, kind: kindOf(property, field), params: problem.params ?? {} });
     return { param: problem.path, rule: problem.code, message, ...(problem.params ? { params: problem.params } : {}) };
   });
 }

@@ -3,7 +3,7 @@
  * title, its links for the footer, and "Step N of M" for each stage of the session's flow.
  */
 import { h } from './dom';
-import { STRINGS as S } from './strings';
+import { S } from './page-strings';
 
 export interface Brand {
   name: string;

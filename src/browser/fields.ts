@@ -7,7 +7,8 @@
  */
 import { h } from './dom';
 import type { FieldHints, FieldSchema } from './sdk';
-import { labelFromName, STRINGS as S } from './strings';
+import { S } from './page-strings';
+import { labelFromName } from './strings';
 
 export interface FieldView {
   name: string;

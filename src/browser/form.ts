@@ -7,7 +7,7 @@
 import { h } from './dom';
 import { buildField, type FieldView } from './fields';
 import type { FieldError, FieldHints, FieldSchema } from './sdk';
-import { STRINGS as S } from './strings';
+import { S } from './page-strings';
 
 export interface GeneratedForm {
   form: HTMLFormElement;

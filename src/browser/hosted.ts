@@ -8,7 +8,7 @@ import { brandFooter, progressText, readBrand } from './brand';
 import { h } from './dom';
 import { generateForm } from './form';
 import { FlowSession, InvalidDataError, SessionNotFoundError, SessionOpenElsewhereError, SessionflowError, StepInProgressError, type Stage } from './sdk';
-import { STRINGS as S } from './strings';
+import { S } from './page-strings';
 
 const REDIRECT_DELAY_MS = 2_500;
 
@@ -61,7 +61,8 @@ function showStart(): void {
 
 async function open(): Promise<void> {
   try {
-    session = await FlowSession.launch(sessionId);
+    // The page's language (the api chose it for <html lang>) is the one every answer comes in.
+    session = await FlowSession.launch(sessionId, { language: S.lang });
     render();
   } catch (err) {
     if (err instanceof StepInProgressError) return waitThenOpen();
@@ -91,8 +92,9 @@ function render(): void {
   return formStage(stage);
 }
 
+/** The flow's words for the provider's error (the api chose them), never the provider's own text. */
 function retryNote(stage: Stage): HTMLElement | null {
-  return stage.error ? h('p', { class: 'notice', role: 'alert' }, S.providerRetryable) : null;
+  return stage.error ? h('p', { class: 'notice', role: 'alert' }, stage.error.text ?? S.providerRetryable) : null;
 }
 
 /** Input stages, and provider stages that take input (or none): a form from the stage's schema. */

@@ -62,8 +62,8 @@ export interface Stage {
   outcome?: Outcome;
   /** An Attestr stage's handshake, to be completed on this device. */
   handshakeId?: string;
-  /** A provider error the user may try again after. */
-  error?: { type: string; message?: string };
+  /** A provider error the user may try again after; `text` is the flow's words for it, in the answer's language. */
+  error?: { type: string; code?: string; message?: string; text?: string };
 }
 
 /** An answer of the api other than success, with its stable code (see docs/reference/errors.md). */
@@ -132,13 +132,15 @@ export interface Progress {
 export interface SdkOptions {
   /** Where the api is on the page's own origin (e.g. `/sessionflow` behind a proxy); the origin's root by default. Requests are same-origin only. */
   baseUrl?: string;
+  /** The language the api answers in (stage texts, error messages), as an Accept-Language; the browser's own by default. */
+  language?: string;
 }
 
-async function call(url: string, init: RequestInit): Promise<Answer> {
+async function call(url: string, init: RequestInit, language?: string): Promise<Answer> {
   let response: Response;
   try {
     // Same origin only: the browser's credential is an HttpOnly cookie the api set.
-    response = await fetch(url, { ...init, credentials: 'same-origin', headers: { accept: 'application/json', ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+    response = await fetch(url, { ...init, credentials: 'same-origin', headers: { accept: 'application/json', ...(language ? { 'accept-language': language } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) } });
   } catch {
     throw new SessionflowError(0, 'network_error', 'the api could not be reached');
   }
@@ -172,6 +174,7 @@ export class FlowSession {
     readonly returnUrl: string | null,
     private nonce: string | null,
     private current: Stage,
+    private readonly language?: string,
   ) {}
 
   /**
@@ -180,8 +183,8 @@ export class FlowSession {
    */
   static async launch(sessionId: string, options: SdkOptions = {}): Promise<FlowSession> {
     const base = (options.baseUrl ?? '').replace(/\/+$/, '');
-    const answer = await call(`${base}/v1/sessions/${encodeURIComponent(sessionId)}/open`, { method: 'POST', body: '{}' });
-    return new FlowSession(base, sessionId, answer.client_id ?? '', answer.skill ?? '', answer.return_url ?? null, answer.nonce ?? null, stageOf(answer));
+    const answer = await call(`${base}/v1/sessions/${encodeURIComponent(sessionId)}/open`, { method: 'POST', body: '{}' }, options.language);
+    return new FlowSession(base, sessionId, answer.client_id ?? '', answer.skill ?? '', answer.return_url ?? null, answer.nonce ?? null, stageOf(answer), options.language);
   }
 
   /** The stage to show now. */
@@ -199,7 +202,7 @@ export class FlowSession {
     const answer = await call(`${this.base}/v1/sessions/${encodeURIComponent(this.sessionId)}/steps`, {
       method: 'POST',
       body: JSON.stringify({ client_id: this.clientId, skill: this.flowId, nonce: this.nonce, step: this.current.step, data }),
-    });
+    }, this.language);
     this.nonce = answer.nonce ?? null;
     this.current = stageOf(answer);
     return this.current;
@@ -220,7 +223,7 @@ export class FlowSession {
 
   /** Reads the current stage again (after a change, or a StepInProgressError), with its nonce. */
   async reload(): Promise<Stage> {
-    const again = await FlowSession.launch(this.sessionId, { baseUrl: this.base });
+    const again = await FlowSession.launch(this.sessionId, { baseUrl: this.base, language: this.language });
     this.nonce = again.nonce;
     this.current = again.current;
     return this.current;

@@ -1,5 +1,7 @@
 /**
- * Every string the hosted page shows, in one place: a translation is a copy of this file. The
+ * Every string the hosted page shows, in one place, in English; each other language has its
+ * file (strings-hi.ts) typed by this one, so a key added here fails to compile until each
+ * translation has it too (and test/unit/page-strings.test.ts names it). The
  * api words refused step data from FIELD_PROBLEMS here too, so the page and API clients read
  * the same text. No string takes personal data; the page fills in only stage and field titles
  * from the flow.
@@ -69,6 +71,10 @@ export function labelFromName(name: string): string {
 
 export const STRINGS = {
   lang: 'en',
+  /** The language's own name, in the switcher of every other language. */
+  languageName: 'English',
+  /** The switcher's accessible name. */
+  languageNav: 'Language',
   documentTitle: 'Verification',
   noScript: 'This page needs JavaScript to guide you through the verification.',
   startHeading: "Let's get started",
@@ -135,4 +141,9 @@ export const STRINGS = {
   returnLinkLater: 'Go back to where you came from',
 } as const;
 
-export type Strings = typeof STRINGS;
+/** Functions keep their parameters; texts are any string in a translation. */
+type Widen<T> = T extends string ? string : T;
+
+/** What each language's strings file holds: the English keys, every one. */
+export type Strings = { readonly [K in keyof typeof STRINGS]: Widen<(typeof STRINGS)[K]> };
+export type FieldProblems = { readonly [K in keyof typeof FIELD_PROBLEMS]: (wording: ProblemWording) => string };

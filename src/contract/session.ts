@@ -39,6 +39,9 @@ export interface StepPrompt {
   /** The stage's UI hints and messages per property (meta.fields), when its flow gives them. */
   fields?: Record<string, FieldMeta>;
   outcome?: Outcome;
+  /** Internal to the api, which words the answer from them and removes them (src/api/localize.ts). */
+  providerErrors?: Record<string, string>;
+  translations?: Record<string, Record<string, string>>;
   [prepared: string]: unknown;
 }
 
@@ -194,6 +197,8 @@ export interface InputProblems {
   problems: SchemaProblem[];
   schema: JsonSchema;
   fields?: Record<string, FieldMeta>;
+  /** The stage's translations, for the api to word the problems in the language it answers in. */
+  translations?: Record<string, Record<string, string>>;
 }
 
 /**

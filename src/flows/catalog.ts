@@ -44,7 +44,7 @@ export interface FlowFileFailure {
   servesEarlierVersion: boolean;
 }
 
-const FILE_KEYS = new Set(['id', 'name', 'description', 'active', 'maxSteps', 'draft', 'snapshots']);
+const FILE_KEYS = new Set(['id', 'name', 'description', 'translationReview', 'active', 'maxSteps', 'draft', 'snapshots']);
 
 function problemsOf(file: string, raw: unknown): string[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return ['must hold a JSON object'];
@@ -56,6 +56,10 @@ function problemsOf(file: string, raw: unknown): string[] {
   if (typeof flow.name !== 'string' || flow.name === '') problems.push('name must be a non-empty string');
   if (flow.description !== undefined && typeof flow.description !== 'string') problems.push('description must be a string');
   if (typeof flow.active !== 'boolean') problems.push('active must be true or false');
+  const review = flow.translationReview;
+  if (review !== undefined && (typeof review !== 'object' || review === null || Array.isArray(review) || Object.values(review).some((note) => typeof note !== 'string' || note.trim() === ''))) {
+    problems.push('translationReview must be an object of language: note (what review a translation still needs)');
+  }
   if (
     flow.maxSteps !== undefined &&
     !(Number.isInteger(flow.maxSteps) && (flow.maxSteps as number) >= 1 && (flow.maxSteps as number) <= MAX_STEPS_LIMIT)

@@ -6,6 +6,7 @@ import { GUARD_NAMES, startFlow } from './core/engine';
 import { httpParamsProblems } from './core/http-stage';
 import { lintSchema } from './core/schema';
 import { fieldsProblems } from './fields';
+import { translationProblems } from './translations';
 import {
   OUTCOMES,
   PROVIDERS,
@@ -81,6 +82,10 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
   return stage;
 }
 
+function stagesOf(states: Record<string, unknown>): Array<{ name: string; meta: StageMeta }> {
+  return Object.entries(states).flatMap(([name, raw]) => (isObject(raw) && raw.type !== 'final' ? [{ name, meta: raw.meta as StageMeta }] : []));
+}
+
 export function validateFlowMachine(machine: unknown): string[] {
   if (!isObject(machine)) return ['the machine must be an object'];
   const problems: string[] = [];
@@ -141,6 +146,8 @@ export function validateFlowMachine(machine: unknown): string[] {
     if (Object.keys(on).length === 0 && delays === 0) problems.push(`${where} has no way out`);
   }
   if (finals === 0) problems.push('the machine needs at least one final state');
+  // Translations are checked against well-formed stages only: their keys come from the schema and fields.
+  if (problems.length === 0) problems.push(...translationProblems(stagesOf(states)));
   if (problems.length === 0) {
     try {
       startFlow(machine as unknown as FlowMachine);

@@ -259,6 +259,8 @@ describe('stageInfo', () => {
       provider: 'attestr',
       params: { flow: 'FXsandboxaadhaar', snapshot: null },
       schema: { type: 'object', additionalProperties: false },
+      providerErrors: { ProviderResultPending: expect.any(String), ProviderSignatureInvalid: expect.any(String) },
+      translations: { hi: expect.objectContaining({ title: expect.any(String), 'providerErrors.ProviderResultPending': expect.any(String) }) },
     });
     expect(stageInfo(kyc, 'bank')).toMatchObject({
       kind: 'provider',
@@ -288,6 +290,7 @@ describe('stageInfo', () => {
         name: { autocomplete: 'name' },
         birthDate: { input: 'date', autocomplete: 'bday', messages: { minAge: 'You must be 18 or older to continue', maxAge: 'Check the year of your date of birth' } },
       },
+      translations: { hi: expect.objectContaining({ title: expect.any(String), 'birthDate.messages.minAge': expect.any(String) }) },
     });
     expect(info).not.toHaveProperty('provider');
     expect(info).not.toHaveProperty('params');

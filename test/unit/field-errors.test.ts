@@ -16,7 +16,7 @@ function refused(machine: FlowMachine, stage: string, data: unknown) {
   const meta = machine.states[stage].meta as StageMeta;
   const schema = meta.schema as JsonSchema;
   const details: InputProblems = { problems: validateAgainstSchema(schema, data, { now: NOW }), schema, ...(meta.fields ? { fields: meta.fields } : {}) };
-  return fieldErrors(details);
+  return fieldErrors(details, 'en');
 }
 
 const kyc = sampleDraft('kyc-basic');
@@ -102,16 +102,16 @@ describe('the defaults, for every code', () => {
   ];
 
   it.each(cases)('%j reads %p', (problem, message) => {
-    expect(fieldErrors({ problems: [problem], schema })[0].message).toBe(message);
+    expect(fieldErrors({ problems: [problem], schema }, 'en')[0].message).toBe(message);
   });
 
   it('covers every code, and no message shows a pattern or a placeholder', () => {
     expect(new Set(cases.map(([problem]) => problem.code))).toEqual(new Set(PROBLEM_CODES));
-    for (const [problem] of cases) expect(fieldErrors({ problems: [problem], schema })[0].message).not.toMatch(NOT_PLAIN);
+    for (const [problem] of cases) expect(fieldErrors({ problems: [problem], schema }, 'en')[0].message).not.toMatch(NOT_PLAIN);
   });
 
   it('keeps the problem as param, rule and params', () => {
-    expect(fieldErrors({ problems: [{ path: '/a~1b', code: 'maxLength', params: { limit: 3 } }], schema: {} })).toEqual([
+    expect(fieldErrors({ problems: [{ path: '/a~1b', code: 'maxLength', params: { limit: 3 } }], schema: {} }, 'en')).toEqual([
       { param: '/a~1b', rule: 'maxLength', message: 'A/b must be 3 characters or fewer', params: { limit: 3 } },
     ]);
   });

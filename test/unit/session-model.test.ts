@@ -424,6 +424,8 @@ describe('SessionModel and its views', () => {
       description: 'As they appear on your identity document.',
       schema: identitySchema,
       fields: (kyc.states.identity.meta as StageMeta).fields,
+      // The flow's own translations go along for the api; no language is chosen here.
+      translations: (kyc.states.identity.meta as StageMeta).translations,
     });
     expect(currentDetails(model)).toContain('created');
     expect(currentDetails(model)).toContain('identity');
@@ -440,6 +442,8 @@ describe('SessionModel and its views', () => {
       title: 'Verify your Aadhaar with Attestr',
       description: 'Attestr checks your Aadhaar. You finish that part with Attestr, then come back here.',
       schema: { type: 'object', additionalProperties: false },
+      providerErrors: (kyc.states.aadhaar.meta as StageMeta).providerErrors,
+      translations: (kyc.states.aadhaar.meta as StageMeta).translations,
       handshakeId: 'hs_123',
     });
     expect(model.stepAnswer('aadhaar-2')).toEqual({ step_id: 'aadhaar-2', nonce: N2, status: 'SESSION_IN_PROGRESS', data: model.prompt() });

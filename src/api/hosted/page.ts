@@ -5,7 +5,8 @@
  * script shows. The script renders the stages; the headers forbid everything else (no inline
  * script, nothing from another origin, no Referer sent to the tenant or anyone).
  */
-import { STRINGS } from '../../browser/strings';
+import { LANGUAGES, stringsFor, type Language } from '../../browser/languages';
+import type { Strings } from '../../browser/strings';
 import type { Outcome } from '../../flows/core/types';
 import { DEFAULT_BRAND_NAME, type PageBrand } from './brand';
 import type { StageProgress } from './progress';
@@ -51,23 +52,23 @@ export interface PageState {
   returnUrl?: string;
 }
 
-const ENDED: Record<Outcome, { heading: string; text: string }> = {
-  success: { heading: STRINGS.successHeading, text: STRINGS.successText },
-  error: { heading: STRINGS.errorHeading, text: STRINGS.errorText },
-  skipped: { heading: STRINGS.skippedHeading, text: STRINGS.skippedText },
-};
+function ended(strings: Strings, outcome: Outcome): { heading: string; text: string } {
+  if (outcome === 'success') return { heading: strings.successHeading, text: strings.successText };
+  if (outcome === 'error') return { heading: strings.errorHeading, text: strings.errorText };
+  return { heading: strings.skippedHeading, text: strings.skippedText };
+}
 
 /** The heading, and for pages that need no script their text, as a browser without script shows them. */
-function wording(state: PageState): { heading: string; text?: string } {
+function wording(strings: Strings, state: PageState): { heading: string; text?: string } {
   switch (state.page) {
-    case 'elsewhere': return { heading: STRINGS.elsewhereHeading, text: STRINGS.elsewhereText };
-    case 'ended': return state.outcome ? ENDED[state.outcome] : { heading: STRINGS.endedHeading, text: STRINGS.endedText };
-    case 'expired': return { heading: STRINGS.expiredHeading, text: STRINGS.expiredText };
-    case 'invalid': return { heading: STRINGS.notFoundHeading, text: STRINGS.notFoundText };
-    case 'unavailable': return { heading: STRINGS.failedHeading, text: STRINGS.failedText };
-    case 'start': return { heading: STRINGS.startHeading };
-    case 'resume': return { heading: STRINGS.resuming };
-    default: return { heading: STRINGS.documentTitle };
+    case 'elsewhere': return { heading: strings.elsewhereHeading, text: strings.elsewhereText };
+    case 'ended': return state.outcome ? ended(strings, state.outcome) : { heading: strings.endedHeading, text: strings.endedText };
+    case 'expired': return { heading: strings.expiredHeading, text: strings.expiredText };
+    case 'invalid': return { heading: strings.notFoundHeading, text: strings.notFoundText };
+    case 'unavailable': return { heading: strings.failedHeading, text: strings.failedText };
+    case 'start': return { heading: strings.startHeading };
+    case 'resume': return { heading: strings.resuming };
+    default: return { heading: strings.documentTitle };
   }
 }
 
@@ -78,6 +79,8 @@ function stateAttributes(state: PageState): string {
 }
 
 export interface HostedPageOptions {
+  /** The page's language: its strings, its `<html lang>`, and what the page asks the api for. */
+  lang: Language;
   /** What the link is, as page-state.ts found it. */
   state: PageState;
   /** The session's tenant's brand; the defaults when absent (no session, or an unknown one). */
@@ -103,15 +106,25 @@ function brandHeader(brand: PageBrand, progress: StageProgress): string {
   return `<header id="brand" class="brand"${data}>${logo}<span class="brand-name">${escapeHtml(brand.name)}</span></header>`;
 }
 
+/** Links to the page in each other language: real links, so the choice needs no script and survives a reload. */
+function languageSwitcher(lang: Language): string {
+  const links = LANGUAGES.filter((other) => other !== lang).map((other) => {
+    const name = escapeHtml(stringsFor(other).strings.languageName);
+    return `<li><a href="?lang=${other}" hreflang="${other}" lang="${other}">${name}</a></li>`;
+  });
+  return `<nav class="languages" aria-label="${escapeHtml(stringsFor(lang).strings.languageNav)}"><ul>${links.join('')}</ul></nav>`;
+}
+
 export function hostedPageHtml(options: HostedPageOptions): string {
   const { state } = options;
+  const { strings } = stringsFor(options.lang);
   const brand = options.brand ?? { name: DEFAULT_BRAND_NAME };
-  const { heading, text } = wording(state);
+  const { heading, text } = wording(strings, state);
   const accent = brand.cssUrl ? `\n<link rel="stylesheet" href="${escapeHtml(brand.cssUrl)}">` : '';
-  const back = state.returnUrl ? `\n<p><a href="${escapeHtml(state.returnUrl)}">${escapeHtml(STRINGS.returnLinkLater)}</a></p>` : '';
-  const body = text === undefined ? `<noscript><p>${escapeHtml(STRINGS.noScript)}</p></noscript>` : `<p>${escapeHtml(text)}</p>${back}`;
+  const back = state.returnUrl ? `\n<p><a href="${escapeHtml(state.returnUrl)}">${escapeHtml(strings.returnLinkLater)}</a></p>` : '';
+  const body = text === undefined ? `<noscript><p>${escapeHtml(strings.noScript)}</p></noscript>` : `<p>${escapeHtml(text)}</p>${back}`;
   return `<!doctype html>
-<html lang="${escapeHtml(STRINGS.lang)}">
+<html lang="${escapeHtml(strings.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -123,6 +136,7 @@ export function hostedPageHtml(options: HostedPageOptions): string {
 </head>
 <body>
 ${brandHeader(brand, options.progress ?? {})}
+${languageSwitcher(options.lang)}
 <main id="app"${stateAttributes(state)}>
 <h1 id="stage-heading" tabindex="-1">${escapeHtml(heading)}</h1>
 ${body}

@@ -3,13 +3,16 @@
  * backend created, and submit steps along the nonce chain. The nonce is the device's
  * credential for a step; a session belongs to one client and one flow.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FlowDefinition } from '../../flows/core/types';
 import { DeviceError, type DeviceErrorCode } from '../errors';
 import { limitsOf } from '../backend-auth';
 import { deviceCredential, requestDevice } from '../device-auth';
 import { REFUSALS, type InputProblems, type SessionStatus } from '../../contract/session';
 import { fieldErrors } from '../field-errors';
+import { answerLanguage } from '../language';
+import { localizeAnswer } from '../localize';
+import type { Language } from '../../browser/languages';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { ApiContext } from '../context';
 import type { StepLabels } from '../metrics';
@@ -58,16 +61,16 @@ function sessionNotFound(): DeviceError {
  * invalid_data: every field the stage's schema refused, in plain language (`errors`), the first
  * also as `param` for Finqware-shaped clients; other refusals of the input keep their message.
  */
-function invalidData(err: SessionRefusedError): DeviceError {
+function invalidData(err: SessionRefusedError, lang: Language): DeviceError {
   const details = err.details as Partial<InputProblems> | undefined;
   // A worker from before worded refusals itself and sent no schema: its message, and its first field.
   if (!details?.problems?.length || !details.schema) return new DeviceError(400, 'invalid_request', 'invalid_data', err.message, undefined, details?.problems?.[0]?.path);
-  const errors = fieldErrors(details as InputProblems);
+  const errors = fieldErrors(details as InputProblems, lang);
   return new DeviceError(400, 'invalid_request', 'invalid_data', errors.map((e) => e.message).join('; '), undefined, errors[0].param, errors);
 }
 
-/** Maps a refused or failed session operation to the device error shape. */
-function deviceFailure(err: unknown): never {
+/** Maps a refused or failed session operation to the device error shape, worded in `lang`. */
+function deviceFailure(err: unknown, lang: Language = 'en'): never {
   if (err instanceof SessionNotFoundError) throw sessionNotFound();
   if (!(err instanceof SessionRefusedError)) throw err;
   switch (err.type) {
@@ -80,7 +83,7 @@ function deviceFailure(err: unknown): never {
     case REFUSALS.WRONG_STEP:
       throw new DeviceError(400, 'invalid_request', 'invalid_step', err.message);
     case REFUSALS.INVALID_INPUT:
-      throw invalidData(err);
+      throw invalidData(err, lang);
     case REFUSALS.BUSY:
       throw new DeviceError(409, 'conflict', 'step_in_progress', err.message);
     case REFUSALS.WRONG_FLOW:
@@ -105,14 +108,14 @@ function stepLabels(context: ApiContext, body: Partial<SubmitStepBody> | undefin
  * An archived session's workflow has ended, so updates find no session: tell the device it
  * was archived (for a session of its own tenant) instead of unknown.
  */
-async function failure(context: ApiContext, err: unknown, sessionId: string, tenantId?: string): Promise<never> {
+async function failure(context: ApiContext, err: unknown, sessionId: string, tenantId: string | undefined, lang: Language): Promise<never> {
   if (err instanceof SessionNotFoundError) {
     const status = await context.gateway.status(sessionId).catch(() => null);
     if (status?.status === 'archived' && (tenantId === undefined || status.clientId === tenantId)) {
       throw new DeviceError(409, 'conflict', ENDED_CODES.archived, 'the session is archived');
     }
   }
-  return deviceFailure(err);
+  return deviceFailure(err, lang);
 }
 
 /** Finqware's 429 for a refused per-client verdict. */
@@ -150,8 +153,9 @@ function draftOf(context: ApiContext, skill: string): FlowDefinition {
   throw new DeviceError(400, 'invalid_request', 'invalid_skill', 'Flow ID does not exist');
 }
 
-async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Body: CreateSessionBody }>) {
+async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Body: CreateSessionBody }>, reply: FastifyReply) {
   const body = request.body;
+  const lang = answerLanguage(request, reply);
   const tenant = context.clients.authenticateSecret(body.client_id, body.client_app_key);
   if (!tenant) throw new DeviceError(401, 'authentication_error', 'invalid_client', 'Invalid client_id or client_app_key');
   // Authenticated by the client's own secret: counted up front, like the backend's requests.
@@ -166,24 +170,26 @@ async function createAndLaunch(context: ApiContext, request: FastifyRequest<{ Bo
       { tenantId: tenant.id, tag: body.tenant_user_id, definition, retentionSeconds: tenant.retentionSeconds },
       credential ? { deviceClientId: credential.deviceClientId } : undefined,
     );
-    return { nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data };
+    return localizeAnswer({ nonce: launch.nonce, session_id: session.sessionId, status: 'SESSION_CREATED', step: launch.step, data: launch.data }, lang);
   } catch (err) {
-    return deviceFailure(err);
+    return deviceFailure(err, lang);
   }
 }
 
-async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Headers: LaunchHeaders }>) {
+async function launch(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Headers: LaunchHeaders }>, reply: FastifyReply) {
+  const lang = answerLanguage(request, reply);
   const credential = await deviceCredential(request, context, { bearerOnly: true });
   try {
     const launched = await context.gateway.launch(request.params.id, credential, request.headers['idempotency-key']);
-    return { session_id: request.params.id, ...launched };
+    return localizeAnswer({ session_id: request.params.id, ...launched }, lang);
   } catch (err) {
-    return failure(context, err, request.params.id, credential?.tenantId);
+    return failure(context, err, request.params.id, credential?.tenantId, lang);
   }
 }
 
-async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>) {
+async function submitStep(context: ApiContext, request: FastifyRequest<{ Params: SessionParams; Body: SubmitStepBody }>, reply: FastifyReply) {
   const body = request.body;
+  const lang = answerLanguage(request, reply);
   // Before anything else: a nonce this api did not mint for this session id (a made-up id) costs no Temporal call.
   // (For the address it is a failed session request, like any invalid_nonce: address-limits.ts.)
   if (!context.gateway.isMintedFor(request.params.id, body.nonce) && !untaggedAccepted(context, body.nonce)) throw invalidNonce();
@@ -201,18 +207,18 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
       pendingWaitSeconds: context.config.providers.pendingWaitSeconds,
     });
   } catch (err) {
-    return failure(context, err, request.params.id, body.client_id);
+    return failure(context, err, request.params.id, body.client_id, lang);
   }
   // Accepted: the step is the session's, so it counts. A counter that failed must not turn it into an error.
   if (tenant) await context.limiter.charge(deviceKey(tenant)).catch((err: unknown) => request.log.warn({ err }, 'counting a device step failed'));
-  return answer;
+  return localizeAnswer(answer, lang);
 }
 
 export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post<{ Body: CreateSessionBody }>(
     '/sessions',
     { schema: { summary: 'Create and launch a session', security: deviceCredentialOptional, body: createSessionBody, response: { 200: createSessionResponse, ...errors } } },
-    (request) => createAndLaunch(context, request),
+    (request, reply) => createAndLaunch(context, request, reply),
   );
 
   app.post<{ Params: SessionParams; Headers: LaunchHeaders }>(
@@ -226,7 +232,7 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
         response: { 200: launchResponse, ...errors },
       },
     },
-    (request) => launch(context, request),
+    (request, reply) => launch(context, request, reply),
   );
 
   app.post<{ Params: SessionParams; Body: SubmitStepBody }>(
@@ -238,6 +244,6 @@ export function deviceRoutes(app: FastifyInstance, context: ApiContext): void {
         context.metrics.observeStep(stepLabels(context, request.body as Partial<SubmitStepBody> | undefined), reply.statusCode, reply.elapsedTime / 1000);
       },
     },
-    (request) => submitStep(context, request),
+    (request, reply) => submitStep(context, request, reply),
   );
 }

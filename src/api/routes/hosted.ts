@@ -24,6 +24,8 @@ import { BRAND_FILE_HEADERS, BRAND_PATH, brandFiles, pageBrand } from '../hosted
 import { HOSTED_HEADERS, hostedPageHtml, type HostedPageOptions } from '../hosted/page';
 import { hostedPageState, pageStatus } from '../hosted/page-state';
 import { stageProgress } from '../hosted/progress';
+import { answerLanguage, pageLanguage } from '../language';
+import { localizePrompt } from '../localize';
 import { HOSTED_ASSETS, HOSTED_PREFIX } from '../hosted/urls';
 import { SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import type { StatusView } from '../session-handles';
@@ -61,6 +63,7 @@ function openFailure(err: unknown): never {
 
 async function open(context: ApiContext, request: FastifyRequest<{ Params: SessionParams }>, reply: FastifyReply) {
   const sessionId = request.params.id;
+  const lang = answerLanguage(request, reply);
   const status = await statusOf(context, sessionId);
   const tenant = context.clients.get(status.clientId);
   if (!tenant) throw sessionNotFound();
@@ -71,7 +74,7 @@ async function open(context: ApiContext, request: FastifyRequest<{ Params: Sessi
     nonce: launched.nonce,
     status: launched.status,
     step: launched.step,
-    data: launched.data,
+    data: localizePrompt(launched.data, lang),
     return_url: status.returnUrl ?? null,
   });
   const ended = () => answer({ nonce: null, status: DEVICE_STATUS[status.status], step: null, data: { step: null, ...(status.outcome ? { outcome: status.outcome } : {}) } });
@@ -126,14 +129,14 @@ const RETRY_AFTER_SECONDS = 1;
  * the defaults, so its brand tells nothing more. A draft may have changed since the session
  * began: a stage it no longer has gets no step count.
  */
-function brandAndProgress(context: ApiContext, status: StatusView): Omit<HostedPageOptions, 'state'> {
+function brandAndProgress(context: ApiContext, status: StatusView): Pick<HostedPageOptions, 'brand' | 'progress'> {
   const flow = context.catalog.get(status.flowId);
   const machine = status.snapshotId === null ? flow?.draft : flow && Object.hasOwn(flow.snapshots, status.snapshotId) ? flow.snapshots[status.snapshotId] : undefined;
   return { brand: pageBrand(context.clients.get(status.clientId)), progress: machine ? stageProgress(machine) : {} };
 }
 
 /** What the page shows; Temporal or the key store not answering gives a page saying to try again, rather than a JSON error. */
-async function pageOptions(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<HostedPageOptions> {
+async function pageOptions(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<Omit<HostedPageOptions, 'lang'>> {
   try {
     const status = await pageStatus(context, request.params.id);
     const state = await hostedPageState(context, request, reply, status);
@@ -152,13 +155,18 @@ async function sendAsset(reply: FastifyReply, file: string) {
 
 export function hostedRoutes(app: FastifyInstance, context: ApiContext): void {
   // No schema: pages and files, not API operations, so they stay out of /openapi.json.
-  app.get<{ Params: { id: string } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { lang?: unknown } }>(`${HOSTED_PREFIX}/:id`, async (request, reply) => {
+    const lang = pageLanguage(request, reply, context);
     const options = await pageOptions(context, request, reply);
     const { page } = options.state;
     // Not valid answers 404, so a flood of made-up ids counts against the per-address failure limit.
     const status = page === 'invalid' ? 404 : page === 'unavailable' ? 503 : 200;
     if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return reply.code(status).headers(HOSTED_HEADERS).type('text/html; charset=utf-8').send(hostedPageHtml(options));
+    return reply
+      .code(status)
+      .headers({ ...HOSTED_HEADERS, 'content-language': lang, vary: 'accept-language, cookie' })
+      .type('text/html; charset=utf-8')
+      .send(hostedPageHtml({ ...options, lang }));
   });
 
   // Named by content hash (src/api/hosted/brand.ts): built once, from the clients loaded at start.

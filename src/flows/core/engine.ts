@@ -37,6 +37,8 @@ export interface StageInfo {
   fields?: Record<string, FieldMeta>;
   provider?: ProviderName;
   params?: Record<string, unknown>;
+  providerErrors?: Record<string, string>;
+  translations?: Record<string, Record<string, string>>;
 }
 
 /** Reads a dotted path (`input.accepted`) out of an event. */
@@ -147,5 +149,7 @@ export function stageInfo(machine: FlowMachine, state: string): StageInfo | null
     ...(meta.fields ? { fields: meta.fields } : {}),
     ...(meta.provider ? { provider: meta.provider } : {}),
     ...(meta.params ? { params: meta.params } : {}),
+    ...(meta.providerErrors ? { providerErrors: meta.providerErrors } : {}),
+    ...(meta.translations ? { translations: meta.translations } : {}),
   };
 }

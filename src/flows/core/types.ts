@@ -77,6 +77,10 @@ export interface StageMeta {
   fields?: Record<string, FieldMeta>;
   provider?: ProviderName;
   params?: Record<string, unknown>;
+  /** A provider stage's own words for a provider error, by the provider's code or the failure type. */
+  providerErrors?: Record<string, string>;
+  /** Per language, the stage's strings by key (see src/flows/translations.ts). */
+  translations?: Record<string, Record<string, string>>;
 }
 
 export interface FinalMeta {
@@ -124,6 +128,8 @@ export interface FlowFile {
   id: string;
   name: string;
   description?: string;
+  /** Per language, what review its translations still need (for people: the loader only checks it is text). */
+  translationReview?: Record<string, string>;
   active: boolean;
   maxSteps?: number;
   draft: FlowMachine;

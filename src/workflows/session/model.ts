@@ -323,6 +323,9 @@ export class SessionModel {
       ...(stage.description ? { description: stage.description } : {}),
       schema: stage.schema,
       ...(stage.fields ? { fields: stage.fields } : {}),
+      // The flow's words for provider errors and its translations: the api picks a language and removes both.
+      ...(stage.providerErrors ? { providerErrors: stage.providerErrors } : {}),
+      ...(stage.translations ? { translations: stage.translations } : {}),
       ...(this.state.prepared ?? {}),
     };
   }

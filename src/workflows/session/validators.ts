@@ -119,7 +119,8 @@ export class SessionValidators {
     }
     const problems = validateAgainstSchema(stage.schema, args.input, { now: this.now() });
     if (problems.length > 0) {
-      const details: InputProblems = { problems, schema: stage.schema, ...(stage.fields ? { fields: stage.fields } : {}) };
+      // The flow's translations go along so the api can word them in the language it answers in.
+      const details: InputProblems = { problems, schema: stage.schema, ...(stage.fields ? { fields: stage.fields } : {}), ...(stage.translations ? { translations: stage.translations } : {}) };
       const listed = problems.map((p) => `${p.path || '(the input)'} ${p.code}`).join(', ');
       refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${listed}`, details);
     }
