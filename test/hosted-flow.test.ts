@@ -318,8 +318,12 @@ test('consent-only, declined, on a phone: ends skipped, then redirects to return
   await expectBranded(browsing, "Let's get started", null);
   await accessible(page, 'start on a phone');
   await startConsent(page);
-  // The consent stage's text mentions the terms and the privacy notice: the tenant's own are linked below it.
+  // The consent stage's text mentions the terms and the privacy notice: the tenant's own are linked below it (meta.links).
   await expectBranded(browsing, 'Accept the terms', 'Step 1 of 1');
+  const beside = page.getByRole('main').getByRole('listitem');
+  expect(await beside.getByRole('link', { name: /Terms of service/ }).getAttribute('href')).toBe(KESTREL_BRAND.termsUrl);
+  expect(await beside.getByRole('link', { name: /Privacy notice/ }).getAttribute('href')).toBe(KESTREL_BRAND.privacyUrl);
+  expect(await beside.getByRole('link', { name: /Help and support/ }).count()).toBe(0);
   await accessible(page, 'consent form');
   await screenshot(page, 'phone-consent');
   // No horizontal scrolling on a 360-pixel-wide phone.
@@ -554,6 +558,8 @@ test('a tenant with no brand gets the defaults; brand files are named by content
   expect(await page.evaluate('getComputedStyle(document.querySelector("button.primary")).backgroundColor')).toBe('rgb(11, 87, 208)');
   await startConsent(page);
   expect(await page.locator('h1 .progress').textContent()).toBe('Step 1 of 1');
+  // The consent stage names the tenant's terms, but this tenant gives none: no links, no empty list.
+  expect(await page.locator('.stage-links').count()).toBe(0);
   await accessible(page, 'consent form without a brand');
   expect(browsing.requests.filter((url) => url.includes('/hosted/brand/'))).toEqual([]);
 

@@ -4,7 +4,7 @@
  * The server says what the link is (start, resume, open elsewhere, ended...) on <main>; the
  * browser holding the session's key resumes at once, in any tab. Every string comes from strings.ts.
  */
-import { brandFooter, progressText, readBrand } from './brand';
+import { brandFooter, progressText, readBrand, stageLinkList } from './brand';
 import { h } from './dom';
 import { generateForm } from './form';
 import { FlowSession, InvalidDataError, SessionNotFoundError, SessionOpenElsewhereError, SessionflowError, StepInProgressError, type Stage } from './sdk';
@@ -115,7 +115,7 @@ function formStage(stage: Stage): void {
     }
   });
   container.append(form.form);
-  stageScreen(stage, stage.title ?? S.continueButton, paragraph(stage.description), retryNote(stage), container);
+  stageScreen(stage, stage.title ?? S.continueButton, paragraph(stage.description), stageLinkList(brand, stage.step), retryNote(stage), container);
 }
 
 /** Attestr runs its own flow with the user; on the sandbox, a button plays it. Then the stage's step collects the result. */

@@ -12,6 +12,7 @@ import {
   PROVIDERS,
   STAGE_EVENTS,
   STAGE_KINDS,
+  TENANT_LINKS,
   type FlowMachine,
   type StageMeta,
 } from './core/types';
@@ -56,6 +57,10 @@ function checkTransitions(
   }
 }
 
+function isTenantLinkList(links: unknown): boolean {
+  return Array.isArray(links) && links.every((link) => TENANT_LINKS.includes(link as never)) && new Set(links).size === links.length;
+}
+
 function checkStage(name: string, meta: unknown, problems: string[]): StageMeta | null {
   const where = `state "${name}"`;
   if (!isObject(meta) || !STAGE_KINDS.includes(meta.stage as never)) {
@@ -79,6 +84,7 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
   for (const key of ['title', 'description'] as const) {
     if (stage[key] !== undefined && typeof stage[key] !== 'string') problems.push(`${where} meta.${key} must be a string`);
   }
+  if (stage.links !== undefined && !isTenantLinkList(stage.links)) problems.push(`${where} meta.links must list, once each, some of ${TENANT_LINKS.join(', ')}`);
   return stage;
 }
 

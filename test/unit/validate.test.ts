@@ -148,6 +148,14 @@ describe('validateFlowMachine: one problem class at a time', () => {
     expect(problemsAfter((m) => delete m.states.hold.meta)).toEqual(['state "hold" needs meta.stage: one of input, provider, wait']);
   });
 
+  it("accepts a stage linking the tenant's pages, and refuses an unknown, repeated or malformed list", () => {
+    expect(problemsAfter((m) => (m.states.ask.meta.links = ['terms', 'privacy']))).toEqual([]);
+    const refusal = ['state "ask" meta.links must list, once each, some of terms, privacy, support'];
+    expect(problemsAfter((m) => (m.states.ask.meta.links = ['terms', 'cookies']))).toEqual(refusal);
+    expect(problemsAfter((m) => (m.states.ask.meta.links = ['terms', 'terms']))).toEqual(refusal);
+    expect(problemsAfter((m) => (m.states.ask.meta.links = 'terms'))).toEqual(refusal);
+  });
+
   it('refuses an input stage without a schema', () => {
     expect(problemsAfter((m) => delete m.states.ask.meta.schema)).toEqual(['state "ask" is an input stage without meta.schema']);
   });

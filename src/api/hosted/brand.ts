@@ -5,6 +5,7 @@
  * changed brand is a new URL, so each file can be cached for good.
  */
 import { createHash } from 'node:crypto';
+import type { FlowMachine, StageMeta, TenantLink } from '../../flows/core/types';
 import type { TenantClient } from '../../tenants/registry';
 import { darker } from '../../tenants/brand';
 import { HOSTED_ASSETS } from './urls';
@@ -12,6 +13,9 @@ import { HOSTED_ASSETS } from './urls';
 export const BRAND_PATH = `${HOSTED_ASSETS}/brand`;
 /** With no brand: the product's name, no logo, hosted.css's own accent. */
 export const DEFAULT_BRAND_NAME = 'sessionflow';
+
+/** Per stage, the tenant's pages it links (a consent stage's terms and privacy notice). */
+export type StageLinks = Record<string, TenantLink[]>;
 
 /** What the page shows of a tenant; every value is the tenant's data, never a string to translate. */
 export interface PageBrand {
@@ -80,3 +84,13 @@ export const BRAND_FILE_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
   'cache-control': 'public, max-age=31536000, immutable',
 };
+
+/** The stages of a flow that link the tenant's pages beside their text (meta.links), for the page. */
+export function stageLinks(machine: FlowMachine): StageLinks {
+  const links: StageLinks = {};
+  for (const [id, state] of Object.entries(machine.states)) {
+    const meta = state.meta as StageMeta | undefined;
+    if (state.type !== 'final' && meta?.links?.length) links[id] = meta.links;
+  }
+  return links;
+}

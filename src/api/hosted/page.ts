@@ -8,7 +8,7 @@
 import { LANGUAGES, stringsFor, type Language } from '../../browser/languages';
 import type { Strings } from '../../browser/strings';
 import type { Outcome } from '../../flows/core/types';
-import { DEFAULT_BRAND_NAME, type PageBrand } from './brand';
+import { DEFAULT_BRAND_NAME, type PageBrand, type StageLinks } from './brand';
 import type { StageProgress } from './progress';
 import { FAVICON, HOSTED_ASSETS } from './urls';
 
@@ -87,16 +87,19 @@ export interface HostedPageOptions {
   brand?: PageBrand;
   /** "Step N of M" for each stage of the session's flow. */
   progress?: StageProgress;
+  /** The stages that link the tenant's pages beside their text. */
+  links?: StageLinks;
 }
 
 /** The brand as the page's data (read by src/browser/brand.ts), and its logo and name as the page's header. */
-function brandHeader(brand: PageBrand, progress: StageProgress): string {
+function brandHeader(brand: PageBrand, progress: StageProgress, links: StageLinks): string {
   const data = [
     ['name', brand.name],
     ['terms', brand.termsUrl],
     ['privacy', brand.privacyUrl],
     ['support', brand.supportUrl],
     ['progress', JSON.stringify(progress)],
+    ['links', JSON.stringify(links)],
   ]
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([key, value]) => ` data-${key}="${escapeHtml(value)}"`)
@@ -135,7 +138,7 @@ export function hostedPageHtml(options: HostedPageOptions): string {
 <script src="${HOSTED_ASSETS}/hosted.js" defer></script>
 </head>
 <body>
-${brandHeader(brand, options.progress ?? {})}
+${brandHeader(brand, options.progress ?? {}, options.links ?? {})}
 ${languageSwitcher(options.lang)}
 <main id="app"${stateAttributes(state)}>
 <h1 id="stage-heading" tabindex="-1">${escapeHtml(heading)}</h1>

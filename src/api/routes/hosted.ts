@@ -20,7 +20,7 @@ import { requestDevice } from '../device-auth';
 import { DeviceError } from '../errors';
 import { holdsBinding, setSessionKeyCookie } from '../hosted/credential';
 import { hostedAssets } from '../hosted/assets';
-import { BRAND_FILE_HEADERS, BRAND_PATH, brandFiles, pageBrand } from '../hosted/brand';
+import { BRAND_FILE_HEADERS, BRAND_PATH, brandFiles, pageBrand, stageLinks } from '../hosted/brand';
 import { HOSTED_HEADERS, hostedPageHtml, type HostedPageOptions } from '../hosted/page';
 import { hostedPageState, pageStatus } from '../hosted/page-state';
 import { stageProgress } from '../hosted/progress';
@@ -129,10 +129,11 @@ const RETRY_AFTER_SECONDS = 1;
  * the defaults, so its brand tells nothing more. A draft may have changed since the session
  * began: a stage it no longer has gets no step count.
  */
-function brandAndProgress(context: ApiContext, status: StatusView): Pick<HostedPageOptions, 'brand' | 'progress'> {
+function brandAndProgress(context: ApiContext, status: StatusView): Pick<HostedPageOptions, 'brand' | 'progress' | 'links'> {
   const flow = context.catalog.get(status.flowId);
   const machine = status.snapshotId === null ? flow?.draft : flow && Object.hasOwn(flow.snapshots, status.snapshotId) ? flow.snapshots[status.snapshotId] : undefined;
-  return { brand: pageBrand(context.clients.get(status.clientId)), progress: machine ? stageProgress(machine) : {} };
+  const brand = pageBrand(context.clients.get(status.clientId));
+  return machine ? { brand, progress: stageProgress(machine), links: stageLinks(machine) } : { brand };
 }
 
 /** What the page shows; Temporal or the key store not answering gives a page saying to try again, rather than a JSON error. */

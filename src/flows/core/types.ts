@@ -6,6 +6,9 @@
 
 export const STAGE_KINDS = ['input', 'provider', 'wait'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
+/** The tenant's own pages (its client's brand) that a stage may link beside its text. */
+export const TENANT_LINKS = ['terms', 'privacy', 'support'] as const;
+export type TenantLink = (typeof TENANT_LINKS)[number];
 
 export const OUTCOMES = ['success', 'error', 'skipped'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -81,6 +84,8 @@ export interface StageMeta {
   providerErrors?: Record<string, string>;
   /** Per language, the stage's strings by key (see src/flows/translations.ts). */
   translations?: Record<string, Record<string, string>>;
+  /** The tenant's pages the stage links beside its text (a consent stage: its terms and privacy notice). */
+  links?: TenantLink[];
 }
 
 export interface FinalMeta {
