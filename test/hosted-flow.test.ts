@@ -471,7 +471,11 @@ test('a keyboard-only run of consent-only', async () => {
   await page.keyboard.press('Enter');
   await heading(page, 'Accept the terms');
   expect(await focusedId(page)).toBe('stage-heading');
-  // Into the radio group, pick Yes with the arrow keys, on to Continue.
+  // Past the terms and privacy links under the text, into the radio group, pick Yes, on to Continue.
+  for (const link of ['Terms of service (opens in a new tab)', 'Privacy notice (opens in a new tab)']) {
+    await page.keyboard.press('Tab');
+    expect(await focusedText(page)).toBe(link);
+  }
   await page.keyboard.press('Tab');
   expect(await focusedId(page)).toBe('field-accepted-true');
   await page.keyboard.press('Space');
