@@ -21,6 +21,7 @@ import { namespaceKeyId, sessionKeyId } from '../../src/keys/key-store';
 import { OperatorRegistry } from '../../src/operators/registry';
 import { newOperatorToken, operatorTokenSha256 } from '../../src/operators/tokens';
 import { unreachableKeyStore } from '../helpers/key-stores';
+import { scratchAuditTrail } from '../helpers/audit';
 
 const UI = 'http://ui.example:8233';
 const ADMIN_TOKEN = newOperatorToken();
@@ -40,7 +41,7 @@ let url: string;
 
 /** A codec server on a free loopback port; `allowedHosts` as `make start` has them unless given. */
 async function start(options: Partial<CodecServerOptions> = {}): Promise<string> {
-  const app = buildCodecServer({ keys: store, uiOrigin: UI, operators, allowedHosts: ['localhost', '127.0.0.1', '::1'], defaultNamespace: 'default', ...options });
+  const app = buildCodecServer({ keys: store, audit: scratchAuditTrail('test-codec-audit-').trail, uiOrigin: UI, operators, allowedHosts: ['localhost', '127.0.0.1', '::1'], defaultNamespace: 'default', ...options });
   servers.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
