@@ -104,7 +104,7 @@ export class AuditTrail {
     return value;
   }
 
-  query(query: AuditQuery): Promise<AuditRecord[]> {
+  async query(query: AuditQuery): Promise<AuditRecord[]> {
     return this.store.query(checkQuery(query));
   }
 
@@ -118,8 +118,8 @@ export class AuditTrail {
    */
   async prune(actor: string): Promise<PruneReport> {
     const cutoff = new Date(this.now().getTime() - this.retentionDays * DAY_MS).toISOString();
-    const first = await this.store.firstAtOrAfter(cutoff);
-    if (!first || first.seq === 0) return { removed: 0, firstKept: null, checkpoint: null };
+    const [first, [oldest]] = await Promise.all([this.store.firstAtOrAfter(cutoff), this.store.query({ limit: 1 })]);
+    if (!first || !oldest || first.seq <= oldest.seq) return { removed: 0, firstKept: null, checkpoint: null };
     const checkpoint = await this.write({ actor, action: 'audit.prune', refs: [] }, { phase: 'event', outcome: 'ok' }, { firstKept: first.seq, prevMac: first.prev, before: cutoff });
     const removed = await this.store.removeBefore(first.seq);
     return { removed, firstKept: first.seq, checkpoint: checkpoint.seq };
