@@ -193,7 +193,8 @@ describe.each([fileKind, postgresKind])('$name', (kind) => {
     const records = await trail.query({});
     let prev = records[0].mac;
     for (const record of records.slice(1)) {
-      const { mac: _old, ...unsigned } = { ...record, actor: record.seq === 1 ? 'operator:mallory' : record.actor, prev };
+      const unsigned: Omit<AuditRecord, 'mac'> & { mac?: string } = { ...record, actor: record.seq === 1 ? 'operator:mallory' : record.actor, prev };
+      delete unsigned.mac;
       const mac = createHash('sha256').update(JSON.stringify(unsigned)).digest('hex');
       await kind.tamper(place, record.seq, () => ({ ...unsigned, mac }));
       prev = mac;
@@ -203,7 +204,8 @@ describe.each([fileKind, postgresKind])('$name', (kind) => {
     const forgedKey = randomBytes(32);
     prev = records[0].mac;
     for (const record of records.slice(1)) {
-      const { mac: _old, ...unsigned } = { ...record, prev };
+      const unsigned: Omit<AuditRecord, 'mac'> & { mac?: string } = { ...record, prev };
+      delete unsigned.mac;
       const mac = recordMac(forgedKey, unsigned);
       await kind.tamper(place, record.seq, () => ({ ...unsigned, mac }));
       prev = mac;
