@@ -133,10 +133,11 @@ export class AuditTrail {
 const DEV_KEY_ID_FILE = 'audit-key-id';
 
 /**
- * The development audit key: 256 random bits in `<devKeyDir>/audit-<id>`, its id in
- * `<dataDir>/audit-key-id`, so a copy of the data folder holds no key (as with the development KEK).
+ * The development audit key's file: 256 random bits in `<devKeyDir>/audit-<id>`, its id in
+ * `<dataDir>/audit-key-id`, so a copy of the data folder holds no key (as with the development
+ * KEK). `make cluster` hands this file to each of its processes as SESSIONFLOW_AUDIT_KEY_FILE.
  */
-export function devAuditKey(dataDir: string, devKeyDir: string): Buffer {
+export function devAuditKeyFile(dataDir: string, devKeyDir: string): string {
   const id = embeddedSecret(dataDir, DEV_KEY_ID_FILE, () => randomBytes(16).toString('hex'));
   if (!/^[0-9a-f]{32}$/.test(id)) throw new AuditUnavailableError(`the data directory's ${DEV_KEY_ID_FILE} is damaged`);
   const path = join(devKeyDir, `audit-${id}`);
@@ -149,7 +150,12 @@ export function devAuditKey(dataDir: string, devKeyDir: string): Buffer {
     }
   }
   chmodSync(path, 0o600);
-  const key = parseKek(readFileSync(path, 'utf8'));
+  return path;
+}
+
+/** The development audit key itself (see devAuditKeyFile). */
+export function devAuditKey(dataDir: string, devKeyDir: string): Buffer {
+  const key = parseKek(readFileSync(devAuditKeyFile(dataDir, devKeyDir), 'utf8'));
   if (!key) throw new AuditUnavailableError('the development audit key is damaged');
   return key;
 }
