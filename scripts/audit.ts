@@ -58,7 +58,7 @@ async function run(trail: AuditTrail, command: string | undefined, args: string[
     const report = await trail.prune(cliActor());
     process.stdout.write(
       report.checkpoint === null
-        ? `audit prune: nothing older than ${trail.retentionDays} days\n`
+        ? `audit prune: nothing older than ${trail.retentionDays} days (the run is record #${report.record})\n`
         : `audit prune: ${report.removed} record(s) removed; checkpoint #${report.checkpoint} names #${report.firstKept} as the first kept\n`,
     );
     return 0;

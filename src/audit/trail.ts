@@ -55,6 +55,8 @@ export interface PruneReport {
   removed: number;
   firstKept: number | null;
   checkpoint: number | null;
+  /** The run's own record (every run writes one, before it removes anything): the checkpoint when it removed records. */
+  record: number;
 }
 
 export class AuditTrail {
@@ -119,10 +121,15 @@ export class AuditTrail {
   async prune(actor: string): Promise<PruneReport> {
     const cutoff = new Date(this.now().getTime() - this.retentionDays * DAY_MS).toISOString();
     const [first, [oldest]] = await Promise.all([this.store.firstAtOrAfter(cutoff), this.store.query({ limit: 1 })]);
-    if (!first || !oldest || first.seq <= oldest.seq) return { removed: 0, firstKept: null, checkpoint: null };
+    if (!first || !oldest || first.seq <= oldest.seq) {
+      // A run with nothing to remove is recorded too (an auditor asks for every retention run);
+      // it names no firstKept, so verify never takes it for a checkpoint.
+      const run = await this.write({ actor, action: 'audit.prune', refs: [] }, { phase: 'event', outcome: 'ok' }, { removed: 0, before: cutoff });
+      return { removed: 0, firstKept: null, checkpoint: null, record: run.seq };
+    }
     const checkpoint = await this.write({ actor, action: 'audit.prune', refs: [] }, { phase: 'event', outcome: 'ok' }, { firstKept: first.seq, prevMac: first.prev, before: cutoff });
     const removed = await this.store.removeBefore(first.seq);
-    return { removed, firstKept: first.seq, checkpoint: checkpoint.seq };
+    return { removed, firstKept: first.seq, checkpoint: checkpoint.seq, record: checkpoint.seq };
   }
 
   close(): Promise<void> {

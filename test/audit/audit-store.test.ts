@@ -240,7 +240,13 @@ describe.each([fileKind, postgresKind])('$name', (kind) => {
     expect(report).toMatchObject({ firstKept: 3, checkpoint: 5, removed: 3 });
     expect((await trail.query({})).map((r) => r.seq)).toEqual([3, 4, 5]);
     expect(await trail.verify()).toMatchObject({ intact: true, startsAt: 3, checked: 3 });
-    expect(await trail.prune('cli:auditor')).toMatchObject({ removed: 0, checkpoint: null });
+    // A run with nothing to remove is still recorded, and is no checkpoint: verify still starts at #3.
+    expect(await trail.prune('cli:auditor')).toMatchObject({ removed: 0, checkpoint: null, record: 6 });
+    expect((await trail.query({ action: 'audit.prune' })).map((r) => [r.seq, r.actor, r.detail?.removed ?? null])).toEqual([
+      [5, 'cli:auditor', null],
+      [6, 'cli:auditor', 0],
+    ]);
+    expect(await trail.verify()).toMatchObject({ intact: true, startsAt: 3, checked: 4 });
     // Removing a kept record beyond the checkpoint's word is found.
     await kind.tamper(place, 3, () => null);
     expect(await trail.verify()).toMatchObject({ intact: false, broken: { seq: 4 } });
