@@ -8,9 +8,10 @@ import { buildCodecServer } from './keys/codec-server';
 import { openKeyStore } from './keys/open-store';
 import { configuredAuditTrail } from './audit/trail';
 import { loadCodecSettings } from './settings';
+import { OidcVerifier } from './operators/oidc';
 
 async function main(): Promise<void> {
-  const { config, operators } = exitOnConfigError(() => loadCodecSettings(process.env));
+  const { config, operators, sessionKey, oidc } = exitOnConfigError(() => loadCodecSettings(process.env));
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const audit = configuredAuditTrail(config);
   const app = buildCodecServer({
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
     audit,
     uiOrigin: config.codec.uiOrigin,
     operators: operators.registry,
+    sessionKey,
+    ...(oidc ? { oidc: new OidcVerifier(oidc) } : {}),
     allowedHosts: config.codec.allowedHosts,
     trustedProxies: config.codec.trustedProxies,
     ...(config.codec.uiCapability ? { uiCapability: config.codec.uiCapability } : {}),

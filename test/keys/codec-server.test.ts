@@ -206,7 +206,9 @@ test("the UI's cookie: signing in with an operator's token sets it, and it carri
   const signIn = await post(url, '/auth', `token=${VIEWER_TOKEN}`);
   expect(signIn.status).toBe(200);
   const setCookie = signIn.headers.get('set-cookie') ?? '';
-  expect(setCookie).toMatch(new RegExp(`^${CODEC_COOKIE}=.*HttpOnly; Secure; SameSite=None`));
+  // A signed session, not the token; over plain HTTP not Secure (a Secure cookie would not come back).
+  expect(setCookie).toMatch(new RegExp(`^${CODEC_COOKIE}=s1\\.[^;]+; HttpOnly; SameSite=Strict; Path=/; Max-Age=28800$`));
+  expect(setCookie).not.toContain(VIEWER_TOKEN);
   const cookie = { cookie: setCookie.split(';')[0] };
   expect((await post(url, '/decode', { payloads: [] }, cookie)).status).toBe(200);
   expect((await post(url, '/encode', hello, cookie)).status).toBe(403);
