@@ -33,6 +33,7 @@ import { join, resolve } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { exitOnConfigError, loadConfig, loadConfigOrExit, type Config } from '../src/config';
 import { UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
+import { devAuditKeyFile } from '../src/audit/trail';
 import { loadCodecSettings, loadTenantClients } from '../src/settings';
 import { devInboxSecret } from '../src/tenants/registry';
 import { privateAppendStream, writePrivateFile } from '../src/util/private-files';
@@ -490,6 +491,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // Session data keys in the cluster's PostgreSQL, as compose keeps them in its own: every
       // worker and api reads the keys of the sessions the others started.
       SESSIONFLOW_KEY_STORE_URL: postgresUrl,
+      // One audit chain for the apis, workers and codec server, as compose keeps it: in the
+      // cluster's PostgreSQL, under one key file (the development one, beside the development KEKs).
+      SESSIONFLOW_AUDIT_URL: postgresUrl,
+      ...(config.audit.key ? {} : { SESSIONFLOW_AUDIT_KEY_FILE: devAuditKeyFile(config.dataDir, config.keys.devKekDir) }),
     };
     // The key store's init step, before any process that reads keys (compose: the key-store-init job).
     const keyStore = await initialiseKeyStore({ ...initSettings(config), keyStoreUrl: postgresUrl });

@@ -167,6 +167,9 @@ async function main(): Promise<void> {
       headline: `sessionflow is running. Ctrl-C stops it; sessions are kept in ${config.dataDir}/ for the next start.`,
       extra: [
         `  codec        ${codecEndpoint}   (${operators.source === 'dev' ? `operator ${operators.registry.operators[0].name}, token in ${operators.devTokenFile}` : 'configured operators'})`,
+        // One step to sign a browser in as the development admin. The token itself stays in its
+        // 0600 file: this block may be copied into a ticket or a shared terminal log.
+        ...(operators.source === 'dev' ? [`  sign in      ${codecEndpoint}/auth   (as ${operators.registry.operators[0].name}: paste the token \`cat ${operators.devTokenFile}\` prints)`] : []),
         ...(accessLog.file ? [`  access log   ${accessLog.file}   (SESSIONFLOW_ACCESS_LOG=stdout prints it here)`] : []),
       ],
       clients,

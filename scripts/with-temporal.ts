@@ -17,6 +17,7 @@ import { freePort, requireVersioningServer, startDevServer, type DevServer, type
 import { buildCodecServer, UI_CAPABILITY_PREFIX } from '../src/keys/codec-server';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { openKeyStore } from '../src/keys/open-store';
+import { configuredAuditTrail } from '../src/audit/trail';
 import { loadCodecSettings } from '../src/settings';
 
 /**
@@ -77,8 +78,10 @@ async function main(): Promise<number> {
   await initialiseKeyStore(initSettings(config));
   const codecKeys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const [devOperator] = operators.registry.operators;
+  const codecAudit = configuredAuditTrail(config);
   const codec = buildCodecServer({
     keys: codecKeys,
+    audit: codecAudit,
     uiOrigin: server.uiUrl ?? 'http://127.0.0.1',
     operators: operators.registry,
     allowedHosts: config.codec.allowedHosts,
@@ -102,6 +105,7 @@ async function main(): Promise<number> {
   await server.stop();
   await codec.close();
   await codecKeys.close();
+  await codecAudit.close();
   rmSync(cliEnvFile, { force: true });
   stopPostgres();
   return code;

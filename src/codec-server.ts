@@ -1,19 +1,26 @@
 /**
  * The codec server process (see src/keys/codec-server.ts): `CODEC_HOST`:`CODEC_PORT`, keys
- * straight from the configured store, operators from src/operators.
+ * straight from the configured store, operators from src/operators, every decode audited in
+ * the configured trail (src/audit).
  */
 import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
 import { openKeyStore } from './keys/open-store';
+import { configuredAuditTrail } from './audit/trail';
 import { loadCodecSettings } from './settings';
+import { OidcVerifier } from './operators/oidc';
 
 async function main(): Promise<void> {
-  const { config, operators } = exitOnConfigError(() => loadCodecSettings(process.env));
+  const { config, operators, sessionKey, oidc } = exitOnConfigError(() => loadCodecSettings(process.env));
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
+  const audit = configuredAuditTrail(config);
   const app = buildCodecServer({
     keys,
+    audit,
     uiOrigin: config.codec.uiOrigin,
     operators: operators.registry,
+    sessionKey,
+    ...(oidc ? { oidc: new OidcVerifier(oidc) } : {}),
     allowedHosts: config.codec.allowedHosts,
     trustedProxies: config.codec.trustedProxies,
     ...(config.codec.uiCapability ? { uiCapability: config.codec.uiCapability } : {}),
@@ -22,7 +29,7 @@ async function main(): Promise<void> {
   });
   await app.listen({ host: config.codec.host, port: config.codec.port });
   process.stdout.write(`codec server listening on ${config.codec.host}:${config.codec.port}\n`);
-  const shutdown = () => void app.close().then(() => keys.close()).then(() => process.exit(0));
+  const shutdown = () => void app.close().then(() => keys.close()).then(() => audit.close()).then(() => process.exit(0));
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
 }

@@ -10,6 +10,8 @@ import { FlowCatalog, FlowLoadError } from './flows/catalog';
 import { FlowWatcher } from './flows/watch';
 import { loadClients, type LoadedClients } from './tenants/registry';
 import { loadOperators, type LoadedOperators } from './operators/load';
+import { loadOidcConfig, type OidcConfig } from './operators/oidc';
+import { loadSessionKey } from './operators/sessions';
 import { tenantPageUrls } from './util/tenant-pages';
 
 type Env = Record<string, string | undefined>;
@@ -49,6 +51,10 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
 export interface CodecSettings {
   config: Config;
   operators: LoadedOperators;
+  /** Signs operators' session cookies (SESSIONFLOW_OPERATOR_SESSION_KEY / _FILE, or the development key). */
+  sessionKey: Buffer;
+  /** OIDC access tokens as operator credentials (SESSIONFLOW_OIDC_*), or null. */
+  oidc: OidcConfig | null;
 }
 
 /** The codec server's settings: the configuration and the operators, the UI capability's operator among them. */
@@ -59,7 +65,7 @@ export function loadCodecSettings(env: Env = process.env): CodecSettings {
   if (capability && !operators.registry.byName(capability.operator)) {
     throw new ConfigError('CODEC_UI_CAPABILITY', `names operator "${capability.operator}", who is not configured`);
   }
-  return { config, operators };
+  return { config, operators, sessionKey: loadSessionKey(env, config.dataDir, config.keys.devKekDir), oidc: loadOidcConfig(env) };
 }
 
 /** The valid flow files; an invalid one is reported (once the api's logger is attached) and skipped. */

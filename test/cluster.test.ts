@@ -379,6 +379,16 @@ describe('make cluster', () => {
       const token = readFileSync(join(ROOT, DATA_DIR, 'operator-token'), 'utf8').trim();
       expect((await encode({ authorization: `Bearer ${token}` })).status).toBe(200);
       expect(await row('namespace-default')).toEqual({ wrapped: true, destroyed: false });
+      // One audit chain in the same PostgreSQL: the api's archive, the worker's shred and the
+      // codec server's encode, each process writing its records into it.
+      const audited = (await db.query<{ actor: string; action: string }>('SELECT DISTINCT actor, action FROM sessionflow_audit ORDER BY actor, action')).rows;
+      expect(audited).toEqual(
+        expect.arrayContaining([
+          { actor: `tenant:${CLIENT.id}`, action: 'session.archive' },
+          { actor: 'system:shredder', action: 'key.shred' },
+          { actor: 'operator:dev-admin', action: 'codec.encode' },
+        ]),
+      );
     } finally {
       await db.end();
     }

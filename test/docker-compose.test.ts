@@ -378,6 +378,19 @@ const checks: Record<string, Check> = {
       return problems;
     }),
 
+  'keeps one audit chain for api, worker and codec in the PostgreSQL service, with the audit key as a secret file': (c) =>
+    KEY_READERS.flatMap((name) => {
+      const env = environment(c.services[name]);
+      const problems: string[] = [];
+      if (!/^postgres(ql)?:\/\/[^@]+@postgresql:5432\//.test(env.SESSIONFLOW_AUDIT_URL ?? '')) problems.push(`${name} does not keep its audit trail in the postgresql service`);
+      if (env.SESSIONFLOW_AUDIT_URL !== environment(c.services.api).SESSIONFLOW_AUDIT_URL) problems.push(`${name} writes another audit trail than the api`);
+      if ('SESSIONFLOW_AUDIT_KEY' in env) problems.push(`${name} sets SESSIONFLOW_AUDIT_KEY in the file`);
+      const keyFile = env.SESSIONFLOW_AUDIT_KEY_FILE;
+      if (!keyFile || !readOnlyMounts(c, c.services[name]).includes(keyFile)) problems.push(`${name} has no audit key file mounted at SESSIONFLOW_AUDIT_KEY_FILE`);
+      if (keyFile !== environment(c.services.api).SESSIONFLOW_AUDIT_KEY_FILE) problems.push(`${name} chains under another audit key than the api`);
+      return problems;
+    }),
+
   'makes the key store in one init job that api, worker and codec wait for, all insisting on one store id': (c) => {
     const job = c.services['key-store-init'];
     if (!job) return ['no key-store-init job'];
@@ -597,6 +610,12 @@ describe('the checks catch a broken file', () => {
       ['the codec server reads another database', (c) => (env(c, 'codec').SESSIONFLOW_KEY_STORE_URL = 'postgres://u:p@postgresql:5432/other')],
       ['the api has no KEK mounted', (c) => (c.services.api.secrets = ['sessionflow-clients'])],
       ['the init job makes a store in another database', (c) => (env(c, 'key-store-init').SESSIONFLOW_KEY_STORE_URL = 'postgres://u:p@postgresql:5432/other')],
+    ],
+    'keeps one audit chain for api, worker and codec in the PostgreSQL service, with the audit key as a secret file': [
+      ['the worker keeps its audit in files', (c) => delete env(c, 'worker').SESSIONFLOW_AUDIT_URL],
+      ['the codec server audits into another database', (c) => (env(c, 'codec').SESSIONFLOW_AUDIT_URL = 'postgres://u:p@postgresql:5432/other')],
+      ['the api has no audit key mounted', (c) => (c.services.api.secrets = ['sessionflow-clients', 'sessionflow-kek'])],
+      ['the codec server has the key inline', (c) => (env(c, 'codec').SESSIONFLOW_AUDIT_KEY = '00')],
     ],
     'makes the key store in one init job that api, worker and codec wait for, all insisting on one store id': [
       ['there is no init job', (c) => delete c.services['key-store-init']],

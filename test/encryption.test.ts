@@ -22,6 +22,7 @@ import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { shredWorkflowId } from '../src/contract/workflow-ids';
 import { completeAttestr } from './helpers/flows';
 import { eventually, startStack, type Stack } from './helpers/stack';
+import { scratchAuditTrail } from './helpers/audit';
 
 const PERSON = { name: 'Quintessa Marlowbridge', birthDate: '03-11-1957' };
 const ACCOUNT = { accountNumber: '730418265591', ifsc: 'QZXB0007316' };
@@ -57,7 +58,7 @@ beforeAll(async () => {
   worker.stdout?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
   worker.stderr?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
   codecKeys = openKeyStore({ dataDir: stack.config.dataDir, ...stack.config.keys });
-  codec = buildCodecServer({ keys: codecKeys, uiOrigin: 'http://localhost:8233', operators: viewers, allowedHosts: ['127.0.0.1'], defaultNamespace: 'default' });
+  codec = buildCodecServer({ keys: codecKeys, audit: scratchAuditTrail().trail, uiOrigin: 'http://localhost:8233', operators: viewers, allowedHosts: ['127.0.0.1'], defaultNamespace: 'default' });
   await codec.listen({ host: '127.0.0.1', port: 0 });
   codecUrl = `http://127.0.0.1:${(codec.server.address() as AddressInfo).port}`;
 

@@ -14,6 +14,7 @@ import type { TenantClient } from '../src/tenants/registry';
 import type { FlowMachine } from '../src/flows/core/types';
 import { verifyResultSignature } from '../src/util/result-signature';
 import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
+import { scratchAuditTrail } from './helpers/audit';
 import { inlineFlow, recordHistory } from './helpers/flows';
 import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';
 import { sessionRef } from '../src/session-secret';
@@ -100,6 +101,7 @@ let receiver: Receiver;
 let goneReceiver: Receiver;
 let tenant: TenantClient;
 let goneTenant: TenantClient;
+const audit = scratchAuditTrail();
 
 beforeAll(async () => {
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -111,7 +113,7 @@ beforeAll(async () => {
   goneTenant = { id: 'tenant-gone', secret: 'tenant-gone-secret-01234567', webhookUrl: goneReceiver.url, webhookSecret: secret, perSecond: 1000, perDay: 1_000_000 };
   stack = await startStack('webhooks', {}, { SESSIONFLOW_EVENT_RULES: JSON.stringify(RULES) });
   await stack.startWorker([tenant, goneTenant]);
-  api = await startApi(stack, [tenant, goneTenant, TENANT_PLAIN]);
+  api = await startApi(stack, [tenant, goneTenant, TENANT_PLAIN], stack.catalog, 0, audit.trail);
 });
 
 afterAll(async () => {
@@ -276,5 +278,12 @@ describe('backend events in', () => {
     }, 10_000, 'the ended session to be found');
     expect(answer.body.sessions).toEqual([{ _id: sessionId, status: 'archived' }]);
     expect((await stack.gateway.status(sessionId)).status).toBe('archived');
+    // Audited like the backend's archive route: the tenant, the session's reference, intent then outcome.
+    const records = await audit.trail.query({ action: 'session.archive', ref: sessionRef(sessionId) });
+    expect(records.map((r) => [r.phase, r.outcome ?? null])).toEqual([
+      ['intent', null],
+      ['outcome', 'ok'],
+    ]);
+    expect(records[0]).toMatchObject({ actor: `tenant:${tenant.id}`, detail: { via: 'event' } });
   });
 });

@@ -1,10 +1,13 @@
 /**
  * Destroys an archived session's data key once its workflow has closed. Until then the key is
  * still needed (a running workflow replays its history, which only the key decodes), so the
- * activity fails with a retryable SessionStillOpen and Temporal tries again.
+ * activity fails with a retryable SessionStillOpen and Temporal tries again. The destruction is
+ * audited (intent, destroy, outcome) under the session's reference; an audit that cannot be
+ * written fails the attempt before the key is touched, and Temporal retries it.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { AuditTrail } from '../audit/trail';
 
 /** The part of the key store shredding needs. */
 export interface KeyDestroyer {
@@ -17,6 +20,7 @@ export class SessionShredder {
     private readonly keys: KeyDestroyer,
     /** The data key id of the session that lives under a workflow id (null: not a session's). */
     private readonly keyIdOf: (sessionWorkflowId: string) => string | null,
+    private readonly audit: Pick<AuditTrail, 'audited'>,
   ) {}
 
   async destroyWhenClosed(sessionWorkflowId: string): Promise<{ destroyed: string | null }> {
@@ -29,7 +33,11 @@ export class SessionShredder {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
     const keyId = this.keyIdOf(sessionWorkflowId);
-    if (keyId) await this.keys.destroy(keyId);
+    if (keyId) {
+      // The key id is `session-<ref>`: the record names the reference, as every other record does.
+      const ref = keyId.slice(keyId.indexOf('-') + 1);
+      await this.audit.audited({ actor: 'system:shredder', action: 'key.shred', refs: /^[0-9a-f]{32}$/.test(ref) ? [ref] : [] }, () => this.keys.destroy(keyId));
+    }
     return { destroyed: keyId };
   }
 }

@@ -32,6 +32,7 @@ import { AddressLimits, installAddressLimits } from './address-limits';
 import { guardedServerOptions, installRequestGuards, RequestGuardError, routingPath } from './request-guards';
 import { checkKeyStore, checkReadiness, type Readiness } from '../readiness';
 import type { SessionSecret } from '../session-secret';
+import { AuditUnavailableError, configuredAuditTrail, type AuditTrail } from '../audit/trail';
 
 export interface ApiDeps {
   config: Config;
@@ -49,6 +50,8 @@ export interface ApiDeps {
   metricsRegistry?: Registry;
   /** Per-client limits; counted in this process's memory when absent (one api process). */
   limiter?: RateLimiter;
+  /** The audit trail; the configured one (config.audit) when absent, closed with the app. */
+  audit?: AuditTrail;
 }
 
 export const BACKEND_PREFIX = '/api/v1/public/flowx';
@@ -137,6 +140,12 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyE
       failure = device
         ? new DeviceError(503, 'api_error', 'key_store_unavailable', BACKEND_CODES[5031].message, RETRY_AFTER_SECONDS)
         : new BackendError(5031, undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    } else if (causedBy(error, (cause) => cause instanceof AuditUnavailableError)) {
+      // Fail closed: a result read or archive that cannot be recorded does not happen.
+      request.log.warn({ err: { name: 'AuditUnavailableError' } }, 'audit trail unavailable');
+      failure = device
+        ? new DeviceError(503, 'api_error', 'internal_error', BACKEND_CODES[5033].message, RETRY_AFTER_SECONDS)
+        : new BackendError(5033, undefined, { retryAfterSeconds: RETRY_AFTER_SECONDS });
     } else if (temporalRecovering(error)) {
       request.log.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'temporal not ready for this request');
       failure = device
@@ -187,6 +196,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   installRequestGuards(app);
   installAddressLimits(app, new AddressLimits(deps.config.api.addressLimits, isDeviceRoute));
   const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys, deps.config.unsealedSessionsUntil);
+  const audit = deps.audit ?? configuredAuditTrail(deps.config);
+  if (!deps.audit) app.addHook('onClose', () => audit.close());
   const context: ApiContext = {
     config: deps.config,
     gateway,
@@ -196,6 +207,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     tokens: new DeviceTokens(deps.deviceTokenSecret),
     attestr: new AttestrConnector(deps.config.providers.attestr),
     limits: DEFAULT_LIMITS,
+    audit,
     metrics: new ApiMetrics(deps.metricsRegistry ?? new Registry(), () => gateway.countByStatus(), (err) =>
       app.log.warn({ err }, 'counting sessions by status for /metrics failed'),
     ),

@@ -7,6 +7,7 @@ import type { DeviceTokens } from './device-tokens';
 import type { ApiMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';
 import type { SessionGateway } from './session-gateway';
+import type { AuditTrail } from '../audit/trail';
 
 export interface ApiContext {
   config: Config;
@@ -21,6 +22,8 @@ export interface ApiContext {
   /** Limits for clients whose config sets none. */
   limits: { perSecond: number; perDay: number };
   metrics: ApiMetrics;
+  /** Where tenants' result reads and archives are recorded before they happen (src/audit). */
+  audit: AuditTrail;
 }
 
 declare module 'fastify' {

@@ -21,6 +21,7 @@ export const BACKEND_CODES = {
   5001: { status: 500, message: 'Request could not be processed' },
   5031: { status: 503, message: 'Session data keys are unavailable; try again shortly' },
   5032: { status: 503, message: 'Session is busy recovering; try again shortly' },
+  5033: { status: 503, message: 'The audit trail is unavailable; nothing was read or changed; try again shortly' },
 } as const;
 export type BackendCode = keyof typeof BACKEND_CODES;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, parseJsonArray } from '../util/config-error';
 import { parseKek, STORE_ID_PATTERN } from '../util/key-formats';
 import { addressList, fileContents, flag, hostNames, port, positiveInteger, positiveRate, stringMap, text, url, wholeNumber, type Env } from './read';
-import type { CodecConfig, Config, EventRule, KeysConfig, ProvidersConfig } from './types';
+import type { AuditConfigSlice, CodecConfig, Config, EventRule, KeysConfig, ProvidersConfig } from './types';
 
 export function eventRules(env: Env): EventRule[] {
   const name = 'SESSIONFLOW_EVENT_RULES';
@@ -117,6 +117,29 @@ export function keysConfig(env: Env): KeysConfig {
     ...(keks(env) ? { keks: keks(env) } : {}),
     ...(keyStoreId(env) ? { keyStoreId: keyStoreId(env) } : {}),
     devKekDir: devKekDir(env),
+  };
+}
+
+/** A 256-bit key as a KEK is written (SESSIONFLOW_AUDIT_KEY, or a file SESSIONFLOW_AUDIT_KEY_FILE names); the message never repeats it. */
+function auditKey(env: Env): Buffer | undefined {
+  if (env.SESSIONFLOW_AUDIT_KEY && env.SESSIONFLOW_AUDIT_KEY_FILE) throw new ConfigError('SESSIONFLOW_AUDIT_KEY', 'and SESSIONFLOW_AUDIT_KEY_FILE are both set; set only one of them');
+  const name = env.SESSIONFLOW_AUDIT_KEY ? 'SESSIONFLOW_AUDIT_KEY' : 'SESSIONFLOW_AUDIT_KEY_FILE';
+  const raw = env.SESSIONFLOW_AUDIT_KEY || fileContents(env, 'SESSIONFLOW_AUDIT_KEY_FILE')?.toString('utf8');
+  if (raw === undefined) return undefined;
+  const key = parseKek(raw);
+  if (!key) throw new ConfigError(name, 'must be 32 bytes as 64 hex characters or base64');
+  return key;
+}
+
+/** The audit trail: its store, its chain key and how long records are kept (at least a year by default). */
+export function auditConfig(env: Env): AuditConfigSlice {
+  const raw = env.SESSIONFLOW_AUDIT_URL;
+  if (raw && !/^postgres(ql)?:\/\/\S+$/.test(raw)) throw new ConfigError('SESSIONFLOW_AUDIT_URL', 'must be a postgres:// URL');
+  const key = auditKey(env);
+  return {
+    ...(raw ? { url: raw } : {}),
+    ...(key ? { key } : {}),
+    retentionDays: positiveInteger(env, 'SESSIONFLOW_AUDIT_RETENTION_DAYS', 400, 36_500),
   };
 }
 

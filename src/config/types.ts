@@ -115,6 +115,15 @@ export interface Config {
     /** SESSIONFLOW_KEY_STORE_ID: the store id (printed by `npm run keys:init`) every process and init insist on. */
     keyStoreId?: string;
   };
+  /** The audit trail (src/audit, docs/security/operators-and-audit.md). */
+  audit: {
+    /** SESSIONFLOW_AUDIT_URL, postgres://: the PostgreSQL store; absent: `<dataDir>/audit/`. */
+    url?: string;
+    /** The chain's HMAC key (SESSIONFLOW_AUDIT_KEY or _FILE), kept outside the store; absent: a development key beside the development KEKs. */
+    key?: Buffer;
+    /** SESSIONFLOW_AUDIT_RETENTION_DAYS: how long `npm run audit -- prune` keeps records (default 400). */
+    retentionDays: number;
+  };
   /** The operator codec server (Temporal's /encode and /decode): its own port, never the public one. */
   codec: {
     host: string;
@@ -153,4 +162,5 @@ export type ApiConfig = Config['api'];
 export type SandboxConfig = Config['sandbox'];
 export type KeysConfig = Config['keys'];
 export type CodecConfig = Config['codec'];
+export type AuditConfigSlice = Config['audit'];
 export type ProvidersConfig = Config['providers'];

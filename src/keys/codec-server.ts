@@ -6,39 +6,58 @@
  * - It runs on its own operator port (CODEC_PORT), never on the api's public one.
  * - Every request names one of the configured host names in its Host header (DNS rebinding is
  *   refused with 421), and carries an operator credential (src/operators), wherever it comes
- *   from, loopback included (401 without one):
- *   - `Authorization: Bearer <token>` (the CLI's `--codec-auth`);
- *   - the `sessionflow_codec` cookie, set by `POST /auth`, which the UI then sends cross-origin;
+ *   from, loopback included (401 `operator_credential_required` without one; a credential
+ *   presented and refused is audited):
+ *   - `Authorization: Bearer <token>` (the CLI's `--codec-auth`), or `Bearer <OIDC access token>`
+ *     when SESSIONFLOW_OIDC_* is configured (src/operators/oidc.ts);
+ *   - the `sessionflow_codec` cookie: a signed session set by `POST /auth` (./codec-sign-in.ts),
+ *     which the UI then sends; checked by its HMAC alone, no scrypt;
  *   - a path under `/ui/<secret>/`: the UI's capability URL (CODEC_UI_CAPABILITY), for a UI that
  *     cannot send credentials (`temporal server start-dev`). It acts as its operator.
  * - `/decode` wants the `decode` permission (every role), `/encode` the `encode` one (admins:
- *   it encrypts whatever it is sent with the namespace key). 403 otherwise.
+ *   it encrypts whatever it is sent with the namespace key). 403 `operator_role_refused` otherwise.
+ * - GET /openapi.json: the operator API's OpenAPI document (./codec-openapi.ts).
  * - X-Forwarded-* headers count only from configured proxies (CODEC_TRUSTED_PROXIES), never
  *   because the peer is on loopback.
  * - CORS answers the configured UI origin only (CODEC_UI_ORIGIN), with credentials.
+ * - Every /decode and /encode is audited (src/audit) before it runs, naming the operator and
+ *   the session references whose keys it uses: no record, no decode (503). GET /audit queries
+ *   the trail (the `audit` permission: admins), and is itself audited.
  * - It reads keys straight from the store, never cached, so a shredded session shows
  *   SHREDDED_MARKER at once; the rest of the batch decodes. A store that cannot be read answers
  *   503 for the batch: it never guesses.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Payload } from '@temporalio/common';
+import { AuditEntryError, AuditUnavailableError, type AuditEntry, type AuditQuery, type AuditTrail } from '../audit/trail';
 import type { Operator, OperatorRegistry } from '../operators/registry';
 import { may, type Permission } from '../operators/roles';
+import { looksLikeJwt, type OidcVerifier } from '../operators/oidc';
+import { openSession } from '../operators/sessions';
+import { CODEC_COOKIE, OPERATOR_ERRORS, serveSignIn } from './codec-sign-in';
+import { collectOperatorRoutes, serveOperatorOpenApi } from './codec-openapi';
 import { decryptPayload, encryptPayload, isEncrypted, payloadKeyId, SHREDDED_MARKER } from './codec';
 import { KeyStoreUnavailableError } from './errors';
 import { namespaceKeyId, type KeyStore } from './key-store';
+import { SESSION_KEY_PREFIX } from './key-ids';
 
-export const CODEC_COOKIE = 'sessionflow_codec';
+export { CODEC_COOKIE, OPERATOR_ERRORS } from './codec-sign-in';
 /** The capability URL's prefix: `/ui/<secret>/decode`. */
 export const UI_CAPABILITY_PREFIX = '/ui/';
 
 export interface CodecServerOptions {
   keys: KeyStore;
+  /** Where every decode, encode, refused credential and sign-in is recorded first (fail closed). */
+  audit: AuditTrail;
   /** The Temporal UI's origin, the only one CORS allows. */
   uiOrigin: string;
   operators: OperatorRegistry;
+  /** Signs the session cookie (SESSIONFLOW_OPERATOR_SESSION_KEY); absent: a key of this process's own, so sessions end with it. */
+  sessionKey?: Buffer;
+  /** Accepts OIDC access tokens as bearer credentials (SESSIONFLOW_OIDC_*); absent: none are. */
+  oidc?: OidcVerifier;
   /** Host names (without port) the Host header may name. */
   allowedHosts: readonly string[];
   /** Proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and -Proto count; none when absent. */
@@ -121,6 +140,8 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024 * 1024,
+    // Audit records name the request: unique across restarts and processes.
+    genReqId: () => randomUUID(),
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     rewriteUrl: (raw) => {
       const url = raw.url ?? '/';
@@ -134,23 +155,53 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     },
   });
 
-  const authenticate = (request: FastifyRequest): Operator | null => {
+  const sessionKey = options.sessionKey ?? randomBytes(32);
+  const authenticate = async (request: FastifyRequest): Promise<Authentication> => {
     const capability = presentedCapability.get(request.raw);
-    if (capability !== undefined) return capabilityOperator && sameSecret(capability, options.uiCapability!.secret) ? capabilityOperator : null;
+    if (capability !== undefined) return { presented: 'capability', operator: capabilityOperator && sameSecret(capability, options.uiCapability!.secret) ? capabilityOperator : null };
     const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    const token = bearer ?? cookie(request, CODEC_COOKIE);
-    return token ? operators.byToken(token) : null;
+    if (bearer && options.oidc && looksLikeJwt(bearer)) return { presented: 'oidc', operator: await options.oidc.verify(bearer) };
+    if (bearer) return { presented: 'bearer', operator: operators.byToken(bearer) };
+    const signed = cookie(request, CODEC_COOKIE);
+    if (!signed) return { presented: 'none', operator: null };
+    return { presented: 'cookie', operator: sessionOperator(operators, sessionKey, signed) };
   };
 
+  const routes = collectOperatorRoutes(app);
   guardRequests(app, options, authenticate);
   servePayloads(app, options);
   app.get('/healthz', async () => ({ status: 'ok' }));
-  serveSignIn(app, operators);
+  // A sign-in's record names the operator signing in, who is not yet acting on the request.
+  const signInEntry = (request: FastifyRequest, action: AuditEntry['action'], operator?: Operator) => ({ ...auditEntry(request, action), ...(operator ? { actor: `operator:${operator.name}` } : {}) });
+  serveSignIn(app, { operators, audit: options.audit, sessionKey, entry: signInEntry });
+  serveAudit(app, options.audit);
+  serveOperatorOpenApi(app, routes);
   return app;
 }
 
+/** A signed session's operator, as the registry has them now: one removed or moved to another role has no session. */
+function sessionOperator(operators: OperatorRegistry, key: Buffer, value: string): Operator | null {
+  const session = openSession(key, value);
+  const current = session ? operators.byName(session.name) : null;
+  return current && current.role === session!.role ? current : null;
+}
+
+interface Authentication {
+  presented: 'none' | 'bearer' | 'cookie' | 'capability' | 'oidc';
+  operator: Operator | null;
+}
+
+/** The operator each authenticated request acts as, for the audit records its route writes. */
+const actingOperator = new WeakMap<FastifyRequest, Operator>();
+
+/** Who, from where, which request: what every record of a request carries. */
+function auditEntry(request: FastifyRequest, action: AuditEntry['action'], refs: string[] = []): AuditEntry {
+  const operator = actingOperator.get(request);
+  return { actor: operator ? `operator:${operator.name}` : 'anonymous:', action, refs, address: request.ip, requestId: request.id };
+}
+
 /** Every request but /healthz: the Host header, CORS for the UI, then an operator allowed the route's permission (/auth aside). */
-function guardRequests(app: FastifyInstance, options: CodecServerOptions, authenticate: (request: FastifyRequest) => Operator | null): void {
+function guardRequests(app: FastifyInstance, options: CodecServerOptions, authenticate: (request: FastifyRequest) => Promise<Authentication>): void {
   const allowedHosts = new Set(options.allowedHosts.map((host) => host.toLowerCase()));
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
     if (request.headers.origin === options.uiOrigin) {
@@ -172,19 +223,29 @@ function guardRequests(app: FastifyInstance, options: CodecServerOptions, authen
       }
       return reply.code(204).send();
     }
-    if (request.url === '/auth') return;
-    const operator = authenticate(request);
-    if (!operator) return reply.code(401).send({ message: 'an operator credential is required' });
+    // Signing in needs no credential yet; the API's description is public, as the api's is.
+    if (request.url === '/auth' || request.url === '/openapi.json') return;
+    const { presented, operator } = await authenticate(request);
+    if (!operator) {
+      // A credential that was presented and refused is recorded (an attempt); none at all is not.
+      if (presented !== 'none') {
+        await options.audit.record({ ...auditEntry(request, 'operator.auth_failed'), outcome: 'refused', detail: { credential: presented } }).catch(() => request.log.warn('a refused operator credential could not be audited'));
+      }
+      return reply.code(401).send({ code: OPERATOR_ERRORS.credentialRequired, message: 'an operator credential is required' });
+    }
+    actingOperator.set(request, operator);
     const permission = (request.routeOptions.config as { permission?: Permission }).permission;
-    if (permission && !may(operator.role, permission)) return reply.code(403).send({ message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
+    if (permission && !may(operator.role, permission)) return reply.code(403).send({ code: OPERATOR_ERRORS.roleRefused, message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
   });
 }
 
 /** /encode and /decode: Temporal's codec protocol, with the keys of the store. */
-function servePayloads(app: FastifyInstance, { keys, defaultNamespace }: Pick<CodecServerOptions, 'keys' | 'defaultNamespace'>): void {
+function servePayloads(app: FastifyInstance, { keys, audit, defaultNamespace }: Pick<CodecServerOptions, 'keys' | 'audit' | 'defaultNamespace'>): void {
   app.setErrorHandler((error, request, reply) => {
-    request.log.warn({ err: error }, 'codec request refused');
+    request.log.warn({ err: { name: (error as Error).name } }, 'codec request refused');
     if (error instanceof KeyStoreUnavailableError) return reply.code(503).send({ message: 'the key store is unavailable' });
+    if (error instanceof AuditUnavailableError) return reply.code(503).send({ message: 'the audit trail is unavailable: nothing was decoded' });
+    if (error instanceof AuditEntryError) return reply.code(400).send({ message: error.message });
     if ((error as { validation?: unknown }).validation) return reply.code(400).send({ message: 'the body must be { payloads: [...] }' });
     return reply.code(400).send({ message: 'the payloads could not be processed' });
   });
@@ -194,18 +255,28 @@ function servePayloads(app: FastifyInstance, { keys, defaultNamespace }: Pick<Co
     return typeof header === 'string' && header !== '' ? header : defaultNamespace;
   };
 
-  app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { body: payloadsSchema }, config: { permission: 'encode' } }, async (request) => {
+  app.post<{ Body: { payloads?: JsonPayload[] } }>('/encode', { schema: { summary: "Encrypt payloads with the namespace key (Temporal's codec protocol)", body: payloadsSchema }, config: { permission: 'encode' } }, async (request) => {
     // Operators' encodes (e.g. a signal sent from the UI) have no workflow context: namespace key.
     const keyId = namespaceKeyId(namespaceOf(request));
-    // Made by the init step only: an encode never creates a key.
-    const key = await keys.get(keyId);
-    if (!key) throw new KeyStoreUnavailableError('its namespace key is missing');
-    return { payloads: (request.body.payloads ?? []).map((payload) => toJson(encryptPayload(fromJson(payload), keyId, key))) };
+    return audit.audited(auditEntry(request, 'codec.encode'), async () => {
+      // Made by the init step only: an encode never creates a key.
+      const key = await keys.get(keyId);
+      if (!key) throw new KeyStoreUnavailableError('its namespace key is missing');
+      return { payloads: (request.body.payloads ?? []).map((payload) => toJson(encryptPayload(fromJson(payload), keyId, key))) };
+    });
   });
 
-  app.post<{ Body: { payloads?: JsonPayload[] } }>('/decode', { schema: { body: payloadsSchema }, config: { permission: 'decode' } }, async (request) => {
+  app.post<{ Body: { payloads?: JsonPayload[] } }>('/decode', { schema: { summary: "Decrypt payloads with their sessions' keys (Temporal's codec protocol); audited", body: payloadsSchema }, config: { permission: 'decode' } }, async (request) => {
+    const payloads = request.body.payloads ?? [];
+    // The sessions whose keys this decode uses, by their keyed reference: recorded before any key is read.
+    const refs = payloads.map((json) => payloadKeyId(fromJson(json)) ?? '').filter((keyId) => keyId.startsWith(SESSION_KEY_PREFIX)).map((keyId) => keyId.slice(SESSION_KEY_PREFIX.length)).filter((ref) => /^[0-9a-f]{32}$/.test(ref));
+    return audit.audited(auditEntry(request, 'codec.decode', refs), () => decodeAll(keys, payloads), { detail: () => ({ payloads: payloads.length }) });
+  });
+}
+
+async function decodeAll(keys: KeyStore, payloads: JsonPayload[]): Promise<{ payloads: JsonPayload[] }> {
     const decoded = await Promise.all(
-      (request.body.payloads ?? []).map(async (json) => {
+      payloads.map(async (json) => {
         const payload = fromJson(json);
         if (!isEncrypted(payload)) return json;
         const keyId = payloadKeyId(payload);
@@ -219,23 +290,32 @@ function servePayloads(app: FastifyInstance, { keys, defaultNamespace }: Pick<Co
       }),
     );
     return { payloads: decoded };
-  });
 }
 
-/** /auth: the sign-in form, and the cookie credential it sets. */
-function serveSignIn(app: FastifyInstance, operators: OperatorRegistry): void {
-  // The browser side of the cookie credential: an operator posts their token once; the cookie is
-  // HttpOnly, Secure and SameSite=None so the UI's cross-origin fetches (credentials included) carry it.
-  app.get('/auth', async (_request, reply) =>
-    reply
-      .type('text/html')
-      .send('<!doctype html><title>sessionflow codec</title><form method="post" action="/auth"><label>Operator token <input name="token" type="password" autocomplete="off"></label> <button>Sign in</button></form>'),
-  );
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
-  app.post<{ Body: { token?: string } }>('/auth', async (request, reply) => {
-    const token = request.body?.token ?? '';
-    if (!operators.byToken(token)) return reply.code(401).send({ message: 'wrong operator token' });
-    reply.header('set-cookie', `${CODEC_COOKIE}=${encodeURIComponent(token)}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=43200`);
-    return reply.type('text/plain').send('signed in: the Temporal UI can now decode payloads through this codec server\n');
+const auditQuerystring = {
+  type: 'object',
+  properties: {
+    ref: { type: 'string', description: "A session's keyed reference (32 hex): its records." },
+    actor: { type: 'string', description: 'operator:<name>, tenant:<client id>, system:<part>, cli:<user>' },
+    action: { type: 'string', description: 'An audited action, e.g. codec.decode' },
+    since: { type: 'string', description: 'ISO 8601: records at or after' },
+    until: { type: 'string', description: 'ISO 8601: records before' },
+    limit: { type: 'string', description: 'At most this many records (a whole number)' },
+  },
+} as const;
+
+/**
+ * GET /audit?ref=&actor=&action=&since=&until=&limit=: the operator API's query of the trail
+ * (admins), oldest first; each query is itself recorded. Bad parameters: 400, nothing recorded.
+ */
+function serveAudit(app: FastifyInstance, audit: AuditTrail): void {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/audit', { schema: { summary: 'Query the audit trail, oldest first; the query is itself audited', querystring: auditQuerystring }, config: { permission: 'audit' } }, async (request) => {
+    const { ref, actor, action, since, until, limit } = request.query;
+    if (limit !== undefined && !/^\d{1,6}$/.test(limit)) throw new AuditEntryError('audit query refused: limit must be a whole number');
+    const query: AuditQuery = { ref, actor, action: action as AuditQuery['action'], since, until, ...(limit !== undefined ? { limit: Number(limit) } : {}) };
+    for (const name of Object.keys(query) as Array<keyof AuditQuery>) if (query[name] === undefined) delete query[name];
+    // Checked before the record, so a bad query changes nothing.
+    await audit.query({ ...query, limit: 1 });
+    return audit.audited({ ...auditEntry(request, 'audit.read', query.ref ? [query.ref] : []) }, async () => ({ records: await audit.query(query) }));
   });
 }

@@ -10,6 +10,8 @@ const LEGACY_SESSION_WORKFLOW_ID = /^DS[0-9A-Za-z]{10,40}$/;
 const SESSION_WORKFLOW_ID = /^session-([0-9a-f]{32})$/;
 
 const NAMESPACE_KEY_PREFIX = 'namespace-';
+/** A session's data key id: this prefix, then its session reference (the audit records the reference). */
+export const SESSION_KEY_PREFIX = 'session-';
 
 /**
  * The data key id of a session workflow, or null for any other workflow (device clients,

@@ -16,6 +16,8 @@ export const PERMISSIONS = {
   archive: 'admin',
   rotate: 'admin',
   shred: 'admin',
+  /** Query the audit trail (GET /audit on the codec server). */
+  audit: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -18,6 +18,7 @@ import { AttestrConnector } from '../providers/attestr';
 import { FinqwareConnector } from '../providers/finqware';
 import { HttpStageConnector } from '../providers/http-stage';
 import { SessionShredder } from '../activities/shred';
+import { configuredAuditTrail, type AuditTrail } from '../audit/trail';
 import { WebhookSender, type ReadResult } from '../activities/webhooks';
 import type { TenantClient } from '../tenants/registry';
 import { legacySessionWorkflowId } from '../contract/workflow-ids';
@@ -112,8 +113,7 @@ export async function createSessionWorker(
   config: Config,
   overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
     clients: TenantClient[];
-    encryption?: Encryption;
-    sessionSecret?: SessionSecret;
+    encryption?: Encryption; sessionSecret?: SessionSecret; /** shredding's; the configured one when absent */ audit?: AuditTrail;
   },
 ): Promise<SessionWorker> {
   const encryption = overrides.encryption ?? openEncryption(config);
@@ -126,7 +126,8 @@ export async function createSessionWorker(
   const secret = overrides.sessionSecret ?? loadSessionSecret(process.env, config.dataDir);
   const taskQueue = overrides.taskQueue ?? config.temporal.taskQueue;
   const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret, config.unsealedSessionsUntil);
-  const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
+  const audit = overrides.audit ?? configuredAuditTrail(config);
+  const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId, audit);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
@@ -182,7 +183,7 @@ export async function createSessionWorker(
     },
     encryption,
     async close() {
-      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close()]);
+      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close(), overrides.audit ? null : audit.close()]);
       if (!overrides.connection) await connection.close();
       if (!overrides.encryption) await encryption.close();
     },

@@ -11,6 +11,7 @@ import Ajv from 'ajv';
 import { request } from 'undici';
 import { freePort } from '../../scripts/dev-server';
 import { buildApp } from '../../src/api/app';
+import type { AuditTrail } from '../../src/audit/trail';
 import type { TenantClient } from '../../src/tenants/registry';
 import { FlowCatalog } from '../../src/flows/catalog';
 import { sessionSecret, type Stack } from './stack';
@@ -57,8 +58,9 @@ export async function startApi(
   clients: TenantClient[] = [TENANT_A, TENANT_B],
   catalog: FlowCatalog = stack.catalog,
   port = 0,
+  audit?: AuditTrail,
 ): Promise<Api> {
-  const app = buildApp({ config: stack.config, temporal: stack.client, keys: stack.encryption.keys, clients, catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret });
+  const app = buildApp({ config: stack.config, temporal: stack.client, keys: stack.encryption.keys, clients, catalog, deviceTokenSecret: DEVICE_TOKEN_SECRET, sessionSecret, ...(audit ? { audit } : {}) });
   await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   let spec: OpenApi | null = null;

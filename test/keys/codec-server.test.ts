@@ -21,6 +21,7 @@ import { namespaceKeyId, sessionKeyId } from '../../src/keys/key-store';
 import { OperatorRegistry } from '../../src/operators/registry';
 import { newOperatorToken, operatorTokenSha256 } from '../../src/operators/tokens';
 import { unreachableKeyStore } from '../helpers/key-stores';
+import { scratchAuditTrail } from '../helpers/audit';
 
 const UI = 'http://ui.example:8233';
 const ADMIN_TOKEN = newOperatorToken();
@@ -40,7 +41,7 @@ let url: string;
 
 /** A codec server on a free loopback port; `allowedHosts` as `make start` has them unless given. */
 async function start(options: Partial<CodecServerOptions> = {}): Promise<string> {
-  const app = buildCodecServer({ keys: store, uiOrigin: UI, operators, allowedHosts: ['localhost', '127.0.0.1', '::1'], defaultNamespace: 'default', ...options });
+  const app = buildCodecServer({ keys: store, audit: scratchAuditTrail('test-codec-audit-').trail, uiOrigin: UI, operators, allowedHosts: ['localhost', '127.0.0.1', '::1'], defaultNamespace: 'default', ...options });
   servers.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -205,7 +206,9 @@ test("the UI's cookie: signing in with an operator's token sets it, and it carri
   const signIn = await post(url, '/auth', `token=${VIEWER_TOKEN}`);
   expect(signIn.status).toBe(200);
   const setCookie = signIn.headers.get('set-cookie') ?? '';
-  expect(setCookie).toMatch(new RegExp(`^${CODEC_COOKIE}=.*HttpOnly; Secure; SameSite=None`));
+  // A signed session, not the token; over plain HTTP not Secure (a Secure cookie would not come back).
+  expect(setCookie).toMatch(new RegExp(`^${CODEC_COOKIE}=s1\\.[^;]+; HttpOnly; SameSite=Strict; Path=/; Max-Age=28800$`));
+  expect(setCookie).not.toContain(VIEWER_TOKEN);
   const cookie = { cookie: setCookie.split(';')[0] };
   expect((await post(url, '/decode', { payloads: [] }, cookie)).status).toBe(200);
   expect((await post(url, '/encode', hello, cookie)).status).toBe(403);

@@ -1,6 +1,8 @@
 /**
  * Backend API, Attestr FlowX shape: tenants create sessions (handshakes), read their signed
  * results, archive them, and read the flow catalog. Basic auth and per-client limits on all.
+ * Each result read and archive is audited (src/audit) under the session's reference before it
+ * happens: no record, no answer (503, code 5033).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TenantClient } from '../../tenants/registry';
@@ -19,6 +21,8 @@ import { redirectAllowed } from '../redirects';
 import { hostedPageUrl } from '../hosted/urls';
 import { FLOW_FAILED_TO_LOAD, hasWebhookEndpoint, resolveFlow, WEBHOOK_NEEDS_ENDPOINT } from '../flow-resolution';
 import { backendError, errorAnswers } from '../schemas/common';
+import { sessionRef } from '../../session-secret';
+import type { AuditEntry } from '../../audit/trail';
 import {
   createHandshakeBody,
   createHandshakeResponse,
@@ -91,6 +95,14 @@ function present(request: FastifyRequest, tenant: TenantClient, status: StatusVi
     expiry: status.expiry,
   };
 }
+
+/** The tenant, the session's reference (never its id), the address and the request: a record's who and which. */
+function auditEntry(request: FastifyRequest<{ Params: HandshakeParams }>, action: AuditEntry['action']): AuditEntry {
+  return { actor: `tenant:${request.tenant!.id}`, action, refs: [sessionRef(request.params.id)], address: request.ip, requestId: request.id };
+}
+
+/** Another tenant's (or no) session is a refusal, not a failure. */
+const refusal = (err: unknown) => err instanceof BackendError && err.status < 500;
 
 async function createHandshake(context: ApiContext, request: FastifyRequest<{ Body: CreateHandshakeBody }>): Promise<CreateHandshakeAnswer> {
   const tenant = request.tenant!;
@@ -166,16 +178,21 @@ export function backendRoutes(app: FastifyInstance, context: ApiContext): void {
   app.get<{ Params: HandshakeParams }>(
     '/handshake/:id',
     { schema: { summary: 'Get a session and its signed result', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
-    async (request) => {
-      const { status, result } = await visibleSession(context, request.tenant!, request.params.id);
-      return present(request, request.tenant!, status, result.result);
-    },
+    (request) =>
+      context.audit.audited(
+        auditEntry(request, 'result.read'),
+        async () => {
+          const { status, result } = await visibleSession(context, request.tenant!, request.params.id);
+          return present(request, request.tenant!, status, result.result);
+        },
+        { refused: refusal },
+      ),
   );
 
   app.post<{ Params: HandshakeParams }>(
     '/handshake/:id/archive',
     { schema: { summary: 'Archive a consumed or expired session', params: handshakeParams, response: { 200: handshakeView, ...errors } } },
-    (request) => archiveHandshake(context, request),
+    (request) => context.audit.audited(auditEntry(request, 'session.archive'), () => archiveHandshake(context, request), { refused: refusal }),
   );
 
   app.get('/flows', { schema: { summary: 'List flows', response: { 200: flowList, ...errors } } }, async () => ({

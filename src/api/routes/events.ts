@@ -15,6 +15,11 @@ import { backendError, errorAnswers } from '../schemas/common';
 import { eventAnswer, eventBody, type EventAnswer, type EventBody } from '../schemas/events';
 import { IdempotencyConflictError, SessionNotFoundError, SessionRefusedError } from '../session-errors';
 import { hostedPageUrl } from '../hosted/urls';
+import { sessionRef } from '../../session-secret';
+import type { AuditEntry } from '../../audit/trail';
+
+/** A session archived meanwhile, or gone: not this event's to archive (a refusal, not a failure). */
+const alreadyGone = (err: unknown) => (err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) || err instanceof SessionNotFoundError;
 
 export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
   const { gateway, catalog } = context;
@@ -80,10 +85,13 @@ export function eventRoutes(app: FastifyInstance, context: ApiContext): void {
 
       const archived = [];
       for (const sessionId of await gateway.findSessions(tenant.id, event.tag, ['consumed', 'expired'])) {
+        // Recorded like the backend's archive route: one intent and outcome per session, before
+        // it is archived (no record, no archive: 503 5033).
+        const entry: AuditEntry = { actor: `tenant:${tenant.id}`, action: 'session.archive', refs: [sessionRef(sessionId)], address: request.ip, requestId: request.id, detail: { via: 'event' } };
         try {
-          archived.push({ _id: sessionId, status: (await gateway.archive(sessionId)).status });
+          archived.push({ _id: sessionId, status: (await context.audit.audited(entry, () => gateway.archive(sessionId), { refused: alreadyGone })).status });
         } catch (err) {
-          if (!(err instanceof SessionRefusedError && err.type === REFUSALS.WRONG_STATUS) && !(err instanceof SessionNotFoundError)) throw err;
+          if (!alreadyGone(err)) throw err;
         }
       }
       return { id: event.id, action: rule.action, sessions: archived };

@@ -16,7 +16,7 @@ export const backendError = {
   type: 'object',
   description: "Attestr's error shape.",
   properties: {
-    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (docs/reference/errors.md): 5031 (session data keys unavailable) and 5032 (Temporal recovering the session) are retried after Retry-After.' },
+    code: { type: 'integer', enum: BACKEND_ERROR_CODES, description: 'Stable error code (docs/reference/errors.md): 5031 (session data keys unavailable), 5032 (Temporal recovering the session) and 5033 (audit trail unavailable) are retried after Retry-After.' },
     message: { type: 'string' },
     details: { type: 'string' },
   },
