@@ -5,7 +5,8 @@
  * of its own, so the session workflow can call it during replay and get the same answers.
  */
 import { initialTransition, setup, transition, type AnyStateMachine } from 'xstate';
-import type { FinalMeta, FlowMachine, JsonSchema, Outcome, ProviderName, StageKind, StageMeta } from './types';
+import { namesMatch } from './names';
+import { slaMs, type FinalMeta, type FlowMachine, type JsonSchema, type Outcome, type ProviderName, type StageKind, type StageMeta } from './types';
 
 export interface FlowEvent {
   type: string;
@@ -36,6 +37,23 @@ export interface StageInfo {
   schema: JsonSchema;
   provider?: ProviderName;
   params?: Record<string, unknown>;
+  /** Review stages: the SLA in milliseconds (null without one), the rejection reasons, what the reviewer sees. */
+  review?: { slaMs: number | null; reasons: string[]; show: string[] };
+}
+
+/**
+ * What a guard reads: the event, and the session's recorded stage results so far under
+ * `result` (`result.identity.input.name`), so a transition can compare with an earlier stage.
+ * The results are the session's own state, passed in by the caller: the engine stays pure.
+ */
+export type FlowResults = Record<string, { input: unknown; output: unknown }>;
+interface GuardArgs {
+  event: FlowEvent;
+  context?: { result?: FlowResults };
+}
+
+function guardSource({ event, context }: GuardArgs): Record<string, unknown> {
+  return { ...event, result: context?.result ?? {} };
 }
 
 /** Reads a dotted path (`input.accepted`) out of an event. */
@@ -48,14 +66,15 @@ function readPath(source: unknown, path: string): unknown {
   return value;
 }
 
-/** Guards a flow may name in its transitions. */
+/** Guards a flow may name in its transitions; each `path` reads the guard source above. */
 export const GUARDS = {
-  equals: ({ event }: { event: FlowEvent }, params: { path: string; value: unknown }) =>
-    JSON.stringify(readPath(event, params.path)) === JSON.stringify(params.value),
-  exists: ({ event }: { event: FlowEvent }, params: { path: string }) => {
-    const value = readPath(event, params.path);
+  equals: (args: GuardArgs, params: { path: string; value: unknown }) => JSON.stringify(readPath(guardSource(args), params.path)) === JSON.stringify(params.value),
+  exists: (args: GuardArgs, params: { path: string }) => {
+    const value = readPath(guardSource(args), params.path);
     return value !== undefined && value !== null;
   },
+  /** The two names are the same name (names.ts): `path` and `other` are paths, as above. */
+  namesMatch: (args: GuardArgs, params: { path: string; other: string }) => namesMatch(readPath(guardSource(args), params.path), readPath(guardSource(args), params.other)),
 };
 
 export const GUARD_NAMES: ReadonlySet<string> = new Set(Object.keys(GUARDS));
@@ -107,16 +126,16 @@ export class CompiledFlow {
    * leads: what an update validator asks, so that only its handler computes the transition.
    * The same answer as `advance(state, event) !== null`.
    */
-  takes(state: string, event: FlowEvent): boolean {
-    return this.logic.resolveState({ value: state, context: {} }).can(event as never);
+  takes(state: string, event: FlowEvent, result: FlowResults = {}): boolean {
+    return this.logic.resolveState({ value: state, context: { result } }).can(event as never);
   }
 
   /**
    * The position after `event` in `state`, or null when the state does not take that event
    * (no matching transition or no guard passed): the caller refuses the event and nothing moves.
    */
-  advance(state: string, event: FlowEvent): FlowPosition | null {
-    const current = this.logic.resolveState({ value: state, context: {} });
+  advance(state: string, event: FlowEvent, result: FlowResults = {}): FlowPosition | null {
+    const current = this.logic.resolveState({ value: state, context: { result } });
     if (!current.can(event as never)) return null;
     // A transition back to the same state counts as entering it anew (fresh nonce, timers).
     const [next] = transition(this.logic, current, event as never);
@@ -145,5 +164,6 @@ export function stageInfo(machine: FlowMachine, state: string): StageInfo | null
     schema: meta.schema ?? { type: 'object', additionalProperties: false },
     ...(meta.provider ? { provider: meta.provider } : {}),
     ...(meta.params ? { params: meta.params } : {}),
+    ...(meta.stage === 'review' ? { review: { slaMs: meta.sla === undefined ? null : slaMs(meta.sla), reasons: meta.reasons ?? [], show: meta.show ?? [] } } : {}),
   };
 }

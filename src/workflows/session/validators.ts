@@ -107,10 +107,9 @@ export class SessionValidators {
       refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
     }
     const stage = this.session.currentStage();
-    if (!stage || stage.kind === 'wait' || args.step !== stage.id) {
-      refuse(REFUSALS.WRONG_STEP, `the session expects ${stage && stage.kind !== 'wait' ? `step "${stage.id}"` : 'no device step now'}`, {
-        expected: stage && stage.kind !== 'wait' ? stage.id : null,
-      });
+    const awaited = stage && stage.kind !== 'wait' && stage.kind !== 'review';
+    if (!stage || !awaited || args.step !== stage.id) {
+      refuse(REFUSALS.WRONG_STEP, `the session expects ${awaited ? `step "${stage.id}"` : 'no device step now'}`, { expected: awaited ? stage.id : null });
     }
     const problems = validateAgainstSchema(stage.schema, args.input);
     if (problems.length > 0) {
@@ -118,7 +117,7 @@ export class SessionValidators {
         problems,
       });
     }
-    if (stage.kind === 'input' && !this.session.flow.takes(stage.id, { type: 'SUBMIT', input: args.input })) {
+    if (stage.kind === 'input' && !this.session.flow.takes(stage.id, { type: 'SUBMIT', input: args.input }, this.state.result)) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
   }
@@ -131,7 +130,7 @@ export class SessionValidators {
     if (this.session.busy) refuse(REFUSALS.BUSY, 'a step is still running');
     const stage = this.session.currentStage();
     if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
-    if (typeof event?.type !== 'string' || !this.session.flow.takes(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data })) {
+    if (typeof event?.type !== 'string' || !this.session.flow.takes(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }, this.state.result)) {
       refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
     }
   }
