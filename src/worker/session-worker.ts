@@ -22,6 +22,7 @@ import { WebhookSender, type ReadResult } from '../activities/webhooks';
 import type { TenantClient } from '../tenants/registry';
 import { legacySessionWorkflowId } from '../contract/workflow-ids';
 import { loadSessionSecret, sessionWorkflowId, type SessionSecret } from '../session-secret';
+import { loadReviewSecret, type ReviewSecret } from '../review-secret';
 import { resultQuery } from '../contract/session';
 import { SessionStatusKey } from '../contract/session-search';
 import { providerTaskQueue, RATE_LIMITED_PROVIDERS } from '../contract/task-queues';
@@ -114,6 +115,7 @@ export async function createSessionWorker(
     clients: TenantClient[];
     encryption?: Encryption;
     sessionSecret?: SessionSecret;
+    reviewSecret?: ReviewSecret;
   },
 ): Promise<SessionWorker> {
   const encryption = overrides.encryption ?? openEncryption(config);
@@ -128,7 +130,7 @@ export async function createSessionWorker(
   const webhooks = new WebhookSender(overrides.clients, (sessionId) => sessionResult(temporal, sessionId), secret, config.unsealedSessionsUntil);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
-  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, reviewSecret: overrides.reviewSecret ?? loadReviewSecret(process.env, config.dataDir), quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
   const worker = await Worker.create({
     connection,

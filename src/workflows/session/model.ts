@@ -23,7 +23,7 @@ import {
 import { sessionInputDigest, type AttestrDelivery, type SessionInput, type SessionState } from '../../contract/session-state';
 import type { ReviewDecided } from '../../contract/review';
 
-export function refuse(type: RefusalType, message: string, details?: unknown): never {
+export function refuse(type: RefusalType | 'SessionReviewDecided', message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
 }
 
