@@ -1,15 +1,23 @@
 /**
  * The codec server process (see src/keys/codec-server.ts): `CODEC_HOST`:`CODEC_PORT`, keys
- * straight from the configured store, operators from src/operators.
+ * straight from the configured store, operators from src/operators, and the reviewers' routes
+ * (src/operator-api/reviews.ts) with a Temporal client of their own and REVIEW_SECRET.
  */
 import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
 import { openKeyStore } from './keys/open-store';
 import { loadCodecSettings } from './settings';
+import { openEncryption } from './keys/encryption';
+import { serveReviews } from './operator-api/reviews';
+import { loadReviewSecret } from './review-secret';
+import { connectClient } from './temporal';
 
 async function main(): Promise<void> {
   const { config, operators } = exitOnConfigError(() => loadCodecSettings(process.env));
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
+  const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
+  // Decisions go to sessions encrypted, as every payload: a session refuses an unencrypted one.
+  const client = await connectClient(config.temporal, openEncryption(config).dataConverter);
   const app = buildCodecServer({
     keys,
     uiOrigin: config.codec.uiOrigin,
@@ -19,6 +27,7 @@ async function main(): Promise<void> {
     ...(config.codec.uiCapability ? { uiCapability: config.codec.uiCapability } : {}),
     defaultNamespace: config.temporal.namespace,
     logger: { level: config.logLevel },
+    routes: (server, operatorOf) => serveReviews(server, { client, reviewSecret, operatorOf }),
   });
   await app.listen({ host: config.codec.host, port: config.codec.port });
   process.stdout.write(`codec server listening on ${config.codec.host}:${config.codec.port}\n`);

@@ -46,6 +46,8 @@ export interface CodecServerOptions {
   /** The UI's capability: requests under `/ui/<secret>/` act as `operator`. */
   uiCapability?: { operator: string; secret: string };
   defaultNamespace: string;
+  /** More operator routes on this port (src/operator-api), behind the same authentication: `operatorOf` names a request's operator. */
+  routes?: (app: FastifyInstance, operatorOf: (request: FastifyRequest) => Operator | null) => void;
   /** Fastify's logger: off when absent; `stream` lets a test read what it writes. */
   logger?: false | { level: string; stream?: { write(line: string): void } };
 }
@@ -142,8 +144,14 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
     return token ? operators.byToken(token) : null;
   };
 
-  guardRequests(app, options, authenticate);
+  const authenticated = new WeakMap<IncomingMessage, Operator>();
+  guardRequests(app, options, (request) => {
+    const operator = authenticate(request);
+    if (operator) authenticated.set(request.raw, operator);
+    return operator;
+  });
   servePayloads(app, options);
+  options.routes?.(app, (request) => authenticated.get(request.raw) ?? null);
   app.get('/healthz', async () => ({ status: 'ok' }));
   serveSignIn(app, operators);
   return app;
@@ -166,7 +174,7 @@ function guardRequests(app: FastifyInstance, options: CodecServerOptions, authen
     cors(request, reply);
     if (request.method === 'OPTIONS') {
       if (request.headers.origin === options.uiOrigin) {
-        reply.header('access-control-allow-methods', 'POST, OPTIONS');
+        reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
         reply.header('access-control-allow-headers', 'content-type, x-namespace, authorization');
         reply.header('access-control-max-age', '600');
       }
@@ -174,9 +182,9 @@ function guardRequests(app: FastifyInstance, options: CodecServerOptions, authen
     }
     if (request.url === '/auth') return;
     const operator = authenticate(request);
-    if (!operator) return reply.code(401).send({ message: 'an operator credential is required' });
+    if (!operator) return reply.code(401).send({ code: 'operator_unauthenticated', message: 'an operator credential is required' });
     const permission = (request.routeOptions.config as { permission?: Permission }).permission;
-    if (permission && !may(operator.role, permission)) return reply.code(403).send({ message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
+    if (permission && !may(operator.role, permission)) return reply.code(403).send({ code: 'operator_forbidden', message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
   });
 }
 
@@ -185,6 +193,9 @@ function servePayloads(app: FastifyInstance, { keys, defaultNamespace }: Pick<Co
   app.setErrorHandler((error, request, reply) => {
     request.log.warn({ err: error }, 'codec request refused');
     if (error instanceof KeyStoreUnavailableError) return reply.code(503).send({ message: 'the key store is unavailable' });
+    if ((error as { validation?: unknown }).validation && request.url.startsWith('/reviews/')) {
+      return reply.code(400).send({ code: 'review_invalid', message: 'the body must be { decisionId, decision, reason? }' });
+    }
     if ((error as { validation?: unknown }).validation) return reply.code(400).send({ message: 'the body must be { payloads: [...] }' });
     return reply.code(400).send({ message: 'the payloads could not be processed' });
   });

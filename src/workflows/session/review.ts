@@ -10,7 +10,12 @@ import type { FlowEvent } from '../../flows/core/engine';
 import { inboundRefusedFailure } from '../../contract/session';
 import { REVIEW_EVENTS, REVIEW_REFUSALS, type ReviewAnswer, type ReviewDecisionArgs, type ReviewSearchValue, type ReviewView } from '../../contract/review';
 import { refuse, type SessionModel } from './model';
-import type { SessionEvents } from './runner';
+import type { WebhookEventType } from '../../contract/webhook-outbox';
+
+/** Where the review's webhook events go (the runner's SessionEvents, the WebhookPump). */
+interface ReviewEvents {
+  emit(type: WebhookEventType, extra?: Record<string, unknown>): void;
+}
 
 /** What a decision needs of the workflow: its proof checked by the worker, and the runner's moves. */
 export interface ReviewEffects {
@@ -53,7 +58,7 @@ export function reviewView(session: SessionModel): ReviewView {
 export class ReviewDesk {
   constructor(
     private readonly session: SessionModel,
-    private readonly events: SessionEvents,
+    private readonly events: ReviewEvents,
     private readonly effects: ReviewEffects,
   ) {}
 

@@ -1,0 +1,103 @@
+/**
+ * The reviewers' routes on the codec server's port (docs/security/operators-and-codec.md,
+ * "Review decisions"), behind its operator authentication:
+ *
+ * - `GET /reviews/:workflowId` (permission `decode`): the case, what the flow's `show` paths name;
+ * - `POST /reviews/:workflowId/decision` (permission `review`): `{ decisionId, decision, reason? }`.
+ *   The decision goes to the session as the decideReview update, with the update id
+ *   `review-<entry>-<decisionId>` (a retry with the same decisionId gets the first answer), the
+ *   operator's name, and a proof made with REVIEW_SECRET that the worker checks.
+ *
+ * Refusals answer `{ code, message }`: 404 `review_not_found`, 409 `review_already_decided`,
+ * 409 `review_not_waiting`, 400 `review_invalid`; a viewer gets 403 `operator_forbidden` from the
+ * codec server's guard. Messages never hold personal data.
+ */
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decideReviewUpdate, REVIEW_REFUSALS, reviewQuery, type ReviewDecision } from '../contract/review';
+import { REFUSALS } from '../contract/session';
+import type { Operator } from '../operators/registry';
+import type { ReviewSecret } from '../review-secret';
+
+export interface ReviewRoutesOptions {
+  client: Client;
+  reviewSecret: ReviewSecret;
+  /** The operator the codec server authenticated for the request. */
+  operatorOf(request: FastifyRequest): Operator | null;
+}
+
+const SESSION_WORKFLOW_ID = /^session-[0-9a-f]{32}$/;
+const DECISION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+const decisionBody = {
+  type: 'object',
+  required: ['decisionId', 'decision'],
+  additionalProperties: false,
+  properties: {
+    decisionId: { type: 'string', pattern: DECISION_ID.source },
+    decision: { type: 'string', enum: ['approve', 'reject'] },
+    reason: { type: 'string', maxLength: 64 },
+  },
+} as const;
+
+interface DecisionBody {
+  decisionId: string;
+  decision: ReviewDecision;
+  reason?: string;
+}
+
+/** The refusal's type, when Temporal carried the workflow's ApplicationFailure back. */
+function refusalType(err: unknown): string | null {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? null) : null;
+}
+
+export function serveReviews(app: FastifyInstance, { client, reviewSecret, operatorOf }: ReviewRoutesOptions): void {
+  const handleOf = (workflowId: string) => client.workflow.getHandle(workflowId);
+
+  app.get<{ Params: { workflowId: string } }>('/reviews/:workflowId', { config: { permission: 'decode' } }, async (request, reply) => {
+    const { workflowId } = request.params;
+    if (!SESSION_WORKFLOW_ID.test(workflowId)) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
+    try {
+      return await handleOf(workflowId).query(reviewQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
+      throw err;
+    }
+  });
+
+  app.post<{ Params: { workflowId: string }; Body: DecisionBody }>(
+    '/reviews/:workflowId/decision',
+    { schema: { body: decisionBody }, config: { permission: 'review' } },
+    async (request, reply) => {
+      const { workflowId } = request.params;
+      const operator = operatorOf(request)!;
+      if (!SESSION_WORKFLOW_ID.test(workflowId)) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
+      const handle = handleOf(workflowId);
+      let view;
+      try {
+        view = await handle.query(reviewQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
+        throw err;
+      }
+      if (view.stage === null) return reply.code(409).send({ code: 'review_not_waiting', message: `the session is ${view.status} and waits for no review` });
+      const { decision, reason, decisionId } = request.body;
+      const args = { stage: view.stage, entry: view.entry, decision, ...(reason === undefined ? {} : { reason }), operator: operator.name };
+      try {
+        const answer = await handle.executeUpdate(decideReviewUpdate, {
+          args: [{ ...args, proof: reviewSecret.proof(workflowId, args) }],
+          updateId: `review-${view.entry}-${decisionId}`,
+        });
+        return answer;
+      } catch (err) {
+        const type = refusalType(err);
+        if (type === REVIEW_REFUSALS.ALREADY_DECIDED) return reply.code(409).send({ code: 'review_already_decided', message: 'another decision on this review came first' });
+        if (type === REFUSALS.WRONG_STEP || type === REFUSALS.WRONG_STATUS) return reply.code(409).send({ code: 'review_not_waiting', message: 'the session no longer waits for this review' });
+        if (type === REFUSALS.INVALID_INPUT || type === REFUSALS.BUSY) return reply.code(400).send({ code: 'review_invalid', message: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : 'the decision was refused' });
+        throw err;
+      }
+    },
+  );
+}
