@@ -14,7 +14,7 @@ import { sessionWorkflowId } from '../../src/session-secret';
 import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 
-export const IDENTITY = { name: 'Test Person', birthDate: '26-12-1985' };
+export const IDENTITY = { name: 'Sandbox Test User', birthDate: '26-12-1985' };
 export const BANK = { accountNumber: '123456789012', ifsc: 'HDFC0001234' };
 
 /** A test-only flow, checked like the loader checks flow files. */

@@ -249,7 +249,7 @@ describe('SessionRunner', () => {
     await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
     late.resolve({ handshakeId: 'HS1', requestId: 'R1', result: {} });
     await waking;
-    expect(h.session.state).toMatchObject({ stage: 'bank', delivered: null });
+    expect(h.session.state).toMatchObject({ stage: 'review', delivered: null }); // moved on (the fake result names nobody: review)
   });
 
   it('hands the provider the prepared handshake, and (histories from before wake-ups) a signalled result of that handshake only', async () => {

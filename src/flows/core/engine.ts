@@ -56,11 +56,19 @@ function guardSource({ event, context }: GuardArgs): Record<string, unknown> {
   return { ...event, result: context?.result ?? {} };
 }
 
-/** Reads a dotted path (`input.accepted`) out of an event. */
-function readPath(source: unknown, path: string): unknown {
+/** Reads a dotted path (`input.accepted`); a `*` segment takes the first value under it that has the rest (`output.result.*.output.name`). */
+function readPath(source: unknown, path: string | string[]): unknown {
+  const keys = typeof path === 'string' ? path.split('.') : path;
   let value: unknown = source;
-  for (const key of path.split('.')) {
+  for (const [index, key] of keys.entries()) {
     if (value === null || typeof value !== 'object') return undefined;
+    if (key === '*') {
+      for (const item of Object.values(value)) {
+        const found = readPath(item, keys.slice(index + 1));
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
     value = (value as Record<string, unknown>)[key];
   }
   return value;
