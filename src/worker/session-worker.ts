@@ -105,19 +105,16 @@ function sessionResult(temporal: Client, sessionId: string): Promise<ReadResult>
   });
 }
 
-/**
- * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
- * and their own task queue.
- */
-export async function createSessionWorker(
-  config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
-    clients: TenantClient[];
-    encryption?: Encryption;
-    sessionSecret?: SessionSecret;
-    reviewSecret?: ReviewSecret;
-  },
-): Promise<SessionWorker> {
+/** What a caller gives the worker: tests pass a pre-built bundle and their own task queue. */
+export type SessionWorkerOverrides = Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
+  clients: TenantClient[];
+  encryption?: Encryption;
+  sessionSecret?: SessionSecret;
+  reviewSecret?: ReviewSecret;
+};
+
+/** Builds a worker for `config`, signing webhooks for `clients`. */
+export async function createSessionWorker(config: Config, overrides: SessionWorkerOverrides): Promise<SessionWorker> {
   const encryption = overrides.encryption ?? openEncryption(config);
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
