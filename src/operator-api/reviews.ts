@@ -5,7 +5,8 @@
  * - `GET /reviews/:workflowId` (permission `decode`): the case, what the flow's `show` paths name;
  * - `POST /reviews/:workflowId/decision` (permission `review`): `{ decisionId, decision, reason? }`.
  *   The decision goes to the session as the decideReview update, with the update id
- *   `review-<entry>-<decisionId>` (a retry with the same decisionId gets the first answer), the
+ *   `review-<decisionId>` (a retry with the same decisionId gets the first answer, even once
+ *   the flow moved on, within the session's current run), the
  *   operator's name, and a proof made with REVIEW_SECRET that the worker checks.
  *
  * Refusals answer `{ code, message }`: 404 `review_not_found`, 409 `review_already_decided`,
@@ -15,7 +16,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { decideReviewUpdate, REVIEW_REFUSALS, reviewQuery, type ReviewDecision } from '../contract/review';
+import { decideReviewUpdate, REVIEW_REFUSALS, reviewQuery, type ReviewAnswer, type ReviewDecision } from '../contract/review';
 import { REFUSALS } from '../contract/session';
 import type { Operator } from '../operators/registry';
 import type { ReviewSecret } from '../review-secret';
@@ -75,29 +76,45 @@ export function serveReviews(app: FastifyInstance, { client, reviewSecret, opera
       const operator = operatorOf(request)!;
       if (!SESSION_WORKFLOW_ID.test(workflowId)) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
       const handle = handleOf(workflowId);
-      let view;
-      try {
-        view = await handle.query(reviewQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
-        throw err;
-      }
-      if (view.stage === null) return reply.code(409).send({ code: 'review_not_waiting', message: `the session is ${view.status} and waits for no review` });
       const { decision, reason, decisionId } = request.body;
-      const args = { stage: view.stage, entry: view.entry, decision, ...(reason === undefined ? {} : { reason }), operator: operator.name };
+      const updateId = `review-${decisionId}`;
       try {
-        const answer = await handle.executeUpdate(decideReviewUpdate, {
-          args: [{ ...args, proof: reviewSecret.proof(workflowId, args) }],
-          updateId: `review-${view.entry}-${decisionId}`,
-        });
-        return answer;
+        // A retry of a decision the session already has gets its first answer, though the flow moved on since.
+        const earlier = await earlierAnswer(client, workflowId, updateId);
+        if (earlier !== null) return earlier;
+        const view = await handle.query(reviewQuery);
+        if (view.stage === null) return reply.code(409).send({ code: 'review_not_waiting', message: `the session is ${view.status} and waits for no review` });
+        const args = { stage: view.stage, entry: view.entry, decision, ...(reason === undefined ? {} : { reason }), operator: operator.name };
+        return await handle.executeUpdate(decideReviewUpdate, { args: [{ ...args, proof: reviewSecret.proof(workflowId, args) }], updateId });
       } catch (err) {
-        const type = refusalType(err);
-        if (type === REVIEW_REFUSALS.ALREADY_DECIDED) return reply.code(409).send({ code: 'review_already_decided', message: 'another decision on this review came first' });
-        if (type === REFUSALS.WRONG_STEP || type === REFUSALS.WRONG_STATUS) return reply.code(409).send({ code: 'review_not_waiting', message: 'the session no longer waits for this review' });
-        if (type === REFUSALS.INVALID_INPUT || type === REFUSALS.BUSY) return reply.code(400).send({ code: 'review_invalid', message: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : 'the decision was refused' });
+        const refusal = refusalOf(err);
+        if (refusal) return reply.code(refusal.status).send(refusal.body);
         throw err;
       }
     },
   );
+}
+
+/** The answer of the decision `updateId` when the session has it already (null when it has not). */
+async function earlierAnswer(client: Client, workflowId: string, updateId: string): Promise<ReviewAnswer | null> {
+  try {
+    return await client.workflow.getHandle(workflowId).getUpdateHandle<ReviewAnswer>(updateId).result();
+  } catch (err) {
+    // NOT_FOUND: no such update in the session's current run (or no such session, which the query then says).
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+/** The route's answer to a refused decision, or null for an error that is not one. */
+function refusalOf(err: unknown): { status: number; body: { code: string; message: string } } | null {
+  if (err instanceof WorkflowNotFoundError) return { status: 404, body: { code: 'review_not_found', message: 'no such session' } };
+  const type = refusalType(err);
+  if (type === REVIEW_REFUSALS.ALREADY_DECIDED) return { status: 409, body: { code: 'review_already_decided', message: 'another decision on this review came first' } };
+  if (type === REFUSALS.WRONG_STEP || type === REFUSALS.WRONG_STATUS) return { status: 409, body: { code: 'review_not_waiting', message: 'the session no longer waits for this review' } };
+  if (type === REFUSALS.INVALID_INPUT || type === REFUSALS.BUSY) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    return { status: 400, body: { code: 'review_invalid', message: cause?.message ?? 'the decision was refused' } };
+  }
+  return null;
 }
