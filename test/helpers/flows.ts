@@ -40,12 +40,12 @@ export function completeAttestr(stack: Stack, handshakeId: string): Promise<unkn
 }
 
 /** A kyc-basic session launched and past its identity step: at the Aadhaar stage, Attestr's handshake open. */
-export async function kycAtAadhaar(stack: Stack, tag: string) {
+export async function kycAtAadhaar(stack: Stack, tag: string, identity: typeof IDENTITY = IDENTITY) {
   const gateway: SessionGateway = stack.gateway;
   const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
-  const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  return { sessionId, identity, handshakeId: String(identity.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
+  const answer = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: identity });
+  return { sessionId, identity: answer, handshakeId: String(answer.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
 }
 
 export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionId: string; answers: StepAnswer[] }> {
