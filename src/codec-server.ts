@@ -10,6 +10,7 @@ import { loadCodecSettings } from './settings';
 import { openEncryption } from './keys/encryption';
 import { serveReviews } from './operator-api/reviews';
 import { loadReviewSecret } from './review-secret';
+import type { Client } from '@temporalio/client';
 import { connectClient } from './temporal';
 
 async function main(): Promise<void> {
@@ -17,7 +18,15 @@ async function main(): Promise<void> {
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
   // Decisions go to sessions encrypted, as every payload: a session refuses an unencrypted one.
-  const client = await connectClient(config.temporal, openEncryption(config).dataConverter);
+  // Connected on the first review request (and again after a failure), so decoding never
+  // depends on Temporal: where the codec server has no Temporal access, only reviews answer 503.
+  const { dataConverter } = openEncryption(config);
+  let connecting: Promise<Client> | null = null;
+  const client = () =>
+    (connecting ??= connectClient(config.temporal, dataConverter).catch((err: unknown) => {
+      connecting = null;
+      throw err;
+    }));
   const app = buildCodecServer({
     keys,
     uiOrigin: config.codec.uiOrigin,

@@ -10,8 +10,8 @@
  *   operator's name, and a proof made with REVIEW_SECRET that the worker checks.
  *
  * Refusals answer `{ code, message }`: 404 `review_not_found`, 409 `review_already_decided`,
- * 409 `review_not_waiting`, 400 `review_invalid`; a viewer gets 403 `operator_forbidden` from the
- * codec server's guard. Messages never hold personal data.
+ * 409 `review_not_waiting`, 400 `review_invalid`, 503 `reviews_unavailable` when the codec server
+ * cannot reach Temporal; a viewer gets 403 `operator_forbidden` from the codec server's guard. Messages never hold personal data.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -22,7 +22,8 @@ import type { Operator } from '../operators/registry';
 import type { ReviewSecret } from '../review-secret';
 
 export interface ReviewRoutesOptions {
-  client: Client;
+  /** The codec server's Temporal client, connected on first use: decoding never waits for Temporal. */
+  client(): Promise<Client>;
   reviewSecret: ReviewSecret;
   /** The operator the codec server authenticated for the request. */
   operatorOf(request: FastifyRequest): Operator | null;
@@ -54,14 +55,26 @@ function refusalType(err: unknown): string | null {
   return cause instanceof ApplicationFailure ? (cause.type ?? null) : null;
 }
 
-export function serveReviews(app: FastifyInstance, { client, reviewSecret, operatorOf }: ReviewRoutesOptions): void {
-  const handleOf = (workflowId: string) => client.workflow.getHandle(workflowId);
+const UNAVAILABLE = { code: 'reviews_unavailable', message: 'the codec server cannot reach Temporal' };
+
+/** The client, or null when Temporal cannot be reached (the route answers 503). */
+async function temporalOf(client: () => Promise<Client>): Promise<Client | null> {
+  try {
+    return await client();
+  } catch {
+    return null;
+  }
+}
+
+export function serveReviews(app: FastifyInstance, { client: connect, reviewSecret, operatorOf }: ReviewRoutesOptions): void {
 
   app.get<{ Params: { workflowId: string } }>('/reviews/:workflowId', { config: { permission: 'decode' } }, async (request, reply) => {
     const { workflowId } = request.params;
     if (!SESSION_WORKFLOW_ID.test(workflowId)) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
+    const client = await temporalOf(connect);
+    if (!client) return reply.code(503).send(UNAVAILABLE);
     try {
-      return await handleOf(workflowId).query(reviewQuery);
+      return await client.workflow.getHandle(workflowId).query(reviewQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
       throw err;
@@ -75,7 +88,9 @@ export function serveReviews(app: FastifyInstance, { client, reviewSecret, opera
       const { workflowId } = request.params;
       const operator = operatorOf(request)!;
       if (!SESSION_WORKFLOW_ID.test(workflowId)) return reply.code(404).send({ code: 'review_not_found', message: 'no such session' });
-      const handle = handleOf(workflowId);
+      const client = await temporalOf(connect);
+      if (!client) return reply.code(503).send(UNAVAILABLE);
+      const handle = client.workflow.getHandle(workflowId);
       const { decision, reason, decisionId } = request.body;
       const updateId = `review-${decisionId}`;
       try {

@@ -39,7 +39,7 @@ export async function startReviewers(stack: Stack): Promise<Reviewers> {
     operators,
     allowedHosts: ['127.0.0.1'],
     defaultNamespace: stack.config.temporal.namespace,
-    routes: (server, operatorOf) => serveReviews(server, { client: stack.client, reviewSecret, operatorOf }),
+    routes: (server, operatorOf) => serveReviews(server, { client: async () => stack.client, reviewSecret, operatorOf }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
