@@ -4,7 +4,10 @@
  * Temporal lacks; exactly one decision of two delivered in one workflow task; an SLA that passes
  * (webhook and search), and its timer re-armed after continue-as-new; kyc-basic's name mismatch.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { freePort } from '../scripts/dev-server';
+import { operatorTokenSha256 } from '../src/operators/tokens';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FlowMachine } from '../src/flows/core/types';
@@ -14,9 +17,9 @@ import { INBOUND_REFUSED, REFUSALS } from '../src/contract/session';
 import { SessionReviewKey } from '../src/contract/session-search';
 import { ReviewSecret } from '../src/review-secret';
 import { sessionWorkflowId } from '../src/session-secret';
-import { startApi, TENANT_A, type Api } from './helpers/api';
+import { rawCall, startApi, TENANT_A, type Api } from './helpers/api';
 import { completeAttestr, IDENTITY, inlineFlow, kycAtAadhaar, BANK } from './helpers/flows';
-import { acceptedDecisions, Receiver, startReviewers, type HistoryEvent, type Reviewers } from './helpers/reviews';
+import { acceptedDecisions, OPERATOR_TOKENS, Receiver, startReviewers, type HistoryEvent, type Reviewers } from './helpers/reviews';
 import { eventually, reviewSecret, startStack, type Stack } from './helpers/stack';
 
 /** A note typed by the device, then a review that shows it: approved or rejected, each its own end. */
@@ -220,4 +223,27 @@ test('kyc-basic: the typed name matching the national ID does not stop at review
   const { sessionId, identity, handshakeId } = await kycAtAadhaar(stack, 'REF-kyc-match', { ...IDENTITY, name: 'test sandbox user' });
   await completeAttestr(stack, handshakeId);
   expect(await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} })).toMatchObject({ data: { step: 'bank' } });
+});
+
+test('the codec server process (src/codec-server.ts) decides a review with its REVIEW_SECRET and its own Temporal client, connected on first use', async () => {
+  const port = await freePort();
+  const operators = JSON.stringify([{ name: 'rita', role: 'reviewer', tokenSha256: [operatorTokenSha256(OPERATOR_TOKENS.reviewer)] }]);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/codec-server.ts'], {
+    env: { ...stack.env, CODEC_PORT: String(port), CODEC_ALLOWED_HOSTS: '127.0.0.1', SESSIONFLOW_OPERATORS: operators } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await eventually(async () => (output.includes('codec server listening') ? true : undefined), 30_000, `the codec server to listen: ${output}`);
+    const { workflowId } = await inReview('through the process');
+    const url = `http://127.0.0.1:${port}`;
+    const auth = { authorization: `Bearer ${OPERATOR_TOKENS.reviewer}`, 'content-type': 'application/json' };
+    expect((await rawCall(url, 'GET', `/reviews/${workflowId}`, auth)).body).toMatchObject({ stage: 'check', shown: { 'details.input.note': 'through the process' } });
+    const answer = await rawCall(url, 'POST', `/reviews/${workflowId}/decision`, auth, JSON.stringify({ decisionId: 'decision-process-1', decision: 'approve' }));
+    expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { operator: 'rita', status: 'consumed' } });
+  } finally {
+    if (child.exitCode === null) await new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
+  }
 });
