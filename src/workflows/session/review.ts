@@ -82,6 +82,9 @@ export class ReviewDesk {
     try {
       if (!(await this.effects.proveReview(args))) {
         session.decideReview(null);
+        // Its SLA may have passed while the review was held for this check: the timer found it taken.
+        const { dueAt } = state.review;
+        if (dueAt !== null && Date.now() >= dueAt) this.overdue(args.stage, args.entry);
         throw inboundRefusedFailure({ message: 'decideReview', reason: 'unproven' });
       }
       const event = REVIEW_EVENTS[args.decision];
