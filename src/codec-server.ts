@@ -1,7 +1,8 @@
 /**
  * The codec server process (see src/keys/codec-server.ts): `CODEC_HOST`:`CODEC_PORT`, keys
  * straight from the configured store, operators from src/operators, every decode audited in
- * the configured trail (src/audit).
+ * the configured trail (src/audit), and the reviewers' routes (src/operator-api/reviews.ts)
+ * with a Temporal client of their own and REVIEW_SECRET.
  */
 import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
@@ -9,11 +10,27 @@ import { openKeyStore } from './keys/open-store';
 import { configuredAuditTrail } from './audit/trail';
 import { loadCodecSettings } from './settings';
 import { OidcVerifier } from './operators/oidc';
+import { openEncryption } from './keys/encryption';
+import { serveReviews } from './operator-api/reviews';
+import { loadReviewSecret } from './review-secret';
+import type { Client } from '@temporalio/client';
+import { connectClient } from './temporal';
 
 async function main(): Promise<void> {
   const { config, operators, sessionKey, oidc } = exitOnConfigError(() => loadCodecSettings(process.env));
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const audit = configuredAuditTrail(config);
+  const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
+  // Decisions go to sessions encrypted, as every payload: a session refuses an unencrypted one.
+  // Connected on the first review request (and again after a failure), so decoding never
+  // depends on Temporal: where the codec server has no Temporal access, only reviews answer 503.
+  const { dataConverter } = openEncryption(config);
+  let connecting: Promise<Client> | null = null;
+  const client = () =>
+    (connecting ??= connectClient(config.temporal, dataConverter).catch((err: unknown) => {
+      connecting = null;
+      throw err;
+    }));
   const app = buildCodecServer({
     keys,
     audit,
@@ -26,6 +43,7 @@ async function main(): Promise<void> {
     ...(config.codec.uiCapability ? { uiCapability: config.codec.uiCapability } : {}),
     defaultNamespace: config.temporal.namespace,
     logger: { level: config.logLevel },
+    routes: (server, context) => serveReviews(server, { ...context, client, reviewSecret }),
   });
   await app.listen({ host: config.codec.host, port: config.codec.port });
   process.stdout.write(`codec server listening on ${config.codec.host}:${config.codec.port}\n`);

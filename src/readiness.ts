@@ -16,6 +16,7 @@ import {
   SessionArchivedAtKey,
   SessionNumberKey,
   SessionOutcomeKey,
+  SessionReviewKey,
   SessionStageKey,
   SessionStageSinceKey,
   SessionStatusKey,
@@ -33,6 +34,7 @@ export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchA
   SessionStageSinceKey,
   SessionNumberKey,
   SessionArchivedAtKey,
+  SessionReviewKey,
 ];
 
 /** Temporal's IndexedValueType numbers (temporal.api.enums.v1), as list and add search attributes use them. */

@@ -7,6 +7,7 @@
 import { exitOnConfigError, type Config } from './config';
 import { loadWorkerSettings } from './settings';
 import { loadSessionSecret } from './session-secret';
+import { loadReviewSecret } from './review-secret';
 import { RATE_LIMITED_PROVIDERS } from './contract/task-queues';
 import { openEncryption } from './keys/encryption';
 import { createSessionWorker, type SessionWorker } from './worker/session-worker';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
   const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
+  const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
   let current: SessionWorker | null = null;
   let stopping = false;
   const gate = new KeyStoreGate({ onPause: () => current?.shutdown(), stopping: () => stopping });
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   while (!stopping) {
     await gate.waitUntilAnswers();
     if (stopping) break;
-    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret });
+    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret, reviewSecret });
     announcePolling(config, current);
     try {
       await current.run();

@@ -13,8 +13,8 @@ import { clientTlsEnv, serverTlsEnv, TEMPORAL_CLIENTS, type TemporalClient } fro
 
 const ROOT = resolve(__dirname, '..');
 
-/** Read outside src/config/, by the secret loaders: the client and operator registries, the device token key, the session secret. */
-const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_OPERATORS_FILE', 'SESSIONFLOW_OPERATORS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET'];
+/** Read outside src/config/, by the secret loaders: the client and operator registries, the device token key, the session and review secrets. */
+const VARIABLES_READ_ELSEWHERE = ['SESSIONFLOW_CLIENTS_FILE', 'SESSIONFLOW_CLIENTS', 'SESSIONFLOW_OPERATORS_FILE', 'SESSIONFLOW_OPERATORS', 'DEVICE_TOKEN_SECRET', 'SESSION_SECRET', 'REVIEW_SECRET'];
 const APP_VARIABLES = new Set<string>([...CONFIG_VARIABLES, ...VARIABLES_READ_ELSEWHERE]);
 
 const APP_ENTRIES: Record<string, string> = {

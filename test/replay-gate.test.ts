@@ -2,7 +2,7 @@
  * The replay gate, second half (test/replay.test.ts replays the recorded histories): fresh
  * histories of each sample flow in flows/, of a session with webhooks and its webhook outbox, and
  * of a device client, recorded on the previous build (the last commit whose workflow bundle
- * differs from this one, built here from git), must replay on this code; and this code must take
+ * differs from this one, built here from git, running that commit's flows/), must replay on this code; and this code must take
  * over the continue-as-new state a run of that build hands it. A change that fails here would
  * break workflows already running when it is deployed. The check itself is
  * test/helpers/replay-gate.ts (a declared SESSION_REPLAY_EPOCH bump excuses session histories only);
@@ -22,7 +22,8 @@ import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../src/contract
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
 import { previousBuild, type CommitBuild } from './helpers/previous-build';
-import { checkReplay, recordFreshHistories, sampleFlows, startBuildWorker } from './helpers/replay-gate';
+import { checkReplay, recordFreshHistories, sampleHistoryNames, startBuildWorker } from './helpers/replay-gate';
+import { FlowCatalog } from '../src/flows/catalog';
 import { eventually, startStack, type Stack } from './helpers/stack';
 
 jest.setTimeout(600_000);
@@ -42,8 +43,9 @@ afterAll(async () => {
 
 test('fresh histories of every sample flow, a webhook outbox and a device client, recorded on the previous build, replay on this code', async () => {
   expect(previous.buildId).not.toBe(bundleBuildId(readFileSync(CURRENT_BUNDLE, 'utf8')));
-  const histories = await recordFreshHistories(stack, previous.bundlePath, 'gate');
-  expect(histories.map((h) => h.name).sort()).toEqual([...sampleFlows(), 'consent-only-webhooks', 'device-client', 'webhook-outbox'].sort());
+  // The previous build's own flows: today's may use what it does not know (a new stage kind or guard).
+  const histories = await recordFreshHistories(stack, previous.bundlePath, 'gate', previous.flowsDir);
+  expect(histories.map((h) => h.name).sort()).toEqual([...sampleHistoryNames(previous.flowsDir), 'consent-only-webhooks', 'device-client', 'webhook-outbox'].sort());
   const { replayed, excusedByBump } = await checkReplay({
     histories,
     recordedOn: { label: `the previous build (commit ${previous.commit.slice(0, 10)}, build ${previous.buildId})`, sessionReplayEpoch: previous.sessionReplayEpoch },
@@ -59,7 +61,9 @@ test('fresh histories of every sample flow, a webhook outbox and a device client
 test('this code takes over the continue-as-new state a run of the previous build hands it, mid-flow', async () => {
   // Holds with a SESSION_REPLAY_EPOCH bump too: a moving session is handed over this way.
   const old = await startBuildWorker(stack, previous.bundlePath);
-  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'gate-handover', definition: stack.definition('kyc-basic') });
+  const kycBasic = FlowCatalog.load(previous.flowsDir).resolve('kyc-basic', null);
+  if (!kycBasic.ok) throw new Error(`the previous build's kyc-basic: ${kycBasic.reason}`);
+  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'gate-handover', definition: kycBasic.definition });
   const launch = await stack.gateway.launch(sessionId);
   const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
   await completeAttestr(stack, String(identity.data.handshakeId));

@@ -121,14 +121,14 @@ test('refused steps change nothing: wrong stage, invalid input, wrong nonce, rep
   const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag: 'REF-kyc-refusals', definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
   const nonce = launch.nonce!;
-  const identity = { name: 'Test Person', birthDate: '26-12-1985' };
+  const identity = { name: 'Sandbox Test User', birthDate: '26-12-1985' };
 
   await expectRefusedWithoutTrace(sessionId, REFUSALS.WRONG_STEP, () => gateway.submitStep(sessionId, { nonce, step: 'bank', input: {} }));
   for (const input of [
     {},
-    { name: 'Test Person' },
+    { name: 'Sandbox Test User' },
     { name: 42, birthDate: '26-12-1985' },
-    { name: 'Test Person', birthDate: '1985-12-26' },
+    { name: 'Sandbox Test User', birthDate: '1985-12-26' },
     { ...identity, extra: true },
     'not an object',
   ]) {

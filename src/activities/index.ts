@@ -13,6 +13,8 @@ import type { ProviderName } from '../flows/core/types';
 import type { BackendEventArgs, InboundRefusal } from '../contract/session';
 import type { WebhookEvent } from '../contract/webhook-outbox';
 import type { SessionSecret } from '../session-secret';
+import type { ReviewSecret } from '../review-secret';
+import type { ReviewDecisionArgs } from '../contract/review';
 import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
 import type { SessionShredder } from './shred';
 import { failedDeliveryOutcome, type WebhookSender } from './webhooks';
@@ -25,6 +27,8 @@ export interface ActivityDeps {
   shredder: SessionShredder;
   /** Checks the api's proofs on backend events. */
   sessionSecret: SessionSecret;
+  /** Checks the codec server's proofs on review decisions. */
+  reviewSecret: ReviewSecret;
   /** The longest a provider's daily quota is waited for before the stage fails. */
   quotaWaitCapMs: number;
   metrics: WorkerMetrics;
@@ -112,6 +116,11 @@ export function createActivities(deps: ActivityDeps) {
     async verifyBackendEvent(args: { workflowId: string; event: BackendEventArgs }): Promise<{ proven: boolean }> {
       const proven = deps.sessionSecret.verifyEventProof(args.workflowId, args.event);
       if (!proven) deps.metrics.inboundRefusal({ message: 'deliverEvent', reason: 'unproven' });
+      return { proven };
+    },
+    async verifyReviewDecision(args: { workflowId: string; args: ReviewDecisionArgs }): Promise<{ proven: boolean }> {
+      const proven = deps.reviewSecret.verify(args.workflowId, args.args);
+      if (!proven) deps.metrics.inboundRefusal({ message: 'decideReview', reason: 'unproven' });
       return { proven };
     },
     destroySessionKey(args: { sessionWorkflowId: string }) {

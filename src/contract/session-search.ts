@@ -19,6 +19,12 @@ export const SessionStageKey = defineSearchAttributeKey('SessionStage', SearchAt
 /** When the session entered its current stage (launch, for the first one); unset once it ended. */
 export const SessionStageSinceKey = defineSearchAttributeKey('SessionStageSince', SearchAttributeType.DATETIME);
 
+/**
+ * `pending` while the session waits in a review stage, `overdue` once its SLA passed; unset
+ * otherwise. Operators find overdue reviews with `SessionReview = 'overdue'`.
+ */
+export const SessionReviewKey = defineSearchAttributeKey('SessionReview', SearchAttributeType.KEYWORD);
+
 /** The session's human-readable number, so an archived (shredded) session still answers with it. */
 export const SessionNumberKey = defineSearchAttributeKey('SessionNumber', SearchAttributeType.KEYWORD);
 /** When the session was archived; set in the same upsert as its status. */

@@ -9,6 +9,7 @@ import { sha256 } from '@noble/hashes/sha2';
 import { base64urlnopad } from '@scure/base';
 import type { FlowDefinition, Outcome } from '../flows/core/types';
 import { canonicalJson } from '../util/json';
+import type { ReviewDecided } from './review';
 import type { SessionResult, SessionStatus, StatusView, StepAnswer } from './session';
 
 /** How long a consumed or expired session is kept before it archives itself, unless its client says otherwise: 30 days. */
@@ -72,6 +73,12 @@ export interface SessionState {
    * (even after continue-as-new), while the same nonce with another payload is refused.
    */
   lastStep: { nonce: string; step: string; input: unknown; answer: StepAnswer } | null;
+  /**
+   * The review stage the session waits in (its entry), when it is due (Unix ms, null without an
+   * SLA), whether it is overdue, and its decision once taken: `decided` is set before any await,
+   * so one decision wins. Absent outside review stages and in sessions from before them.
+   */
+  review?: { stage: string; entry: number; dueAt: number | null; overdue: boolean; decided: ReviewDecided | null } | null;
 
   // Legacy, kept while such sessions may be open: `nonceHashed` false or absent means `nonce` is
   // the nonce itself (sessions started before nonces were hashed); `retention` false means the

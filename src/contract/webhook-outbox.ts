@@ -12,6 +12,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'session.consumed',
   'session.expired',
   'session.archived',
+  /** A review stage's SLA passed without a decision (data: stage, dueAt). */
+  'session.review_overdue',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -10,6 +10,7 @@ import { translationProblems } from './translations';
 import {
   OUTCOMES,
   PROVIDERS,
+  SLA_PATTERN,
   STAGE_EVENTS,
   STAGE_KINDS,
   TENANT_LINKS,
@@ -52,6 +53,8 @@ function checkTransitions(
         problems.push(`${where} guard "${guard.type}" needs params.path`);
       } else if (guard.type === 'equals' && !Object.hasOwn(guard.params, 'value')) {
         problems.push(`${where} guard "equals" needs params.value`);
+      } else if (guard.type === 'namesMatch' && typeof guard.params.other !== 'string') {
+        problems.push(`${where} guard "namesMatch" needs params.other`);
       }
     }
   }
@@ -85,7 +88,30 @@ function checkStage(name: string, meta: unknown, problems: string[]): StageMeta 
     if (stage[key] !== undefined && typeof stage[key] !== 'string') problems.push(`${where} meta.${key} must be a string`);
   }
   if (stage.links !== undefined && !isTenantLinkList(stage.links)) problems.push(`${where} meta.links must list, once each, some of ${TENANT_LINKS.join(', ')}`);
+  problems.push(...reviewProblems(where, stage));
   return stage;
+}
+
+const REASON_CODE = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** A review stage: its reasons, SLA and what it shows; any other stage has none of them. */
+function reviewProblems(where: string, stage: StageMeta): string[] {
+  const problems: string[] = [];
+  if (stage.stage !== 'review') {
+    for (const key of ['sla', 'reasons', 'show'] as const) if (stage[key] !== undefined) problems.push(`${where} has meta.${key} but is not a review stage`);
+    return problems;
+  }
+  if (stage.schema !== undefined) problems.push(`${where} is a review stage: the device submits nothing, so it has no meta.schema`);
+  const reasons = stage.reasons as unknown;
+  if (!Array.isArray(reasons) || reasons.length === 0 || !reasons.every((r) => typeof r === 'string' && REASON_CODE.test(r)) || new Set(reasons).size !== reasons.length) {
+    problems.push(`${where} needs meta.reasons: a list of distinct reason codes (lower case letters, digits and _)`);
+  }
+  if (stage.sla !== undefined && (typeof stage.sla !== 'string' || !SLA_PATTERN.test(stage.sla))) problems.push(`${where} meta.sla must be a duration such as "30m", "4h" or "2d"`);
+  const show = stage.show as unknown;
+  if (show !== undefined && !(Array.isArray(show) && show.every((path) => typeof path === 'string' && /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/.test(path)))) {
+    problems.push(`${where} meta.show must be a list of paths into stage results, such as "identity.input.name"`);
+  }
+  return problems;
 }
 
 function stagesOf(states: Record<string, unknown>): Array<{ name: string; meta: StageMeta }> {
@@ -136,6 +162,9 @@ export function validateFlowMachine(machine: unknown): string[] {
       }
       if (stage.stage === 'provider' && (!('DONE' in on) || !('ERROR' in on))) {
         problems.push(`${where} is a provider stage and needs both DONE and ERROR transitions`);
+      }
+      if (stage.stage === 'review' && (!('APPROVED' in on) || !('REJECTED' in on))) {
+        problems.push(`${where} is a review stage and needs both APPROVED and REJECTED transitions`);
       }
     }
     for (const [event, config] of Object.entries(on)) checkTransitions(`${where} on ${event}`, config, states, problems);

@@ -65,6 +65,8 @@ export interface CodecServerOptions {
   /** The UI's capability: requests under `/ui/<secret>/` act as `operator`. */
   uiCapability?: { operator: string; secret: string };
   defaultNamespace: string;
+  /** More operator routes on this port (src/operator-api), behind the same authentication and audit trail. */
+  routes?: (app: FastifyInstance, context: OperatorRouteContext) => void;
   /** Fastify's logger: off when absent; `stream` lets a test read what it writes. */
   logger?: false | { level: string; stream?: { write(line: string): void } };
 }
@@ -170,6 +172,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   const routes = collectOperatorRoutes(app);
   guardRequests(app, options, authenticate);
   servePayloads(app, options);
+  options.routes?.(app, { operatorOf: (request) => actingOperator.get(request) ?? null, audit: options.audit, entry: auditEntry });
   app.get('/healthz', async () => ({ status: 'ok' }));
   // A sign-in's record names the operator signing in, who is not yet acting on the request.
   const signInEntry = (request: FastifyRequest, action: AuditEntry['action'], operator?: Operator) => ({ ...auditEntry(request, action), ...(operator ? { actor: `operator:${operator.name}` } : {}) });
@@ -184,6 +187,14 @@ function sessionOperator(operators: OperatorRegistry, key: Buffer, value: string
   const session = openSession(key, value);
   const current = session ? operators.byName(session.name) : null;
   return current && current.role === session!.role ? current : null;
+}
+
+/** What an operator route gets from the codec server: who a request acts as, and its audit records. */
+export interface OperatorRouteContext {
+  operatorOf(request: FastifyRequest): Operator | null;
+  audit: AuditTrail;
+  /** Who, from where, which request, for the sessions `refs` names: a record of this request. */
+  entry(request: FastifyRequest, action: AuditEntry['action'], refs: string[]): AuditEntry;
 }
 
 interface Authentication {
@@ -217,7 +228,7 @@ function guardRequests(app: FastifyInstance, options: CodecServerOptions, authen
     cors(request, reply);
     if (request.method === 'OPTIONS') {
       if (request.headers.origin === options.uiOrigin) {
-        reply.header('access-control-allow-methods', 'POST, OPTIONS');
+        reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
         reply.header('access-control-allow-headers', 'content-type, x-namespace, authorization');
         reply.header('access-control-max-age', '600');
       }
@@ -246,6 +257,9 @@ function servePayloads(app: FastifyInstance, { keys, audit, defaultNamespace }: 
     if (error instanceof KeyStoreUnavailableError) return reply.code(503).send({ message: 'the key store is unavailable' });
     if (error instanceof AuditUnavailableError) return reply.code(503).send({ message: 'the audit trail is unavailable: nothing was decoded' });
     if (error instanceof AuditEntryError) return reply.code(400).send({ message: error.message });
+    if ((error as { validation?: unknown }).validation && request.url.startsWith('/reviews/')) {
+      return reply.code(400).send({ code: 'review_invalid', message: 'the body must be { decisionId, decision, reason? }' });
+    }
     if ((error as { validation?: unknown }).validation) return reply.code(400).send({ message: 'the body must be { payloads: [...] }' });
     return reply.code(400).send({ message: 'the payloads could not be processed' });
   });

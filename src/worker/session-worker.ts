@@ -23,6 +23,7 @@ import { WebhookSender, type ReadResult } from '../activities/webhooks';
 import type { TenantClient } from '../tenants/registry';
 import { legacySessionWorkflowId } from '../contract/workflow-ids';
 import { loadSessionSecret, sessionWorkflowId, type SessionSecret } from '../session-secret';
+import { loadReviewSecret, type ReviewSecret } from '../review-secret';
 import { resultQuery } from '../contract/session';
 import { SessionStatusKey } from '../contract/session-search';
 import { providerTaskQueue, RATE_LIMITED_PROVIDERS } from '../contract/task-queues';
@@ -105,17 +106,18 @@ function sessionResult(temporal: Client, sessionId: string): Promise<ReadResult>
   });
 }
 
-/**
- * Builds a worker for `config`, signing webhooks for `clients`; tests pass a pre-built bundle
- * and their own task queue.
- */
-export async function createSessionWorker(
-  config: Config,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
-    clients: TenantClient[];
-    encryption?: Encryption; sessionSecret?: SessionSecret; /** shredding's; the configured one when absent */ audit?: AuditTrail;
-  },
-): Promise<SessionWorker> {
+/** What a caller gives the worker: tests pass a pre-built bundle and their own task queue. */
+export type SessionWorkerOverrides = Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'connection'>> & {
+  clients: TenantClient[];
+  encryption?: Encryption;
+  sessionSecret?: SessionSecret;
+  reviewSecret?: ReviewSecret;
+  /** Shredding's; the configured one when absent. */
+  audit?: AuditTrail;
+};
+
+/** Builds a worker for `config`, signing webhooks for `clients`. */
+export async function createSessionWorker(config: Config, overrides: SessionWorkerOverrides): Promise<SessionWorker> {
   const encryption = overrides.encryption ?? openEncryption(config);
   const attestr = new AttestrConnector(config.providers.attestr);
   const finqware = new FinqwareConnector(config.providers.finqware);
@@ -129,7 +131,7 @@ export async function createSessionWorker(
   const audit = overrides.audit ?? configuredAuditTrail(config);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId, audit);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
-  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, reviewSecret: overrides.reviewSecret ?? loadReviewSecret(process.env, config.dataDir), quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
   const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
   const worker = await Worker.create({
     connection,

@@ -45,12 +45,14 @@ import {
   type StatusView,
 } from '../contract/session';
 import type { AttestrDelivery, SessionInput } from '../contract/session-state';
+import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../contract/review';
 import { notDecryptedBecause } from '../util/json';
 import { workflowEffects } from './session/effects';
 import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
 import { SessionRunner } from './session/runner';
 import { SessionValidators } from './session/validators';
+import { reviewView } from './session/review';
 import { holdsNonceHash, resultView, statusView } from './session/views';
 import { WebhookPump } from './session/webhook-pump';
 import { startShredder } from './shred';
@@ -114,6 +116,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     nonceCurrent: inbound.refusal(args) === null && holdsNonceHash(session, args?.nonceHash ?? null),
   }));
   setHandler(viewQuery, () => ({ status: statusView(session), result: resultView(session) }));
+  setHandler(reviewQuery, () => reviewView(session));
   // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
   const { update, validator } = inbound;
   setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => validators.checkLaunch(args)) });
@@ -123,6 +126,10 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(expireUpdate, counted(update(expireUpdate.name, (args: ExpireArgs) => runner.expire(args))), { validator: validator((args: ExpireArgs) => validators.checkExpire(args)) });
   setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
     validator: validator((event: BackendEventArgs) => validators.checkEvent(event)),
+  });
+
+  setHandler(decideReviewUpdate, counted(update(decideReviewUpdate.name, (args: ReviewDecisionArgs) => runner.decideReview(args))), {
+    validator: validator((args: ReviewDecisionArgs) => validators.checkReview(args)),
   });
 
   void pump.run();

@@ -14,7 +14,7 @@ import { sessionWorkflowId } from '../../src/session-secret';
 import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 
-export const IDENTITY = { name: 'Test Person', birthDate: '26-12-1985' };
+export const IDENTITY = { name: 'Sandbox Test User', birthDate: '26-12-1985' };
 export const BANK = { accountNumber: '123456789012', ifsc: 'HDFC0001234' };
 
 /** A test-only flow, checked like the loader checks flow files. */
@@ -40,12 +40,12 @@ export function completeAttestr(stack: Stack, handshakeId: string): Promise<unkn
 }
 
 /** A kyc-basic session launched and past its identity step: at the Aadhaar stage, Attestr's handshake open. */
-export async function kycAtAadhaar(stack: Stack, tag: string) {
+export async function kycAtAadhaar(stack: Stack, tag: string, identity: typeof IDENTITY = IDENTITY) {
   const gateway: SessionGateway = stack.gateway;
   const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag, definition: stack.definition('kyc-basic') });
   const launch = await gateway.launch(sessionId);
-  const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  return { sessionId, identity, handshakeId: String(identity.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
+  const answer = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: identity });
+  return { sessionId, identity: answer, handshakeId: String(answer.data.handshakeId), workflowId: sessionWorkflowId(sessionId) };
 }
 
 export async function runKycBasic(stack: Stack, tag: string): Promise<{ sessionId: string; answers: StepAnswer[] }> {

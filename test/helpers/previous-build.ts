@@ -2,7 +2,7 @@
  * Other builds of the workflow code, for the replay gate and the deploy drill. The previous
  * build: the workflow bundle of the last commit whose bundle differs from the current one
  * (compared by build id, src/worker/workflow-bundle.ts), built from that commit's tree (`git archive`)
- * with today's node_modules, cached per commit under .data/. A session-changed build: this
+ * with today's node_modules, cached per commit under .data/, with that commit's flows/. A session-changed build: this
  * checkout's code with a deliberate change that is nondeterministic for the sessions of this one.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +25,11 @@ export interface Build {
 
 export interface CommitBuild extends Build {
   commit: string;
+  /**
+   * The commit's flows/: the flows its sessions could have started with. The gate feeds its
+   * build these, not today's flows/, which may use stage kinds or guards it does not know.
+   */
+  flowsDir: string;
 }
 
 function git(...args: string[]): string {
@@ -43,10 +48,15 @@ async function buildAt(commit: string): Promise<CommitBuild> {
     symlinkSync(join(SOURCE_ROOT, 'node_modules'), join(dir, 'node_modules'));
     writeFileSync(bundlePath, await bundleWorkflows({ root: dir }));
   }
+  const flowsDir = join(dir, 'flows');
+  if (!existsSync(flowsDir)) {
+    // Builds cached before the gate took a commit's flows have only its src.
+    execFileSync('tar', ['-x', '-C', dir], { input: execFileSync('git', ['archive', '--format=tar', commit, 'flows'], { cwd: SOURCE_ROOT, maxBuffer: 64 * 1024 * 1024 }) });
+  }
   // The declaration as the commit's tree has it (a tree from before it has none: the first epoch).
   const versioning = join(dir, 'src', 'workflows', 'versioning.ts');
   const sessionReplayEpoch = sessionReplayEpochOf(existsSync(versioning) ? readFileSync(versioning, 'utf8') : '');
-  return { commit, buildId: bundleBuildId(readFileSync(bundlePath, 'utf8')), bundlePath, sessionReplayEpoch };
+  return { commit, buildId: bundleBuildId(readFileSync(bundlePath, 'utf8')), bundlePath, sessionReplayEpoch, flowsDir };
 }
 
 /**

@@ -18,8 +18,10 @@ import { SOURCE_ROOT } from '../../src/worker/workflow-bundle';
 import { sessionRef, sessionWorkflowId } from '../../src/session-secret';
 import type { TenantClient } from '../../src/tenants/registry';
 import { deviceClientWorkflowId, webhookOutboxWorkflowId } from '../../src/contract/workflow-ids';
-import { runConsentOnly, runKycBasic } from './flows';
-import { eventually, sessionSecret, type Stack } from './stack';
+import { FlowCatalog } from '../../src/flows/catalog';
+import { decideReviewUpdate, reviewQuery } from '../../src/contract/review';
+import { completeAttestr, IDENTITY, kycAtAadhaar, runConsentOnly, runKycBasic, BANK } from './flows';
+import { eventually, reviewSecret, sessionSecret, type Stack } from './stack';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -103,7 +105,7 @@ export async function checkReplay({ histories, recordedOn, bundlePath, sessionRe
 /** A session worker on `stack`'s task queue running `bundlePath`, sending webhooks for `clients`, until `stop()`. */
 export async function startBuildWorker(stack: Stack, bundlePath: string, clients: TenantClient[] = []): Promise<{ stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: stack.config.temporal.address });
-  const worker = await createSessionWorker(stack.config, { connection, clients, encryption: stack.encryption, sessionSecret, workflowBundle: { codePath: bundlePath } });
+  const worker = await createSessionWorker(stack.config, { connection, clients, encryption: stack.encryption, sessionSecret, reviewSecret, workflowBundle: { codePath: bundlePath } });
   const running = worker.run();
   return {
     async stop() {
@@ -115,18 +117,68 @@ export async function startBuildWorker(stack: Stack, bundlePath: string, clients
   };
 }
 
+/**
+ * kyc-basic through its review stage: a typed name the national ID's differs from, approved the
+ * way the codec server's route decides (the operator named, REVIEW_SECRET's proof).
+ */
+async function runKycBasicReview(stack: Stack, tag: string): Promise<string> {
+  const { sessionId, identity, handshakeId, workflowId } = await kycAtAadhaar(stack, tag, { ...IDENTITY, name: 'Someone Else Entirely' });
+  await completeAttestr(stack, handshakeId);
+  const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
+  const handle = stack.client.workflow.getHandle(workflowId);
+  const { stage, entry } = await handle.query(reviewQuery);
+  const args = { stage: stage!, entry, decision: 'approve' as const, operator: 'gate-reviewer' };
+  await handle.executeUpdate(decideReviewUpdate, { args: [{ ...args, proof: reviewSecret.proof(workflowId, args) }], updateId: `review-${tag}` });
+  await stack.gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
+  return sessionId;
+}
+
 /** How the gate runs each sample flow in flows/ to its end: a flow added there needs a driver here. */
 const SAMPLE_FLOW_DRIVERS: Record<string, (stack: Stack, tag: string) => Promise<string>> = {
   'consent-only': (stack, tag) => runConsentOnly(stack, tag),
   'kyc-basic': async (stack, tag) => (await runKycBasic(stack, tag)).sessionId,
 };
 
-/** The flow ids of flows/. */
-export function sampleFlows(): string[] {
-  return readdirSync(join(SOURCE_ROOT, 'flows'))
+/** More runs of a sample flow, for a path its driver does not take, once the flow has it. */
+const MORE_SAMPLE_RUNS: Array<{ name: string; applies(catalog: FlowCatalog): boolean; run(stack: Stack, tag: string): Promise<string> }> = [
+  {
+    name: 'kyc-basic-review',
+    applies: (catalog) => {
+      const resolved = catalog.resolve('kyc-basic', null);
+      return resolved.ok && Object.values(resolved.definition.machine.states).some((state) => (state.meta as { stage?: string } | undefined)?.stage === 'review');
+    },
+    run: runKycBasicReview,
+  },
+];
+
+export const FLOWS_DIR = join(SOURCE_ROOT, 'flows');
+
+/** The flow ids of a flows directory (flows/ by default). */
+export function sampleFlows(flowsDir = FLOWS_DIR): string[] {
+  return readdirSync(flowsDir)
     .filter((file) => file.endsWith('.json'))
     .map((file) => file.replace(/\.json$/, ''))
     .sort();
+}
+
+/** The session histories recordFreshHistories makes with the flows of `flowsDir`: one per sample flow, and more runs where they apply. */
+export function sampleHistoryNames(flowsDir = FLOWS_DIR): string[] {
+  const catalog = FlowCatalog.load(flowsDir);
+  return [...sampleFlows(flowsDir), ...MORE_SAMPLE_RUNS.filter((more) => more.applies(catalog)).map((more) => more.name)];
+}
+
+/** `stack` with the flows of `flowsDir`: what the api of the build they came with could start sessions with. */
+function withFlows(stack: Stack, flowsDir: string): Stack {
+  const catalog = FlowCatalog.load(flowsDir);
+  return {
+    ...stack,
+    catalog,
+    definition(flowId, snapshotId = null) {
+      const resolved = catalog.resolve(flowId, snapshotId);
+      if (!resolved.ok) throw new Error(`flow ${flowId} in ${flowsDir}: ${resolved.reason}`);
+      return resolved.definition;
+    },
+  };
 }
 
 /** A tenant webhook endpoint that takes every delivery; `types` are the event types it got. */
@@ -149,23 +201,29 @@ async function startReceiver(): Promise<{ url: string; types: string[]; close():
 }
 
 /**
- * Fresh histories recorded on the build of `bundlePath`: every sample flow in flows/ run to its
- * result, a session with webhooks and its webhook outbox (up to the consumed event's delivery),
+ * Fresh histories recorded on the build of `bundlePath`: every sample flow of `flowsDir` (the
+ * flows that build came with: a build never ran a flow its api could not accept) run to its
+ * result, kyc-basic through review where it has one, a session with webhooks and its webhook outbox (up to the consumed event's delivery),
  * and a device client's whole life. Sessions are not archived: archiving destroys the data key
  * their payloads are encrypted with, and a replay has to decode them.
  */
-export async function recordFreshHistories(stack: Stack, bundlePath: string, tag: string): Promise<NamedHistory[]> {
-  const missing = sampleFlows().filter((flowId) => !SAMPLE_FLOW_DRIVERS[flowId]);
+export async function recordFreshHistories(given: Stack, bundlePath: string, tag: string, flowsDir = FLOWS_DIR): Promise<NamedHistory[]> {
+  const stack = withFlows(given, flowsDir);
+  const missing = sampleFlows(flowsDir).filter((flowId) => !SAMPLE_FLOW_DRIVERS[flowId]);
   if (missing.length > 0) throw new Error(`replay gate: no driver for ${missing.map((f) => `flows/${f}.json`).join(', ')}: add one to SAMPLE_FLOW_DRIVERS in test/helpers/replay-gate.ts`);
   const receiver = await startReceiver();
   const hooks: TenantClient = { id: 'tenant-gate-hooks', secret: 'tenant-gate-hooks-secret-0123', webhookUrl: receiver.url, webhookSecret: `whsec_${randomBytes(32).toString('base64')}` };
   const worker = await startBuildWorker(stack, bundlePath, [hooks]);
   try {
     const workflowIds: Record<string, string> = {};
-    for (const flowId of sampleFlows()) {
-      const sessionId = await SAMPLE_FLOW_DRIVERS[flowId](stack, `${tag}-${flowId}`);
+    const runs = [
+      ...sampleFlows(flowsDir).map((flowId) => ({ name: flowId, run: SAMPLE_FLOW_DRIVERS[flowId] })),
+      ...MORE_SAMPLE_RUNS.filter((more) => more.applies(stack.catalog)),
+    ];
+    for (const { name, run } of runs) {
+      const sessionId = await run(stack, `${tag}-${name}`);
       expect((await stack.gateway.status(sessionId)).status).toBe('consumed');
-      workflowIds[flowId] = sessionWorkflowId(sessionId);
+      workflowIds[name] = sessionWorkflowId(sessionId);
     }
     const { sessionId } = await stack.gateway.create({ tenantId: hooks.id, tag: `${tag}-webhooks`, webhook: true, definition: stack.definition('consent-only') });
     const launch = await stack.gateway.launch(sessionId);

@@ -12,6 +12,7 @@ import type { TenantClient } from '../../src/tenants/registry';
 import { loadConfig, type Config } from '../../src/config';
 import { SessionGateway } from '../../src/api/session-gateway';
 import { SessionSecret } from '../../src/session-secret';
+import { ReviewSecret } from '../../src/review-secret';
 import { FlowCatalog } from '../../src/flows/catalog';
 import type { FlowDefinition } from '../../src/flows/core/types';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server';
@@ -29,6 +30,9 @@ export const SANDBOX_CREDENTIALS = {
 /** SESSION_SECRET of every test api and worker (worker processes get it in their environment). */
 export const TEST_SESSION_SECRET = 'test-session-secret-0123456789abcdef';
 export const sessionSecret = new SessionSecret(TEST_SESSION_SECRET);
+/** REVIEW_SECRET of every test worker and codec server's review routes. */
+export const TEST_REVIEW_SECRET = 'test-review-secret-0123456789abcdefgh';
+export const reviewSecret = new ReviewSecret(TEST_REVIEW_SECRET);
 
 export interface Stack {
   config: Config;
@@ -83,6 +87,7 @@ export async function startStack(
     FINQWARE_CLIENT_ID: SANDBOX_CREDENTIALS.finqware.clientId,
     FINQWARE_CLIENT_APP_KEY: SANDBOX_CREDENTIALS.finqware.appKey,
     SESSION_SECRET: TEST_SESSION_SECRET,
+    REVIEW_SECRET: TEST_REVIEW_SECRET,
     ...env,
   });
   const config = loadConfig(stackEnv);
@@ -110,7 +115,7 @@ export async function startStack(
     catalog,
     async startWorker(clients: TenantClient[] = []) {
       const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const worker = await createSessionWorker(config, { connection: workerConnection, clients, encryption, sessionSecret });
+      const worker = await createSessionWorker(config, { connection: workerConnection, clients, encryption, sessionSecret, reviewSecret });
       workers.push({ worker, running: worker.run(), connection: workerConnection });
       return worker;
     },
@@ -139,7 +144,8 @@ export async function startStack(
     async stop() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       for (const { worker, running, connection: c } of workers) {
-        worker.shutdown();
+        // A test may have stopped a worker itself (to queue work for the next one).
+        if (worker.worker.getState() === 'RUNNING') worker.shutdown();
         await running;
         await worker.close();
         await c.close();

@@ -43,7 +43,7 @@ function deferred<T>() {
   return { promise, resolve };
 }
 
-function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: boolean } = {}) {
+function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: boolean; proveReview?: () => Promise<boolean> } = {}) {
   const input: SessionInput = {
     sessionId: 'DSsession0001',
     number: '3897-518104-8640',
@@ -83,6 +83,7 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
         return ran.shift() ?? { ok: true, output: {} };
       },
       proveEvent: (event) => event.proof === 'proof' || Promise.resolve(false),
+      ...(options.proveReview ? { proveReview: options.proveReview } : {}),
       fetchAttestrResult: async (handshakeId, tag) => {
         fetches.push(`${handshakeId} ${tag}`);
         return (await fetched.shift()) ?? null;
@@ -249,7 +250,7 @@ describe('SessionRunner', () => {
     await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
     late.resolve({ handshakeId: 'HS1', requestId: 'R1', result: {} });
     await waking;
-    expect(h.session.state).toMatchObject({ stage: 'bank', delivered: null });
+    expect(h.session.state).toMatchObject({ stage: 'review', delivered: null }); // moved on (the fake result names nobody: review)
   });
 
   it('hands the provider the prepared handshake, and (histories from before wake-ups) a signalled result of that handshake only', async () => {
@@ -360,5 +361,37 @@ describe('SessionRunner', () => {
     const answer = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     expect(answer).toMatchObject({ status: 'SESSION_COMPLETED', data: { step: null, outcome: 'error' } });
     expect(h.session.state.result.aadhaar).toEqual({ input: {}, output: { error: { type: 'ProviderUnavailable', message: 'ProviderUnavailable happened' } } });
+  });
+});
+
+describe('SessionRunner: a review stage', () => {
+  const reviewed: FlowMachine = {
+    id: 'reviewed',
+    initial: 'details',
+    states: {
+      details: { meta: { stage: 'input', schema: { type: 'object' } }, on: { SUBMIT: 'check' } },
+      check: { meta: { stage: 'review', reasons: ['doubt'], sla: '1s' }, on: { APPROVED: 'approved', REJECTED: 'rejected' } },
+      approved: { type: 'final', meta: { outcome: 'success' } },
+      rejected: { type: 'final', meta: { outcome: 'error' } },
+    },
+  } as FlowMachine;
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it("an SLA that passes while a decision's proof is checked is not lost when the proof fails", async () => {
+    const proof = deferred<boolean>();
+    const h = harness(reviewed, { proveReview: () => proof.promise });
+    await h.runner.launch({ nonceHash: N1 });
+    await h.runner.submitStep(h.step(N1, 'details', {}, N2));
+    const { dueAt } = h.session.state.review!;
+    const decision = h.runner.decideReview({ stage: 'check', entry: 2, decision: 'approve', operator: 'mallory', proof: 'forged' });
+    // The timer fires while the review is held for the check: it finds the review taken.
+    h.timers().reviewOverdue('check', 2);
+    expect(h.session.state.review).toMatchObject({ overdue: false, decided: { operator: 'mallory' } });
+    jest.spyOn(Date, 'now').mockReturnValue(dueAt! + 1);
+    proof.resolve(false);
+    await expect(decision).rejects.toMatchObject({ type: 'InboundRefused' });
+    expect(h.session.state.review).toMatchObject({ overdue: true, decided: null });
+    expect(h.log.filter((line) => line === 'emit session.review_overdue')).toHaveLength(1);
   });
 });

@@ -143,9 +143,9 @@ describe('validateFlowMachine: one problem class at a time', () => {
 
   it('refuses a non-final state without a stage kind', () => {
     expect(problemsAfter((m) => (m.states.check.meta.stage = 'form'))).toEqual([
-      'state "check" needs meta.stage: one of input, provider, wait',
+      'state "check" needs meta.stage: one of input, provider, wait, review',
     ]);
-    expect(problemsAfter((m) => delete m.states.hold.meta)).toEqual(['state "hold" needs meta.stage: one of input, provider, wait']);
+    expect(problemsAfter((m) => delete m.states.hold.meta)).toEqual(['state "hold" needs meta.stage: one of input, provider, wait, review']);
   });
 
   it("accepts a stage linking the tenant's pages, and refuses an unknown, repeated or malformed list", () => {

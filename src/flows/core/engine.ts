@@ -5,7 +5,8 @@
  * of its own, so the session workflow can call it during replay and get the same answers.
  */
 import { initialTransition, setup, transition, type AnyStateMachine } from 'xstate';
-import type { FieldMeta, FinalMeta, FlowMachine, JsonSchema, Outcome, ProviderName, StageKind, StageMeta } from './types';
+import { namesMatch } from './names';
+import { slaMs, type FieldMeta, type FinalMeta, type FlowMachine, type JsonSchema, type Outcome, type ProviderName, type StageKind, type StageMeta } from './types';
 
 export interface FlowEvent {
   type: string;
@@ -39,26 +40,52 @@ export interface StageInfo {
   params?: Record<string, unknown>;
   providerErrors?: Record<string, string>;
   translations?: Record<string, Record<string, string>>;
+  /** Review stages: the SLA in milliseconds (null without one), the rejection reasons, what the reviewer sees. */
+  review?: { slaMs: number | null; reasons: string[]; show: string[] };
 }
 
-/** Reads a dotted path (`input.accepted`) out of an event. */
-function readPath(source: unknown, path: string): unknown {
+/**
+ * What a guard reads: the event, and the session's recorded stage results so far under
+ * `result` (`result.identity.input.name`), so a transition can compare with an earlier stage.
+ * The results are the session's own state, passed in by the caller: the engine stays pure.
+ */
+export type FlowResults = Record<string, { input: unknown; output: unknown }>;
+interface GuardArgs {
+  event: FlowEvent;
+  context?: { result?: FlowResults };
+}
+
+function guardSource({ event, context }: GuardArgs): Record<string, unknown> {
+  return { ...event, result: context?.result ?? {} };
+}
+
+/** Reads a dotted path (`input.accepted`); a `*` segment takes the first value under it that has the rest (`output.result.*.output.name`). */
+function readPath(source: unknown, path: string | string[]): unknown {
+  const keys = typeof path === 'string' ? path.split('.') : path;
   let value: unknown = source;
-  for (const key of path.split('.')) {
+  for (const [index, key] of keys.entries()) {
     if (value === null || typeof value !== 'object') return undefined;
+    if (key === '*') {
+      for (const item of Object.values(value)) {
+        const found = readPath(item, keys.slice(index + 1));
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
     value = (value as Record<string, unknown>)[key];
   }
   return value;
 }
 
-/** Guards a flow may name in its transitions. */
+/** Guards a flow may name in its transitions; each `path` reads the guard source above. */
 export const GUARDS = {
-  equals: ({ event }: { event: FlowEvent }, params: { path: string; value: unknown }) =>
-    JSON.stringify(readPath(event, params.path)) === JSON.stringify(params.value),
-  exists: ({ event }: { event: FlowEvent }, params: { path: string }) => {
-    const value = readPath(event, params.path);
+  equals: (args: GuardArgs, params: { path: string; value: unknown }) => JSON.stringify(readPath(guardSource(args), params.path)) === JSON.stringify(params.value),
+  exists: (args: GuardArgs, params: { path: string }) => {
+    const value = readPath(guardSource(args), params.path);
     return value !== undefined && value !== null;
   },
+  /** The two names are the same name (names.ts): `path` and `other` are paths, as above. */
+  namesMatch: (args: GuardArgs, params: { path: string; other: string }) => namesMatch(readPath(guardSource(args), params.path), readPath(guardSource(args), params.other)),
 };
 
 export const GUARD_NAMES: ReadonlySet<string> = new Set(Object.keys(GUARDS));
@@ -110,16 +137,16 @@ export class CompiledFlow {
    * leads: what an update validator asks, so that only its handler computes the transition.
    * The same answer as `advance(state, event) !== null`.
    */
-  takes(state: string, event: FlowEvent): boolean {
-    return this.logic.resolveState({ value: state, context: {} }).can(event as never);
+  takes(state: string, event: FlowEvent, result: FlowResults = {}): boolean {
+    return this.logic.resolveState({ value: state, context: { result } }).can(event as never);
   }
 
   /**
    * The position after `event` in `state`, or null when the state does not take that event
    * (no matching transition or no guard passed): the caller refuses the event and nothing moves.
    */
-  advance(state: string, event: FlowEvent): FlowPosition | null {
-    const current = this.logic.resolveState({ value: state, context: {} });
+  advance(state: string, event: FlowEvent, result: FlowResults = {}): FlowPosition | null {
+    const current = this.logic.resolveState({ value: state, context: { result } });
     if (!current.can(event as never)) return null;
     // A transition back to the same state counts as entering it anew (fresh nonce, timers).
     const [next] = transition(this.logic, current, event as never);
@@ -151,5 +178,6 @@ export function stageInfo(machine: FlowMachine, state: string): StageInfo | null
     ...(meta.params ? { params: meta.params } : {}),
     ...(meta.providerErrors ? { providerErrors: meta.providerErrors } : {}),
     ...(meta.translations ? { translations: meta.translations } : {}),
+    ...(meta.stage === 'review' ? { review: { slaMs: meta.sla === undefined ? null : slaMs(meta.sla), reasons: meta.reasons ?? [], show: meta.show ?? [] } } : {}),
   };
 }

@@ -4,7 +4,7 @@
  * imported by workflow code, so it holds types and constants only.
  */
 
-export const STAGE_KINDS = ['input', 'provider', 'wait'] as const;
+export const STAGE_KINDS = ['input', 'provider', 'wait', 'review'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 /** The tenant's own pages (its client's brand) that a stage may link beside its text. */
 export const TENANT_LINKS = ['terms', 'privacy', 'support'] as const;
@@ -18,13 +18,25 @@ export type ProviderName = (typeof PROVIDERS)[number];
 
 /**
  * Events a stage answers to: an input stage gets the device's SUBMIT, a provider stage DONE or
- * ERROR once its provider call ends, a wait stage the backend's EVENT.
+ * ERROR once its provider call ends, a wait stage the backend's EVENT, a review stage a
+ * reviewer's decision: APPROVED, or REJECTED with a reason code from the stage's `reasons`.
  */
 export const STAGE_EVENTS: Record<StageKind, readonly string[]> = {
   input: ['SUBMIT'],
   provider: ['DONE', 'ERROR'],
   wait: ['EVENT'],
+  review: ['APPROVED', 'REJECTED'],
 };
+
+/** A review stage's SLA: a whole number of seconds, minutes, hours or days (`90m`, `4h`, `2d`). */
+export const SLA_PATTERN = /^([1-9][0-9]{0,5})([smhd])$/;
+const SLA_UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** The SLA in milliseconds, or null when it is not one (the flow validator refuses those). */
+export function slaMs(sla: string): number | null {
+  const match = SLA_PATTERN.exec(sla);
+  return match ? Number(match[1]) * SLA_UNIT_MS[match[2]] : null;
+}
 
 /** The subset of JSON Schema that stage inputs are validated with (see schema.ts). */
 export interface JsonSchema {
@@ -86,6 +98,15 @@ export interface StageMeta {
   translations?: Record<string, Record<string, string>>;
   /** The tenant's pages the stage links beside its text (a consent stage: its terms and privacy notice). */
   links?: TenantLink[];
+  /** Review stages: how long a reviewer has before the session is overdue (SLA_PATTERN). */
+  sla?: string;
+  /** Review stages: the reason codes a rejection may give (at least one). */
+  reasons?: string[];
+  /**
+   * Review stages: what the reviewer is shown, as paths into the session's recorded results
+   * (`identity.input.name`, `aadhaar.output.name`); nothing else of the session is.
+   */
+  show?: string[];
 }
 
 export interface FinalMeta {

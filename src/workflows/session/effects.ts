@@ -8,7 +8,7 @@ import { fetchAttestrResult, prepareStage, runStage } from '../providers';
 import type { InboundGuard } from './inbound';
 import type { SessionModel } from './model';
 import type { RunnerEffects } from './runner';
-import { reportPosition } from './search-attributes';
+import { reportPosition, reportReview } from './search-attributes';
 import { SessionTimers } from './timers';
 
 export function workflowEffects(session: SessionModel, inbound: InboundGuard): RunnerEffects {
@@ -28,6 +28,8 @@ export function workflowEffects(session: SessionModel, inbound: InboundGuard): R
     runStage,
     fetchAttestrResult,
     proveEvent: (event) => inbound.eventProven(event),
+    proveReview: (args) => inbound.reviewProven(args),
+    reportReview,
     timers: (on) => new SessionTimers(session, on),
     proofRefused: (update) => refusedProofs.add(1, { update }),
   };

@@ -11,6 +11,7 @@ import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflo
 import type { Activities } from '../../activities';
 import { notDecryptedBecause } from '../../util/json';
 import { inboundRefusedFailure, type BackendEventArgs, type InboundRefusalReason } from '../../contract/session';
+import type { ReviewDecisionArgs } from '../../contract/review';
 
 /** Sessions whose histories took such payloads before keep taking them on replay. */
 const REFUSALS_PATCH = 'refuse-inbound-payloads-1';
@@ -67,6 +68,11 @@ export class InboundGuard {
     // Synchronously, as before, where the patch says the history took events unchecked.
     if (!patched(EVENT_PROOF_PATCH)) return true;
     return records.verifyBackendEvent({ workflowId: workflowInfo().workflowId, event }).then(({ proven }) => proven);
+  }
+
+  /** Whether a review decision carries the codec server's proof, checked by the worker (which holds REVIEW_SECRET). */
+  async reviewProven(args: ReviewDecisionArgs): Promise<boolean> {
+    return (await records.verifyReviewDecision({ workflowId: workflowInfo().workflowId, args })).proven;
   }
 
   private async fail(message: string, reason: InboundRefusalReason): Promise<never> {

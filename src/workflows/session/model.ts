@@ -21,8 +21,9 @@ import {
   type StepPrompt,
 } from '../../contract/session';
 import { sessionInputDigest, type AttestrDelivery, type SessionInput, type SessionState } from '../../contract/session-state';
+import type { ReviewDecided } from '../../contract/review';
 
-export function refuse(type: RefusalType, message: string, details?: unknown): never {
+export function refuse(type: RefusalType | 'SessionReviewDecided', message: string, details?: unknown): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
 }
 
@@ -197,6 +198,9 @@ export class SessionModel {
     this.state.enteredAt = now;
     this.state.prepared = null;
     this.state.delivered = null;
+    const review = stageInfo(this.machine, position.state)?.review;
+    if (review) this.state.review = { stage: position.state, entry: this.state.entry, dueAt: review.slaMs === null ? null : now + review.slaMs, overdue: false, decided: null };
+    else if (this.state.review) this.state.review = null;
     if (position.done) {
       this.state.outcome = position.outcome;
       this.end('consumed', null, now);
@@ -209,7 +213,7 @@ export class SessionModel {
    * No transition ends the session in error rather than leaving it stuck.
    */
   move(from: string, event: FlowEvent, now: number): void {
-    const next = this.flow.advance(from, event);
+    const next = this.flow.advance(from, event, this.state.result);
     if (next === null) {
       this.endInError(`stage ${from} has no transition for ${event.type}`, now);
     } else {
@@ -292,6 +296,16 @@ export class SessionModel {
     this.state.lastStep = { nonce: this.submittedNonce(args) as string, step: args.step, input: args.input, answer };
   }
 
+  /** The review at `stage`/`entry` is past its SLA. */
+  markReviewOverdue(): void {
+    if (this.state.review) this.state.review.overdue = true;
+  }
+
+  /** Takes the review's decision (or, with null, gives it back: its proof did not hold). */
+  decideReview(decided: ReviewDecided | null): void {
+    if (this.state.review) this.state.review.decided = decided;
+  }
+
   record(stageId: string, input: unknown, output: unknown): void {
     this.state.result[stageId] = { input, output };
   }
@@ -318,7 +332,8 @@ export class SessionModel {
     if (!stage) return { step: null, ...(this.state.outcome ? { outcome: this.state.outcome } : {}) };
     return {
       step: stage.id,
-      kind: stage.kind,
+      // A review is a wait to the device: its page waits for the outcome (the hosted page's wait screen).
+      kind: stage.kind === 'review' ? 'wait' : stage.kind,
       ...(stage.title ? { title: stage.title } : {}),
       ...(stage.description ? { description: stage.description } : {}),
       schema: stage.schema,

@@ -22,8 +22,10 @@ import {
 import type { SearchPosition } from '../../contract/session-search';
 import type { AttestrDelivery, StageError } from '../../contract/session-state';
 import type { WebhookEventType } from '../../contract/webhook-outbox';
+import type { ReviewAnswer, ReviewDecisionArgs, ReviewSearchValue } from '../../contract/review';
 import type { StageContext, StageOutcome } from '../providers';
 import { AttestrWakeups, type FetchAttestrResult, type WakeOutcome } from './attestr-wakeups';
+import { ReviewDesk, reviewSearchValue } from './review';
 import { needsPreparation, nextNonceOf, type SessionModel } from './model';
 import type { SessionClock, TimerHandlers } from './timers';
 import { currentDetails, statusView } from './views';
@@ -52,6 +54,9 @@ export interface RunnerEffects {
   /** Whether a backend event carries the api's proof for this session (checked by the worker). */
   proveEvent(event: BackendEventArgs): true | Promise<boolean>;
   timers(on: TimerHandlers): SessionClock;
+  /** A review decision's proof checked by the worker, and the SessionReview search attribute; absent in unit tests. */
+  proveReview?(args: ReviewDecisionArgs): Promise<boolean>;
+  reportReview?(value: ReviewSearchValue | null): void;
   /** An update was refused for a failed proof (a metric); absent in unit tests. */
   proofRefused?(update: 'launch' | 'resume' | 'submitStep'): void;
 }
@@ -68,6 +73,8 @@ export class SessionRunner implements TimerHandlers {
   private reportedStage: string;
   private readonly clock: SessionClock;
   private readonly wakeups: AttestrWakeups;
+  private readonly reviews: ReviewDesk;
+  private reportedReview: ReviewSearchValue | null;
 
   /** `continued`: this run was started by continue-as-new, so its status was reported already. */
   constructor(
@@ -80,6 +87,13 @@ export class SessionRunner implements TimerHandlers {
     this.reportedStage = this.stageKey();
     this.clock = effects.timers(this);
     this.wakeups = new AttestrWakeups(session, (handshakeId, tag) => effects.fetchAttestrResult(handshakeId, tag));
+    this.reportedReview = continued ? reviewSearchValue(session) : null;
+    this.reviews = new ReviewDesk(session, events, {
+      proveReview: (args) => effects.proveReview?.(args) ?? Promise.resolve(false),
+      move: (from, event) => this.move(from, event),
+      publish: () => this.publish(),
+      settle: () => this.settle(),
+    });
   }
 
   /** Read-only here: the SessionModel makes every change. */
@@ -123,6 +137,11 @@ export class SessionRunner implements TimerHandlers {
       }
     }
     if (!this.session.isLive) this.clock.cancelExpiry();
+    const review = reviewSearchValue(this.session);
+    if (review !== this.reportedReview) {
+      this.effects.reportReview?.(review);
+      this.reportedReview = review;
+    }
   }
 
   /** Moves the flow (SessionModel.move computes the transition, once) and re-arms the stage's timers. */
@@ -284,6 +303,10 @@ export class SessionRunner implements TimerHandlers {
       this.publish();
     }
   }
+
+  /** A reviewer's decision, and a review's SLA passing: see ReviewDesk. */
+  decideReview = (args: ReviewDecisionArgs): Promise<ReviewAnswer> => this.reviews.decide(args);
+  reviewOverdue = (stageId: string, entry: number): void => this.reviews.overdue(stageId, entry);
 
   expired(): void {
     if (!this.session.isLive) return;

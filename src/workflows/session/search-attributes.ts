@@ -6,12 +6,14 @@ import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflo
 import {
   SessionArchivedAtKey,
   SessionOutcomeKey,
+  SessionReviewKey,
   SessionStageKey,
   SessionStageSinceKey,
   SessionStatusKey,
   type SearchPosition,
 } from '../../contract/session-search';
 import type { ArchivedMemo } from '../../contract/session-state';
+import type { ReviewSearchValue } from '../../contract/review';
 import type { SessionModel } from './model';
 import { statusView } from './views';
 
@@ -40,4 +42,9 @@ export function reportPosition(session: SessionModel, position: SearchPosition, 
     const archived: ArchivedMemo = { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
     upsertMemo({ archived: JSON.stringify(archived) });
   }
+}
+
+/** SessionReview: pending or overdue while a review waits, unset once it is decided or the session ended. */
+export function reportReview(value: ReviewSearchValue | null): void {
+  upsertSearchAttributes([{ key: SessionReviewKey, value }]);
 }

@@ -11,6 +11,8 @@ import type { SessionModel } from './model';
 export interface TimerHandlers {
   /** A delay of the stage entered at `entry` passed. */
   stageTimer(stageId: string, entry: number, timer: FlowTimer): Promise<void>;
+  /** The SLA of the review stage entered at `entry` passed. */
+  reviewOverdue(stageId: string, entry: number): void;
   /** The session's expiry passed. */
   expired(): void;
   /** The client's retention passed since the session ended. */
@@ -47,11 +49,20 @@ export class SessionTimers implements SessionClock {
     this.stage = null;
     // Stage time runs once a device has the session: a created session only waits for launch.
     const timers = state.status === 'in_progress' ? timersOf(this.session.machine, state.stage) : [];
-    if (timers.length === 0) return;
+    // A review's SLA, from its due time in the state: re-armed as it was after continue-as-new.
+    const { review } = state;
+    const sla = state.status === 'in_progress' && review && review.entry === state.entry && review.dueAt !== null && !review.overdue && !review.decided ? review.dueAt : null;
+    if (timers.length === 0 && sla === null) return;
     const stageId = state.stage;
     const entry = state.entry;
     const scope = new CancellationScope();
     this.stage = scope;
+    if (sla !== null) {
+      scope
+        .run(() => sleep(Math.max(1, sla - Date.now())))
+        .then(() => this.on.reviewOverdue(stageId, entry))
+        .catch(ignoreCancellation);
+    }
     for (const timer of timers) {
       const remaining = Math.max(1, state.enteredAt + timer.delayMs - Date.now());
       scope

@@ -20,6 +20,7 @@ import {
   type StepArgs,
 } from '../../contract/session';
 import type { SessionState } from '../../contract/session-state';
+import { REVIEW_DECISIONS, REVIEW_REFUSALS, type ReviewDecisionArgs } from '../../contract/review';
 import { NO_RESUME, refuse, WRONG_LAUNCH_PROOF, WRONG_NONCE, type SessionModel } from './model';
 
 /** What a validator may see of a session: its state read-only, and whether its flow takes an event. */
@@ -112,10 +113,9 @@ export class SessionValidators {
       refuse(REFUSALS.INVALID_INPUT, 'a step needs a fresh next nonce');
     }
     const stage = this.session.currentStage();
-    if (!stage || stage.kind === 'wait' || args.step !== stage.id) {
-      refuse(REFUSALS.WRONG_STEP, `the session expects ${stage && stage.kind !== 'wait' ? `step "${stage.id}"` : 'no device step now'}`, {
-        expected: stage && stage.kind !== 'wait' ? stage.id : null,
-      });
+    const awaited = stage && stage.kind !== 'wait' && stage.kind !== 'review';
+    if (!stage || !awaited || args.step !== stage.id) {
+      refuse(REFUSALS.WRONG_STEP, `the session expects ${awaited ? `step "${stage.id}"` : 'no device step now'}`, { expected: awaited ? stage.id : null });
     }
     const problems = validateAgainstSchema(stage.schema, args.input, { now: this.now() });
     if (problems.length > 0) {
@@ -124,7 +124,7 @@ export class SessionValidators {
       const listed = problems.map((p) => `${p.path || '(the input)'} ${p.code}`).join(', ');
       refuse(REFUSALS.INVALID_INPUT, `the input of step "${stage.id}" is invalid: ${listed}`, details);
     }
-    if (stage.kind === 'input' && !this.session.flow.takes(stage.id, { type: 'SUBMIT', input: args.input })) {
+    if (stage.kind === 'input' && !this.session.flow.takes(stage.id, { type: 'SUBMIT', input: args.input }, this.state.result)) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
   }
@@ -137,9 +137,29 @@ export class SessionValidators {
     if (this.session.busy) refuse(REFUSALS.BUSY, 'a step is still running');
     const stage = this.session.currentStage();
     if (!stage || stage.kind !== 'wait') refuse(REFUSALS.WRONG_STEP, 'the session is not waiting for an event', { expected: stage?.id ?? null });
-    if (typeof event?.type !== 'string' || !this.session.flow.takes(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data })) {
+    if (typeof event?.type !== 'string' || !this.session.flow.takes(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data }, this.state.result)) {
       refuse(REFUSALS.INVALID_INPUT, `stage "${stage.id}" has no transition for this event`);
     }
+  }
+
+  /**
+   * A decision for the review the session waits in now (its stage and entry), not decided yet,
+   * a reason from the stage's list on a rejection and none on an approval, an operator named.
+   */
+  checkReview(args: ReviewDecisionArgs): void {
+    const { state } = this;
+    const stage = this.session.currentStage();
+    const review = state.review;
+    if (state.status !== 'in_progress' || !stage || stage.kind !== 'review' || !review || args?.stage !== stage.id || args.entry !== state.entry) {
+      refuse(REFUSALS.WRONG_STEP, 'the session is not waiting in that review', { expected: stage?.kind === 'review' && state.status === 'in_progress' ? stage.id : null });
+    }
+    if (review.decided) refuse(REVIEW_REFUSALS.ALREADY_DECIDED, `this review was already decided by another decision (${review.decided.decision})`);
+    if (this.session.busy) refuse(REFUSALS.BUSY, 'a step is still running');
+    if (!REVIEW_DECISIONS.includes(args.decision)) refuse(REFUSALS.INVALID_INPUT, 'decision must be approve or reject');
+    const reasons = stage.review?.reasons ?? [];
+    if (args.decision === 'reject' && !reasons.includes(args.reason as string)) refuse(REFUSALS.INVALID_INPUT, `a rejection needs a reason, one of ${reasons.join(', ')}`);
+    if (args.decision === 'approve' && args.reason !== undefined) refuse(REFUSALS.INVALID_INPUT, 'an approval takes no reason');
+    if (typeof args.operator !== 'string' || args.operator === '' || typeof args.proof !== 'string') refuse(REFUSALS.INVALID_INPUT, 'a decision names its operator and carries its proof');
   }
 
   checkArchive(): void {
