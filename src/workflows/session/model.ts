@@ -332,8 +332,7 @@ export class SessionModel {
     if (!stage) return { step: null, ...(this.state.outcome ? { outcome: this.state.outcome } : {}) };
     return {
       step: stage.id,
-      // A review is a wait to the device: its page waits for the outcome (the hosted page's wait screen).
-      kind: stage.kind === 'review' ? 'wait' : stage.kind,
+      kind: stage.kind === 'review' ? 'wait' : stage.kind, // to the device a review is a wait: its page waits for the outcome
       ...(stage.title ? { title: stage.title } : {}),
       ...(stage.description ? { description: stage.description } : {}),
       schema: stage.schema,
