@@ -29,6 +29,8 @@ function apiEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 test.each([
   ['SESSIONFLOW_CLIENTS', 'not json', /^sessionflow: invalid configuration: SESSIONFLOW_CLIENTS must be a JSON array/],
   ['SESSIONFLOW_CLIENTS', '[{"id":"a","secret":"short"}]', /^sessionflow: invalid configuration: SESSIONFLOW_CLIENTS client 1 \("a"\): secret/],
+  // A tenant's accent colour that fails WCAG AA's 4.5:1 with white (the hosted page's buttons and links).
+  ['SESSIONFLOW_CLIENTS', '[{"id":"k","secret":"0123456789abcdef0123456789abcdef","brand":{"accentColor":"#8a8a8a"}}]', /^sessionflow: invalid configuration: SESSIONFLOW_CLIENTS client 1 \("k"\): brand\.accentColor has a contrast of 3\.\d\d:1 with white, below WCAG AA's 4\.5:1/],
   ['DEVICE_TOKEN_SECRET', 'too-short', /^sessionflow: invalid configuration: DEVICE_TOKEN_SECRET must have at least 32 characters$/],
   ['FLOWS_DIR', 'no-such-flows-dir', /^sessionflow: invalid configuration: FLOWS_DIR /],
   ['SESSIONFLOW_EVENT_RULES', '[{"type":"x","action":"start","flow":"nope","snapshot":null}]', /^sessionflow: invalid configuration: SESSIONFLOW_EVENT_RULES has a rule for "x"/],

@@ -14,6 +14,7 @@ import { FlowCatalog } from '../src/flows/catalog';
 import { launchChromium } from '../scripts/chromium';
 import { KESTREL_BRAND } from './helpers/brand';
 import { BANK, IDENTITY } from './helpers/flows';
+import { fillIdentity } from './helpers/pages';
 import { useStack } from './helpers/use-stack';
 
 const RETURN_URL = 'https://tenant.example/back/done';
@@ -214,16 +215,6 @@ async function expectBranded(browsing: Browsing, stage: string, step: string | n
 
 function focusedId(page: Page): Promise<string | null> {
   return page.evaluate('document.activeElement ? document.activeElement.id : null') as Promise<string | null>;
-}
-
-/** The identity form: a full name, and a DD-MM-YYYY date typed into its day, month and year boxes. */
-async function fillIdentity(page: Page, name: string, date: string): Promise<void> {
-  await page.getByLabel('Full name').fill(name);
-  const [day, month, year] = date.split('-');
-  const birthDate = page.getByRole('group', { name: /Date of birth/ });
-  await birthDate.getByLabel('Day').fill(day);
-  await birthDate.getByLabel('Month').fill(month);
-  await birthDate.getByLabel('Year').fill(year);
 }
 
 function focusedText(page: Page): Promise<string | null> {

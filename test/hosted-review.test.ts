@@ -10,6 +10,7 @@ import type { TenantClient } from '../src/tenants/registry';
 import { sessionWorkflowId } from '../src/session-secret';
 import { launchChromium } from '../scripts/chromium';
 import { BANK, IDENTITY } from './helpers/flows';
+import { fillIdentity } from './helpers/pages';
 import { startReviewers, type Reviewers } from './helpers/reviews';
 import { useStack } from './helpers/use-stack';
 
@@ -60,8 +61,7 @@ async function atReview(): Promise<{ id: string; page: Page; errors: string[] }>
   await page.goto(created.body.url);
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
-  await page.getByLabel('Full name').fill('Someone Else Entirely');
-  await page.getByLabel('Date of birth').fill(IDENTITY.birthDate);
+  await fillIdentity(page, 'Someone Else Entirely', IDENTITY.birthDate);
   await page.getByRole('button', { name: 'Continue' }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
   await page.getByRole('button', { name: 'Continue with Attestr' }).click();

@@ -15,7 +15,8 @@ function sample(file: string): FlowMachine {
   return JSON.parse(readFileSync(join(__dirname, '..', '..', 'flows', file), 'utf8')).draft;
 }
 
-test('the sample flows: kyc-basic counts its three stages, consent-only its one', () => {
+test('the sample flows: kyc-basic counts its three stages, not its review; consent-only its one', () => {
+  expect(sample('kyc-basic.json').states.review.meta).toMatchObject({ stage: 'review' });
   expect(stageProgress(sample('kyc-basic.json'))).toEqual({ identity: [1, 3], aadhaar: [2, 3], bank: [3, 3] });
   expect(stageProgress(sample('consent-only.json'))).toEqual({ consent: [1, 1] });
 });

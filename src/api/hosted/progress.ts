@@ -1,6 +1,8 @@
 /**
- * "Step N of M" for each stage of a flow machine, computed from the flow alone. Every stage
- * (input, provider, wait) counts: the hosted page shows a screen for each. Paths run from the
+ * "Step N of M" for each stage of a flow machine, computed from the flow alone. Every input,
+ * provider and wait stage counts: the hosted page shows a screen for each. A review stage is a
+ * reviewer's step that most sessions never reach: it counts for nothing and shows no step, and
+ * paths run on through it. Paths run from the
  * initial stage along the transitions (`on` and `after`), leaving out any that lead back to a
  * stage on the way there (a retry), so a loop never counts as more steps.
  *
@@ -9,7 +11,7 @@
  * - M: N plus the most stages that can still follow it. A short branch shows a smaller total
  *   rather than promising steps that will not come.
  */
-import type { FlowMachine, TransitionsConfig } from '../../flows/core/types';
+import type { FlowMachine, StageMeta, TransitionsConfig } from '../../flows/core/types';
 
 export type StageProgress = Record<string, [position: number, total: number]>;
 
@@ -51,22 +53,24 @@ function forwardGraph(machine: FlowMachine): Map<string, string[]> {
 export function stageProgress(machine: FlowMachine): StageProgress {
   if (!isStage(machine, machine.initial)) return {};
   const forward = forwardGraph(machine);
+  // A review is a person's step, not the user's, and most sessions never reach one: it counts for nothing.
+  const weight = (id: string): number => ((machine.states[id].meta as StageMeta).stage === 'review' ? 0 : 1);
   const after = new Map<string, number>();
-  /** The most stages that can follow `id`. */
+  /** The most counted stages that can follow `id`. */
   const stagesAfter = (id: string): number => {
-    if (!after.has(id)) after.set(id, Math.max(0, ...forward.get(id)!.map((next) => 1 + stagesAfter(next))));
+    if (!after.has(id)) after.set(id, Math.max(0, ...forward.get(id)!.map((next) => weight(next) + stagesAfter(next))));
     return after.get(id)!;
   };
   const reach = new Map<string, number>();
-  /** The place of `id` on the longest path to it: 1 + the most of its predecessors'. */
+  /** The place of `id` on the longest path to it: its own weight + the most of its predecessors'. */
   const place = (id: string): number => {
     if (!reach.has(id)) {
       const before = [...forward].filter(([, nexts]) => nexts.includes(id)).map(([from]) => place(from));
-      reach.set(id, 1 + Math.max(0, ...before));
+      reach.set(id, weight(id) + Math.max(0, ...before));
     }
     return reach.get(id)!;
   };
   const progress: StageProgress = {};
-  for (const id of forward.keys()) progress[id] = [place(id), place(id) + stagesAfter(id)];
+  for (const id of forward.keys()) if (weight(id) > 0) progress[id] = [place(id), place(id) + stagesAfter(id)];
   return progress;
 }
