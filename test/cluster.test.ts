@@ -273,19 +273,20 @@ describe('make cluster', () => {
     const token = readFileSync(join(ROOT, DATA_DIR, 'operator-token'), 'utf8').trim();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const typed = 'Someone Else Entirely';
-    let viewed: unknown;
-    let decided: { status: number; body: unknown } | undefined;
+    let decided = false;
     const session = await runKycSession(apis, cluster.sandboxUrl, CLIENT, `review-${randomUUID()}`, {
       identity: { ...IDENTITY, name: typed },
+      // Checked here, so a codec server that cannot reach Temporal (503) fails at once, not after the device's wait.
       review: async (id) => {
         const reviews = `${cluster.codecUrl}/reviews/${sessionWorkflowId(id)}`;
-        viewed = await (await fetch(reviews, { headers })).json();
+        const view = await fetch(reviews, { headers });
+        expect({ status: view.status, body: await view.json() }).toMatchObject({ status: 200, body: { stage: 'review', shown: { 'identity.input.name': typed } } });
         const answer = await fetch(`${reviews}/decision`, { method: 'POST', headers, body: JSON.stringify({ decisionId: `cluster-${randomUUID()}`, decision: 'approve' }) });
-        decided = { status: answer.status, body: await answer.json() };
+        expect({ status: answer.status, body: await answer.json() }).toMatchObject({ status: 200, body: { decision: 'approve', operator: 'dev-admin', next: 'bank' } });
+        decided = true;
       },
     });
-    expect(viewed).toMatchObject({ stage: 'review', shown: { 'identity.input.name': typed } });
-    expect(decided).toMatchObject({ status: 200, body: { decision: 'approve', operator: 'dev-admin', next: 'bank' } });
+    expect(decided).toBe(true);
     expect(session.result).toMatchObject({ status: 'consumed', outcome: 'success' });
     expect(session.signatureValid).toBe(true);
     // Recorded in the cluster's one audit chain, intent and outcome, before and after Temporal.
