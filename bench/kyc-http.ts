@@ -6,7 +6,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const IDENTITY = { name: 'Drill Person', birthDate: '26-12-1985' };
+/** The name the Attestr sandbox's national ID holds: another one sends the session to a reviewer. */
+export const IDENTITY = { name: 'Sandbox Test User', birthDate: '26-12-1985' };
 export const BANK = { accountNumber: '123456789012', ifsc: 'HDFC0001234' };
 
 export interface KycClient {
@@ -93,17 +94,23 @@ export function signatureValid(secret: string, body: Record<string, unknown>): b
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+export interface KycOptions {
+  api?: number;
+  webhook?: boolean;
+  between?: BetweenSteps;
+  created?: (id: string) => void;
+  /** The identity step's input (IDENTITY by default; another name sends the session to review). */
+  identity?: typeof IDENTITY;
+  /** Called when the session waits in its review stage: decide it (the session then goes on to the bank step). */
+  review?: (sessionId: string) => Promise<void>;
+}
+
 /**
  * Runs one kyc-basic session: create (backend), launch and the three steps (device), the
- * Attestr sandbox completing the handshake between them, then the signed result (backend).
+ * Attestr sandbox completing the handshake between them, a review when the names differ, then
+ * the signed result (backend).
  */
-export async function runKycSession(
-  apis: ApiPool,
-  sandboxUrl: string,
-  client: KycClient,
-  tag: string,
-  options: { api?: number; webhook?: boolean; between?: BetweenSteps; created?: (id: string) => void } = {},
-): Promise<KycSession> {
+export async function runKycSession(apis: ApiPool, sandboxUrl: string, client: KycClient, tag: string, options: KycOptions = {}): Promise<KycSession> {
   const auth = basicAuth(client);
   const at = options.api;
   const created = await apis.call('POST', '/api/v1/public/flowx/handshake', { flow: 'kyc-basic', snapshot: null, tag, ...(options.webhook ? { webhook: true } : {}) }, { ...auth, 'idempotency-key': tag }, at);
@@ -121,7 +128,7 @@ export async function runKycSession(
     }
     return answer;
   };
-  const afterIdentity = await step(launched.nonce, 'identity', IDENTITY);
+  const afterIdentity = await step(launched.nonce, 'identity', options.identity ?? IDENTITY);
   const handshakeId = String((afterIdentity.data as { handshakeId?: string }).handshakeId);
   await options.between?.('aadhaar', id);
   // The user finishing Attestr's own flow on the device; the sandbox plays that part.
@@ -132,11 +139,25 @@ export async function runKycSession(
     await new Promise((r) => setTimeout(r, 1_000));
     afterAadhaar = await step(afterAadhaar.nonce, 'aadhaar', {});
   }
+  if ((afterAadhaar.data as { step?: string }).step === 'review') await reviewed(apis, id, String(afterAadhaar.nonce), options.review, at);
   await options.between?.('bank', id);
   const done = await step(afterAadhaar.nonce, 'bank', BANK);
   if (done.status !== 'SESSION_COMPLETED') throw new Error(`session ${id}: expected SESSION_COMPLETED after bank, got ${String(done.status)}`);
   const result = await apis.call('GET', `/api/v1/public/flowx/handshake/${id}`, undefined, auth, at);
   return { id, result, signatureValid: signatureValid(client.secret, result), stepMs };
+}
+
+/** The device's wait while a reviewer decides: long-polls (as the hosted page does) until the session leaves review. */
+async function reviewed(apis: ApiPool, id: string, nonce: string, decide: KycOptions['review'], at: number | undefined): Promise<void> {
+  if (!decide) throw new Error(`session ${id}: went to review and nobody decides it`);
+  await decide(id);
+  for (let polls = 0; polls < 10; polls += 1) {
+    // A wait holds until the session changes from what it is at the request: none the first time,
+    // since a decision usually answers once the session moved on.
+    const now = await apis.call('GET', `/v1/sessions/${id}?wait=${polls === 0 ? 0 : 20}`, undefined, { 'x-session-nonce': nonce }, at);
+    if (now.step !== 'review') return;
+  }
+  throw new Error(`session ${id}: still in review after its decision`);
 }
 
 async function sandboxPost(url: string): Promise<void> {

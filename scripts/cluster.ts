@@ -15,8 +15,8 @@
  *                         as the development operator (as `make start` gives its UI)
  *   sandboxes, 2 workers, 2 apis (limits counted together in PostgreSQL), the codec server;
  *                         workers, apis and codec server keep session data keys in PostgreSQL;
- *                         workers, apis, the UI and the CLI calls each present a certificate of
- *                         their own (the codec server and the sandbox do not talk to Temporal)
+ *                         workers, apis, the codec server (reviewers' decisions), the UI and the
+ *                         CLI calls each present a certificate of their own (the sandbox none)
  *
  * Everything listens on 127.0.0.1, on the ports of the last run when they are free (kept in
  * cluster/ports.json) or on free ones; CLUSTER_API_PORT=8080 asks for 8080 and 8081. As compose's
@@ -117,7 +117,7 @@ export interface Cluster {
   /** The development operator's token file, for `--codec-auth`; null with configured operators. */
   operatorTokenFile: string | null;
   temporalAddress: string;
-  /** scripts/temporal-certs.sh's certificates: server/ and clients/ (clientTlsEnv gives a client its own). */
+  /** scripts/temporal-certs.sh's certificates: server/, clients/ and operator/ (clientTlsEnv gives a client its own). */
   certsDir: string;
   sandboxUrl: string;
   postgresUrl: string;
@@ -527,6 +527,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         CODEC_HOST: '127.0.0.1',
         CODEC_PORT: String(ports.codec),
         CODEC_UI_ORIGIN: `http://localhost:${ports.ui}`,
+        // Its own certificate, for the reviewers' decisions: not the api's or worker's (compose alike).
+        ...clientTlsEnv(certs.operator, 'operator'),
         ...(capability ? { CODEC_UI_CAPABILITY: `${capability.operator}:${capability.secret}` } : {}),
       },
       /codec server listening/,

@@ -8,6 +8,9 @@
 #                   traffic and its own internal client (the system worker presents server.pem)
 #     DIR/clients/  ca.pem and <name>.pem, <name>.key for worker, api, ui and cli (the Temporal
 #                   CLI, scripts/temporal-namespace.sh and scripts/deploy.ts)
+#     DIR/operator/ ca.pem, operator.pem, operator.key: the codec server's (the operator API's,
+#                   for review decisions), in a folder of its own so that it can be given its own
+#                   certificate and no other client's
 #   CERTS_DAYS        validity of a new set (default 365)
 #   CERTS_RENEW_DAYS  a new set is made when a certificate expires within this many days (default 30)
 #   CERTS_KEY_MODE    mode of the key files (default 600; compose's containers run as other users)
@@ -23,6 +26,8 @@ days=${CERTS_DAYS:-365}
 renew_days=${CERTS_RENEW_DAYS:-30}
 key_mode=${CERTS_KEY_MODE:-600}
 clients="worker api ui cli"
+# Clients whose files go in DIR/<name>/ alone (see above).
+own_folder_clients="operator"
 
 # The name every client checks the server's certificate against (TEMPORAL_TLS_SERVER_NAME).
 server_names="DNS:temporal,DNS:localhost"
@@ -39,9 +44,14 @@ current() {
   openssl x509 -checkend $((renew_days * 86400)) -noout -in "$dir/server/ca.pem" >/dev/null 2>&1 || return 1
   valid_pair "$dir/server/server.pem" "$dir/server/server.key" || return 1
   for name in $clients; do valid_pair "$dir/clients/$name.pem" "$dir/clients/$name.key" || return 1; done
+  for name in $own_folder_clients; do
+    cmp -s "$dir/server/ca.pem" "$dir/$name/ca.pem" || return 1
+    valid_pair "$dir/$name/$name.pem" "$dir/$name/$name.key" || return 1
+  done
 }
 
 mkdir -p "$dir/server" "$dir/clients"
+for name in $own_folder_clients; do mkdir -p "$dir/$name"; done
 if current; then
   echo "temporal certificates: kept (valid, none expiring within $renew_days days)"
   exit 0
@@ -85,7 +95,7 @@ sign() { # sign NAME EXTENSIONS COMMON_NAME
     -days "$days" -sha256 -extfile "$work/openssl.cnf" -extensions "$2" -out "$work/$1.pem" 2>/dev/null
 }
 sign server server temporal
-for name in $clients; do sign "$name" client "sessionflow-$name"; done
+for name in $clients $own_folder_clients; do sign "$name" client "sessionflow-$name"; done
 rm -f "$work/ca.key"
 
 # Files replaced one by one (compose mounts each folder as a volume of its own).
@@ -97,5 +107,10 @@ install_file ca.pem clients/ca.pem 644
 for name in $clients; do
   install_file "$name.pem" "clients/$name.pem" 644
   install_file "$name.key" "clients/$name.key" "$key_mode"
+done
+for name in $own_folder_clients; do
+  install_file ca.pem "$name/ca.pem" 644
+  install_file "$name.pem" "$name/$name.pem" 644
+  install_file "$name.key" "$name/$name.key" "$key_mode"
 done
 echo "temporal certificates: made a new CA and certificates, valid $days days"

@@ -9,16 +9,24 @@ import { join } from 'node:path';
 /** The name in the server's certificate that every client checks. */
 export const TEMPORAL_SERVER_NAME = 'temporal';
 
-/** The clients of the Temporal frontend, each with a certificate of its own (cli: the Temporal CLI and scripts/deploy.ts). */
-export const TEMPORAL_CLIENTS = ['worker', 'api', 'ui', 'cli'] as const;
+/**
+ * The clients of the Temporal frontend, each with a certificate of its own (cli: the Temporal CLI
+ * and scripts/deploy.ts; operator: the codec server, which sends reviewers' decisions).
+ */
+export const TEMPORAL_CLIENTS = ['worker', 'api', 'ui', 'cli', 'operator'] as const;
 export type TemporalClient = (typeof TEMPORAL_CLIENTS)[number];
 
-/** Where scripts/temporal-certs.sh puts the server's files and the clients' under its folder. */
-export const certsFolders = (certsDir: string) => ({ server: join(certsDir, 'server'), clients: join(certsDir, 'clients') });
+/**
+ * Where scripts/temporal-certs.sh puts the server's files, the clients' shared folder, and the
+ * operator's folder of its own: the codec server is given that folder alone, none of the api's or
+ * worker's keys (docs/security/trust-model.md).
+ */
+export const certsFolders = (certsDir: string) => ({ server: join(certsDir, 'server'), clients: join(certsDir, 'clients'), operator: join(certsDir, 'operator') });
 
 /**
  * A client's certificate in the standard variables, which src/config/ and the Temporal CLI
- * read alike. The codec server and the sandbox do not talk to Temporal and get none.
+ * read alike; `clientsDir` is the folder holding it (certsFolders). The sandbox does not talk to
+ * Temporal and gets none.
  */
 export function clientTlsEnv(clientsDir: string, client: TemporalClient): Record<string, string> {
   const file = (name: string) => join(clientsDir, name);

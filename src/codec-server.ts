@@ -22,8 +22,9 @@ async function main(): Promise<void> {
   const audit = configuredAuditTrail(config);
   const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
   // Decisions go to sessions encrypted, as every payload: a session refuses an unencrypted one.
-  // Connected on the first review request (and again after a failure), so decoding never
-  // depends on Temporal: where the codec server has no Temporal access, only reviews answer 503.
+  // Connected on the first review request (and again after a failure), with the codec server's
+  // own TEMPORAL_* settings (under mTLS its own certificate, docs/security/trust-model.md), so
+  // decoding never depends on Temporal: while Temporal is out of reach, only reviews answer 503.
   const { dataConverter } = openEncryption(config);
   let connecting: Promise<Client> | null = null;
   const client = () =>

@@ -3,6 +3,8 @@
  * workers, two apis. It is started as a user starts it (`make cluster`, in its own process
  * group, stopped with the SIGINT a Ctrl-C sends), with its own data directory, then:
  *   - one kyc-basic session through each api, a worker killed (SIGKILL) in the middle of each;
+ *   - a kyc-basic session whose names differ waits in review until a reviewer approves it through
+ *     the cluster's codec server, which sends the decision to Temporal with its own certificate;
  *   - a client limited to 20 requests a second bursting over both apis: at most 20 a second
  *     are accepted in total, counted in PostgreSQL;
  *   - Finqware calls from both workers, capped by the Temporal server's task-queue rate limit
@@ -10,8 +12,8 @@
  *   - session data keys live in the cluster's PostgreSQL, and an archive destroys the key there;
  *     the UI's codec endpoint is the cluster's codec server;
  *   - Temporal requires mTLS: a client without a certificate, or with one from another CA, is
- *     refused; workers, apis, the UI and the Temporal CLI each connect with their own certificate,
- *     and the codec server and sandbox get none;
+ *     refused; workers, apis, the codec server, the UI and the Temporal CLI each connect with their
+ *     own certificate (the codec server's alone in its folder), and the sandbox gets none;
  *   - a second `make cluster` on the same data still answers the first one's sessions.
  * The Makefile builds the server before jest (`make temporal-server`), so no build runs here.
  */
@@ -22,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
-import { ApiPool, basicAuth, runKycSession, type KycClient } from '../bench/kyc-http';
+import { ApiPool, basicAuth, IDENTITY, runKycSession, type KycClient } from '../bench/kyc-http';
 import { sessionKeyId } from '../src/keys/key-store';
 import { sessionWorkflowId } from '../src/session-secret';
 import { alive } from './helpers/processes';
@@ -207,13 +209,15 @@ describe('make cluster', () => {
     }
   });
 
-  it('gives workers, apis, the UI and the Temporal CLI certificates of their own, and the codec server and sandbox none', async () => {
+  it('gives workers, apis, the codec server, the UI and the Temporal CLI certificates of their own, and the sandbox none', async () => {
     const clientCertificate = (pid: number) => environmentOf(pid).TEMPORAL_TLS_CLIENT_CERT_PATH;
     for (const pid of state().pids.workers) expect(clientCertificate(pid)).toBe(join(cluster.certsDir, 'clients', 'worker.pem'));
     for (const pid of state().pids.apis) expect(clientCertificate(pid)).toBe(join(cluster.certsDir, 'clients', 'api.pem'));
-    for (const pid of [state().pids.codec, state().pids.sandbox]) {
-      expect(Object.keys(environmentOf(pid)).filter((name) => name.startsWith('TEMPORAL_TLS') || name === 'TEMPORAL_API_KEY')).toEqual([]);
-    }
+    // The codec server's files are all in its own folder: nothing points it at the api's or worker's.
+    const codecTls = Object.entries(environmentOf(state().pids.codec)).filter(([name]) => name.startsWith('TEMPORAL_TLS'));
+    expect(Object.fromEntries(codecTls)).toMatchObject({ TEMPORAL_TLS_CLIENT_CERT_PATH: join(cluster.certsDir, 'operator', 'operator.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: join(cluster.certsDir, 'operator', 'operator.key') });
+    expect(codecTls.filter(([, value]) => !value.startsWith(join(cluster.certsDir, 'operator') + '/') && value !== 'temporal')).toEqual([]);
+    expect(Object.keys(environmentOf(state().pids.sandbox)).filter((name) => name.startsWith('TEMPORAL_TLS') || name === 'TEMPORAL_API_KEY')).toEqual([]);
 
     // The UI server reads Temporal over its own mTLS connection.
     const namespaces = await fetch(`${cluster.uiUrl}/api/v1/namespaces`);
@@ -262,6 +266,42 @@ describe('make cluster', () => {
       }, `worker-${victim + 1} to be restarted`);
       expect(alive(killed)).toBe(false);
       expect(alive(replacement)).toBe(true);
+    }
+  });
+
+  it("decides a review through the cluster's codec server, which reaches Temporal with its own certificate", async () => {
+    const token = readFileSync(join(ROOT, DATA_DIR, 'operator-token'), 'utf8').trim();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const typed = 'Someone Else Entirely';
+    let decided = false;
+    const session = await runKycSession(apis, cluster.sandboxUrl, CLIENT, `review-${randomUUID()}`, {
+      identity: { ...IDENTITY, name: typed },
+      // Checked here, so a codec server that cannot reach Temporal (503) fails at once, not after the device's wait.
+      review: async (id) => {
+        const reviews = `${cluster.codecUrl}/reviews/${sessionWorkflowId(id)}`;
+        const view = await fetch(reviews, { headers });
+        expect({ status: view.status, body: await view.json() }).toMatchObject({ status: 200, body: { stage: 'review', shown: { 'identity.input.name': typed } } });
+        const answer = await fetch(`${reviews}/decision`, { method: 'POST', headers, body: JSON.stringify({ decisionId: `cluster-${randomUUID()}`, decision: 'approve' }) });
+        expect({ status: answer.status, body: await answer.json() }).toMatchObject({ status: 200, body: { decision: 'approve', operator: 'dev-admin', next: 'bank' } });
+        decided = true;
+      },
+    });
+    expect(decided).toBe(true);
+    expect(session.result).toMatchObject({ status: 'consumed', outcome: 'success' });
+    expect(session.signatureValid).toBe(true);
+    // Recorded in the cluster's one audit chain, intent and outcome, before and after Temporal.
+    const db = new PgClient({ connectionString: cluster.postgresUrl });
+    await db.connect();
+    try {
+      const records = await db.query<{ phase: string; outcome: string | null }>(
+        "SELECT record->>'phase' AS phase, record->>'outcome' AS outcome FROM sessionflow_audit WHERE actor = 'operator:dev-admin' AND action = 'review.decision' ORDER BY seq",
+      );
+      expect(records.rows).toEqual([
+        { phase: 'intent', outcome: null },
+        { phase: 'outcome', outcome: 'ok' },
+      ]);
+    } finally {
+      await db.end();
     }
   });
 

@@ -134,8 +134,11 @@ function namedVolumes(service: Service | undefined): { source: string; target: s
   });
 }
 
-/** The volumes temporal-certs writes: the server's files, and the clients'. */
-const CERT_VOLUMES = { server: 'temporal-server-certs', clients: 'temporal-client-certs' };
+/** The volumes temporal-certs writes, by the folder of scripts/temporal-certs.sh each holds: the server's files, the clients', the codec server's. */
+const CERT_VOLUMES = { server: 'temporal-server-certs', clients: 'temporal-client-certs', operator: 'temporal-operator-certs' };
+/** Clients whose certificate is in a volume of its own (the script's own_folder_clients): the codec server's. */
+const OWN_VOLUME_CLIENTS: Partial<Record<TemporalClient, string>> = { operator: CERT_VOLUMES.operator };
+const clientVolume = (client: TemporalClient) => OWN_VOLUME_CLIENTS[client] ?? CERT_VOLUMES.clients;
 
 /** Where a service mounts a certificate volume read-only; undefined when it does not. */
 function certsMount(service: Service | undefined, volume: string): string | undefined {
@@ -150,7 +153,7 @@ function missingEnv(env: Record<string, string | null>, wanted: Record<string, s
 }
 
 /** The Temporal clients and the certificate each presents; the UI image spells the variables its own way. */
-const TEMPORAL_CLIENT_SERVICES: Record<string, TemporalClient> = { api: 'api', worker: 'worker', 'temporal-setup': 'cli', 'temporal-ui': 'ui' };
+const TEMPORAL_CLIENT_SERVICES: Record<string, TemporalClient> = { api: 'api', worker: 'worker', 'temporal-setup': 'cli', 'temporal-ui': 'ui', codec: 'operator' };
 const UI_TLS_VARIABLES: Record<string, string> = {
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'TEMPORAL_TLS_CA',
   TEMPORAL_TLS_CLIENT_CERT_PATH: 'TEMPORAL_TLS_CERT',
@@ -283,15 +286,17 @@ const checks: Record<string, Check> = {
         .map((variable) => `${name} sets ${variable}, which the app does not read`),
     ),
 
-  'points api and worker at the temporal service, on one namespace and task queue': (c) => {
+  'points api, worker and codec at the temporal service, on one namespace, api and worker on one task queue': (c) => {
     const frontend = temporalFrontend(c);
-    const [api, worker] = [environment(c.services.api), environment(c.services.worker)];
-    const problems = Object.entries({ api, worker })
+    const [api, worker, codec] = [environment(c.services.api), environment(c.services.worker), environment(c.services.codec)];
+    const problems = Object.entries({ api, worker, codec })
       .filter(([, env]) => !frontend || env.TEMPORAL_ADDRESS !== frontend)
       .map(([name, env]) => `${name} has TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS}, not ${frontend}`);
     for (const variable of ['TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE']) {
       if (!api[variable] || api[variable] !== worker[variable]) problems.push(`api and worker disagree on ${variable}`);
     }
+    // The codec server's decisions go to the sessions the apis started.
+    if (!api.TEMPORAL_NAMESPACE || codec.TEMPORAL_NAMESPACE !== api.TEMPORAL_NAMESPACE) problems.push('the codec server uses another namespace than the api');
     return problems;
   },
 
@@ -430,13 +435,19 @@ const checks: Record<string, Check> = {
     return env.WORKER_METRICS_PORT && env.WORKER_MONITORING_HOST !== '0.0.0.0' ? ['the worker listens for metrics and health on loopback only (set WORKER_MONITORING_HOST)'] : [];
   },
 
-  'makes the certificates with scripts/temporal-certs.sh into the two volumes before Temporal starts': (c) => {
+  'makes the certificates with scripts/temporal-certs.sh into its volumes before Temporal starts': (c) => {
     const job = c.services['temporal-certs'];
     if (!job) return ['no temporal-certs job'];
     const script = jobScript(c, 'temporal-certs');
     const problems = ['openssl', 'server.pem'].filter((part) => !script.includes(part)).map((part) => `the certificate job does not mention ${part}`);
-    const made = /^clients="([^"]*)"/m.exec(script)?.[1].split(' ') ?? [];
-    problems.push(...TEMPORAL_CLIENTS.filter((client) => !made.includes(client)).map((client) => `the certificate job makes no certificate for ${client}`));
+    // Shared clients in clients/; a client with a volume of its own in a folder of its own.
+    const listed = (variable: string) => new RegExp(`^${variable}="([^"]*)"`, 'm').exec(script)?.[1].split(' ') ?? [];
+    const [shared, alone] = [listed('clients'), listed('own_folder_clients')];
+    problems.push(
+      ...TEMPORAL_CLIENTS.filter((client) => !(OWN_VOLUME_CLIENTS[client] ? alone : shared).includes(client)).map(
+        (client) => `the certificate job makes no certificate for ${client} in ${OWN_VOLUME_CLIENTS[client] ? 'a folder of its own' : 'clients/'}`,
+      ),
+    );
     const mounts = namedVolumes(job);
     for (const [folder, volume] of Object.entries(CERT_VOLUMES)) {
       if (!mounts.some((mount) => mount.source === volume && !mount.readOnly && mount.target.endsWith(`/${folder}`))) problems.push(`temporal-certs does not write ${volume} as ${folder}/`);
@@ -452,15 +463,15 @@ const checks: Record<string, Check> = {
     if (!serverDir) return ['temporal does not mount the server certificates read-only'];
     const env = environment(temporal);
     const problems = missingEnv(env, serverTlsEnv(serverDir)).map((entry) => `temporal lacks ${entry}`);
-    if (certsMount(temporal, CERT_VOLUMES.clients)) problems.push('temporal mounts the client keys');
+    if (certsMount(temporal, CERT_VOLUMES.clients) || certsMount(temporal, CERT_VOLUMES.operator)) problems.push('temporal mounts the client keys');
     return problems;
   },
 
   'gives every Temporal client its own certificate, read-only, checked against the server name': (c) =>
     Object.entries(TEMPORAL_CLIENT_SERVICES).flatMap(([name, client]) => {
       const service = c.services[name];
-      const clientsDir = certsMount(service, CERT_VOLUMES.clients);
-      if (!clientsDir) return [`${name} does not mount the client certificates read-only`];
+      const clientsDir = certsMount(service, clientVolume(client));
+      if (!clientsDir) return [`${name} does not mount its client certificate's volume read-only`];
       const problems: string[] = [];
       let wanted = clientTlsEnv(clientsDir, client);
       if (name === 'temporal-ui') {
@@ -468,6 +479,21 @@ const checks: Record<string, Check> = {
       }
       problems.push(...missingEnv(environment(service), wanted).map((entry) => `${name} lacks ${entry}`));
       if (certsMount(service, CERT_VOLUMES.server) || namedVolumes(service).some((mount) => mount.source === CERT_VOLUMES.server)) problems.push(`${name} mounts the server's key`);
+      return problems;
+    }),
+
+  // Whoever takes a client gets what it mounts: the codec server (the operator API) holds its own
+  // certificate and no other, so its Temporal identity can be told apart and withdrawn alone.
+  "mounts into each Temporal client no certificate volume but its own: the codec server gets its own, not the api's or worker's": (c) =>
+    Object.entries(TEMPORAL_CLIENT_SERVICES).flatMap(([name, client]) => {
+      const own = clientVolume(client);
+      const problems = namedVolumes(c.services[name])
+        .filter((mount) => Object.values(CERT_VOLUMES).includes(mount.source) && mount.source !== own)
+        .map((mount) => `${name} mounts ${mount.source}`);
+      const env = environment(c.services[name]);
+      const presented = env.TEMPORAL_TLS_CLIENT_CERT_PATH ?? env.TEMPORAL_TLS_CERT ?? '';
+      if (!presented.endsWith(`/${client}.pem`)) problems.push(`${name} presents ${presented || 'no certificate'}, not ${client}.pem`);
+      if (OWN_VOLUME_CLIENTS[client] && dependencies(c.services[name])['temporal-certs'] !== 'service_completed_successfully') problems.push(`${name} does not wait for its certificate (temporal-certs)`);
       return problems;
     }),
 
@@ -580,9 +606,11 @@ describe('the checks catch a broken file', () => {
       ['the api names a missing Dockerfile', (c) => (c.services.api.build = { context: '.', dockerfile: 'Dockerfile.gone' })],
     ],
     'sets on app services only variables the app reads': [['api sets API_PORT', (c) => (env(c, 'api').API_PORT = '8080')]],
-    'points api and worker at the temporal service, on one namespace and task queue': [
+    'points api, worker and codec at the temporal service, on one namespace, api and worker on one task queue': [
       ['the worker dials localhost', (c) => (env(c, 'worker').TEMPORAL_ADDRESS = 'localhost:7233')],
       ['the worker polls another queue', (c) => (env(c, 'worker').TEMPORAL_TASK_QUEUE = 'other')],
+      ['the codec server dials localhost', (c) => delete env(c, 'codec').TEMPORAL_ADDRESS],
+      ['the codec server decides in another namespace', (c) => (env(c, 'codec').TEMPORAL_NAMESPACE = 'other')],
     ],
     'points the UI at temporal': [['the UI dials localhost', (c) => (env(c, 'temporal-ui').TEMPORAL_ADDRESS = 'localhost:7233')]],
     'creates the namespace and the search attributes the app uses': [
@@ -639,11 +667,13 @@ describe('the checks catch a broken file', () => {
     'escapes shell variables from compose interpolation in job scripts': [
       ['a single $', (c) => editScript(c, 'temporal-setup', (s) => `echo $NAMESPACE; ${s}`)],
     ],
-    'makes the certificates with scripts/temporal-certs.sh into the two volumes before Temporal starts': [
+    'makes the certificates with scripts/temporal-certs.sh into its volumes before Temporal starts': [
       ['the job is removed', (c) => delete c.services['temporal-certs']],
       ['the script is not mounted', (c) => delete c.services['temporal-certs'].configs],
       ['the job writes no client volume', (c) => (c.services['temporal-certs'].volumes = ['temporal-server-certs:/certs/server'])],
       ['the UI gets no certificate', (c) => editMountedScript(c, 'temporal-certs', (s) => s.replace('worker api ui cli', 'worker api cli'))],
+      ["the operator's certificate is made among the shared clients", (c) => editMountedScript(c, 'temporal-certs', (s) => s.replace('worker api ui cli', 'worker api ui cli operator').replace('own_folder_clients="operator"', 'own_folder_clients=""'))],
+      ["the job writes no operator volume", (c) => (c.services['temporal-certs'].volumes = ['temporal-server-certs:/certs/server', 'temporal-client-certs:/certs/clients'])],
       ['temporal starts before the certificates', (c) => delete (c.services.temporal.depends_on as Record<string, unknown>)['temporal-certs']],
     ],
     'runs Temporal with mTLS required on the frontend and internode, its own internal client included': [
@@ -659,9 +689,19 @@ describe('the checks catch a broken file', () => {
       ['the UI skips host verification', (c) => (env(c, 'temporal-ui').TEMPORAL_TLS_ENABLE_HOST_VERIFICATION = 'false')],
       ['the worker checks another server name', (c) => (env(c, 'worker').TEMPORAL_TLS_SERVER_NAME = 'localhost')],
       ['the api mounts the server key', (c) => (c.services.api.volumes = [...(c.services.api.volumes ?? []), 'temporal-server-certs:/certs/server:ro'])],
+      ['the codec server has no certificate', (c) => delete c.services.codec.volumes],
+      ['the codec server mounts its volume writable', (c) => (c.services.codec.volumes = ['temporal-operator-certs:/certs/operator'])],
+      ['the codec server checks no server name', (c) => delete env(c, 'codec').TEMPORAL_TLS_SERVER_NAME],
+    ],
+    "mounts into each Temporal client no certificate volume but its own: the codec server gets its own, not the api's or worker's": [
+      ['the codec server also mounts the client keys', (c) => (c.services.codec.volumes = [...(c.services.codec.volumes ?? []), 'temporal-client-certs:/certs/clients:ro'])],
+      ['the client keys are mounted where the codec server looks for its own', (c) => (c.services.codec.volumes = ['temporal-client-certs:/certs/operator:ro'])],
+      ["the codec server is given the worker's certificate path", (c) => (env(c, 'codec').TEMPORAL_TLS_CLIENT_CERT_PATH = '/certs/clients/worker.pem')],
+      ["the api mounts the operator's key", (c) => (c.services.api.volumes = [...(c.services.api.volumes ?? []), 'temporal-operator-certs:/certs/operator:ro'])],
+      ['the codec server starts before its certificate exists', (c) => delete (c.services.codec.depends_on as Record<string, unknown>)['temporal-certs']],
     ],
     'keeps certificates from services that do not talk to Temporal': [
-      ['the codec server mounts the client keys', (c) => (c.services.codec.volumes = ['temporal-client-certs:/certs/clients:ro'])],
+      ["the sandbox mounts the operator's key", (c) => (c.services.sandbox.volumes = ['temporal-operator-certs:/certs/operator:ro'])],
       ['the sandbox is given a certificate path', (c) => (env(c, 'sandbox').TEMPORAL_TLS_CLIENT_CERT_PATH = '/certs/clients/api.pem')],
     ],
     'publishes the UI, which has no login of its own, on this host only': [['the UI on every interface', (c) => (c.services['temporal-ui'].ports = ['8233:8080'])]],

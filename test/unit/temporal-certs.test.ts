@@ -1,7 +1,8 @@
 /**
  * scripts/temporal-certs.sh, the certificates of `make cluster` and compose's temporal-certs job:
  * a set that chains to its CA, kept while valid, made anew (CA included) when a file is missing,
- * a certificate is not the CA's, a key is not its certificate's, or one expires soon.
+ * a certificate is not the CA's, a key is not its certificate's, or one expires soon; the codec
+ * server's (operator) certificate alone in a folder of its own.
  */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -55,7 +56,20 @@ describe('temporal-certs.sh', () => {
     }
     const files = [...readdirSync(join(dir, 'server')), ...readdirSync(join(dir, 'clients'))];
     expect(files.filter((file) => file.startsWith('ca.'))).toEqual(['ca.pem', 'ca.pem']);
+    expect(files.some((file) => file.startsWith('operator.'))).toBe(false);
     expect(files.some((file) => file.endsWith('.tmp') || file.endsWith('.csr'))).toBe(false);
+  });
+
+  it("puts the codec server's certificate alone in operator/, signed by the same CA, with the CA to check the server", () => {
+    // What compose mounts into the codec server: its own key and no other client's.
+    expect(readdirSync(join(dir, 'operator')).sort()).toEqual(['ca.pem', 'operator.key', 'operator.pem']);
+    expect(readFileSync(join(dir, 'operator', 'ca.pem'))).toEqual(readFileSync(join(dir, 'server', 'ca.pem')));
+    const ca = certificate(join(dir, 'server', 'ca.pem'));
+    const operator = certificate(join(dir, 'operator', 'operator.pem'));
+    expect(operator.checkIssued(ca) && operator.verify(ca.publicKey)).toBe(true);
+    expect(operator.subject).toBe('CN=sessionflow-operator');
+    expect(operator.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+    expect(statSync(join(dir, 'operator', 'operator.key')).mode & 0o777).toBe(0o600);
   });
 
   it('keeps a complete, valid set as it is', () => {
@@ -68,6 +82,8 @@ describe('temporal-certs.sh', () => {
 
   it.each([
     ['a file is missing', (d: string) => rmSync(join(d, 'clients', 'ui.key'))],
+    ["the operator's key is missing", (d: string) => rmSync(join(d, 'operator', 'operator.key'))],
+    ["the operator's certificate is from another CA", (d: string, other: string) => copyFileSync(join(other, 'operator', 'operator.pem'), join(d, 'operator', 'operator.pem'))],
     ['a client certificate is from another CA', (d: string, other: string) => copyFileSync(join(other, 'clients', 'api.pem'), join(d, 'clients', 'api.pem'))],
     ['a key is not its certificate', (d: string, other: string) => copyFileSync(join(other, 'server', 'server.key'), join(d, 'server', 'server.key'))],
     ['the two CA copies differ', (d: string, other: string) => copyFileSync(join(other, 'clients', 'ca.pem'), join(d, 'clients', 'ca.pem'))],
@@ -79,6 +95,7 @@ describe('temporal-certs.sh', () => {
     expect(makeCerts(dir)).toContain('made a new CA');
     expect(caOf(dir)).not.toBe(before);
     expect(existsSync(join(dir, 'clients', 'ui.key'))).toBe(true);
+    expect(existsSync(join(dir, 'operator', 'operator.key'))).toBe(true);
     expect(makeCerts(dir)).toContain('kept');
   });
 
@@ -94,5 +111,6 @@ describe('temporal-certs.sh', () => {
     makeCerts(open, { CERTS_KEY_MODE: '644' });
     expect(statSync(join(open, 'clients', 'worker.key')).mode & 0o777).toBe(0o644);
     expect(statSync(join(open, 'server', 'server.key')).mode & 0o777).toBe(0o644);
+    expect(statSync(join(open, 'operator', 'operator.key')).mode & 0o777).toBe(0o644);
   });
 });
