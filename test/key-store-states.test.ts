@@ -58,9 +58,10 @@ interface Kind {
   cleanup(config: Config): Promise<void>;
 }
 
-function listing(dir: string): string {
+function listing(dir: string, skip: readonly string[] = []): string {
   if (!existsSync(dir)) return `${dir}: none`;
   return readdirSync(dir)
+    .filter((name) => !skip.includes(name))
     .sort()
     .map((name) => {
       const path = join(dir, name);
@@ -99,7 +100,8 @@ const fileKind: Kind = {
     renameSync(key, away);
     return async () => renameSync(away, key);
   },
-  contents: async ({ dataDir }) => listing(dataDir),
+  // The audit trail records each refused request, by design; the keys and sessions must not change.
+  contents: async ({ dataDir }) => listing(dataDir, ['audit']),
   cleanup: async ({ dataDir }) => rmSync(dataDir, { recursive: true, force: true }),
 };
 

@@ -34,9 +34,9 @@ export async function sandboxCall(stack: Stack, method: 'GET' | 'POST' | 'DELETE
   return text === '' ? null : JSON.parse(text);
 }
 
-/** Plays the user finishing Attestr's flow on the device. */
-export function completeAttestr(stack: Stack, handshakeId: string): Promise<unknown> {
-  return sandboxCall(stack, 'POST', `/attestr/_device/handshakes/${handshakeId}/complete`);
+/** Plays the user finishing Attestr's flow on the device: the national ID says `output`, or the sandbox's sample person (IDENTITY's name). */
+export function completeAttestr(stack: Stack, handshakeId: string, output?: Record<string, unknown>): Promise<unknown> {
+  return sandboxCall(stack, 'POST', `/attestr/_device/handshakes/${handshakeId}/complete`, output);
 }
 
 /** A kyc-basic session launched and past its identity step: at the Aadhaar stage, Attestr's handshake open. */
