@@ -39,6 +39,7 @@ import {
   STEPS,
   type SessionRun,
 } from './drivers';
+import { IDENTITY } from './kyc-http';
 import { PEER_POLL_INTERVAL_MS } from './peer-server';
 import { writeReports, type BenchResults, type EncryptionResult, type HistoryCount, type PassResult } from './report';
 import { Recorder } from './stats';
@@ -314,7 +315,8 @@ function kycBasicRun(stack: Stack): (observe: Observer) => Promise<unknown> {
     const steps = `/v1/sessions/${String(created._id)}/steps`;
     const step = (nonce: unknown, name: string, data: unknown) => ({ client_id: CLIENT_ID, skill: 'kyc-basic', nonce, step: name, data });
     const launched = await call('launch', `/v1/handshakes/${String(created._id)}/launch`);
-    const identity = await call('input step, entering the Attestr stage (creates its handshake: one call)', steps, step(launched.nonce, 'identity', { name: 'Bench Person', birthDate: '01-01-1990' }));
+    // The sandbox's sample person: the national ID's name matches, so no review stops the session.
+    const identity = await call('input step, entering the Attestr stage (creates its handshake: one call)', steps, step(launched.nonce, 'identity', IDENTITY));
     const handshake = String((identity.data as Record<string, unknown>).handshakeId);
     // The user finishing Attestr's own flow, as the sandbox plays it (no webhook here).
     const completed = await fetch(`${stack.sandbox}/attestr/_device/handshakes/${handshake}/complete`, { method: 'POST' });
