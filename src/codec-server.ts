@@ -6,6 +6,7 @@
  */
 import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
+import { auditOperatorConfig } from './keys/operator-config';
 import { openKeyStore } from './keys/open-store';
 import { configuredAuditTrail } from './audit/trail';
 import { loadCodecSettings } from './settings';
@@ -20,6 +21,10 @@ async function main(): Promise<void> {
   const { config, operators, sessionKey, oidc } = exitOnConfigError(() => loadCodecSettings(process.env));
   const keys = openKeyStore({ dataDir: config.dataDir, ...config.keys });
   const audit = configuredAuditTrail(config);
+  // Fail closed: a change of who may do what that cannot be recorded stops the codec server.
+  await auditOperatorConfig(audit, operators.registry).catch((err: unknown) => {
+    throw new Error(`the audit trail could not record the operators' configuration (${err instanceof Error ? err.name : 'error'})`);
+  });
   const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
   // Decisions go to sessions encrypted, as every payload: a session refuses an unencrypted one.
   // Connected on the first review request (and again after a failure), with the codec server's

@@ -174,14 +174,21 @@ async function acceptTerms(page: Page): Promise<void> {
 }
 
 /** axe-core in the page: no serious or critical violation. */
+/** axe-core on the page as it is, at a desktop's width and at a 360 px phone's: no serious or critical violation at either. */
 async function accessible(page: Page, what: string): Promise<void> {
+  const size = page.viewportSize() ?? DESKTOP;
   await page.evaluate(axeSource);
-  // Strings, not functions: this file is compiled without the DOM's types.
-  const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as Array<{
-    id: string;
-    impact: string | null;
-  }>;
-  expect({ what, violations: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ what, violations: [] });
+  for (const viewport of [DESKTOP, PHONE]) {
+    await page.setViewportSize(viewport);
+    // Strings, not functions: this file is compiled without the DOM's types.
+    const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as Array<{
+      id: string;
+      impact: string | null;
+    }>;
+    const where = `${what} at ${viewport.width} px`;
+    expect({ where, violations: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ where, violations: [] });
+  }
+  await page.setViewportSize(size);
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -699,6 +706,32 @@ describe('GET /flow/:id shows at once the page that is true for the link, and ch
     const other = await browse(PHONE);
     await other.page.goto(launched.url);
     await heading(other.page, 'This session has ended');
+  });
+
+  test('in Hindi too: not valid, open on another device, ended and expired, axe clean', async () => {
+    const running = await createSession('consent-only');
+    const over = await createSession('consent-only');
+    for (const session of [running, over]) {
+      const bound = await browse(DESKTOP);
+      await bound.page.goto(session.url);
+      await startConsent(bound.page);
+    }
+    await stack.gateway.expire(over.id, 'test');
+    const unopened = await createSession('consent-only');
+    await stack.gateway.expire(unopened.id, 'test');
+    const pages: Array<[string, string]> = [
+      [`${api.url}/flow/DSunknown000000000000c`, 'यह लिंक मान्य नहीं है'],
+      [running.url, 'यह सत्र किसी दूसरे डिवाइस पर खुला है'],
+      [over.url, 'यह सत्र समाप्त हो गया है'],
+      [unopened.url, 'इस लिंक की समय-सीमा समाप्त हो गई है'],
+    ];
+    for (const [url, name] of pages) {
+      const { page } = await browse(PHONE, undefined, 'hi-IN');
+      await page.goto(url);
+      await heading(page, name);
+      expect(await pageLang(page)).toBe('hi');
+      await accessible(page, `${name} (hi)`);
+    }
   });
 });
 

@@ -14,7 +14,7 @@
  * passwords only as a slow scrypt hash (./passwords.ts: `npm run operators -- hash-password`). Messages never repeat a value from it other than a
  * well-formed name.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError, parseJsonArray } from '../util/config-error';
 import { isObject } from '../util/json';
 import { isOperatorRole, OPERATOR_ROLES, type OperatorRole } from './roles';
@@ -79,6 +79,12 @@ export function parseOperators(json: string, source: string): OperatorEntry[] {
 
 export class OperatorRegistry {
   private readonly entries: Array<{ operator: Operator; digests: Buffer[]; password: ScryptHash | null }>;
+  /**
+   * SHA-256 of who may do what: each operator's name, role and credentials' hashes, in name
+   * order. The same configuration gives the same digest, so a change is seen (and audited) at
+   * the next start; it tells nothing of a credential that its hash did not.
+   */
+  readonly configDigest: string;
 
   constructor(entries: readonly OperatorEntry[]) {
     this.entries = entries.map(({ name, role, tokenSha256, passwordScrypt }) => ({
@@ -86,6 +92,10 @@ export class OperatorRegistry {
       digests: tokenSha256.map((hex) => Buffer.from(hex, 'hex')),
       password: passwordScrypt ? parseScryptHash(passwordScrypt) : null,
     }));
+    const canonical = [...entries]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map(({ name, role, tokenSha256, passwordScrypt }) => [name, role, [...tokenSha256].sort(), passwordScrypt ?? null]);
+    this.configDigest = createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
   }
 
   /**
