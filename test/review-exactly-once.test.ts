@@ -13,7 +13,7 @@ import { INBOUND_REFUSED } from '../src/contract/session';
 import { sessionWorkflowId } from '../src/session-secret';
 import { GRPC_STATUS } from '../src/temporal';
 import { inlineFlow } from './helpers/flows';
-import { acceptedDecisions, type HistoryEvent } from './helpers/reviews';
+import { acceptedDecisions, type HistoryEvent, refusalOf } from './helpers/reviews';
 import { eventually, reviewSecret, startStack, type Stack } from './helpers/stack';
 import type { SessionWorker } from '../src/worker';
 
@@ -59,17 +59,6 @@ function decision(workflowId: string, fields: Pick<ReviewDecisionArgs, 'decision
 
 async function historyOf(handle: WorkflowHandle): Promise<HistoryEvent[]> {
   return (await handle.fetchHistory()).events ?? [];
-}
-
-async function refusalOf(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-  } catch (err) {
-    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
-    if (cause instanceof ApplicationFailure) return cause.type ?? undefined;
-    throw err;
-  }
-  throw new Error('the update was not refused');
 }
 
 /** Resolves once the server holds the update (admitted), before any worker has seen it. */

@@ -8,8 +8,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../scripts/dev-server';
 import { operatorTokenSha256 } from '../src/operators/tokens';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { FlowMachine } from '../src/flows/core/types';
 import type { TenantClient } from '../src/tenants/registry';
 import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../src/contract/review';
@@ -19,7 +17,7 @@ import { ReviewSecret } from '../src/review-secret';
 import { sessionWorkflowId } from '../src/session-secret';
 import { rawCall, startApi, TENANT_A, type Api } from './helpers/api';
 import { completeAttestr, IDENTITY, inlineFlow, kycAtAadhaar, BANK } from './helpers/flows';
-import { acceptedDecisions, OPERATOR_TOKENS, Receiver, startReviewers, type HistoryEvent, type Reviewers } from './helpers/reviews';
+import { acceptedDecisions, OPERATOR_TOKENS, Receiver, startReviewers, type HistoryEvent, type Reviewers, refusalOf } from './helpers/reviews';
 import { eventually, reviewSecret, startStack, type Stack } from './helpers/stack';
 
 /** A note typed by the device, then a review that shows it: approved or rejected, each its own end. */
@@ -85,18 +83,6 @@ const decide = (workflowId: string, body: Record<string, unknown>, as: 'reviewer
 
 async function historyOf(workflowId: string, runId?: string): Promise<HistoryEvent[]> {
   return (await stack.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
-}
-
-/** The refusal type Temporal carried back for an update, or throws when it was not refused. */
-async function refusalOf(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-  } catch (err) {
-    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
-    if (cause instanceof ApplicationFailure) return cause.type ?? undefined;
-    throw err;
-  }
-  throw new Error('the update was not refused');
 }
 
 test('an approval and a rejection each route the flow by their own transition; the same decisionId gets the first answer', async () => {

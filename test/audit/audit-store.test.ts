@@ -7,32 +7,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { FileAuditStore } from '../../src/audit/file-store';
 import { PostgresAuditStore } from '../../src/audit/pg-store';
 import { chainRecord, recordMac, type AuditRecord } from '../../src/audit/record';
 import type { AuditStore } from '../../src/audit/store';
 import { AuditEntryError, AuditTrail, AuditUnavailableError } from '../../src/audit/trail';
+import { postgresUrl, sql } from '../helpers/postgres';
 
 const key = randomBytes(32);
 const ref = () => randomBytes(16).toString('hex');
 const DAY = 24 * 3600 * 1000;
-
-function postgresUrl(): string {
-  const url = process.env.TEST_POSTGRES_URL;
-  if (!url) throw new Error('TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts PostgreSQL');
-  return url;
-}
-
-async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 interface StoreKind {
   name: string;

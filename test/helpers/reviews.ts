@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
 import { buildCodecServer } from '../../src/keys/codec-server';
@@ -111,4 +112,16 @@ export async function acceptedDecisions(stack: Stack, events: HistoryEvent[]): P
       return { updateId: String(request.meta?.updateId), args: defaultPayloadConverter.fromPayload(payload) as Record<string, unknown> };
     }),
   );
+}
+
+/** The refusal type Temporal carried back for an update, or throws when it was not refused. */
+export async function refusalOf(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call;
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+    if (cause instanceof ApplicationFailure) return cause.type ?? undefined;
+    throw err;
+  }
+  throw new Error('the update was not refused');
 }

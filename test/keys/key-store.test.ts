@@ -7,31 +7,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { FileKeyStore } from '../../src/keys/file-store';
 import { kekOf, wrapKey, type Kek } from '../../src/keys/kek';
 import { KeyDestroyedError, KeyStoreUnavailableError, namespaceKeyId, type InitialisableKeyStore } from '../../src/keys/key-store';
 import { PostgresKeyStore } from '../../src/keys/pg-store';
+import { postgresUrl, sql } from '../helpers/postgres';
 
 const oldKek = kekOf(randomBytes(32));
 const newKek = kekOf(randomBytes(32));
 const NAMESPACE = 'default';
-
-function postgresUrl(): string {
-  const url = process.env.TEST_POSTGRES_URL;
-  if (!url) throw new Error('TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts PostgreSQL');
-  return url;
-}
-
-async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 const databaseUrl = (name: string) => postgresUrl().replace(/\/[^/]+$/, `/${name}`);
 
