@@ -32,8 +32,8 @@ export interface ReviewRoutesOptions extends OperatorRouteContext {
 const SESSION_WORKFLOW_ID = /^session-([0-9a-f]{32})$/;
 const workflowParams = { type: 'object', required: ['workflowId'], properties: { workflowId: { type: 'string' } } } as const;
 
-/** A refusal of the request (no such review, not waiting, already decided), not a failure. */
-const refused = (err: unknown) => err instanceof ReviewRefusal;
+/** A refusal of the request (no such review, not waiting, already decided), not a failure (Temporal out of reach is one). */
+const refused = (err: unknown) => err instanceof ReviewRefusal && err.status < 500;
 
 /** A refusal inside an audited action: the route answers it after the outcome record. */
 class ReviewRefusal extends Error {
