@@ -32,11 +32,16 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream | null, sink: L
  * line matching `ready`.
  */
 export function startService(name: string, entry: string, env: NodeJS.ProcessEnv, ready: RegExp, sink: LineSink = printLine): Promise<Service> {
+  // TypeScript runs with tsx as node's loader (not a tsx parent process), so signals reach the
+  // service itself.
+  const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  return startCommand(name, process.execPath, args, env, ready, sink);
+}
+
+/** Starts any program (the benchmark's Restate server is one) as a service, ready as above. */
+export function startCommand(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, sink: LineSink = printLine): Promise<Service> {
   return new Promise((resolve, reject) => {
-    // TypeScript runs with tsx as node's loader (not a tsx parent process), so signals reach the
-    // service itself.
-    const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${name} did not start within 120 s`));
