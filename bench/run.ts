@@ -1,14 +1,16 @@
 /**
  * `make bench`: a fresh embedded stack (Temporal dev server with a new database, sandboxes,
- * worker, api), plus the benchmark's own worker and the naive peer, all on this machine. It
- * measures the baselines, sessionflow and the peer at each concurrency, history sizes and
- * worker memory, then writes bench/results/ (latest.json, latest.md, latency.svg/.png).
- * BENCH_QUICK=1 runs a tenth of it and writes to .data/bench/results instead, to try changes.
+ * worker, api), plus the benchmark's own worker, the naive peer and the Restate peer (its own
+ * Restate server), all on this machine. It measures the baselines, sessionflow and both peers
+ * at each concurrency, history sizes and worker memory, then writes bench/results/
+ * (latest.json, latest.md, latency.svg/.png). BENCH_QUICK=1 runs a tenth of it, and
+ * BENCH_ONLY, BENCH_DEVICES and BENCH_SESSIONS (bench/selection.ts) a part of it: both write to
+ * .data/bench/results instead, to try changes.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
@@ -43,13 +45,27 @@ import { IDENTITY } from './kyc-http';
 import { PEER_POLL_INTERVAL_MS } from './peer-server';
 import { writeReports, type BenchResults, type EncryptionResult, type HistoryCount, type PassResult } from './report';
 import { Recorder } from './stats';
+import { restateServerVersion, startRestatePeer } from './restate-stack';
+import { CONCURRENCY as ALL_CONCURRENCY, readSelection, SYSTEMS, type Concurrency, type System } from './selection';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const scale = (n: number) => (QUICK ? Math.max(4, Math.round(n / 10)) : n);
+const SELECTION = (() => {
+  try {
+    return readSelection(process.env);
+  } catch (err) {
+    // A variable it cannot read stops the run before anything starts, in one line.
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+})();
+const scale = (n: number) => SELECTION.sessions ?? (QUICK ? Math.max(4, Math.round(n / 10)) : n);
 
-export const CONCURRENCY = [1, 8, 32] as const;
+const CONCURRENCY = SELECTION.concurrency;
 /** Whole sessions per pass; the raw baselines take as many calls as the sessions take steps. */
-const SESSIONS: Record<(typeof CONCURRENCY)[number], number> = { 1: scale(150), 8: scale(400), 32: scale(640) };
+const SESSIONS: Record<Concurrency, number> = { 1: scale(150), 8: scale(400), 32: scale(640) };
+const measures = (system: System) => SELECTION.systems.includes(system);
+/** Temporal's floor is measured when something on Temporal is. */
+const MEASURES_FLOOR = measures('sessionflow') || measures('peer');
 const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
 /** Whole sessions per variant in the encryption comparison, at one device. */
 const ENCRYPTION_SESSIONS = scale(150);
@@ -59,6 +75,8 @@ const CLIENT_ID = 'bench';
 interface Started {
   server: DevServer | null;
   services: Service[];
+  /** The Restate server's data directory, removed once it stopped. */
+  restateDir: string | null;
 }
 
 /** The caller's environment without anything sessionflow reads: the bench sets all of that. */
@@ -132,11 +150,18 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
   services.push(await start('bench-worker', join(dist, 'worker.js'), { TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE, WORKFLOW_BUNDLE_PATH: benchBundle, WORKER_METRICS_PORT: '' }, /polling task queue/));
   services.push(await start('api', join(dist, 'api', 'main.js'), { PORT: String(apiPort) }, /Server listening at/));
   services.push(await start('peer', 'bench/peer-server.ts', { PORT: String(peerPort), TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE }, /peer listening/));
+  let restate: HttpJson | null = null;
+  if (measures('restate')) {
+    // On the disk, outside the repository: Restate's log is durable (fsynced), as it ships.
+    started.restateDir = mkdtempSync(join(tmpdir(), 'sessionflow-bench-restate-'));
+    restate = new HttpJson(await startRestatePeer(env, sink, services, started.restateDir));
+  }
   return {
     server,
     services,
     api: new HttpJson(`http://127.0.0.1:${apiPort}`),
     peer: new HttpJson(`http://127.0.0.1:${peerPort}`),
+    restate,
     workerMetrics: `http://127.0.0.1:${workerPort}/metrics`,
     sandbox: `http://127.0.0.1:${sandboxPort}`,
     secret,
@@ -192,33 +217,26 @@ function cpuPer(before: Record<string, number>, after: Record<string, number>, u
   return Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, Math.round(((ms - before[name]) / units) * 10) / 10]));
 }
 
-/** The raw calls, then sessions through sessionflow and the peer (in turns first), at one concurrency. */
-async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof CONCURRENCY)[number]): Promise<PassResult> {
+/** The raw calls, then sessions through sessionflow and each peer (in turns first), at one concurrency. */
+async function measurePass(stack: Stack, temporal: Client, concurrency: Concurrency): Promise<PassResult> {
   const sessions = SESSIONS[concurrency];
-  const runs: Record<'sessionflow' | 'peer', SessionRun> = {
-    sessionflow: sessionflowSession(stack.api, CLIENT_ID, stack.secret),
-    peer: peerSession(stack.peer),
+  const runs: Record<System, () => SessionRun> = {
+    sessionflow: () => sessionflowSession(stack.api, CLIENT_ID, stack.secret),
+    peer: () => peerSession(stack.peer),
+    // The same driver as the naive peer's: the Restate front answers the same routes.
+    restate: () => peerSession(stack.restate as HttpJson),
   };
-  const result: Partial<PassResult> = { concurrency };
+  const result: PassResult = { concurrency };
   // The floor first, on a server that no earlier pass of this concurrency has loaded.
-  const baseline = new Recorder();
-  const calls = sessions * STEPS.length;
-  const cpuBefore = cpuByProcess(stack);
-  await rawStarts(temporal, baseline, concurrency, calls);
-  await pause();
-  await rawUpdates(temporal, baseline, concurrency, calls);
-  const cpuAfter = cpuByProcess(stack);
-  await pause();
-  const direct = directInputStep(stack.api, temporal, CLIENT_ID, stack.secret);
-  await runConcurrently(concurrency, sessions, baseline, (i) => direct(baseline, `direct-c${concurrency}-${i}`));
-  await pause();
-  result.baseline = { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples, cpuMsPerCall: cpuPer(cpuBefore, cpuAfter, calls * 2) };
-  // Alternate which goes first, so neither always runs on the fuller server.
-  const order = CONCURRENCY.indexOf(concurrency) % 2 === 0 ? (['sessionflow', 'peer'] as const) : (['peer', 'sessionflow'] as const);
+  if (MEASURES_FLOOR) result.baseline = await measureFloor(stack, temporal, concurrency, sessions);
+  // Take turns going first (each concurrency starts with the next), so none always runs on the fuller servers.
+  const turn = ALL_CONCURRENCY.indexOf(concurrency);
+  const order = [...SYSTEMS.slice(turn), ...SYSTEMS.slice(0, turn)].filter(measures);
   for (const name of order) {
     const recorder = new Recorder();
+    const run = runs[name]();
     const before = cpuByProcess(stack);
-    const wallMs = await runConcurrently(concurrency, sessions, recorder, (i) => runs[name](recorder, `${name}-c${concurrency}-${i}`));
+    const wallMs = await runConcurrently(concurrency, sessions, recorder, (i) => run(recorder, `${name}-c${concurrency}-${i}`));
     const after = cpuByProcess(stack);
     await pause();
     result[name] = {
@@ -230,7 +248,25 @@ async function measurePass(stack: Stack, temporal: Client, concurrency: (typeof 
       cpuMsPerSession: cpuPer(before, after, sessions),
     };
   }
-  return result as PassResult;
+  return result;
+}
+
+/** Temporal's floor (raw starts and updates), then sessionflow's input step without the api. */
+async function measureFloor(stack: Stack, temporal: Client, concurrency: Concurrency, sessions: number): Promise<NonNullable<PassResult['baseline']>> {
+  const baseline = new Recorder();
+  const calls = sessions * STEPS.length;
+  const cpuBefore = cpuByProcess(stack);
+  await rawStarts(temporal, baseline, concurrency, calls);
+  await pause();
+  await rawUpdates(temporal, baseline, concurrency, calls);
+  const cpuAfter = cpuByProcess(stack);
+  await pause();
+  if (measures('sessionflow')) {
+    const direct = directInputStep(stack.api, temporal, CLIENT_ID, stack.secret);
+    await runConcurrently(concurrency, sessions, baseline, (i) => direct(baseline, `direct-c${concurrency}-${i}`));
+    await pause();
+  }
+  return { ops: baseline.summaries(), errors: baseline.errors, errorExamples: baseline.errorExamples, cpuMsPerCall: cpuPer(cpuBefore, cpuAfter, calls * 2) };
 }
 
 /**
@@ -382,6 +418,17 @@ function gitRevision(): string {
   }
 }
 
+/** The Restate server's and SDK's versions, as the report names them. */
+function restateVersion(): string {
+  const sdk = (JSON.parse(readFileSync(require.resolve('@restatedev/restate-sdk/package.json'), 'utf8')) as { version: string }).version;
+  return `${restateServerVersion()}, TypeScript SDK ${sdk}`;
+}
+
+/** Whole sessions per pass, for the concurrencies measured. */
+function sessionsPerPass(): Partial<Record<Concurrency, number>> {
+  return Object.fromEntries(CONCURRENCY.map((c) => [c, SESSIONS[c]]));
+}
+
 function temporalVersion(): string {
   try {
     return execFileSync(process.env.TEMPORAL_CLI as string, ['--version'], { encoding: 'utf8' }).trim();
@@ -398,11 +445,12 @@ async function main(): Promise<number> {
   const say = (line: string) => process.stdout.write(`bench: ${line}\n`);
   say(`starting a fresh stack (logs in ${join(dir, 'services.log')})`);
   let stack: Stack | null = null;
-  const started: Started = { server: null, services: [] };
+  const started: Started = { server: null, services: [], restateDir: null };
   const stopAll = async () => {
     await stopServices(started.services);
-    await Promise.all([stack?.api.close(), stack?.peer.close()]);
+    await Promise.all([stack?.api.close(), stack?.peer.close(), stack?.restate?.close()]);
     await started.server?.stop();
+    if (started.restateDir) rmSync(started.restateDir, { recursive: true, force: true });
     log.end();
   };
   // Ctrl-C stops the whole stack too, not only this process.
@@ -416,49 +464,68 @@ async function main(): Promise<number> {
     const encryption = openEncryption(loadConfig({ DATA_DIR: dir, TEMPORAL_NAMESPACE: 'default' }));
     const temporal = new Client({ connection, namespace: 'default', dataConverter: encryption.dataConverter });
 
-    say('warming up');
+    say(`warming up ${SELECTION.systems.join(', ')}`);
     const warmup = new Recorder();
-    await runConcurrently(4, 20, warmup, (i) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret)(warmup, `warm-${i}`));
-    await runConcurrently(4, 20, warmup, (i) => peerSession(stack!.peer)(warmup, `warm-${i}`));
-    await rawStarts(temporal, warmup, 4, 40);
-    await rawUpdates(temporal, warmup, 4, 40);
+    if (measures('sessionflow')) await runConcurrently(4, 20, warmup, (i) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret)(warmup, `warm-${i}`));
+    if (measures('peer')) await runConcurrently(4, 20, warmup, (i) => peerSession(stack!.peer)(warmup, `warm-${i}`));
+    if (measures('restate')) await runConcurrently(4, 20, warmup, (i) => peerSession(stack!.restate as HttpJson)(warmup, `warm-${i}`));
+    if (MEASURES_FLOOR) {
+      await rawStarts(temporal, warmup, 4, 40);
+      await rawUpdates(temporal, warmup, 4, 40);
+    }
     if (warmup.errors > 0) throw new Error(`the warm-up failed: ${warmup.errorExamples.join('; ')}`);
 
-    say('history sizes');
-    const history = {
-      benchKyc: await historyOf(temporal, (observe) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret, observe)(new Recorder(), 'history-probe')),
-      kycBasic: await historyOf(temporal, kycBasicRun(stack)),
-    };
+    // A partial run measures the passes only: history, encryption and memory are sessionflow's, and long.
+    const whole = !SELECTION.partial;
+    if (whole) say('history sizes');
+    const history = whole
+      ? {
+          benchKyc: await historyOf(temporal, (observe) => sessionflowSession(stack!.api, CLIENT_ID, stack!.secret, observe)(new Recorder(), 'history-probe')),
+          kycBasic: await historyOf(temporal, kycBasicRun(stack)),
+        }
+      : undefined;
     const passes: PassResult[] = [];
     for (const concurrency of CONCURRENCY) {
-      say(`concurrency ${concurrency}: the raw calls, then ${SESSIONS[concurrency]} sessions each through sessionflow and the peer`);
+      say(`concurrency ${concurrency}: ${MEASURES_FLOOR ? 'the raw calls, then ' : ''}${SESSIONS[concurrency]} sessions each through ${SELECTION.systems.join(', ')}`);
       passes.push(await measurePass(stack, temporal, concurrency));
     }
-    say(`payload encryption: ${ENCRYPTION_SESSIONS} sessions at 1 device each encrypted, without encryption, and without the key cache`);
-    const encryptionCost = await measureEncryption(stack);
-    say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);
-    const memory = await measureMemory(stack);
+    if (whole) say(`payload encryption: ${ENCRYPTION_SESSIONS} sessions at 1 device each encrypted, without encryption, and without the key cache`);
+    const encryptionCost = whole ? await measureEncryption(stack) : undefined;
+    if (whole) say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);
+    const memory = whole ? await measureMemory(stack) : undefined;
     await connection.close();
 
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
       quick: QUICK,
+      partial: SELECTION.partial,
       revision: gitRevision(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, temporal: temporalVersion() },
-      settings: { sessionsPerPass: SESSIONS, peerPollIntervalMs: PEER_POLL_INTERVAL_MS, memoryPoints: MEMORY_POINTS },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryBytes: totalmem(),
+        node: process.version,
+        temporal: temporalVersion(),
+        ...(measures('restate') ? { restate: restateVersion() } : {}),
+      },
+      settings: { sessionsPerPass: sessionsPerPass(), peerPollIntervalMs: PEER_POLL_INTERVAL_MS, memoryPoints: MEMORY_POINTS, systems: SELECTION.systems },
       passes,
       encryption: encryptionCost,
       history,
       memory,
     };
-    const outDir = QUICK ? join(dir, 'results') : join('bench', 'results');
+    const outDir = QUICK || SELECTION.partial ? join(dir, 'results') : join('bench', 'results');
     const summary = await writeReports(results, outDir);
     process.stdout.write(`\n${summary}\n`);
     say(`results in ${outDir}`);
-    const errors = passes.reduce(
-      (sum, pass) => sum + pass.sessionflow.errors + pass.peer.errors + pass.baseline.errors,
-      memory.errors + encryptionCost.encrypted.errors + encryptionCost.plain.errors + encryptionCost.encryptedWithoutKeyCache.errors,
-    );
+    const measured = [
+      ...passes.flatMap((pass) => [pass.baseline, ...SYSTEMS.map((name) => pass[name])]),
+      memory,
+      encryptionCost?.encrypted,
+      encryptionCost?.plain,
+      encryptionCost?.encryptedWithoutKeyCache,
+    ];
+    const errors = measured.reduce((sum, part) => sum + (part?.errors ?? 0), 0);
     if (errors > 0) {
       say(`${errors} errors; the results are not valid`);
       return 1;

@@ -2,7 +2,7 @@
  * The benchmark's arithmetic: percentiles and the verdict on each target. The timings are
  * made up here; what is checked is that a number over a limit is reported as missed.
  */
-import { chartSvg, keyCacheSaving, markdown, targets, type BenchResults, type EncryptionResult, type PassResult } from '../../bench/report';
+import { chartSvg, isWhole, keyCacheSaving, markdown, targets, type BenchResults, type EncryptionResult, type PassResult } from '../../bench/report';
 import { percentile, summarize } from '../../bench/stats';
 
 const at = (p50: number, p99 = p50 * 2) => ({ n: 10, p50, p99, mean: p50 });
@@ -30,7 +30,9 @@ function encryption(encrypted: number, plain: number, uncached: number): Encrypt
   return { sessions: 10, encrypted: measured(encrypted), plain: measured(plain), encryptedWithoutKeyCache: measured(uncached) };
 }
 
-function results(passes: PassResult[], inputEvents: number, bytesPerSession: number, attestrEvents = 11): BenchResults {
+type Whole = BenchResults & Required<Pick<BenchResults, 'encryption' | 'history' | 'memory'>>;
+
+function results(passes: PassResult[], inputEvents: number, bytesPerSession: number, attestrEvents = 11): Whole {
   return {
     generatedAt: '2026-01-01T00:00:00.000Z',
     revision: 'abc1234',
@@ -129,5 +131,55 @@ describe('targets', () => {
     const svg = chartSvg(r);
     expect(svg.match(/<polyline/g)).toHaveLength(14);
     expect(svg).toContain('p99 latency');
+  });
+});
+
+describe('the Restate peer', () => {
+  const restate = (step: number, provider: number, perSecond: number): NonNullable<PassResult['restate']> => ({
+    ops: { create: at(8), launch: at(9), 'input step': at(step), 'provider step': at(provider), 'final step': at(step), result: at(4) },
+    errors: 0,
+    errorExamples: [],
+    sessions: 10,
+    sessionsPerSecond: perSecond,
+    cpuMsPerSession: { restate: 30, 'restate-service': 4, 'restate-front': 3 },
+  });
+
+  it('stands beside sessionflow and the naive peer, with where the difference comes from', () => {
+    const whole = pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 });
+    const sessionflow = { ...whole.sessionflow!, cpuMsPerSession: { temporal: 90, worker: 40, api: 20 } };
+    const r = results([{ ...whole, sessionflow, restate: restate(9, 30, 7) }], 5, 200 * 1024);
+    const text = markdown(r);
+    expect(text).toContain('| Restate peer: input step | 9.00 | 18.00 |');
+    // Restate / sessionflow / naive peer, per cell; the rest is the service and front processes.
+    expect(text).toContain('| 1 | 9.0 / 13.0 / 40.0 | 30.0 / 20.0 / 40.0 | 9.0 / 13.0 / 40.0 | 7.0 / 5.0 / 2.0 | 30.0 / 90.0 / n/a | 7.0 / 60.0 / 0.0 |');
+    expect(text).toContain('| Restate peer sessions/s | errors |');
+    expect(text).toContain('log-server.rocksdb-disable-wal-fsync = false');
+    expect(text).toContain('a whole session cost the Restate server 30.0 ms of CPU and the Temporal server 90.0 ms for sessionflow (3.0×)');
+    expect(text).toContain('an input step took 9.0 ms on Restate and 13.0 ms on sessionflow at p50');
+    // The Restate peer is no target: the verdicts stay the same eleven.
+    expect(targets(r)).toHaveLength(targets(results([whole], 5, 200 * 1024)).length);
+    expect(chartSvg(r).match(/<polyline/g)).toHaveLength(18);
+  });
+
+  it('can be measured alone: a partial run judges no target and shows only what it measured', () => {
+    const r: BenchResults = {
+      ...results([], 5, 1),
+      partial: true,
+      settings: { sessionsPerPass: { 1: 10 }, peerPollIntervalMs: 25, memoryPoints: [], systems: ['restate'] },
+      passes: [{ concurrency: 1, restate: restate(9, 30, 7) }],
+      encryption: undefined,
+      history: undefined,
+      memory: undefined,
+    };
+    expect(isWhole(r)).toBe(false);
+    expect(targets(r)).toEqual([]);
+    const text = markdown(r);
+    expect(text).toContain('no target is judged');
+    expect(text).toContain('(partial: restate only; not a result)');
+    expect(text).toContain('| 1 | 9.0 / – / – |');
+    expect(text).not.toContain('sessionflow: input step');
+    expect(text).not.toContain('## History events');
+    expect(text).not.toContain('## Worker memory');
+    expect(chartSvg(r).match(/<polyline/g)).toHaveLength(4);
   });
 });
