@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { launchChromium } from '../scripts/chromium';
 import { ATTESTR_PROVIDER_STEP, DIRECT_INPUT_STEP, STEPS } from './drivers';
 import type { LatencySummary } from './stats';
+import { breakdownTable, type TraceBreakdowns } from './traces';
 
 interface Measured {
   ops: Record<string, LatencySummary>;
@@ -55,6 +56,8 @@ export interface BenchResults {
   encryption: EncryptionResult;
   /** The bench flow's session and a kyc-basic one, call by call. */
   history: { benchKyc: HistoryCount; kycBasic: HistoryCount };
+  /** Where each step's time goes, from the traces of sessions through a traced pair (bench/traces.ts); absent in older results. */
+  traces?: { sessions: number; steps: TraceBreakdowns };
   memory: {
     points: Array<{ sessions: number; rssBytes: number; cached: number | null }>;
     perSessionBytes: number;
@@ -188,6 +191,23 @@ function cpuTable(passes: PassResult[]): string {
   return table(['run', ...processes], rows);
 }
 
+/** Where an input step's and a provider step's time goes, from their spans. */
+function tracesSection(traces: BenchResults['traces']): string[] {
+  if (!traces) return [];
+  return [
+    '## Where a step\'s time goes (ms, p50 of each part, 1 device)',
+    '',
+    `${traces.sessions} whole sessions, one at a time, through an api and worker pair with tracing on (SESSIONFLOW_OTLP_ENDPOINT, the traced workflow bundle), ` +
+      'exporting to the bench\'s own OTLP receiver. From each step\'s trace: the api is its request span outside its Temporal client call; workflow tasks run from ' +
+      'each task\'s start (the workflow\'s clock) to the end of its activation in the worker; the activity is its attempts outside the provider\'s HTTP calls; ' +
+      'the Temporal round trip is what is left of the client call (the server, task polling, the network). Tracing costs time of its own, so the whole step ' +
+      'here is not the latency table\'s. See docs/guides/tracing.md.',
+    '',
+    breakdownTable(traces.steps),
+    '',
+  ];
+}
+
 export function markdown(results: BenchResults): string {
   const { machine, passes, history, memory, settings } = results;
   const concurrencyHeader = passes.flatMap((p) => [`c=${p.concurrency} p50`, `c=${p.concurrency} p99`]);
@@ -232,6 +252,7 @@ export function markdown(results: BenchResults): string {
     '',
     cpuTable(passes),
     '',
+    ...tracesSection(results.traces),
     '## History events',
     '',
     `One whole session of the bench flow: ${history.benchKyc.perSession} events.`,
