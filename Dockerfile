@@ -11,8 +11,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/bundle-workflows.ts scripts/bundle-browser.ts ./scripts/
 # Also bundle the workflow code once, here: workers then start without running webpack, and every
-# replica runs byte-identical workflow code.
-RUN npm run build && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
+# replica runs byte-identical workflow code. The traced bundle is for workers with
+# SESSIONFLOW_OTLP_ENDPOINT set (WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle-traced.js, docs/guides/tracing.md).
+RUN npm run build && npx tsx scripts/bundle-workflows.ts dist/workflow-bundle.js && npx tsx scripts/bundle-workflows.ts --traced dist/workflow-bundle-traced.js
 # The hosted page's script, SDK and styles, bundled with esbuild (a dev dependency) into dist/browser-bundle/.
 RUN npx tsx scripts/bundle-browser.ts dist/browser-bundle
 

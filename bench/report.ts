@@ -9,6 +9,7 @@ import { launchChromium } from '../scripts/chromium';
 import { ATTESTR_PROVIDER_STEP, DIRECT_INPUT_STEP, STEPS } from './drivers';
 import { restateSection } from './report-restate';
 import type { LatencySummary } from './stats';
+import { breakdownTable, type TraceBreakdowns } from './traces';
 
 interface Measured {
   ops: Record<string, LatencySummary>;
@@ -71,6 +72,8 @@ export interface BenchResults {
   encryption?: EncryptionResult;
   /** The bench flow's session and a kyc-basic one, call by call. */
   history?: { benchKyc: HistoryCount; kycBasic: HistoryCount };
+  /** Where each step's time goes, from the traces of sessions through a traced pair (bench/traces.ts); absent in older results. */
+  traces?: { sessions: number; steps: TraceBreakdowns };
   memory?: MemoryResult;
 }
 
@@ -254,6 +257,23 @@ function targetsSection(results: BenchResults): string[] {
   return ['## Targets', '', table(['target', 'limit', 'measured', 'met'], targets(results).map((t) => [t.name, t.limit, t.measured, t.met ? 'yes' : '**no**'])), ''];
 }
 
+/** Where an input step's and a provider step's time goes, from their spans. */
+function tracesSection(traces: BenchResults['traces']): string[] {
+  if (!traces) return [];
+  return [
+    '## Where a step\'s time goes (ms, p50 of each part, 1 device)',
+    '',
+    `${traces.sessions} whole sessions, one at a time, through an api and worker pair with tracing on (SESSIONFLOW_OTLP_ENDPOINT, the traced workflow bundle), ` +
+      'exporting to the bench\'s own OTLP receiver. From each step\'s trace: the api is its request span outside its Temporal client call; workflow tasks run from ' +
+      'each task\'s start (the workflow\'s clock) to the end of its activation in the worker; the activity is its attempts outside the provider\'s HTTP calls; ' +
+      'the Temporal round trip is what is left of the client call (the server, task polling, the network). Tracing costs time of its own, so the whole step ' +
+      'here is not the latency table\'s. See docs/guides/tracing.md.',
+    '',
+    breakdownTable(traces.steps),
+    '',
+  ];
+}
+
 function encryptionSection(encryption: EncryptionResult | undefined): string[] {
   if (!encryption) return [];
   const saving = keyCacheSaving(encryption);
@@ -326,6 +346,7 @@ export function markdown(results: BenchResults): string {
     table(['operation', ...concurrencyHeader], latencyRows(results)),
     '',
     ...encryptionSection(results.encryption),
+    ...tracesSection(results.traces),
     '## Whole sessions (create, launch, three steps, result)',
     '',
     sessionsTable(passes),

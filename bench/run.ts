@@ -21,6 +21,7 @@ import { initialiseKeyStore, initSettings } from '../src/keys/init';
 import { sessionWorkflowId } from '../src/session-secret';
 import { statusQuery } from '../src/contract/session';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
+import { SOURCE_ROOT } from '../src/worker/workflow-bundle';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { compileServices } from '../scripts/compile-services';
 import { startService, stopService, stopServices, type LineSink, type Service } from '../scripts/services';
@@ -47,6 +48,7 @@ import { writeReports, type BenchResults, type EncryptionResult, type HistoryCou
 import { Recorder } from './stats';
 import { restateServerVersion, startRestatePeer } from './restate-stack';
 import { CONCURRENCY as ALL_CONCURRENCY, readSelection, SYSTEMS, type Concurrency, type System } from './selection';
+import { medianBreakdown, sessionSteps, startOtlpReceiver } from './traces';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SELECTION = (() => {
@@ -67,6 +69,8 @@ const measures = (system: System) => SELECTION.systems.includes(system);
 /** Temporal's floor is measured when something on Temporal is. */
 const MEASURES_FLOOR = measures('sessionflow') || measures('peer');
 const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
+/** Whole sessions, one at a time, through the traced pair (where a step's time goes). */
+const TRACED_SESSIONS = scale(100);
 /** Whole sessions per variant in the encryption comparison, at one device. */
 const ENCRYPTION_SESSIONS = scale(150);
 const CLIENT_ID = 'bench';
@@ -309,6 +313,35 @@ async function measureEncryption(stack: Stack): Promise<EncryptionResult> {
   return result;
 }
 
+/**
+ * Where a step's time goes: whole sessions at one device through another api and worker pair,
+ * with tracing on (the traced workflow bundle) and exporting to the bench's own OTLP receiver;
+ * each step's trace split by bench/traces.ts. Apart from the stack's pair, so no other
+ * measurement pays for tracing.
+ */
+async function measureTraces(stack: Stack, dir: string): Promise<NonNullable<BenchResults['traces']>> {
+  const receiver = await startOtlpReceiver();
+  const bundle = join(dir, 'session-workflows-traced.js');
+  await writeWorkflowBundle(bundle, undefined, { root: SOURCE_ROOT, traced: true });
+  const pair = await stack.startPair('traced', 'dist', { SESSIONFLOW_OTLP_ENDPOINT: receiver.url, WORKFLOW_BUNDLE_PATH: bundle });
+  const stepNames = STEPS.map((step) => step.op);
+  const seen = () => Math.min(...[...sessionSteps(receiver.spans, stepNames).values()].map((steps) => steps.length));
+  try {
+    const recorder = new Recorder();
+    await runConcurrently(1, TRACED_SESSIONS, recorder, (i) => sessionflowSession(pair.api, CLIENT_ID, stack.secret)(recorder, `traced-${i}`));
+    if (recorder.errors > 0) throw new Error(`the traced sessions failed: ${recorder.errorExamples.join('; ')}`);
+    // The processes export in batches (every few seconds): wait for the last ones, a while at most.
+    for (let waited = 0; seen() < TRACED_SESSIONS && waited < 30; waited += 1) await new Promise((resolve) => setTimeout(resolve, 1_000));
+  } finally {
+    await pair.api.close();
+    await stopServices(pair.services);
+    for (const service of pair.services) stack.services.splice(stack.services.indexOf(service), 1);
+    await receiver.close();
+  }
+  const steps = sessionSteps(receiver.spans, stepNames);
+  return { sessions: seen(), steps: Object.fromEntries([...steps].map(([op, list]) => [op, medianBreakdown(list)])) };
+}
+
 /** WORKFLOW_TASK_COMPLETED for EVENT_TYPE_WORKFLOW_TASK_COMPLETED. */
 function eventName(type: number | null | undefined): string {
   return (proto.api.enums.v1.EventType[type ?? 0] ?? String(type)).replace(/^EVENT_TYPE_/, '');
@@ -493,6 +526,8 @@ async function main(): Promise<number> {
     const encryptionCost = whole ? await measureEncryption(stack) : undefined;
     if (whole) say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);
     const memory = whole ? await measureMemory(stack) : undefined;
+    if (whole) say(`where a step's time goes: ${TRACED_SESSIONS} sessions at 1 device through a pair with tracing on`);
+    const traces = whole ? await measureTraces(stack, dir) : undefined;
     await connection.close();
 
     const results: BenchResults = {
@@ -512,6 +547,7 @@ async function main(): Promise<number> {
       passes,
       encryption: encryptionCost,
       history,
+      traces,
       memory,
     };
     const outDir = QUICK || SELECTION.partial ? join(dir, 'results') : join('bench', 'results');

@@ -3,6 +3,8 @@
  * A worker started with WORKFLOW_BUNDLE_PATH=<out.js> skips bundling at start; the tests use
  * this so every worker they start runs the same, already-built code. Prints the bundle's build
  * id (src/worker/workflow-bundle.ts), the worker's default Worker Deployment build id.
+ * `--traced` bundles Temporal's OpenTelemetry workflow interceptors in, for workers with
+ * SESSIONFLOW_OTLP_ENDPOINT set: another bundle, so another build id (docs/guides/tracing.md).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -17,8 +19,10 @@ export async function writeWorkflowBundle(outFile: string, workflowsPath?: strin
 }
 
 if (require.main === module) {
-  const outFile = process.argv[2] ?? 'dist/workflow-bundle.js';
-  writeWorkflowBundle(outFile).then(
+  const args = process.argv.slice(2);
+  const traced = args.includes('--traced');
+  const outFile = args.find((arg) => arg !== '--traced') ?? 'dist/workflow-bundle.js';
+  writeWorkflowBundle(outFile, undefined, { root: SOURCE_ROOT, traced }).then(
     (buildId) => process.stdout.write(`workflow bundle written to ${outFile} (build id ${buildId})\n`),
     (err: unknown) => {
       process.stderr.write(`bundling failed: ${(err as Error).message}\n`);

@@ -41,6 +41,7 @@ import { tenantPageUrls } from '../src/util/tenant-pages';
 import { describeInit, initialiseKeyStore, initSettings } from '../src/keys/init';
 import { connectionOptions } from '../src/temporal';
 import { writeWorkflowBundle } from './bundle-workflows';
+import { SOURCE_ROOT } from '../src/worker/workflow-bundle';
 import { compileServices } from './compile-services';
 import { freePort } from './dev-server';
 import { runningBlock } from './running-block';
@@ -474,7 +475,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
 
     const bundle = join(dir, 'workflow-bundle.js');
-    await writeWorkflowBundle(bundle);
+    // With tracing on (SESSIONFLOW_OTLP_ENDPOINT) the workers need the traced bundle: another build id.
+    await writeWorkflowBundle(bundle, undefined, { root: SOURCE_ROOT, traced: config.tracing !== undefined });
     // Compiled, as compose's image runs them (and a killed worker is back sooner).
     const dist = await compileServices(join(dir, 'dist'), (line) => say(sink, line));
     stillStarting();

@@ -17,6 +17,7 @@ import { tenantPageUrls } from '../src/util/tenant-pages';
 import { openAccessLog } from './access-log';
 import { describeInit, initialiseKeyStore, initSettings } from '../src/keys/init';
 import { writeWorkflowBundle } from './bundle-workflows';
+import { SOURCE_ROOT } from '../src/worker/workflow-bundle';
 import { requireVersioningServer, startDevServer, type DevServer } from './dev-server';
 import { runningBlock, tryExtras } from './running-block';
 import { Supervisor } from './supervisor';
@@ -133,7 +134,8 @@ async function main(): Promise<void> {
     const temporal: DevServer = server;
     // Bundled once here, so the worker starts at once and quietly.
     const bundle = join(config.dataDir, 'workflow-bundle.js');
-    await writeWorkflowBundle(bundle);
+    // With tracing on (SESSIONFLOW_OTLP_ENDPOINT) the workers need the traced bundle: another build id.
+    await writeWorkflowBundle(bundle, undefined, { root: SOURCE_ROOT, traced: config.tracing !== undefined });
     const env = { ...process.env, ...versioning, TEMPORAL_ADDRESS: temporal.address, WORKFLOW_BUNDLE_PATH: bundle };
     // The key store's init step, before any process that reads keys (docs/security/key-store.md).
     process.stdout.write(`${describeInit(await initialiseKeyStore(initSettings(config)))}\n`);

@@ -3,6 +3,7 @@
  * processes reach the same server the same way (plaintext dev server, mTLS, or an API key).
  */
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { TemporalConfig } from './config';
@@ -19,10 +20,14 @@ export function connectionOptions(config: TemporalConfig) {
   };
 }
 
-/** Every client encrypts: `dataConverter` comes from openEncryption (src/keys/encryption.ts). */
-export async function connectClient(config: TemporalConfig, dataConverter: DataConverter): Promise<Client> {
+/**
+ * Every client encrypts: `dataConverter` comes from openEncryption (src/keys/encryption.ts).
+ * `traced`: each call is a span, and its trace context travels to the workflow in the call's
+ * Temporal headers (src/tracing.ts; only when tracing is on).
+ */
+export async function connectClient(config: TemporalConfig, dataConverter: DataConverter, traced = false): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.namespace, dataConverter });
+  return new Client({ connection, namespace: config.namespace, dataConverter, ...(traced ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}) });
 }
 
 /** A plain client connection, for the operator calls the SDK's Client does not wrap (worker deployments). */

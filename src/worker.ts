@@ -15,6 +15,7 @@ import { installRuntime, serveHealth } from './worker/runtime';
 import { KeyStoreGate } from './worker/key-store-gate';
 import { announce } from './worker/announce';
 import { versionName } from './worker/deployment';
+import { startTracing } from './tracing';
 
 export { createSessionWorker, type SessionWorker } from './worker/session-worker';
 export { installRuntime } from './worker/runtime';
@@ -33,6 +34,8 @@ function announcePolling(config: Config, worker: SessionWorker): void {
 async function main(): Promise<void> {
   const { config, clients } = exitOnConfigError(() => loadWorkerSettings(process.env));
   installRuntime(config);
+  // Off (null) unless SESSIONFLOW_OTLP_ENDPOINT is set; with it, workers run the traced workflow bundle.
+  const tracing = startTracing(config, 'sessionflow-worker');
   const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
   const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
   let current: SessionWorker | null = null;
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   while (!stopping) {
     await gate.waitUntilAnswers();
     if (stopping) break;
-    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret, reviewSecret });
+    current = await createSessionWorker(config, { encryption, clients: clients.clients, sessionSecret, reviewSecret, tracing });
     announcePolling(config, current);
     try {
       await current.run();
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
   gate.close();
   health?.close();
   await encryption.close();
+  await tracing?.shutdown();
 }
 
 if (require.main === module) {

@@ -5,24 +5,12 @@
  * gate's advice (test/helpers/replay-gate.ts). They were recorded before payload encryption:
  * replaying them through the encrypting data converter shows that plain payloads still decode.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { loadConfig } from '../src/config';
 import { openEncryption } from '../src/keys/encryption';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
-import { checkReplay, isSessionHistory, RECORD_HISTORIES_COMMAND } from './helpers/replay-gate';
-
-const HISTORIES = join(__dirname, 'histories');
-/** The SESSION_REPLAY_EPOCH the session histories were recorded at (written when they are). */
-const RECORDED_EPOCH = Number(readFileSync(join(HISTORIES, 'session-replay-epoch.txt'), 'utf8').trim());
-
-function recordedHistories() {
-  return readdirSync(HISTORIES)
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((file) => ({ name: file.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))) }));
-}
+import { checkReplay, HISTORIES, isSessionHistory, RECORD_HISTORIES_COMMAND, RECORDED_EPOCH, recordedHistories } from './helpers/replay-gate';
 
 test('the session histories were recorded at the SESSION_REPLAY_EPOCH this code declares', () => {
   if (RECORDED_EPOCH !== SESSION_REPLAY_EPOCH) {

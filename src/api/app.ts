@@ -33,6 +33,7 @@ import { guardedServerOptions, installRequestGuards, RequestGuardError, routingP
 import { checkKeyStore, checkReadiness, type Readiness } from '../readiness';
 import type { SessionSecret } from '../session-secret';
 import { AuditUnavailableError, configuredAuditTrail, type AuditTrail } from '../audit/trail';
+import { installRequestSpans, routeOf } from './request-spans';
 
 export interface ApiDeps {
   config: Config;
@@ -172,13 +173,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: FastifyE
  * nor addresses, headers or bodies. Every request line of every route goes through this.
  */
 function loggedRequest(request: FastifyRequest): { method: string; route: string } {
-  let route: string | undefined;
-  try {
-    route = request.is404 ? undefined : request.routeOptions.url;
-  } catch {
-    route = undefined; // a URL the router refused (bad percent-encoding) has no route context
-  }
-  return { method: request.method, route: route ?? '(no route)' };
+  return { method: request.method, route: routeOf(request) };
 }
 
 export function buildApp(deps: ApiDeps): FastifyInstance {
@@ -193,6 +188,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     trustProxy: deps.config.api.trustedProxies.length > 0 ? deps.config.api.trustedProxies : false,
     ...guardedServerOptions((request, reply, error) => sendError(request, reply, error as RequestGuardError)),
   });
+  if (deps.config.tracing) installRequestSpans(app);
   installRequestGuards(app);
   installAddressLimits(app, new AddressLimits(deps.config.api.addressLimits, isDeviceRoute));
   const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys, deps.config.unsealedSessionsUntil);

@@ -14,13 +14,16 @@ import { buildApp } from './app';
 import { serveMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
 import { loadSessionSecret } from '../session-secret';
+import { startTracing } from '../tracing';
 
 async function main(): Promise<void> {
   const { config, clients: loaded, catalog, flowWatcher, deviceTokenSecret } = exitOnConfigError(() => loadApiSettings(process.env));
   const { clients, source } = loaded;
   const sessionSecret = exitOnConfigError(() => loadSessionSecret(process.env, config.dataDir));
+  // Before anything that makes spans; off (null) unless SESSIONFLOW_OTLP_ENDPOINT is set.
+  const tracing = startTracing(config, 'sessionflow-api');
   const encryption = openEncryption(config);
-  const temporal = await connectClient(config.temporal, encryption.dataConverter);
+  const temporal = await connectClient(config.temporal, encryption.dataConverter, tracing !== null);
   // Several api replicas count each client's limits together in PostgreSQL; one counts in memory.
   const limitsPool = config.api.limitsDatabaseUrl ? new Pool({ connectionString: config.api.limitsDatabaseUrl, max: 5 }) : null;
   // An idle pooled connection that fails (PostgreSQL restarting) must not crash the api.
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
   const metricsServer = config.api.metricsPort ? await serveMetrics(metricsRegistry, config.api.host, config.api.metricsPort) : null;
   if (metricsServer) app.log.info({ port: config.api.metricsPort }, 'metrics at GET /metrics');
   flowWatcher.start();
-  app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length, limits: limitsPool ? 'postgresql' : 'memory' }, 'api ready');
+  app.log.info({ clients: clients.length, clientsSource: source, flows: catalog.list().length, limits: limitsPool ? 'postgresql' : 'memory', tracing: tracing !== null }, 'api ready');
   let closing = false;
   const shutdown = () => {
     if (closing) return;
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
       .then(() => temporal.connection.close())
       .then(() => limitsPool?.end())
       .then(() => encryption.close())
+      .then(() => tracing?.shutdown())
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };

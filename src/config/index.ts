@@ -103,6 +103,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...(env.UNSEALED_SESSIONS_UNTIL ? { unsealedSessionsUntil: instant(env, 'UNSEALED_SESSIONS_UNTIL') } : {}),
     ...(env.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: text(env, 'WORKFLOW_BUNDLE_PATH', '') } : {}),
     ...workerDeployment(env),
+    // OpenTelemetry traces over OTLP/HTTP (docs/guides/tracing.md); off, and no SDK started, when unset.
+    ...(env.SESSIONFLOW_OTLP_ENDPOINT ? { tracing: { otlpTracesUrl: `${url(env, 'SESSIONFLOW_OTLP_ENDPOINT', '')}/v1/traces` } } : {}),
     logLevel: level,
     keys: keysConfig(env),
     codec: codecConfig(env),

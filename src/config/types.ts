@@ -101,6 +101,11 @@ export interface Config {
    * current one once it polls (one-build setups: make start, compose, make cluster).
    */
   workerDeployment?: { name: string; buildId?: string; setCurrent: boolean };
+  /**
+   * OpenTelemetry tracing (SESSIONFLOW_OTLP_ENDPOINT): where the api and the worker send their
+   * spans, the endpoint's OTLP/HTTP traces path; off when absent.
+   */
+  tracing?: { otlpTracesUrl: string };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Data keys (see src/keys): the store and the KEKs that wrap them. */
   keys: {

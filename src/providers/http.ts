@@ -3,6 +3,7 @@
  * attempt per call: retries belong to Temporal. Transport failures become retryable
  * ProviderErrors; answers are returned as they are for the connector to classify.
  */
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Pool } from 'undici';
 import { classifyAnswer, ProviderError } from './errors';
 
@@ -33,6 +34,31 @@ export function answerFailure(provider: string, answer: ProviderAnswer, requestI
   return classifyAnswer(provider, answer.status, code === undefined ? undefined : String(code), answer.headers['retry-after'], requestId as string | undefined);
 }
 
+const tracer = trace.getTracer('sessionflow-providers');
+
+/**
+ * A client span around one provider request (docs/guides/tracing.md), named by the provider and
+ * the method only: paths and bodies carry vendor ids and personal data. No trace context goes to
+ * the vendor: it reports to no collector of ours, and the header would only hand it an id. Without
+ * tracing the tracer is a no-op.
+ */
+export function providerSpan<T extends { status: number }>(provider: string, method: string, call: () => Promise<T>): Promise<T> {
+  const attributes = { 'http.request.method': method, 'sessionflow.provider': provider };
+  return tracer.startActiveSpan(`${method} ${provider}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    try {
+      const answer = await call();
+      span.setAttribute('http.response.status_code', answer.status);
+      if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return answer;
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
 export class ProviderHttp {
   private readonly pool: Pool;
   private readonly basePath: string;
@@ -53,7 +79,11 @@ export class ProviderHttp {
     });
   }
 
-  async request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, json?: unknown): Promise<ProviderAnswer> {
+  request(method: 'GET' | 'POST', path: string, headers: Record<string, string>, json?: unknown): Promise<ProviderAnswer> {
+    return providerSpan(this.provider, method, () => this.attempt(method, path, headers, json));
+  }
+
+  private async attempt(method: 'GET' | 'POST', path: string, headers: Record<string, string>, json?: unknown): Promise<ProviderAnswer> {
     try {
       const answer = await this.pool.request({
         method,

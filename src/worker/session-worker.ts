@@ -11,7 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { Runtime, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
+import type { Tracing } from '../tracing';
+import { isTracedBundle, tracedWorkerOptions } from './tracing';
 import { createActivities } from '../activities';
 import { WorkerMetrics } from '../activities/metrics';
 import { AttestrConnector } from '../providers/attestr';
@@ -50,10 +52,30 @@ export interface SessionWorker {
   sessionReplayEpoch: number | null;
 }
 
-function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle']): Partial<WorkerOptions> {
+function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'], traced: boolean): Partial<WorkerOptions> {
   if (bundle) return { workflowBundle: bundle };
   if (config.workflowBundlePath) return { workflowBundle: { codePath: config.workflowBundlePath } };
-  return { workflowsPath: require.resolve('../workflows') };
+  return { workflowsPath: require.resolve('../workflows'), ...(traced ? { interceptors: { workflowModules: [require.resolve('../workflows/tracing')] } } : {}) };
+}
+
+/**
+ * A bundle built ahead must match the worker: the traced bundle's spans need the sink a traced
+ * worker has, and an untraced bundle would leave a traced worker's traces without their workflow.
+ */
+function checkBundleTracing(code: string, traced: boolean): void {
+  if (isTracedBundle(code) === traced) return;
+  throw new ConfigError(
+    'WORKFLOW_BUNDLE_PATH',
+    traced
+      ? 'holds a bundle without tracing, but SESSIONFLOW_OTLP_ENDPOINT is set: build it with `tsx scripts/bundle-workflows.ts --traced <file>`'
+      : 'holds a bundle built with tracing, but SESSIONFLOW_OTLP_ENDPOINT is not set: build it without --traced',
+  );
+}
+
+function bundleCode(bundle: WorkerOptions['workflowBundle'], path: string | undefined): string | null {
+  if (bundle && 'code' in bundle) return bundle.code;
+  if (bundle) return readFileSync(bundle.codePath, 'utf8');
+  return path ? readFileSync(path, 'utf8') : null;
 }
 
 /**
@@ -65,14 +87,13 @@ function workflowSource(config: Config, bundle: WorkerOptions['workflowBundle'])
 async function versionedSource(
   config: Config,
   bundle: WorkerOptions['workflowBundle'],
+  traced: boolean,
 ): Promise<{ source: Partial<WorkerOptions>; version: WorkerDeploymentVersion | null; sessionReplayEpoch: number | null; deploymentOptions: Partial<WorkerOptions> }> {
   const deployment = config.workerDeployment;
-  if (!deployment) return { source: workflowSource(config, bundle), version: null, sessionReplayEpoch: null, deploymentOptions: {} };
-  let code: string;
-  if (bundle && 'code' in bundle) code = bundle.code;
-  else if (bundle) code = readFileSync(bundle.codePath, 'utf8');
-  else if (config.workflowBundlePath) code = readFileSync(config.workflowBundlePath, 'utf8');
-  else code = await bundleWorkflows({ root: SOURCE_ROOT });
+  const built = bundleCode(bundle, config.workflowBundlePath);
+  if (built !== null) checkBundleTracing(built, traced);
+  if (!deployment) return { source: workflowSource(config, bundle, traced), version: null, sessionReplayEpoch: null, deploymentOptions: {} };
+  const code = built ?? (await bundleWorkflows({ root: SOURCE_ROOT, traced }));
   const version = { deploymentName: deployment.name, buildId: deployment.buildId ?? bundleBuildId(code) };
   const workerDeploymentOptions: WorkerDeploymentOptions = { useWorkerVersioning: true, version, defaultVersioningBehavior: 'AUTO_UPGRADE' };
   return { source: { workflowBundle: { code } }, version, sessionReplayEpoch: sessionReplayEpochOf(code), deploymentOptions: { workerDeploymentOptions } };
@@ -114,6 +135,8 @@ export type SessionWorkerOverrides = Partial<Pick<WorkerOptions, 'workflowBundle
   reviewSecret?: ReviewSecret;
   /** Shredding's; the configured one when absent. */
   audit?: AuditTrail;
+  /** The process's tracing (src/tracing.ts): workflows and activities make spans; none when absent. */
+  tracing?: Tracing | null;
 };
 
 /** Builds a worker for `config`, signing webhooks for `clients`. */
@@ -132,13 +155,16 @@ export async function createSessionWorker(config: Config, overrides: SessionWork
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId, audit);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
   const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, reviewSecret: overrides.reviewSecret ?? loadReviewSecret(process.env, config.dataDir), quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
-  const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle);
+  const tracing = overrides.tracing ?? null;
+  const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle, tracing !== null);
+  const traced = tracing ? tracedWorkerOptions(tracing) : null;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
     ...source,
     ...deploymentOptions,
+    ...(traced ? { sinks: traced.sinks, interceptors: { ...source.interceptors, activity: traced.interceptors.activity } } : {}),
     activities,
     // Payloads encrypted with each session's key; failure messages and stack traces too. What
     // cannot be decrypted reaches the workflow as a refused value, never a failed task.
@@ -155,6 +181,7 @@ export async function createSessionWorker(config: Config, overrides: SessionWork
         taskQueue: providerTaskQueue(taskQueue, provider),
         // Every activity may land here (a session of older code schedules them on its own queue).
         activities,
+        ...(traced ? { interceptors: { activity: traced.interceptors.activity } } : {}),
         dataConverter: encryption.workerDataConverter,
         shutdownGraceTime: '10 seconds',
         // Part of the same version: a pinned session's provider calls go to its own build's workers.

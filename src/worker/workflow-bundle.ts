@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_TRACING_MODULE } from './tracing';
 
 /** The repository root of this checkout: the source root of the current code. */
 export const SOURCE_ROOT = resolve(__dirname, '../..');
@@ -19,10 +20,15 @@ export interface BundleSource {
   root: string;
   /** The workflows module; `<root>/src/workflows` by default. */
   workflowsPath?: string;
+  /**
+   * With Temporal's OpenTelemetry workflow interceptors (src/worker/tracing.ts): another bundle,
+   * so another build id. Without, the bundle is what it was before tracing existed.
+   */
+  traced?: boolean;
 }
 
 /** Bundles the workflow code of a source tree; the code the worker loads. */
-export async function bundleWorkflows({ root, workflowsPath = join(root, 'src', 'workflows') }: BundleSource): Promise<string> {
+export async function bundleWorkflows({ root, workflowsPath = join(root, 'src', 'workflows'), traced = false }: BundleSource): Promise<string> {
   // Failure messages and stack traces are encoded (and so encrypted) from inside workflows too,
   // and values not decrypted are marked; a tree from before either has no such converter.
   const failureConverter = join(root, 'src', 'keys', 'failure-converter.ts');
@@ -31,6 +37,7 @@ export async function bundleWorkflows({ root, workflowsPath = join(root, 'src', 
     workflowsPath,
     ...(existsSync(failureConverter) ? { failureConverterPath: failureConverter } : {}),
     ...(existsSync(payloadConverter) ? { payloadConverterPath: payloadConverter } : {}),
+    ...(traced ? { workflowInterceptorModules: [join(root, WORKFLOW_TRACING_MODULE)] } : {}),
     // Module names relative to the root, and a linked node_modules kept under the root's name:
     // the bundle does not depend on where the tree is.
     webpackConfigHook: (config) => ({ ...config, context: root, resolve: { ...config.resolve, symlinks: false } }),

@@ -7,11 +7,12 @@
  * continue-as-new. Every other workflow type is auto-upgrade and always has to replay.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { temporal } from '@temporalio/proto';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { createSessionWorker } from '../../src/worker';
 import { SOURCE_ROOT } from '../../src/worker/workflow-bundle';
@@ -33,6 +34,18 @@ export interface NamedHistory {
 /** The runs that record test/histories; they also write session-replay-epoch.txt there. */
 export const RECORD_HISTORIES_COMMAND =
   'RECORD_HISTORIES=1 make test JEST_ARGS="test/session-providers.test.ts test/session-durability.test.ts test/webhooks-events.test.ts test/replay-gate.test.ts"';
+
+/** The recorded histories (test/histories), replayed against every change. */
+export const HISTORIES = join(__dirname, '..', 'histories');
+/** The SESSION_REPLAY_EPOCH the session histories were recorded at (written when they are). */
+export const RECORDED_EPOCH = Number(readFileSync(join(HISTORIES, 'session-replay-epoch.txt'), 'utf8').trim());
+
+export function recordedHistories(): NamedHistory[] {
+  return readdirSync(HISTORIES)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((file) => ({ name: file.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))) }));
+}
 
 /** Whose history it is: sessions are pinned to their build, every other type auto-upgrades. */
 export function isSessionHistory(history: History): boolean {
