@@ -208,10 +208,10 @@ describe('validateFlowMachine: one problem class at a time', () => {
 
   it('refuses an event the stage kind does not take', () => {
     expect(problemsAfter((m) => (m.states.ask.on.DONE = 'done'))).toEqual([
-      expect.stringContaining('state "ask" is a input stage and takes only SUBMIT, not DONE'),
+      expect.stringContaining('state "ask" is a input stage and takes only SUBMIT, BACK, not DONE'),
     ]);
     expect(problemsAfter((m) => (m.states.check.on.SUBMIT = 'done'))).toEqual([
-      expect.stringContaining('takes only DONE, ERROR, not SUBMIT'),
+      expect.stringContaining('takes only DONE, ERROR, INPUT_ERROR, not SUBMIT'),
     ]);
     expect(problemsAfter((m) => (m.states.hold.on.SUBMIT = 'done'))).toEqual([expect.stringContaining('takes only EVENT, not SUBMIT')]);
   });
