@@ -914,12 +914,17 @@ describe('ways back (issue 28, items 3 and 4)', () => {
   const NOT_FOUND = 'We could not find an account with this number at this branch. Check the account number and the IFSC code.';
   const NOT_FOUND_HI = 'इस शाखा में इस संख्या का कोई खाता नहीं मिला। खाता संख्या और IFSC कोड जाँचें।';
 
-  test("kyc-basic: a bank account Finqware refuses comes back to the bank form with the flow's words at the field, in English and Hindi; corrected, through an outage, it ends success", async () => {
-    const session = await createSession('kyc-basic');
+  /** A new session of `flow`, opened and started in a fresh desktop browser. */
+  async function started(flow: string) {
+    const session = await createSession(flow);
     const browsing = await browse(DESKTOP);
-    const { page } = browsing;
-    await page.goto(session.url);
-    await page.getByRole('button', { name: 'Start' }).click();
+    await browsing.page.goto(session.url);
+    await browsing.page.getByRole('button', { name: 'Start' }).click();
+    return { session, browsing, page: browsing.page };
+  }
+
+  test("kyc-basic: a bank account Finqware refuses comes back to the bank form with the flow's words at the field, in English and Hindi; corrected, through an outage, it ends success", async () => {
+    const { session, browsing, page } = await started('kyc-basic');
     await heading(page, 'Your name and date of birth');
     await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -939,6 +944,8 @@ describe('ways back (issue 28, items 3 and 4)', () => {
     expect(await page.locator('#field-accountNumber-error').textContent()).toBe(`Error: ${NOT_FOUND}`);
     expect(await page.getByLabel('Account number').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#field-ifsc-error').isVisible()).toBe(false);
+    // What was typed stays, to be corrected.
+    expect([await page.getByLabel('Account number').inputValue(), await page.getByLabel('IFSC code').inputValue()]).toEqual([UNKNOWN_ACCOUNT, BANK.ifsc]);
     expect(await page.evaluate('document.activeElement && document.activeElement.classList.contains("error-summary")')).toBe(true);
     expect(await page.textContent('main')).not.toContain('No account with this number'); // the provider's own text stays out
     await accessible(page, 'bank form refused by the provider');
@@ -973,11 +980,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
   });
 
   test('Back between two input stages, with the page\'s Back and the browser\'s back button; the step follows; axe clean in English and Hindi', async () => {
-    const session = await createSession('hosted-back');
-    const browsing = await browse(DESKTOP);
-    const { page } = browsing;
-    await page.goto(session.url);
-    await page.getByRole('button', { name: 'Start' }).click();
+    const { session, browsing, page } = await started('hosted-back');
     await heading(page, 'About you');
     expect(await page.locator('h1 .progress').textContent()).toBe('Step 1 of 2');
     // The first stage has no way back: no Back button.

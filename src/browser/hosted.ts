@@ -4,7 +4,7 @@
  * The server says what the link is (start, resume, open elsewhere, ended...) on <main>; the
  * browser holding the session's key resumes at once, in any tab. Every string comes from strings.ts.
  */
-import { onBrowserBack, pressBack, recordStage } from './back';
+import { onBrowserBack, pressBack, recordStage, restoreTyped, typedValues } from './back';
 import { brandFooter, progressText, readBrand, stageLinkList } from './brand';
 import { h } from './dom';
 import { generateForm } from './form';
@@ -107,8 +107,10 @@ function formStage(stage: Stage): void {
     const submit = generated.form.querySelector('button[type=submit]') as HTMLButtonElement;
     const done = working(stage.kind === 'provider' ? S.providerWaiting : S.working, container, submit);
     try {
-      await session!.submit(generated.read());
+      const typed = typedValues(generated.form);
+      const next = await session!.submit(generated.read());
       render();
+      if (next.step === stage.step && next.fieldErrors?.length) restoreTyped(typed);
     } catch (err) {
       done();
       if (err instanceof InvalidDataError) return generated.showErrors(err.errors, err.message);

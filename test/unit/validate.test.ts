@@ -1,5 +1,5 @@
 import { validateFlowMachine } from '../../src/flows/validate';
-import { sampleDraft } from './fixtures';
+import { problemsOfChanged, sampleDraft } from './fixtures';
 
 // Machines here are deliberately malformed, so they are plain JSON rather than FlowMachine.
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -28,11 +28,7 @@ function base(): Json {
   };
 }
 
-function problemsAfter(change: (machine: Json) => void): string[] {
-  const machine = base();
-  change(machine);
-  return validateFlowMachine(machine);
-}
+const problemsAfter = (change: (machine: Json) => void): string[] => problemsOfChanged(base, change);
 
 describe('validateFlowMachine: valid machines', () => {
   it('accepts both sample drafts', () => {
