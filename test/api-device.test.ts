@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ResultSignatureError, SessionflowApiError, SessionflowClient } from '../src/client';
 import { signResult } from '../src/util/result-signature';
 import { catalogWithInactiveFlow, TENANT_A, TENANT_B } from './helpers/api';
-import { BANK, IDENTITY, inlineFlow } from './helpers/flows';
+import { BANK, IDENTITY, inlineFlow, TWO_FORMS } from './helpers/flows';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 
@@ -261,18 +261,8 @@ describe('typed client', () => {
 });
 
 describe('BACK, a device step (issue 28, item 4)', () => {
-  const TWO_FORMS = inlineFlow({
-    id: 'two-forms',
-    initial: 'name',
-    states: {
-      name: { meta: { stage: 'input', schema: { type: 'object', properties: { name: { type: 'string' } } } }, on: { SUBMIT: 'contact' } },
-      contact: { meta: { stage: 'input', schema: { type: 'object', properties: { email: { type: 'string' } } } }, on: { SUBMIT: 'done', BACK: 'name' } },
-      done: { type: 'final', meta: { outcome: 'success' } },
-    },
-  });
-
   test('carries the nonce, answers the earlier stage with a fresh one, is applied once, and is refused where there is no way back', async () => {
-    const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-back', definition: TWO_FORMS });
+    const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-back', definition: inlineFlow(TWO_FORMS) });
     const launch = await stack.gateway.launch(sessionId);
     const contact = await step(sessionId, { skill: 'two-forms', nonce: launch.nonce!, step: 'name', data: { name: 'A' } });
     expect(contact.status).toBe(200);

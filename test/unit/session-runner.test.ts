@@ -14,6 +14,7 @@ import { SessionRunner } from '../../src/workflows/session/runner';
 import type { TimerHandlers } from '../../src/workflows/session/timers';
 import { SessionValidators } from '../../src/workflows/session/validators';
 import { sampleDraft } from './fixtures';
+import { TWO_FORMS } from '../helpers/flows';
 
 const N1 = 'nonce-one-0000001';
 const N2 = 'nonce-two-0000002';
@@ -436,18 +437,8 @@ describe('SessionRunner: ways back (a provider refusing the input, and BACK)', (
     }
   });
 
-  const twoForms: FlowMachine = {
-    id: 'two-forms',
-    initial: 'name',
-    states: {
-      name: { meta: { stage: 'input', schema: { type: 'object', properties: { name: { type: 'string' } } } }, on: { SUBMIT: 'contact' } },
-      contact: { meta: { stage: 'input', schema: { type: 'object', properties: { email: { type: 'string' } } } }, on: { SUBMIT: 'done', BACK: 'name' } },
-      done: { type: 'final', meta: { outcome: 'success' } },
-    },
-  } as FlowMachine;
-
   it('BACK moves to the earlier form with a fresh nonce, records nothing, counts a step, and is answered once per nonce', async () => {
-    const h = harness(twoForms);
+    const h = harness(TWO_FORMS);
     await h.runner.launch({ nonceHash: N1 });
     const contact = await h.runner.submitStep(h.step(N1, 'name', { name: 'A' }, N2));
     expect(contact.data).toMatchObject({ step: 'contact', back: true });
@@ -464,7 +455,7 @@ describe('SessionRunner: ways back (a provider refusing the input, and BACK)', (
   });
 
   it('refuses BACK where the stage has no way back, and a BACK carrying data', async () => {
-    const h = harness(twoForms);
+    const h = harness(TWO_FORMS);
     await h.runner.launch({ nonceHash: N1 });
     const validators = new SessionValidators(h.session);
     expect(() => validators.checkStep({ ...h.step(N1, 'name', {}, N2), event: 'BACK' })).toThrow('step "name" has no way back');
