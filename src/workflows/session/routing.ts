@@ -35,7 +35,7 @@ export function routedInputError(stage: StageInfo, event: FlowEvent, entry: numb
   return { entry, from: stage.id, code: error.code as string, field: inputErrorField(stage, error) as string };
 }
 
-/** The device's BACK step: the flow event it raises. */
+/** Whether a device step goes BACK rather than submitting its data. */
 export function isBack(args: StepArgs): boolean {
   return args.event === 'BACK';
 }
