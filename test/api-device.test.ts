@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ResultSignatureError, SessionflowApiError, SessionflowClient } from '../src/client';
 import { signResult } from '../src/util/result-signature';
 import { catalogWithInactiveFlow, TENANT_A, TENANT_B } from './helpers/api';
-import { BANK, IDENTITY } from './helpers/flows';
+import { BANK, IDENTITY, inlineFlow, TWO_FORMS } from './helpers/flows';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 
@@ -26,7 +26,7 @@ const createBody = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-function step(sessionId: string, body: { nonce: string; step: string; data: unknown; skill?: string; client_id?: string }, headers: Record<string, string> = {}) {
+function step(sessionId: string, body: { nonce: string; step: string; data: unknown; skill?: string; client_id?: string; event?: string }, headers: Record<string, string> = {}) {
   return api.call('POST', `/v1/sessions/${sessionId}/steps`, { body: { client_id: TENANT_A.id, skill: 'consent-only', ...body }, headers });
 }
 
@@ -257,5 +257,36 @@ describe('typed client', () => {
     const error = await client.createSession({ flow: 'no-such-flow', snapshot: null, tag: 'x' }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SessionflowApiError);
     expect(error).toMatchObject({ status: 400, code: 4002, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+});
+
+describe('BACK, a device step (issue 28, item 4)', () => {
+  test('carries the nonce, answers the earlier stage with a fresh one, is applied once, and is refused where there is no way back', async () => {
+    const { sessionId } = await stack.gateway.create({ tenantId: TENANT_A.id, tag: 'REF-back', definition: inlineFlow(TWO_FORMS) });
+    const launch = await stack.gateway.launch(sessionId);
+    const contact = await step(sessionId, { skill: 'two-forms', nonce: launch.nonce!, step: 'name', data: { name: 'A' } });
+    expect(contact.status).toBe(200);
+    expect(contact.body.data).toMatchObject({ step: 'contact', back: true });
+
+    const back = { skill: 'two-forms', nonce: contact.body.nonce, step: 'contact', data: {}, event: 'BACK' };
+    const answer = await step(sessionId, back);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'SESSION_IN_PROGRESS', data: { step: 'name', kind: 'input' } });
+    expect(answer.body.data).not.toHaveProperty('back');
+    expect(answer.body.nonce).not.toBe(contact.body.nonce);
+    // The same request again: the same answer, applied once.
+    const again = await step(sessionId, back);
+    expect(again.body).toEqual(answer.body);
+    expect((await stack.gateway.status(sessionId)).stepCount).toBe(2);
+    // The spent nonce with anything else is refused.
+    expectDeviceError(await step(sessionId, { skill: 'two-forms', nonce: contact.body.nonce, step: 'contact', data: { email: 'a@example.com' } }), 400, 'invalid_nonce');
+
+    const noWayBack = await step(sessionId, { skill: 'two-forms', nonce: answer.body.nonce, step: 'name', data: {}, event: 'BACK' });
+    expectDeviceError(noWayBack, 400, 'invalid_data');
+    expect(noWayBack.body.message).toBe('step "name" has no way back');
+    expectDeviceError(await step(sessionId, { skill: 'two-forms', nonce: answer.body.nonce, step: 'name', data: {}, event: 'SIDEWAYS' }), 400, 'invalid_request');
+    // Refusals changed nothing: the nonce still moves the session on.
+    expect((await step(sessionId, { skill: 'two-forms', nonce: answer.body.nonce, step: 'name', data: { name: 'B' } })).body.data.step).toBe('contact');
+    expect((await stack.gateway.status(sessionId)).stepCount).toBe(3);
   });
 });

@@ -13,7 +13,7 @@ import { parseClients, type TenantClient } from '../src/tenants/registry';
 import { FlowCatalog } from '../src/flows/catalog';
 import { launchChromium } from '../scripts/chromium';
 import { KESTREL_BRAND } from './helpers/brand';
-import { BANK, IDENTITY } from './helpers/flows';
+import { BANK, IDENTITY, sandboxCall } from './helpers/flows';
 import { fillIdentity } from './helpers/pages';
 import { useStack } from './helpers/use-stack';
 
@@ -92,10 +92,43 @@ const CONTACT_FLOW = {
   snapshots: {},
 };
 
+/** Two input stages, the second going BACK to the first (issue 28, item 4), in English and Hindi. */
+const BACK_FLOW = {
+  id: 'hosted-back',
+  name: 'Two forms with a way back',
+  active: true,
+  draft: {
+    id: 'hosted-back',
+    initial: 'about',
+    states: {
+      about: {
+        meta: {
+          stage: 'input',
+          title: 'About you',
+          schema: { type: 'object', properties: { name: { type: 'string', minLength: 1, title: 'Full name' } }, required: ['name'], additionalProperties: false },
+          translations: { hi: { title: 'आपके बारे में', 'name.title': 'पूरा नाम' } },
+        },
+        on: { SUBMIT: 'contact' },
+      },
+      contact: {
+        meta: {
+          stage: 'input',
+          title: 'How can we reach you?',
+          schema: { type: 'object', properties: { email: { type: 'string', format: 'email', title: 'Email address' } }, required: ['email'], additionalProperties: false },
+          translations: { hi: { title: 'हम आपसे कैसे संपर्क करें?', 'email.title': 'ईमेल पता' } },
+        },
+        on: { SUBMIT: 'done', BACK: 'about' },
+      },
+      done: { type: 'final', meta: { outcome: 'success' } },
+    },
+  },
+  snapshots: {},
+};
+
 function catalogWithWaitFlow(): FlowCatalog {
   const dir = join(__dirname, '..', 'flows');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
-  return FlowCatalog.fromFiles([...files, { file: 'hosted-wait.json', text: JSON.stringify(WAIT_FLOW) }, { file: 'hosted-contact.json', text: JSON.stringify(CONTACT_FLOW) }]);
+  return FlowCatalog.fromFiles([...files, { file: 'hosted-wait.json', text: JSON.stringify(WAIT_FLOW) }, { file: 'hosted-contact.json', text: JSON.stringify(CONTACT_FLOW) }, { file: 'hosted-back.json', text: JSON.stringify(BACK_FLOW) }]);
 }
 
 const { api, stack } = useStack('hosted-flow', { api: { clients: [TENANT, OTHER_TENANT], catalog: catalogWithWaitFlow } });
@@ -873,4 +906,130 @@ test('the language switcher, by keyboard, on a phone: mid-flow to Hindi and back
   expect(unknown.headers.get('content-language')).toBe('hi');
   expect(unknown.headers.get('set-cookie')).toBeNull();
   expectNoThirdParty(browsing, api.url);
+});
+
+describe('ways back (issue 28, items 3 and 4)', () => {
+  /** The sandbox's documented test account that no bank has (docs/guides/providers.md). */
+  const UNKNOWN_ACCOUNT = '000000000000';
+  const NOT_FOUND = 'We could not find an account with this number at this branch. Check the account number and the IFSC code.';
+  const NOT_FOUND_HI = 'इस शाखा में इस संख्या का कोई खाता नहीं मिला। खाता संख्या और IFSC कोड जाँचें।';
+
+  /** A new session of `flow`, opened and started in a fresh desktop browser. */
+  async function started(flow: string) {
+    const session = await createSession(flow);
+    const browsing = await browse(DESKTOP);
+    await browsing.page.goto(session.url);
+    await browsing.page.getByRole('button', { name: 'Start' }).click();
+    return { session, browsing, page: browsing.page };
+  }
+
+  test("kyc-basic: a bank account Finqware refuses comes back to the bank form with the flow's words at the field, in English and Hindi; corrected, through an outage, it ends success", async () => {
+    const { session, browsing, page } = await started('kyc-basic');
+    await heading(page, 'Your name and date of birth');
+    await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'Verify your Aadhaar with Attestr');
+    await page.getByRole('button', { name: 'Continue with Attestr' }).click();
+    await heading(page, 'Link your bank account');
+    await sandboxCall(stack, 'DELETE', '/finqware/_calls');
+
+    await page.getByLabel('Account number').fill(UNKNOWN_ACCOUNT);
+    await page.getByLabel('IFSC code').fill(BANK.ifsc);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const summary = page.locator('.error-summary');
+    await summary.getByRole('link', { name: NOT_FOUND }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    // The same form, the same step, the message at the account field, tied to it; the session goes on.
+    await heading(page, 'Link your bank account');
+    expect(await page.locator('h1 .progress').textContent()).toBe('Step 3 of 3');
+    expect(await page.locator('#field-accountNumber-error').textContent()).toBe(`Error: ${NOT_FOUND}`);
+    expect(await page.getByLabel('Account number').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#field-ifsc-error').isVisible()).toBe(false);
+    // What was typed stays, to be corrected.
+    expect([await page.getByLabel('Account number').inputValue(), await page.getByLabel('IFSC code').inputValue()]).toEqual([UNKNOWN_ACCOUNT, BANK.ifsc]);
+    expect(await page.evaluate('document.activeElement && document.activeElement.classList.contains("error-summary")')).toBe(true);
+    expect(await page.textContent('main')).not.toContain('No account with this number'); // the provider's own text stays out
+    await accessible(page, 'bank form refused by the provider');
+    await screenshot(page, '3c-bank-refused');
+    expect((await handshake(session.id)).body).toMatchObject({ status: 'in_progress', outcome: null });
+
+    // The stage view carries it: the page in Hindi (a reload through the switcher) shows it in Hindi.
+    await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'हिन्दी' }).click();
+    await heading(page, 'अपना बैंक खाता जोड़ें');
+    await page.locator('.error-summary').getByRole('link', { name: NOT_FOUND_HI }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    expect(await page.locator('#field-accountNumber-error').textContent()).toBe(`त्रुटि: ${NOT_FOUND_HI}`);
+    await accessible(page, 'bank form refused by the provider, Hindi');
+    await screenshot(page, 'hi-3c-bank-refused');
+    await page.getByRole('navigation', { name: 'भाषा' }).getByRole('link', { name: 'English' }).click();
+    await heading(page, 'Link your bank account');
+
+    // An outage is no wrong input, even with that code: Finqware's next answer is a 503, retried by Temporal.
+    await sandboxCall(stack, 'POST', '/finqware/_faults', { status: 503, code: 'account_not_found', count: 1 });
+    await page.getByLabel('Account number').fill(BANK.accountNumber);
+    await page.getByLabel('IFSC code').fill(BANK.ifsc);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'All done');
+
+    const finished = await handshake(session.id);
+    expect(finished.body).toMatchObject({ status: 'consumed', outcome: 'success' });
+    expect(finished.body.result.bank.input).toEqual(BANK);
+    expect(finished.body.result.bank.output).toMatchObject({ status: 'SESSION_COMPLETED', data: { verified: true } });
+    // Each run of the stage is one Finqware session and one step; the way back itself called nothing.
+    const calls = (await sandboxCall(stack, 'GET', '/finqware/_calls')) as Array<{ method: string; path: string; status: number }>;
+    expect(calls.map((call) => `${call.path.endsWith('/steps') ? 'step' : 'create'} ${call.status}`)).toEqual(['create 200', 'step 400', 'create 503', 'create 200', 'step 200']);
+    expect(browsing.errors).toEqual([]);
+  });
+
+  test('Back between two input stages, with the page\'s Back and the browser\'s back button; the step follows; axe clean in English and Hindi', async () => {
+    const { session, browsing, page } = await started('hosted-back');
+    await heading(page, 'About you');
+    expect(await page.locator('h1 .progress').textContent()).toBe('Step 1 of 2');
+    // The first stage has no way back: no Back button.
+    expect(await page.getByRole('button', { name: 'Back' }).count()).toBe(0);
+    await page.getByLabel('Full name').fill('First Try');
+    await page.getByRole('button', { name: 'Continue' }).click();
+
+    await heading(page, 'How can we reach you?');
+    expect(await page.locator('h1 .progress').textContent()).toBe('Step 2 of 2');
+    await accessible(page, 'a stage with Back');
+    await screenshot(page, 'back-contact');
+    await page.getByRole('button', { name: 'Back' }).click();
+    await heading(page, 'About you');
+    expect(await page.locator('h1 .progress').textContent()).toBe('Step 1 of 2');
+    expect(await focusedId(page)).toBe('stage-heading');
+
+    await page.getByLabel('Full name').fill('Second Try');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'How can we reach you?');
+    // The browser's back button goes back in the flow and stays on the page.
+    await page.goBack();
+    await heading(page, 'About you');
+    expect(await page.locator('h1 .progress').textContent()).toBe('Step 1 of 2');
+    expect(page.url()).toBe(session.url);
+    expect((await handshake(session.id)).body).toMatchObject({ status: 'in_progress' });
+
+    await page.getByLabel('Full name').fill('Third Try');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'How can we reach you?');
+    // In Hindi (a reload through the switcher): the Back button in Hindi, axe clean.
+    await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'हिन्दी' }).click();
+    await heading(page, 'हम आपसे कैसे संपर्क करें?');
+    expect(await page.locator('h1 .progress').textContent()).toBe('कुल 2 में से चरण 2');
+    await accessible(page, 'a stage with Back, Hindi');
+    await screenshot(page, 'hi-back-contact');
+    await page.getByRole('button', { name: 'वापस' }).click();
+    await heading(page, 'आपके बारे में');
+    expect(await page.locator('h1 .progress').textContent()).toBe('कुल 2 में से चरण 1');
+    await page.getByLabel('पूरा नाम').fill('Fourth Try');
+    await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+    await heading(page, 'हम आपसे कैसे संपर्क करें?');
+    await page.getByLabel('ईमेल पता').fill('someone@example.com');
+    await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+    await heading(page, 'सब हो गया');
+
+    const finished = await handshake(session.id);
+    expect(finished.body).toMatchObject({ status: 'consumed', outcome: 'success' });
+    // What was submitted last for each stage; going back recorded nothing of its own.
+    expect(finished.body.result).toEqual({ about: { input: { name: 'Fourth Try' }, output: {} }, contact: { input: { email: 'someone@example.com' }, output: {} } });
+    expect(browsing.errors).toEqual([]);
+  });
 });

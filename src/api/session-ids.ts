@@ -63,6 +63,7 @@ export type StepSubmission = Omit<StepArgs, 'nonceHash' | 'nextNonceHash' | 'non
  * another payload or from another tenant reaches the validator and is refused.
  */
 export function stepUpdateId(step: StepSubmission): string {
-  const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null];
+  // BACK is part of what was sent; a SUBMIT's parts stay as they were, so its update ids do too.
+  const parts = [step.nonce, step.step, step.input, step.clientId ?? null, step.flowId ?? null, step.deviceClientId ?? null, ...(step.event === 'BACK' ? ['BACK'] : [])];
   return `step-${contentHash(parts)}`;
 }

@@ -4,6 +4,7 @@
  * The server says what the link is (start, resume, open elsewhere, ended...) on <main>; the
  * browser holding the session's key resumes at once, in any tab. Every string comes from strings.ts.
  */
+import { onBrowserBack, pressBack, recordStage, restoreTyped, typedValues } from './back';
 import { brandFooter, progressText, readBrand, stageLinkList } from './brand';
 import { h } from './dom';
 import { generateForm } from './form';
@@ -84,6 +85,7 @@ async function waitThenOpen(): Promise<void> {
 function render(): void {
   const stage = session!.stage;
   if (stage.step === null) return end(stage);
+  recordStage(stage);
   if (stage.kind === 'wait') {
     void waitStage(stage);
     return;
@@ -105,8 +107,10 @@ function formStage(stage: Stage): void {
     const submit = generated.form.querySelector('button[type=submit]') as HTMLButtonElement;
     const done = working(stage.kind === 'provider' ? S.providerWaiting : S.working, container, submit);
     try {
-      await session!.submit(generated.read());
+      const typed = typedValues(generated.form);
+      const next = await session!.submit(generated.read());
       render();
+      if (next.step === stage.step && next.fieldErrors?.length) restoreTyped(typed);
     } catch (err) {
       done();
       if (err instanceof InvalidDataError) return generated.showErrors(err.errors, err.message);
@@ -115,8 +119,27 @@ function formStage(stage: Stage): void {
     }
   });
   container.append(form.form);
+  if (stage.back) container.append(button(S.backButton, () => pressBack(stage, () => void goBack()), 'secondary'));
   stageScreen(stage, stage.title ?? S.continueButton, paragraph(stage.description), stageLinkList(brand, stage.step), retryNote(stage), container);
+  // The provider refused what this form sent: its words at the field, as the api's own refusals.
+  if (stage.fieldErrors?.length) form.showErrors(stage.fieldErrors, stage.fieldErrors.map((e) => e.message).join(' '));
 }
+
+/** BACK, from the page's Back or the browser's back button; nothing while a step runs or where the stage has no way back. */
+async function goBack(): Promise<void> {
+  if (!session?.stage.back || root.querySelector('[aria-busy="true"]')) return;
+  const control = root.querySelector('button.secondary') as HTMLButtonElement | null;
+  const done = working(S.working, root, control);
+  try {
+    await session.back();
+    render();
+  } catch (err) {
+    done();
+    if (err instanceof StepInProgressError) return waitThenOpen();
+    failure(err);
+  }
+}
+onBrowserBack(() => void goBack());
 
 /** Attestr runs its own flow with the user; on the sandbox, a button plays it. Then the stage's step collects the result. */
 function attestrStage(stage: Stage): void {

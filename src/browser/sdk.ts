@@ -64,6 +64,10 @@ export interface Stage {
   handshakeId?: string;
   /** A provider error the user may try again after; `text` is the flow's words for it, in the answer's language. */
   error?: { type: string; code?: string; message?: string; text?: string };
+  /** The stage takes BACK (see FlowSession.back). */
+  back?: boolean;
+  /** The provider refused what this form sent last: each field it marks, with the flow's words (`rule` is `provider`). */
+  fieldErrors?: FieldError[];
 }
 
 /** An answer of the api other than success, with its stable code (see docs/reference/errors.md). */
@@ -156,7 +160,7 @@ async function call(url: string, init: RequestInit, language?: string): Promise<
 function stageOf(answer: Answer): Stage {
   const data = answer.data ?? { step: null };
   const stage: Stage = { status: answer.status, step: data.step };
-  for (const key of ['kind', 'title', 'description', 'schema', 'fields', 'outcome', 'handshakeId', 'error'] as const) {
+  for (const key of ['kind', 'title', 'description', 'schema', 'fields', 'outcome', 'handshakeId', 'error', 'back', 'fieldErrors'] as const) {
     if (data[key] !== undefined) (stage as unknown as Record<string, unknown>)[key] = data[key];
   }
   if (stage.outcome === undefined && answer.outcome) stage.outcome = answer.outcome;
@@ -197,11 +201,20 @@ export class FlowSession {
   }
 
   /** Submits the current stage's data; answers the next stage (or this one again, with a retryable error). */
-  async submit(data: Record<string, unknown>): Promise<Stage> {
+  submit(data: Record<string, unknown>): Promise<Stage> {
+    return this.step(data);
+  }
+
+  /** Goes back to the input stage before this one, when the stage says it may (`stage.back`); a step like any other. */
+  back(): Promise<Stage> {
+    return this.step({}, 'BACK');
+  }
+
+  private async step(data: Record<string, unknown>, event?: 'BACK'): Promise<Stage> {
     if (this.nonce === null || this.current.step === null) throw new SessionflowError(409, 'no_step', 'the session takes no step now');
     const answer = await call(`${this.base}/v1/sessions/${encodeURIComponent(this.sessionId)}/steps`, {
       method: 'POST',
-      body: JSON.stringify({ client_id: this.clientId, skill: this.flowId, nonce: this.nonce, step: this.current.step, data }),
+      body: JSON.stringify({ client_id: this.clientId, skill: this.flowId, nonce: this.nonce, step: this.current.step, data, ...(event ? { event } : {}) }),
     }, this.language);
     this.nonce = answer.nonce ?? null;
     this.current = stageOf(answer);

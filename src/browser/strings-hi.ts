@@ -108,4 +108,6 @@ export const STRINGS_HI: Strings = {
   supportLink: 'सहायता',
   opensInNewTab: '(नए टैब में खुलता है)',
   returnLinkLater: 'जहाँ से आए थे, वहाँ वापस जाएँ',
+  // Ways back (issue 28, items 3 and 4).
+  backButton: 'वापस',
 };

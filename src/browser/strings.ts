@@ -139,6 +139,8 @@ export const STRINGS = {
   opensInNewTab: '(opens in a new tab)',
   /** The link back to the tenant on a page opened after the session ended (no automatic redirect then). */
   returnLinkLater: 'Go back to where you came from',
+  // Ways back (issue 28, items 3 and 4): the Back button of a stage whose flow goes back from it.
+  backButton: 'Back',
 } as const;
 
 /** Functions keep their parameters; texts are any string in a translation. */

@@ -10,7 +10,7 @@ import { base64urlnopad } from '@scure/base';
 import type { FlowDefinition, Outcome } from '../flows/core/types';
 import { canonicalJson } from '../util/json';
 import type { ReviewDecided } from './review';
-import type { SessionResult, SessionStatus, StatusView, StepAnswer } from './session';
+import type { SessionResult, SessionStatus, StatusView, StepAnswer, StepEvent } from './session';
 
 /** How long a consumed or expired session is kept before it archives itself, unless its client says otherwise: 30 days. */
 export const DEFAULT_RETENTION_SECONDS = 30 * 24 * 60 * 60;
@@ -72,7 +72,13 @@ export interface SessionState {
    * The last accepted submission and its answer: an identical retry of it gets the same answer
    * (even after continue-as-new), while the same nonce with another payload is refused.
    */
-  lastStep: { nonce: string; step: string; input: unknown; answer: StepAnswer } | null;
+  lastStep: { nonce: string; step: string; input: unknown; event?: StepEvent; answer: StepAnswer } | null;
+  /**
+   * The provider error the flow routed back to the current stage (INPUT_ERROR): the entry it
+   * is for (so it goes with that visit), the provider stage, its code and the field it marks.
+   * Absent in sessions from before error routing.
+   */
+  inputError?: { entry: number; from: string; code: string; field: string } | null;
   /**
    * The review stage the session waits in (its entry), when it is due (Unix ms, null without an
    * SLA), whether it is overdue, and its decision once taken: `decided` is set before any await,

@@ -42,8 +42,29 @@ export interface StepPrompt {
   /** Internal to the api, which words the answer from them and removes them (src/api/localize.ts). */
   providerErrors?: Record<string, string>;
   translations?: Record<string, Record<string, string>>;
+  /** The stage takes BACK: the device may go back to the input stage before it. */
+  back?: true;
+  /**
+   * The provider refused the input this form sent last (the flow routed its code back here):
+   * the field it marks and the flow's words for it, with their translations. Internal to the
+   * api, which answers it as `fieldErrors` in the answer's language (src/api/localize.ts).
+   */
+  inputError?: InputErrorPrompt;
   [prepared: string]: unknown;
 }
+
+export interface InputErrorPrompt {
+  field: string;
+  /** The provider's code. */
+  code: string;
+  /** The flow's message for the code (its English), and by language its translations. */
+  text: string;
+  translations?: Record<string, string>;
+}
+
+/** The events a device step may carry: SUBMIT its data (the default), or BACK to the input stage before. */
+export const STEP_EVENTS = ['SUBMIT', 'BACK'] as const;
+export type StepEvent = (typeof STEP_EVENTS)[number];
 
 export interface LaunchArgs {
   /** The hash of the nonce the first submission must carry; the api makes the nonce and keeps it out of history. */
@@ -92,6 +113,8 @@ export interface StepArgs {
   nonce?: string;
   step: string;
   input: unknown;
+  /** BACK goes back to the input stage before (its input is `{}`); absent for a SUBMIT, as in every step from before BACK. */
+  event?: StepEvent;
   /** When given, the session must belong to this tenant and run this flow, else it is refused. Persisted names. */
   clientId?: string;
   flowId?: string;

@@ -16,7 +16,7 @@ import { isObject } from '../util/json';
 /** A BCP 47 tag as flows and Accept-Language use it: `hi`, `en-GB`. */
 export const LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 /** Provider error codes and failure types a flow may word: `ProviderResultPending`, `E_INVALID_IFSC`. */
-const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+export const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export type TranslationTable = Record<string, string>;
 

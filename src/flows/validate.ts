@@ -6,6 +6,7 @@ import { GUARD_NAMES, startFlow } from './core/engine';
 import { httpParamsProblems } from './core/http-stage';
 import { lintSchema } from './core/schema';
 import { fieldsProblems } from './fields';
+import { routeProblems } from './routes';
 import { translationProblems } from './translations';
 import {
   OUTCOMES,
@@ -15,6 +16,7 @@ import {
   STAGE_KINDS,
   TENANT_LINKS,
   type FlowMachine,
+  type FlowStateConfig,
   type StageMeta,
 } from './core/types';
 import { isObject } from '../util/json';
@@ -158,7 +160,8 @@ export function validateFlowMachine(machine: unknown): string[] {
     if (stage) {
       const allowed = STAGE_EVENTS[stage.stage];
       for (const event of Object.keys(on)) {
-        if (!allowed.includes(event)) problems.push(`${where} is a ${stage.stage} stage and takes only ${allowed.join(', ')}, not ${event}`);
+        if (event === 'BACK' && stage.stage !== 'input') problems.push(`${where} on BACK: only an input stage may go back, and this is a ${stage.stage} stage`);
+        else if (!allowed.includes(event)) problems.push(`${where} is a ${stage.stage} stage and takes only ${allowed.join(', ')}, not ${event}`);
       }
       if (stage.stage === 'provider' && (!('DONE' in on) || !('ERROR' in on))) {
         problems.push(`${where} is a provider stage and needs both DONE and ERROR transitions`);
@@ -181,8 +184,8 @@ export function validateFlowMachine(machine: unknown): string[] {
     if (Object.keys(on).length === 0 && delays === 0) problems.push(`${where} has no way out`);
   }
   if (finals === 0) problems.push('the machine needs at least one final state');
-  // Translations are checked against well-formed stages only: their keys come from the schema and fields.
-  if (problems.length === 0) problems.push(...translationProblems(stagesOf(states)));
+  // Translations and ways back are checked against well-formed stages only: their keys and fields come from the schemas.
+  if (problems.length === 0) problems.push(...translationProblems(stagesOf(states)), ...routeProblems(states as Record<string, FlowStateConfig>));
   if (problems.length === 0) {
     try {
       startFlow(machine as unknown as FlowMachine);

@@ -34,8 +34,20 @@ interface Session {
 }
 
 interface Skill {
-  steps: { name: string; check(data: Record<string, unknown>): string | undefined; answer(data: Record<string, unknown>): Record<string, unknown> }[];
+  steps: {
+    name: string;
+    check(data: Record<string, unknown>): string | undefined;
+    /** What the bank refuses of well-formed data: a 400 with its code, as Finqware answers (the step can be sent again). */
+    refuse?(data: Record<string, unknown>): { code: string; message: string } | undefined;
+    answer(data: Record<string, unknown>): Record<string, unknown>;
+  }[];
 }
+
+/**
+ * The sandbox's test account that no bank has (docs/guides/providers.md): its step is refused
+ * with 400 `account_not_found`, with any IFSC code.
+ */
+const ACCOUNT_NOT_FOUND = '000000000000';
 
 const SKILLS: Record<string, Skill> = {
   bank_account_verification: {
@@ -53,6 +65,7 @@ const SKILLS: Record<string, Skill> = {
           }
           return undefined;
         },
+        refuse: (data) => (data.accountNumber === ACCOUNT_NOT_FOUND ? { code: 'account_not_found', message: 'No account with this number at this branch' } : undefined),
         answer: (data) => ({ account_id: randomUUID(), ifsc: data.ifsc, verified: true, holder_name: 'Sandbox Account Holder' }),
       },
     ],
@@ -156,6 +169,8 @@ export const finqwareSandbox: FastifyPluginAsync<FinqwareSandboxOptions> = async
     if (body.step !== step.name) return fail(reply, 400, 'invalid_step', `The next step is ${step.name}`);
     const dataProblem = step.check(body.data);
     if (dataProblem) return fail(reply, 400, 'invalid_data', dataProblem);
+    const refusal = step.refuse?.(body.data);
+    if (refusal) return fail(reply, 400, refusal.code, refusal.message);
 
     session.nextStep += 1;
     session.status = session.nextStep === steps.length ? 'SESSION_COMPLETED' : 'SESSION_IN_PROGRESS';

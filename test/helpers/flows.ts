@@ -17,6 +17,17 @@ import type { Stack } from './stack';
 export const IDENTITY = { name: 'Sandbox Test User', birthDate: '26-12-1985' };
 export const BANK = { accountNumber: '123456789012', ifsc: 'HDFC0001234' };
 
+/** Two input stages, the second with a way BACK to the first (issue 28, item 4). */
+export const TWO_FORMS: FlowMachine = {
+  id: 'two-forms',
+  initial: 'name',
+  states: {
+    name: { meta: { stage: 'input', schema: { type: 'object', properties: { name: { type: 'string' } } } }, on: { SUBMIT: 'contact' } },
+    contact: { meta: { stage: 'input', schema: { type: 'object', properties: { email: { type: 'string' } } } }, on: { SUBMIT: 'done', BACK: 'name' } },
+    done: { type: 'final', meta: { outcome: 'success' } },
+  },
+};
+
 /** A test-only flow, checked like the loader checks flow files. */
 export function inlineFlow(machine: FlowMachine, maxSteps = 50): FlowDefinition {
   const problems = validateFlowMachine(machine);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowFile, FlowMachine } from '../../src/flows/core/types';
+import { validateFlowMachine } from '../../src/flows/validate';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 export const FLOWS_DIR = join(REPO_ROOT, 'flows');
@@ -23,3 +24,10 @@ export function sampleDraft(id: 'consent-only' | 'kyc-basic'): FlowMachine {
 
 /** A personal-looking value that must never show up in a message meant for logs. */
 export const DISTINCTIVE = 'Zebediah Quixotefield';
+
+/** The loader's problems with a fresh copy of `base()` once `change` broke it. */
+export function problemsOfChanged<M>(base: () => M, change: (machine: M) => void): string[] {
+  const machine = base();
+  change(machine);
+  return validateFlowMachine(machine);
+}

@@ -40,6 +40,7 @@ describe('toMermaid: sample flows', () => {
         'review --> bank : APPROVED',
         'review --> failed : REJECTED',
         'bank --> verified : DONE',
+        'bank --> bank : INPUT_ERROR',
         'bank --> failed : ERROR',
         'verified --> [*]',
         'failed --> [*]',

@@ -14,6 +14,7 @@ import { SessionRunner } from '../../src/workflows/session/runner';
 import type { TimerHandlers } from '../../src/workflows/session/timers';
 import { SessionValidators } from '../../src/workflows/session/validators';
 import { sampleDraft } from './fixtures';
+import { TWO_FORMS } from '../helpers/flows';
 
 const N1 = 'nonce-one-0000001';
 const N2 = 'nonce-two-0000002';
@@ -393,5 +394,73 @@ describe('SessionRunner: a review stage', () => {
     await expect(decision).rejects.toMatchObject({ type: 'InboundRefused' });
     expect(h.session.state.review).toMatchObject({ overdue: true, decided: null });
     expect(h.log.filter((line) => line === 'emit session.review_overdue')).toHaveLength(1);
+  });
+});
+
+describe('SessionRunner: ways back (a provider refusing the input, and BACK)', () => {
+  const N4 = 'nonce-four-000004';
+  const refused = (type: string, code: string): StageOutcome => ({ ok: false, error: { type, message: `${type} happened`, code } });
+  /** kyc-basic's bank stage, reached after identity and Attestr. */
+  async function atBank() {
+    const h = harness(sampleDraft('kyc-basic'));
+    await h.runner.launch({ nonceHash: N1 });
+    await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
+    // The national ID's name matches the typed one: on to the bank, not to review.
+    h.ran.push({ ok: true, output: { result: { aadhaar: { output: { name: IDENTITY.name } } } } });
+    await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
+    expect(h.session.state.stage).toBe('bank');
+    return h;
+  }
+  const ACCOUNT = { accountNumber: '000000000000', ifsc: 'HDFC0001234' };
+
+  it('routes a refusal the stage lists back to its form: a new entry, the error at the field for that visit only, the session live', async () => {
+    const h = await atBank();
+    h.ran.push(refused('ProviderRejected', 'account_not_found'));
+    const answer = await h.runner.submitStep(h.step(N3, 'bank', ACCOUNT, N4));
+    expect(answer).toMatchObject({ nonce: N4, status: 'SESSION_IN_PROGRESS', data: { step: 'bank', inputError: { field: 'accountNumber', code: 'account_not_found' } } });
+    expect(answer.data.inputError?.text).toBe(sampleDraft('kyc-basic').states.bank.meta && (sampleDraft('kyc-basic').states.bank.meta as { providerErrors: Record<string, string> }).providerErrors.account_not_found);
+    expect(Object.keys(answer.data.inputError?.translations ?? {})).toEqual(['hi']);
+    expect(h.session.state).toMatchObject({ stage: 'bank', entry: 4, stepCount: 3, inputError: { entry: 4, from: 'bank', code: 'account_not_found', field: 'accountNumber' } });
+    // The corrected account goes through: the error goes with the visit it was shown on.
+    const done = await h.runner.submitStep(h.step(N4, 'bank', { ...ACCOUNT, accountNumber: '123456789012' }, 'nonce-five-000005'));
+    expect(done).toMatchObject({ status: 'SESSION_COMPLETED', data: { step: null, outcome: 'success' } });
+    expect(h.contexts.map((context) => context.idempotencyKey)).toEqual(['DSsession0001.aadhaar.2', 'DSsession0001.bank.3', 'DSsession0001.bank.4']);
+  });
+
+  it('keeps ERROR for an outage with the same code, and for a refusal the stage does not list', async () => {
+    for (const outcome of [refused('ProviderUnavailable', 'account_not_found'), refused('ProviderRejected', 'invalid_client_id')]) {
+      const h = await atBank();
+      h.ran.push(outcome);
+      const answer = await h.runner.submitStep(h.step(N3, 'bank', ACCOUNT, N4));
+      expect(answer).toMatchObject({ status: 'SESSION_COMPLETED', data: { step: null, outcome: 'error' } });
+      expect(h.session.state.inputError).toBeUndefined();
+    }
+  });
+
+  it('BACK moves to the earlier form with a fresh nonce, records nothing, counts a step, and is answered once per nonce', async () => {
+    const h = harness(TWO_FORMS);
+    await h.runner.launch({ nonceHash: N1 });
+    const contact = await h.runner.submitStep(h.step(N1, 'name', { name: 'A' }, N2));
+    expect(contact.data).toMatchObject({ step: 'contact', back: true });
+    const back = { ...h.step(N2, 'contact', {}, N3), event: 'BACK' as const };
+    new SessionValidators(h.session).checkStep(back);
+    const answer = await h.runner.submitStep(back);
+    expect(answer).toMatchObject({ nonce: N3, data: { step: 'name' } });
+    expect(answer.data).not.toHaveProperty('back');
+    expect(h.session.state).toMatchObject({ stage: 'name', stepCount: 2, result: { name: { input: { name: 'A' }, output: {} } } });
+    expect(h.session.state.result).not.toHaveProperty('contact');
+    // The same BACK again gets the same answer; a SUBMIT with that nonce is not taken as its repeat.
+    expect(await h.runner.submitStep(back)).toBe(answer);
+    expect(h.session.isRetryOfLastStep(h.step(N2, 'contact', {}, N3))).toBe(false);
+  });
+
+  it('refuses BACK where the stage has no way back, and a BACK carrying data', async () => {
+    const h = harness(TWO_FORMS);
+    await h.runner.launch({ nonceHash: N1 });
+    const validators = new SessionValidators(h.session);
+    expect(() => validators.checkStep({ ...h.step(N1, 'name', {}, N2), event: 'BACK' })).toThrow('step "name" has no way back');
+    await h.runner.submitStep(h.step(N1, 'name', { name: 'A' }, N2));
+    expect(() => validators.checkStep({ ...h.step(N2, 'contact', { email: 'x' }, N3), event: 'BACK' })).toThrow('a BACK step carries no data: send "data": {}');
+    expect(() => validators.checkStep({ ...h.step(N2, 'contact', {}, N3), event: 'NEXT' as never })).toThrow("a step's event is SUBMIT (the default) or BACK");
   });
 });

@@ -3,8 +3,9 @@
  * provider and wait stage counts: the hosted page shows a screen for each. A review stage is a
  * reviewer's step that most sessions never reach: it counts for nothing and shows no step, and
  * paths run on through it. Paths run from the
- * initial stage along the transitions (`on` and `after`), leaving out any that lead back to a
- * stage on the way there (a retry), so a loop never counts as more steps.
+ * initial stage along the transitions (`on` and `after`), leaving out BACK and INPUT_ERROR and
+ * any other that leads back to a stage on the way there (a retry), so a loop never counts as more
+ * steps, and going back shows the earlier stage's own step again.
  *
  * - N: the stage's place on the longest path that reaches it. A branch that skips stages jumps
  *   ahead; N never counts back.
@@ -26,9 +27,13 @@ function isStage(machine: FlowMachine, id: string): boolean {
   return state !== undefined && state.type !== 'final' && state.meta !== undefined && 'stage' in state.meta;
 }
 
+/** BACK and INPUT_ERROR lead back to a form already on the way: never a step further. */
+const WAYS_BACK = new Set(['BACK', 'INPUT_ERROR']);
+
 function nextStages(machine: FlowMachine, id: string): string[] {
   const state = machine.states[id];
-  const all = [...Object.values(state.on ?? {}), ...Object.values(state.after ?? {})].flatMap(targets);
+  const forward = Object.entries(state.on ?? {}).filter(([event]) => !WAYS_BACK.has(event)).map(([, config]) => config);
+  const all = [...forward, ...Object.values(state.after ?? {})].flatMap(targets);
   return [...new Set(all)].filter((target) => isStage(machine, target));
 }
 

@@ -201,6 +201,7 @@ async function submitStep(context: ApiContext, request: FastifyRequest<{ Params:
       nonce: body.nonce,
       step: body.step,
       input: body.data,
+      ...(body.event === 'BACK' ? { event: 'BACK' as const } : {}),
       clientId: body.client_id,
       flowId: body.skill,
       deviceClientId: device ?? null,

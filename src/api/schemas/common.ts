@@ -88,6 +88,17 @@ export const stepPrompt = {
     schema: anyObject,
     fields: { ...anyObject, description: "Per property of `schema`, the flow's UI hints and messages (meta.fields): `input` (text, email, tel, date), `autocomplete` (an HTML autofill token), `messages` (rule: text)." },
     outcome: { type: 'string', enum: OUTCOMES },
+    back: { const: true, description: 'The stage takes BACK: a step with `"event": "BACK"` goes back to the input stage before it.' },
+    fieldErrors: {
+      type: 'array',
+      description: "The provider refused what this form sent last (the flow routed its code back here): each refused field as invalid_data's `errors` word them, with `rule` `provider`, the provider's `code` and the flow's `message`.",
+      items: {
+        type: 'object',
+        properties: { param: { type: 'string' }, rule: { const: 'provider' }, code: { type: 'string' }, message: { type: 'string' } },
+        required: ['param', 'rule', 'code', 'message'],
+        additionalProperties: false,
+      },
+    },
   },
   required: ['step'],
   additionalProperties: true,

@@ -1,5 +1,5 @@
 /** Device API (Finqware Sessions shape): create and launch, launch a handshake, submit steps. */
-import { DEVICE_STATUS } from '../../contract/session';
+import { DEVICE_STATUS, STEP_EVENTS } from '../../contract/session';
 import { anyObject, deviceStatus, PLAIN_TEXT_PATTERN, stepPrompt, type FromSchema } from './common';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, pattern: PLAIN_TEXT_PATTERN }) as const;
@@ -78,6 +78,11 @@ export const submitStepBody = {
     skill: text(64),
     step: text(64),
     data: anyObject,
+    event: {
+      type: 'string',
+      enum: STEP_EVENTS,
+      description: 'SUBMIT (the default) submits `data` for `step`; BACK goes back from `step` to the input stage before it, when the flow has that way back (the stage answers `back: true`), with `"data": {}`.',
+    },
   },
   required: ['client_id', 'nonce', 'skill', 'step', 'data'],
   additionalProperties: false,

@@ -39,6 +39,10 @@ export interface StageInfo {
   provider?: ProviderName;
   params?: Record<string, unknown>;
   providerErrors?: Record<string, string>;
+  /** Provider stages: the codes that route back to a form, and the field each marks (StageMeta.inputErrors). */
+  inputErrors?: Record<string, string>;
+  /** Input stages with a BACK transition: the device may go back. */
+  back?: true;
   translations?: Record<string, Record<string, string>>;
   /** Review stages: the SLA in milliseconds (null without one), the rejection reasons, what the reviewer sees. */
   review?: { slaMs: number | null; reasons: string[]; show: string[] };
@@ -177,7 +181,14 @@ export function stageInfo(machine: FlowMachine, state: string): StageInfo | null
     ...(meta.provider ? { provider: meta.provider } : {}),
     ...(meta.params ? { params: meta.params } : {}),
     ...(meta.providerErrors ? { providerErrors: meta.providerErrors } : {}),
+    ...(meta.inputErrors ? { inputErrors: meta.inputErrors } : {}),
+    ...(meta.stage === 'input' && config.on?.BACK !== undefined ? { back: true as const } : {}),
     ...(meta.translations ? { translations: meta.translations } : {}),
     ...(meta.stage === 'review' ? { review: { slaMs: meta.sla === undefined ? null : slaMs(meta.sla), reasons: meta.reasons ?? [], show: meta.show ?? [] } } : {}),
   };
+}
+
+/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
+export function needsPreparation(stage: StageInfo): boolean {
+  return stage.kind === 'provider' && stage.provider === 'attestr';
 }

@@ -17,13 +17,15 @@ export const PROVIDERS = ['attestr', 'finqware', 'http'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /**
- * Events a stage answers to: an input stage gets the device's SUBMIT, a provider stage DONE or
- * ERROR once its provider call ends, a wait stage the backend's EVENT, a review stage a
- * reviewer's decision: APPROVED, or REJECTED with a reason code from the stage's `reasons`.
+ * Events a stage answers to: an input stage gets the device's SUBMIT, or its BACK (to an earlier
+ * input stage); a provider stage DONE or ERROR once its provider call ends, or INPUT_ERROR when
+ * the provider refused the user's input with a code the stage lists in `meta.inputErrors`; a
+ * wait stage the backend's EVENT; a review stage a reviewer's decision: APPROVED, or REJECTED
+ * with a reason code from the stage's `reasons`.
  */
 export const STAGE_EVENTS: Record<StageKind, readonly string[]> = {
-  input: ['SUBMIT'],
-  provider: ['DONE', 'ERROR'],
+  input: ['SUBMIT', 'BACK'],
+  provider: ['DONE', 'ERROR', 'INPUT_ERROR'],
   wait: ['EVENT'],
   review: ['APPROVED', 'REJECTED'],
 };
@@ -94,6 +96,12 @@ export interface StageMeta {
   params?: Record<string, unknown>;
   /** A provider stage's own words for a provider error, by the provider's code or the failure type. */
   providerErrors?: Record<string, string>;
+  /**
+   * A provider stage: the provider codes that mean the user's input was wrong, each with the
+   * field it marks. Such a refusal takes the stage's INPUT_ERROR transition, back to a form, and
+   * the form shows the code's `providerErrors` message at that field (src/flows/routes.ts).
+   */
+  inputErrors?: Record<string, string>;
   /** Per language, the stage's strings by key (see src/flows/translations.ts). */
   translations?: Record<string, Record<string, string>>;
   /** The tenant's pages the stage links beside its text (a consent stage: its terms and privacy notice). */

@@ -5,7 +5,8 @@
  * stays as it was. What is fetched is kept through the SessionModel for the device's step.
  */
 import type { AttestrDelivery } from '../../contract/session-state';
-import { needsPreparation, type SessionModel } from './model';
+import { needsPreparation } from '../../flows/core/engine';
+import type { SessionModel } from './model';
 
 /**
  * Attestr fetches wake-ups may make for one entry into a stage. Past it, wake-ups are ignored and

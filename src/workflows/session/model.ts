@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CompiledFlow, stageInfo, type FlowEvent, type FlowPosition, type StageInfo } from '../../flows/core/engine';
 import { Exclusive } from './exclusive';
 import { proofHash } from './proof';
+import { routingPrompt, type InputErrorState } from './routing';
 import {
   DEVICE_STATUS,
   REFUSALS,
@@ -28,17 +29,6 @@ export function refuse(type: RefusalType | 'SessionReviewDecided', message: stri
 }
 
 const LIVE: ReadonlySet<SessionStatus> = new Set(['created', 'in_progress']);
-
-/** The next nonce a step sets, whether it is a hash, and the update id the api derived it from. */
-export function nextNonceOf(args: StepArgs): { nonce: string; hashed: boolean; source?: string } {
-  if (args.nextNonceHash === undefined) return { nonce: args.nextNonce as string, hashed: false };
-  return { nonce: args.nextNonceHash, hashed: true, ...(args.nextNonceSource !== undefined ? { source: args.nextNonceSource } : {}) };
-}
-
-/** Whether entering the stage calls the provider before the device submits (Attestr's handshake). */
-export function needsPreparation(stage: StageInfo): boolean {
-  return stage.kind === 'provider' && stage.provider === 'attestr';
-}
 
 export const WRONG_LAUNCH_PROOF = 'the launch proof is not this session\'s';
 export const WRONG_NONCE = 'the nonce is not the one this session expects';
@@ -157,7 +147,8 @@ export class SessionModel {
   /** Whether the submission repeats the last accepted one exactly: it gets the same answer. */
   isRetryOfLastStep(args: StepArgs): boolean {
     const last = this.state.lastStep;
-    return Boolean(last && last.nonce === this.submittedNonce(args) && last.step === args.step && JSON.stringify(last.input) === JSON.stringify(args.input));
+    const same = last && last.nonce === this.submittedNonce(args) && last.step === args.step && last.event === args.event;
+    return Boolean(same && JSON.stringify(last.input) === JSON.stringify(args.input));
   }
 
   /** The answer of the last accepted submission when `args` repeats it exactly, else null. */
@@ -293,7 +284,12 @@ export class SessionModel {
 
   /** Remembers an accepted submission and its answer, for an identical retry. */
   rememberStep(args: StepArgs, answer: StepAnswer): void {
-    this.state.lastStep = { nonce: this.submittedNonce(args) as string, step: args.step, input: args.input, answer };
+    this.state.lastStep = { nonce: this.submittedNonce(args) as string, step: args.step, input: args.input, ...(args.event ? { event: args.event } : {}), answer };
+  }
+
+  /** The provider error the flow routed back to the stage just entered (routing.ts). */
+  keepInputError(error: InputErrorState): void {
+    this.state.inputError = error;
   }
 
   /** The review at `stage`/`entry` is past its SLA. */
@@ -340,6 +336,7 @@ export class SessionModel {
       // The flow's words for provider errors and its translations: the api picks a language and removes both.
       ...(stage.providerErrors ? { providerErrors: stage.providerErrors } : {}),
       ...(stage.translations ? { translations: stage.translations } : {}),
+      ...routingPrompt(this.machine, this.state, stage),
       ...(this.state.prepared ?? {}),
     };
   }

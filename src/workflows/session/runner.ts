@@ -5,7 +5,7 @@
  * (search attributes, activities, timers) come in through RunnerEffects (effects.ts), so this
  * class runs in unit tests as it runs in the workflow.
  */
-import type { FlowEvent, FlowTimer, StageInfo } from '../../flows/core/engine';
+import { needsPreparation, type FlowEvent, type FlowTimer, type StageInfo } from '../../flows/core/engine';
 import {
   DEVICE_STATUS,
   inboundRefusedFailure,
@@ -26,14 +26,15 @@ import type { ReviewAnswer, ReviewDecisionArgs, ReviewSearchValue } from '../../
 import type { StageContext, StageOutcome } from '../providers';
 import { AttestrWakeups, type FetchAttestrResult, type WakeOutcome } from './attestr-wakeups';
 import { ReviewDesk, reviewSearchValue } from './review';
-import { needsPreparation, nextNonceOf, type SessionModel } from './model';
+import type { SessionModel } from './model';
+import { nextNonceOf } from './nonces';
+import { isBack, providerEvent, routedInputError } from './routing';
 import type { SessionClock, TimerHandlers } from './timers';
 import { currentDetails, statusView } from './views';
 
 /**
- * Failures the device can retry: the stage stays where it is and the session stays in
- * progress (a result that does not verify, or one that has not arrived yet), instead of
- * taking the flow's ERROR path.
+ * Failures the device can retry: the stage stays where it is and the session stays in progress
+ * (a result that does not verify, or one that has not arrived yet), instead of taking ERROR.
  */
 export const DEVICE_RETRYABLE: ReadonlySet<string> = new Set(['ProviderSignatureInvalid', 'ProviderResultPending']);
 
@@ -215,7 +216,7 @@ export class SessionRunner implements TimerHandlers {
     this.exclusive.take();
     session.spendNonce();
     try {
-      let event: FlowEvent = { type: 'SUBMIT', input: args.input };
+      let event: FlowEvent = isBack(args) ? { type: 'BACK' } : { type: 'SUBMIT', input: args.input };
       let output: Record<string, unknown> = {};
       if (stage.kind === 'provider') {
         const outcome = await this.effects.runStage(stage, {
@@ -231,12 +232,15 @@ export class SessionRunner implements TimerHandlers {
         if (!session.isAt(stage.id, entry)) return session.stepAnswer(`${stage.id}-${state.stepCount + 1}`);
         if (!outcome.ok && DEVICE_RETRYABLE.has(outcome.error.type)) return this.stayForRetry(stage, args, outcome.error);
         output = outcome.ok ? outcome.output : { error: outcome.error };
-        event = outcome.ok ? { type: 'DONE', input: args.input, output } : { type: 'ERROR', input: args.input, error: outcome.error };
+        event = providerEvent(stage, args.input, outcome);
       }
-      session.record(stage.id, args.input, output);
+      // BACK records nothing: the stage keeps what it recorded on an earlier visit, until submitted again.
+      if (!isBack(args)) session.record(stage.id, args.input, output);
       session.countStep();
-      this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount });
+      this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, ...(isBack(args) ? { event: 'BACK' } : {}) });
       this.move(stage.id, event);
+      const routed = routedInputError(stage, event, state.entry);
+      if (routed && session.isLive) session.keepInputError(routed);
       if (session.isLive) session.expectNonce(nextNonceOf(args));
       this.publish();
       await this.settle();

@@ -6,7 +6,7 @@
  * particular a validator only asks whether the flow takes an event (`takes`), never where it
  * leads: the transition of an accepted step is computed once, by its handler.
  */
-import type { CompiledFlow } from '../../flows/core/engine';
+import type { CompiledFlow, StageInfo } from '../../flows/core/engine';
 import { validateAgainstSchema } from '../../flows/core/schema';
 import {
   MAX_REFUSED_PROOFS,
@@ -22,6 +22,8 @@ import {
 import type { SessionState } from '../../contract/session-state';
 import { REVIEW_DECISIONS, REVIEW_REFUSALS, type ReviewDecisionArgs } from '../../contract/review';
 import { NO_RESUME, refuse, WRONG_LAUNCH_PROOF, WRONG_NONCE, type SessionModel } from './model';
+import { isBack } from './routing';
+import { isObject } from '../../util/json';
 
 /** What a validator may see of a session: its state read-only, and whether its flow takes an event. */
 export type SessionReadOnly = Pick<SessionModel, 'input' | 'busy' | 'isLive' | 'provesUpdates' | 'currentStage' | 'launchProofHolds' | 'stepProofHolds' | 'isRetryOfLastStep'> & {
@@ -117,6 +119,7 @@ export class SessionValidators {
     if (!stage || !awaited || args.step !== stage.id) {
       refuse(REFUSALS.WRONG_STEP, `the session expects ${awaited ? `step "${stage.id}"` : 'no device step now'}`, { expected: awaited ? stage.id : null });
     }
+    if (args.event !== undefined) return this.checkBack(stage, args);
     const problems = validateAgainstSchema(stage.schema, args.input, { now: this.now() });
     if (problems.length > 0) {
       // The flow's translations go along so the api can word them in the language it answers in.
@@ -127,6 +130,15 @@ export class SessionValidators {
     if (stage.kind === 'input' && !this.session.flow.takes(stage.id, { type: 'SUBMIT', input: args.input }, this.state.result)) {
       refuse(REFUSALS.INVALID_INPUT, `the flow has no transition for this input of step "${stage.id}"`);
     }
+  }
+
+  /** BACK: an input stage whose flow goes back from it, and no data. */
+  private checkBack(stage: StageInfo, args: StepArgs): void {
+    if (!isBack(args)) refuse(REFUSALS.INVALID_INPUT, 'a step\'s event is SUBMIT (the default) or BACK');
+    if (stage.kind !== 'input' || !this.session.flow.takes(stage.id, { type: 'BACK' }, this.state.result)) {
+      refuse(REFUSALS.INVALID_INPUT, `step "${stage.id}" has no way back`);
+    }
+    if (!isObject(args.input) || Object.keys(args.input).length > 0) refuse(REFUSALS.INVALID_INPUT, 'a BACK step carries no data: send "data": {}');
   }
 
   /** A backend event is taken only by a live session waiting in a `wait` stage that has a transition for it. */
