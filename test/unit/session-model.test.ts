@@ -111,6 +111,8 @@ describe('initialState', () => {
       endedAt: null,
       archivedAt: null,
       lastStep: null,
+      // The funnel's journey starts at the first stage, when the session was created.
+      journey: [{ stage: 'identity', at: CREATED_AT, steps: 0 }],
     });
   });
 
