@@ -15,23 +15,32 @@ export const LABELLED_VERSIONS = 3;
 
 /**
  * The version label, bounded: `draft`, or one of the LABELLED_VERSIONS snapshots whose sessions
- * started last (the active ones, as this process sees them), or `other`. A version that falls
- * out counts under `other` from then on; Prometheus keeps its earlier series as they were.
+ * started last (the active ones, as this process sees them), or `other`. A version pushed out
+ * by a newer one counts as `other` from then on and never gets its label back, so each snapshot
+ * makes one set of series at most, and at most LABELLED_VERSIONS grow at a time.
  */
 export class VersionLabels {
-  /** Per tenant and flow: each snapshot's newest session start seen. */
-  private readonly latest = new Map<string, Map<string, number>>();
+  /** Per tenant and flow: each active snapshot's newest session start seen. */
+  private readonly active = new Map<string, Map<string, number>>();
+  /** Per tenant and flow: the snapshots pushed out. */
+  private readonly retired = new Map<string, Set<string>>();
 
   label(end: Pick<SessionEnd, 'clientId' | 'flowId' | 'flowVersion' | 'createdAt'>): string {
-    if (end.flowVersion === 'draft') return 'draft';
+    const version = end.flowVersion;
+    if (version === 'draft') return 'draft';
     const key = JSON.stringify([end.clientId, end.flowId]);
-    const versions = this.latest.get(key) ?? new Map<string, number>();
-    this.latest.set(key, versions);
-    versions.set(end.flowVersion, Math.max(versions.get(end.flowVersion) ?? 0, end.createdAt));
-    const active = [...versions.entries()].sort((a, b) => b[1] - a[1]).slice(0, LABELLED_VERSIONS);
-    // Only the active ones are remembered: the map stays as small as the labels.
-    for (const version of [...versions.keys()]) if (!active.some(([v]) => v === version)) versions.delete(version);
-    return versions.has(end.flowVersion) ? end.flowVersion : 'other';
+    const active = this.active.get(key) ?? new Map<string, number>();
+    const retired = this.retired.get(key) ?? new Set<string>();
+    this.active.set(key, active);
+    this.retired.set(key, retired);
+    if (retired.has(version)) return 'other';
+    active.set(version, Math.max(active.get(version) ?? 0, end.createdAt));
+    if (active.size > LABELLED_VERSIONS) {
+      const [oldest] = [...active.entries()].sort((a, b) => a[1] - b[1])[0];
+      active.delete(oldest);
+      retired.add(oldest);
+    }
+    return active.has(version) ? version : 'other';
   }
 }
 

@@ -102,7 +102,7 @@ export class FileFunnelStore implements FunnelStore {
     return known.keys;
   }
 
-  write(record: FunnelRecord): Promise<boolean> {
+  async write(record: FunnelRecord): Promise<boolean> {
     checkRecord(record);
     const day = dayOf(record.endedAt);
     return this.exclusive(async () => {

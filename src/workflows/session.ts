@@ -128,14 +128,12 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
     validator: validator((event: BackendEventArgs) => validators.checkEvent(event)),
   });
-
   setHandler(decideReviewUpdate, counted(update(decideReviewUpdate.name, (args: ReviewDecisionArgs) => runner.decideReview(args))), {
     validator: validator((args: ReviewDecisionArgs) => validators.checkReview(args)),
   });
 
-  const funnel = new FunnelRecorder(session);
   void pump.run();
-  void funnel.run();
+  const funnel = FunnelRecorder.start(session);
   runner.start();
 
   // A pinned session leaves its build when a deploy made another build the target: always false

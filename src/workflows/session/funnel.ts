@@ -27,6 +27,13 @@ export class FunnelRecorder {
 
   constructor(private readonly session: SessionModel) {}
 
+  /** A recorder waiting for the session to end (in the background, as the webhook pump runs). */
+  static start(session: SessionModel): FunnelRecorder {
+    const recorder = new FunnelRecorder(session);
+    void recorder.run();
+    return recorder;
+  }
+
   /** Nothing left to write: continue-as-new and the close wait for it. */
   get drained(): boolean {
     return this.session.isLive || this.settled;
