@@ -144,7 +144,6 @@ export class SessionCreator {
       ref,
       sealedId,
       launchProofHash: nonceHash(this.secret.launchProof(sessionId)),
-      funnel: true,
       number: newSessionNumber(),
       clientId: request.tenantId,
       tag: request.tag,

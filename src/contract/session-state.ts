@@ -138,12 +138,6 @@ export interface SessionInput {
    * Absent in sessions created before.
    */
   seal?: string;
-  /**
-   * Set by the api since the funnel: the session writes its end to the funnel (FunnelRecorder)
-   * without a patch marker, which would cost two history events. Absent in sessions created
-   * before, which go by the patch, so their recorded histories replay without a write.
-   */
-  funnel?: boolean;
   /** Present only in a run started by continue-as-new (refused in any other run). */
   state?: SessionState;
 

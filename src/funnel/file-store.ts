@@ -7,19 +7,18 @@
  * A query reads the days of its window; pruning deletes whole days. A line cut short by a crash
  * is skipped by readers and closed by the next writer, so it never spoils the next record.
  */
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkRecord, FunnelUnavailableError, type FunnelRecord } from './record';
 import type { FunnelQuery } from './report';
 import type { FunnelStore } from './store';
+import { withLockFile, type LockFileOptions } from '../util/lock-file';
 
-const LOCK_WAIT_MS = 5_000;
-const STALE_LOCK_MS = 30_000;
+const LOCK: LockFileOptions = { waitMs: 5_000, staleMs: 30_000, unavailable: (reason) => new FunnelUnavailableError(`the funnel lock: ${reason}`) };
 const DAY_MS = 24 * 3600 * 1000;
 const FILE = /^ends-(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The records of a file's text; lines that do not read as a record are skipped. */
@@ -55,34 +54,13 @@ export class FileFunnelStore implements FunnelStore {
     return join(this.dir, `ends-${day}.jsonl`);
   }
 
-  private async acquire(): Promise<void> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        await (await open(this.lock, 'wx', 0o600)).close();
-        return;
-      } catch (err) {
-        if (code(err) !== 'EEXIST') throw new FunnelUnavailableError(`cannot lock the funnel folder (${code(err)})`);
-      }
-      const age = await stat(this.lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > STALE_LOCK_MS) await unlink(this.lock).catch(() => undefined);
-      if (Date.now() > deadline) throw new FunnelUnavailableError('the funnel lock is held too long');
-      await sleep(5 + Math.random() * 20);
-    }
-  }
-
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.readOnly) return Promise.reject(new FunnelUnavailableError('this funnel store was opened read-only'));
     const run = this.queue.then(async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
         throw new FunnelUnavailableError(`cannot create the funnel folder (${code(err)})`);
       });
-      await this.acquire();
-      try {
-        return await work();
-      } finally {
-        await unlink(this.lock).catch(() => undefined);
-      }
+      return withLockFile(this.lock, LOCK, work);
     });
     this.queue = run.catch(() => undefined);
     return run;

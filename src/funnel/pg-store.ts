@@ -8,6 +8,7 @@
  * only their codes.
  */
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { inTransaction } from '../util/pg-transaction';
 import { checkRecord, FunnelUnavailableError, type FunnelRecord } from './record';
 import type { FunnelQuery } from './report';
 import type { FunnelStore } from './store';
@@ -48,20 +49,10 @@ export class PostgresFunnelStore implements FunnelStore {
     this.pool.on('error', () => undefined);
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch(unavailable);
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      return unavailable(err);
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work, unavailable);
   }
+
 
   /** Whether the table is there; a writer creates it first. */
   private schema(): Promise<boolean> {

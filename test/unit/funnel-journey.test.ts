@@ -4,27 +4,15 @@
  * workflow drives it; each expectation is written out by hand.
  */
 import type { FlowPosition } from '../../src/flows/core/engine';
-import type { SessionInput } from '../../src/contract/session-state';
 import { SessionModel } from '../../src/workflows/session/model';
 import { sessionEnd, stageOrder } from '../../src/workflows/session/journey';
-import { sampleDraft } from './fixtures';
+import { sampleDraft, sessionInputOf } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
 const CREATED_AT = 1_700_000_000_000;
 const LAUNCHED_AT = CREATED_AT + 60_000;
 
-function input(snapshotId: string | null = null): SessionInput {
-  return {
-    sessionId: 'ses_0001',
-    number: '3897-518104-8640',
-    clientId: 'client-1',
-    tag: 'REF-42',
-    webhook: false,
-    definition: { flowId: 'kyc-basic', snapshotId, maxSteps: 50, machine: kyc },
-    createdAt: CREATED_AT,
-    expiresAt: CREATED_AT + 24 * 3600 * 1000,
-  };
-}
+const input = (snapshotId: string | null = null) => sessionInputOf(kyc, CREATED_AT, snapshotId);
 
 const at = (state: string): FlowPosition => ({ state, done: false, outcome: null, timers: [] });
 const finalAt = (state: string, outcome: 'success' | 'error' | 'skipped'): FlowPosition => ({ state, done: true, outcome, timers: [] });

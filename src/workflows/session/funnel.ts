@@ -12,9 +12,9 @@ import { sessionEnd } from './journey';
 import type { SessionModel } from './model';
 
 /**
- * Histories recorded before the funnel wrote nothing when their session ended: they replay so.
- * Only sessions created before it (no `funnel` in their input) ask, since a patch costs a marker
- * and a search attribute upsert; those still running write their end when it comes.
+ * Histories recorded before the funnel wrote nothing when their session ended: they replay so,
+ * whichever api created the session (the workflow code that ran it decides, not its input).
+ * The SDK records a patch as a marker and a TemporalChangeVersion upsert: two events.
  */
 export const FUNNEL_PATCH = 'funnel-session-end-1';
 
@@ -47,9 +47,7 @@ export class FunnelRecorder {
     const { session } = this;
     await condition(() => !session.isLive);
     try {
-      if (session.state.funnelWritten) return;
-      // Sessions the api created since the funnel say so in their input: no patch marker needed.
-      if (!session.input.funnel && !patched(FUNNEL_PATCH)) return;
+      if (session.state.funnelWritten || !patched(FUNNEL_PATCH)) return;
       await funnel.recordSessionEnd(sessionEnd(session));
       session.funnelWritten();
     } catch (err) {
