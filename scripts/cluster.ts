@@ -496,6 +496,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // One audit chain for the apis, workers and codec server, as compose keeps it: in the
       // cluster's PostgreSQL, under one key file (the development one, beside the development KEKs).
       SESSIONFLOW_AUDIT_URL: postgresUrl,
+      // The funnel's session ends, written by both workers, read by the console (docs/guides/funnel.md).
+      SESSIONFLOW_FUNNEL_URL: postgresUrl,
       ...(config.audit.key ? {} : { SESSIONFLOW_AUDIT_KEY_FILE: devAuditKeyFile(config.dataDir, config.keys.devKekDir) }),
     };
     // The key store's init step, before any process that reads keys (compose: the key-store-init job).

@@ -396,6 +396,13 @@ const checks: Record<string, Check> = {
       return problems;
     }),
 
+  'keeps the funnel in the PostgreSQL service: the worker writes where the codec server (the console) reads': (c) => {
+    const url = environment(c.services.worker).SESSIONFLOW_FUNNEL_URL ?? '';
+    const problems = /^postgres(ql)?:\/\/[^@]+@postgresql:5432\//.test(url) ? [] : ['the worker does not keep the funnel in the postgresql service'];
+    if (environment(c.services.codec).SESSIONFLOW_FUNNEL_URL !== url) problems.push('the codec server reads another funnel than the worker writes');
+    return problems;
+  },
+
   'makes the key store in one init job that api, worker and codec wait for, all insisting on one store id': (c) => {
     const job = c.services['key-store-init'];
     if (!job) return ['no key-store-init job'];
@@ -644,6 +651,10 @@ describe('the checks catch a broken file', () => {
       ['the codec server audits into another database', (c) => (env(c, 'codec').SESSIONFLOW_AUDIT_URL = 'postgres://u:p@postgresql:5432/other')],
       ['the api has no audit key mounted', (c) => (c.services.api.secrets = ['sessionflow-clients', 'sessionflow-kek'])],
       ['the codec server has the key inline', (c) => (env(c, 'codec').SESSIONFLOW_AUDIT_KEY = '00')],
+    ],
+    'keeps the funnel in the PostgreSQL service: the worker writes where the codec server (the console) reads': [
+      ['the worker keeps the funnel in files', (c) => delete env(c, 'worker').SESSIONFLOW_FUNNEL_URL],
+      ['the codec server reads another database', (c) => (env(c, 'codec').SESSIONFLOW_FUNNEL_URL = 'postgres://u:p@postgresql:5432/other')],
     ],
     'makes the key store in one init job that api, worker and codec wait for, all insisting on one store id': [
       ['there is no init job', (c) => delete c.services['key-store-init']],

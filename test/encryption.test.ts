@@ -115,6 +115,8 @@ test('no workflow in the namespace shows any of the values in `temporal workflow
   const patchMarkers = patchMarkerDetails(history);
   expect(patchMarkers.length).toBeGreaterThan(0);
   for (const marker of patchMarkers) expect(Object.keys(marker)).toEqual(['patch-data']);
+  // The session ended: its end was written to the funnel by the one local activity.
+  expect(localActivityMarkerData(history)).toEqual([expect.stringContaining('"recordSessionEnd"')]);
   const keyIds = new Set(payloads.map((payload) => payloadKeyId(payload)));
   expect(keyIds).toEqual(new Set([sessionKeyId(sessionWorkflowId(sessionId)), namespaceKeyId('default')]));
 });
@@ -207,6 +209,13 @@ function collectPayloads(node: unknown, out: Array<{ metadata: Record<string, Ui
     // Patch markers (patched()) are written by the SDK's core, not through the codec: they hold
     // a patch id, never a person's data. patchMarkerPayloads checks exactly that.
     if ((node as { markerName?: unknown }).markerName === 'core_patch') return out;
+    // A local activity's marker (the funnel's recordSessionEnd): core writes its `data` (which
+    // activity ran, when: localActivityMarkerData checks it); its result went through the codec.
+    if ((node as { markerName?: unknown }).markerName === 'core_local_activity') {
+      const details = (node as { details?: Record<string, unknown> }).details ?? {};
+      for (const [key, value] of Object.entries(details)) if (key !== 'data') collectPayloads(value, out);
+      return out;
+    }
     for (const [key, value] of Object.entries(node)) if (key !== 'searchAttributes') collectPayloads(value, out);
   }
   return out;
@@ -234,6 +243,21 @@ function patchMarkerDetails(node: unknown, out: Array<Record<string, unknown>> =
       return out;
     }
     for (const value of Object.values(node)) patchMarkerDetails(value, out);
+  }
+  return out;
+}
+
+/** The `data` of each local activity marker, as core wrote it (plain JSON: the activity's id, type, attempt and times). */
+function localActivityMarkerData(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) {
+    for (const item of node) localActivityMarkerData(item, out);
+  } else if (node && typeof node === 'object') {
+    const marker = node as { markerName?: unknown; details?: Record<string, { payloads?: CliPayload[] }> };
+    if (marker.markerName === 'core_local_activity' && marker.details) {
+      for (const payload of marker.details.data?.payloads ?? []) out.push(Buffer.from(payload.data ?? '', 'base64').toString());
+      return out;
+    }
+    for (const value of Object.values(node)) localActivityMarkerData(value, out);
   }
   return out;
 }

@@ -17,6 +17,8 @@ import type { ReviewSecret } from '../review-secret';
 import type { ReviewDecisionArgs } from '../contract/review';
 import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
 import type { SessionShredder } from './shred';
+import type { FunnelWriter } from '../funnel/open';
+import { funnelActivities } from './funnel';
 import { failedDeliveryOutcome, type WebhookSender } from './webhooks';
 
 export interface ActivityDeps {
@@ -32,6 +34,8 @@ export interface ActivityDeps {
   /** The longest a provider's daily quota is waited for before the stage fails. */
   quotaWaitCapMs: number;
   metrics: WorkerMetrics;
+  /** Where session ends go (src/funnel). */
+  funnel: FunnelWriter;
 }
 
 /**
@@ -126,6 +130,8 @@ export function createActivities(deps: ActivityDeps) {
     destroySessionKey(args: { sessionWorkflowId: string }) {
       return deps.shredder.destroyWhenClosed(args.sessionWorkflowId);
     },
+    // A local activity: the session's end, written once to the funnel.
+    ...funnelActivities(deps.funnel, deps.metrics),
   };
 }
 

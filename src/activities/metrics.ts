@@ -13,7 +13,19 @@ export const WORKER_METRICS = {
   providerResultsRefused: 'sessionflow_provider_results_refused',
   inboundRefused: 'sessionflow_inbound_refused',
   webhookDeliveries: 'sessionflow_webhook_deliveries',
+  stageExits: 'sessionflow_stage_exits',
+  stageDuration: 'sessionflow_stage_duration',
 } as const;
+
+/** Labels of a stage's exit: `outcome` is `went_on`, or how the session ended there (a StageEnding). */
+export interface StageExitLabels {
+  tenant: string;
+  flow: string;
+  version: string;
+  stage: string;
+  stage_kind: string;
+  outcome: string;
+}
 
 /** What becomes of one webhook delivery attempt. */
 export type WebhookDeliveryOutcome = 'delivered' | 'no_endpoint' | 'unreachable' | 'refused' | 'gone' | 'error';
@@ -55,6 +67,8 @@ export class WorkerMetrics {
   private readonly providerResultsRefused: MetricCounter;
   private readonly inboundRefused: MetricCounter;
   private readonly webhookDeliveries: MetricCounter;
+  private readonly stageExits: MetricCounter;
+  private readonly stageDuration: MetricHistogram;
 
   /** Records on `meter`: the runtime's, which exports them when a Prometheus port is set. */
   constructor(meter: MetricMeter = noopMetricMeter) {
@@ -67,6 +81,12 @@ export class WorkerMetrics {
     );
     this.inboundRefused = meter.createCounter(WORKER_METRICS.inboundRefused, undefined, 'Messages a session refused before reading them (a payload not encrypted, or not decryptable; an event without a valid proof), by message and reason');
     this.webhookDeliveries = meter.createCounter(WORKER_METRICS.webhookDeliveries, undefined, 'Webhook delivery attempts, by outcome');
+    this.stageExits = meter.createCounter(
+      WORKER_METRICS.stageExits,
+      undefined,
+      'Stage visits of ended sessions, counted once when the session end is written to the funnel: by tenant, flow, version, stage, stage kind and outcome (went_on, or how the session ended there)',
+    );
+    this.stageDuration = meter.createHistogram(WORKER_METRICS.stageDuration, 'float', 'seconds', 'Time in stage per visit of ended sessions (visits with a device), with the labels of sessionflow_stage_exits');
   }
 
   providerCall(labels: { provider: string; activity: string; outcome: string }, seconds: number): void {
@@ -87,5 +107,11 @@ export class WorkerMetrics {
 
   webhookDelivery(outcome: WebhookDeliveryOutcome): void {
     this.webhookDeliveries.add(1, { outcome });
+  }
+
+  /** One stage visit of an ended session; `seconds` null when no device was there. */
+  stageExit(labels: StageExitLabels, seconds: number | null): void {
+    this.stageExits.add(1, { ...labels });
+    if (seconds !== null) this.stageDuration.record(seconds, { ...labels });
   }
 }

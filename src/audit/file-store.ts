@@ -3,20 +3,24 @@
  * only ever appended to (and flushed to disk before the action it records goes ahead).
  * Writers (the api, the worker, the codec server and the CLI, each its own process) take an
  * exclusive lock file, `audit.lock`, created with O_EXCL: one machine, one chain. A lock left by
- * a process that died is taken over once it is older than STALE_LOCK_MS.
+ * a process that died is taken over once it is older than 30 s (src/util/lock-file.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditUnavailableError, matches, type AuditQuery, type AuditRecord } from './record';
 import type { AuditStore } from './store';
+import { withLockFile, type LockFileOptions } from '../util/lock-file';
 
-const LOCK_WAIT_MS = 5_000;
-const STALE_LOCK_MS = 30_000;
+const LOCK: LockFileOptions = {
+  waitMs: 5_000,
+  staleMs: 30_000,
+  // The messages as they were before the lock moved to src/util: `cannot lock the audit folder (EACCES)`.
+  unavailable: (reason) => new AuditUnavailableError(reason === 'held too long' ? 'the audit lock is held too long' : reason.replace('cannot lock', 'cannot lock the audit folder')),
+};
 const TAIL_BYTES = 64 * 1024;
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class FileAuditStore implements AuditStore {
   readonly dir: string;
@@ -31,23 +35,6 @@ export class FileAuditStore implements AuditStore {
     this.lock = join(this.dir, 'audit.lock');
   }
 
-  private async acquire(): Promise<void> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const handle = await open(this.lock, 'wx', 0o600);
-        await handle.close();
-        return;
-      } catch (err) {
-        if (code(err) !== 'EEXIST') throw new AuditUnavailableError(`cannot lock the audit folder (${code(err)})`);
-      }
-      const age = await stat(this.lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > STALE_LOCK_MS) await unlink(this.lock).catch(() => undefined);
-      if (Date.now() > deadline) throw new AuditUnavailableError('the audit lock is held too long');
-      await sleep(5 + Math.random() * 20);
-    }
-  }
-
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
       try {
@@ -55,12 +42,7 @@ export class FileAuditStore implements AuditStore {
       } catch (err) {
         throw new AuditUnavailableError(`cannot create the audit folder (${code(err)})`);
       }
-      await this.acquire();
-      try {
-        return await work();
-      } finally {
-        await unlink(this.lock).catch(() => undefined);
-      }
+      return withLockFile(this.lock, LOCK, work);
     });
     this.queue = run.catch(() => undefined);
     return run;

@@ -12,6 +12,7 @@
  * leave this module, only their codes.
  */
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { inTransaction } from '../util/pg-transaction';
 import { AuditUnavailableError, type AuditQuery, type AuditRecord } from './record';
 import type { AuditStore } from './store';
 
@@ -50,20 +51,10 @@ export class PostgresAuditStore implements AuditStore {
     this.pool.on('error', () => undefined);
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch(unavailable);
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      return unavailable(err);
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work, unavailable);
   }
+
 
   private schema(): Promise<void> {
     this.ready ??= this.transaction(async (client) => {

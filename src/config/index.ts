@@ -8,7 +8,7 @@
  * environment points api and worker at a local dev server or at Temporal Cloud.
  */
 import { ConfigError, exitOnConfigError } from '../util/config-error';
-import { accessLog, auditConfig, codecConfig, eventRules, keysConfig, providersConfig, requireCredentialsOffSandbox, workerDeployment } from './parts';
+import { accessLog, auditConfig, codecConfig, funnelConfig, eventRules, keysConfig, providersConfig, requireCredentialsOffSandbox, workerDeployment } from './parts';
 import { addressList, instant, ipAddress, port, positiveInteger, postgresUrl, text, url, webhookSecret, type Env } from './read';
 import { temporalConfig } from './temporal';
 import type { ApiConfig, Config, SandboxConfig } from './types';
@@ -109,6 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
     keys: keysConfig(env),
     codec: codecConfig(env),
     audit: auditConfig(env),
+    funnel: funnelConfig(env),
     providers: providersConfig(env, `http://127.0.0.1:${sandboxPort}`),
   };
   checkAcrossSlices(env, config);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, parseJsonArray } from '../util/config-error';
 import { parseKek, STORE_ID_PATTERN } from '../util/key-formats';
 import { addressList, fileContents, flag, hostNames, port, positiveInteger, positiveRate, stringMap, text, url, wholeNumber, type Env } from './read';
-import type { AuditConfigSlice, CodecConfig, Config, EventRule, KeysConfig, ProvidersConfig } from './types';
+import type { AuditConfigSlice, CodecConfig, Config, EventRule, FunnelConfigSlice, KeysConfig, ProvidersConfig } from './types';
 
 export function eventRules(env: Env): EventRule[] {
   const name = 'SESSIONFLOW_EVENT_RULES';
@@ -141,6 +141,15 @@ export function auditConfig(env: Env): AuditConfigSlice {
     ...(key ? { key } : {}),
     retentionDays: positiveInteger(env, 'SESSIONFLOW_AUDIT_RETENTION_DAYS', 400, 36_500),
   };
+}
+
+/** The funnel's store, and how long it keeps session ends: at least 90 days, so a quarter always compares. */
+export function funnelConfig(env: Env): FunnelConfigSlice {
+  const url = env.SESSIONFLOW_FUNNEL_URL;
+  if (url && !/^postgres(ql)?:\/\/\S+$/.test(url)) throw new ConfigError('SESSIONFLOW_FUNNEL_URL', 'must be a postgres:// URL');
+  const retentionDays = positiveInteger(env, 'SESSIONFLOW_FUNNEL_RETENTION_DAYS', 400, 36_500);
+  if (retentionDays < 90) throw new ConfigError('SESSIONFLOW_FUNNEL_RETENTION_DAYS', `must be at least 90 (got "${retentionDays}")`);
+  return { ...(url ? { url } : {}), retentionDays };
 }
 
 export function codecConfig(env: Env): CodecConfig {

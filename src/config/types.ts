@@ -129,6 +129,13 @@ export interface Config {
     /** SESSIONFLOW_AUDIT_RETENTION_DAYS: how long `npm run audit -- prune` keeps records (default 400). */
     retentionDays: number;
   };
+  /** Where users drop off: the store of session ends (src/funnel, docs/guides/funnel.md). */
+  funnel: {
+    /** SESSIONFLOW_FUNNEL_URL, postgres://: the PostgreSQL store; absent: `<dataDir>/funnel/`. */
+    url?: string;
+    /** SESSIONFLOW_FUNNEL_RETENTION_DAYS: how long session ends are kept (default 400, at least 90). */
+    retentionDays: number;
+  };
   /** The operator codec server (Temporal's /encode and /decode): its own port, never the public one. */
   codec: {
     host: string;
@@ -168,4 +175,5 @@ export type SandboxConfig = Config['sandbox'];
 export type KeysConfig = Config['keys'];
 export type CodecConfig = Config['codec'];
 export type AuditConfigSlice = Config['audit'];
+export type FunnelConfigSlice = Config['funnel'];
 export type ProvidersConfig = Config['providers'];

@@ -85,6 +85,14 @@ export interface SessionState {
    * so one decision wins. Absent outside review stages and in sessions from before them.
    */
   review?: { stage: string; entry: number; dueAt: number | null; overdue: boolean; decided: ReviewDecided | null } | null;
+  /**
+   * The stages the session passed through, for the funnel (src/contract/funnel.ts): each stage
+   * entered (final states aside), when, and the device steps counted before it. No data. Absent
+   * in a run continued from a build before the funnel: such a session reports its last stage only.
+   */
+  journey?: Array<{ stage: string; at: number; steps: number }>;
+  /** Set once the session's end was written to the funnel: a later run never writes it again. */
+  funnelWritten?: boolean;
 
   // Legacy, kept while such sessions may be open: `nonceHashed` false or absent means `nonce` is
   // the nonce itself (sessions started before nonces were hashed); `retention` false means the

@@ -19,6 +19,9 @@ const SDK_LOG_LEVELS: Record<Config['logLevel'], LogLevel> = {
   silent: 'ERROR',
 };
 
+/** Time in a stage: from a second (a tap) to a week (a review, a user coming back), in seconds. */
+export const STAGE_TIME_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 7 * 86_400];
+
 /**
  * The SDK's Prometheus exporter: Temporal's worker metrics and the project's own (recorded on
  * the runtime's meter) at GET /metrics, on WORKER_MONITORING_HOST like /healthz (loopback unless
@@ -31,7 +34,7 @@ function prometheusExporter(host: string, port: number): MetricsExporterConfig {
       countersTotalSuffix: true,
       unitSuffix: true,
       useSecondsForDurations: true,
-      histogramBucketOverrides: { [WORKER_METRICS.providerCallDuration]: LATENCY_BUCKETS_SECONDS },
+      histogramBucketOverrides: { [WORKER_METRICS.providerCallDuration]: LATENCY_BUCKETS_SECONDS, [WORKER_METRICS.stageDuration]: STAGE_TIME_BUCKETS_SECONDS },
     },
   };
 }

@@ -21,6 +21,7 @@ import { FinqwareConnector } from '../providers/finqware';
 import { HttpStageConnector } from '../providers/http-stage';
 import { SessionShredder } from '../activities/shred';
 import { configuredAuditTrail, type AuditTrail } from '../audit/trail';
+import { openFunnelWriter, type FunnelWriter } from '../funnel/open';
 import { WebhookSender, type ReadResult } from '../activities/webhooks';
 import type { TenantClient } from '../tenants/registry';
 import { legacySessionWorkflowId } from '../contract/workflow-ids';
@@ -137,6 +138,8 @@ export type SessionWorkerOverrides = Partial<Pick<WorkerOptions, 'workflowBundle
   audit?: AuditTrail;
   /** The process's tracing (src/tracing.ts): workflows and activities make spans; none when absent. */
   tracing?: Tracing | null;
+  /** Where session ends are written; the configured store when absent. */
+  funnel?: FunnelWriter;
 };
 
 /** Builds a worker for `config`, signing webhooks for `clients`. */
@@ -154,7 +157,9 @@ export async function createSessionWorker(config: Config, overrides: SessionWork
   const audit = overrides.audit ?? configuredAuditTrail(config);
   const shredder = new SessionShredder(temporal, encryption.keys, sessionKeyId, audit);
   const connection = overrides.connection ?? (await connectWorker(config.temporal));
-  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, reviewSecret: overrides.reviewSecret ?? loadReviewSecret(process.env, config.dataDir), quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics });
+  const funnel = overrides.funnel ?? openFunnelWriter(config);
+  const reviewSecret = overrides.reviewSecret ?? loadReviewSecret(process.env, config.dataDir);
+  const activities = createActivities({ attestr, finqware, http, webhooks, shredder, sessionSecret: secret, reviewSecret, quotaWaitCapMs: config.providers.quotaWaitCapMs, metrics, funnel });
   const tracing = overrides.tracing ?? null;
   const { source, version, sessionReplayEpoch, deploymentOptions } = await versionedSource(config, overrides.workflowBundle, tracing !== null);
   const traced = tracing ? tracedWorkerOptions(tracing) : null;
@@ -212,7 +217,7 @@ export async function createSessionWorker(config: Config, overrides: SessionWork
     },
     encryption,
     async close() {
-      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close(), overrides.audit ? null : audit.close()]);
+      await Promise.all([attestr.close(), finqware.close(), http.close(), webhooks.close(), temporal.connection.close(), overrides.audit ? null : audit.close(), overrides.funnel ? null : funnel.close()]);
       if (!overrides.connection) await connection.close();
       if (!overrides.encryption) await encryption.close();
     },

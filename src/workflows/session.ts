@@ -48,6 +48,7 @@ import type { AttestrDelivery, SessionInput } from '../contract/session-state';
 import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../contract/review';
 import { notDecryptedBecause } from '../util/json';
 import { workflowEffects } from './session/effects';
+import { FunnelRecorder } from './session/funnel';
 import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
 import { SessionRunner } from './session/runner';
@@ -127,12 +128,12 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
     validator: validator((event: BackendEventArgs) => validators.checkEvent(event)),
   });
-
   setHandler(decideReviewUpdate, counted(update(decideReviewUpdate.name, (args: ReviewDecisionArgs) => runner.decideReview(args))), {
     validator: validator((args: ReviewDecisionArgs) => validators.checkReview(args)),
   });
 
   void pump.run();
+  const funnel = FunnelRecorder.start(session);
   runner.start();
 
   // A pinned session leaves its build when a deploy made another build the target: always false
@@ -141,13 +142,13 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || updatesThisRun >= MAX_UPDATES_PER_RUN || buildSuperseded();
   await condition(() => state.status === 'archived' || shouldContinueAsNew());
   if (state.status !== 'archived') {
-    // Finish every accepted update (no step in flight) and hand over every webhook event first:
-    // continuing as new must not drop one. The state carries the rest to the next run.
-    await condition(() => !session.busy && allHandlersFinished() && pump.drained);
+    // Finish every accepted update (no step in flight), hand over every webhook event and write
+    // the funnel's record first: continuing as new must not drop one. The state carries the rest to the next run.
+    await condition(() => !session.busy && allHandlersFinished() && pump.drained && funnel.drained);
     const next = { ...input, state };
     return await (buildSuperseded() ? continueOnTargetBuild(next) : continueAsNew<typeof sessionWorkflow>(next));
   }
-  await condition(() => allHandlersFinished() && pump.drained);
+  await condition(() => allHandlersFinished() && pump.drained && funnel.drained);
   // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
   // closed without a shredder.
   if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);

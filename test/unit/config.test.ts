@@ -148,11 +148,19 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['SESSIONFLOW_ACCESS_LOG', 'stderr'],
     ['SANDBOX_INBOX_WEBHOOK_SECRET', 'not-a-whsec-secret'],
     ['SANDBOX_INBOX_WEBHOOK_SECRET', `whsec_${Buffer.alloc(16, 1).toString('base64')}`],
+    ['SESSIONFLOW_FUNNEL_URL', 'mysql://db/funnel'],
+    ['SESSIONFLOW_FUNNEL_RETENTION_DAYS', '89'],
+    ['SESSIONFLOW_FUNNEL_RETENTION_DAYS', 'forever'],
   ])('%s=%p', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`${variable} `)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('keeps the funnel in files for 400 days unless told otherwise, and at least 90', () => {
+    expect(loadConfig({}).funnel).toEqual({ retentionDays: 400 });
+    expect(loadConfig({ SESSIONFLOW_FUNNEL_URL: 'postgres://db/funnel', SESSIONFLOW_FUNNEL_RETENTION_DAYS: '90' }).funnel).toEqual({ url: 'postgres://db/funnel', retentionDays: 90 });
   });
 
   it('refuses one port for the worker metrics and health servers', () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowFile, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
+import type { SessionInput } from '../../src/contract/session-state';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 export const FLOWS_DIR = join(REPO_ROOT, 'flows');
@@ -31,3 +32,17 @@ export function problemsOfChanged<M>(base: () => M, change: (machine: M) => void
   change(machine);
   return validateFlowMachine(machine);
 }
+/** A session's input as the api makes it (without a seal), for the SessionModel's unit tests. */
+export function sessionInputOf(machine: FlowMachine, createdAt: number, snapshotId: string | null = null): SessionInput {
+  return {
+    sessionId: 'ses_0001',
+    number: '3897-518104-8640',
+    clientId: 'client-1',
+    tag: 'REF-42',
+    webhook: false,
+    definition: { flowId: machine.id, snapshotId, maxSteps: 50, machine },
+    createdAt,
+    expiresAt: createdAt + 24 * 3600 * 1000,
+  };
+}
+

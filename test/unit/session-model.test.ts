@@ -10,7 +10,7 @@ import { nextNonceOf } from '../../src/workflows/session/nonces';
 import { proofHash } from '../../src/workflows/session/proof';
 import { SessionValidators } from '../../src/workflows/session/validators';
 import { currentDetails, holdsNonceHash, resultView, statusView } from '../../src/workflows/session/views';
-import { DISTINCTIVE, sampleDraft } from './fixtures';
+import { DISTINCTIVE, sampleDraft, sessionInputOf } from './fixtures';
 
 const kyc = sampleDraft('kyc-basic');
 const CREATED_AT = 1_700_000_000_000;
@@ -28,16 +28,7 @@ const UNSEALED = { inputDigest: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), se
 const BANK = { accountNumber: '987654321012', ifsc: 'HDFC0001234' };
 
 function sessionInput(machine: FlowMachine = kyc): SessionInput {
-  return {
-    sessionId: 'ses_0001',
-    number: '3897-518104-8640',
-    clientId: 'client-1',
-    tag: 'REF-42',
-    webhook: false,
-    definition: { flowId: 'kyc-basic', snapshotId: null, maxSteps: 50, machine },
-    createdAt: CREATED_AT,
-    expiresAt: EXPIRES_AT,
-  };
+  return { ...sessionInputOf(machine, CREATED_AT), definition: { flowId: 'kyc-basic', snapshotId: null, maxSteps: 50, machine }, expiresAt: EXPIRES_AT };
 }
 
 const at = (state: string): FlowPosition => ({ state, done: false, outcome: null, timers: [] });
@@ -112,6 +103,8 @@ describe('initialState', () => {
       endedAt: null,
       archivedAt: null,
       lastStep: null,
+      // The funnel's journey starts at the first stage, when the session was created.
+      journey: [{ stage: 'identity', at: CREATED_AT, steps: 0 }],
     });
   });
 

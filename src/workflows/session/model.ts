@@ -51,6 +51,7 @@ export function initialState(input: SessionInput, flow = new CompiledFlow(input.
     endedAt: null,
     archivedAt: null,
     lastStep: null,
+    journey: [{ stage: start.state, at: input.createdAt, steps: 0 }],
   };
 }
 
@@ -73,9 +74,7 @@ export class SessionModel {
     return this.input.ref ?? (this.input.sessionId as string);
   }
 
-  get machine() {
-    return this.input.definition.machine;
-  }
+  get machine() { return this.input.definition.machine; }
 
   private digest?: string;
   /** What the api's seal on this session covers (see SessionInput.seal), computed on first read. */
@@ -189,6 +188,7 @@ export class SessionModel {
     this.state.enteredAt = now;
     this.state.prepared = null;
     this.state.delivered = null;
+    if (!position.done) this.state.journey?.push({ stage: position.state, at: now, steps: this.state.stepCount });
     const review = stageInfo(this.machine, position.state)?.review;
     if (review) this.state.review = { stage: position.state, entry: this.state.entry, dueAt: review.slaMs === null ? null : now + review.slaMs, overdue: false, decided: null };
     else if (this.state.review) this.state.review = null;
@@ -229,14 +229,10 @@ export class SessionModel {
   }
 
   /** An accepted step spends its nonce at once: nothing else may use it. */
-  spendNonce(): void {
-    this.state.nonce = null;
-  }
+  spendNonce(): void { this.state.nonce = null; }
 
   /** Counts a device step against the flow's bounds, whatever it led to. */
-  countStep(): void {
-    this.state.stepCount += 1;
-  }
+  countStep(): void { this.state.stepCount += 1; }
 
   /** What the provider prepared for the current stage (an Attestr handshake), for the device. */
   keepPrepared(output: Record<string, unknown>): void {
@@ -291,6 +287,9 @@ export class SessionModel {
   keepInputError(error: InputErrorState): void {
     this.state.inputError = error;
   }
+
+  /** The session's end is in the funnel (FunnelRecorder): no later run writes it again. */
+  funnelWritten(): void { this.state.funnelWritten = true; }
 
   /** The review at `stage`/`entry` is past its SLA. */
   markReviewOverdue(): void {
