@@ -26,6 +26,7 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { hostedRoutes } from './routes/hosted';
+import { handoffRoutes, reissueRoutes } from './routes/handoff';
 import { HOSTED_PREFIX } from './hosted/urls';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
@@ -251,6 +252,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
   app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });
   app.register(async (scope) => hostedRoutes(scope, context));
+  app.register(async (scope) => handoffRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => reissueRoutes(scope, context), { prefix: BACKEND_PREFIX });
 
   app.addHook('onClose', () => context.attestr.close());
 

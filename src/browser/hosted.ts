@@ -9,6 +9,7 @@ import { h } from './dom';
 import { generateForm } from './form';
 import { FlowSession, InvalidDataError, SessionNotFoundError, SessionOpenElsewhereError, SessionflowError, StepInProgressError, type Stage } from './sdk';
 import { S } from './page-strings';
+import { claimPage, follow, fragmentToken, handoffButton, type PageKit } from './handoff';
 
 const REDIRECT_DELAY_MS = 2_500;
 
@@ -30,6 +31,7 @@ function stageScreen(stage: Stage, heading: string, ...content: Array<Node | nul
   screen(heading, ...content);
   const place = progressText(brand, stage.step);
   if (place) root.querySelector('h1')?.prepend(h('span', { class: 'progress' }, place));
+  if (session) root.append(handoffButton(kit, session));
 }
 
 function paragraph(text: string | undefined): HTMLElement | null {
@@ -182,6 +184,19 @@ function failure(err: unknown): void {
   screen(S.failedHeading, paragraph(S.failedText), button(S.tryAgainButton, () => void open()));
 }
 
+/** What src/browser/handoff.ts needs of this page. */
+const kit: PageKit = {
+  sessionId,
+  screen,
+  button,
+  render: () => render(),
+  opened: (picked) => {
+    session = picked;
+    render();
+  },
+  failure: (err) => failure(err),
+};
+
 const footer = brandFooter(brand);
 if (footer) root.after(footer);
 
@@ -211,6 +226,10 @@ if (page === 'recheck' && !rechecked) {
   void open();
 } else if (page === 'ended' || page === 'expired') {
   over(page, outcome, returnUrl);
+} else if (page === 'elsewhere' && fragmentToken() !== null) {
+  claimPage(kit, fragmentToken()!);
+} else if (page === 'moved') {
+  void follow(kit, null);
 } else if (page === 'elsewhere') {
   screen(S.elsewhereHeading, paragraph(S.elsewhereText));
 } else if (page === 'invalid') {

@@ -9,6 +9,7 @@ import { sha256 } from '@noble/hashes/sha2';
 import { base64urlnopad } from '@scure/base';
 import type { FlowDefinition, Outcome } from '../flows/core/types';
 import { canonicalJson } from '../util/json';
+import type { HandoffState } from './handoff';
 import type { ReviewDecided } from './review';
 import type { SessionResult, SessionStatus, StatusView, StepAnswer } from './session';
 
@@ -79,6 +80,8 @@ export interface SessionState {
    * so one decision wins. Absent outside review stages and in sessions from before them.
    */
   review?: { stage: string; entry: number; dueAt: number | null; overdue: boolean; decided: ReviewDecided | null } | null;
+  /** The session's open (or last) handoff to another device: the token's hash, never the token. Absent until one is offered. */
+  handoff?: HandoffState | null;
 
   // Legacy, kept while such sessions may be open: `nonceHashed` false or absent means `nonce` is
   // the nonce itself (sessions started before nonces were hashed); `retention` false means the

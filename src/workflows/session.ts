@@ -48,6 +48,7 @@ import type { AttestrDelivery, SessionInput } from '../contract/session-state';
 import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../contract/review';
 import { notDecryptedBecause } from '../util/json';
 import { workflowEffects } from './session/effects';
+import { handleHandoffs } from './session/handoff';
 import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
 import { SessionRunner } from './session/runner';
@@ -127,10 +128,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(deliverEventUpdate, counted(update(deliverEventUpdate.name, (event: BackendEventArgs) => runner.deliverEvent(event))), {
     validator: validator((event: BackendEventArgs) => validators.checkEvent(event)),
   });
-
-  setHandler(decideReviewUpdate, counted(update(decideReviewUpdate.name, (args: ReviewDecisionArgs) => runner.decideReview(args))), {
-    validator: validator((args: ReviewDecisionArgs) => validators.checkReview(args)),
-  });
+  setHandler(decideReviewUpdate, counted(update(decideReviewUpdate.name, (args: ReviewDecisionArgs) => runner.decideReview(args))), { validator: validator((args: ReviewDecisionArgs) => validators.checkReview(args)) });
+  handleHandoffs(session, inbound, counted);
 
   void pump.run();
   runner.start();
