@@ -113,6 +113,8 @@ export function claimPage(kit: PageKit, token: string): void {
     }
   });
   kit.screen(S.claimHeading, paragraph(S.claimText), go);
+  // Another language is another load of this page: the token goes along, in the fragment again.
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('nav.languages a')) link.hash = location.hash;
 }
 
 function claimRefused(kit: PageKit, err: unknown): void {

@@ -180,6 +180,8 @@ function end(stage: Stage): void {
 
 function failure(err: unknown): void {
   if (err instanceof SessionOpenElsewhereError) return screen(S.elsewhereHeading, paragraph(S.elsewhereText));
+  // A session this tab was running that no longer knows it moved to another device: the page says where it is.
+  if (err instanceof SessionNotFoundError && session) return location.reload();
   if (err instanceof SessionNotFoundError) return screen(S.notFoundHeading, paragraph(S.notFoundText));
   screen(S.failedHeading, paragraph(S.failedText), button(S.tryAgainButton, () => void open()));
 }
