@@ -18,6 +18,8 @@
  *   HMAC itself, which only the api can make (docs/security/device-binding.md).
  * - Device keys: the hosted page's launch binds the session to a random key it sets as the
  *   browser's cookie for that session, tagged like a nonce; the session keeps only its hash.
+ * - Handoff tokens: random, tagged like a device key; the session keeps only their hash, and
+ *   each offer and claim carries a proof the worker checks (docs/security/device-binding.md, "Handoff").
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from './config';

@@ -130,7 +130,6 @@ test('a desktop hands the session to a 360 px phone, which finishes it; the desk
   await phone.page.getByRole('radio', { name: 'Yes' }).check();
   await phone.page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(phone.page, 'All done');
-  await screenshot(phone.page, 'handoff-4-phone-done');
   await heading(desktop.page, 'Finished on your other device');
   await desktop.page.waitForURL(RETURN_URL, { timeout: STEP_TIMEOUT_MS });
 
