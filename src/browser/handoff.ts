@@ -77,7 +77,11 @@ async function offer(kit: PageKit, session: FlowSession): Promise<void> {
       const progress = await session.waitForChange(WAIT_SECONDS);
       if (cancelled) return;
       if (progress.moved) return follow(kit, session.returnUrl);
-      if (progress.status !== 'SESSION_IN_PROGRESS') return kit.render();
+      // Ended meanwhile (expired): the stage the page holds is stale, so read it again.
+      if (progress.status !== 'SESSION_IN_PROGRESS') {
+        await session.reload();
+        return kit.render();
+      }
     }
   } catch (err) {
     if (!cancelled) kit.failure(err);
