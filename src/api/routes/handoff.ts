@@ -31,7 +31,7 @@ import { handshakeParams, type HandshakeParams } from '../schemas/handshakes';
 import { claimBody, claimResponse, handoffResponse, reissueResponse, type ClaimBody } from '../schemas/handoff';
 
 /** Where the page finds the token: the fragment, which browsers never send to a server. */
-export const HANDOFF_FRAGMENT = 'handoff';
+const HANDOFF_FRAGMENT = 'handoff';
 
 const deviceErrors = errorAnswers(deviceError, [400, 401, 404, 409, 413, 415, 429, 500, 503]);
 const backendErrors = errorAnswers(backendError, [400, 401, 403, 413, 415, 429, 500, 503]);
