@@ -18,12 +18,15 @@
  *   HMAC itself, which only the api can make (docs/security/device-binding.md).
  * - Device keys: the hosted page's launch binds the session to a random key it sets as the
  *   browser's cookie for that session, tagged like a nonce; the session keeps only its hash.
+ * - Handoff tokens: random, tagged like a device key; the session keeps only their hash, and
+ *   each offer and claim carries a proof the worker checks (docs/security/device-binding.md, "Handoff").
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from './config';
 import { canonicalJson } from './util/json';
 import { embeddedSecret } from './util/secret-file';
 import { sessionWorkflowIdOfRef } from './contract/workflow-ids';
+import { DEVICE_KEY_BINDING_PREFIX, handoffProofContent, type HandoffClaimArgs, type HandoffOfferArgs } from './contract/handoff';
 
 /** A SESSION_SECRET that cannot be used: a ConfigError, so entry points stop with one line naming it. */
 export class SessionSecretError extends ConfigError {
@@ -54,8 +57,7 @@ export function nonceHash(nonce: string): string {
 
 const SEALED_PREFIX = 'sid1.';
 
-/** Bindings to a device key start so; any other is a device client id (`dc_…`). */
-export const DEVICE_KEY_BINDING_PREFIX = 'key_';
+export { DEVICE_KEY_BINDING_PREFIX };
 
 /** A session's device key binding, as the session keeps it: never the key, its hash. */
 export function deviceKeyBinding(key: string): string {
@@ -73,6 +75,7 @@ export class SessionSecret {
   private readonly tagKey: Buffer;
   private readonly launchKey: Buffer;
   private readonly inputSealKey: Buffer;
+  private readonly handoffKey: Buffer;
 
   constructor(secret: string) {
     if (secret.length < 32) throw new SessionSecretError('must have at least 32 characters');
@@ -85,6 +88,7 @@ export class SessionSecret {
     this.launchKey = derive('launch-proof');
     this.eventKey = derive('backend-event-proof');
     this.inputSealKey = derive('session-input-seal');
+    this.handoffKey = derive('handoff-proof');
   }
 
   /**
@@ -116,6 +120,31 @@ export class SessionSecret {
   /** A new device key for a launch of this session: random, tagged with the session. */
   newDeviceKey(sessionId: string): string {
     return this.tagged(sessionId, randomBytes(24).toString('base64url'));
+  }
+
+  /**
+   * A new handoff token: 128 random bits, tagged with the session like a device key, so a made-up
+   * one is refused before any Temporal call. A credential: the session keeps its nonceHash only.
+   */
+  newHandoffToken(sessionId: string): string {
+    return this.tagged(sessionId, randomBytes(16).toString('base64url'));
+  }
+
+  /**
+   * The api's proof on a handoff's offer or claim: an HMAC of the session's workflow id and what
+   * the update says. The worker checks it before the session takes the update, so access to
+   * Temporal alone cannot move a session to a device of its choosing.
+   */
+  handoffProof(workflowId: string, args: Omit<HandoffOfferArgs, 'proof'> | Omit<HandoffClaimArgs, 'proof'>): string {
+    const content = canonicalJson(handoffProofContent({ ...args, proof: '' } as HandoffOfferArgs | HandoffClaimArgs));
+    return createHmac('sha256', this.handoffKey).update(`${workflowId}\u0000${content}`).digest('base64url');
+  }
+
+  verifyHandoffProof(workflowId: string, args: HandoffOfferArgs | HandoffClaimArgs): boolean {
+    if (typeof args?.proof !== 'string') return false;
+    const expected = Buffer.from(this.handoffProof(workflowId, args));
+    const given = Buffer.from(args.proof);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /**

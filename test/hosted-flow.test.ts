@@ -7,14 +7,14 @@
  */
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseClients, type TenantClient } from '../src/tenants/registry';
 import { FlowCatalog } from '../src/flows/catalog';
 import { launchChromium } from '../scripts/chromium';
 import { KESTREL_BRAND } from './helpers/brand';
 import { BANK, IDENTITY, sandboxCall } from './helpers/flows';
-import { fillIdentity } from './helpers/pages';
+import { accessible, DESKTOP, fillIdentity, heading, PHONE, screenshot, SCREENSHOTS, STEP_TIMEOUT_MS } from './helpers/pages';
 import { useStack } from './helpers/use-stack';
 
 const RETURN_URL = 'https://tenant.example/back/done';
@@ -33,11 +33,6 @@ const [TENANT] = parseClients(
   'the test',
 );
 const OTHER_TENANT: TenantClient = { id: 'hosted-other', secret: 'hosted-other-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
-const SCREENSHOTS = resolve(process.env.SCREENSHOTS_DIR ?? join(__dirname, '..', '.data', 'test-logs', 'hosted'));
-const PHONE = { width: 360, height: 740 };
-const DESKTOP = { width: 1280, height: 800 };
-/** A provider step runs while the page waits: generous under a loaded machine, never a timing assertion. */
-const STEP_TIMEOUT_MS = 45_000;
 
 /** consent, then a wait stage the backend ends with an event: the page's third stage kind. */
 const WAIT_FLOW = {
@@ -133,7 +128,6 @@ function catalogWithWaitFlow(): FlowCatalog {
 
 const { api, stack } = useStack('hosted-flow', { api: { clients: [TENANT, OTHER_TENANT], catalog: catalogWithWaitFlow } });
 let browser: Browser;
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
@@ -190,10 +184,6 @@ async function browse(viewport = DESKTOP, context?: BrowserContext, locale?: str
   return { context, page, requests, errors };
 }
 
-async function heading(page: Page, name: string | RegExp): Promise<void> {
-  await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: STEP_TIMEOUT_MS });
-}
-
 /** Presses Start on a consent-only start page and waits for its consent stage. */
 async function startConsent(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Start' }).click();
@@ -203,29 +193,7 @@ async function startConsent(page: Page): Promise<void> {
 /** Accepts the terms on the consent stage and continues. */
 async function acceptTerms(page: Page): Promise<void> {
   await page.getByRole('radio', { name: 'Yes' }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
-
-/** axe-core in the page: no serious or critical violation. */
-/** axe-core on the page as it is, at a desktop's width and at a 360 px phone's: no serious or critical violation at either. */
-async function accessible(page: Page, what: string): Promise<void> {
-  const size = page.viewportSize() ?? DESKTOP;
-  await page.evaluate(axeSource);
-  for (const viewport of [DESKTOP, PHONE]) {
-    await page.setViewportSize(viewport);
-    // Strings, not functions: this file is compiled without the DOM's types.
-    const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as Array<{
-      id: string;
-      impact: string | null;
-    }>;
-    const where = `${what} at ${viewport.width} px`;
-    expect({ where, violations: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ where, violations: [] });
-  }
-  await page.setViewportSize(size);
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
 }
 
 /** Only the api's origin (and the tenant's return page, which the page navigates to by design). */
@@ -304,7 +272,7 @@ test('kyc-basic from create to its signed result: identity form, Attestr through
   await accessible(page, 'identity form');
   await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
   await screenshot(page, '2-identity');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
 
   await heading(page, 'Verify your Aadhaar with Attestr');
   await expectBranded(browsing, 'Verify your Aadhaar with Attestr', 'Step 2 of 3');
@@ -317,7 +285,7 @@ test('kyc-basic from create to its signed result: identity form, Attestr through
   await accessible(page, 'bank form');
   await page.getByLabel('Account number').fill(BANK.accountNumber);
   await page.getByLabel('IFSC code').fill(BANK.ifsc);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
 
   await heading(page, 'All done');
   await expectBranded(browsing, 'All done', null);
@@ -360,7 +328,7 @@ test('consent-only, declined, on a phone: ends skipped, then redirects to return
   // No horizontal scrolling on a 360-pixel-wide phone.
   expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
   await page.getByRole('radio', { name: 'No' }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
 
   await heading(page, 'You did not continue');
   await expectBranded(browsing, 'You did not continue', null);
@@ -384,7 +352,7 @@ test('an empty identity form answers every error at once in an error summary; 31
   expect(await birthDate.getByLabel('Year').getAttribute('autocomplete')).toBe('bday-year');
   expect(await page.getByLabel('Full name').getAttribute('autocomplete')).toBe('name');
 
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   const summary = page.locator('.error-summary');
   await summary.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   expect(await summary.getByRole('heading').textContent()).toBe('There is a problem');
@@ -397,7 +365,7 @@ test('an empty identity form answers every error at once in an error summary; 31
   await accessible(page, 'empty identity form with its errors');
 
   await fillIdentity(page, IDENTITY.name, '31-02-1990');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await summary.getByRole('link', { name: 'Date of birth must be a real date, for example 24 01 1990' }).waitFor({ timeout: STEP_TIMEOUT_MS });
   expect(await summary.getByRole('link').count()).toBe(1);
   expect(await page.locator('#field-name-error').isVisible()).toBe(false);
@@ -412,12 +380,12 @@ test('an empty identity form answers every error at once in an error summary; 31
   expect((await handshake(session.id)).body).toMatchObject({ status: 'in_progress' });
 
   await fillIdentity(page, IDENTITY.name, '01-01-2020');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await summary.getByRole('link', { name: 'You must be 18 or older to continue' }).waitFor({ timeout: STEP_TIMEOUT_MS });
 
   // One-digit day and month are sent as the wire form's two digits.
   await fillIdentity(page, IDENTITY.name, '6-3-1985');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
   expect(await page.locator('.error-summary').count()).toBe(0);
 });
@@ -437,12 +405,12 @@ test('email and tel inputs with their autofill tokens, a choice by its labels, a
   await email.fill('someone@example');
   await phone.fill('+91 98765 43210');
   await page.getByLabel('Country').selectOption({ label: 'India' });
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await page.locator('.error-summary').getByRole('link', { name: 'Enter your email address in the right format, like name@example.com' }).waitFor({ timeout: STEP_TIMEOUT_MS });
   await accessible(page, 'contact form with an error');
 
   await email.fill('someone@example.com');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(page, 'All done');
   expect((await handshake(session.id)).body.result.contact.input).toEqual({ email: 'someone@example.com', phone: '+91 98765 43210', country: 'IN' });
 });
@@ -473,7 +441,7 @@ test('a page reload in the middle resumes at the same stage, with a usable nonce
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
   await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
 
   await page.reload();
@@ -561,7 +529,7 @@ test('a retryable provider error lets the user try again', async () => {
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
   await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
   // Attestr's next answer (the stage's result) carries a signature that does not verify.
   const fault = await fetch(`${stack.sandbox.url}/attestr/_faults`, {
@@ -698,7 +666,7 @@ describe('GET /flow/:id shows at once the page that is true for the link, and ch
     await bound.page.goto(session.url);
     await startConsent(bound.page);
     await bound.page.getByRole('radio', { name: 'No' }).check();
-    await bound.page.getByRole('button', { name: 'Continue' }).click();
+    await bound.page.getByRole('button', { name: 'Continue', exact: true }).click();
     await heading(bound.page, 'You did not continue');
     await bound.page.waitForURL(RETURN_URL, { timeout: STEP_TIMEOUT_MS });
 

@@ -62,7 +62,7 @@ async function atReview(): Promise<{ id: string; page: Page; errors: string[] }>
   await page.getByRole('button', { name: 'Start' }).click();
   await heading(page, 'Your name and date of birth');
   await fillIdentity(page, 'Someone Else Entirely', IDENTITY.birthDate);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(page, 'Verify your Aadhaar with Attestr');
   await page.getByRole('button', { name: 'Continue with Attestr' }).click();
   await heading(page, WAITING);
@@ -73,7 +73,7 @@ test('a review shows the waiting page, then moves on by itself when a reviewer a
   const { id, page, errors } = await atReview();
   expect(await page.getByRole('status').textContent()).toBe('Current status: in progress');
   // No form while a person checks: nothing to submit.
-  expect(await page.getByRole('button', { name: 'Continue' }).count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Continue', exact: true }).count()).toBe(0);
   await page.evaluate(axeSource);
   const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id))')) as string[];
   expect(violations).toEqual([]);
@@ -83,7 +83,7 @@ test('a review shows the waiting page, then moves on by itself when a reviewer a
   await heading(page, 'Link your bank account');
   await page.getByLabel('Account number').fill(BANK.accountNumber);
   await page.getByLabel('IFSC code').fill(BANK.ifsc);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await heading(page, 'All done');
   expect(errors).toEqual([]);
 });

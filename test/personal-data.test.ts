@@ -8,16 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import type { TenantClient } from '../src/tenants/registry';
-import { ShreddedPayloadError } from '../src/keys/codec';
 import { sessionKeyId } from '../src/keys/key-store';
 import { nonceHash, sessionRef, sessionWorkflowId } from '../src/session-secret';
 import { SessionArchivedAtKey, SessionNumberKey, SessionStatusKey } from '../src/contract/session-search';
 import { shredWorkflowId, webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
 import { DEVICE_TOKEN_SECRET, startApi, type Api } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
+import { historyText } from './helpers/history-text';
 import { eventually, sessionSecret, startStack, TEST_SESSION_SECRET, type Stack } from './helpers/stack';
 
 /** Idempotency keys name the same session in every run, and the key store outlives a run's Temporal. */
@@ -145,38 +144,6 @@ async function expectKeyDestroyed(sessionId: string): Promise<void> {
   expect(await stack.encryption.keys.inner.get(keyId)).toBeNull();
 }
 
-function isPayload(value: unknown): value is Payload {
-  return typeof value === 'object' && value !== null && 'metadata' in value && 'data' in value && typeof (value as Payload).metadata === 'object';
-}
-
-/**
- * A history as text: every string, every byte field as UTF-8, and every payload decoded with
- * the codec first (one whose key was destroyed stays as it is: nobody can decode it), so the
- * search covers history "decoded or not". (Not JSON.stringify: protobuf messages turn their
- * bytes into base64 there, where a search would find nothing.)
- */
-async function historyText(history: unknown): Promise<string> {
-  const parts: string[] = [];
-  const visit = async (value: unknown): Promise<void> => {
-    if (typeof value === 'string') parts.push(value);
-    else if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
-    else if (isPayload(value)) {
-      let payload = value;
-      try {
-        payload = (await stack.encryption.codec.decode([value]))[0];
-      } catch (err) {
-        if (!(err instanceof ShreddedPayloadError)) throw err;
-      }
-      for (const bytes of Object.values(payload.metadata ?? {})) await visit(bytes);
-      await visit(payload.data);
-    } else if (value && typeof value === 'object') {
-      for (const inner of Object.values(value)) await visit(inner);
-    }
-  };
-  await visit(history);
-  return parts.join('\n');
-}
-
 test('no handshake id, live nonce, device credential or secret is anywhere in any workflow history', async () => {
   // A kyc-basic run through the api, with webhooks, then archived.
   const kyc = await createSession(tenant, 'kyc-basic', 'REF-pd-kyc');
@@ -187,7 +154,7 @@ test('no handshake id, live nonce, device credential or secret is anywhere in an
   nonce = aadhaar.nonce;
   expect((await step(tenant, kyc._id, 'kyc-basic', nonce, 'bank', BANK)).status).toBe('SESSION_COMPLETED');
   // Read while its key still decodes it; after the archive below it is shredded.
-  const kycBeforeArchive = await historyText(await stack.client.workflow.getHandle(sessionWorkflowId(kyc._id)).fetchHistory());
+  const kycBeforeArchive = await historyText(stack.encryption.codec, await stack.client.workflow.getHandle(sessionWorkflowId(kyc._id)).fetchHistory());
   expect((await api.call('POST', `/api/v1/public/flowx/handshake/${kyc._id}/archive`, { as: tenant })).status).toBe(200);
 
   // A device client's session (its credential in a header) and an idempotent create.
@@ -220,7 +187,7 @@ test('no handshake id, live nonce, device credential or secret is anywhere in an
   let text = kycBeforeArchive;
   for (const execution of executions) {
     const history = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-    text += `${execution.workflowId}\n${await historyText(history)}\n`;
+    text += `${execution.workflowId}\n${await historyText(stack.encryption.codec, history)}\n`;
   }
   // The search reads decoded payloads: what the workflows do keep is there.
   expect(kycBeforeArchive).toContain(IDENTITY.birthDate);

@@ -97,7 +97,7 @@ test('the tour, step by step, on a bare make start', async () => {
   await page.goto(created.url.replace(/localhost:\d+/, `127.0.0.1:${ports.api}`));
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByRole('radio', { name: 'Yes' }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
   await page.waitForURL(new RegExp(`127\\.0\\.0\\.1:${ports.sandbox}/returned`), { timeout: 30_000 });
   expect(await page.title()).toMatch(/returned|back/i);
 

@@ -15,6 +15,7 @@ import type { WebhookEvent } from '../contract/webhook-outbox';
 import type { SessionSecret } from '../session-secret';
 import type { ReviewSecret } from '../review-secret';
 import type { ReviewDecisionArgs } from '../contract/review';
+import type { HandoffClaimArgs, HandoffOfferArgs } from '../contract/handoff';
 import { codeLabel, willRetry, type WorkerMetrics } from './metrics';
 import type { SessionShredder } from './shred';
 import type { FunnelWriter } from '../funnel/open';
@@ -125,6 +126,12 @@ export function createActivities(deps: ActivityDeps) {
     async verifyReviewDecision(args: { workflowId: string; args: ReviewDecisionArgs }): Promise<{ proven: boolean }> {
       const proven = deps.reviewSecret.verify(args.workflowId, args.args);
       if (!proven) deps.metrics.inboundRefusal({ message: 'decideReview', reason: 'unproven' });
+      return { proven };
+    },
+    /** A local activity: whether a handoff's offer or claim carries the api's proof for this session. */
+    async verifyHandoff(args: { workflowId: string; args: HandoffOfferArgs | HandoffClaimArgs }): Promise<{ proven: boolean }> {
+      const proven = deps.sessionSecret.verifyHandoffProof(args.workflowId, args.args);
+      if (!proven) deps.metrics.inboundRefusal({ message: 'kind' in args.args ? 'offerHandoff' : 'claimHandoff', reason: 'unproven' });
       return { proven };
     },
     destroySessionKey(args: { sessionWorkflowId: string }) {

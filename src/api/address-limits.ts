@@ -45,6 +45,7 @@ const COUNTED: Array<{ methods: string[]; route: string; limiter: 'deviceClients
   { methods: ['POST'], route: '/v1/handshakes/:id/launch', limiter: 'launches', what: 'launches' },
   // The hosted page's launch may also create a device client.
   { methods: ['POST'], route: '/v1/sessions/:id/open', limiter: 'launches', what: 'launches' },
+  { methods: ['POST'], route: '/v1/sessions/:id/claim', limiter: 'launches', what: 'launches' },
 ];
 
 /** The device routes anyone can call that reach a session in Temporal, by method and route. */
@@ -54,6 +55,8 @@ const SESSION_ROUTES = new Set([
   'POST /v1/sessions/:id/open',
   'GET /v1/sessions/:id',
   'POST /v1/sessions/:id/attestr-sandbox',
+  'POST /v1/sessions/:id/handoff',
+  'POST /v1/sessions/:id/claim',
   // The hosted page reads its session to say what the link is.
   'GET /flow/:id',
 ]);

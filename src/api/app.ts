@@ -26,6 +26,7 @@ import { DeviceTokens } from './device-tokens';
 import { webhookRoutes } from './routes/webhooks';
 import { eventRoutes } from './routes/events';
 import { hostedRoutes } from './routes/hosted';
+import { handoffRoutes, reissueRoutes } from './routes/handoff';
 import { HOSTED_PREFIX } from './hosted/urls';
 import { SessionGateway } from './session-gateway';
 import { AddressLimits, installAddressLimits } from './address-limits';
@@ -240,13 +241,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', ...readiness });
   });
 
-  app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
-  app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
-  app.register(async (scope) => deviceWaitRoutes(scope, context), { prefix: DEVICE_PREFIX });
-  app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
-  app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
-  app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });
-  app.register(async (scope) => hostedRoutes(scope, context));
+  registerRoutes(app, context);
 
   app.addHook('onClose', () => context.attestr.close());
 
@@ -254,4 +249,17 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.get('/openapi.json', async () => (openApi ??= buildOpenApi(routes)));
 
   return app;
+}
+
+/** Every route family, each in its own scope under its prefix. */
+function registerRoutes(app: FastifyInstance, context: ApiContext): void {
+  app.register(async (scope) => backendRoutes(scope, context), { prefix: BACKEND_PREFIX });
+  app.register(async (scope) => deviceRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => deviceWaitRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => deviceClientRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => webhookRoutes(scope, context), { prefix: '/webhooks' });
+  app.register(async (scope) => eventRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => hostedRoutes(scope, context));
+  app.register(async (scope) => handoffRoutes(scope, context), { prefix: DEVICE_PREFIX });
+  app.register(async (scope) => reissueRoutes(scope, context), { prefix: BACKEND_PREFIX });
 }

@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RefusalType } from '../contract/session';
+import type { HandoffRefusal } from '../contract/handoff';
 import { KeyDestroyedError } from '../keys/key-store';
 
 export class SessionNotFoundError extends Error {
@@ -14,7 +15,7 @@ export class SessionNotFoundError extends Error {
 export class SessionRefusedError extends Error {
   override readonly name = 'SessionRefusedError';
   constructor(
-    readonly type: RefusalType,
+    readonly type: RefusalType | HandoffRefusal,
     message: string,
     readonly details: unknown,
   ) {

@@ -12,6 +12,7 @@
  * - session-client.ts: launch, resume, step, archive, expire, backend events
  * - session-reads.ts: status, result, progress (live or archived), lists and counts
  * - device-clients.ts, device-binding.ts: device clients, and binding sessions to them
+ * - session-handoff.ts: handoffs to another device, and re-issued links
  * - attestr-wake.ts: Attestr's webhook to the waiting session
  * - legacy-sessions.ts: sessions under their legacy workflow id (to be deleted, see there)
  */
@@ -24,6 +25,8 @@ import { wakeForAttestr } from './attestr-wake';
 import { DeviceBinding } from './device-binding';
 import { DeviceClients } from './device-clients';
 import { SessionClient } from './session-client';
+import { SessionHandoff } from './session-handoff';
+import type { HandoffKind } from '../contract/handoff';
 import { SessionCreator, type CreatedSession, type CreateSessionRequest } from './session-create';
 import { SessionNotFoundError } from './session-errors';
 import type { StatusView } from './session-handles';
@@ -35,6 +38,7 @@ export class SessionGateway {
   private readonly sessions: SessionClient;
   private readonly reads: SessionReads;
   private readonly deviceClients: DeviceClients;
+  private readonly handoffs: SessionHandoff;
 
   constructor(
     private readonly client: Client,
@@ -49,6 +53,7 @@ export class SessionGateway {
     this.creator = new SessionCreator(client, taskQueue, secret, binding, keys);
     this.sessions = new SessionClient(client, secret, binding);
     this.reads = new SessionReads(client, taskQueue, secret);
+    this.handoffs = new SessionHandoff(client, secret);
   }
 
   create(request: CreateSessionRequest): Promise<CreatedSession> {
@@ -79,6 +84,15 @@ export class SessionGateway {
   /** A new device key for a launch of this session (the hosted page sets it as the browser's cookie). */
   newDeviceKey(sessionId: string): string {
     return this.secret.newDeviceKey(sessionId);
+  }
+
+  /** A one-time token that moves the session to the device claiming it (see SessionHandoff.offer). */
+  offerHandoff(sessionId: string, kind: HandoffKind, ttlMs: number, from?: string): Promise<{ token: string; expiresAt: number }> {
+    return this.handoffs.offer(sessionId, kind, ttlMs, from);
+  }
+
+  claimHandoff(sessionId: string, token: string, deviceClientId: string): Promise<StatusView> {
+    return this.handoffs.claim(sessionId, token, deviceClientId);
   }
 
   submitStep(sessionId: string, step: StepSubmission): Promise<StepAnswer> {

@@ -45,7 +45,7 @@ export function newDeviceClientId(): string {
 }
 
 /** An update id no other request has: the nonce a launch without an Idempotency-Key hands out is derived from it. */
-export function newUpdateId(kind: 'launch' | 'resume'): string {
+export function newUpdateId(kind: 'launch' | 'resume' | 'handoff' | 'claim'): string {
   return `${kind}-${randomBytes(16).toString('hex')}`;
 }
 

@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'review.view',
   'review.decision',
   'session.archive',
+  'session.reissue',
   'key.shred',
   'keys.rewrap',
 ] as const;

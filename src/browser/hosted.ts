@@ -10,6 +10,7 @@ import { h } from './dom';
 import { generateForm } from './form';
 import { FlowSession, InvalidDataError, SessionNotFoundError, SessionOpenElsewhereError, SessionflowError, StepInProgressError, type Stage } from './sdk';
 import { S } from './page-strings';
+import { claimPage, follow, fragmentToken, handoffButton, type PageKit } from './handoff';
 
 const REDIRECT_DELAY_MS = 2_500;
 
@@ -31,6 +32,7 @@ function stageScreen(stage: Stage, heading: string, ...content: Array<Node | nul
   screen(heading, ...content);
   const place = progressText(brand, stage.step);
   if (place) root.querySelector('h1')?.prepend(h('span', { class: 'progress' }, place));
+  if (session) root.append(handoffButton(kit, session));
 }
 
 function paragraph(text: string | undefined): HTMLElement | null {
@@ -119,7 +121,7 @@ function formStage(stage: Stage): void {
     }
   });
   container.append(form.form);
-  if (stage.back) container.append(button(S.backButton, () => pressBack(stage, () => void goBack()), 'secondary'));
+  if (stage.back) container.append(button(S.backButton, () => pressBack(stage, () => void goBack()), 'secondary back'));
   stageScreen(stage, stage.title ?? S.continueButton, paragraph(stage.description), stageLinkList(brand, stage.step), retryNote(stage), container);
   // The provider refused what this form sent: its words at the field, as the api's own refusals.
   if (stage.fieldErrors?.length) form.showErrors(stage.fieldErrors, stage.fieldErrors.map((e) => e.message).join(' '));
@@ -128,7 +130,7 @@ function formStage(stage: Stage): void {
 /** BACK, from the page's Back or the browser's back button; nothing while a step runs or where the stage has no way back. */
 async function goBack(): Promise<void> {
   if (!session?.stage.back || root.querySelector('[aria-busy="true"]')) return;
-  const control = root.querySelector('button.secondary') as HTMLButtonElement | null;
+  const control = root.querySelector('button.back') as HTMLButtonElement | null;
   const done = working(S.working, root, control);
   try {
     await session.back();
@@ -201,9 +203,24 @@ function end(stage: Stage): void {
 
 function failure(err: unknown): void {
   if (err instanceof SessionOpenElsewhereError) return screen(S.elsewhereHeading, paragraph(S.elsewhereText));
+  // A session this tab was running that no longer knows it moved to another device: the page says where it is.
+  if (err instanceof SessionNotFoundError && session) return location.reload();
   if (err instanceof SessionNotFoundError) return screen(S.notFoundHeading, paragraph(S.notFoundText));
   screen(S.failedHeading, paragraph(S.failedText), button(S.tryAgainButton, () => void open()));
 }
+
+/** What src/browser/handoff.ts needs of this page. */
+const kit: PageKit = {
+  sessionId,
+  screen,
+  button,
+  render: () => render(),
+  opened: (picked) => {
+    session = picked;
+    render();
+  },
+  failure: (err) => failure(err),
+};
 
 const footer = brandFooter(brand);
 if (footer) root.after(footer);
@@ -234,6 +251,10 @@ if (page === 'recheck' && !rechecked) {
   void open();
 } else if (page === 'ended' || page === 'expired') {
   over(page, outcome, returnUrl);
+} else if (page === 'elsewhere' && fragmentToken() !== null) {
+  claimPage(kit, fragmentToken()!);
+} else if (page === 'moved') {
+  void follow(kit, null);
 } else if (page === 'elsewhere') {
   screen(S.elsewhereHeading, paragraph(S.elsewhereText));
 } else if (page === 'invalid') {

@@ -7,6 +7,7 @@
  *   session.stage;                                          // what to show now
  *   await session.submit({ accepted: true });               // the next stage
  *   await session.waitForChange();                          // long-poll while a wait stage waits
+ *   await session.handoff();                                // a one-time link for another device
  */
 
 export type DeviceStatus = 'SESSION_CREATED' | 'SESSION_IN_PROGRESS' | 'SESSION_COMPLETED' | 'SESSION_EXPIRED' | 'SESSION_ARCHIVED';
@@ -124,6 +125,10 @@ interface Answer {
   changed?: boolean;
   data?: Record<string, unknown> & { step: string | null };
   return_url?: string | null;
+  moved?: boolean;
+  url?: string;
+  qr_svg?: string;
+  expires_at?: number;
 }
 
 export interface Progress {
@@ -131,6 +136,16 @@ export interface Progress {
   step: string | null;
   outcome: Outcome | null;
   changed: boolean;
+  /** This browser handed the session on to another device: it follows the status only (step and outcome null). */
+  moved: boolean;
+}
+
+/** A one-time link that moves the session to another device, with its QR code (SVG markup the api drew). */
+export interface Handoff {
+  url: string;
+  qrSvg: string;
+  /** Unix ms. */
+  expiresAt: number;
 }
 
 export interface SdkOptions {
@@ -231,7 +246,27 @@ export class FlowSession {
     const base = (options.baseUrl ?? '').replace(/\/+$/, '');
     const wait = Math.max(0, Math.min(25, Math.floor(seconds)));
     const answer = await call(`${base}/v1/sessions/${encodeURIComponent(sessionId)}?wait=${wait}`, { method: 'GET' });
-    return { status: answer.status, step: answer.step ?? null, outcome: answer.outcome ?? null, changed: Boolean(answer.changed) };
+    return { status: answer.status, step: answer.step ?? null, outcome: answer.outcome ?? null, changed: Boolean(answer.changed), moved: Boolean(answer.moved) };
+  }
+
+  /**
+   * A one-time link (and its QR code) that moves this session to another device. This browser
+   * keeps the session until the link is claimed, then only follows it (waitForChange's `moved`).
+   */
+  async handoff(): Promise<Handoff> {
+    const answer = await call(`${this.base}/v1/sessions/${encodeURIComponent(this.sessionId)}/handoff`, { method: 'POST', body: '{}' }, this.language);
+    return { url: answer.url ?? '', qrSvg: answer.qr_svg ?? '', expiresAt: answer.expires_at ?? 0 };
+  }
+
+  /**
+   * Takes the session over in this browser with a handoff or re-issued link's token (from the
+   * link's fragment), then picks it up. Refusals: `handoff_used`, `handoff_expired`,
+   * `handoff_not_valid`, or the session's status (`session_completed`...).
+   */
+  static async claim(sessionId: string, token: string, options: SdkOptions = {}): Promise<FlowSession> {
+    const base = (options.baseUrl ?? '').replace(/\/+$/, '');
+    await call(`${base}/v1/sessions/${encodeURIComponent(sessionId)}/claim`, { method: 'POST', body: JSON.stringify({ token }) }, options.language);
+    return FlowSession.launch(sessionId, options);
   }
 
   /** Reads the current stage again (after a change, or a StepInProgressError), with its nonce. */

@@ -124,7 +124,7 @@ export const STRINGS = {
   endedHeading: 'This session has ended',
   endedText: 'Nothing more can be done with this link. If you need to, ask the organisation that sent you here for a new one.',
   elsewhereHeading: 'This session is open on another device',
-  elsewhereText: 'For your security it can continue only on the device where it was started.',
+  elsewhereText: 'For your security it continues on one device at a time. To continue here, choose “Continue on your phone” on the device where you started, or ask the organisation that sent you here for a new link.',
   notFoundHeading: 'This link is not valid',
   notFoundText: 'Check that you opened the whole link, or ask for a new one.',
   failedHeading: 'Something went wrong',
@@ -141,6 +141,26 @@ export const STRINGS = {
   returnLinkLater: 'Go back to where you came from',
   // Ways back (issue 28, items 3 and 4): the Back button of a stage whose flow goes back from it.
   backButton: 'Back',
+
+  // Continuing on another device (src/browser/handoff.ts): the offer, the page that follows, the claim.
+  handoffButton: 'Continue on your phone',
+  handoffHeading: 'Continue on your phone',
+  handoffText: 'Scan this code with your phone’s camera, or open the link below on your phone.',
+  handoffExpiry: (minutes: number) => `The link works once, for ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}.`,
+  handoffQrLabel: 'QR code of the link to continue on your phone',
+  handoffWaiting: 'Waiting for your phone…',
+  handoffCancel: 'Continue on this device instead',
+  movedHeading: 'Continuing on your other device',
+  movedText: 'Carry on there. This page follows along and shows when you are done.',
+  movedEndHeading: 'Finished on your other device',
+  movedEndText: 'Nothing more is needed on this device.',
+  claimHeading: 'Continue on this device',
+  claimText: 'Your verification moves here from the device where you started. That device stops and only follows along.',
+  claimButton: 'Continue here',
+  handoffUsedHeading: 'This link has been used already',
+  handoffUsedText: 'Each link works once. Make a new one on the device where you started, or ask the organisation that sent you here for a new link.',
+  handoffExpiredHeading: 'This link has expired',
+  handoffExpiredText: 'Links to continue on another device work for a short time. Make a new one on the device where you started, or ask the organisation that sent you here for a new link.',
 } as const;
 
 /** Functions keep their parameters; texts are any string in a translation. */

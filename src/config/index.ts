@@ -49,6 +49,8 @@ function apiConfig(env: Env): ApiConfig {
     },
     trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
     deviceClientUnusedMs: positiveInteger(env, 'DEVICE_CLIENT_UNUSED_SECONDS', 3600, 30 * 24 * 3600) * 1000,
+    // Long enough to pick up a phone or read an email; a handoff link is a credential, so not long.
+    handoffTtlMs: positiveInteger(env, 'HANDOFF_TTL_SECONDS', 600, 24 * 3600) * 1000,
     ...(env.PUBLIC_URL ? { publicUrl: url(env, 'PUBLIC_URL', '') } : {}),
     ...(env.UNTAGGED_NONCES_UNTIL ? { untaggedNoncesUntil: instant(env, 'UNTAGGED_NONCES_UNTIL') } : {}),
   };

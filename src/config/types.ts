@@ -59,6 +59,8 @@ export interface Config {
     trustedProxies: string[];
     /** A device client that launched no session within this many ms ends (its credential with it). */
     deviceClientUnusedMs: number;
+    /** How long a handoff or re-issued link works (HANDOFF_TTL_SECONDS), once. */
+    handoffTtlMs: number;
     /**
      * The api's public base URL, where the hosted flow page's `url` points (PUBLIC_URL). Absent:
      * the origin the create request came to, right for local use only.

@@ -9,6 +9,7 @@ import { sha256 } from '@noble/hashes/sha2';
 import { base64urlnopad } from '@scure/base';
 import type { FlowDefinition, Outcome } from '../flows/core/types';
 import { canonicalJson } from '../util/json';
+import type { HandoffState } from './handoff';
 import type { ReviewDecided } from './review';
 import type { SessionResult, SessionStatus, StatusView, StepAnswer, StepEvent } from './session';
 
@@ -93,6 +94,8 @@ export interface SessionState {
   journey?: Array<{ stage: string; at: number; steps: number }>;
   /** Set once the session's end was written to the funnel: a later run never writes it again. */
   funnelWritten?: boolean;
+  /** The session's open (or last) handoff to another device: the token's hash, never the token. Absent until one is offered. */
+  handoff?: HandoffState | null;
 
   // Legacy, kept while such sessions may be open: `nonceHashed` false or absent means `nonce` is
   // the nonce itself (sessions started before nonces were hashed); `retention` false means the

@@ -170,6 +170,8 @@ export interface StatusView {
    * is the update id the api derives the current nonce from, null while a step runs.
    */
   pickUp?: { nonceSource: string | null; prompt: StepPrompt };
+  /** The device a handoff moved the session away from: it may follow the session to its end, and nothing more. */
+  handedOffFrom?: string | null;
 }
 
 /** `{ <stageId>: { input, output } }`, in the order the stages ran. */

@@ -49,6 +49,7 @@ import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../con
 import { notDecryptedBecause } from '../util/json';
 import { workflowEffects } from './session/effects';
 import { FunnelRecorder } from './session/funnel';
+import { handleHandoffs } from './session/handoff';
 import { InboundGuard } from './session/inbound';
 import { SessionModel } from './session/model';
 import { SessionRunner } from './session/runner';
@@ -110,14 +111,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   });
   // Its workflow task is the point: the condition below sees a changed target build in it.
   setHandler(deploymentWakeSignal, () => undefined);
-  setHandler(statusQuery, () => statusView(session));
-  setHandler(resultQuery, () => resultView(session));
-  setHandler(progressQuery, (args) => ({
-    status: statusView(session),
-    nonceCurrent: inbound.refusal(args) === null && holdsNonceHash(session, args?.nonceHash ?? null),
-  }));
-  setHandler(viewQuery, () => ({ status: statusView(session), result: resultView(session) }));
-  setHandler(reviewQuery, () => reviewView(session));
+  handleQueries(session, inbound);
   // Each update's argument passes the InboundGuard first: a refused one is recorded and fails.
   const { update, validator } = inbound;
   setHandler(launchUpdate, counted(update(launchUpdate.name, (args: LaunchArgs) => runner.launch(args))), { validator: validator((args: LaunchArgs) => validators.checkLaunch(args)) });
@@ -131,6 +125,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   setHandler(decideReviewUpdate, counted(update(decideReviewUpdate.name, (args: ReviewDecisionArgs) => runner.decideReview(args))), {
     validator: validator((args: ReviewDecisionArgs) => validators.checkReview(args)),
   });
+  handleHandoffs(session, inbound, counted);
 
   void pump.run();
   const funnel = FunnelRecorder.start(session);
@@ -153,6 +148,18 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // closed without a shredder.
   if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
   return statusView(session);
+}
+
+/** The session's queries: they read its state and record nothing. */
+function handleQueries(session: SessionModel, inbound: InboundGuard): void {
+  setHandler(statusQuery, () => statusView(session));
+  setHandler(resultQuery, () => resultView(session));
+  setHandler(progressQuery, (args) => ({
+    status: statusView(session),
+    nonceCurrent: inbound.refusal(args) === null && holdsNonceHash(session, args?.nonceHash ?? null),
+  }));
+  setHandler(viewQuery, () => ({ status: statusView(session), result: resultView(session) }));
+  setHandler(reviewQuery, () => reviewView(session));
 }
 
 /**

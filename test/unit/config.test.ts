@@ -54,6 +54,7 @@ describe('loadConfig defaults', () => {
       addressLimits: { deviceClientsPerMinute: 20, launchesPerMinute: 60, authFailuresPerMinute: 20, sessionRequestsPerMinute: 600, sessionFailuresPerMinute: 30 },
       trustedProxies: [],
       deviceClientUnusedMs: 3_600_000,
+      handoffTtlMs: 600_000,
     });
     expect(config.sandbox).toEqual({ host: '127.0.0.1', port: 8090 });
     expect(config.flowsDir).toBe('flows');
@@ -75,6 +76,11 @@ describe('loadConfig defaults', () => {
     const session = loadConfig({ ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1200', ADDRESS_SESSION_FAILURES_PER_MINUTE: '10' }).api.addressLimits;
     expect(session).toMatchObject({ sessionRequestsPerMinute: 1200, sessionFailuresPerMinute: 10 });
     expect(configError({ ADDRESS_SESSION_FAILURES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_SESSION_FAILURES_PER_MINUTE/);
+  });
+
+  it('reads how long a handoff link works, within a day', () => {
+    expect(loadConfig({ HANDOFF_TTL_SECONDS: '30' }).api.handoffTtlMs).toBe(30_000);
+    for (const bad of ['0', '86401', 'ten']) expect(configError({ HANDOFF_TTL_SECONDS: bad }).message).toMatch(/HANDOFF_TTL_SECONDS/);
   });
 
   it("sends make start's access lines to a file unless SESSIONFLOW_ACCESS_LOG=stdout, and reads the inbox's webhook secret", () => {

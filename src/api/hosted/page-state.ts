@@ -10,6 +10,7 @@ import { DEVICE_KEY_BINDING_PREFIX } from '../../session-secret';
 import type { ApiContext } from '../context';
 import { SessionNotFoundError } from '../session-errors';
 import type { StatusView } from '../session-handles';
+import { requestDevice } from '../device-auth';
 import { holdsBinding } from './credential';
 import type { PageState } from './page';
 
@@ -31,6 +32,12 @@ export async function pageStatus(context: ApiContext, sessionId: string): Promis
   }
 }
 
+/** Whether this browser handed the session on to another device (it follows the session there, nothing more). */
+async function movedFrom(request: FastifyRequest, context: ApiContext, sessionId: string, status: StatusView): Promise<boolean> {
+  const from = status.handedOffFrom ?? null;
+  return from !== null && (await requestDevice(request, context, sessionId, status.clientId)) === from;
+}
+
 export async function hostedPageState(context: ApiContext, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, status: StatusView | null): Promise<PageState> {
   const sessionId = request.params.id;
   if (status === null) return { page: 'invalid' };
@@ -41,6 +48,7 @@ export async function hostedPageState(context: ApiContext, request: FastifyReque
   const bound = status.deviceClientId;
   const held = bound !== null && (await holdsBinding(request, reply, context, sessionId, tenant.id, bound));
   if (bound !== null && !held && keyWithheld(request, bound)) return { page: 'recheck' };
+  if (status.status === 'in_progress' && !held && (await movedFrom(request, context, sessionId, status))) return { page: 'moved' };
   if (status.status === 'in_progress') return { page: held ? 'resume' : 'elsewhere' };
   const returnUrl = status.returnUrl ?? undefined;
   // Over. Nobody launched it: it expired unopened, which anyone with the link may learn.

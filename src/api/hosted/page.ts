@@ -40,9 +40,10 @@ function escapeHtml(text: string): string {
 /**
  * What the server found the link to be. `recheck`: the bound browser may be the one asking,
  * but its SameSite=Strict key was withheld on a navigation from another site (a link in a
- * mail), so the script loads the page again from this origin, which sends it.
+ * mail), so the script loads the page again from this origin, which sends it. `moved`: this
+ * browser handed the session on to another device, and follows it there.
  */
-export type HostedPage = 'start' | 'resume' | 'elsewhere' | 'ended' | 'expired' | 'invalid' | 'recheck' | 'unavailable';
+export type HostedPage = 'start' | 'resume' | 'elsewhere' | 'moved' | 'ended' | 'expired' | 'invalid' | 'recheck' | 'unavailable';
 
 export interface PageState {
   page: HostedPage;
@@ -62,6 +63,7 @@ function ended(strings: Strings, outcome: Outcome): { heading: string; text: str
 function wording(strings: Strings, state: PageState): { heading: string; text?: string } {
   switch (state.page) {
     case 'elsewhere': return { heading: strings.elsewhereHeading, text: strings.elsewhereText };
+    case 'moved': return { heading: strings.movedHeading, text: strings.movedText };
     case 'ended': return state.outcome ? ended(strings, state.outcome) : { heading: strings.endedHeading, text: strings.endedText };
     case 'expired': return { heading: strings.expiredHeading, text: strings.expiredText };
     case 'invalid': return { heading: strings.notFoundHeading, text: strings.notFoundText };

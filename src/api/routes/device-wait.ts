@@ -9,6 +9,10 @@
  * progressQuery: no nonce enters Temporal). Anything else is the same 404 as an unknown id.
  * Waiting reads the session with a query every half second: no history events, no workers woken
  * beyond a cached query.
+ *
+ * After a handoff (routes/handoff.ts), the device that offered it may still wait here, to follow
+ * the session to its end: it learns the status and that it moved (`moved: true`), not the stage
+ * or the outcome.
  */
 import type { FastifyInstance } from 'fastify';
 import { DEVICE_STATUS, type StatusView } from '../../contract/session';
@@ -28,7 +32,8 @@ function sessionNotFound(): DeviceError {
   return new DeviceError(404, 'not_found', 'session_not_found', 'No session with this id is visible to this client');
 }
 
-const sameProgress = (a: StatusView, b: StatusView) => a.status === b.status && a.stage === b.stage && a.stepCount === b.stepCount;
+/** A handoff claimed elsewhere (the binding changed) is a change too: the device that offered it follows from then on. */
+const sameProgress = (a: StatusView, b: StatusView) => a.status === b.status && a.stage === b.stage && a.stepCount === b.stepCount && a.deviceClientId === b.deviceClientId;
 
 export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {
   const { gateway } = context;
@@ -57,7 +62,10 @@ export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext
         throw err;
       }
       const boundTo = first.status.deviceClientId;
-      const authorised = boundTo !== null ? (await requestDevice(request, context, id, first.status.clientId)) === boundTo : first.nonceCurrent;
+      const device = boundTo !== null ? await requestDevice(request, context, id, first.status.clientId) : undefined;
+      // The device a handoff moved the session from follows it to its end: its status only.
+      const follower = device !== undefined && device === first.status.handedOffFrom;
+      const authorised = boundTo !== null ? device === boundTo || follower : first.nonceCurrent;
       if (!authorised) throw sessionNotFound();
 
       const deadline = Date.now() + Math.min(Number(request.query.wait ?? 0), MAX_WAIT_SECONDS) * 1000;
@@ -66,12 +74,14 @@ export async function deviceWaitRoutes(app: FastifyInstance, context: ApiContext
         await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, deadline - Date.now())));
         current = (await gateway.progress(id, null)).status;
       }
+      const movedAway = device !== undefined && current.deviceClientId !== device;
       return {
         session_id: current.sessionId,
         status: DEVICE_STATUS[current.status],
-        step: current.stage,
-        outcome: current.outcome,
+        step: movedAway ? null : current.stage,
+        outcome: movedAway ? null : current.outcome,
         changed: !sameProgress(current, first.status),
+        ...(movedAway ? { moved: true } : {}),
       };
     },
   );

@@ -12,6 +12,7 @@ import type { Activities } from '../../activities';
 import { notDecryptedBecause } from '../../util/json';
 import { inboundRefusedFailure, type BackendEventArgs, type InboundRefusalReason } from '../../contract/session';
 import type { ReviewDecisionArgs } from '../../contract/review';
+import type { HandoffClaimArgs, HandoffOfferArgs } from '../../contract/handoff';
 
 /** Sessions whose histories took such payloads before keep taking them on replay. */
 const REFUSALS_PATCH = 'refuse-inbound-payloads-1';
@@ -73,6 +74,11 @@ export class InboundGuard {
   /** Whether a review decision carries the codec server's proof, checked by the worker (which holds REVIEW_SECRET). */
   async reviewProven(args: ReviewDecisionArgs): Promise<boolean> {
     return (await records.verifyReviewDecision({ workflowId: workflowInfo().workflowId, args })).proven;
+  }
+
+  /** Whether a handoff's offer or claim carries the api's proof, checked by the worker (which holds SESSION_SECRET). */
+  async handoffProven(args: HandoffOfferArgs | HandoffClaimArgs): Promise<boolean> {
+    return (await records.verifyHandoff({ workflowId: workflowInfo().workflowId, args })).proven;
   }
 
   private async fail(message: string, reason: InboundRefusalReason): Promise<never> {

@@ -23,9 +23,16 @@ export function statusView(session: SessionModel): StatusView {
     outcome: state.outcome,
     endReason: state.endReason,
     deviceClientId: state.deviceClientId ?? null,
+    ...(state.handoff ? { handedOffFrom: handedOffFrom(session) } : {}),
     ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
     ...(session.provesUpdates && session.isLive ? { pickUp: pickUp(session) } : {}),
   };
+}
+
+/** The device a handoff moved the session away from, which may follow it to its end; null otherwise. */
+export function handedOffFrom({ state }: SessionModel): string | null {
+  const handoff = state.handoff;
+  return handoff && handoff.claimed && handoff.from !== null ? handoff.from : null;
 }
 
 /** While a step runs (its nonce spent, or the next stage still being prepared) there is nothing to pick up. */
