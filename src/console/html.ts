@@ -10,7 +10,12 @@ import { CONSOLE_STRINGS as S } from './strings';
 
 export const CONSOLE_PREFIX = '/console';
 export const CONSOLE_STYLES = `${CONSOLE_PREFIX}/console.css`;
-export const CONSOLE_HEADERS = HOSTED_HEADERS;
+/**
+ * The hosted page's headers, but for the referrer policy: with `no-referrer` Chromium sends
+ * `Origin: null` on a form's POST, which the console's Origin check must refuse.
+ * `same-origin` sends nothing to another origin (the Temporal UI link), as before.
+ */
+export const CONSOLE_HEADERS = { ...HOSTED_HEADERS, 'referrer-policy': 'same-origin' };
 
 /** Text or an attribute's value, safe anywhere in HTML. */
 export function escapeHtml(value: string | number): string {

@@ -30,7 +30,7 @@ button.secondary{background:#1a4fa0}
 form.inline{display:inline}
 .table{overflow-x:auto;max-width:100%;margin-bottom:1rem}
 table{border-collapse:collapse;min-width:100%}
-caption{text-align:left;font-weight:700;padding:.25rem 0}
+caption{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #b1b4b6;vertical-align:top}
 td.number,th.number{text-align:right}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
