@@ -21,6 +21,7 @@ import { CONSOLE_OPERATORS, formTokenOf, signIn, startConsole, TEMPORAL_UI, type
 import { inlineFlow } from './helpers/flows';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
+import { temporalUiQueries } from '../scripts/running-block';
 
 const TENANT: TenantClient = { id: 'console-tenant', secret: 'console-tenant-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -363,4 +364,22 @@ test('the funnel draws the source’s report (table and SVG) and the live count 
   await accessible(page, 'funnel');
   await page.screenshot({ path: join(SCREENSHOTS, 'console-funnel.png'), fullPage: true });
   expect(requests.filter((url) => !url.startsWith(`${server.url}/`))).toEqual([]);
+});
+
+test("make start's Temporal UI saved queries are queries visibility takes: in review finds a waiting session, failures a rejected one, stuck none of these", async () => {
+  await inReview(`REF-saved-${RUN}`);
+  const rejected = await inReview(`REF-saved-rejected-${RUN}`);
+  // Decided through the JSON route (the console's own path, the ReviewDesk).
+  const decision = await fetch(`${server.url}/reviews/${rejected.workflowId}/decision`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CONSOLE_OPERATORS.rita.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ decisionId: `saved-${RUN}`, decision: 'reject', reason: 'doubt' }),
+  });
+  expect(decision.status).toBe(200);
+  const [failures, stuck, inReviewQuery] = temporalUiQueries(TEMPORAL_UI, stack.config.temporal.namespace, Date.now()).map((q) => q.query);
+  const mine = (query: string, tag: string) => `${query} AND SessionTag = '${tag}'`;
+  await visible(mine(inReviewQuery, `REF-saved-${RUN}`), 1);
+  await visible(mine(failures, `REF-saved-rejected-${RUN}`), 1);
+  await visible(mine(inReviewQuery, `REF-saved-rejected-${RUN}`), 0);
+  expect((await stack.client.workflow.count(mine(stuck, `REF-saved-${RUN}`))).count).toBe(0);
 });
