@@ -11,14 +11,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../scripts/chromium';
-import type { FlowMachine } from '../src/flows/core/types';
 import type { FunnelQuery, FunnelReport, FunnelSource } from '../src/funnel/report';
 import { CONTENT_SECURITY_POLICY } from '../src/api/hosted/page';
 import { FlowVersionKey, SessionReviewKey } from '../src/contract/session-search';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import type { TenantClient } from '../src/tenants/registry';
 import { CONSOLE_OPERATORS, formTokenOf, signIn, startConsole, TEMPORAL_UI, type ConsoleOperator, type ConsoleServer } from './helpers/console';
-import { inlineFlow } from './helpers/flows';
+import { inlineFlow, reviewed } from './helpers/flows';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 import { temporalUiQueries } from '../scripts/running-block';
@@ -29,23 +28,8 @@ const PHONE = { width: 360, height: 740 };
 const SCREENSHOTS = join(__dirname, '..', 'docs', 'screenshots');
 const RUN = randomBytes(4).toString('hex');
 
-/** A note typed by the device, then a review that shows it: approved or rejected, each its own end. */
-const REVIEWED: FlowMachine = {
-  id: 'console-reviewed',
-  initial: 'details',
-  states: {
-    details: {
-      meta: { stage: 'input', schema: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'], additionalProperties: false } },
-      on: { SUBMIT: 'check' },
-    },
-    check: {
-      meta: { stage: 'review', title: "We're checking your details", reasons: ['doubt', 'other'], show: ['details.input.note'] },
-      on: { APPROVED: 'approved', REJECTED: 'rejected' },
-    },
-    approved: { type: 'final', meta: { outcome: 'success' } },
-    rejected: { type: 'final', meta: { outcome: 'error' } },
-  },
-};
+/** The review-stage tests' flow: a note typed by the device, then a review that shows it. */
+const REVIEWED = reviewed(undefined, 'console-reviewed');
 
 /** What the in-test funnel source answers (it stands for the store of session ends), and the queries it was asked. */
 const asked: FunnelQuery[] = [];

@@ -120,7 +120,7 @@ function serveReviewQueue(app: FastifyInstance, { options, operator }: ConsoleCo
     if (!formAccepted(request, body[CSRF_FIELD])) return formRefused(request, reply, who);
     const { decisionId, decision, reason, number } = body;
     if (!decisionId || !DECISION_ID.test(decisionId) || !(REVIEW_DECISIONS as readonly string[]).includes(decision ?? '') || (decision === 'approve' ? reason !== undefined : !REASON.test(reason ?? ''))) {
-      throw new ReviewRefusal(400, { code: 'review_invalid', message: 'the decision form is not complete: go back and choose again' });
+      throw new ReviewRefusal(400, { code: 'review_invalid', message: S.decisionIncomplete });
     }
     await options.reviews.decide(request, request.params.workflowId, { decisionId, decision: decision as ReviewDecision, ...(reason === undefined ? {} : { reason }) });
     const shown = number && NUMBER.test(number) ? number : '';

@@ -140,4 +140,5 @@ export const CONSOLE_STRINGS = {
   unavailableText: 'The console cannot reach Temporal right now. Nothing was changed. Try again in a minute.',
   errorCode: (code: string) => `Code: ${code}`,
   back: 'Back to the review queue',
+  decisionIncomplete: 'The decision form is not complete. Go back, choose approve, or reject with a reason, and send it again.',
 } as const;
