@@ -188,7 +188,7 @@ test('the review queue lists the oldest first; a reviewer approves one and rejec
   const second = await inReview(`REF-queue-2-${RUN}`);
   await visible(`SessionTag IN ('REF-queue-1-${RUN}', 'REF-queue-2-${RUN}') AND SessionReview = 'pending'`, 2);
 
-  const { page } = await signedIn('rita', '/console/reviews');
+  const { page, context } = await signedIn('rita', '/console/reviews');
   const numbers = await page.locator('tbody tr td:nth-child(2)').allInnerTexts();
   expect(numbers.indexOf(first.number)).toBeGreaterThanOrEqual(0);
   expect(numbers.indexOf(first.number)).toBeLessThan(numbers.indexOf(second.number));
@@ -201,6 +201,12 @@ test('the review queue lists the oldest first; a reviewer approves one and rejec
   expect(await page.getByRole('status').innerText()).toBe(`Approved session ${first.number}.`);
   await accessible(page, 'review queue after a decision');
   expect(await backendStatus(first.sessionId)).toMatchObject({ status: 'consumed', outcome: 'success' });
+  // A late decision (a queue page left open): the operator API's refusal, as a page.
+  await submitForm(page, `/console/reviews/${first.workflowId}/decision`, { csrf: await formTokenOf(context), decisionId: `console-${RUN}-late`, decision: 'approve' });
+  await heading(page, 'That did not work');
+  expect(await page.locator('main').innerText()).toContain('Code: review_not_waiting');
+  expect(page.url()).toBe(`${server.url}/console/reviews/${first.workflowId}/decision`);
+  await accessible(page, 'decision refused');
 
   await page.goto(`${server.url}/console/reviews/${second.workflowId}`);
   await heading(page, `Review of session ${second.number}`);
@@ -215,7 +221,13 @@ test('the review queue lists the oldest first; a reviewer approves one and rejec
 
   // The same audit records as the JSON route's: the case viewed, each decision, by rita.
   const trail = async (ref: string) => (await server.audit.query({ ref })).map((r) => [r.action, r.phase, r.outcome, r.actor].filter(Boolean).join(' '));
-  expect(await trail(sessionRef(first.sessionId))).toEqual(['review.decision intent operator:rita', 'review.decision outcome ok operator:rita']);
+  // The late one is recorded as refused, as the JSON route records it.
+  expect(await trail(sessionRef(first.sessionId))).toEqual([
+    'review.decision intent operator:rita',
+    'review.decision outcome ok operator:rita',
+    'review.decision intent operator:rita',
+    'review.decision outcome refused operator:rita',
+  ]);
   expect(await trail(sessionRef(second.sessionId))).toEqual([
     'review.view intent operator:rita',
     'review.view outcome ok operator:rita',

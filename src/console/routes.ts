@@ -41,7 +41,7 @@ export function serveConsole(app: FastifyInstance, options: ConsoleOptions): voi
       const code = error instanceof ReviewRefusal ? error.body.code : CONSOLE_ERRORS.unavailable;
       // Anything else is Temporal, the audit trail or the key store out of reach: nothing was shown or changed.
       const status = error instanceof ReviewRefusal ? error.status : 503;
-      return sendPage(reply, status, { title: S.failedTitle, operator, body: problemBody(error instanceof ReviewRefusal ? error.body.message : S.unavailableText, code) });
+      return sendPage(reply, status, { title: S.failedTitle, operator, body: problemBody(error instanceof ReviewRefusal ? (S.reviewRefusals[code] ?? error.body.message) : S.unavailableText, code) });
     });
     const context: ConsoleContext = {
       options,

@@ -140,5 +140,13 @@ export const CONSOLE_STRINGS = {
   unavailableText: 'The console cannot reach Temporal right now. Nothing was changed. Try again in a minute.',
   errorCode: (code: string) => `Code: ${code}`,
   back: 'Back to the review queue',
+  /** The operator API's review refusals (src/operator-api/reviews.ts), by code, as the console says them. */
+  reviewRefusals: {
+    review_not_found: 'There is no such session.',
+    review_not_waiting: 'This session no longer waits for a review: it was decided, it ended or it expired. Nothing was changed.',
+    review_already_decided: 'Another decision on this review came first. Nothing was changed.',
+    review_invalid: 'The decision was not taken: choose approve, or reject with one of the reasons.',
+    reviews_unavailable: 'The console cannot reach Temporal right now. Nothing was changed. Try again in a minute.',
+  } as Record<string, string>,
   decisionIncomplete: 'The decision form is not complete. Go back, choose approve, or reject with a reason, and send it again.',
 } as const;
