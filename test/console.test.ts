@@ -139,7 +139,7 @@ test('a public id, a number and a tag each land on the session; a tag of several
   const facts = await page.locator('dl.facts').innerText();
   expect(facts).toMatch(/Status\s+in_progress/);
   expect(facts).toMatch(/Stage\s+check/);
-  expect(facts).toMatch(/Review\s+within SLA/);
+  expect(facts).toMatch(/Review\s+on time/);
   expect(facts).toMatch(/Flow version\s+draft/);
   // The timeline: stage names and times, nothing the person typed.
   const timeline = await page.getByRole('region', { name: 'Stage changes' }).innerText();

@@ -119,7 +119,8 @@ export const CONSOLE_STRINGS = {
   reviewsIntro: 'Sessions waiting for a reviewer, oldest first.',
   reviewsNone: 'No session is waiting for a review.',
   reviewsColumns: { waiting: 'Waiting since', number: 'Session', tenant: 'Tenant', flow: 'Flow', stage: 'Stage', sla: 'SLA', decide: 'Decision' },
-  sla: { pending: 'within SLA', overdue: 'overdue' } as Record<string, string>,
+  // `pending` is a review within its SLA, or one without an SLA.
+  sla: { pending: 'on time', overdue: 'overdue' } as Record<string, string>,
   approve: 'Approve',
   reject: 'Reject',
   openCase: 'Open the case',
