@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { LoadedClients } from '../src/tenants/registry';
 import type { Config } from '../src/config';
 import { INBOX_PATH, tenantPageUrls } from '../src/util/tenant-pages';
+import { SessionOutcomeKey, SessionReviewKey, SessionStageSinceKey } from '../src/contract/session-search';
+import { DEFAULT_STUCK_MINUTES } from '../src/console/queries';
 
 export interface RunningBlock {
   config: Config;
@@ -81,6 +83,39 @@ export function tryExtras(loaded: LoadedClients, sandboxPort: number): { webhook
   return loaded.source === 'dev' && pointed ? { webhook: true, returnUrl } : null;
 }
 
+const SESSIONS = `WorkflowType = 'sessionWorkflow'`;
+
+/**
+ * The Temporal UI's saved queries operators need most, as links (the UI reads `?query=`):
+ * failed sessions, stuck ones (in one stage longer than the console's default threshold, as of
+ * `now`: a visibility query has no clock of its own) and those waiting in review.
+ */
+export function temporalUiQueries(uiUrl: string, namespace: string, now: number): Array<{ name: string; query: string; url: string }> {
+  const stuckSince = new Date(now - DEFAULT_STUCK_MINUTES * 60_000).toISOString();
+  const queries = [
+    { name: 'failures', query: `${SESSIONS} AND ${SessionOutcomeKey.name} = 'error'` },
+    { name: 'stuck', query: `${SESSIONS} AND ExecutionStatus = 'Running' AND ${SessionStageSinceKey.name} < '${stuckSince}'` },
+    { name: 'in review', query: `${SESSIONS} AND ExecutionStatus = 'Running' AND ${SessionReviewKey.name} IS NOT NULL` },
+  ];
+  const base = uiUrl.replace('127.0.0.1', 'localhost');
+  return queries.map((q) => ({ ...q, url: `${base}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(q.query)}` }));
+}
+
+/** The saved queries' lines, and the console's, under the running block's URLs. */
+function operatorLinks(options: RunningBlock): string[] {
+  const consoleUrl = options.operatorCommand ? `${options.operatorCommand.codecUrl}/console` : null;
+  const queries = options.uiUrl ? temporalUiQueries(options.uiUrl, options.config.temporal.namespace, Date.now()) : [];
+  return [
+    ...(consoleUrl ? [`  console      ${consoleUrl}   (find a session by its id, the review queue, the funnel: docs/guides/console.md)`] : []),
+    ...(queries.length
+      ? [
+          `  Temporal UI saved queries (set the session columns once per browser: docs/guides/console.md#the-temporal-ui):`,
+          ...queries.map((q) => `    ${q.name.padEnd(10)} ${q.url}${q.name === 'stuck' ? `   (over ${DEFAULT_STUCK_MINUTES} min in one stage as of this start; the console's is always current: ${consoleUrl ?? ''}/sessions?stuck=on)` : ''}`),
+        ]
+      : []),
+  ];
+}
+
 export function runningBlock(options: RunningBlock): string {
   const { config, apiUrls } = options;
   const { clients, source } = options.clients;
@@ -104,6 +139,7 @@ export function runningBlock(options: RunningBlock): string {
     `  sandboxes    ${options.sandboxUrl}/attestr  ${options.sandboxUrl}/finqware`,
     ...(inbox ? [`  inbox        ${inbox}   (the dev client's webhooks, each signature checked)`] : []),
     ...(options.extra ?? []),
+    ...operatorLinks(options),
     ...credentials,
     '',
     'Try:',

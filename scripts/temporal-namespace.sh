@@ -39,7 +39,7 @@ if ! quiet temporal_cli operator namespace describe --namespace "$namespace"; th
 fi
 # A new namespace reaches the frontend's cache after a few seconds.
 retry quiet temporal_cli operator search-attribute list --namespace "$namespace"
-for entry in SessionStatus:Keyword SessionTag:Keyword FlowId:Keyword ClientId:Keyword SessionOutcome:Keyword SessionStage:Keyword SessionStageSince:Datetime SessionNumber:Keyword SessionArchivedAt:Datetime SessionReview:Keyword; do
+for entry in SessionStatus:Keyword SessionTag:Keyword FlowId:Keyword ClientId:Keyword SessionOutcome:Keyword SessionStage:Keyword SessionStageSince:Datetime SessionNumber:Keyword SessionArchivedAt:Datetime SessionReview:Keyword FlowVersion:Keyword; do
   name=${entry%%:*}; type=${entry##*:}
   if out=$(temporal_cli operator search-attribute create --namespace "$namespace" --name "$name" --type "$type" 2>&1); then
     echo "search attribute $name: registered"

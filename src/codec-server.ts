@@ -2,7 +2,8 @@
  * The codec server process (see src/keys/codec-server.ts): `CODEC_HOST`:`CODEC_PORT`, keys
  * straight from the configured store, operators from src/operators, every decode audited in
  * the configured trail (src/audit), and the reviewers' routes (src/operator-api/reviews.ts)
- * with a Temporal client of their own and REVIEW_SECRET.
+ * with a Temporal client of their own and REVIEW_SECRET, and the operator console (src/console/routes.ts)
+ * on the same port, its Funnel page reading the configured funnel store (src/funnel).
  */
 import { exitOnConfigError } from './config';
 import { buildCodecServer } from './keys/codec-server';
@@ -12,7 +13,9 @@ import { configuredAuditTrail } from './audit/trail';
 import { loadCodecSettings } from './settings';
 import { OidcVerifier } from './operators/oidc';
 import { openEncryption } from './keys/encryption';
-import { serveReviews } from './operator-api/reviews';
+import { ReviewDesk, serveReviews } from './operator-api/reviews';
+import { serveConsole } from './console/routes';
+import { openFunnelSource } from './funnel/open';
 import { loadReviewSecret } from './review-secret';
 import type { Client } from '@temporalio/client';
 import { connectClient } from './temporal';
@@ -26,6 +29,8 @@ async function main(): Promise<void> {
     throw new Error(`the audit trail could not record the operators' configuration (${err instanceof Error ? err.name : 'error'})`);
   });
   const reviewSecret = exitOnConfigError(() => loadReviewSecret(process.env, config.dataDir));
+  // The console's Funnel page reads the store the workers write, read-only (src/funnel/open.ts).
+  const funnel = openFunnelSource(config);
   // Decisions go to sessions encrypted, as every payload: a session refuses an unencrypted one.
   // Connected on the first review request (and again after a failure), with the codec server's
   // own TEMPORAL_* settings (under mTLS its own certificate, docs/security/trust-model.md), so
@@ -49,11 +54,17 @@ async function main(): Promise<void> {
     ...(config.codec.uiCapability ? { uiCapability: config.codec.uiCapability } : {}),
     defaultNamespace: config.temporal.namespace,
     logger: { level: config.logLevel },
-    routes: (server, context) => serveReviews(server, { ...context, client, reviewSecret }),
+    routes: (server, context) => {
+      const reviews = { ...context, client, reviewSecret };
+      const desk = new ReviewDesk(reviews);
+      serveReviews(server, reviews, desk);
+      // The console (src/console): the same desk, so a decision from a page is the JSON route's.
+      serveConsole(server, { ...context, client, reviews: desk, funnel, temporalUiUrl: config.codec.uiOrigin, namespace: config.temporal.namespace });
+    },
   });
   await app.listen({ host: config.codec.host, port: config.codec.port });
   process.stdout.write(`codec server listening on ${config.codec.host}:${config.codec.port}\n`);
-  const shutdown = () => void app.close().then(() => keys.close()).then(() => audit.close()).then(() => process.exit(0));
+  const shutdown = () => void app.close().then(() => keys.close()).then(() => audit.close()).then(() => funnel.close()).then(() => process.exit(0));
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
 }

@@ -21,6 +21,7 @@ import {
   SessionStageSinceKey,
   SessionStatusKey,
   SessionTagKey,
+  FlowVersionKey,
 } from './contract/session-search';
 
 /** Every search attribute a session sets: the dev server, docker-compose and the tests register these. */
@@ -35,6 +36,7 @@ export const SESSION_SEARCH_ATTRIBUTES: readonly ReturnType<typeof defineSearchA
   SessionNumberKey,
   SessionArchivedAtKey,
   SessionReviewKey,
+  FlowVersionKey,
 ];
 
 /** Temporal's IndexedValueType numbers (temporal.api.enums.v1), as list and add search attributes use them. */

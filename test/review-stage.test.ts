@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../scripts/dev-server';
 import { operatorTokenSha256 } from '../src/operators/tokens';
-import type { FlowMachine } from '../src/flows/core/types';
 import type { TenantClient } from '../src/tenants/registry';
 import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../src/contract/review';
 import { INBOUND_REFUSED, REFUSALS } from '../src/contract/session';
@@ -16,29 +15,9 @@ import { SessionReviewKey } from '../src/contract/session-search';
 import { ReviewSecret } from '../src/review-secret';
 import { sessionWorkflowId } from '../src/session-secret';
 import { rawCall, startApi, TENANT_A, type Api } from './helpers/api';
-import { completeAttestr, IDENTITY, inlineFlow, kycAtAadhaar, BANK } from './helpers/flows';
+import { completeAttestr, IDENTITY, inlineFlow, kycAtAadhaar, BANK, reviewed } from './helpers/flows';
 import { acceptedDecisions, OPERATOR_TOKENS, Receiver, startReviewers, type HistoryEvent, type Reviewers, refusalOf } from './helpers/reviews';
 import { eventually, reviewSecret, startStack, type Stack } from './helpers/stack';
-
-/** A note typed by the device, then a review that shows it: approved or rejected, each its own end. */
-function reviewed(sla?: string): FlowMachine {
-  return {
-    id: 'reviewed',
-    initial: 'details',
-    states: {
-      details: {
-        meta: { stage: 'input', schema: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'], additionalProperties: false } },
-        on: { SUBMIT: 'check' },
-      },
-      check: {
-        meta: { stage: 'review', title: "We're checking your details", reasons: ['doubt', 'other'], show: ['details.input.note'], ...(sla ? { sla } : {}) },
-        on: { APPROVED: 'approved', REJECTED: 'rejected' },
-      },
-      approved: { type: 'final', meta: { outcome: 'success' } },
-      rejected: { type: 'final', meta: { outcome: 'error' } },
-    },
-  };
-}
 
 let stack: Stack;
 let api: Api;

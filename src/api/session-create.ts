@@ -6,7 +6,7 @@
 import { TypedSearchAttributes } from '@temporalio/common';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { launchUpdate, type LaunchAnswer } from '../contract/session';
-import { ClientIdKey, FlowIdKey, SessionNumberKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, SessionTagKey } from '../contract/session-search';
+import { ClientIdKey, FlowIdKey, flowVersionOf, FlowVersionKey, SessionNumberKey, SessionStageKey, SessionStageSinceKey, SessionStatusKey, SessionTagKey } from '../contract/session-search';
 import { sessionInputDigest, type SessionInput, type SessionMemo } from '../contract/session-state';
 import { sessionWorkflowIdOfRef } from '../contract/workflow-ids';
 import type { FlowDefinition } from '../flows/core/types';
@@ -169,6 +169,7 @@ export class SessionCreator {
           { key: SessionStatusKey, value: 'created' },
           { key: SessionTagKey, value: request.tag },
           { key: FlowIdKey, value: definition.flowId },
+          { key: FlowVersionKey, value: flowVersionOf(definition.snapshotId) },
           { key: ClientIdKey, value: request.tenantId },
           { key: SessionNumberKey, value: input.number },
           // The first stage from the start, so the workflow's first move is its first upsert.
@@ -176,7 +177,7 @@ export class SessionCreator {
           { key: SessionStageSinceKey, value: new Date(now) },
         ]),
         // Shown in the Temporal UI's list: identifiers only, nothing about the person.
-        staticSummary: `Session ${input.number} · flow ${definition.flowId}@${definition.snapshotId ?? 'draft'} · client ${request.tenantId}`,
+        staticSummary: `Session ${input.number} · flow ${definition.flowId}@${flowVersionOf(definition.snapshotId)} · client ${request.tenantId}`,
         memo: { number: input.number, sealedId, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
         // An Idempotency-Key keeps meaning its session even after that session closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,

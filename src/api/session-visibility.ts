@@ -8,7 +8,7 @@ import { ClientIdKey, SessionStatusKey, SessionTagKey } from '../contract/sessio
 const SESSION_TYPE = `WorkflowType = 'sessionWorkflow'`;
 
 /** A string literal for a visibility list query. */
-function quote(value: string): string {
+export function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 

@@ -10,6 +10,11 @@ import type { SessionStatus } from './session';
 export const SessionStatusKey = defineSearchAttributeKey('SessionStatus', SearchAttributeType.KEYWORD);
 export const SessionTagKey = defineSearchAttributeKey('SessionTag', SearchAttributeType.KEYWORD);
 export const FlowIdKey = defineSearchAttributeKey('FlowId', SearchAttributeType.KEYWORD);
+/**
+ * The version of the flow a session runs: its snapshot id, or `draft`. Set once, in the start
+ * request (no history event of its own); sessions started before it was added lack it.
+ */
+export const FlowVersionKey = defineSearchAttributeKey('FlowVersion', SearchAttributeType.KEYWORD);
 /** The tenant's id (its wire name is `client_id`). */
 export const ClientIdKey = defineSearchAttributeKey('ClientId', SearchAttributeType.KEYWORD);
 /** `success`, `error` or `skipped` once the flow ended; unset while live. */
@@ -37,4 +42,12 @@ export interface SearchPosition {
   /** Unix ms the stage was entered; null with the stage. */
   since: number | null;
   outcome: Outcome | null;
+}
+
+/** FlowVersion's value for a session of the draft. */
+export const DRAFT_FLOW_VERSION = 'draft';
+
+/** The FlowVersion of a session running `snapshotId` (null: the draft). */
+export function flowVersionOf(snapshotId: string | null): string {
+  return snapshotId ?? DRAFT_FLOW_VERSION;
 }

@@ -31,13 +31,14 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Payload } from '@temporalio/common';
-import { AuditEntryError, AuditUnavailableError, type AuditEntry, type AuditQuery, type AuditTrail } from '../audit/trail';
+import { AuditEntryError, AuditUnavailableError, type AuditEntry, type AuditTrail } from '../audit/trail';
 import type { Operator, OperatorRegistry } from '../operators/registry';
 import { may, type Permission } from '../operators/roles';
 import { looksLikeJwt, type OidcVerifier } from '../operators/oidc';
 import { openSession } from '../operators/sessions';
 import { CODEC_COOKIE, OPERATOR_ERRORS, serveSignIn } from './codec-sign-in';
 import { collectOperatorRoutes, serveOperatorOpenApi } from './codec-openapi';
+import { serveAudit } from './codec-audit';
 import { decryptPayload, encryptPayload, isEncrypted, payloadKeyId, SHREDDED_MARKER } from './codec';
 import { KeyStoreUnavailableError } from './errors';
 import { namespaceKeyId, type KeyStore } from './key-store';
@@ -177,7 +178,7 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   // A sign-in's record names the operator signing in, who is not yet acting on the request.
   const signInEntry = (request: FastifyRequest, action: AuditEntry['action'], operator?: Operator) => ({ ...auditEntry(request, action), ...(operator ? { actor: `operator:${operator.name}` } : {}) });
   serveSignIn(app, { operators, audit: options.audit, sessionKey, entry: signInEntry });
-  serveAudit(app, options.audit);
+  serveAudit(app, options.audit, auditEntry);
   serveOperatorOpenApi(app, routes);
   return app;
 }
@@ -195,6 +196,20 @@ export interface OperatorRouteContext {
   audit: AuditTrail;
   /** Who, from where, which request, for the sessions `refs` names: a record of this request. */
   entry(request: FastifyRequest, action: AuditEntry['action'], refs: string[]): AuditEntry;
+}
+
+/**
+ * What an operator route's `config` may say: the permission it wants; `public`, no credential
+ * (a sign-in page); `page`, a page for people (src/console), which answers a missing credential
+ * and a refused role itself (a redirect to sign in, an HTML page) instead of JSON.
+ */
+export interface OperatorRouteConfig {
+  permission?: Permission;
+  public?: boolean;
+  page?: {
+    signIn(request: FastifyRequest, reply: FastifyReply): FastifyReply;
+    refused(request: FastifyRequest, reply: FastifyReply, operator: Operator, permission: Permission): FastifyReply;
+  };
 }
 
 interface Authentication {
@@ -234,19 +249,24 @@ function guardRequests(app: FastifyInstance, options: CodecServerOptions, authen
       }
       return reply.code(204).send();
     }
+    const config = request.routeOptions.config as OperatorRouteConfig;
     // Signing in needs no credential yet; the API's description is public, as the api's is.
-    if (request.url === '/auth' || request.url === '/openapi.json') return;
+    if (request.url === '/auth' || request.url === '/openapi.json' || config.public) return;
     const { presented, operator } = await authenticate(request);
     if (!operator) {
       // A credential that was presented and refused is recorded (an attempt); none at all is not.
       if (presented !== 'none') {
         await options.audit.record({ ...auditEntry(request, 'operator.auth_failed'), outcome: 'refused', detail: { credential: presented } }).catch(() => request.log.warn('a refused operator credential could not be audited'));
       }
+      if (config.page) return config.page.signIn(request, reply);
       return reply.code(401).send({ code: OPERATOR_ERRORS.credentialRequired, message: 'an operator credential is required' });
     }
     actingOperator.set(request, operator);
-    const permission = (request.routeOptions.config as { permission?: Permission }).permission;
-    if (permission && !may(operator.role, permission)) return reply.code(403).send({ code: OPERATOR_ERRORS.roleRefused, message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
+    const { permission } = config;
+    if (permission && !may(operator.role, permission)) {
+      if (config.page) return config.page.refused(request, reply, operator, permission);
+      return reply.code(403).send({ code: OPERATOR_ERRORS.roleRefused, message: `operator "${operator.name}" (${operator.role}) may not ${permission}` });
+    }
   });
 }
 
@@ -304,32 +324,4 @@ async function decodeAll(keys: KeyStore, payloads: JsonPayload[]): Promise<{ pay
       }),
     );
     return { payloads: decoded };
-}
-
-const auditQuerystring = {
-  type: 'object',
-  properties: {
-    ref: { type: 'string', description: "A session's keyed reference (32 hex): its records." },
-    actor: { type: 'string', description: 'operator:<name>, tenant:<client id>, system:<part>, cli:<user>' },
-    action: { type: 'string', description: 'An audited action, e.g. codec.decode' },
-    since: { type: 'string', description: 'ISO 8601: records at or after' },
-    until: { type: 'string', description: 'ISO 8601: records before' },
-    limit: { type: 'string', description: 'At most this many records (a whole number)' },
-  },
-} as const;
-
-/**
- * GET /audit?ref=&actor=&action=&since=&until=&limit=: the operator API's query of the trail
- * (admins), oldest first; each query is itself recorded. Bad parameters: 400, nothing recorded.
- */
-function serveAudit(app: FastifyInstance, audit: AuditTrail): void {
-  app.get<{ Querystring: Record<string, string | undefined> }>('/audit', { schema: { summary: 'Query the audit trail, oldest first; the query is itself audited', querystring: auditQuerystring }, config: { permission: 'audit' } }, async (request) => {
-    const { ref, actor, action, since, until, limit } = request.query;
-    if (limit !== undefined && !/^\d{1,6}$/.test(limit)) throw new AuditEntryError('audit query refused: limit must be a whole number');
-    const query: AuditQuery = { ref, actor, action: action as AuditQuery['action'], since, until, ...(limit !== undefined ? { limit: Number(limit) } : {}) };
-    for (const name of Object.keys(query) as Array<keyof AuditQuery>) if (query[name] === undefined) delete query[name];
-    // Checked before the record, so a bad query changes nothing.
-    await audit.query({ ...query, limit: 1 });
-    return audit.audited({ ...auditEntry(request, 'audit.read', query.ref ? [query.ref] : []) }, async () => ({ records: await audit.query(query) }));
-  });
 }

@@ -16,8 +16,8 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { decideReviewUpdate, REVIEW_REFUSALS, reviewQuery, type ReviewAnswer, type ReviewDecision } from '../contract/review';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decideReviewUpdate, REVIEW_REFUSALS, reviewQuery, type ReviewAnswer, type ReviewDecision, type ReviewView } from '../contract/review';
 import { REFUSALS } from '../contract/session';
 import type { OperatorRouteContext } from '../keys/codec-server';
 import type { ReviewSecret } from '../review-secret';
@@ -36,14 +36,16 @@ const workflowParams = { type: 'object', required: ['workflowId'], properties: {
 const refused = (err: unknown) => err instanceof ReviewRefusal && err.status < 500;
 
 /** A refusal inside an audited action: the route answers it after the outcome record. */
-class ReviewRefusal extends Error {
+export class ReviewRefusal extends Error {
   constructor(readonly status: number, readonly body: { code: string; message: string }) {
     super(body.message);
   }
 }
 
 const NOT_FOUND = new ReviewRefusal(404, { code: 'review_not_found', message: 'no such session' });
-const DECISION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+export const DECISION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** A rejection's reason code (one of the stage's `reasons`, which the session checks). */
+export const REASON = /^[a-z][a-z0-9_]{0,63}$/;
 
 const decisionBody = {
   type: 'object',
@@ -52,11 +54,11 @@ const decisionBody = {
   properties: {
     decisionId: { type: 'string', pattern: DECISION_ID.source },
     decision: { type: 'string', enum: ['approve', 'reject'] },
-    reason: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,63}$' },
+    reason: { type: 'string', pattern: REASON.source },
   },
 } as const;
 
-interface DecisionBody {
+export interface DecisionBody {
   decisionId: string;
   decision: ReviewDecision;
   reason?: string;
@@ -80,11 +82,48 @@ async function temporalOf(client: () => Promise<Client>): Promise<Client | null>
 }
 
 /**
- * Each view and decision is audited under the session's reference (the workflow id's hash):
- * an intent before Temporal is asked, its outcome after; no record, no answer (the codec
- * server's 503).
+ * A review's view and decision, each audited under the session's reference (the workflow id's
+ * hash): an intent before Temporal is asked, its outcome after; no record, no answer (the codec
+ * server's 503). The one path for both the JSON routes below and the console's pages
+ * (src/console): a refusal is thrown as a ReviewRefusal, whose `status` and `body` are the answer.
  */
-export function serveReviews(app: FastifyInstance, { client: connect, reviewSecret, operatorOf, audit, entry }: ReviewRoutesOptions): void {
+export class ReviewDesk {
+  constructor(private readonly options: ReviewRoutesOptions) {}
+
+  private async temporal(): Promise<Client> {
+    const client = await temporalOf(this.options.client);
+    if (!client) throw new ReviewRefusal(503, UNAVAILABLE);
+    return client;
+  }
+
+  /** The case the session's review waits on (its `shown` values decoded: `review.view`). */
+  async view(request: FastifyRequest, workflowId: string): Promise<ReviewView> {
+    const ref = SESSION_WORKFLOW_ID.exec(workflowId)?.[1];
+    if (!ref) throw NOT_FOUND;
+    return this.options.audit.audited(this.options.entry(request, 'review.view', [ref]), async () => {
+      const client = await this.temporal();
+      try {
+        return await client.workflow.getHandle(workflowId).query(reviewQuery);
+      } catch (err) {
+        throw err instanceof WorkflowNotFoundError ? NOT_FOUND : err;
+      }
+    }, { refused });
+  }
+
+  /** The authenticated operator's decision, sent to the session with its proof (`review.decision`). */
+  async decide(request: FastifyRequest, workflowId: string, body: DecisionBody): Promise<ReviewAnswer> {
+    const ref = SESSION_WORKFLOW_ID.exec(workflowId)?.[1];
+    if (!ref) throw NOT_FOUND;
+    const { decision, reason, decisionId } = body;
+    const detail = { decision, ...(reason === undefined ? {} : { reason }) };
+    return this.options.audit.audited({ ...this.options.entry(request, 'review.decision', [ref]), detail }, async () => {
+      const client = await this.temporal();
+      return decide(client, workflowId, { decision, reason, decisionId }, this.options.operatorOf(request)!.name, this.options.reviewSecret);
+    }, { refused });
+  }
+}
+
+export function serveReviews(app: FastifyInstance, options: ReviewRoutesOptions, desk = new ReviewDesk(options)): void {
   const answer = async <T>(reply: FastifyReply, work: () => Promise<T>) => {
     try {
       return await work();
@@ -93,47 +132,17 @@ export function serveReviews(app: FastifyInstance, { client: connect, reviewSecr
       throw err;
     }
   };
-  const temporal = async (): Promise<Client> => {
-    const client = await temporalOf(connect);
-    if (!client) throw new ReviewRefusal(503, UNAVAILABLE);
-    return client;
-  };
 
   app.get<{ Params: { workflowId: string } }>(
     '/reviews/:workflowId',
     { schema: { summary: "A review's case: what its flow shows the reviewer, decoded", params: workflowParams }, config: { permission: 'decode' } },
-    async (request, reply) => {
-      const ref = SESSION_WORKFLOW_ID.exec(request.params.workflowId)?.[1];
-      if (!ref) return reply.code(404).send(NOT_FOUND.body);
-      return answer(reply, () =>
-        audit.audited(entry(request, 'review.view', [ref]), async () => {
-          const client = await temporal();
-          try {
-            return await client.workflow.getHandle(request.params.workflowId).query(reviewQuery);
-          } catch (err) {
-            throw err instanceof WorkflowNotFoundError ? NOT_FOUND : err;
-          }
-        }, { refused }),
-      );
-    },
+    async (request, reply) => answer(reply, () => desk.view(request, request.params.workflowId)),
   );
 
   app.post<{ Params: { workflowId: string }; Body: DecisionBody }>(
     '/reviews/:workflowId/decision',
     { schema: { summary: 'Decide a review: approve, or reject with a reason code from the flow', params: workflowParams, body: decisionBody }, config: { permission: 'review' } },
-    async (request, reply) => {
-      const { workflowId } = request.params;
-      const ref = SESSION_WORKFLOW_ID.exec(workflowId)?.[1];
-      if (!ref) return reply.code(404).send(NOT_FOUND.body);
-      const { decision, reason, decisionId } = request.body;
-      const detail = { decision, ...(reason === undefined ? {} : { reason }) };
-      return answer(reply, () =>
-        audit.audited({ ...entry(request, 'review.decision', [ref]), detail }, async () => {
-          const client = await temporal();
-          return decide(client, workflowId, { decision, reason, decisionId }, operatorOf(request)!.name, reviewSecret);
-        }, { refused }),
-      );
-    },
+    async (request, reply) => answer(reply, () => desk.decide(request, request.params.workflowId, request.body)),
   );
 }
 

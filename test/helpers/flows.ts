@@ -89,3 +89,23 @@ export function recordHistory(stack: Stack, name: string, sessionId: string): vo
   writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), json);
   writeFileSync(join(__dirname, '..', 'histories', 'session-replay-epoch.txt'), `${SESSION_REPLAY_EPOCH}\n`);
 }
+
+/** A note typed by the device, then a review that shows it: approved or rejected, each its own end. */
+export function reviewed(sla?: string, id = 'reviewed'): FlowMachine {
+  return {
+    id,
+    initial: 'details',
+    states: {
+      details: {
+        meta: { stage: 'input', schema: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'], additionalProperties: false } },
+        on: { SUBMIT: 'check' },
+      },
+      check: {
+        meta: { stage: 'review', title: "We're checking your details", reasons: ['doubt', 'other'], show: ['details.input.note'], ...(sla ? { sla } : {}) },
+        on: { APPROVED: 'approved', REJECTED: 'rejected' },
+      },
+      approved: { type: 'final', meta: { outcome: 'success' } },
+      rejected: { type: 'final', meta: { outcome: 'error' } },
+    },
+  };
+}

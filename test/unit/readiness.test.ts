@@ -5,7 +5,7 @@ const TEXT = 1;
 const DATETIME = 6;
 
 test('ready only with every session search attribute registered with its type', () => {
-  const all = { SessionStatus: KEYWORD, SessionTag: KEYWORD, FlowId: KEYWORD, ClientId: KEYWORD, SessionOutcome: KEYWORD, SessionStage: KEYWORD, SessionNumber: KEYWORD, SessionReview: KEYWORD };
+  const all = { SessionStatus: KEYWORD, SessionTag: KEYWORD, FlowId: KEYWORD, ClientId: KEYWORD, SessionOutcome: KEYWORD, SessionStage: KEYWORD, SessionNumber: KEYWORD, SessionReview: KEYWORD, FlowVersion: KEYWORD };
   expect(searchAttributeProblems({ ...all, SessionStageSince: DATETIME, SessionArchivedAt: DATETIME, WorkflowType: KEYWORD })).toEqual([]);
   expect(searchAttributeProblems({ ...all, SessionTag: TEXT, SessionStageSince: KEYWORD, SessionArchivedAt: KEYWORD })).toEqual([
     'search attribute SessionTag is registered with another type than KEYWORD',
