@@ -21,6 +21,7 @@ import { dashboardQueries, readPromql } from './helpers/dashboard';
 import { BANK, completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
 import { parsePrometheus, type Exposition } from './helpers/prometheus';
 import { startReviewers, type Reviewers } from './helpers/reviews';
+import { CONSOLE_OPERATORS, startConsole } from './helpers/console';
 import { eventually, startStack, TEST_SESSION_SECRET, testEnv, type Stack } from './helpers/stack';
 
 const tenant = { id: `tenant-funnel-${randomBytes(4).toString('hex')}`, secret: 'tenant-funnel-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
@@ -194,6 +195,33 @@ test('the funnel counts each stage exactly as the sessions were driven', async (
 test("a flow's old and new versions are kept apart, each in its own stages", async () => {
   expect(counts(await funnel('funnel-versions', 'v-old'))).toEqual(EXPECTED.oldVersion);
   expect(counts(await funnel('funnel-versions', 'v-new'))).toEqual(EXPECTED.newVersion);
+});
+
+test("the console's Funnel page shows the store the workers wrote: each version's own stages", async () => {
+  const server = await startConsole(stack, source);
+  try {
+    const signIn = await request(`${server.url}/auth`, {
+      method: 'POST',
+      reset: true,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: CONSOLE_OPERATORS.vic.token }),
+    });
+    await signIn.body.dump();
+    expect(signIn.statusCode).toBe(200);
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0];
+    const rowsOf = async (version: string) => {
+      const query = new URLSearchParams({ tenant: tenant.id, flow: 'funnel-versions', version, window: '1' });
+      const page = await request(`${server.url}/console/funnel?${query}`, { reset: true, headers: { cookie } });
+      const html = await page.body.text();
+      expect(page.statusCode).toBe(200);
+      // Stage, entered, went on: one table row each, in the version's own order.
+      return [...html.matchAll(/<tr><th scope="row">([^<]+)<\/th><td class="number">(\d+)<\/td><td class="number">(\d+)<\/td>/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
+    };
+    expect(await rowsOf('v-old')).toEqual([['start', 2, 2], ['extra', 2, 0]]);
+    expect(await rowsOf('v-new')).toEqual([['start', 1, 0]]);
+  } finally {
+    await server.close();
+  }
 });
 
 test("the worker's stage metrics count each stage visit once, by outcome", async () => {
