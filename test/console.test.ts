@@ -7,8 +7,7 @@
  * funnel from a FunnelSource this file passes in; axe on every page; screenshots for the docs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../scripts/chromium';
 import type { FunnelQuery, FunnelReport, FunnelSource } from '../src/funnel/report';
@@ -20,12 +19,10 @@ import { CONSOLE_OPERATORS, formTokenOf, signIn, startConsole, TEMPORAL_UI, type
 import { inlineFlow, reviewed } from './helpers/flows';
 import { eventually } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
+import { accessible, DESKTOP, heading, screenshot, SCREENSHOTS } from './helpers/pages';
 import { temporalUiQueries } from '../scripts/running-block';
 
 const TENANT: TenantClient = { id: 'console-tenant', secret: 'console-tenant-secret-0123456789', perSecond: 1000, perDay: 1_000_000 };
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 360, height: 740 };
-const SCREENSHOTS = join(__dirname, '..', 'docs', 'screenshots');
 const RUN = randomBytes(4).toString('hex');
 
 /** The review-stage tests' flow: a note typed by the device, then a review that shows it. */
@@ -51,7 +48,6 @@ const FUNNEL: FunnelSource = {
 const { api, stack } = useStack('console', { api: { clients: [TENANT] } });
 let browser: Browser;
 let server: ConsoleServer;
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
@@ -87,21 +83,6 @@ async function signedIn(as: ConsoleOperator, path?: string): Promise<Browsing> {
 }
 
 /** axe-core on the page as it is, at 1280 and 360 px: no serious or critical violation. */
-async function accessible(page: Page, what: string): Promise<void> {
-  await page.evaluate(axeSource);
-  for (const viewport of [DESKTOP, PHONE]) {
-    await page.setViewportSize(viewport);
-    const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as Array<{ id: string; impact: string | null }>;
-    const where = `${what} at ${viewport.width} px`;
-    expect({ where, violations: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ where, violations: [] });
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function heading(page: Page, name: string | RegExp): Promise<void> {
-  await page.getByRole('heading', { level: 1, name }).waitFor();
-}
-
 /** A session of REVIEWED (its version `snapshotId`, or the draft) past its details step: waiting in review. */
 async function inReview(tag: string, snapshotId: string | null = null) {
   const definition = { ...inlineFlow(REVIEWED), snapshotId };
@@ -150,7 +131,7 @@ test('a public id, a number and a tag each land on the session; a tag of several
     `${TEMPORAL_UI}/namespaces/${stack.config.temporal.namespace}/workflows/${one.workflowId}`,
   );
   await accessible(page, 'session');
-  await page.screenshot({ path: join(SCREENSHOTS, 'console-session.png'), fullPage: true });
+  await screenshot(page, 'console-session');
 
   await page.goto(`${server.url}/console/find?q=${shared}`);
   expect(await page.locator('tbody tr').count()).toBe(2);
@@ -193,7 +174,7 @@ test('the review queue lists the oldest first; a reviewer approves one and rejec
   expect(numbers.indexOf(first.number)).toBeGreaterThanOrEqual(0);
   expect(numbers.indexOf(first.number)).toBeLessThan(numbers.indexOf(second.number));
   await accessible(page, 'review queue');
-  await page.screenshot({ path: join(SCREENSHOTS, 'console-reviews.png'), fullPage: true });
+  await screenshot(page, 'console-reviews');
 
   const firstRow = page.locator('tbody tr', { hasText: first.number });
   await firstRow.getByRole('button', { name: 'Approve' }).click();
@@ -358,7 +339,7 @@ test('the funnel draws the source’s report (table and SVG) and the live count 
   expect(await page.getByRole('img', { name: 'Sessions per stage' }).count()).toBe(1);
   expect(await page.getByRole('region', { name: 'In this stage now' }).innerText()).toMatch(/check\s+2/);
   await accessible(page, 'funnel');
-  await page.screenshot({ path: join(SCREENSHOTS, 'console-funnel.png'), fullPage: true });
+  await screenshot(page, 'console-funnel');
   expect(requests.filter((url) => !url.startsWith(`${server.url}/`))).toEqual([]);
 });
 

@@ -895,7 +895,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
     const { session, browsing, page } = await started('kyc-basic');
     await heading(page, 'Your name and date of birth');
     await fillIdentity(page, IDENTITY.name, IDENTITY.birthDate);
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await heading(page, 'Verify your Aadhaar with Attestr');
     await page.getByRole('button', { name: 'Continue with Attestr' }).click();
     await heading(page, 'Link your bank account');
@@ -903,7 +903,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
 
     await page.getByLabel('Account number').fill(UNKNOWN_ACCOUNT);
     await page.getByLabel('IFSC code').fill(BANK.ifsc);
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     const summary = page.locator('.error-summary');
     await summary.getByRole('link', { name: NOT_FOUND }).waitFor({ timeout: STEP_TIMEOUT_MS });
     // The same form, the same step, the message at the account field, tied to it; the session goes on.
@@ -934,7 +934,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
     await sandboxCall(stack, 'POST', '/finqware/_faults', { status: 503, code: 'account_not_found', count: 1 });
     await page.getByLabel('Account number').fill(BANK.accountNumber);
     await page.getByLabel('IFSC code').fill(BANK.ifsc);
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await heading(page, 'All done');
 
     const finished = await handshake(session.id);
@@ -954,7 +954,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
     // The first stage has no way back: no Back button.
     expect(await page.getByRole('button', { name: 'Back' }).count()).toBe(0);
     await page.getByLabel('Full name').fill('First Try');
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
 
     await heading(page, 'How can we reach you?');
     expect(await page.locator('h1 .progress').textContent()).toBe('Step 2 of 2');
@@ -966,7 +966,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
     expect(await focusedId(page)).toBe('stage-heading');
 
     await page.getByLabel('Full name').fill('Second Try');
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await heading(page, 'How can we reach you?');
     // The browser's back button goes back in the flow and stays on the page.
     await page.goBack();
@@ -976,7 +976,7 @@ describe('ways back (issue 28, items 3 and 4)', () => {
     expect((await handshake(session.id)).body).toMatchObject({ status: 'in_progress' });
 
     await page.getByLabel('Full name').fill('Third Try');
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await heading(page, 'How can we reach you?');
     // In Hindi (a reload through the switcher): the Back button in Hindi, axe clean.
     await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'हिन्दी' }).click();
