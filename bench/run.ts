@@ -49,6 +49,7 @@ import { Recorder } from './stats';
 import { restateServerVersion, startRestatePeer } from './restate-stack';
 import { CONCURRENCY as ALL_CONCURRENCY, readSelection, SYSTEMS, type Concurrency, type System } from './selection';
 import { medianBreakdown, sessionSteps, startOtlpReceiver } from './traces';
+import { measureFunnelWrites } from './funnel-writes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SELECTION = (() => {
@@ -71,6 +72,8 @@ const MEASURES_FLOOR = measures('sessionflow') || measures('peer');
 const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
 /** Whole sessions, one at a time, through the traced pair (where a step's time goes). */
 const TRACED_SESSIONS = scale(100);
+/** Session ends written to a scratch funnel store, to price the funnel's write alone. */
+const FUNNEL_WRITES = scale(500);
 /** Whole sessions per variant in the encryption comparison, at one device. */
 const ENCRYPTION_SESSIONS = scale(150);
 const CLIENT_ID = 'bench';
@@ -528,6 +531,8 @@ async function main(): Promise<number> {
     const memory = whole ? await measureMemory(stack) : undefined;
     if (whole) say(`where a step's time goes: ${TRACED_SESSIONS} sessions at 1 device through a pair with tracing on`);
     const traces = whole ? await measureTraces(stack, dir) : undefined;
+    if (whole) say(`the funnel: ${FUNNEL_WRITES} session ends written to a scratch store`);
+    const funnelWrites = whole ? await measureFunnelWrites(FUNNEL_WRITES) : undefined;
     await connection.close();
 
     const results: BenchResults = {
@@ -548,6 +553,7 @@ async function main(): Promise<number> {
       encryption: encryptionCost,
       history,
       traces,
+      funnelWrites,
       memory,
     };
     const outDir = QUICK || SELECTION.partial ? join(dir, 'results') : join('bench', 'results');

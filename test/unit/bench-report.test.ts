@@ -126,6 +126,18 @@ describe('targets', () => {
     expect(verdicts(r)['worker memory per cached session']).toBe(false);
   });
 
+  it("judge the funnel's write against a whole session's CPU at 8 devices, the load aside", () => {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 5, 1);
+    r.passes[1]!.sessionflow!.cpuMsPerSession = { temporal: 60, worker: 30, api: 10, load: 50 };
+    r.funnelWrites = { writes: 500, cpuMsPerWrite: 4, p50Ms: 2, p99Ms: 6 };
+    const name = "the funnel's write per session, CPU vs a whole session's (c=8)";
+    expect(verdicts(r)[name]).toBe(true);
+    expect(markdown(r)).toContain(`| ${name} | ≤ 5 % | 4.00 ms: 4.0 % | yes |`);
+    expect(markdown(r)).toContain('500 such writes');
+    r.funnelWrites.cpuMsPerWrite = 6;
+    expect(verdicts(r)[name]).toBe(false);
+  });
+
   it('draw one line per operation in each panel of the chart', () => {
     const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 5, 1);
     const svg = chartSvg(r);
