@@ -6,13 +6,15 @@
  * without the CSRF cookie or Origin refused; a decode audited; the FlowVersion filter; the
  * funnel from a FunnelSource this file passes in; axe on every page; screenshots for the docs.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../scripts/chromium';
 import type { FunnelQuery, FunnelReport, FunnelSource } from '../src/funnel/report';
 import { CONTENT_SECURITY_POLICY } from '../src/api/hosted/page';
-import { FlowVersionKey, SessionReviewKey } from '../src/contract/session-search';
+import { ClientIdKey, FlowVersionKey, SessionReviewKey, SessionStatusKey } from '../src/contract/session-search';
+import { encryptPayload } from '../src/keys/codec';
+import { namespaceKeyId } from '../src/keys/key-ids';
 import { sessionRef, sessionWorkflowId } from '../src/session-secret';
 import type { TenantClient } from '../src/tenants/registry';
 import { CONSOLE_OPERATORS, formTokenOf, signIn, startConsole, TEMPORAL_UI, type ConsoleOperator, type ConsoleServer } from './helpers/console';
@@ -315,6 +317,31 @@ test('the version filter finds a session by FlowVersion; stuck, status and bad f
   expect(bad!.status()).toBe(400);
   expect(await page.getByRole('alert').innerText()).toContain('That tenant is not valid.');
   await accessible(page, 'sessions with a bad filter');
+});
+
+test('the sessions list stands a session whose memo this codec cannot read (another namespace key): visibility rows need search attributes only', async () => {
+  const tenant = `console-foreign-${RUN}`;
+  const keyword = (value: string) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(value)) });
+  // A memo value sealed under the namespace key's id with some other key, as another store would have.
+  const memo = encryptPayload(keyword('0000-000000-0000'), namespaceKeyId(stack.config.temporal.namespace), randomBytes(32));
+  const workflowId = `session-${randomBytes(16).toString('hex')}`;
+  await stack.client.workflowService.startWorkflowExecution({
+    namespace: stack.config.temporal.namespace,
+    workflowId,
+    workflowType: { name: 'sessionWorkflow' },
+    taskQueue: { name: `console-unpolled-${RUN}` },
+    requestId: randomUUID(),
+    memo: { fields: { number: memo } },
+    searchAttributes: { indexedFields: { [ClientIdKey.name]: keyword(tenant), [SessionStatusKey.name]: keyword('in_progress') } },
+  });
+  try {
+    await visible(`ClientId = '${tenant}'`, 1);
+    const { page } = await signedIn('ada', `/console/sessions?tenant=${tenant}`);
+    await heading(page, 'Sessions');
+    expect(await page.locator('tbody tr').innerText()).toMatch(/in_progress/);
+  } finally {
+    await stack.client.workflow.getHandle(workflowId).terminate('the console test is done with it');
+  }
 });
 
 test('the funnel draws the source’s report (table and SVG) and the live count per stage from visibility', async () => {

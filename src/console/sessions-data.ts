@@ -5,8 +5,10 @@
  * the audited decode, its stage data.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
+import { tsToDate, type Payload } from '@temporalio/common';
+// The SDK's own decoding of a listed execution's search attributes (its list uses it too); not re-exported at the package's root.
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { temporal } from '@temporalio/proto';
 import { submitStepUpdate, viewQuery } from '../contract/session';
 import {
   ClientIdKey,
@@ -20,6 +22,8 @@ import {
   SessionStatusKey,
   SessionTagKey,
 } from '../contract/session-search';
+
+const RUNNING = temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
 
 export interface SessionRow {
   workflowId: string;
@@ -57,14 +61,38 @@ export function rowOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSea
   };
 }
 
-/** Up to `limit` sessions a visibility query names, in visibility's order (newest first), and whether there were more. */
+/**
+ * Up to `limit` sessions a visibility query names, in visibility's order (newest first), and
+ * whether there were more. Read straight from the service: the SDK's list decodes every memo
+ * through the codec, and one memo this codec cannot read (another namespace key, a key store
+ * that is down) would fail the whole list, when the rows need search attributes only.
+ */
 export async function listSessions(client: Client, query: string, limit: number): Promise<{ rows: SessionRow[]; more: boolean }> {
   const rows: SessionRow[] = [];
-  for await (const info of client.workflow.list({ query, pageSize: Math.min(limit + 1, 1000) })) {
-    if (rows.length === limit) return { rows, more: true };
-    rows.push(rowOf(info));
-  }
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      pageSize: Math.min(limit + 1, 1000),
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const raw of page.executions ?? []) {
+      if (rows.length === limit) return { rows, more: true };
+      rows.push(rowOfListed(raw));
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
   return { rows, more: false };
+}
+
+function rowOfListed(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): SessionRow {
+  return rowOf({
+    workflowId: raw.execution?.workflowId ?? '',
+    typedSearchAttributes: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields),
+    startTime: raw.startTime ? tsToDate(raw.startTime) : new Date(0),
+    status: { code: raw.status ?? 0, name: raw.status === RUNNING ? 'RUNNING' : 'OTHER' } as WorkflowExecutionInfo['status'],
+  });
 }
 
 export interface TimelineEntry {
