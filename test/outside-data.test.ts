@@ -192,16 +192,13 @@ describe('wake-ups', () => {
     }, 30_000, 'the wake-up fetch');
     expect(activityOutcomes(events, 'attestrFetchVerifiedResult')).toEqual(['ok']);
     // The wake-up's cost in history (docs/security/outside-data.md): the signal and its task, the
-    // patch (its marker and TemporalChangeVersion), the fetch, and the task its answer wakes; 4
-    // events when the signal carried the result.
+    // fetch, and the task its answer wakes.
     const woken = (await settled(workflowId, 1)).slice(events.findIndex((e) => e.workflowExecutionSignaledEventAttributes));
     expect(woken.map((e) => e.eventType)).toEqual([
       'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED',
       'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
       'EVENT_TYPE_WORKFLOW_TASK_STARTED',
       'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
-      'EVENT_TYPE_MARKER_RECORDED',
-      'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
       'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED',
       'EVENT_TYPE_ACTIVITY_TASK_STARTED',
       'EVENT_TYPE_ACTIVITY_TASK_COMPLETED',
