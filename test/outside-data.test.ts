@@ -74,7 +74,8 @@ async function recordedRefusals(events: HistoryEvent[]): Promise<InboundRefusal[
     // The marker holds the call's description (plain, written by the SDK's core) and its result (encoded).
     const values = [];
     for (const entry of Object.values(marker.details ?? {})) {
-      for (const payload of await stack.encryption.codec.decode((entry.payloads ?? []) as Payload[])) values.push(JSON.parse(Buffer.from(payload.data ?? new Uint8Array()).toString()));
+      // A call that answers nothing (the funnel's recordSessionEnd) has an empty result.
+      for (const payload of await stack.encryption.codec.decode((entry.payloads ?? []) as Payload[])) if (payload.data?.length) values.push(JSON.parse(Buffer.from(payload.data).toString()));
     }
     if (!JSON.stringify(values).includes('recordInboundRefusal')) continue;
     refusals.push(...values.filter((value): value is InboundRefusal => typeof value?.reason === 'string'));
