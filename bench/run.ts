@@ -13,13 +13,10 @@ import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, 
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
 import { CLIENTS_ENV, CLIENTS_FILE_ENV } from '../src/tenants/registry';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config';
 import { openEncryption } from '../src/keys/encryption';
 import { initialiseKeyStore, initSettings } from '../src/keys/init';
-import { sessionWorkflowId } from '../src/session-secret';
-import { statusQuery } from '../src/contract/session';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
 import { SOURCE_ROOT } from '../src/worker/workflow-bundle';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
@@ -44,7 +41,8 @@ import {
 } from './drivers';
 import { IDENTITY } from './kyc-http';
 import { PEER_POLL_INTERVAL_MS } from './peer-server';
-import { writeReports, type BenchResults, type EncryptionResult, type HistoryCount, type PassResult } from './report';
+import { historyOf } from './history';
+import { writeReports, type BenchResults, type EncryptionResult, type PassResult } from './report';
 import { Recorder } from './stats';
 import { restateServerVersion, startRestatePeer } from './restate-stack';
 import { CONCURRENCY as ALL_CONCURRENCY, readSelection, SYSTEMS, type Concurrency, type System } from './selection';
@@ -343,32 +341,6 @@ async function measureTraces(stack: Stack, dir: string): Promise<NonNullable<Ben
   }
   const steps = sessionSteps(receiver.spans, stepNames);
   return { sessions: seen(), steps: Object.fromEntries([...steps].map(([op, list]) => [op, medianBreakdown(list)])) };
-}
-
-/** WORKFLOW_TASK_COMPLETED for EVENT_TYPE_WORKFLOW_TASK_COMPLETED. */
-function eventName(type: number | null | undefined): string {
-  return (proto.api.enums.v1.EventType[type ?? 0] ?? String(type)).replace(/^EVENT_TYPE_/, '');
-}
-
-/** History events each call of `run` adds to its session, with their types. */
-async function historyOf(temporal: Client, run: (observe: Observer) => Promise<unknown>): Promise<HistoryCount> {
-  const lengths: Array<{ op: string; length: number }> = [];
-  let workflowId = '';
-  const observe: Observer = async (op, answer) => {
-    if (op === 'create') workflowId = sessionWorkflowId(String(answer._id));
-    const handle = temporal.workflow.getHandle(workflowId);
-    // A query is answered once the workflow task in flight completed: its events count here.
-    await handle.query(statusQuery);
-    lengths.push({ op, length: (await handle.describe()).historyLength });
-  };
-  await run(observe);
-  const events = (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const perOp = lengths.map(({ op, length: to }, i) => {
-    const from = i === 0 ? 0 : lengths[i - 1].length;
-    const types = events.slice(from, to).map((event) => eventName(event.eventType));
-    return { op, events: to - from, types };
-  });
-  return { perOp, perSession: lengths[lengths.length - 1].length };
 }
 
 /**

@@ -112,9 +112,8 @@ test('no workflow in the namespace shows any of the values in `temporal workflow
   const payloads = collectPayloads(history);
   expect(payloads.length).toBeGreaterThan(10);
   for (const payload of payloads) expect(isEncrypted(payload)).toBe(true);
-  const patchMarkers = patchMarkerDetails(history);
-  expect(patchMarkers.length).toBeGreaterThan(0);
-  for (const marker of patchMarkers) expect(Object.keys(marker)).toEqual(['patch-data']);
+  // Patch markers, where a workflow has any (the session has none since SESSION_REPLAY_EPOCH 2), hold a patch id only.
+  for (const marker of patchMarkerDetails(history)) expect(Object.keys(marker)).toEqual(['patch-data']);
   // The session ended: its end was written to the funnel by the one local activity.
   expect(localActivityMarkerData(history)).toEqual([expect.stringContaining('"recordSessionEnd"')]);
   const keyIds = new Set(payloads.map((payload) => payloadKeyId(payload)));

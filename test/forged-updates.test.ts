@@ -28,7 +28,7 @@ import type { SessionInput } from '../src/contract/session-state';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { TENANT_A } from './helpers/api';
 import { checkReplay } from './helpers/replay-gate';
-import { sessionSecret } from './helpers/stack';
+import { eventually, sessionSecret } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 
 const { stack, api } = useStack('forged-updates', { api: {} });
@@ -178,7 +178,14 @@ test('a session refusing forged updates replays on this code (RECORD_HISTORIES=1
   const client = new Client({ connection, namespace: stack.config.temporal.namespace });
   const taskQueue = `${stack.taskQueue}-recording`;
   const workerConnection = await NativeConnection.connect({ address: stack.config.temporal.address });
-  const worker = await Worker.create({ connection: workerConnection, taskQueue, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
+  // The session's one activity here: the funnel's record of its end (a local activity).
+  const ends: unknown[] = [];
+  const worker = await Worker.create({
+    connection: workerConnection,
+    taskQueue,
+    workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+    activities: { recordSessionEnd: async (end: unknown) => void ends.push(end) },
+  });
   const now = Date.now();
   const input: SessionInput = {
     ref: 'recorded-forged-ref',
@@ -198,6 +205,7 @@ test('a session refusing forged updates replays on this code (RECORD_HISTORIES=1
     expect(await outcome(() => handle.executeUpdate(submitStepUpdate, { args: [forgedStep()] }))).toBe(REFUSALS.INVALID_NONCE);
     const done = await handle.executeUpdate(submitStepUpdate, { args: [forgedStep({ nonce: 'recorded-nonce-1', nonceHash: nonceHash('recorded-nonce-1'), nextNonceSource: 'step-recorded' })] });
     expect(done).toMatchObject({ status: 'SESSION_COMPLETED', data: { outcome: 'success' } });
+    await eventually(async () => (ends.length === 1 ? true : undefined), 10_000, 'the funnel record of its end');
     return handle.fetchHistory();
   });
   await workerConnection.close();

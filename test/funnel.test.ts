@@ -15,7 +15,6 @@ import type { FunnelReport, StageFunnel } from '../src/funnel/report';
 import type { FlowDefinition } from '../src/flows/core/types';
 import { sessionWorkflowId } from '../src/session-secret';
 import { statusQuery } from '../src/contract/session';
-import { FUNNEL_PATCH } from '../src/workflows/session/funnel';
 import { basic, DEVICE_TOKEN_SECRET, spawnApi, type RunningApi } from './helpers/api';
 import { dashboardQueries, readPromql } from './helpers/dashboard';
 import { BANK, completeAttestr, IDENTITY, inlineFlow, sandboxCall } from './helpers/flows';
@@ -241,14 +240,14 @@ test("the worker's stage metrics count each stage visit once, by outcome", async
   for (const id of workflowIds) expect(text).not.toContain(id);
 });
 
-test("the end is written by one local activity: its marker in the session's history, no activity task, behind the funnel's patch", async () => {
+test("the end is written by one local activity: its marker in the session's history, no activity task, no patch", async () => {
   const events = (await stack.client.workflow.getHandle(successWorkflowId).fetchHistory()).events ?? [];
   const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
   expect(markers.filter((name) => name === 'core_local_activity')).toHaveLength(1);
   expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordSessionEnd')).toHaveLength(0);
-  // The patch that keeps histories from before replaying as they ran.
-  const patches = (await stack.client.workflow.getHandle(successWorkflowId).describe()).searchAttributes?.TemporalChangeVersion as string[] | undefined;
-  expect(patches).toContain(FUNNEL_PATCH);
+  // Its patch went with SESSION_REPLAY_EPOCH 2 (docs/guides/deploying.md): no marker but the local activity's, no TemporalChangeVersion.
+  expect(markers).toEqual(['core_local_activity']);
+  expect((await stack.client.workflow.getHandle(successWorkflowId).describe()).searchAttributes?.TemporalChangeVersion).toBeUndefined();
 });
 
 test('the Grafana dashboard parses; each query parses as PromQL and names only metrics the worker and the api export', async () => {

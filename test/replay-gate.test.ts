@@ -9,6 +9,7 @@
  * test/replay-gate-check.test.ts shows it catches a nondeterministic change.
  * RECORD_HISTORIES=1 also records test/histories/device-client.json and webhook-outbox.json.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -24,7 +25,9 @@ import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
 import { previousBuild, type CommitBuild } from './helpers/previous-build';
 import { checkReplay, recordFreshHistories, sampleHistoryNames, startBuildWorker } from './helpers/replay-gate';
 import { FlowCatalog } from '../src/flows/catalog';
-import { eventually, startStack, type Stack } from './helpers/stack';
+import { eventually, sessionSecret, startStack, type Stack } from './helpers/stack';
+import { SessionGateway } from '../src/api/session-gateway';
+import { setCurrentVersion, wakeUntilMoved, type WorkerDeploymentVersion } from '../src/worker/deployment';
 
 jest.setTimeout(600_000);
 
@@ -59,35 +62,50 @@ test('fresh histories of every sample flow, a webhook outbox and a device client
 });
 
 test('this code takes over the continue-as-new state a run of the previous build hands it, mid-flow', async () => {
-  // Holds with a SESSION_REPLAY_EPOCH bump too: a moving session is handed over this way.
-  const old = await startBuildWorker(stack, previous.bundlePath);
-  const kycBasic = FlowCatalog.load(previous.flowsDir).resolve('kyc-basic', null);
-  if (!kycBasic.ok) throw new Error(`the previous build's kyc-basic: ${kycBasic.reason}`);
-  const { sessionId } = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'gate-handover', definition: kycBasic.definition });
-  const launch = await stack.gateway.launch(sessionId);
-  const identity = await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
-  await completeAttestr(stack, String(identity.data.handshakeId));
-  const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
-  const firstRun = (await handle.describe()).runId;
-  // Any build continues as new when Temporal suggests it (a long history): signals no build
-  // handles add events cheaply until it does.
-  await eventually(async () => {
-    await Promise.all(Array.from({ length: 50 }, () => handle.signal('deploymentWake')));
-    return (await handle.describe()).runId !== firstRun ? true : undefined;
-  }, 120_000, 'the previous build to continue the session as new');
-  await old.stop();
-
-  const current = await startBuildWorker(stack, CURRENT_BUNDLE);
+  // As a deploy hands a session over, a SESSION_REPLAY_EPOCH bump or not: the two builds as
+  // versions of one deployment, on a task queue of their own; the session pinned to the previous
+  // build moves by continue-as-new once the current build is current and a wake reaches it, so
+  // the new run's history is this code's from its first event.
+  const config = { ...stack.config, temporal: { ...stack.config.temporal, taskQueue: `${stack.taskQueue}-handover` } };
+  const deploymentName = `gate-${randomUUID().slice(0, 8)}`;
+  const versionOf = (buildId: string): WorkerDeploymentVersion => ({ deploymentName, buildId });
+  const on = (buildId: string): Stack => ({ ...stack, config: { ...config, workerDeployment: { name: deploymentName, buildId, setCurrent: false } } });
+  const gateway = new SessionGateway(stack.client, config.temporal.taskQueue, sessionSecret, stack.encryption.keys);
+  const operator = await Connection.connect({ address: config.temporal.address });
+  let old: { stop(): Promise<void> } | undefined = await startBuildWorker(on(previous.buildId), previous.bundlePath);
+  let current: { stop(): Promise<void> } | undefined;
   try {
-    const aadhaar = await stack.gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
-    await stack.gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
-    const { status, result } = await stack.gateway.result(sessionId);
+    await setCurrentVersion(operator, config.temporal.namespace, versionOf(previous.buildId));
+    const kycBasic = FlowCatalog.load(previous.flowsDir).resolve('kyc-basic', null);
+    if (!kycBasic.ok) throw new Error(`the previous build's kyc-basic: ${kycBasic.reason}`);
+    const { sessionId } = await gateway.create({ tenantId: 'tenant-a', tag: 'gate-handover', definition: kycBasic.definition });
+    const launch = await gateway.launch(sessionId);
+    const identity = await gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'identity', input: IDENTITY });
+    await completeAttestr(stack, String(identity.data.handshakeId));
+    const handle = stack.client.workflow.getHandle(sessionWorkflowId(sessionId));
+    const firstRun = (await handle.describe()).runId;
+
+    const currentBuildId = bundleBuildId(readFileSync(CURRENT_BUNDLE, 'utf8'));
+    current = await startBuildWorker(on(currentBuildId), CURRENT_BUNDLE);
+    await setCurrentVersion(operator, config.temporal.namespace, versionOf(currentBuildId));
+    const { notMoved } = await wakeUntilMoved(operator, config.temporal.namespace, versionOf(currentBuildId), { timeoutMs: 60_000, intervalMs: 1_000 });
+    expect(notMoved).toEqual([]);
+    await old.stop();
+    old = undefined;
+    expect((await handle.describe()).runId).not.toBe(firstRun);
+
+    const aadhaar = await gateway.submitStep(sessionId, { nonce: identity.nonce!, step: 'aadhaar', input: {} });
+    await gateway.submitStep(sessionId, { nonce: aadhaar.nonce!, step: 'bank', input: BANK });
+    const { status, result } = await gateway.result(sessionId);
     expect(status).toBe('consumed');
     expect(Object.keys(result ?? {})).toEqual(expect.arrayContaining(['identity', 'aadhaar', 'bank']));
     const chain = await handle.fetchHistory();
-    expect(chain.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
+    expect(chain.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBe(firstRun);
+    expect((await handle.describe()).raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(currentBuildId);
   } finally {
-    await current.stop();
+    await old?.stop();
+    await current?.stop();
+    await operator.close();
   }
 });
 

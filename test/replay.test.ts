@@ -2,8 +2,9 @@
  * Determinism guard: histories of completed sample-flow sessions, recorded from real runs
  * (RECORD_HISTORIES=1 make test), are replayed against today's workflow code. A change that
  * would break sessions already running fails here instead of in production, with the replay
- * gate's advice (test/helpers/replay-gate.ts). They were recorded before payload encryption:
- * replaying them through the encrypting data converter shows that plain payloads still decode.
+ * gate's advice (test/helpers/replay-gate.ts). Their payloads are recorded decrypted
+ * (test/helpers/record-history.ts): replaying them through the encrypting data converter shows
+ * that plain payloads still decode.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,7 +5,8 @@
 import type { FlowMachine } from '../src/flows/core/types';
 import { SessionRefusedError } from '../src/api/session-errors';
 import { REFUSALS } from '../src/contract/session';
-import { inlineFlow, recordHistory, sandboxCall } from './helpers/flows';
+import { inlineFlow, sandboxCall } from './helpers/flows';
+import { recordingOf } from './helpers/record-history';
 import { eventually, sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 import { sessionWorkflowId } from '../src/session-secret';
@@ -93,9 +94,10 @@ test("a stage's after delay runs as a durable timer", async () => {
   expect((await stack.gateway.result(sessionId)).result).toEqual({ answer: { input: {}, output: { timedOut: true, afterMs: 1500 } } });
   const history = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).fetchHistory();
   expect(history.events?.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
+  const recording = await recordingOf(stack, sessionId);
   await stack.gateway.archive(sessionId);
   await sessionClosed(stack, sessionId);
-  recordHistory(stack, 'timed-stage', sessionId);
+  await recording.write('timed-stage');
 
   // Answered in time, the timer is cancelled and never fires.
   const second = await stack.gateway.create({ tenantId: 'tenant-a', tag: 'REF-timer-beaten', definition });

@@ -3,7 +3,8 @@
  * loopback, through a real worker on the real dev server; the error path; history budgets;
  * and the recording of the histories the replay test guards.
  */
-import { BANK, completeAttestr, IDENTITY, recordHistory, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
+import { BANK, completeAttestr, IDENTITY, runConsentOnly, runKycBasic, sandboxCall } from './helpers/flows';
+import { recordingOf } from './helpers/record-history';
 import { sessionClosed } from './helpers/stack';
 import { useStack } from './helpers/use-stack';
 import { stepUpdateId } from '../src/api/session-ids';
@@ -38,10 +39,11 @@ test('kyc-basic completes end to end against the sandboxes', async () => {
   const finqwareCalls = (await sandboxCall(stack, 'GET', '/finqware/_calls')) as Array<{ path: string; status: number }>;
   expect(finqwareCalls.map((c) => c.status)).toEqual([200, 200]);
 
+  const recording = await recordingOf(stack, sessionId);
   const archived = await stack.gateway.archive(sessionId);
   expect(archived.status).toBe('archived');
   await sessionClosed(stack, sessionId);
-  recordHistory(stack, 'kyc-basic', sessionId);
+  await recording.write('kyc-basic');
 });
 
 test('an Attestr result that lags behind the device is polled until it arrives', async () => {
@@ -157,9 +159,10 @@ test('a provider rejection takes the flow to its error outcome and records the e
   // Permanent errors are not retried: one attempt reached the provider.
   const calls = (await sandboxCall(stack, 'GET', '/attestr/_calls')) as Array<{ status: number }>;
   expect(calls.filter((c) => c.status === 403)).toHaveLength(1);
+  const recording = await recordingOf(stack, sessionId);
   await stack.gateway.archive(sessionId);
   await sessionClosed(stack, sessionId);
-  recordHistory(stack, 'kyc-basic-provider-error', sessionId);
+  await recording.write('kyc-basic-provider-error');
 });
 
 /**
@@ -187,7 +190,8 @@ test('history budget: completed consent-only and kyc-basic sessions stay small',
   expect(consentEvents).toBeLessThanOrEqual(14);
   expect(kycEvents).toBeLessThanOrEqual(34);
 
+  const recording = await recordingOf(stack, consent);
   await stack.gateway.archive(consent);
   await sessionClosed(stack, consent);
-  recordHistory(stack, 'consent-only', consent);
+  await recording.write('consent-only');
 });

@@ -15,7 +15,8 @@ import type { FlowMachine } from '../src/flows/core/types';
 import { verifyResultSignature } from '../src/util/result-signature';
 import { startApi, TENANT_A as TENANT_PLAIN, type Api } from './helpers/api';
 import { scratchAuditTrail } from './helpers/audit';
-import { inlineFlow, recordHistory } from './helpers/flows';
+import { inlineFlow } from './helpers/flows';
+import { recordingOf } from './helpers/record-history';
 import { eventually, sessionClosed, startStack, type Stack } from './helpers/stack';
 import { sessionRef } from '../src/session-secret';
 import { webhookOutboxWorkflowId } from '../src/contract/workflow-ids';
@@ -133,6 +134,7 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
   expect(receiver.accepted).toHaveLength(0); // the whole session ran while the receiver was down
 
   await eventually(async () => (receiver.accepted.length >= 4 ? true : undefined), 30_000, 'the first four events');
+  const recording = await recordingOf(stack, sessionId);
   await stack.gateway.archive(sessionId);
   await eventually(async () => (receiver.accepted.length >= 5 ? true : undefined), 10_000, 'the archived event');
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -151,7 +153,7 @@ test('an outage then recovery: every event arrives once per webhook-id, in order
   expect(consumed).toMatchObject({ sessionId, tag: 'REF-hooks', status: 'consumed', outcome: 'success', result: { consent: { input: { accepted: true }, output: {} } } });
   expect(verifyResultSignature(consumed.result, consumed.resultSignature, tenant.secret)).toBe(true);
   await sessionClosed(stack, sessionId);
-  recordHistory(stack, 'consent-only-webhooks', sessionId);
+  await recording.write('consent-only-webhooks');
   // Each delivery's attempts are in the outbox workflow, for the Temporal UI.
   const outbox = await stack.client.workflow.getHandle(webhookOutboxWorkflowId(sessionRef(sessionId))).fetchHistory();
   const first = outbox.events?.find((e) => e.activityTaskStartedEventAttributes);
@@ -255,9 +257,10 @@ describe('backend events in', () => {
     const again = await post({ ...event, data: { valid: false } });
     expect([200, 409]).toContain(again.status);
     expect(await stack.gateway.result(sessionId)).toEqual(result);
+    const recording = await recordingOf(stack, sessionId);
     await stack.gateway.archive(sessionId);
     await sessionClosed(stack, sessionId);
-    recordHistory(stack, 'wait-stage-event', sessionId);
+    await recording.write('wait-stage-event');
   });
 
   test('an event for a tag with nothing waiting is answered clearly and changes nothing', async () => {

@@ -107,8 +107,7 @@ export interface SessionState {
 }
 
 /**
- * Attestr's result for a handshake, as the fetch activity verified it at Attestr. (In histories
- * recorded before wake-ups, the api verified it and the attestrResult signal carried it.)
+ * Attestr's result for a handshake, as the fetch activity verified it at Attestr.
  */
 export interface AttestrDelivery {
   handshakeId: string;

@@ -256,7 +256,8 @@ export const deliverEventUpdate = defineUpdate<StatusView, [BackendEventArgs]>('
 /**
  * A wake-up: Attestr may have a result for the handshake the session waits on. Whatever the
  * signal carries is ignored; the session fetches the result from Attestr and checks its
- * signature (histories recorded before took an AttestrDelivery from it, see session.ts).
+ * signature (sessions of SESSION_REPLAY_EPOCH 1 that started before this took an AttestrDelivery
+ * from it, on their own build).
  */
 export const attestrResultSignal = defineSignal<[unknown?]>('attestrResult');
 /**

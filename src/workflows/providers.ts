@@ -2,7 +2,7 @@
  * The one place provider stages call activities: it owns the retry profiles and turns provider
  * failures into StageErrors, which the flow then routes along its ERROR transition.
  */
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, TimeoutFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StageInfo } from '../flows/core/engine';
 import { HttpStageInputError, renderHttpRequest, type HttpStageParams } from '../flows/core/http-stage';
@@ -26,14 +26,10 @@ const calls = proxyActivities<Activities>(CALLS);
 export const DEFAULT_PENDING_WAIT_SECONDS = 10;
 
 /**
- * Sessions started before provider task queues existed scheduled provider calls on the session's
- * own task queue; `patched` keeps them doing so on replay, and new ones use the provider's queue,
- * where the Temporal server caps the calls a second across all workers.
+ * Rate-limited providers' calls run on the provider's own task queue, where the Temporal server
+ * caps the calls a second across all workers.
  */
-const PROVIDER_QUEUES_PATCH = 'provider-task-queues-1';
-
 function providerCalls(provider: RateLimitedProvider, options: ActivityOptions = CALLS) {
-  if (!patched(PROVIDER_QUEUES_PATCH)) return proxyActivities<Activities>(options);
   return proxyActivities<Activities>({ ...options, taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) });
 }
 
@@ -144,14 +140,12 @@ async function attestrStage(context: StageContext): Promise<StageOutcome> {
  * Whether the result poll ended because the step's bound was spent: it timed out, or a retry
  * Attestr asked for past the bound (a 429's Retry-After) ended the call with retry state TIMEOUT.
  * The stage then stays open and the device tries again. (A poll that found no result ends with
- * its own ProviderResultPending failure, kept by stageError.) Sessions that ended a rate-limited
- * poll in error before this keep doing so on replay.
+ * its own ProviderResultPending failure, kept by stageError.)
  */
 function boundSpent(err: unknown): boolean {
   if (!(err instanceof ActivityFailure)) return false;
   if (err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') return true;
-  const rateLimited = err.retryState === 'TIMEOUT' && err.cause instanceof ApplicationFailure && err.cause.type === 'ProviderRateLimited';
-  return rateLimited && patched('attestr-result-rate-limited-pending-1');
+  return err.retryState === 'TIMEOUT' && err.cause instanceof ApplicationFailure && err.cause.type === 'ProviderRateLimited';
 }
 
 /** The provider work of a device submission. */

@@ -19,7 +19,6 @@ import {
   continueAsNew,
   makeContinueAsNewFunc,
   metricMeter,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -44,7 +43,7 @@ import {
   type StepArgs,
   type StatusView,
 } from '../contract/session';
-import type { AttestrDelivery, SessionInput } from '../contract/session-state';
+import type { SessionInput } from '../contract/session-state';
 import { decideReviewUpdate, reviewQuery, type ReviewDecisionArgs } from '../contract/review';
 import { notDecryptedBecause } from '../util/json';
 import { workflowEffects } from './session/effects';
@@ -69,12 +68,6 @@ const MAX_UPDATES_PER_RUN = 500;
  */
 const continueOnTargetBuild = makeContinueAsNewFunc<typeof sessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
 
-/**
- * Histories recorded before this patch took the attestrResult signal's content as Attestr's
- * result; with it, the signal only wakes the session, which fetches and verifies the result itself.
- */
-const WAKE_ONLY_PATCH = 'attestr-signal-wakes-only-1';
-
 export async function sessionWorkflow(input: SessionInput): Promise<StatusView> {
   // Decoding never fails a workflow task (it would retry for ever): the session fails instead.
   if (notDecryptedBecause(input) === 'undecryptable') throw ApplicationFailure.nonRetryable('the session input could not be decrypted', INBOUND_REFUSED);
@@ -86,8 +79,7 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // A state comes only from this workflow's own continue-as-new: one in a run started any other
   // way (straight through Temporal) would skip the flow, so that run fails before it begins.
   if (input.state && !continued) throw ApplicationFailure.nonRetryable('a session state in a run that did not continue from one', INBOUND_REFUSED);
-  // Sessions from before webhook delivery existed recorded no outbox commands: they keep none.
-  const pump = new WebhookPump(session, input.webhook && patched('webhooks-out-1'));
+  const pump = new WebhookPump(session, input.webhook);
   // Counted by the worker's SDK meter, which skips replays.
   const wakeups = metricMeter.createCounter('sessionflow_attestr_wakeups', undefined, 'attestrResult wake-ups, by what they led to (a fetch, one shared with a fetch running, nothing waiting, the bound spent)');
   const runner = new SessionRunner(session, pump, workflowEffects(session, inbound), continued);
@@ -104,8 +96,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
   // Before any handler is set: setting one runs the updates already waiting for it (a launch
   // sent right after the start), and their events must come after this one.
   if (!input.state) pump.emit('session.created');
+  // The signal only wakes the session, which fetches and verifies Attestr's result itself.
   setHandler(attestrResultSignal, async (content) => {
-    if (!patched(WAKE_ONLY_PATCH)) return runner.attestrDelivered(content as AttestrDelivery);
     if (await inbound.refused(attestrResultSignal.name, content)) return;
     wakeups.add(1, { outcome: await runner.attestrWake() });
   });
@@ -144,9 +136,8 @@ export async function sessionWorkflow(input: SessionInput): Promise<StatusView> 
     return await (buildSuperseded() ? continueOnTargetBuild(next) : continueAsNew<typeof sessionWorkflow>(next));
   }
   await condition(() => allHandlersFinished() && pump.drained && funnel.drained);
-  // Crypto-shredding, once this workflow has closed. Archived sessions in recorded histories
-  // closed without a shredder.
-  if (patched('shred-on-archive')) await startShredder(session.ref, workflowInfo().workflowId);
+  // Crypto-shredding, once this workflow has closed.
+  await startShredder(session.ref, workflowInfo().workflowId);
   return statusView(session);
 }
 

@@ -22,5 +22,7 @@ export function declareVersioningBehavior<A extends any[], R>(versioningBehavior
  * (adoptOrphans) refuses sessions of another epoch. docs/guides/deploying.md.
  * Bump it by one, and say why on a line below:
  *   1: the first declaration (every build before it counts as 1).
+ *   2: every patched() of the session workflow retired (issue 31: each cost every session a
+ *      marker and a TemporalChangeVersion upsert); epoch-1 histories took their old branches.
  */
-export const SESSION_REPLAY_EPOCH = 1;
+export const SESSION_REPLAY_EPOCH = 2;

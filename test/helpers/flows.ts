@@ -2,16 +2,12 @@
  * Session drivers shared by the integration tests: run the sample flows step by step through
  * the SessionGateway and the sandboxes, exactly as a device would.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { request } from 'undici';
 import type { SessionGateway } from '../../src/api/session-gateway';
 import type { FlowDefinition, FlowMachine } from '../../src/flows/core/types';
 import { validateFlowMachine } from '../../src/flows/validate';
 import type { StepAnswer } from '../../src/contract/session';
 import { sessionWorkflowId } from '../../src/session-secret';
-import { SESSION_REPLAY_EPOCH } from '../../src/workflows/versioning';
 import type { Stack } from './stack';
 
 export const IDENTITY = { name: 'Sandbox Test User', birthDate: '26-12-1985' };
@@ -73,21 +69,6 @@ export async function runConsentOnly(stack: Stack, tag: string, accepted = true)
   const launch = await stack.gateway.launch(sessionId);
   await stack.gateway.submitStep(sessionId, { nonce: launch.nonce!, step: 'consent', input: { accepted } });
   return sessionId;
-}
-
-/**
- * RECORD_HISTORIES=1 make test rewrites test/histories from this run (see the README), in the
- * Temporal CLI's JSON export format, the one the Temporal UI downloads and replayers read, and
- * notes the SESSION_REPLAY_EPOCH they were recorded at (test/replay.test.ts compares it).
- */
-export function recordHistory(stack: Stack, name: string, sessionId: string): void {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(process.env.TEMPORAL_CLI!, [
-    'workflow', 'show', '--workflow-id', sessionId, '--output', 'json',
-    '--address', stack.config.temporal.address, '--namespace', stack.config.temporal.namespace,
-  ]);
-  writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), json);
-  writeFileSync(join(__dirname, '..', 'histories', 'session-replay-epoch.txt'), `${SESSION_REPLAY_EPOCH}\n`);
 }
 
 /** A note typed by the device, then a review that shows it: approved or rejected, each its own end. */

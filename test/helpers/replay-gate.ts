@@ -33,7 +33,7 @@ export interface NamedHistory {
 
 /** The runs that record test/histories; they also write session-replay-epoch.txt there. */
 export const RECORD_HISTORIES_COMMAND =
-  'RECORD_HISTORIES=1 make test JEST_ARGS="test/session-providers.test.ts test/session-durability.test.ts test/webhooks-events.test.ts test/replay-gate.test.ts"';
+  'RECORD_HISTORIES=1 make test JEST_ARGS="test/session-providers.test.ts test/session-durability.test.ts test/webhooks-events.test.ts test/forged-updates.test.ts test/replay-gate.test.ts"';
 
 /** The recorded histories (test/histories), replayed against every change. */
 export const HISTORIES = join(__dirname, '..', 'histories');

@@ -73,7 +73,6 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
     {
       showDetails: () => undefined,
       reportPosition: ({ status }: { status: SessionStatus }) => log.push(`status ${status}`),
-      reportsStage: false,
       prepareStage: async (stage, key) => {
         log.push(`prepare ${stage.id} as ${key}`);
         return prepared.shift() ?? { ok: true, output: { handshakeId: 'HS1' } };
@@ -83,7 +82,7 @@ function harness(machine: FlowMachine, options: { maxSteps?: number; webhook?: b
         contexts.push(context);
         return ran.shift() ?? { ok: true, output: {} };
       },
-      proveEvent: (event) => event.proof === 'proof' || Promise.resolve(false),
+      proveEvent: async (event) => event.proof === 'proof',
       ...(options.proveReview ? { proveReview: options.proveReview } : {}),
       fetchAttestrResult: async (handshakeId, tag) => {
         fetches.push(`${handshakeId} ${tag}`);
@@ -125,7 +124,8 @@ describe('SessionRunner', () => {
     h.log.length = 0;
     const answer = await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
     expect(answer).toMatchObject({ step_id: 'identity-1', nonce: N2, data: { step: 'aadhaar', handshakeId: 'HS1' } });
-    expect(h.log).toEqual(['emit session.step_completed', 'arm aadhaar#2', 'prepare aadhaar as DSsession0001.aadhaar.2']);
+    // The stage move is reported (one upsert) before the next stage's preparation.
+    expect(h.log).toEqual(['emit session.step_completed', 'arm aadhaar#2', 'status in_progress', 'prepare aadhaar as DSsession0001.aadhaar.2']);
     expect(h.session.state.result.identity).toEqual({ input: IDENTITY, output: {} });
     expect(h.session.state.lastStep).toMatchObject({ nonce: N1, step: 'identity', answer });
   });
@@ -254,13 +254,12 @@ describe('SessionRunner', () => {
     expect(h.session.state).toMatchObject({ stage: 'review', delivered: null }); // moved on (the fake result names nobody: review)
   });
 
-  it('hands the provider the prepared handshake, and (histories from before wake-ups) a signalled result of that handshake only', async () => {
+  it('hands the provider the prepared handshake, and the result a wake-up fetched for it', async () => {
     const h = harness(sampleDraft('kyc-basic'));
     await h.runner.launch({ nonceHash: N1 });
     await h.runner.submitStep(h.step(N1, 'identity', IDENTITY, N2));
-    h.runner.attestrDelivered({ handshakeId: 'HS-other', requestId: null, result: {} });
-    expect(h.session.state.delivered ?? null).toBeNull();
-    h.runner.attestrDelivered({ handshakeId: 'HS1', requestId: 'R1', result: { ok: true } });
+    h.fetched.push({ handshakeId: 'HS1', requestId: 'R1', result: { ok: true } });
+    expect(await h.runner.attestrWake()).toBe('fetched');
     await h.runner.submitStep(h.step(N2, 'aadhaar', {}, N3));
     expect(h.contexts[0]).toMatchObject({
       prepared: { handshakeId: 'HS1' },

@@ -31,15 +31,6 @@ export class AttestrWakeups {
     private readonly fetchResult: FetchAttestrResult,
   ) {}
 
-  /**
-   * Histories recorded before wake-ups only: the signal carried the result, which was kept for
-   * the handshake the current stage waits for.
-   */
-  delivered(delivery: AttestrDelivery): void {
-    const { session } = this;
-    if (session.isLive && session.state.prepared?.handshakeId === delivery?.handshakeId) session.keepDelivered(delivery);
-  }
-
   /** One fetch runs at a time, wake-ups meanwhile share one more, and a stage entry makes MAX_WAKE_FETCHES at most. */
   async wake(): Promise<WakeOutcome> {
     if (this.fetching) {

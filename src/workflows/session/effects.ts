@@ -3,7 +3,7 @@
  * search attributes, the provider activities, durable timers, and the worker's metrics. Unit
  * tests hand the runner fakes instead.
  */
-import { metricMeter, patched, setCurrentDetails } from '@temporalio/workflow';
+import { metricMeter, setCurrentDetails } from '@temporalio/workflow';
 import { fetchAttestrResult, prepareStage, runStage } from '../providers';
 import type { InboundGuard } from './inbound';
 import type { SessionModel } from './model';
@@ -12,8 +12,6 @@ import { reportPosition, reportReview } from './search-attributes';
 import { SessionTimers } from './timers';
 
 export function workflowEffects(session: SessionModel, inbound: InboundGuard): RunnerEffects {
-  // Sessions from before SessionStage and SessionOutcome upserted on status changes only.
-  const reportsStage = patched('session-stage-search-attributes');
   // Counted by the worker's SDK meter, which skips replays: each session once, when its flow ends.
   const finished = metricMeter.createCounter('sessionflow_sessions_finished', undefined, 'Sessions whose flow ended, by outcome');
   const refusedProofs = metricMeter.createCounter('sessionflow_refused_proofs', undefined, 'Device updates refused for a failed proof (forged, or a spent nonce), by update');
@@ -21,9 +19,8 @@ export function workflowEffects(session: SessionModel, inbound: InboundGuard): R
     showDetails: setCurrentDetails,
     reportPosition: (position) => {
       if (position.status === 'consumed' && position.outcome !== null) finished.add(1, { outcome: position.outcome });
-      reportPosition(session, position, reportsStage);
+      reportPosition(session, position);
     },
-    reportsStage,
     prepareStage,
     runStage,
     fetchAttestrResult,

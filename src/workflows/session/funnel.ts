@@ -6,17 +6,10 @@
  * keeps one record per workflow id, so a retried attempt never counts twice; a replay reads the
  * marker and calls nothing.
  */
-import { ActivityFailure, condition, patched, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, condition, proxyLocalActivities } from '@temporalio/workflow';
 import type { FunnelActivities } from '../../contract/funnel';
 import { sessionEnd } from './journey';
 import type { SessionModel } from './model';
-
-/**
- * Histories recorded before the funnel wrote nothing when their session ended: they replay so,
- * whichever api created the session (the workflow code that ran it decides, not its input).
- * The SDK records a patch as a marker and a TemporalChangeVersion upsert: two events.
- */
-export const FUNNEL_PATCH = 'funnel-session-end-1';
 
 // Retried by Temporal until the store answers, however long: the workflow waits for the write
 // before it continues as new or closes, so an outage of the store delays the record, never drops it.
@@ -26,7 +19,7 @@ const funnel = proxyLocalActivities<FunnelActivities>({
 });
 
 export class FunnelRecorder {
-  /** The end is written, or is not for this session to write (its history is from before, or a run before wrote it). */
+  /** The end is written, or is not for this session to write (a run before wrote it). */
   private settled = false;
 
   constructor(private readonly session: SessionModel) {}
@@ -47,7 +40,7 @@ export class FunnelRecorder {
     const { session } = this;
     await condition(() => !session.isLive);
     try {
-      if (session.state.funnelWritten || !patched(FUNNEL_PATCH)) return;
+      if (session.state.funnelWritten) return;
       await funnel.recordSessionEnd(sessionEnd(session));
       session.funnelWritten();
     } catch (err) {

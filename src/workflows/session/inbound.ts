@@ -7,17 +7,12 @@
  * marker, which the worker also counts) and nothing else changes. Backend events also need the
  * api's proof, checked by the worker.
  */
-import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { notDecryptedBecause } from '../../util/json';
 import { inboundRefusedFailure, type BackendEventArgs, type InboundRefusalReason } from '../../contract/session';
 import type { ReviewDecisionArgs } from '../../contract/review';
 import type { HandoffClaimArgs, HandoffOfferArgs } from '../../contract/handoff';
-
-/** Sessions whose histories took such payloads before keep taking them on replay. */
-const REFUSALS_PATCH = 'refuse-inbound-payloads-1';
-/** Sessions whose histories took backend events before proofs keep taking them on replay. */
-const EVENT_PROOF_PATCH = 'backend-event-proof-1';
 
 // A record and a count, nothing that can fail for long: a local activity, no task queue hop.
 const records = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
@@ -40,7 +35,7 @@ export class InboundGuard {
   /** Records `message`'s refusal (and says so), or answers false when it may be read. */
   async refused(message: string, arg: unknown): Promise<boolean> {
     const reason = this.refusal(arg);
-    if (reason === null || !patched(REFUSALS_PATCH)) return false;
+    if (reason === null) return false;
     await records.recordInboundRefusal({ message, reason });
     return true;
   }
@@ -49,7 +44,7 @@ export class InboundGuard {
   readonly update = <A, R>(message: string, handle: (arg: A) => R): ((arg: A) => R | Promise<never>) => {
     return (arg) => {
       const reason = this.refusal(arg);
-      if (reason === null || !patched(REFUSALS_PATCH)) return handle(arg);
+      if (reason === null) return handle(arg);
       return this.fail(message, reason);
     };
   };
@@ -65,9 +60,7 @@ export class InboundGuard {
    * Whether a backend event carries the api's proof for this session, checked by the worker (which
    * holds SESSION_SECRET; workflow code never does). Its local activity's marker records the answer.
    */
-  eventProven(event: BackendEventArgs): true | Promise<boolean> {
-    // Synchronously, as before, where the patch says the history took events unchecked.
-    if (!patched(EVENT_PROOF_PATCH)) return true;
+  eventProven(event: BackendEventArgs): Promise<boolean> {
     return records.verifyBackendEvent({ workflowId: workflowInfo().workflowId, event }).then(({ proven }) => proven);
   }
 

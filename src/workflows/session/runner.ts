@@ -20,7 +20,7 @@ import {
   type StepArgs,
 } from '../../contract/session';
 import type { SearchPosition } from '../../contract/session-search';
-import type { AttestrDelivery, StageError } from '../../contract/session-state';
+import type { StageError } from '../../contract/session-state';
 import type { WebhookEventType } from '../../contract/webhook-outbox';
 import type { ReviewAnswer, ReviewDecisionArgs, ReviewSearchValue } from '../../contract/review';
 import type { StageContext, StageOutcome } from '../providers';
@@ -42,18 +42,15 @@ export interface RunnerEffects {
   /** The Temporal UI's current details. */
   showDetails(text: string): void;
   /**
-   * The search attributes: SessionStatus, and (for sessions started with stage reporting, see
-   * `reportsStage`) SessionStage, SessionStageSince and SessionOutcome, and once archived
-   * SessionArchivedAt (with the archived memo), in one upsert.
+   * The search attributes: SessionStatus, SessionStage, SessionStageSince and SessionOutcome,
+   * and once archived SessionArchivedAt (with the archived memo), in one upsert.
    */
   reportPosition(position: SearchPosition): void;
-  /** Whether a stage move alone is reported (sessions from before it report status changes only). */
-  reportsStage: boolean;
   prepareStage(stage: StageInfo, idempotencyKey: string): Promise<StageOutcome>;
   runStage(stage: StageInfo, context: StageContext): Promise<StageOutcome>;
   fetchAttestrResult: FetchAttestrResult;
   /** Whether a backend event carries the api's proof for this session (checked by the worker). */
-  proveEvent(event: BackendEventArgs): true | Promise<boolean>;
+  proveEvent(event: BackendEventArgs): Promise<boolean>;
   timers(on: TimerHandlers): SessionClock;
   /** A review decision's proof checked by the worker, and the SessionReview search attribute; absent in unit tests. */
   proveReview?(args: ReviewDecisionArgs): Promise<boolean>;
@@ -127,7 +124,7 @@ export class SessionRunner implements TimerHandlers {
     this.effects.showDetails(currentDetails(this.session));
     const statusChanged = state.status !== this.reportedStatus;
     const stageKey = this.stageKey();
-    if (statusChanged || (this.effects.reportsStage && stageKey !== this.reportedStage)) {
+    if (statusChanged || stageKey !== this.reportedStage) {
       const live = this.session.isLive;
       this.effects.reportPosition({ status: state.status, stage: live ? state.stage : null, since: live ? state.enteredAt : null, outcome: state.outcome });
       this.reportedStatus = state.status;
@@ -277,8 +274,7 @@ export class SessionRunner implements TimerHandlers {
     this.exclusive.take();
     try {
       // Held meanwhile: nothing else moves the session while the worker checks the proof.
-      const proven = this.effects.proveEvent(event);
-      if (proven !== true && !(await proven)) throw inboundRefusedFailure({ message: 'deliverEvent', reason: 'unproven' });
+      if (!(await this.effects.proveEvent(event))) throw inboundRefusedFailure({ message: 'deliverEvent', reason: 'unproven' });
       session.record(stage.id, { event: event.type, eventId: event.eventId }, event.data);
       this.events.emit('session.step_completed', { stage: stage.id, stepCount: state.stepCount, event: event.type });
       this.move(stage.id, { type: 'EVENT', input: { event: event.type }, data: event.data });
@@ -335,11 +331,6 @@ export class SessionRunner implements TimerHandlers {
   retentionPassed(): void {
     const { status } = this.state;
     if (status === 'consumed' || status === 'expired') this.archive();
-  }
-
-  /** Histories recorded before wake-ups only: the signal carried Attestr's result (AttestrWakeups.delivered). */
-  attestrDelivered(delivery: AttestrDelivery): void {
-    this.wakeups.delivered(delivery);
   }
 
   /** Attestr may have a result for the stage's handshake: fetched at most MAX_WAKE_FETCHES times (AttestrWakeups). */

@@ -2,7 +2,7 @@
  * What the session shows outside its history: its search attributes (the Temporal UI's list and
  * visibility queries) and, once archived, its memo. Workflow code: called from the workflow only.
  */
-import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   SessionArchivedAtKey,
   SessionOutcomeKey,
@@ -18,26 +18,21 @@ import type { SessionModel } from './model';
 import { statusView } from './views';
 
 /**
- * The search attributes, in one upsert (one history event): the status; for sessions started
- * with stage reporting, the stage, its entry time and the outcome; once archived, the archive
- * time. Once archived, also what the api answers about the session without its key (memo, as a
+ * The search attributes, in one upsert (one history event): the status, the stage, its entry
+ * time and the outcome; once archived, the archive time. Once archived, also what the api answers about the session without its key (memo, as a
  * JSON string: memo strings use the namespace key, so they stay readable after shredding).
  */
-export function reportPosition(session: SessionModel, position: SearchPosition, reportsStage: boolean): void {
+export function reportPosition(session: SessionModel, position: SearchPosition): void {
   const { status } = position;
   const archivedAt = session.state.archivedAt;
   upsertSearchAttributes([
     { key: SessionStatusKey, value: status },
-    ...(reportsStage
-      ? [
-          { key: SessionStageKey, value: position.stage },
-          { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
-          { key: SessionOutcomeKey, value: position.outcome },
-        ]
-      : []),
+    { key: SessionStageKey, value: position.stage },
+    { key: SessionStageSinceKey, value: position.since === null ? null : new Date(position.since) },
+    { key: SessionOutcomeKey, value: position.outcome },
     ...(status === 'archived' && archivedAt !== null ? [{ key: SessionArchivedAtKey, value: new Date(archivedAt) }] : []),
   ]);
-  if (status === 'archived' && patched('archived-memo-1')) {
+  if (status === 'archived') {
     const { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId } = statusView(session);
     const archived: ArchivedMemo = { snapshotId, consumed, createdAt, expiry, stepCount, outcome, endReason, deviceClientId };
     upsertMemo({ archived: JSON.stringify(archived) });

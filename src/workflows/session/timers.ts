@@ -3,7 +3,7 @@
  * measured from when the stage was entered. Each is a Temporal timer in a cancellation scope
  * of its own; what a timer does when it fires is the runner's (TimerHandlers).
  */
-import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import { DEFAULT_RETENTION_SECONDS } from '../../contract/session-state';
 import { timersOf, type FlowTimer } from '../../flows/core/engine';
 import type { SessionModel } from './model';
@@ -89,13 +89,13 @@ export class SessionTimers implements SessionClock {
 
   /**
    * A consumed or expired session archives itself after its client's retention, measured from
-   * when it ended. Sessions that ended before retention existed have no timer there in their
-   * histories: they keep waiting for an explicit archive.
+   * when it ended. A session that ended before retention existed carries `retention: false` in
+   * its state across continue-as-new: it keeps waiting for an explicit archive.
    */
   armRetention(): void {
     const { input, state } = this.session;
     if ((state.status !== 'consumed' && state.status !== 'expired') || this.retention) return;
-    state.retention ??= patched('retention-1');
+    state.retention ??= true;
     if (!state.retention) return;
     const retentionMs = input.retentionMs ?? DEFAULT_RETENTION_SECONDS * 1000;
     const scope = new CancellationScope();
