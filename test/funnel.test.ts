@@ -3,13 +3,16 @@
  * metrics port, the provider sandboxes, and sessions driven to known ends (success, a provider
  * error, a reviewer's rejection, an expiry after a step, abandoned, declined). The funnel the
  * console reads (openFunnelSource, read-only) must give exactly the counts written out below,
- * before and after the worker and the api restart; the worker's stage metrics the same; and the
+ * before and after Temporal (this file's own dev server, on a database file), the worker, the
+ * api and the reader restart; the worker's stage metrics the same; and the
  * Grafana dashboard's queries parse as PromQL and name only metrics the two processes export.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
-import { freePort } from '../scripts/dev-server';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { openFunnelSource, type FunnelReader } from '../src/funnel/open';
 import type { FunnelReport, StageFunnel } from '../src/funnel/report';
 import type { FlowDefinition } from '../src/flows/core/types';
@@ -28,6 +31,10 @@ const clients = JSON.stringify([tenant]);
 const WINDOW = { from: Date.now() - 3600_000, to: Date.now() + 24 * 3600_000 };
 const none = { completed: 0, expired: 0, declined: 0, provider_error: 0, review_rejected: 0, abandoned: 0 };
 
+/** A Temporal dev server of this file's own, on a database file, so the restart below restarts it too. */
+const temporalDir = join('.data', `test-funnel-${process.pid}`);
+let temporalPort: number;
+let temporal: DevServer;
 let stack: Stack;
 let reviewers: Reviewers;
 let worker: ChildProcess;
@@ -43,7 +50,7 @@ function spawnWorker(): Promise<ChildProcess> {
 
 function startApi(): Promise<RunningApi> {
   return spawnApi(
-    testEnv({ TEMPORAL_TASK_QUEUE: stack.taskQueue, SESSION_SECRET: TEST_SESSION_SECRET, SESSIONFLOW_CLIENTS: clients, DEVICE_TOKEN_SECRET, API_METRICS_PORT: String(ports.api), LOG_LEVEL: 'info' }) as NodeJS.ProcessEnv,
+    testEnv({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: stack.taskQueue, SESSION_SECRET: TEST_SESSION_SECRET, SESSIONFLOW_CLIENTS: clients, DEVICE_TOKEN_SECRET, API_METRICS_PORT: String(ports.api), LOG_LEVEL: 'info' }) as NodeJS.ProcessEnv,
   );
 }
 
@@ -129,8 +136,16 @@ const EXPECTED = {
   newVersion: { sessions: 1, stages: [stage('start', 1, 0, { completed: 1 })] },
 };
 
+function startTemporal(): Promise<DevServer> {
+  return startDevServer({ cli: process.env.TEMPORAL_CLI!, port: temporalPort, dbFile: join(temporalDir, 'temporal.db'), logFile: join(temporalDir, 'temporal.log') });
+}
+
 beforeAll(async () => {
-  stack = await startStack('funnel', {}, { SESSIONFLOW_CLIENTS: clients });
+  rmSync(temporalDir, { recursive: true, force: true });
+  mkdirSync(temporalDir, { recursive: true });
+  temporalPort = await freePort();
+  temporal = await startTemporal();
+  stack = await startStack('funnel', {}, { SESSIONFLOW_CLIENTS: clients, TEMPORAL_ADDRESS: temporal.address });
   ports = { worker: await freePort(), api: await freePort() };
   worker = await spawnWorker();
   api = await startApi();
@@ -171,7 +186,7 @@ beforeAll(async () => {
   await runThrough(versioned('v-new', ['start']), ['start']);
   // The expiry timer's session ends on its own: every session is in once the counts are.
   await eventually(async () => ((await funnel('kyc-basic')).sessions === EXPECTED.kyc.sessions ? true : undefined), 30_000, 'every kyc-basic session in the funnel');
-});
+}, 120_000);
 
 afterAll(async () => {
   await reviewers?.close();
@@ -181,6 +196,8 @@ afterAll(async () => {
     await api.exited;
   }
   await stack?.stop();
+  await temporal?.stop();
+  rmSync(temporalDir, { recursive: true, force: true });
 });
 
 test('the funnel counts each stage exactly as the sessions were driven', async () => {
@@ -264,7 +281,7 @@ test('the Grafana dashboard parses; each query parses as PromQL and names only m
   expect(readPromql('sum by (stage (rate(x[5m]))').errors).not.toEqual([]);
 });
 
-test('the funnel is the same after the worker and the api restart, and a session ending after it counts once', async () => {
+test('the funnel is the same after Temporal, the worker and the api restart, and a session ending after it counts once', async () => {
   // A session launched before the restart, declined after it.
   const sessionId = await create(stack.definition('consent-only'));
   const { nonce } = await stack.gateway.launch(sessionId);
@@ -272,6 +289,8 @@ test('the funnel is the same after the worker and the api restart, and a session
   await new Promise((resolve) => worker.once('exit', resolve));
   api.child.kill('SIGTERM');
   await api.exited;
+  await temporal.stop();
+  temporal = await startTemporal();
   worker = await spawnWorker();
   api = await startApi();
   await source.close();
