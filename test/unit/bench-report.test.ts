@@ -73,7 +73,7 @@ describe('targets', () => {
   const verdicts = (r: BenchResults) => Object.fromEntries(targets(r).map((t) => [t.name, t.met]));
 
   it('are met when every concurrency is within its limit', () => {
-    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 })], 6, 200 * 1024);
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 12, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 6, 200 * 1024);
     expect(Object.values(verdicts(r)).every(Boolean)).toBe(true);
     expect(verdicts(r)['history events per whole bench session']).toBe(true);
   });
@@ -81,7 +81,7 @@ describe('targets', () => {
   it('judge the ratios to the floor at one device, the peer at every concurrency', () => {
     const r = results(
       [
-        pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }),
+        pass(1, { start: 10, create: 12, update: 10, input: 12, provider: 20, peerStep: 40 }),
         // Over the floor at 8 (create 1.4 ×, input 1.5 ×): shown, not judged. The peer only 1.6 × slower: judged.
         pass(8, { start: 10, create: 14, update: 10, input: 15, provider: 20, peerStep: 24 }),
       ],
@@ -108,6 +108,23 @@ describe('targets', () => {
     expect(met['history events per provider step, one provider call (Attestr)']).toBe(false);
     expect(met['worker memory per cached session']).toBe(false);
     expect(markdown(r)).toContain('| create vs raw workflow.start (p50) | ≤ 1.3× | c=1: 1.40× (judged at c=1) | **no** |');
+  });
+
+  it("judge launch and the input step against a raw update at one device, sessions/s against the peer's at 8 and 32, and report Temporal's CPU in raw calls", () => {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 12, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 5, 1);
+    const met = verdicts(r);
+    // launch is 10 ms against a 10 ms raw update; sessions/s 5 against the peer's 2.
+    expect(met['launch vs raw executeUpdate (p50)']).toBe(true);
+    expect(met['input step vs raw executeUpdate (p50)']).toBe(true);
+    expect(met['whole sessions/s, sessionflow vs the naive peer']).toBe(true);
+    expect(markdown(r)).toContain('| whole sessions/s, sessionflow vs the naive peer | ≥ 1.3× at c=8 and c=32 | c=1: 2.50×, c=8: 2.50× | yes |');
+    r.passes[1]!.sessionflow!.sessionsPerSecond = 2.4;
+    expect(verdicts(r)['whole sessions/s, sessionflow vs the naive peer']).toBe(false);
+    r.passes[0]!.sessionflow!.ops.launch = at(16);
+    expect(verdicts(r)['launch vs raw executeUpdate (p50)']).toBe(false);
+    r.passes[0]!.sessionflow!.cpuMsPerSession = { temporal: 90 };
+    r.passes[0]!.baseline!.cpuMsPerCall = { temporal: 10 };
+    expect(markdown(r)).toContain("in units of one raw call's CPU from the same pass (six client calls and two activities; lower is better): c=1: 9.0.");
   });
 
   it('judge encryption at most 1.10 × the input step without it, and say what the key cache saves', () => {
