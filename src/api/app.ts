@@ -192,7 +192,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   if (deps.config.tracing) installRequestSpans(app);
   installRequestGuards(app);
   installAddressLimits(app, new AddressLimits(deps.config.api.addressLimits, isDeviceRoute));
-  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys, deps.config.unsealedSessionsUntil);
+  const gateway = new SessionGateway(deps.temporal, deps.config.temporal.taskQueue, deps.sessionSecret, deps.keys, deps.config.unsealedSessionsUntil, deps.config.temporal.workflowTaskTimeoutMs);
   const audit = deps.audit ?? configuredAuditTrail(deps.config);
   if (!deps.audit) app.addHook('onClose', () => audit.close());
   const context: ApiContext = {

@@ -16,6 +16,7 @@ export class DeviceClients {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly secret: SessionSecret,
+    private readonly workflowTaskTimeoutMs?: number,
   ) {}
 
   private handle(deviceClientId: string): WorkflowHandle<typeof deviceClientWorkflow> {
@@ -32,6 +33,7 @@ export class DeviceClients {
       taskQueue: this.taskQueue,
       args: [input],
       staticSummary: `Device client of ${tenantId}`,
+      ...(this.workflowTaskTimeoutMs ? { workflowTaskTimeout: this.workflowTaskTimeoutMs } : {}),
     });
     return { ...input, sessionIds: [], revokedAt: null };
   }

@@ -60,6 +60,7 @@ export class SessionCreator {
     private readonly secret: SessionSecret,
     private readonly binding: DeviceBinding,
     private readonly keys?: KeyStore,
+    private readonly workflowTaskTimeoutMs?: number,
   ) {}
 
   async create(request: CreateSessionRequest): Promise<CreatedSession> {
@@ -181,6 +182,8 @@ export class SessionCreator {
         memo: { number: input.number, sealedId, ...(request.idempotency ? { requestHash: request.idempotency.requestHash } : {}) } satisfies SessionMemo,
         // An Idempotency-Key keeps meaning its session even after that session closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+        // How long a step waits on a worker that died holding its task; its continued runs keep it.
+        ...(this.workflowTaskTimeoutMs ? { workflowTaskTimeout: this.workflowTaskTimeoutMs } : {}),
       },
     };
   }

@@ -47,10 +47,12 @@ export class SessionGateway {
     keys?: KeyStore,
     /** UNSEALED_SESSIONS_UNTIL (see SessionSecret.vouchesFor). */
     private readonly unsealedUntil?: number,
+    /** Set on every workflow started here (WORKFLOW_TASK_TIMEOUT_SECONDS); Temporal's default when absent. */
+    workflowTaskTimeoutMs?: number,
   ) {
-    this.deviceClients = new DeviceClients(client, taskQueue, secret);
+    this.deviceClients = new DeviceClients(client, taskQueue, secret, workflowTaskTimeoutMs);
     const binding = new DeviceBinding(client, this.deviceClients);
-    this.creator = new SessionCreator(client, taskQueue, secret, binding, keys);
+    this.creator = new SessionCreator(client, taskQueue, secret, binding, keys, workflowTaskTimeoutMs);
     this.sessions = new SessionClient(client, secret, binding);
     this.reads = new SessionReads(client, taskQueue, secret);
     this.handoffs = new SessionHandoff(client, secret);

@@ -65,8 +65,8 @@ function sandboxConfig(env: Env, sandboxPort: number): SandboxConfig {
   };
 }
 
-/** The worker's monitoring and cache settings. */
-function workerMonitoring(env: Env): Pick<Config, 'workerMetricsPort' | 'workerHealthPort' | 'workerMonitoringHost' | 'workerMaxCachedWorkflows'> {
+/** The worker's monitoring, cache and failover settings. */
+function workerMonitoring(env: Env): Pick<Config, 'workerMetricsPort' | 'workerHealthPort' | 'workerMonitoringHost' | 'workerMaxCachedWorkflows' | 'workerStickyQueueTimeoutMs'> {
   return {
     ...(env.WORKER_METRICS_PORT ? { workerMetricsPort: port(env, 'WORKER_METRICS_PORT', 0) } : {}),
     ...(env.WORKER_HEALTH_PORT ? { workerHealthPort: port(env, 'WORKER_HEALTH_PORT', 9464) } : {}),
@@ -74,6 +74,8 @@ function workerMonitoring(env: Env): Pick<Config, 'workerMetricsPort' | 'workerH
     ...(env.WORKER_MAX_CACHED_WORKFLOWS
       ? { workerMaxCachedWorkflows: positiveInteger(env, 'WORKER_MAX_CACHED_WORKFLOWS', 1, MAX_CACHED_WORKFLOWS_LIMIT) }
       : {}),
+    // The SDK's default is 10 s (docs/guides/benchmark-and-drill.md#timeouts-after-a-fault).
+    workerStickyQueueTimeoutMs: positiveInteger(env, 'WORKER_STICKY_QUEUE_TIMEOUT_SECONDS', 2, 60) * 1000,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { ConfigError } from '../util/config-error';
-import { fileContents, flag, text, type Env } from './read';
+import { fileContents, flag, positiveInteger, text, type Env } from './read';
 import type { TemporalConfig } from './types';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
@@ -80,5 +80,7 @@ export function temporalConfig(env: Env): TemporalConfig {
     taskQueue: text(env, 'TEMPORAL_TASK_QUEUE', 'sessionflow'),
     tls,
     ...(apiKey ? { apiKey } : {}),
+    // Temporal's own default is 10 s and its maximum 120 s (docs/guides/benchmark-and-drill.md#timeouts-after-a-fault).
+    workflowTaskTimeoutMs: positiveInteger(env, 'WORKFLOW_TASK_TIMEOUT_SECONDS', 5, 120) * 1000,
   };
 }

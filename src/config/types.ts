@@ -18,6 +18,12 @@ export interface TemporalConfig {
   /** `false` for plaintext (the dev server); an object (possibly empty) for TLS. */
   tls: TemporalTlsConfig | false;
   apiKey?: string;
+  /**
+   * The workflow task timeout the api sets on every workflow it starts (WORKFLOW_TASK_TIMEOUT_SECONDS;
+   * a continued run keeps it): how long Temporal waits on a worker that took a task before it gives
+   * the task to another worker, the wait a step pays when its worker dies mid-task.
+   */
+  workflowTaskTimeoutMs: number;
 }
 
 export interface ProviderEndpoint {
@@ -87,6 +93,12 @@ export interface Config {
   workerMonitoringHost: string;
   /** How many sessions the worker keeps in memory between steps; the SDK's own default when absent. */
   workerMaxCachedWorkflows?: number;
+  /**
+   * How long a session's next task waits on its worker's sticky queue before any worker may take
+   * it (WORKER_STICKY_QUEUE_TIMEOUT_SECONDS): the wait a step pays when the worker that ran its
+   * last task died in between.
+   */
+  workerStickyQueueTimeoutMs: number;
   flowsDir: string;
   dataDir: string;
   eventRules: EventRule[];

@@ -103,7 +103,8 @@ async function versionedSource(
 /**
  * How long reading a session's result may take. A query sent to a worker that dies before it
  * answers waits out its whole deadline; this one leaves room for the server's fallback from a
- * dead worker's sticky queue (10 s) and ends well inside the delivery's start-to-close timeout.
+ * dead worker's sticky queue (WORKER_STICKY_QUEUE_TIMEOUT_SECONDS, at most 60 s but 2 s by default) and ends
+ * well inside the delivery's start-to-close timeout.
  */
 const RESULT_READ_DEADLINE_MS = 20_000;
 
@@ -126,6 +127,17 @@ function sessionResult(temporal: Client, sessionId: string): Promise<ReadResult>
     }
     return null;
   });
+}
+
+/**
+ * What every worker of the process shares about dying and stopping
+ * (docs/guides/benchmark-and-drill.md#timeouts-after-a-fault). A stop (SIGTERM) lets in-flight
+ * tasks finish for up to 10 s. Heartbeats go out every second, not at 80 % of the activity's
+ * heartbeat timeout: the provider calls' 3 s timeout then allows two late beats before a
+ * healthy call is taken for dead. The sticky queue timeout matters only where workflows run.
+ */
+function failoverOptions(config: Config): Pick<WorkerOptions, 'shutdownGraceTime' | 'maxHeartbeatThrottleInterval' | 'stickyQueueScheduleToStartTimeout'> {
+  return { shutdownGraceTime: '10 seconds', maxHeartbeatThrottleInterval: '1 second', stickyQueueScheduleToStartTimeout: config.workerStickyQueueTimeoutMs };
 }
 
 /** What a caller gives the worker: tests pass a pre-built bundle and their own task queue. */
@@ -174,7 +186,7 @@ export async function createSessionWorker(config: Config, overrides: SessionWork
     // Payloads encrypted with each session's key; failure messages and stack traces too. What
     // cannot be decrypted reaches the workflow as a refused value, never a failed task.
     dataConverter: encryption.workerDataConverter,
-    shutdownGraceTime: '10 seconds',
+    ...failoverOptions(config),
     ...(config.workerMaxCachedWorkflows ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
   const providerWorkers = await Promise.all(
@@ -188,7 +200,7 @@ export async function createSessionWorker(config: Config, overrides: SessionWork
         activities,
         ...(traced ? { interceptors: { activity: traced.interceptors.activity } } : {}),
         dataConverter: encryption.workerDataConverter,
-        shutdownGraceTime: '10 seconds',
+        ...failoverOptions(config),
         // Part of the same version: a pinned session's provider calls go to its own build's workers.
         ...deploymentOptions,
         ...(rate ? { maxTaskQueueActivitiesPerSecond: rate } : {}),

@@ -12,12 +12,19 @@ import { providerTaskQueue, type RateLimitedProvider } from '../contract/task-qu
 /** Classes a retry cannot fix: the stage fails on the first one. */
 const PERMANENT = ['ProviderRejected', 'ProviderSignatureInvalid'];
 
+/**
+ * A provider call's worker dying shows within this, not the call's whole timeout: the activity
+ * heartbeats every second and the worker sends each (src/worker/session-worker.ts), so two
+ * late beats still pass. A change applies to calls scheduled after it (Temporal records it in
+ * the scheduled event; replay does not compare it).
+ */
+const PROVIDER_HEARTBEAT_TIMEOUT = '3 seconds';
+
 // Provider calls: rate limits are retried at the provider's Retry-After (the activity sets
-// nextRetryDelay), 5xx and transport errors with backoff. Heartbeats every second let a worker
-// crash show within five seconds instead of the whole call timeout.
+// nextRetryDelay), 5xx and transport errors with backoff.
 const CALLS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
-  heartbeatTimeout: '5 seconds',
+  heartbeatTimeout: PROVIDER_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes: PERMANENT },
 };
 const calls = proxyActivities<Activities>(CALLS);
@@ -40,7 +47,7 @@ function providerCalls(provider: RateLimitedProvider, options: ActivityOptions =
 function attestrResult(waitSeconds: number) {
   return providerCalls('attestr', {
     scheduleToCloseTimeout: `${waitSeconds} seconds`,
-    heartbeatTimeout: '5 seconds',
+    heartbeatTimeout: PROVIDER_HEARTBEAT_TIMEOUT,
     retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds', nonRetryableErrorTypes: PERMANENT },
   });
 }
@@ -50,7 +57,7 @@ function attestrResult(waitSeconds: number) {
 const WAKE_FETCH: ActivityOptions = {
   scheduleToCloseTimeout: '1 minute',
   startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '5 seconds',
+  heartbeatTimeout: PROVIDER_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 1 },
 };
 

@@ -110,7 +110,7 @@ export async function startStack(
     taskQueue,
     client,
     encryption,
-    gateway: new SessionGateway(client, taskQueue, sessionSecret, encryption.keys),
+    gateway: new SessionGateway(client, taskQueue, sessionSecret, encryption.keys, undefined, config.temporal.workflowTaskTimeoutMs),
     sandbox,
     catalog,
     async startWorker(clients: TenantClient[] = []) {
