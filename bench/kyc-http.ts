@@ -22,6 +22,8 @@ export interface KycSession {
   signatureValid: boolean;
   /** Milliseconds of each device step (identity, aadhaar, bank), for latency figures. */
   stepMs: number[];
+  /** When each of those steps was sent (unix ms), to tell which faults it met. */
+  stepStartedAt: number[];
 }
 
 /** Called between steps, with the step about to be sent: the smoke test kills a worker there. */
@@ -119,10 +121,12 @@ export async function runKycSession(apis: ApiPool, sandboxUrl: string, client: K
   // Keyed, so a launch repeated after a lost answer (an api killed mid-request) is answered again.
   const launched = await apis.call('POST', `/v1/handshakes/${id}/launch`, undefined, { 'idempotency-key': `${tag}-launch` }, at);
   const stepMs: number[] = [];
+  const stepStartedAt: number[] = [];
   const step = async (nonce: unknown, name: string, data: unknown) => {
     const started = Date.now();
     const answer = await apis.call('POST', `/v1/sessions/${id}/steps`, { client_id: client.id, skill: 'kyc-basic', nonce, step: name, data }, {}, at);
     stepMs.push(Date.now() - started);
+    stepStartedAt.push(started);
     if (answer.status === 'SESSION_FAILED' || (answer.data as { outcome?: string } | undefined)?.outcome === 'error') {
       throw new Error(`session ${id}: step ${name} ended the session in error`);
     }
@@ -144,7 +148,7 @@ export async function runKycSession(apis: ApiPool, sandboxUrl: string, client: K
   const done = await step(afterAadhaar.nonce, 'bank', BANK);
   if (done.status !== 'SESSION_COMPLETED') throw new Error(`session ${id}: expected SESSION_COMPLETED after bank, got ${String(done.status)}`);
   const result = await apis.call('GET', `/api/v1/public/flowx/handshake/${id}`, undefined, auth, at);
-  return { id, result, signatureValid: signatureValid(client.secret, result), stepMs };
+  return { id, result, signatureValid: signatureValid(client.secret, result), stepMs, stepStartedAt };
 }
 
 /** The device's wait while a reviewer decides: long-polls (as the hosted page does) until the session leaves review. */
