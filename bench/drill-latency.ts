@@ -3,6 +3,7 @@
  * against issue 31's target (at most 3×), and, when it is missed, by how much and which faults
  * the slowest steps ran into.
  */
+import { percentile as sortedPercentile } from './stats';
 
 /** Issue 31: a step's p99 under faults at most this many times its p99 without. */
 export const P99_RATIO_TARGET = 3;
@@ -50,11 +51,9 @@ export interface LatencyJudgement {
   why: string | null;
 }
 
-/** Nearest-rank percentile. */
+/** Nearest-rank percentile of unsorted values; null when there are none. */
 export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return values.length === 0 ? null : sortedPercentile([...values].sort((a, b) => a - b), p);
 }
 
 function latency(values: number[]): StepLatency {
@@ -64,7 +63,7 @@ function latency(values: number[]): StepLatency {
 /** The heaviest fault a step ran into, or none. */
 export function faultMet(step: TimedStep, faults: FaultEvent[]): FaultKind | 'none' {
   const end = step.startedAt + step.ms;
-  const met = new Set(faults.filter((f) => f.at - REACH_MS[f.kind] <= end && (f.until ?? f.at) >= step.startedAt - REACH_MS[f.kind]).map((f) => f.kind));
+  const met = new Set(faults.filter((f) => f.at <= end && (f.until ?? f.at) >= step.startedAt - REACH_MS[f.kind]).map((f) => f.kind));
   return WEIGHT.find((kind) => met.has(kind)) ?? 'none';
 }
 

@@ -46,7 +46,8 @@ afterAll(() => {
 describe('loadConfig defaults', () => {
   it('fits the embedded stack with an empty environment', () => {
     const config = loadConfig({});
-    expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'sessionflow', tls: false });
+    expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'sessionflow', tls: false, workflowTaskTimeoutMs: 5_000 });
+    expect(config.workerStickyQueueTimeoutMs).toBe(2_000);
     expect(config.api).toEqual({
       host: '127.0.0.1',
       port: 8080,
@@ -76,6 +77,15 @@ describe('loadConfig defaults', () => {
     const session = loadConfig({ ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1200', ADDRESS_SESSION_FAILURES_PER_MINUTE: '10' }).api.addressLimits;
     expect(session).toMatchObject({ sessionRequestsPerMinute: 1200, sessionFailuresPerMinute: 10 });
     expect(configError({ ADDRESS_SESSION_FAILURES_PER_MINUTE: '0' }).message).toMatch(/ADDRESS_SESSION_FAILURES_PER_MINUTE/);
+  });
+
+  it('reads how soon a dead worker is noticed, within the bounds Temporal allows', () => {
+    const config = loadConfig({ WORKFLOW_TASK_TIMEOUT_SECONDS: '10', WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: '5' });
+    expect(config.temporal.workflowTaskTimeoutMs).toBe(10_000);
+    expect(config.workerStickyQueueTimeoutMs).toBe(5_000);
+    // Temporal refuses a workflow task timeout over 120 s; no fractions, no zero.
+    for (const bad of ['0', '121', '2.5', 'soon']) expect(configError({ WORKFLOW_TASK_TIMEOUT_SECONDS: bad }).message).toMatch(/^WORKFLOW_TASK_TIMEOUT_SECONDS /);
+    for (const bad of ['0', '61', 'never']) expect(configError({ WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: bad }).message).toMatch(/^WORKER_STICKY_QUEUE_TIMEOUT_SECONDS /);
   });
 
   it('reads how long a handoff link works, within a day', () => {
