@@ -103,6 +103,14 @@ test('search attributes and current details follow the status', async () => {
   expect(metadata.currentDetails).toBe('consumed · outcome success · 1 step(s)');
 });
 
+test("a session starts with the configured workflow task timeout, not Temporal's default", async () => {
+  const { sessionId } = await consentSession('REF-task-timeout');
+  const { raw } = await stack.client.workflow.getHandle(sessionWorkflowId(sessionId)).describe();
+  // WORKFLOW_TASK_TIMEOUT_SECONDS: how long a step waits when the worker applying it dies.
+  expect(Number(raw.executionConfig?.defaultWorkflowTaskTimeout?.seconds)).toBe(stack.config.temporal.workflowTaskTimeoutMs / 1000);
+  expect(stack.config.temporal.workflowTaskTimeoutMs).not.toBe(10_000);
+});
+
 test('refused transitions change nothing: launch twice, archive while live, step before launch', async () => {
   const { sessionId } = await consentSession('REF-refusals');
   await expectRefusedWithoutTrace(sessionId, REFUSALS.WRONG_STATUS, () => gateway.archive(sessionId));
