@@ -77,7 +77,7 @@ const ENCRYPTION_SESSIONS = scale(150);
 const CLIENT_ID = 'bench';
 
 /** What has been started so far, so that a failure halfway through still stops all of it. */
-interface Started {
+export interface Started {
   server: DevServer | null;
   services: Service[];
   /** The Restate server's data directory, removed once it stopped. */
@@ -91,7 +91,29 @@ function neutralEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function startStack(dir: string, sink: LineSink, started: Started) {
+/** Compiles bench scripts (and what they import) to plain JavaScript in `outDir`, for node to run as it runs the services. */
+export function compileScripts(files: string[], outDir: string): void {
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      ...files,
+      ...['--outDir', outDir, '--rootDir', '.', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'ES2022'],
+      ...['--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--strict', '--types', 'node'],
+    ],
+    { stdio: 'inherit' },
+  );
+}
+
+/** What a stack holds beyond sessionflow's own worker, api and sandbox. */
+export interface StackOptions {
+  /** The naive peer with its worker, the pair without encryption and, if measured, the Restate peer. */
+  peers: boolean;
+  /** Variables for every service, over the bench's own. */
+  extraEnv?: NodeJS.ProcessEnv;
+}
+
+export async function startStack(dir: string, sink: LineSink, started: Started, options: StackOptions = { peers: true }) {
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make bench`');
   // An in-memory database, as `make test` uses: the file database of `make start` makes every
@@ -102,20 +124,11 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
   const dist = await compileServices(join(dir, 'dist'));
   // The pair without encryption (bench/plain-services.ts), compiled the same way.
   const plainDist = join(dir, 'dist-plain');
-  execFileSync(
-    process.execPath,
-    [
-      require.resolve('typescript/bin/tsc'),
-      ...['bench/plain-services.ts', 'src/keys/failure-converter.ts'],
-      ...['--outDir', plainDist, '--rootDir', '.', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'ES2022'],
-      ...['--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--strict', '--types', 'node'],
-    ],
-    { stdio: 'inherit' },
-  );
+  if (options.peers) compileScripts(['bench/plain-services.ts', 'src/keys/failure-converter.ts'], plainDist);
   const sessionBundle = join(dir, 'session-workflows.js');
   const benchBundle = join(dir, 'bench-workflows.js');
   await writeWorkflowBundle(sessionBundle);
-  await writeWorkflowBundle(benchBundle, require.resolve('./workflows'));
+  if (options.peers) await writeWorkflowBundle(benchBundle, require.resolve('./workflows'));
   // The bench flow, and kyc-basic for the history of an Attestr (one call) provider step.
   const flowsDir = join(dir, 'flows');
   mkdirSync(flowsDir);
@@ -144,6 +157,7 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
     // Room for every session the memory pass opens, so none is evicted from the cache.
     WORKER_MAX_CACHED_WORKFLOWS: String(MEMORY_POINTS[MEMORY_POINTS.length - 1] + 1_000),
     WORKER_METRICS_PORT: String(workerPort),
+    ...options.extraEnv,
   };
   // The key store's init step, as make start runs it, before any process that reads keys.
   await initialiseKeyStore(initSettings(loadConfig(env)));
@@ -152,11 +166,13 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
   const startWorker = () => start('worker', join(dist, 'worker.js'), {}, /polling task queue/);
   services.push(await start('sandbox', join(dist, 'sandbox', 'main.js'), {}, /listening on/));
   services.push(await startWorker());
-  services.push(await start('bench-worker', join(dist, 'worker.js'), { TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE, WORKFLOW_BUNDLE_PATH: benchBundle, WORKER_METRICS_PORT: '' }, /polling task queue/));
   services.push(await start('api', join(dist, 'api', 'main.js'), { PORT: String(apiPort) }, /Server listening at/));
-  services.push(await start('peer', 'bench/peer-server.ts', { PORT: String(peerPort), TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE }, /peer listening/));
+  if (options.peers) {
+    services.push(await start('bench-worker', join(dist, 'worker.js'), { TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE, WORKFLOW_BUNDLE_PATH: benchBundle, WORKER_METRICS_PORT: '' }, /polling task queue/));
+    services.push(await start('peer', 'bench/peer-server.ts', { PORT: String(peerPort), TEMPORAL_TASK_QUEUE: BENCH_TASK_QUEUE }, /peer listening/));
+  }
   let restate: HttpJson | null = null;
-  if (measures('restate')) {
+  if (options.peers && measures('restate')) {
     // On the disk, outside the repository: Restate's log is durable (fsynced), as it ships.
     started.restateDir = mkdtempSync(join(tmpdir(), 'sessionflow-bench-restate-'));
     restate = new HttpJson(await startRestatePeer(env, sink, services, started.restateDir));
@@ -195,12 +211,12 @@ async function startStack(dir: string, sink: LineSink, started: Started) {
   };
 }
 
-type Stack = Awaited<ReturnType<typeof startStack>>;
+export type Stack = Awaited<ReturnType<typeof startStack>>;
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** CPU time (user and system, ms) a process used so far, from /proc. */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -416,7 +432,7 @@ async function measureMemory(stack: Stack): Promise<BenchResults['memory']> {
 }
 
 /** The commit measured, `+changes` when the working tree differed from it. */
-function gitRevision(): string {
+export function gitRevision(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { encoding: 'utf8' }).trim();
@@ -437,7 +453,7 @@ function sessionsPerPass(): Partial<Record<Concurrency, number>> {
   return Object.fromEntries(CONCURRENCY.map((c) => [c, SESSIONS[c]]));
 }
 
-function temporalVersion(): string {
+export function temporalVersion(): string {
   try {
     return execFileSync(process.env.TEMPORAL_CLI as string, ['--version'], { encoding: 'utf8' }).trim();
   } catch {
@@ -550,10 +566,13 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+// Run by `make bench`; the soak (bench/soak.ts) imports the stack from here.
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

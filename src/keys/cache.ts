@@ -3,6 +3,9 @@
  * the store: at most KEY_CACHE_MAX_ENTRIES keys, each for at most KEY_CACHE_TTL_MS after it was
  * read. A key destroyed elsewhere is therefore still usable by a process that read it for at
  * most KEY_CACHE_TTL_MS (30 seconds): the longest any process can decode a shredded session.
+ * Expired keys leave the cache as soon as another key is remembered, not only when read again:
+ * a session's key is read during its steps and rarely after, so waiting for a read would keep
+ * up to KEY_CACHE_MAX_ENTRIES keys of ended sessions in memory (the soak saw the api grow by them).
  * Absent and destroyed keys are never cached. The codec server does not use this cache.
  */
 import type { KeyStore } from './key-store';
@@ -46,10 +49,18 @@ export class CachedKeyStore implements KeyStore {
 
   private remember(keyId: string, key: Buffer): Buffer {
     this.entries.delete(keyId);
-    // Map keeps insertion order: the first entry is the one read longest ago.
-    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(keyId, { key, until: this.now() + this.ttlMs });
-    return key;
+    // Map keeps insertion order and every entry lives as long: the first is the first to expire.
+    const now = this.now();
+    for (const [oldest, entry] of this.entries) {
+      if (entry.until > now && this.entries.size < this.maxEntries) break;
+      this.entries.delete(oldest);
+    }
+    // A copy of its own: a small Buffer is often a slice of a shared 8 KiB pool, which a cached
+    // slice would keep alive whole.
+    const own = Buffer.alloc(key.length);
+    key.copy(own);
+    this.entries.set(keyId, { key: own, until: now + this.ttlMs });
+    return own;
   }
 
   async get(keyId: string): Promise<Buffer | null> {

@@ -156,6 +156,18 @@ describe('the key cache', () => {
     expect(KEY_CACHE_TTL_MS).toBe(30_000);
   });
 
+  test('drops expired keys when it remembers another, and keeps no shared memory alive', async () => {
+    let now = 1_000_000;
+    const cache = new CachedKeyStore(await fileStore(), { now: () => now });
+    for (const id of ['k1', 'k2', 'k3']) await cache.createIfAbsent(id);
+    now += KEY_CACHE_TTL_MS;
+    // k1 to k3 expired and are never read again (their sessions ended): the next key pushes them out.
+    const key = await cache.createIfAbsent('k4');
+    expect(cache.size).toBe(1);
+    // Its own 32 bytes, not a view into a larger (pooled) allocation.
+    expect(key.buffer.byteLength).toBe(32);
+  });
+
   test('never caches an absent key, and holds at most maxEntries keys (the oldest go first)', async () => {
     const cache = new CachedKeyStore(await fileStore(), { maxEntries: 3 });
     expect(await cache.get('session-absent')).toBeNull();
