@@ -122,8 +122,8 @@ function peerWhy(r: Whole, op: string | null): string {
   const atOne =
     one && step && peerRatio(one, op) < 2
       ? ` At c=1, where the machine is not saturated, a ${shown} is mostly Temporal's own path, which the peer's ${shown} takes too: of its ${ms(step.wholeMs)} ` +
-        `traced, ${ms(step.temporalMs)} are Temporal round trips and ${ms(step.workflowTaskMs)} workflow tasks; the peer adds a signal and its query polls ` +
-        `(every ${r.settings.peerPollIntervalMs} ms), not twice that.`
+        `traced, ${ms(step.temporalMs)} are Temporal round trips and ${ms(step.workflowTaskMs)} workflow tasks. The peer's own overhead (a signal, then a ` +
+        `query polled every ${r.settings.peerPollIntervalMs} ms) adds to that path; it does not double it.`
       : '';
   return (
     'Both run the same sessions on the same Temporal server; at 8 and 32 devices the machine is saturated (see the sessions/s target), so a step\'s ' +
