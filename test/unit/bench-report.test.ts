@@ -217,6 +217,19 @@ describe('a missed target', () => {
     expect(why).toContain("1.3× the peer's rate needs at most 69.2 ms, so with the Temporal server's part as it is, everything else would have to fit in 9.2 ms, where it takes 40.0 ms");
   });
 
+  it("says why a create costs more than a raw start from its trace, and counts an input step's events by type", () => {
+    const r = results([pass(1, { start: 10, create: 14, update: 10, input: 12, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 7, 200 * 1024);
+    r.history!.benchKyc.perOp[0]!.types = ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', 'WORKFLOW_EXECUTION_UPDATE_COMPLETED'];
+    r.traces = { sessions: 20, steps: { create: { apiMs: 5, temporalMs: 9, firstTaskMs: 0, workflowTaskMs: 0, activityMs: 0, providerMs: 0, wholeMs: 14, steps: 20 } } };
+    expect(misses(r as Parameters<typeof misses>[0], targets(r)).map((miss) => miss.target.id)).toEqual(['create', 'events-input-step']);
+    const create = accountOf(r, 'create vs raw workflow.start (p50)');
+    expect(create.by).toBe('c=1: 1.40×, c=8: 1.10× (judged at c=1) against ≤ 1.3×');
+    expect(create.why).toContain("split a create's 14.0 ms into the api 5.0 ms and the Temporal round trip 9.0 ms");
+    expect(accountOf(r, 'history events per input step').why).toBe(
+      'Its events: 1 × WORKFLOW_TASK_SCHEDULED, 1 × WORKFLOW_TASK_STARTED, 1 × WORKFLOW_TASK_COMPLETED, 1 × WORKFLOW_EXECUTION_UPDATE_ACCEPTED, 2 × UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 1 × WORKFLOW_EXECUTION_UPDATE_COMPLETED.',
+    );
+  });
+
   it("counts a provider step's events by kind", () => {
     const r = missing();
     r.history!.benchKyc.perOp[1] = {
