@@ -68,7 +68,7 @@ const measures = (system: System) => SELECTION.systems.includes(system);
 /** Temporal's floor is measured when something on Temporal is. */
 const MEASURES_FLOOR = measures('sessionflow') || measures('peer');
 const MEMORY_POINTS = QUICK ? [100, 500] : [1_000, 5_000];
-/** Whole sessions, one at a time, through the traced pair (where a step's time goes). */
+/** Whole sessions, one at a time, through the traced pair (where each call's time goes). */
 const TRACED_SESSIONS = scale(100);
 /** Session ends written to a scratch funnel store, to price the funnel's write alone. */
 const FUNNEL_WRITES = scale(500);
@@ -331,9 +331,9 @@ async function measureEncryption(stack: Stack): Promise<EncryptionResult> {
 }
 
 /**
- * Where a step's time goes: whole sessions at one device through another api and worker pair,
+ * Where each call's time goes: whole sessions at one device through another api and worker pair,
  * with tracing on (the traced workflow bundle) and exporting to the bench's own OTLP receiver;
- * each step's trace split by bench/traces.ts. Apart from the stack's pair, so no other
+ * each create's, launch's and step's trace split by bench/traces.ts. Apart from the stack's pair, so no other
  * measurement pays for tracing.
  */
 async function measureTraces(stack: Stack, dir: string): Promise<NonNullable<BenchResults['traces']>> {
@@ -517,7 +517,7 @@ async function main(): Promise<number> {
     const encryptionCost = whole ? await measureEncryption(stack) : undefined;
     if (whole) say(`worker memory with ${MEMORY_POINTS.join(' and ')} open sessions`);
     const memory = whole ? await measureMemory(stack) : undefined;
-    if (whole) say(`where a step's time goes: ${TRACED_SESSIONS} sessions at 1 device through a pair with tracing on`);
+    if (whole) say(`where each call's time goes: ${TRACED_SESSIONS} sessions at 1 device through a pair with tracing on`);
     const traces = whole ? await measureTraces(stack, dir) : undefined;
     if (whole) say(`the funnel: ${FUNNEL_WRITES} session ends written to a scratch store`);
     const funnelWrites = whole ? await measureFunnelWrites(FUNNEL_WRITES) : undefined;

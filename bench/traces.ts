@@ -1,8 +1,9 @@
 /**
- * Where a step's time goes, from its trace (docs/guides/tracing.md): an OTLP/HTTP receiver on
- * loopback that keeps what the api and the worker export, the spans read back, and a step's
- * trace split into the api, the Temporal round trip, workflow tasks, the activity and the
- * provider. The bench (bench/run.ts) and test/traces.test.ts both receive with it.
+ * Where a call's time goes, from its trace (docs/guides/tracing.md): an OTLP/HTTP receiver on
+ * loopback that keeps what the api and the worker export, the spans read back, and the trace of
+ * a create, a launch or a step split into the api, the Temporal round trip, the session's first
+ * workflow task, its own workflow tasks, the activity and the provider. The bench (bench/run.ts)
+ * and test/traces.test.ts both receive with it.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -109,7 +110,13 @@ export interface StepBreakdown {
   apiMs: number;
   /** The client calls' time that no worker span accounts for: the Temporal server, polling, and the network. */
   temporalMs: number;
-  /** Workflow tasks, each from its start (the workflow's clock) to the end of the worker's activation. */
+  /**
+   * The session's first workflow task (the one its run starts in), where it ran during this
+   * call's client calls: an update sent while it runs waits for it (Temporal runs one workflow
+   * task of a workflow at a time), and the workflow start answers before it runs.
+   */
+  firstTaskMs: number;
+  /** This call's own workflow tasks, each from its start (the workflow's clock) to the end of the worker's activation. */
   workflowTaskMs: number;
   /** Activity attempts, outside their provider calls. */
   activityMs: number;
@@ -122,28 +129,56 @@ const duration = (span: ReceivedSpan) => span.endMs - span.startMs;
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 export const ACTIVATION_DONE = 'sessionflow.activation_done_unix_ms';
 
+/** A workflow task: its start (the workflow's clock) and when the worker had run its activation. */
+export interface WorkflowTask {
+  startMs: number;
+  doneMs: number;
+}
+
+/** The span a run's first workflow task makes (src/workflows/tracing.ts), in its start's trace. */
+const isRunStart = (span: ReceivedSpan) => span.name.startsWith('RunWorkflow:');
+
+/** The first workflow task of the run a trace started, if the trace holds it. */
+export function firstTaskOf(trace: ReceivedSpan[]): WorkflowTask | null {
+  const span = trace.find(isRunStart);
+  const done = span?.attributes[ACTIVATION_DONE];
+  return span && typeof done === 'number' ? { startMs: span.endMs, doneMs: done } : null;
+}
+
+/** How much of [from, to] falls inside [start, end]. */
+const overlap = (start: number, end: number, from: number, to: number) => Math.max(0, Math.min(end, to) - Math.max(start, from));
+
 /**
- * One step's trace, split. The root is the api's request span; its children are the Temporal
+ * One call's trace, split. The root is the api's request span; its children are the Temporal
  * client's calls. Inside the workflow sandbox the clock stands at the task's start, so a workflow
  * span ends at the start of the task it ended in, and carries (ACTIVATION_DONE) when the worker
- * finished that task's activation: each distinct pair is one workflow task.
+ * finished that task's activation: each distinct pair is one workflow task. `firstTask` is the
+ * session's first workflow task (from its create's trace, firstTaskOf): the part of it that ran
+ * during this call's client calls, when this trace has no span of its own in it, is its own part.
  */
-export function stepBreakdown(trace: ReceivedSpan[]): StepBreakdown {
-  const root = trace.find((span) => span.parentSpanId === null);
+export function stepBreakdown(whole: ReceivedSpan[], firstTask: WorkflowTask | null = null): StepBreakdown {
+  const root = whole.find((span) => span.parentSpanId === null);
   if (!root) throw new Error('a step trace without its api request span');
-  const clientMs = sum(trace.filter((span) => span.parentSpanId === root.spanId).map(duration));
+  // Only what started during the call: the run's own code continues its start's trace, so a
+  // create's trace also holds what the run schedules later (the funnel's write at its end).
+  const trace = whole.filter((span) => span.startMs >= root.startMs && span.startMs <= root.endMs);
+  const clientCalls = trace.filter((span) => span.parentSpanId === root.spanId);
+  const clientMs = sum(clientCalls.map(duration));
   const tasks = new Map<number, number>();
   for (const span of trace) {
     const done = span.attributes[ACTIVATION_DONE];
-    if (typeof done === 'number') tasks.set(span.endMs, Math.max(done, tasks.get(span.endMs) ?? done));
+    if (typeof done === 'number' && !isRunStart(span)) tasks.set(span.endMs, Math.max(done, tasks.get(span.endMs) ?? done));
   }
   const workflowTaskMs = sum([...tasks].map(([start, done]) => done - start));
+  const firstTaskMs =
+    firstTask && !tasks.has(firstTask.startMs) ? sum(clientCalls.map((call) => overlap(firstTask.startMs, firstTask.doneMs, call.startMs, call.endMs))) : 0;
   const providerMs = sum(trace.filter((span) => span.attributes['sessionflow.provider'] !== undefined).map(duration));
   const attemptsMs = sum(trace.filter((span) => span.name.startsWith('RunActivity:')).map(duration));
   const wholeMs = duration(root);
   return {
     apiMs: wholeMs - clientMs,
-    temporalMs: clientMs - workflowTaskMs - attemptsMs,
+    temporalMs: clientMs - firstTaskMs - workflowTaskMs - attemptsMs,
+    firstTaskMs,
     workflowTaskMs,
     activityMs: attemptsMs - providerMs,
     providerMs,
@@ -161,6 +196,7 @@ export function medianBreakdown(steps: StepBreakdown[]): StepBreakdown & { steps
   return {
     apiMs: median((s) => s.apiMs),
     temporalMs: median((s) => s.temporalMs),
+    firstTaskMs: median((s) => s.firstTaskMs),
     workflowTaskMs: median((s) => s.workflowTaskMs),
     activityMs: median((s) => s.activityMs),
     providerMs: median((s) => s.providerMs),
@@ -169,36 +205,48 @@ export function medianBreakdown(steps: StepBreakdown[]): StepBreakdown & { steps
   };
 }
 
+/** The api routes of the calls the split tells apart (the create's: its POST; its GET is another route). */
+export const CALL_ROUTES = { create: '/api/v1/public/flowx/handshake', launch: '/v1/handshakes/:id/launch', step: '/v1/sessions/:id/steps' } as const;
+
 /**
- * The step traces of whole sessions, each session's steps in order and named by `stepNames`: the
- * traces of the api's step route, grouped by the session's workflow id (a hash) on their Temporal
- * client span.
+ * The traces of whole sessions' calls, split: each session's create, launch and steps (named in
+ * order by `stepNames`), grouped by the session's workflow id (a hash) on their Temporal client
+ * span. Every call is split with the session's first workflow task, from the create's trace.
  */
 export function sessionSteps(spans: ReceivedSpan[], stepNames: readonly string[]): Map<string, StepBreakdown[]> {
-  const sessions = new Map<string, ReceivedSpan[][]>();
+  const sessions = new Map<string, { create: ReceivedSpan[][]; launch: ReceivedSpan[][]; step: ReceivedSpan[][] }>();
+  const kinds = Object.entries(CALL_ROUTES) as Array<[keyof typeof CALL_ROUTES, string]>;
   for (const trace of byTrace(spans).values()) {
     const root = trace.find((span) => span.parentSpanId === null);
-    if (!root || root.attributes['http.route'] !== '/v1/sessions/:id/steps') continue;
+    const kind = kinds.find(([, route]) => root?.attributes['http.route'] === route)?.[0];
+    if (!root || !kind) continue;
     const workflowId = trace.find((span) => span.parentSpanId === root.spanId && span.attributes.temporalWorkflowId)?.attributes.temporalWorkflowId;
     if (typeof workflowId !== 'string') continue;
-    sessions.set(workflowId, [...(sessions.get(workflowId) ?? []), trace]);
+    const session = sessions.get(workflowId) ?? { create: [], launch: [], step: [] };
+    session[kind].push(trace);
+    sessions.set(workflowId, session);
   }
-  const steps = new Map<string, StepBreakdown[]>(stepNames.map((name) => [name, []]));
-  for (const traces of sessions.values()) {
-    if (traces.length !== stepNames.length) continue; // a session not seen whole
-    const ordered = traces.map((trace) => ({ trace, start: Math.min(...trace.map((span) => span.startMs)) })).sort((a, b) => a.start - b.start);
-    ordered.forEach(({ trace }, index) => steps.get(stepNames[index])!.push(stepBreakdown(trace)));
+  const steps = new Map<string, StepBreakdown[]>(['create', 'launch', ...stepNames].map((name) => [name, []]));
+  const startOf = (trace: ReceivedSpan[]) => Math.min(...trace.map((span) => span.startMs));
+  for (const { create, launch, step } of sessions.values()) {
+    if (create.length !== 1 || launch.length !== 1 || step.length !== stepNames.length) continue; // a session not seen whole
+    const firstTask = firstTaskOf(create[0]);
+    const ordered = [...step].sort((a, b) => startOf(a) - startOf(b));
+    [create[0], launch[0], ...ordered].forEach((trace, index) => steps.get(index < 2 ? ['create', 'launch'][index] : stepNames[index - 2])!.push(stepBreakdown(trace, firstTask)));
   }
   return steps;
 }
 
-export type TraceBreakdowns = Record<string, StepBreakdown & { steps: number }>;
+/** The medians by call; results from before the first task was split out lack it. */
+export type TraceBreakdowns = Record<string, Omit<StepBreakdown, 'firstTaskMs'> & { firstTaskMs?: number; steps: number }>;
 
 /** The report's table: one row per step kind, the median of each part. */
 export function breakdownTable(breakdowns: TraceBreakdowns): string {
   const ms = (value: number) => value.toFixed(1);
   const rows = Object.entries(breakdowns).map(
-    ([op, b]) => `| ${op} | ${b.steps} | ${ms(b.apiMs)} | ${ms(b.temporalMs)} | ${ms(b.workflowTaskMs)} | ${ms(b.activityMs)} | ${ms(b.providerMs)} | ${ms(b.wholeMs)} |`,
+    ([op, b]) =>
+      `| ${op} | ${b.steps} | ${ms(b.apiMs)} | ${ms(b.temporalMs)} | ${b.firstTaskMs === undefined ? '–' : ms(b.firstTaskMs)} | ${ms(b.workflowTaskMs)} | ${ms(b.activityMs)} | ${ms(b.providerMs)} | ${ms(b.wholeMs)} |`,
   );
-  return ['| step | traces | api | Temporal round trip | workflow tasks | activity | provider | whole step |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const header = '| call | traces | api | Temporal round trip | the session\'s first workflow task | its own workflow tasks | activity | provider | whole call |';
+  return [header, '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }

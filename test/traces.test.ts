@@ -16,7 +16,7 @@ import { deviceClientWorkflowId } from '../src/contract/workflow-ids';
 import { SESSION_REPLAY_EPOCH } from '../src/workflows/versioning';
 import { bundleBuildId } from '../src/worker/workflow-bundle';
 import { writeWorkflowBundle } from '../scripts/bundle-workflows';
-import { byTrace, startOtlpReceiver, stepBreakdown, type OtlpReceiver, type ReceivedSpan } from '../bench/traces';
+import { byTrace, firstTaskOf, startOtlpReceiver, stepBreakdown, type OtlpReceiver, type ReceivedSpan } from '../bench/traces';
 import { basic, spawnApi, TENANT_A, type RunningApi } from './helpers/api';
 import { BANK, completeAttestr, IDENTITY } from './helpers/flows';
 import { checkReplay, RECORDED_EPOCH, recordedHistories } from './helpers/replay-gate';
@@ -115,6 +115,20 @@ test("a kyc-basic step's spans from the api, the workflow, the activity and Atte
   const parts = stepBreakdown(trace);
   expect(parts.providerMs).toBeCloseTo(attestr.endMs - attestr.startMs, 3);
   expect(parts.apiMs + parts.temporalMs + parts.workflowTaskMs + parts.activityMs + parts.providerMs).toBeCloseTo(root.endMs - root.startMs, 3);
+
+  // The session's first workflow task makes a span of no length in the create's trace, with when its activation was done:
+  // the bench splits out of a launch the part of that task it waited for.
+  const createTrace = await eventually(
+    async () => [...byTrace(receiver.spans).values()].find((t) => t.some((span) => span.name === 'POST /api/v1/public/flowx/handshake') && t.some((span) => span.name === 'RunWorkflow:sessionWorkflow')),
+    30_000,
+    "the create's spans",
+  );
+  const start = one(createTrace, 'StartWorkflow:sessionWorkflow');
+  const firstTask = one(createTrace, 'RunWorkflow:sessionWorkflow');
+  expect(firstTask).toMatchObject({ service: 'sessionflow-worker', parentSpanId: start.spanId, attributes: { temporalWorkflowId: sessionWorkflowId(sessionId) } });
+  expect(firstTask.endMs).toBe(firstTask.startMs);
+  expect(firstTaskOf(createTrace)).toEqual({ startMs: firstTask.startMs, doneMs: firstTask.attributes['sessionflow.activation_done_unix_ms'] });
+  expect(firstTaskOf(createTrace)!.doneMs).toBeGreaterThanOrEqual(firstTask.startMs);
 
   // The rest of the session, for the replay below.
   await completeAttestr(stack, handshakeId);

@@ -3,6 +3,7 @@
  * made up here; what is checked is that a number over a limit is reported as missed.
  */
 import { chartSvg, isWhole, keyCacheSaving, markdown, targets, type BenchResults, type EncryptionResult, type PassResult } from '../../bench/report';
+import { misses } from '../../bench/report-misses';
 import { percentile, summarize } from '../../bench/stats';
 
 const at = (p50: number, p99 = p50 * 2) => ({ n: 10, p50, p99, mean: p50 });
@@ -163,6 +164,82 @@ describe('targets', () => {
     const svg = chartSvg(r);
     expect(svg.match(/<polyline/g)).toHaveLength(14);
     expect(svg).toContain('p99 latency');
+  });
+});
+
+describe('a missed target', () => {
+  /** Launch 30 ms and an input step 13 against a 10 ms raw update at c=1; at c=8 sessionflow 2.4 sessions/s against the peer's 2. */
+  function missing(): BenchResults {
+    const r = results([pass(1, { start: 10, create: 12, update: 10, input: 13, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 5, 200 * 1024);
+    r.passes[0]!.sessionflow!.ops.launch = at(30);
+    r.passes[1]!.sessionflow!.sessionsPerSecond = 2.4;
+    r.passes[1]!.sessionflow!.cpuMsPerSession = { temporal: 60, worker: 30, api: 10 };
+    r.passes[1]!.peer!.cpuMsPerSession = { temporal: 55, 'bench-worker': 25, peer: 10 };
+    return r;
+  }
+  const accountOf = (r: BenchResults, name: string) => {
+    const found = misses(r as Parameters<typeof misses>[0], targets(r)).find((miss) => miss.target.name === name);
+    if (!found) throw new Error(`${name} is not missed`);
+    return found;
+  };
+
+  it('says by how much, and only for the missed ones', () => {
+    const r = missing();
+    expect(misses(r as Parameters<typeof misses>[0], targets(r)).map((miss) => miss.target.id)).toEqual(['launch', 'input-step', 'sessions-per-second']);
+    expect(accountOf(r, 'launch vs raw executeUpdate (p50)').by).toBe("at c=1, 30.0 ms against a raw update's 10.0 ms at p50: 3.00× where the limit is 1.50×, 15.0 ms over");
+    expect(accountOf(r, 'input step vs raw executeUpdate (p50)').by).toBe("at c=1, 13.0 ms against a raw update's 10.0 ms at p50: 1.30× where the limit is 1.20×, 1.0 ms over");
+    expect(accountOf(r, 'whole sessions/s, sessionflow vs the naive peer').by).toBe("c=8: 2.4 sessions/s against the peer's 2.0, 1.20× where 1.3× needs 2.6");
+    expect(markdown(r)).toContain('### Where a target is missed: by how much, and why');
+    const allMet = results([pass(1, { start: 10, create: 12, update: 10, input: 12, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 6, 200 * 1024);
+    expect(markdown(allMet)).not.toContain('Where a target is missed');
+    // Judged at 8 and 32 only: a run with neither says so.
+    expect(accountOf(results([pass(1, { start: 10, create: 12, update: 10, input: 12, provider: 20, peerStep: 40 })], 5, 200 * 1024), 'whole sessions/s, sessionflow vs the naive peer').by).toBe(
+      'no pass at 8 or 32 devices, where it is judged',
+    );
+  });
+
+  it("says why a launch costs more from its trace: the session's first workflow task it waited for", () => {
+    const r = missing();
+    expect(accountOf(r, 'launch vs raw executeUpdate (p50)').why).toContain('(This run\'s traces do not split launch.)');
+    const part = (apiMs: number, temporalMs: number, firstTaskMs: number, workflowTaskMs: number) => ({ apiMs, temporalMs, firstTaskMs, workflowTaskMs, activityMs: 0, providerMs: 0, wholeMs: apiMs + temporalMs + firstTaskMs + workflowTaskMs, steps: 20 });
+    r.traces = { sessions: 20, steps: { launch: part(2, 10, 14, 6), 'input step': part(2, 9, 0, 6) } };
+    const why = accountOf(r, 'launch vs raw executeUpdate (p50)').why;
+    expect(why).toContain("split a launch's 32.0 ms into the api 2.0 ms, the session's first workflow task 14.0 ms, the launch's own workflow task 6.0 ms and the Temporal round trips 10.0 ms");
+    expect(why).toContain("Without the wait, the launch's own parts come to 18.0 ms, where a traced input step took 17.0 ms");
+    // The input step: its api and round trip (11 ms) are 1 ms over the raw update; the rest is its workflow task.
+    expect(accountOf(r, 'input step vs raw executeUpdate (p50)').why).toContain("The api and the round trip together (11.0 ms) are 1.0 ms over a raw update's 10.0 ms; the rest is the workflow task");
+  });
+
+  it("says why sessions/s trail the peer's from the CPU a whole session costs the saturated machine", () => {
+    const why = accountOf(missing(), 'whole sessions/s, sessionflow vs the naive peer').why;
+    // 100 ms against the peer's 90: 1.3× its rate needs 90 / 1.3 = 69.2 ms, 9.2 beside the Temporal server's 60, where the rest takes 40.
+    expect(why).toContain("at c=8 a sessionflow session took 100.0 ms of CPU (temporal 60.0 ms, worker 30.0 ms, api 10.0 ms) and a naive peer's 90.0 ms (temporal 55.0 ms, its worker 25.0 ms, its server 10.0 ms)");
+    expect(why).toContain("1.3× the peer's rate needs at most 69.2 ms, so with the Temporal server's part as it is, everything else would have to fit in 9.2 ms, where it takes 40.0 ms");
+  });
+
+  it("says why a create costs more than a raw start from its trace, and counts an input step's events by type", () => {
+    const r = results([pass(1, { start: 10, create: 14, update: 10, input: 12, provider: 20, peerStep: 40 }), pass(8, { start: 20, create: 22, update: 20, input: 23, provider: 40, peerStep: 80 })], 7, 200 * 1024);
+    r.history!.benchKyc.perOp[0]!.types = ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', 'WORKFLOW_EXECUTION_UPDATE_COMPLETED'];
+    r.traces = { sessions: 20, steps: { create: { apiMs: 5, temporalMs: 9, firstTaskMs: 0, workflowTaskMs: 0, activityMs: 0, providerMs: 0, wholeMs: 14, steps: 20 } } };
+    expect(misses(r as Parameters<typeof misses>[0], targets(r)).map((miss) => miss.target.id)).toEqual(['create', 'events-input-step']);
+    const create = accountOf(r, 'create vs raw workflow.start (p50)');
+    expect(create.by).toBe('c=1: 1.40×, c=8: 1.10× (judged at c=1) against ≤ 1.3×');
+    expect(create.why).toContain("split a create's 14.0 ms into the api 5.0 ms and the Temporal round trip 9.0 ms");
+    expect(accountOf(r, 'history events per input step').why).toBe(
+      'Its events: 1 × WORKFLOW_TASK_SCHEDULED, 1 × WORKFLOW_TASK_STARTED, 1 × WORKFLOW_TASK_COMPLETED, 1 × WORKFLOW_EXECUTION_UPDATE_ACCEPTED, 2 × UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 1 × WORKFLOW_EXECUTION_UPDATE_COMPLETED.',
+    );
+  });
+
+  it("counts a provider step's events by kind", () => {
+    const r = missing();
+    r.history!.benchKyc.perOp[1] = {
+      op: 'provider step',
+      events: 12,
+      types: ['WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'ACTIVITY_TASK_SCHEDULED', 'ACTIVITY_TASK_STARTED', 'ACTIVITY_TASK_COMPLETED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED', 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', 'WORKFLOW_EXECUTION_UPDATE_COMPLETED'],
+    };
+    const account = accountOf(r, 'history events per provider step, two provider calls (Finqware)');
+    expect(account.by).toBe('12 against ≤ 11');
+    expect(account.why).toContain("Its 12 events: 2 workflow tasks (3 events each), 1 activity (3 each: scheduled, started, completed), the update's accepted and completed, 1 search-attribute upsert.");
   });
 });
 
