@@ -20,13 +20,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { sessionRef } from '../src/session-secret';
 import { startCluster, type Cluster } from '../scripts/cluster';
 import { ApiPool, runKycSession, type KycSession } from './kyc-http';
+import { startReceiver } from './webhook-receiver';
 
 const DEVICES = 32;
 const SESSIONS = Number(process.env.DRILL_SESSIONS || 1000);
@@ -65,26 +65,6 @@ function percentile(values: number[], p: number): number | null {
 
 function log(line: string): void {
   process.stdout.write(`[drill] ${line}\n`);
-}
-
-/** Standard Webhooks receiver: counts each webhook-id it is sent (duplicates included). */
-function startReceiver(): Promise<{ url: string; received: Map<string, number>; close: () => void }> {
-  const received = new Map<string, number>();
-  const server = createServer((request, response) => {
-    const id = request.headers['webhook-id'];
-    request.resume();
-    request.on('end', () => {
-      if (typeof id === 'string') received.set(id, (received.get(id) ?? 0) + 1);
-      response.statusCode = 204;
-      response.end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}/webhooks`, received, close: () => server.close() });
-    }),
-  );
 }
 
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
