@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   const history: ClusterResults['history'] = [];
   for (const type of WORKFLOW_TYPES) {
     const count = (await temporal.workflow.count(`WorkflowType = "${type}"`)).count;
-    const events = await closedHistory(temporal, type);
+    const events = await closedHistory(temporal, config.temporal.namespace, type);
     history.push({ workflowType: type, perSession: Math.round((count / sessionsRun) * 100) / 100, events: events.length, cloudActions: cloudActions(events) });
   }
   const shards = await historyShards(cluster.postgresUrl);
@@ -272,17 +272,17 @@ async function main(): Promise<void> {
 /** The workflows a kyc-basic session makes: itself, its webhook outbox, and the shredding of its key once archived. */
 const WORKFLOW_TYPES = ['sessionWorkflow', 'webhookOutboxWorkflow', 'shredSessionWorkflow'] as const;
 
-/** The events of one completed workflow of `type`, with what cloudActions reads. */
-async function closedHistory(temporal: Client, type: string): Promise<HistoryEventLike[]> {
-  for await (const execution of temporal.workflow.list({ query: `WorkflowType = "${type}" AND ExecutionStatus = "Completed"`, pageSize: 1 })) {
-    const history = await temporal.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-    return (history.events ?? []).map((event) => ({
-      eventType: (proto.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, ''),
-      markerName: event.markerRecordedEventAttributes?.markerName ?? undefined,
-      attempt: event.activityTaskStartedEventAttributes?.attempt ?? undefined,
-    }));
-  }
-  throw new Error(`no completed ${type} workflow`);
+/** The events of one completed workflow of `type`, with what cloudActions reads (raw: its memo is encrypted, and nothing here is decoded). */
+async function closedHistory(temporal: Client, namespace: string, type: string): Promise<HistoryEventLike[]> {
+  const found = await temporal.workflowService.listWorkflowExecutions({ namespace, query: `WorkflowType = "${type}" AND ExecutionStatus = "Completed"`, pageSize: 1 });
+  const execution = found.executions?.[0]?.execution;
+  if (!execution?.workflowId) throw new Error(`no completed ${type} workflow`);
+  const history = await temporal.workflow.getHandle(execution.workflowId, execution.runId ?? undefined).fetchHistory();
+  return (history.events ?? []).map((event) => ({
+    eventType: (proto.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, ''),
+    markerName: event.markerRecordedEventAttributes?.markerName ?? undefined,
+    attempt: event.activityTaskStartedEventAttributes?.attempt ?? undefined,
+  }));
 }
 
 main().catch(async (err: unknown) => {

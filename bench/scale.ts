@@ -21,7 +21,16 @@ export interface ScaleInputs {
   cloudActions: number;
 }
 
-export const SCALE_ASSUMPTIONS = {
+export interface ScaleAssumptions {
+  peakFactor: number;
+  coreUtilisation: number;
+  openDays: number;
+  namespaceRetentionDays: number;
+  sessionflowRetentionDays: number;
+  workflowsPerShard: number;
+}
+
+export const SCALE_ASSUMPTIONS: Readonly<ScaleAssumptions> = {
   /** The busiest hour's rate against the day's average (a working day's traffic in about 8 hours). */
   peakFactor: 3,
   /** Cores are planned to be this busy at the peak, leaving room for a lost host, GC and bursts. */
@@ -34,7 +43,7 @@ export const SCALE_ASSUMPTIONS = {
   sessionflowRetentionDays: 400,
   /** Workflows one history shard is planned to hold ("tens of thousands", Temporal's docs). */
   workflowsPerShard: 20_000,
-} as const;
+};
 
 export interface ScaleEstimate {
   averagePerSecond: number;
@@ -66,7 +75,7 @@ export function powerOfTwoAtLeast(n: number): number {
   return power;
 }
 
-export function scaleFor(inputs: ScaleInputs, sessionsPerDay: number, assumptions = SCALE_ASSUMPTIONS): ScaleEstimate {
+export function scaleFor(inputs: ScaleInputs, sessionsPerDay: number, assumptions: Readonly<ScaleAssumptions> = SCALE_ASSUMPTIONS): ScaleEstimate {
   const average = sessionsPerDay / DAY_SECONDS;
   const peak = average * assumptions.peakFactor;
   const cores = (cpuMsPerSession: number) => round((peak * cpuMsPerSession) / 1000 / assumptions.coreUtilisation);
