@@ -79,8 +79,8 @@ async function snapshot(cluster: Cluster, metricsUrl: string): Promise<Snapshot>
 }
 
 const per = (after: number, before: number, n: number, digits = 1) => Math.round(((after - before) / n) * 10 ** digits) / 10 ** digits;
-const perEach = (after: Record<string, number>, before: Record<string, number>, n: number) =>
-  Object.fromEntries(Object.keys(after).map((key) => [key, per(after[key], before[key] ?? 0, n)]));
+const perEach = (after: Record<string, number>, before: Record<string, number>, n: number, digits = 1) =>
+  Object.fromEntries(Object.keys(after).map((key) => [key, per(after[key], before[key] ?? 0, n, digits)]));
 
 function difference(before: Snapshot, after: Snapshot, n: number): ClusterPass['perSession'] {
   return {
@@ -88,14 +88,14 @@ function difference(before: Snapshot, after: Snapshot, n: number): ClusterPass['
     postgres: {
       writeBytes: per(after.postgresWriteBytes, before.postgresWriteBytes, n, 0),
       writeSyscalls: per(after.postgresWriteSyscalls, before.postgresWriteSyscalls, n),
-      walBytes: per(after.pg.walLsnBytes, before.pg.walLsnBytes, n, 0),
+      walBytes: per(after.pg.walBytes, before.pg.walBytes, n, 0),
       walRecords: per(after.pg.walRecords, before.pg.walRecords, n),
       walFullPageImages: per(after.pg.walFullPageImages, before.pg.walFullPageImages, n),
       walWrites: per(after.pg.walWrites, before.pg.walWrites, n),
       walSyncs: per(after.pg.walSyncs, before.pg.walSyncs, n),
       dataPageWrites: per(after.pg.dataPageWrites, before.pg.dataPageWrites, n),
       commits: perEach(after.pg.commits, before.pg.commits, n),
-      databaseGrowthBytes: Object.fromEntries(Object.keys(after.pg.sizes).map((db) => [db, per(after.pg.sizes[db], before.pg.sizes[db], n, 0)])),
+      databaseBytes: perEach(after.pg.databaseBytes, before.pg.databaseBytes, n, 0),
     },
     persistenceRequests: perEach(after.persistence, before.persistence, n),
   };

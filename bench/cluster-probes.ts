@@ -70,9 +70,10 @@ export function postgresProcesses(dataDir: string): PostgresProcesses {
   return { cpuMs: cpu, writeBytes: bytes, writeSyscalls: syscalls, backends };
 }
 
+/** PostgreSQL's counters; the bench's per-session figures have the same shape (differences over a pass, per session). */
 export interface PostgresCounters {
   /** Bytes of WAL generated (from the WAL position, so exact). */
-  walLsnBytes: number;
+  walBytes: number;
   walRecords: number;
   walFullPageImages: number;
   /** WAL write and fsync calls (pg_stat_wal). */
@@ -82,7 +83,8 @@ export interface PostgresCounters {
   dataPageWrites: number;
   /** Committed transactions in the three databases. */
   commits: Record<string, number>;
-  sizes: Record<string, number>;
+  /** pg_database_size of each database (per session: its growth). */
+  databaseBytes: Record<string, number>;
 }
 
 export const DATABASES = ['temporal', 'temporal_visibility', 'sessionflow'] as const;
@@ -105,14 +107,14 @@ export async function postgresCounters(url: string): Promise<PostgresCounters> {
       [DATABASES],
     );
     return {
-      walLsnBytes: Number(lsn.rows[0].bytes),
+      walBytes: Number(lsn.rows[0].bytes),
       walRecords: Number(wal.rows[0].wal_records),
       walFullPageImages: Number(wal.rows[0].wal_fpi),
       walWrites: Number(wal.rows[0].wal_write),
       walSyncs: Number(wal.rows[0].wal_sync),
       dataPageWrites: Number(bg.rows[0].pages),
       commits: Object.fromEntries(dbs.rows.map((row) => [row.datname, Number(row.commits)])),
-      sizes: Object.fromEntries(dbs.rows.map((row) => [row.datname, Number(row.size)])),
+      databaseBytes: Object.fromEntries(dbs.rows.map((row) => [row.datname, Number(row.size)])),
     };
   } finally {
     await client.end();

@@ -1,4 +1,5 @@
 /** bench/results/cluster.json's shape, and cluster.md rendered from it (bench/cluster-bench.ts). */
+import type { PostgresCounters } from './cluster-probes';
 import { scaleFor, type ScaleInputs } from './scale';
 
 export interface ClusterPass {
@@ -11,18 +12,8 @@ export interface ClusterPass {
   stepLatencyMs: { p50: number; p99: number; steps: number };
   perSession: {
     cpuMs: Record<string, number>;
-    postgres: {
-      writeBytes: number;
-      writeSyscalls: number;
-      walBytes: number;
-      walRecords: number;
-      walFullPageImages: number;
-      walWrites: number;
-      walSyncs: number;
-      dataPageWrites: number;
-      commits: Record<string, number>;
-      databaseGrowthBytes: Record<string, number>;
-    };
+    /** The counters' growth per session, and the bytes and write calls of PostgreSQL's processes. */
+    postgres: PostgresCounters & { writeBytes: number; writeSyscalls: number };
     persistenceRequests: Record<string, number>;
   };
 }
@@ -51,8 +42,8 @@ export function scaleInputs(results: ClusterResults): ScaleInputs {
     postgresCpuMs: most((p) => p.perSession.cpuMs.postgres),
     workerCpuMs: most((p) => sum(p.perSession.cpuMs, 'worker-')),
     apiCpuMs: most((p) => sum(p.perSession.cpuMs, 'api-')),
-    temporalDbBytes: most((p) => postgres(p).databaseGrowthBytes.temporal + postgres(p).databaseGrowthBytes.temporal_visibility),
-    sessionflowDbBytes: most((p) => postgres(p).databaseGrowthBytes.sessionflow),
+    temporalDbBytes: most((p) => postgres(p).databaseBytes.temporal + postgres(p).databaseBytes.temporal_visibility),
+    sessionflowDbBytes: most((p) => postgres(p).databaseBytes.sessionflow),
     walBytes: most((p) => postgres(p).walBytes),
     writeIos: most((p) => postgres(p).walWrites + postgres(p).walSyncs + postgres(p).dataPageWrites),
     persistenceRequests: most((p) => sum(p.perSession.persistenceRequests, '')),
@@ -94,7 +85,7 @@ export function renderClusterReport(results: ClusterResults): string {
     ...results.passes.map((p) => {
       const pg = p.perSession.postgres;
       const three = (values: Record<string, number>) => ['temporal', 'temporal_visibility', 'sessionflow'].map((db) => values[db]).join(' / ');
-      return row([p.devices, pg.walBytes, pg.walRecords, pg.walFullPageImages, pg.walWrites, pg.walSyncs, pg.dataPageWrites, pg.writeBytes, pg.writeSyscalls, three(pg.commits), three(pg.databaseGrowthBytes)]);
+      return row([p.devices, pg.walBytes, pg.walRecords, pg.walFullPageImages, pg.walWrites, pg.walSyncs, pg.dataPageWrites, pg.writeBytes, pg.writeSyscalls, three(pg.commits), three(pg.databaseBytes)]);
     }),
     '',
     'Data pages are counted after a CHECKPOINT at each end of the pass, so every page the pass dirtied is written once in it; a production checkpoint every few minutes writes a hot page once for many sessions, so this is an upper bound. Growth is `pg_database_size` after minus before.',
