@@ -13,7 +13,7 @@
  * checks it (outcome, signature, webhooks, archived): a wrong answer is an error, and any error
  * makes the run fail.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ import { ApiPool, runKycSession } from './kyc-http';
 import { cpuMs, historyShards, persistenceRequests, postgresCounters, postgresProcesses, type PostgresCounters } from './cluster-probes';
 import { cloudActions, type HistoryEventLike } from './cloud-actions';
 import { renderClusterReport, type ClusterPass, type ClusterResults } from './cluster-report';
-import { startReceiver } from './webhook-receiver';
+import { loadClient, loadEnv, startReceiver } from './webhook-receiver';
 import { summarize } from './stats';
 
 const DATA_DIR = join('.data', 'bench-cluster');
@@ -108,26 +108,8 @@ async function main(): Promise<void> {
   rmSync(DATA_DIR, { recursive: true, force: true });
   mkdirSync(DATA_DIR, { recursive: true });
   const receiver = await startReceiver();
-  const client = {
-    id: 'bench-cluster-client',
-    secret: randomBytes(24).toString('hex'),
-    webhookUrl: receiver.url,
-    webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
-    perSecond: 100_000,
-    perDay: 100_000_000,
-    retentionSeconds: RETENTION_SECONDS,
-  };
-  const env = {
-    DATA_DIR,
-    SESSIONFLOW_CLIENTS: JSON.stringify([client]),
-    DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
-    // Every device here is 127.0.0.1: the per-address defaults would refuse its launches.
-    ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
-    ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
-    ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
-    ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1000000',
-    ADDRESS_SESSION_FAILURES_PER_MINUTE: '1000000',
-  };
+  const client = loadClient('bench-cluster-client', receiver.url, { retentionSeconds: RETENTION_SECONDS });
+  const env = loadEnv(DATA_DIR, client);
   const config = loadConfig({ ...process.env, ...env });
   const metricsPort = await freePort();
   const clusterLog = createWriteStream(join(DATA_DIR, 'cluster-output.log'));

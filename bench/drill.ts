@@ -18,7 +18,7 @@
  * sessions started in time, or when the whole run (the cluster's start included) took 20 minutes
  * or more.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ import { loadConfig } from '../src/config';
 import { sessionRef } from '../src/session-secret';
 import { startCluster, type Cluster } from '../scripts/cluster';
 import { ApiPool, runKycSession, type KycSession } from './kyc-http';
-import { startReceiver } from './webhook-receiver';
+import { loadClient, loadEnv, startReceiver } from './webhook-receiver';
 
 const DEVICES = 32;
 const SESSIONS = Number(process.env.DRILL_SESSIONS || 1000);
@@ -77,26 +77,11 @@ async function main(): Promise<void> {
   if (!temporalCli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make drill`');
   rmSync(DATA_DIR, { recursive: true, force: true });
   const receiver = await startReceiver();
-  const client = {
-    id: 'drill-client',
-    secret: randomBytes(24).toString('hex'),
-    webhookUrl: receiver.url,
-    webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
-    perSecond: 100_000,
-    perDay: 100_000_000,
-  };
+  const client = loadClient('drill-client', receiver.url);
   const env = {
-    DATA_DIR,
-    SESSIONFLOW_CLIENTS: JSON.stringify([client]),
-    DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    ...loadEnv(DATA_DIR, client),
     ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
     FINQWARE_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
-    // Every device of the drill is 127.0.0.1: the per-address defaults would refuse its launches.
-    ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
-    ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
-    ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
-    ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1000000',
-    ADDRESS_SESSION_FAILURES_PER_MINUTE: '1000000',
   };
   const config = loadConfig({ ...process.env, ...env });
   // The cluster's own output goes to a file as it comes, so a drill that hangs can be read while it runs.
