@@ -8,7 +8,7 @@ TEMPORAL_CLI_CMD := bash scripts/install-temporal.sh
 # loaded machine it often cannot), and the script's own children would be left running.
 RUN_TS := exec node --import tsx
 
-.PHONY: start cluster drill deploy-drill temporal-server test bench soak lint typecheck unit deps chromium fonts build clean
+.PHONY: start cluster drill bench-cluster deploy-drill temporal-server test bench soak lint typecheck unit deps chromium fonts build clean
 
 # Installs the exact versions in package-lock.json, again whenever it changes. The lock is the
 # one this npm (11) writes, every platform's optional packages included, so `npm install` leaves
@@ -34,6 +34,11 @@ temporal-server:
 # Faults under load on a fresh cluster; writes bench/results/drill.{json,md}. Not part of test.
 drill: deps temporal-server
 	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/drill.ts
+
+# What a whole session costs on `make cluster` (PostgreSQL, the Temporal server, 2 workers, 2 apis):
+# bench/results/cluster.{json,md}, the inputs of docs/guides/scale.md. Not part of test (minutes).
+bench-cluster: deps temporal-server
+	@TEMPORAL_CLI="$$($(TEMPORAL_CLI_CMD))" && export TEMPORAL_CLI && $(RUN_TS) bench/cluster-bench.ts
 
 # A rollout of a new build while 200 sessions are mid-flow (Worker Versioning); writes
 # bench/results/deploy-drill.{json,md}. Not part of test (minutes).

@@ -20,9 +20,8 @@
  * 3×; drill-latency.ts) and, when missed, says by how much and which faults the slowest steps
  * met; the ratio is reported, never a reason to fail.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
@@ -30,6 +29,7 @@ import { sessionRef } from '../src/session-secret';
 import { startCluster, type Cluster } from '../scripts/cluster';
 import { ApiPool, runKycSession, type KycSession } from './kyc-http';
 import { judgeStepLatency, percentile, type FaultEvent } from './drill-latency';
+import { loadClient, loadEnv, startReceiver } from './webhook-receiver';
 
 const DEVICES = 32;
 const SESSIONS = Number(process.env.DRILL_SESSIONS || 1000);
@@ -64,26 +64,6 @@ function log(line: string): void {
   process.stdout.write(`[drill] ${line}\n`);
 }
 
-/** Standard Webhooks receiver: counts each webhook-id it is sent (duplicates included). */
-function startReceiver(): Promise<{ url: string; received: Map<string, number>; close: () => void }> {
-  const received = new Map<string, number>();
-  const server = createServer((request, response) => {
-    const id = request.headers['webhook-id'];
-    request.resume();
-    request.on('end', () => {
-      if (typeof id === 'string') received.set(id, (received.get(id) ?? 0) + 1);
-      response.statusCode = 204;
-      response.end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}/webhooks`, received, close: () => server.close() });
-    }),
-  );
-}
-
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
   const answer = await fetch(url, init);
   return (await answer.json()) as T;
@@ -94,26 +74,11 @@ async function main(): Promise<void> {
   if (!temporalCli) throw new Error('TEMPORAL_CLI must name the Temporal CLI; run this through `make drill`');
   rmSync(DATA_DIR, { recursive: true, force: true });
   const receiver = await startReceiver();
-  const client = {
-    id: 'drill-client',
-    secret: randomBytes(24).toString('hex'),
-    webhookUrl: receiver.url,
-    webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
-    perSecond: 100_000,
-    perDay: 100_000_000,
-  };
+  const client = loadClient('drill-client', receiver.url);
   const env = {
-    DATA_DIR,
-    SESSIONFLOW_CLIENTS: JSON.stringify([client]),
-    DEVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    ...loadEnv(DATA_DIR, client),
     ATTESTR_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
     FINQWARE_MAX_CALLS_PER_SECOND: String(PROVIDER_RATE),
-    // Every device of the drill is 127.0.0.1: the per-address defaults would refuse its launches.
-    ADDRESS_DEVICE_CLIENTS_PER_MINUTE: '1000000',
-    ADDRESS_LAUNCHES_PER_MINUTE: '1000000',
-    ADDRESS_AUTH_FAILURES_PER_MINUTE: '1000000',
-    ADDRESS_SESSION_REQUESTS_PER_MINUTE: '1000000',
-    ADDRESS_SESSION_FAILURES_PER_MINUTE: '1000000',
   };
   const config = loadConfig({ ...process.env, ...env });
   // The cluster's own output goes to a file as it comes, so a drill that hangs can be read while it runs.

@@ -89,6 +89,8 @@ export interface ClusterOptions {
   apis?: number;
   /** Extra environment for sandbox, workers and apis (e.g. provider rates). */
   env?: NodeJS.ProcessEnv;
+  /** Extra environment for the Temporal server (the bench's PROMETHEUS_ENDPOINT). */
+  serverEnv?: NodeJS.ProcessEnv;
   ui?: boolean;
   sink?: LineSink;
   /** The first api port; the others follow it. Free ports when absent. */
@@ -386,6 +388,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       NUM_HISTORY_SHARDS: process.env.TEMPORAL_HISTORY_SHARDS || '4',
       DYNAMIC_CONFIG_FILE_PATH: join(ROOT, 'deploy/temporal-dynamic-config.yaml'),
       LOG_LEVEL: 'warn',
+      ...options.serverEnv,
       ...serverTlsEnv(certs.server),
       ...Object.fromEntries(Object.entries(ports.server).map(([name, port]) => [name, String(port)])),
     };
