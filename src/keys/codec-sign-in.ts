@@ -61,7 +61,9 @@ export interface SignInOptions {
 
 export function serveSignIn(app: FastifyInstance, { operators, audit, sessionKey, entry }: SignInOptions): void {
   app.get('/auth', { schema: { summary: 'The sign-in form (HTML)' } }, async (_request, reply) => reply.type('text/html').send(FORM));
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
+  // A browser sends every field of a form, empty ones too (this form has three): an empty field is one not filled in.
+  const filledIn = (body: string) => Object.fromEntries([...new URLSearchParams(body)].filter(([, value]) => value !== ''));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, filledIn(body as string)));
   app.post<{ Body: SignInBody }>(
     '/auth',
     {

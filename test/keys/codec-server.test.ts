@@ -215,6 +215,18 @@ test("the UI's cookie: signing in with an operator's token sets it, and it carri
   expect((await post(url, '/auth', 'token=nope')).status).toBe(401);
 });
 
+test('the sign-in form as a browser posts it, its empty fields included, signs in; with nothing filled in it is malformed', async () => {
+  const form = await (await fetch(`${url}/auth`)).text();
+  const fields = [...form.matchAll(/<input name="(\w+)"/g)].map((match) => match[1]).sort();
+  expect(fields).toEqual(['name', 'password', 'token']);
+  const filled = await post(url, '/auth', `name=&password=&token=${VIEWER_TOKEN}`);
+  expect(filled.status).toBe(200);
+  expect(filled.headers.get('set-cookie')).toMatch(new RegExp(`^${CODEC_COOKIE}=s1\\.`));
+  const empty = await post(url, '/auth', 'name=&password=&token=');
+  expect(empty.status).toBe(400);
+  expect(await empty.json()).toMatchObject({ code: 'sign_in_malformed' });
+});
+
 test('a key store that cannot be read answers 503 for the batch: nothing is guessed', async () => {
   const [live] = await codec.encode([defaultPayloadConverter.toPayload({ a: 1 })], wf('c'));
   const broken = await start({ keys: unreachableKeyStore() });
