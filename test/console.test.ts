@@ -319,7 +319,7 @@ test('the version filter finds a session by FlowVersion; stuck, status and bad f
   await accessible(page, 'sessions with a bad filter');
 });
 
-test('the sessions list stands a session whose memo this codec cannot read (another namespace key): visibility rows need search attributes only', async () => {
+test('the sessions list, the session page and Find stand a session whose memo this codec cannot read (another namespace key): they need search attributes only', async () => {
   const tenant = `console-foreign-${RUN}`;
   const keyword = (value: string) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(value)) });
   // A memo value sealed under the namespace key's id with some other key, as another store would have.
@@ -339,6 +339,13 @@ test('the sessions list stands a session whose memo this codec cannot read (anot
     const { page } = await signedIn('ada', `/console/sessions?tenant=${tenant}`);
     await heading(page, 'Sessions');
     expect(await page.locator('tbody tr').innerText()).toMatch(/in_progress/);
+    // Its own page and Find by its workflow id stand it too: neither needs the memo.
+    const own = await page.goto(`${server.url}/console/sessions/${workflowId}`);
+    expect(own?.status()).toBe(200);
+    expect(await page.locator('main').innerText()).toMatch(/in_progress/);
+    const found = await page.goto(`${server.url}/console/find?q=${workflowId}`);
+    expect(found?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe(`/console/sessions/${workflowId}`);
   } finally {
     await stack.client.workflow.getHandle(workflowId).terminate('the console test is done with it');
   }

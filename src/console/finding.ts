@@ -11,7 +11,7 @@ import { consolePath } from './html';
 import { byNumberQuery, byTagQuery, readFilters, sessionsQuery } from './queries';
 import { pageConfig, sendPage, type ConsoleContext } from './context';
 import { findBody, sessionPath, sessionsBody } from './session-pages';
-import { listSessions, rowOf, type SessionRow } from './sessions-data';
+import { describeSession, listSessions, type SessionRow } from './sessions-data';
 import { CONSOLE_STRINGS as S } from './strings';
 
 const SESSION_ID = /^DS[0-9A-Za-z]{20}$/;
@@ -27,7 +27,7 @@ export async function findSessions(client: Client, q: string): Promise<SessionRo
   const workflowId = SESSION_ID.test(q) ? sessionWorkflowId(q) : WORKFLOW_ID.test(q) ? q : null;
   if (workflowId) {
     try {
-      return [rowOf(await client.workflow.getHandle(workflowId).describe())];
+      return [await describeSession(client, workflowId)];
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return [];
       throw err;

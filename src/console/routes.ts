@@ -20,7 +20,7 @@ import { CONSOLE_HEADERS, CONSOLE_PREFIX, CONSOLE_STYLES, consolePath } from './
 import { CONSOLE_ERRORS, nextPage, problemBody, signInBody } from './notice-pages';
 import { reviewQueueQuery } from './queries';
 import { caseBody, queueBody } from './review-pages';
-import { decodeStageData, listSessions, rowOf, timelineOf } from './sessions-data';
+import { decodeStageData, describeSession, listSessions, timelineOf } from './sessions-data';
 import { serveFinding } from './finding';
 import { formRefused, pageConfig, sendPage, type ConsoleContext, type ConsoleOptions } from './context';
 import { serveFunnel } from './funnel-route';
@@ -70,7 +70,7 @@ function serveSession(app: FastifyInstance, { options, operator, temporalLink }:
     const handle = client.workflow.getHandle(workflowId);
     let row;
     try {
-      row = rowOf(await handle.describe());
+      row = await describeSession(client, workflowId);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return notFound();
       throw err;
@@ -108,8 +108,7 @@ function serveReviewQueue(app: FastifyInstance, { options, operator }: ConsoleCo
     const who = operator(request);
     const { workflowId } = request.params;
     const view = await options.reviews.view(request, workflowId);
-    const described = await (await options.client()).workflow.getHandle(workflowId).describe();
-    const number = rowOf(described).number ?? workflowId;
+    const number = (await describeSession(await options.client(), workflowId)).number ?? workflowId;
     const body = caseBody({ workflowId, number, view, mayDecide: may(who.role, 'review'), csrf: formToken(request, reply) });
     return sendPage(reply, 200, { title: S.caseTitle(number), operator: who, current: 'reviews', body });
   });

@@ -4,11 +4,12 @@
  * the search attributes its history recorded, which are never encrypted), and, only through
  * the audited decode, its stage data.
  */
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { tsToDate, type Payload } from '@temporalio/common';
 // The SDK's own decoding of a listed execution's search attributes (its list uses it too); not re-exported at the package's root.
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
+import { GRPC_STATUS } from '../temporal';
 import { submitStepUpdate, viewQuery } from '../contract/session';
 import {
   ClientIdKey,
@@ -42,7 +43,7 @@ export interface SessionRow {
   running: boolean;
 }
 
-export function rowOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'startTime' | 'status'>): SessionRow {
+function rowOf(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typedSearchAttributes' | 'startTime' | 'status'>): SessionRow {
   const get = info.typedSearchAttributes;
   return {
     workflowId: info.workflowId,
@@ -84,6 +85,21 @@ export async function listSessions(client: Client, query: string, limit: number)
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return { rows, more: false };
+}
+
+/**
+ * One session's row, described straight from the service for the reason `listSessions` lists
+ * that way: the SDK's describe decodes the memo, which the row does not need. A workflow that
+ * does not exist is WorkflowNotFoundError, as the SDK's describe would throw.
+ */
+export async function describeSession(client: Client, workflowId: string): Promise<SessionRow> {
+  try {
+    const described = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } });
+    return rowOfListed(described.workflowExecutionInfo ?? {});
+  } catch (err) {
+    if (isGrpcServiceError(err) && err.code === GRPC_STATUS.NOT_FOUND) throw new WorkflowNotFoundError('no such session', workflowId, undefined);
+    throw err;
+  }
 }
 
 function rowOfListed(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): SessionRow {
