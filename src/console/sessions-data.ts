@@ -9,7 +9,6 @@ import { tsToDate, type Payload } from '@temporalio/common';
 // The SDK's own decoding of a listed execution's search attributes (its list uses it too); not re-exported at the package's root.
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
-import { GRPC_STATUS } from '../temporal';
 import { submitStepUpdate, viewQuery } from '../contract/session';
 import {
   ClientIdKey,
@@ -87,6 +86,9 @@ export async function listSessions(client: Client, query: string, limit: number)
   return { rows, more: false };
 }
 
+/** gRPC's NOT_FOUND (src/temporal's GRPC_STATUS, which the console may not import). */
+const NOT_FOUND = 5;
+
 /**
  * One session's row, described straight from the service for the reason `listSessions` lists
  * that way: the SDK's describe decodes the memo, which the row does not need. A workflow that
@@ -97,7 +99,7 @@ export async function describeSession(client: Client, workflowId: string): Promi
     const described = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } });
     return rowOfListed(described.workflowExecutionInfo ?? {});
   } catch (err) {
-    if (isGrpcServiceError(err) && err.code === GRPC_STATUS.NOT_FOUND) throw new WorkflowNotFoundError('no such session', workflowId, undefined);
+    if (isGrpcServiceError(err) && err.code === NOT_FOUND) throw new WorkflowNotFoundError('no such session', workflowId, undefined);
     throw err;
   }
 }
